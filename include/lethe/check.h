@@ -1,0 +1,17 @@
+/*
+ * lethe/check.h - the policy against the live schema: tables, columns, keys,
+ * NOT NULL against `null` masks, every expression prepared read-only.
+ * Faults are appended to diags with the marks of the policy files.
+ */
+#ifndef LETHE_CHECK_H
+#define LETHE_CHECK_H
+
+#include "backend.h"
+#include "diag.h"
+#include "policy.h"
+
+/* 0 when the policy fits the schema; LETHE_EDATA with faults in diags;
+ * another code when the database could not be read. */
+int lethe_check_schema(lethe_backend *be, const lethe_policy *policy, lethe_diags *diags);
+
+#endif

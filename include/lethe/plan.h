@@ -1,0 +1,53 @@
+/*
+ * lethe/plan.h - what a run would dispose of on a given day. Planning reads
+ * through the backend and never writes.
+ *
+ * Counts per rule (policy-language.md):
+ *   in_scope    rows of the table matching `where`
+ *   due         rows `run` with the same as-of disposes
+ *   not_due     clock started, retention not over
+ *   not_started clock NULL
+ *   invalid     clock neither ISO-8601 text nor integer unix seconds
+ *   held        due, but under a legal hold (not in due)
+ *   blocked     due, but deleting would cascade into rows not due (not in due)
+ * in_scope = due + not_due + not_started + invalid + held + blocked.
+ * Keep rules dispose nothing: their rows count in in_scope and not_due.
+ *
+ * Invariants: memory does not grow with the number of rows; a plan owns its
+ * strings; lethe_plan_free() releases all.
+ */
+#ifndef LETHE_PLAN_H
+#define LETHE_PLAN_H
+
+#include <stdint.h>
+#include "backend.h"
+#include "calendar.h"
+#include "policy.h"
+
+#define LETHE_PLAN_EXAMPLES 5
+
+typedef struct {
+	const lethe_rule *rule;  /* borrowed from the policy */
+	int64_t in_scope, due, not_due, not_started, invalid, held, blocked;
+	int has_next_due;
+	lethe_day next_due;      /* first day a not-due row becomes due */
+	char *invalid_examples[LETHE_PLAN_EXAMPLES]; /* keys of invalid rows */
+	size_t ninvalid_examples;
+} lethe_rule_plan;
+
+typedef struct {
+	lethe_day as_of;
+	lethe_rule_plan *rules;  /* one per policy rule, same order */
+	size_t nrules;
+} lethe_plan;
+
+/* Plan every rule of the policy at as_of. The policy must outlive the plan. */
+int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
+		   lethe_day as_of);
+void lethe_plan_free(lethe_plan *plan);
+
+/* The plan as the contract's JSON object, a malloc'd NUL-terminated string.
+ * due_name is "due" for plan and "disposed" for run. */
+int lethe_plan_to_json(char **out, const lethe_plan *plan, const char *due_name);
+
+#endif
