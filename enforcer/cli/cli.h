@@ -25,6 +25,24 @@ int cmd_check(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv);
 
+/* What check, plan and run work on: the configuration, the policy, and the
+ * register, loaded and checked against each other. */
+typedef struct {
+	lethe_config *cfg;
+	lethe_policy *policy;
+	struct lethe_backend *be;
+} cli_register;
+
+/* Locate and load the configuration, load the policy folder, open the
+ * database (backend_flags, e.g. LETHE_BACKEND_READONLY) and check the policy
+ * against its schema. Prints every fault; returns 0, or the exit status
+ * (78 configuration, 66 missing file, 65 policy faults, ...) with r released. */
+int cli_register_open(cli_register *r, const lethe_cli_opts *opts, unsigned backend_flags);
+void cli_register_close(cli_register *r);
+
+/* --as-of: arg as YYYY-MM-DD, or today (UTC) when arg is NULL. 0 or 64. */
+int cli_parse_as_of(lethe_day *out, const char *arg);
+
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

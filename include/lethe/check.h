@@ -14,4 +14,9 @@
  * another code when the database could not be read. */
 int lethe_check_schema(lethe_backend *be, const lethe_policy *policy, lethe_diags *diags);
 
+/* The column that identifies a rule's rows: its `key`, else the table's single
+ * primary-key column, else "rowid". NULL when none fits (a WITHOUT ROWID table
+ * with a composite key and no `key`). The string is borrowed from rule or t. */
+const char *lethe_rule_key(const lethe_rule *rule, const lethe_table_info *t);
+
 #endif

@@ -1,0 +1,84 @@
+/*
+ * cli_register.c - load configuration, policy and database for a command,
+ * reporting all faults of all files in one pass before giving up.
+ *
+ * Exit status precedence: a configuration that cannot be read or has faults
+ * (78, or 66 when missing) stops everything; otherwise policy faults and
+ * schema faults are gathered together and give 65.
+ */
+#include <stdlib.h>
+#include "cli.h"
+#include "lethe/backend.h"
+#include "lethe/check.h"
+#include "lethe/error.h"
+
+void cli_register_close(cli_register *r)
+{
+	lethe_backend_free(r->be);
+	lethe_policy_free(r->policy);
+	lethe_config_free(r->cfg);
+	r->be = NULL;
+	r->policy = NULL;
+	r->cfg = NULL;
+}
+
+int cli_register_open(cli_register *r, const lethe_cli_opts *opts, unsigned backend_flags)
+{
+	lethe_diags diags = LETHE_DIAGS_INIT;
+	char *path = NULL;
+	int rc, status = 0, policy_faulty = 0;
+
+	r->cfg = NULL;
+	r->policy = NULL;
+	r->be = NULL;
+
+	rc = lethe_config_locate(&path, opts->config_path);
+	if (rc < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	rc = lethe_config_load(&r->cfg, path, &diags);
+	if (rc == LETHE_ECONFIG) {
+		cli_print_diags(&diags);
+		status = 78;
+		goto out;
+	} else if (rc < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+
+	rc = lethe_policy_load(&r->policy, r->cfg->policies, &diags, 1);
+	if (rc == LETHE_EDATA) {
+		policy_faulty = 1;
+	} else if (rc < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+
+	rc = lethe_backend_open(&r->be, r->cfg->database, backend_flags);
+	if (rc < 0) {
+		cli_print_diags(&diags);
+		status = cli_fail(rc);
+		goto out;
+	}
+	if (r->policy) {
+		rc = lethe_check_schema(r->be, r->policy, &diags);
+		if (rc < 0 && rc != LETHE_EDATA) {
+			cli_print_diags(&diags);
+			status = cli_fail(rc);
+			goto out;
+		}
+	}
+	if (policy_faulty || diags.count > 0) {
+		cli_print_diags(&diags);
+		cli_error("%zu fault%s found; nothing was changed", diags.count,
+			  diags.count == 1 ? "" : "s");
+		status = 65;
+	}
+out:
+	if (status)
+		cli_register_close(r);
+	lethe_diags_free(&diags);
+	free(path);
+	return status;
+}

@@ -1,0 +1,381 @@
+/*
+ * plan.c - classify every rule's rows at an as-of day and count them.
+ * Planning reads through the backend and never writes.
+ *
+ * Invariants:
+ *  - Memory is bounded by the policy and the schema, never by the rows: rows
+ *    stream through plan_row() and only counters and up to
+ *    LETHE_PLAN_EXAMPLES example keys per rule are kept.
+ *  - A row is due when its clock is valid and as_of > end (calendar.h). The
+ *    same function decides for a rule's own rows and, called back from inside
+ *    the database, for the dependent rows that make a deletion blocked, so
+ *    `due` and `blocked` can never disagree.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <jansson.h>
+#include "lethe/check.h"
+#include "lethe/error.h"
+#include "lethe/plan.h"
+
+/* Deletion cascades are followed this deep; deeper is treated as blocked. */
+#define MAX_DEPENDENT_DEPTH 8
+
+typedef enum { CLOCK_NOT_STARTED, CLOCK_INVALID, CLOCK_VALID } clock_state;
+
+typedef struct {
+	const lethe_policy *policy;
+	lethe_day as_of;
+	lethe_rule_plan *rp;
+} plan_ctx;
+
+/* The last retained day of a row, from its clock value. */
+static clock_state rule_end(lethe_day *end, const lethe_policy *p, const lethe_rule *r,
+			    const lethe_value *v)
+{
+	lethe_day day;
+	int rc;
+
+	switch (v->type) {
+	case LETHE_VALUE_NULL:
+		return CLOCK_NOT_STARTED;
+	case LETHE_VALUE_INTEGER:
+		rc = lethe_day_from_unix(&day, v->i);
+		break;
+	case LETHE_VALUE_TEXT:
+		rc = lethe_day_from_text(&day, v->s, v->len);
+		break;
+	default: /* REAL and BLOB are no clock spelling of the contract */
+		return CLOCK_INVALID;
+	}
+	if (rc < 0 || !r->has_retain)
+		return rc < 0 ? CLOCK_INVALID : CLOCK_NOT_STARTED;
+	if (lethe_retention_end(end, day, r->counted_from, p->fiscal_year_end, r->retain) < 0)
+		return CLOCK_INVALID;
+	return CLOCK_VALID;
+}
+
+static int plan_due(void *vctx, int rule_id, const lethe_value *clock)
+{
+	plan_ctx *ctx = vctx;
+	const lethe_rule *r;
+	lethe_day end;
+
+	if (rule_id < 0 || (size_t)rule_id >= ctx->policy->nrules)
+		return 0;
+	r = &ctx->policy->rules[rule_id];
+	if (r->action == LETHE_ACTION_KEEP)
+		return 0;
+	return rule_end(&end, ctx->policy, r, clock) == CLOCK_VALID && ctx->as_of > end;
+}
+
+static char *key_text(const lethe_value *k)
+{
+	char buf[72];
+
+	switch (k->type) {
+	case LETHE_VALUE_INTEGER:
+		snprintf(buf, sizeof(buf), "%" PRId64, k->i);
+		break;
+	case LETHE_VALUE_TEXT:
+		snprintf(buf, sizeof(buf), "%.*s", (int)(k->len > 64 ? 64 : k->len), k->s);
+		break;
+	case LETHE_VALUE_REAL:
+		snprintf(buf, sizeof(buf), "%g", k->r);
+		break;
+	default:
+		snprintf(buf, sizeof(buf), "%s", k->type == LETHE_VALUE_NULL ? "NULL" : "(blob)");
+	}
+	return strdup(buf);
+}
+
+static int plan_row(void *vctx, const lethe_value *key, const lethe_value *clock,
+		    const lethe_value *subject, int blocked)
+{
+	plan_ctx *ctx = vctx;
+	lethe_rule_plan *rp = ctx->rp;
+	lethe_day end;
+
+	rp->in_scope++;
+	if (rp->rule->action == LETHE_ACTION_KEEP) {
+		rp->not_due++;
+		return 0;
+	}
+	switch (rule_end(&end, ctx->policy, rp->rule, clock)) {
+	case CLOCK_NOT_STARTED:
+		rp->not_started++;
+		break;
+	case CLOCK_INVALID:
+		rp->invalid++;
+		if (rp->ninvalid_examples < LETHE_PLAN_EXAMPLES) {
+			char *k = key_text(key);
+			if (!k)
+				return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			rp->invalid_examples[rp->ninvalid_examples++] = k;
+		}
+		break;
+	case CLOCK_VALID:
+		if (ctx->as_of > end) {
+			if (blocked)
+				rp->blocked++;
+			else
+				rp->due++;
+		} else {
+			rp->not_due++;
+			if (!rp->has_next_due || end + 1 < rp->next_due) {
+				rp->has_next_due = 1;
+				rp->next_due = end + 1;
+			}
+		}
+		break;
+	}
+	return 0;
+}
+
+/* --- dependents: who would a deletion from `table` touch? --------------- */
+
+static void dependents_free(lethe_dependents *deps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		dependents_free((lethe_dependents *)deps[i].children, deps[i].nchildren);
+		free((lethe_clock_rule *)deps[i].rules);
+	}
+	free(deps);
+}
+
+static int on_path(const char **path, int depth, const char *table)
+{
+	for (int i = 0; i < depth; i++)
+		if (!strcasecmp(path[i], table))
+			return 1;
+	return 0;
+}
+
+/* The delete rules of a table, as the backend's clock rules. */
+static int delete_rules(lethe_clock_rule **out, size_t *n, const lethe_policy *p, const char *table)
+{
+	lethe_clock_rule *rules = NULL;
+	size_t count = 0;
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const lethe_rule *r = &p->rules[i];
+
+		if (r->action != LETHE_ACTION_DELETE || strcasecmp(r->table, table))
+			continue;
+		lethe_clock_rule *grown = realloc(rules, (count + 1) * sizeof(*rules));
+		if (!grown) {
+			free(rules);
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		}
+		rules = grown;
+		rules[count].id = (int)i;
+		rules[count].where = r->where;
+		rules[count].from = r->from;
+		count++;
+	}
+	*out = rules;
+	*n = count;
+	return 0;
+}
+
+static int build_dependents(lethe_dependents **out, size_t *n, const lethe_policy *p,
+			    const lethe_foreign_keys *fks, const char **path, int depth)
+{
+	const char *parent = path[depth - 1];
+	lethe_dependents *deps = NULL;
+	size_t count = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < fks->count; i++) {
+		const lethe_foreign_key *fk = &fks->items[i];
+		lethe_dependents *d;
+
+		if (strcasecmp(fk->parent_table, parent))
+			continue;
+		d = realloc(deps, (count + 1) * sizeof(*deps));
+		if (!d) {
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			goto out;
+		}
+		deps = d;
+		d = &deps[count++];
+		memset(d, 0, sizeof(*d));
+		d->fk = fk;
+		if ((rc = delete_rules((lethe_clock_rule **)&d->rules, &d->nrules, p, fk->child_table)) < 0)
+			goto out;
+		if (on_path(path, depth, fk->child_table) || depth >= MAX_DEPENDENT_DEPTH) {
+			d->cycle = 1;
+			continue;
+		}
+		path[depth] = fk->child_table;
+		rc = build_dependents((lethe_dependents **)&d->children, &d->nchildren, p, fks,
+				      path, depth + 1);
+		if (rc < 0)
+			goto out;
+	}
+out:
+	if (rc < 0) {
+		dependents_free(deps, count);
+		return rc;
+	}
+	*out = deps;
+	*n = count;
+	return 0;
+}
+
+/* --- planning ------------------------------------------------------------- */
+
+static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_foreign_keys *fks,
+		     size_t index, plan_ctx *ctx)
+{
+	const lethe_rule *r = &p->rules[index];
+	lethe_table_info *t = NULL;
+	lethe_dependents *deps = NULL;
+	size_t ndeps = 0;
+	lethe_scan scan = { 0 };
+	const char *path[MAX_DEPENDENT_DEPTH + 1];
+	int rc;
+
+	if ((rc = lethe_backend_table_info(&t, be, r->table)) < 0) {
+		if (rc == LETHE_ENOTFOUND)
+			rc = lethe_error_set(LETHE_EDATA, "rule '%s': no such table '%s'", r->name, r->table);
+		goto out;
+	}
+	scan.key = lethe_rule_key(r, t);
+	if (!scan.key) {
+		rc = lethe_error_set(LETHE_EDATA, "rule '%s': table '%s' has no usable key",
+				     r->name, r->table);
+		goto out;
+	}
+	if (r->action == LETHE_ACTION_DELETE) {
+		path[0] = r->table;
+		if ((rc = build_dependents(&deps, &ndeps, p, fks, path, 1)) < 0)
+			goto out;
+	}
+	scan.table = r->table;
+	scan.where = r->where;
+	scan.from = r->action == LETHE_ACTION_KEEP ? NULL : r->from;
+	scan.self_rule_id = (int)index;
+	scan.deps = deps;
+	scan.ndeps = ndeps;
+	scan.due = plan_due;
+	scan.due_ctx = ctx;
+	scan.row = plan_row;
+	scan.row_ctx = ctx;
+	rc = lethe_backend_scan(be, &scan);
+	if (rc > 0)
+		rc = lethe_error_set(LETHE_ESOFTWARE, "rule '%s': scan stopped (%d)", r->name, rc);
+out:
+	dependents_free(deps, ndeps);
+	lethe_table_info_free(t);
+	return rc;
+}
+
+int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
+		   lethe_day as_of)
+{
+	lethe_plan *plan = NULL;
+	lethe_foreign_keys *fks = NULL;
+	plan_ctx ctx = { policy, as_of, NULL };
+	int rc;
+
+	plan = calloc(1, sizeof(*plan));
+	if (!plan || !(plan->rules = calloc(policy->nrules ? policy->nrules : 1, sizeof(*plan->rules)))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	plan->as_of = as_of;
+	plan->nrules = policy->nrules;
+	if ((rc = lethe_backend_foreign_keys(&fks, be)) < 0)
+		goto out;
+	for (size_t i = 0; i < policy->nrules; i++) {
+		plan->rules[i].rule = &policy->rules[i];
+		ctx.rp = &plan->rules[i];
+		if ((rc = plan_rule(be, policy, fks, i, &ctx)) < 0)
+			goto out;
+	}
+	*out = plan;
+	plan = NULL;
+out:
+	lethe_foreign_keys_free(fks);
+	lethe_plan_free(plan);
+	return rc;
+}
+
+void lethe_plan_free(lethe_plan *plan)
+{
+	if (!plan)
+		return;
+	for (size_t i = 0; plan->rules && i < plan->nrules; i++)
+		for (size_t j = 0; j < plan->rules[i].ninvalid_examples; j++)
+			free(plan->rules[i].invalid_examples[j]);
+	free(plan->rules);
+	free(plan);
+}
+
+static json_t *rule_json(const lethe_rule_plan *rp, const char *due_name)
+{
+	char day[11];
+	json_t *o = json_object(), *ex = json_array();
+
+	if (!o || !ex)
+		goto fail;
+	for (size_t j = 0; j < rp->ninvalid_examples; j++)
+		if (json_array_append_new(ex, json_string(rp->invalid_examples[j])) < 0)
+			goto fail;
+	if (rp->has_next_due)
+		lethe_day_format(rp->next_due, day);
+	if (json_object_set_new(o, "name", json_string(rp->rule->name)) ||
+	    json_object_set_new(o, "table", json_string(rp->rule->table)) ||
+	    json_object_set_new(o, "action", json_string(lethe_action_name(rp->rule->action))) ||
+	    json_object_set_new(o, "in_scope", json_integer(rp->in_scope)) ||
+	    json_object_set_new(o, due_name, json_integer(rp->due)) ||
+	    json_object_set_new(o, "not_due", json_integer(rp->not_due)) ||
+	    json_object_set_new(o, "not_started", json_integer(rp->not_started)) ||
+	    json_object_set_new(o, "invalid", json_integer(rp->invalid)) ||
+	    json_object_set_new(o, "held", json_integer(rp->held)) ||
+	    json_object_set_new(o, "blocked", json_integer(rp->blocked)) ||
+	    json_object_set_new(o, "next_due", rp->has_next_due ? json_string(day) : json_null()) ||
+	    json_object_set_new(o, "invalid_examples", ex) ||
+	    json_object_set_new(o, "basis", json_string(rp->rule->basis)))
+		goto fail_o;
+	return o;
+fail:
+	json_decref(ex);
+fail_o:
+	json_decref(o);
+	return NULL;
+}
+
+int lethe_plan_to_json(char **out, const lethe_plan *plan, const char *due_name)
+{
+	char day[11];
+	json_t *root = json_object(), *rules = json_array();
+	char *text = NULL;
+	int rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+
+	if (!root || !rules)
+		goto out;
+	lethe_day_format(plan->as_of, day);
+	if (json_object_set_new(root, "as_of", json_string(day)))
+		goto out;
+	for (size_t i = 0; i < plan->nrules; i++) {
+		json_t *o = rule_json(&plan->rules[i], due_name);
+		if (!o || json_array_append_new(rules, o) < 0)
+			goto out;
+	}
+	if (json_object_set(root, "rules", rules) < 0)
+		goto out;
+	text = json_dumps(root, JSON_INDENT(2));
+	if (!text)
+		goto out;
+	*out = text;
+	rc = 0;
+out:
+	json_decref(rules);
+	json_decref(root);
+	return rc;
+}
