@@ -154,16 +154,27 @@ static int on_path(const char **path, int depth, const char *table)
 	return 0;
 }
 
-/* The delete rules of a table, as the backend's clock rules. */
-static int delete_rules(lethe_clock_rule **out, size_t *n, const lethe_policy *p, const char *table)
+/*
+ * The rules under which a dependent row may undergo what deleting its parent
+ * would do to it. Removed (CASCADE) or left in the way (RESTRICT, NO ACTION:
+ * the parent's delete fails unless the child goes first): only a delete
+ * rule due on that row lets it go. Changed (SET NULL, SET DEFAULT): the row
+ * lives on, so it must merely be due under any rule that disposes of
+ * something. A table under no such rule blocks every parent it references.
+ */
+static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy *p,
+			   const lethe_foreign_key *fk)
 {
+	int removed = fk->on_delete != LETHE_FK_SET_NULL && fk->on_delete != LETHE_FK_SET_DEFAULT;
 	lethe_clock_rule *rules = NULL;
 	size_t count = 0;
 
 	for (size_t i = 0; i < p->nrules; i++) {
 		const lethe_rule *r = &p->rules[i];
 
-		if (r->action != LETHE_ACTION_DELETE || strcasecmp(r->table, table))
+		if (strcasecmp(r->table, fk->child_table) || r->action == LETHE_ACTION_KEEP)
+			continue;
+		if (removed && r->action != LETHE_ACTION_DELETE)
 			continue;
 		lethe_clock_rule *grown = realloc(rules, (count + 1) * sizeof(*rules));
 		if (!grown) {
@@ -204,8 +215,11 @@ static int build_dependents(lethe_dependents **out, size_t *n, const lethe_polic
 		d = &deps[count++];
 		memset(d, 0, sizeof(*d));
 		d->fk = fk;
-		if ((rc = delete_rules((lethe_clock_rule **)&d->rules, &d->nrules, p, fk->child_table)) < 0)
+		if ((rc = dependent_rules((lethe_clock_rule **)&d->rules, &d->nrules, p, fk)) < 0)
 			goto out;
+		/* SET NULL and SET DEFAULT change the child and stop there. */
+		if (fk->on_delete == LETHE_FK_SET_NULL || fk->on_delete == LETHE_FK_SET_DEFAULT)
+			continue;
 		if (on_path(path, depth, fk->child_table) || depth >= MAX_DEPENDENT_DEPTH) {
 			d->cycle = 1;
 			continue;

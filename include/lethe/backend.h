@@ -97,8 +97,9 @@ typedef struct {
 } lethe_clock_rule;
 
 /* Rows that reference a parent row through a foreign key. Deleting the parent
- * is blocked when one such row is not due under any of `rules` (all delete
- * rules of child_table), or when it is itself blocked by its own dependents. */
+ * is blocked when one such row is not due under any of `rules` (the planner
+ * chooses them: the child table's rules that allow what the deletion would do
+ * to the row), or when it is itself blocked by its own `children`. */
 typedef struct lethe_dependents lethe_dependents;
 struct lethe_dependents {
 	const lethe_foreign_key *fk;
