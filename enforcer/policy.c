@@ -88,7 +88,8 @@ static int list_files(lethe_policy *p, const char *folder)
 			goto oom;
 		p->nfiles++;
 	}
-	qsort(p->files, p->nfiles, sizeof(*p->files), cmp_names);
+	if (p->nfiles)
+		qsort(p->files, p->nfiles, sizeof(*p->files), cmp_names);
 	goto out;
 oom:
 	rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
