@@ -83,8 +83,9 @@ static void load_evidence(lethe_ydoc *y, lethe_config *cfg,
 	if (v[E_REMOTE]) {
 		const char *r = lethe_ydoc_str(y, v[E_REMOTE], "remote");
 
-		cfg->remote = path_value(y, v[E_REMOTE], "remote", dir,
-					 r && !is_remote_url(r));
+		if (r) /* else already reported */
+			cfg->remote = path_value(y, v[E_REMOTE], "remote", dir,
+						 !is_remote_url(r));
 	}
 }
 

@@ -127,6 +127,7 @@ START_TEST(every_fault_with_its_position)
 		      "evidence:\n"
 		      "  repository: ~\n"
 		      "  signer: k\n"
+		      "  remote: [x]\n"
 		      "limits:\n"
 		      "  max_rows_per_rule: 0\n"
 		      "database: again\n"));
@@ -138,9 +139,10 @@ START_TEST(every_fault_with_its_position)
 	tu_find(&d, "lethe.yaml", 4, 16, "'pseudonym_key' must not be empty");
 	tu_find(&d, "lethe.yaml", 6, 15, "'repository': expected a string");
 	tu_find(&d, "lethe.yaml", 7, 3, "unknown key 'signer' in 'evidence'");
-	tu_find(&d, "lethe.yaml", 9, 22, "'max_rows_per_rule' must be a positive integer");
-	tu_find(&d, "lethe.yaml", 10, 1, "duplicate key 'database'");
-	ck_assert_uint_eq(d.count, 8);
+	tu_find(&d, "lethe.yaml", 8, 11, "'remote': expected a string");
+	tu_find(&d, "lethe.yaml", 10, 22, "'max_rows_per_rule' must be a positive integer");
+	tu_find(&d, "lethe.yaml", 11, 1, "duplicate key 'database'");
+	ck_assert_uint_eq(d.count, 9);
 	lethe_diags_free(&d);
 
 	free(tu_write(".", "lethe.yaml", "database: x\npolicies: p\nevidence: e\n"
