@@ -1,0 +1,243 @@
+/*
+ * config.c - lethe.yaml into a lethe_config.
+ *
+ * Invariants:
+ *  - Every relative path is resolved against the config file's folder as the
+ *    caller spelled it, so "a/lethe.yaml" with "shop.sqlite" gives
+ *    "a/shop.sqlite" (still relative to the current directory) and absolute
+ *    paths stay as they are. A remote is resolved only when it names a local
+ *    path: a URL ("://") or git's scp-like "host:path" is left alone.
+ *  - All faults of the file are reported before returning LETHE_ECONFIG, and
+ *    *out is written only when there are none.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "lethe/config.h"
+#include "lethe/error.h"
+#include "yaml_doc.h"
+
+enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_N };
+static const char *const top_keys[] = {
+	"database", "policies", "pseudonym_key", "evidence", "limits", NULL
+};
+
+enum { E_REPOSITORY, E_SIGNING_KEY, E_ALLOWED_SIGNERS, E_REMOTE, E_N };
+static const char *const evidence_keys[] = {
+	"repository", "signing_key", "allowed_signers", "remote", NULL
+};
+
+static const char *const limits_keys[] = { "max_rows_per_rule", NULL };
+
+/* git's rule: a colon before the first slash makes "host:path" scp-like. */
+static int is_remote_url(const char *s)
+{
+	const char *colon = strchr(s, ':'), *slash = strchr(s, '/');
+
+	if (strstr(s, "://"))
+		return 1;
+	return colon && (!slash || colon < slash);
+}
+
+/* A path value of the file, copied and resolved against dir (NULL: the
+ * config is in the current directory). NULL when absent or faulty. */
+static char *path_value(lethe_ydoc *y, const yaml_node_t *n, const char *key,
+			const char *dir, int resolve)
+{
+	const char *v = lethe_ydoc_str(y, n, key);
+	char *r = NULL;
+
+	if (!v)
+		return NULL;
+	if (!*v) {
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'%s' must not be empty", key);
+		return NULL;
+	}
+	if (!resolve || !dir || v[0] == '/')
+		return lethe_ydoc_strdup(y, v);
+	if (asprintf(&r, "%s%s%s", dir,
+		     dir[strlen(dir) - 1] == '/' ? "" : "/", v) < 0) {
+		y->oom = 1;
+		return NULL;
+	}
+	return r;
+}
+
+static void load_evidence(lethe_ydoc *y, lethe_config *cfg,
+			  const yaml_node_t *n, const char *dir)
+{
+	yaml_node_t *v[E_N];
+	lethe_mark km[E_N];
+
+	if (n->type != YAML_MAPPING_NODE) {
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'evidence': expected a mapping");
+		return;
+	}
+	lethe_ydoc_fields(y, n, evidence_keys, v, km, " in 'evidence'");
+	cfg->evidence_repository = path_value(y, v[E_REPOSITORY], "repository", dir, 1);
+	cfg->signing_key = path_value(y, v[E_SIGNING_KEY], "signing_key", dir, 1);
+	cfg->allowed_signers = path_value(y, v[E_ALLOWED_SIGNERS],
+					  "allowed_signers", dir, 1);
+	if (v[E_REMOTE]) {
+		const char *r = lethe_ydoc_str(y, v[E_REMOTE], "remote");
+
+		if (r) /* else already reported */
+			cfg->remote = path_value(y, v[E_REMOTE], "remote", dir,
+						 !is_remote_url(r));
+	}
+}
+
+static void load_limits(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n)
+{
+	yaml_node_t *v[1];
+	lethe_mark km[1];
+	int64_t max;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'limits': expected a mapping");
+		return;
+	}
+	lethe_ydoc_fields(y, n, limits_keys, v, km, " in 'limits'");
+	if (!v[0])
+		return;
+	if (lethe_ydoc_int(y, v[0], "max_rows_per_rule", &max) == 0) {
+		if (max > 0)
+			cfg->max_rows_per_rule = max;
+		else
+			lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[0]),
+					 "'max_rows_per_rule' must be a positive integer");
+	}
+}
+
+static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
+{
+	yaml_node_t *root = lethe_ydoc_root(y), *v[K_N];
+	lethe_mark km[K_N];
+
+	if (!root) {
+		lethe_ydoc_fault(y, (lethe_mark){ y->file, 0, 0 },
+				 "empty file (expected a mapping)");
+		return;
+	}
+	if (lethe_ydoc_fields(y, root, top_keys, v, km, ""))
+		return;
+	for (int k = K_DATABASE; k <= K_POLICIES; k++)
+		if (!v[k])
+			lethe_ydoc_fault(y, lethe_ydoc_mark(y, root),
+					 "missing required key '%s'", top_keys[k]);
+	cfg->database = path_value(y, v[K_DATABASE], "database", dir, 1);
+	cfg->policies = path_value(y, v[K_POLICIES], "policies", dir, 1);
+	cfg->pseudonym_key = path_value(y, v[K_PSEUDONYM_KEY], "pseudonym_key", dir, 1);
+	cfg->database_mark = v[K_DATABASE] ? lethe_ydoc_mark(y, v[K_DATABASE])
+					   : lethe_ydoc_mark(y, root);
+	cfg->policies_mark = v[K_POLICIES] ? lethe_ydoc_mark(y, v[K_POLICIES])
+					   : lethe_ydoc_mark(y, root);
+	if (v[K_EVIDENCE])
+		load_evidence(y, cfg, v[K_EVIDENCE], dir);
+	if (v[K_LIMITS])
+		load_limits(y, cfg, v[K_LIMITS]);
+}
+
+int lethe_config_load(lethe_config **out, const char *path, lethe_diags *diags)
+{
+	lethe_config *cfg = calloc(1, sizeof(*cfg));
+	lethe_ydoc y;
+	char *dir = NULL, *slash;
+	int rc;
+
+	if (!cfg)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	cfg->max_rows_per_rule = LETHE_DEFAULT_MAX_ROWS_PER_RULE;
+	cfg->path = strdup(path);
+	dir = strdup(path);
+	if (!cfg->path || !dir) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	/* Marks point at cfg->path, which lives as long as the config. */
+	rc = lethe_ydoc_load(&y, path, cfg->path, diags);
+	if (rc == LETHE_ENOINPUT) {
+		rc = lethe_error_set(LETHE_ENOINPUT, "cannot open config '%s': %s",
+				     path, strerror(errno));
+		goto out;
+	}
+	if (rc == 0) {
+		slash = strrchr(dir, '/');
+		if (slash)
+			slash[slash == dir ? 1 : 0] = '\0';
+		load_root(&y, cfg, slash ? dir : NULL);
+		if (y.oom)
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	lethe_ydoc_free(&y);
+	if (rc == LETHE_EDATA || (rc == 0 && y.faults))
+		rc = lethe_error_set(LETHE_ECONFIG, "'%s' has %zu fault%s", path,
+				     y.faults, y.faults == 1 ? "" : "s");
+	if (rc == 0) {
+		*out = cfg;
+		cfg = NULL;
+	}
+out:
+	free(dir);
+	lethe_config_free(cfg);
+	return rc;
+}
+
+void lethe_config_free(lethe_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->path);
+	free(cfg->database);
+	free(cfg->policies);
+	free(cfg->pseudonym_key);
+	free(cfg->evidence_repository);
+	free(cfg->signing_key);
+	free(cfg->allowed_signers);
+	free(cfg->remote);
+	free(cfg);
+}
+
+/* 1 when path exists; else 0 with errno saying why. */
+static int exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static int located(char **out, const char *path)
+{
+	char *p = strdup(path);
+
+	if (!p)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	*out = p;
+	return 0;
+}
+
+int lethe_config_locate(char **out, const char *explicit_path)
+{
+	static const char *const defaults[] = { "./lethe.yaml", "/etc/lethe/lethe.yaml" };
+	const char *env = getenv("LETHE_CONFIG");
+
+	/* A file the user named must exist: never fall back behind their back. */
+	if (explicit_path || (env && *env)) {
+		const char *p = explicit_path ? explicit_path : env;
+
+		if (!exists(p))
+			return lethe_error_set(LETHE_ENOINPUT,
+					       "cannot open config '%s'%s: %s", p,
+					       explicit_path ? "" : " (from $LETHE_CONFIG)",
+					       strerror(errno));
+		return located(out, p);
+	}
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(*defaults); i++)
+		if (exists(defaults[i]))
+			return located(out, defaults[i]);
+	return lethe_error_set(LETHE_ENOINPUT,
+			       "no config found (tried ./lethe.yaml and "
+			       "/etc/lethe/lethe.yaml; use -c FILE or $LETHE_CONFIG)");
+}
