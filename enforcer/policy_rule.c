@@ -221,6 +221,18 @@ static void parse_strategy(rule_walk *w, lethe_column_action *c, yaml_node_t *n)
 		return;
 	}
 	s = (const char *)n->data.scalar.value;
+	/* "redact: TEXT" written as one quoted string, the same as {redact: TEXT} */
+	if (!strncmp(s, "redact:", 7)) {
+		const char *t = s + 7;
+
+		while (*t == ' ')
+			t++;
+		c->mask = LETHE_MASK_REDACT;
+		c->text = *t ? lethe_ydoc_strdup(w->y, t) : NULL;
+		if (!*t)
+			lethe_ydoc_fault(w->y, m, "'%s': 'redact:' needs a text", c->column);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
 		if (!strcmp(s, words[i].word)) {
 			c->mask = words[i].kind;

@@ -488,6 +488,25 @@ START_TEST(header_key_in_two_files)
 }
 END_TEST
 
+START_TEST(redact_text_as_one_quoted_string)
+{
+	char *dir = tu_mkdtemp();
+	lethe_policy *p;
+
+	free(tu_write(dir, "p.yaml", "lethe: 1\nrules:\n  - name: r\n    basis: b\n    table: t\n"
+		 "    from: d\n    retain: 1 day\n    action: mask\n    columns:\n"
+		 "      a: \"redact: (removed after 14 months)\"\n      b: redact\n"));
+	p = load_ok(dir);
+	ck_assert_int_eq(p->rules[0].columns[0].mask, LETHE_MASK_REDACT);
+	ck_assert_str_eq(p->rules[0].columns[0].text, "(removed after 14 months)");
+	ck_assert_int_eq(p->rules[0].columns[1].mask, LETHE_MASK_REDACT);
+	ck_assert_ptr_null(p->rules[0].columns[1].text);
+	lethe_policy_free(p);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(empty_and_missing_folder)
 {
 	char *dir = tu_mkdtemp();
@@ -529,6 +548,7 @@ int main(void)
 	tcase_add_test(tc, header_and_type_faults);
 	tcase_add_test(tc, header_key_in_two_files);
 	tcase_add_test(tc, empty_and_missing_folder);
+	tcase_add_test(tc, redact_text_as_one_quoted_string);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
