@@ -4,8 +4,9 @@
  *
  * Invariants: usage errors print `lethe: ...` and return 64 before anything
  * is written; the policy folder written into lethe.yaml is absolute (a
- * relative --policies is resolved against the current directory, because
- * lethe.yaml's own relative paths would be read against DIR instead).
+ * relative --policies is joined to the current directory, because lethe.yaml's
+ * own relative paths would be read against DIR instead). The folder need not
+ * exist yet: `lethe check` reports it when it is used.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 #include "lethe/demo.h"
 #include "lethe/error.h"
@@ -104,10 +106,16 @@ int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv)
 		return 64;
 	}
 	if (policies[0] != '/') {
-		if (!realpath(policies, resolved)) {
-			cli_error("cannot resolve policies folder '%s': %s", policies,
-				  strerror(errno));
-			return 66;
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd))) {
+			cli_error("cannot get the current directory: %s", strerror(errno));
+			return 74;
+		}
+		if ((size_t)snprintf(resolved, sizeof(resolved), "%s/%s", cwd, policies) >=
+		    sizeof(resolved)) {
+			cli_error("policies path '%s' is too long", policies);
+			return 64;
 		}
 		policies = resolved;
 	}
