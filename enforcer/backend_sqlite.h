@@ -26,7 +26,7 @@ typedef struct {
 	size_t nfunctions;
 	int auth_on;
 	char auth_reason[128];
-	const lethe_scan *cur_scan; /* set during lethe_due's lifetime in a scan */
+	const lethe_scan *cur_scan; /* set only inside a scan's sqlite3_step() */
 	int due_rc;             /* a due callback's failure, reported by scan */
 } lethe_sqlite;
 

@@ -24,8 +24,8 @@
  *    into a derived table lethe_k<depth>, and the child rows compared to it.
  *  - The whole query is prepared and stepped under the authorizer, so user
  *    expressions cannot write even from inside the generated query.
- *  - cur_scan is set only while the statement is stepped: lethe_due outside
- *    a scan is an SQL error.
+ *  - cur_scan is set only inside sqlite3_step() of a scan: lethe_due anywhere
+ *    else is an SQL error.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -254,12 +254,18 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 			rc = lethe_error_set(rc, "cannot scan '%s': %s", scan->table, errmsg);
 		goto out;
 	}
-	/* Keep the authorizer on while stepping: SQLite may re-prepare the
-	 * statement after a schema change. */
-	be->cur_scan = scan;
+	/* The authorizer stays on while stepping (SQLite may re-prepare the
+	 * statement after a schema change) but is off during the row callback,
+	 * which may use this backend for its own queries or a nested scan. */
 	be->due_rc = 0;
-	be->auth_on = 1;
-	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+	for (;;) {
+		be->auth_on = 1;
+		be->cur_scan = scan;
+		step = sqlite3_step(stmt);
+		be->auth_on = 0;
+		be->cur_scan = NULL;
+		if (step != SQLITE_ROW)
+			break;
 		lethe_sqlite_value(&key, sqlite3_column_value(stmt, 0));
 		lethe_sqlite_value(&clock, sqlite3_column_value(stmt, 1));
 		lethe_sqlite_value(&subject, sqlite3_column_value(stmt, 2));
@@ -268,8 +274,6 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 		if (cb)
 			break;
 	}
-	be->auth_on = 0;
-	be->cur_scan = NULL;
 	if (cb)
 		rc = cb;
 	else if (step == SQLITE_DONE)

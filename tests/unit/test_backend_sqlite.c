@@ -726,6 +726,43 @@ START_TEST(scan_self_reference)
 }
 END_TEST
 
+typedef struct {
+	lethe_backend *be;
+	int n;
+} nested_ctx;
+
+/* Uses the backend from inside a row callback: the authorizer must not
+ * refuse the backend's own schema queries there. */
+static int nested_row(void *ctx, const lethe_value *key, const lethe_value *clock,
+		      const lethe_value *subject, int blocked)
+{
+	nested_ctx *c = ctx;
+	lethe_table_info *t = NULL;
+
+	(void)key;
+	(void)clock;
+	(void)subject;
+	(void)blocked;
+	ck_assert_int_eq(lethe_backend_table_info(&t, c->be, "orders"), 0);
+	ck_assert_uint_eq(t->ncolumns, 4);
+	lethe_table_info_free(t);
+	c->n++;
+	return 0;
+}
+
+START_TEST(scan_callback_uses_backend)
+{
+	nested_ctx c = {0};
+	lethe_scan scan = {.table = "customers", .key = "id", .row = nested_row, .row_ctx = &c};
+
+	make_db(shop_sql);
+	c.be = open_db(LETHE_BACKEND_READONLY);
+	ck_assert_int_eq(lethe_backend_scan(c.be, &scan), 0);
+	ck_assert_int_eq(c.n, 5);
+	lethe_backend_free(c.be);
+}
+END_TEST
+
 static Suite *backend_suite(void)
 {
 	Suite *s = suite_create("backend_sqlite");
@@ -745,6 +782,7 @@ static Suite *backend_suite(void)
 	tcase_add_test(tc, scan_value_types);
 	tcase_add_test(tc, scan_blocked_by_dependents);
 	tcase_add_test(tc, scan_self_reference);
+	tcase_add_test(tc, scan_callback_uses_backend);
 	suite_add_tcase(s, tc);
 	return s;
 }
