@@ -1,7 +1,8 @@
 /*
  * backend_sqlite.h - internal: the SQLite backend object shared by
- * backend_sqlite.c (open, authorizer, schema, expression checks) and
- * backend_sqlite_scan.c (scan queries, the lethe_due function).
+ * backend_sqlite.c (open, authorizer, expression checks),
+ * backend_sqlite_schema.c (tables, foreign keys) and backend_sqlite_scan.c
+ * (scan queries, the lethe_due function).
  *
  * Invariants:
  *  - Only the backend_sqlite*.c files include this header (it pulls in
@@ -42,6 +43,10 @@ int lethe_sqlite_code(int rc);
 
 /* Append `name` as a double-quoted identifier ("" doubling). */
 void lethe_sqlite_append_ident(sqlite3_str *s, const char *name);
+
+/* backend_sqlite_schema.c */
+int lethe_sqlite_table_info(lethe_table_info **out, lethe_backend *base, const char *table);
+int lethe_sqlite_foreign_keys(lethe_foreign_keys **out, lethe_backend *base);
 
 /* backend_sqlite_scan.c */
 int lethe_sqlite_register_functions(lethe_sqlite *be);
