@@ -4,8 +4,8 @@
  * backend_sqlite_schema.c, scans in backend_sqlite_scan.c.
  *
  * Invariants:
- *  - This file (with backend_sqlite_scan.c) is the only library code that
- *    includes sqlite3.h.
+ *  - The backend_sqlite*.c files are the only library code that includes
+ *    sqlite3.h.
  *  - Opening never creates a file: the flags never include SQLITE_OPEN_CREATE
  *    and a missing file is reported before SQLite sees it. A READONLY open
  *    uses SQLITE_OPEN_READONLY and runs only reads, so the file stays
