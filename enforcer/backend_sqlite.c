@@ -369,10 +369,15 @@ static int sqlite_check_expr(lethe_backend *base, const char *table, const char 
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		return lethe_error_set(LETHE_EDATA, "empty expression");
 	}
-	/* The newlines end any `--` comment inside expr before our ")". */
+	/* The newlines end any `--` comment inside expr before our ")". The
+	 * expression also goes into WHERE, where SQLite refuses a top-level
+	 * aggregate or window function ("misuse of aggregate: max()"): in a
+	 * scan's select list one would fold the table into one row. The
+	 * statement is only prepared, never run. */
 	s = sqlite3_str_new(be->db);
 	sqlite3_str_appendf(s, "SELECT (\n%s\n) FROM ", expr);
 	lethe_sqlite_append_ident(s, table);
+	sqlite3_str_appendf(s, " WHERE (\n%s\n) IS NOT NULL", expr);
 	sql = sqlite3_str_finish(s);
 	if (!sql) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");

@@ -204,6 +204,8 @@ START_TEST(check_expr_refusals)
 	expect_refused(be, "", "empty expression");
 	expect_refused(be, "  \n\t ", "empty expression");
 	expect_refused(be, "a = ", "syntax error");
+	expect_refused(be, "max(id)", "misuse of aggregate: max()");
+	expect_refused(be, "count(*) > 1", "misuse of aggregate");
 	/* lethe_due exists but may not be run outside a scan: preparing is fine. */
 	expect_accepted(be, "lethe_due(1, a)");
 	lethe_backend_free(be);
