@@ -1,0 +1,112 @@
+/*
+ * backend.c - the public lethe_backend_* functions: argument checks, then
+ * dispatch through the backend's ops (backend_impl.h). Also the helpers that
+ * only touch the public structures (freeing, column lookup).
+ *
+ * Invariants:
+ *  - This file knows no database library; choosing a backend from the
+ *    location is the only backend-specific decision made here (today every
+ *    location is an SQLite file path).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "backend_impl.h"
+#include "lethe/error.h"
+
+int lethe_backend_open(lethe_backend **out, const char *location, unsigned flags)
+{
+	if (!out || !location || !*location)
+		return lethe_error_set(LETHE_EUSAGE, "cannot open database: no location given");
+	return lethe_backend_sqlite_open(out, location, flags);
+}
+
+void lethe_backend_free(lethe_backend *be)
+{
+	if (be)
+		be->ops->free(be);
+}
+
+int lethe_backend_table_info(lethe_table_info **out, lethe_backend *be, const char *table)
+{
+	if (!out || !be || !table)
+		return lethe_error_set(LETHE_ESOFTWARE, "table info: missing argument");
+	return be->ops->table_info(out, be, table);
+}
+
+void lethe_table_info_free(lethe_table_info *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->ncolumns; i++) {
+		free(t->columns[i].name);
+		free(t->columns[i].decl_type);
+	}
+	free(t->columns);
+	free(t->name);
+	free(t);
+}
+
+const lethe_column_info *lethe_table_column(const lethe_table_info *t, const char *name)
+{
+	size_t i;
+
+	if (!t || !name)
+		return NULL;
+	/* SQLite column names are case-insensitive (ASCII). */
+	for (i = 0; i < t->ncolumns; i++)
+		if (strcasecmp(t->columns[i].name, name) == 0)
+			return &t->columns[i];
+	return NULL;
+}
+
+int lethe_backend_foreign_keys(lethe_foreign_keys **out, lethe_backend *be)
+{
+	if (!out || !be)
+		return lethe_error_set(LETHE_ESOFTWARE, "foreign keys: missing argument");
+	return be->ops->foreign_keys(out, be);
+}
+
+void lethe_foreign_keys_free(lethe_foreign_keys *fks)
+{
+	size_t i, j;
+
+	if (!fks)
+		return;
+	for (i = 0; i < fks->count; i++) {
+		lethe_foreign_key *fk = &fks->items[i];
+
+		for (j = 0; j < fk->ncolumns; j++) {
+			if (fk->child_columns)
+				free(fk->child_columns[j]);
+			if (fk->parent_columns)
+				free(fk->parent_columns[j]);
+		}
+		free(fk->child_columns);
+		free(fk->parent_columns);
+		free(fk->child_table);
+		free(fk->parent_table);
+	}
+	free(fks->items);
+	free(fks);
+}
+
+int lethe_backend_check_expr(lethe_backend *be, const char *table, const char *expr,
+			     char **errmsg)
+{
+	if (!be || !table || !errmsg)
+		return lethe_error_set(LETHE_ESOFTWARE, "check expression: missing argument");
+	*errmsg = NULL;
+	return be->ops->check_expr(be, table, expr, errmsg);
+}
+
+int lethe_backend_scan(lethe_backend *be, const lethe_scan *scan)
+{
+	if (!be || !scan || !scan->table || !scan->key || !scan->row)
+		return lethe_error_set(LETHE_ESOFTWARE, "scan: missing argument");
+	if (scan->ndeps && (!scan->deps || !scan->due))
+		return lethe_error_set(LETHE_ESOFTWARE, "scan: dependents without a due callback");
+	return be->ops->scan(be, scan);
+}

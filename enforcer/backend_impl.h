@@ -1,0 +1,33 @@
+/*
+ * backend_impl.h - internal: how a storage backend plugs into lethe/backend.h.
+ *
+ * Invariants:
+ *  - Every backend object starts with `struct lethe_backend` (its first
+ *    member), so backend.c can dispatch through `ops` without knowing the
+ *    concrete type; the concrete open function fills `ops`.
+ *  - The public argument checks (NULL pointers) are done once in backend.c;
+ *    the ops may assume non-NULL arguments.
+ */
+#ifndef LETHE_BACKEND_IMPL_H
+#define LETHE_BACKEND_IMPL_H
+
+#include "lethe/backend.h"
+
+struct lethe_backend_ops {
+	const char *name;
+	void (*free)(lethe_backend *be);
+	int (*table_info)(lethe_table_info **out, lethe_backend *be, const char *table);
+	int (*foreign_keys)(lethe_foreign_keys **out, lethe_backend *be);
+	int (*check_expr)(lethe_backend *be, const char *table, const char *expr,
+			  char **errmsg);
+	int (*scan)(lethe_backend *be, const lethe_scan *scan);
+};
+
+struct lethe_backend {
+	const struct lethe_backend_ops *ops;
+};
+
+/* backend_sqlite.c: `path` is a file name, taken literally (not a URI). */
+int lethe_backend_sqlite_open(lethe_backend **out, const char *path, unsigned flags);
+
+#endif

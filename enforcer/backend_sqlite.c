@@ -1,0 +1,400 @@
+/*
+ * backend_sqlite.c - the SQLite backend: opening a register, the read-only
+ * authorizer and expression checks. Schema introspection lives in
+ * backend_sqlite_schema.c, scans in backend_sqlite_scan.c.
+ *
+ * Invariants:
+ *  - The backend_sqlite*.c files are the only library code that includes
+ *    sqlite3.h.
+ *  - Opening never creates a file: the flags never include SQLITE_OPEN_CREATE
+ *    and a missing file is reported before SQLite sees it. A READONLY open
+ *    uses SQLITE_OPEN_READONLY and runs only reads, so the file stays
+ *    byte-identical.
+ *  - Every statement built from user text is prepared (and stepped) with the
+ *    authorizer on: it allows SELECT, READ, RECURSIVE and FUNCTION for an
+ *    allow-list of deterministic built-ins, aggregates, the date/time
+ *    functions and our own lethe_* functions; everything else is denied and
+ *    the reason kept in the backend object for the error message.
+ *    Note: date('now') and friends are allowed (they are pure given a fixed
+ *    argument) but make a rule non-reproducible; the policy checker should
+ *    warn about 'now'. CURRENT_DATE/CURRENT_TIMESTAMP are refused.
+ *  - Table names reach SQL either as bound parameters of pragma functions or
+ *    as identifiers quoted with "" doubling, never pasted raw.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include "backend_sqlite.h"
+#include "lethe/error.h"
+
+static const struct lethe_backend_ops sqlite_ops;
+
+/* Allowed whatever their flags: the date/time functions (pure given their
+ * arguments; SQLite 3.40.1 flags them deterministic, older builds did not)
+ * and the aggregate built-ins (never flagged deterministic). */
+static const char *const extra_functions[] = {
+	"date", "time", "datetime", "julianday", "strftime", "unixepoch",
+	"count", "sum", "total", "min", "max", "avg", "group_concat",
+};
+
+/* Eponymous virtual tables that expose database internals. */
+static const char *const refused_tables[] = {"dbstat", "sqlite_dbpage", "sqlite_stmt"};
+
+int lethe_sqlite_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return LETHE_ETEMPFAIL;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+		return LETHE_EIO;
+	case SQLITE_NOMEM:
+		return LETHE_ESOFTWARE;
+	default:
+		return LETHE_EDATA;
+	}
+}
+
+void lethe_sqlite_append_ident(sqlite3_str *s, const char *name)
+{
+	/* %w doubles embedded double quotes. */
+	sqlite3_str_appendf(s, "\"%w\"", name);
+}
+
+/* A malloc'd copy of an SQLite message with its first letter lowercased. */
+static char *lower_first(const char *msg)
+{
+	char *m = strdup(msg ? msg : "unknown error");
+
+	if (m && m[0])
+		m[0] = (char)tolower((unsigned char)m[0]);
+	return m;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int function_allowed(const lethe_sqlite *be, const char *name)
+{
+	if (!name)
+		return 0;
+	if (strncasecmp(name, "lethe_", 6) == 0)
+		return 1;
+	return bsearch(&name, be->functions, be->nfunctions, sizeof(char *), cmp_name) != NULL;
+}
+
+static int authorize(void *ud, int action, const char *a, const char *b, const char *dbname,
+		     const char *trigger)
+{
+	lethe_sqlite *be = ud;
+	char why[sizeof(be->auth_reason)];
+	size_t i;
+
+	(void)dbname;
+	(void)trigger;
+	if (!be->auth_on)
+		return SQLITE_OK;
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_RECURSIVE:
+		return SQLITE_OK;
+	case SQLITE_READ:
+		/* pragma_* table-valued functions also raise SQLITE_PRAGMA; reading
+		 * the schema that way would be harmless but is refused for
+		 * simplicity. */
+		if (a && strncasecmp(a, "pragma_", 7) == 0) {
+			snprintf(why, sizeof(why), "pragma is not allowed");
+			break;
+		}
+		for (i = 0; i < sizeof(refused_tables) / sizeof(refused_tables[0]); i++)
+			if (a && strcasecmp(a, refused_tables[i]) == 0)
+				break;
+		if (i == sizeof(refused_tables) / sizeof(refused_tables[0]))
+			return SQLITE_OK;
+		snprintf(why, sizeof(why), "table '%s' is not allowed", a);
+		break;
+	case SQLITE_FUNCTION:
+		if (function_allowed(be, b))
+			return SQLITE_OK;
+		snprintf(why, sizeof(why), "function '%s' is not allowed", b ? b : "?");
+		break;
+	case SQLITE_UPDATE:
+		/* The first use of an eponymous virtual table (json_each,
+		 * pragma_*) on a connection declares it, which SQLite reports as
+		 * an update of sqlite_schema columns. Allowing it is safe: a
+		 * statement we prepare always begins with our SELECT, a tail is
+		 * refused, sqlite3_stmt_readonly() is checked, and defensive mode
+		 * forbids schema writes anyway. Refusing it would make json_each
+		 * fail on its first use only. */
+		if (a && (strcasecmp(a, "sqlite_master") == 0 || strcasecmp(a, "sqlite_schema") == 0))
+			return SQLITE_OK;
+		snprintf(why, sizeof(why), "writes are not allowed");
+		break;
+	case SQLITE_PRAGMA:
+		snprintf(why, sizeof(why), "pragma is not allowed");
+		break;
+	case SQLITE_ATTACH:
+		snprintf(why, sizeof(why), "attach is not allowed");
+		break;
+	case SQLITE_DETACH:
+		snprintf(why, sizeof(why), "detach is not allowed");
+		break;
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+		snprintf(why, sizeof(why), "transactions are not allowed");
+		break;
+	default:
+		/* INSERT, UPDATE, DELETE, CREATE_*, DROP_*, ALTER, REINDEX, ... */
+		snprintf(why, sizeof(why), "writes are not allowed");
+		break;
+	}
+	if (!be->auth_reason[0])
+		memcpy(be->auth_reason, why, sizeof(why));
+	return SQLITE_DENY;
+}
+
+static int only_space(const char *s)
+{
+	while (s && *s && isspace((unsigned char)*s))
+		s++;
+	return !s || !*s;
+}
+
+int lethe_sqlite_prepare_user(lethe_sqlite *be, const char *sql, sqlite3_stmt **out,
+			      char **errmsg)
+{
+	sqlite3_stmt *stmt = NULL;
+	const char *tail = NULL;
+	int rc;
+
+	be->auth_on = 1;
+	be->auth_reason[0] = '\0';
+	rc = sqlite3_prepare_v3(be->db, sql, -1, 0, &stmt, &tail);
+	be->auth_on = 0;
+	if (rc == SQLITE_NOMEM) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	if (rc != SQLITE_OK) {
+		*errmsg = lower_first(be->auth_reason[0] ? be->auth_reason : sqlite3_errmsg(be->db));
+		rc = LETHE_EDATA;
+		goto out;
+	}
+	/* The generated SQL always ends with our own text, so a user expression
+	 * that closes the statement early leaves a non-empty tail. */
+	if (!stmt || !only_space(tail)) {
+		*errmsg = strdup("more than one statement");
+		rc = LETHE_EDATA;
+		goto out;
+	}
+	if (!sqlite3_stmt_readonly(stmt)) {
+		*errmsg = strdup("writes are not allowed");
+		rc = LETHE_EDATA;
+		goto out;
+	}
+	*out = stmt;
+	stmt = NULL;
+	rc = 0;
+out:
+	if (rc == LETHE_EDATA) {
+		if (!*errmsg)
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		else
+			lethe_error_set(LETHE_EDATA, "%s", *errmsg);
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* The function allow-list: SQLite's deterministic built-ins (flag 0x800 is
+ * SQLITE_DETERMINISTIC; checked against 3.40.1, where the date/time functions
+ * carry it too) plus extra_functions. sqlite_* functions are left out. */
+static int load_functions(lethe_sqlite *be)
+{
+	static const char sql[] =
+		"SELECT DISTINCT name FROM pragma_function_list "
+		"WHERE builtin = 1 AND (flags & 0x800) != 0 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+	sqlite3_stmt *stmt = NULL;
+	size_t cap = 128, i;
+	char **v;
+	int rc;
+
+	be->functions = calloc(cap, sizeof(char *));
+	if (!be->functions)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	for (i = 0; i < sizeof(extra_functions) / sizeof(extra_functions[0]); i++)
+		if (!(be->functions[be->nfunctions++] = strdup(extra_functions[i])))
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	rc = sqlite3_prepare_v2(be->db, sql, -1, &stmt, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (be->nfunctions == cap) {
+			v = realloc(be->functions, 2 * cap * sizeof(char *));
+			if (!v) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			be->functions = v;
+			cap *= 2;
+		}
+		if (!(be->functions[be->nfunctions] = strdup((const char *)sqlite3_column_text(stmt, 0)))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		be->nfunctions++;
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		rc = lethe_error_set(lethe_sqlite_code(rc), "cannot list sqlite functions: %s",
+				     sqlite3_errmsg(be->db));
+	else
+		rc = 0;
+	sqlite3_finalize(stmt);
+	if (rc == 0)
+		qsort(be->functions, be->nfunctions, sizeof(char *), cmp_name);
+	return rc;
+}
+
+static void sqlite_free(lethe_backend *base)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	size_t i;
+
+	sqlite3_close_v2(be->db);
+	for (i = 0; i < be->nfunctions; i++)
+		free(be->functions[i]);
+	free(be->functions);
+	free(be->path);
+	free(be);
+}
+
+/* Settings and a first read: the read is what tells a database from any
+ * other file (SQLite opens lazily). */
+static int setup(lethe_sqlite *be)
+{
+	static const char pragmas[] =
+		"PRAGMA secure_delete = ON; PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;";
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	sqlite3_extended_result_codes(be->db, 1);
+	sqlite3_busy_timeout(be->db, 5000);
+	sqlite3_db_config(be->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, (int *)NULL);
+	sqlite3_db_config(be->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	sqlite3_limit(be->db, SQLITE_LIMIT_ATTACHED, 0);
+
+	rc = sqlite3_prepare_v2(be->db, "SELECT count(*) FROM sqlite_schema", -1, &stmt, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if ((rc & 0xff) == SQLITE_NOTADB)
+		return lethe_error_set(LETHE_EDATA, "'%s' is not an sqlite database", be->path);
+	if (rc != SQLITE_ROW)
+		return lethe_error_set(lethe_sqlite_code(rc), "cannot open database '%s': %s",
+				       be->path, sqlite3_errmsg(be->db));
+	rc = sqlite3_exec(be->db, pragmas, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return lethe_error_set(lethe_sqlite_code(rc), "cannot configure database '%s': %s",
+				       be->path, sqlite3_errmsg(be->db));
+	rc = load_functions(be);
+	if (rc == 0)
+		rc = lethe_sqlite_register_functions(be);
+	if (rc == 0 && sqlite3_set_authorizer(be->db, authorize, be) != SQLITE_OK)
+		rc = lethe_error_set(LETHE_ESOFTWARE, "cannot set the sqlite authorizer");
+	return rc;
+}
+
+int lethe_backend_sqlite_open(lethe_backend **out, const char *path, unsigned flags)
+{
+	lethe_sqlite *be = NULL;
+	struct stat st;
+	int oflags, rc;
+
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return lethe_error_set(LETHE_ENOINPUT, "cannot open database '%s': no such file",
+					       path);
+		return lethe_error_set(LETHE_EIO, "cannot open database '%s': %s", path,
+				       strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode))
+		return lethe_error_set(LETHE_EDATA, "'%s' is not an sqlite database", path);
+
+	be = calloc(1, sizeof(*be));
+	if (!be || !(be->path = strdup(path))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	be->base.ops = &sqlite_ops;
+	be->flags = flags;
+	/* No SQLITE_OPEN_CREATE, no SQLITE_OPEN_URI: the path is taken literally. */
+	oflags = (flags & LETHE_BACKEND_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	rc = sqlite3_open_v2(path, &be->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = lethe_error_set(lethe_sqlite_code(rc), "cannot open database '%s': %s", path,
+				     be->db ? sqlite3_errmsg(be->db) : "out of memory");
+		goto out;
+	}
+	rc = setup(be);
+	if (rc)
+		goto out;
+	*out = &be->base;
+	be = NULL;
+out:
+	if (be)
+		sqlite_free(&be->base);
+	return rc;
+}
+
+/* --- expressions -------------------------------------------------------------- */
+
+static int sqlite_check_expr(lethe_backend *base, const char *table, const char *expr,
+			     char **errmsg)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	sqlite3_stmt *stmt = NULL;
+	sqlite3_str *s;
+	char *sql = NULL;
+	int rc;
+
+	if (only_space(expr)) {
+		if (!(*errmsg = strdup("empty expression")))
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		return lethe_error_set(LETHE_EDATA, "empty expression");
+	}
+	/* The newlines end any `--` comment inside expr before our ")". The
+	 * expression also goes into WHERE, where SQLite refuses a top-level
+	 * aggregate or window function ("misuse of aggregate: max()"): in a
+	 * scan's select list one would fold the table into one row. The
+	 * statement is only prepared, never run. */
+	s = sqlite3_str_new(be->db);
+	sqlite3_str_appendf(s, "SELECT (\n%s\n) FROM ", expr);
+	lethe_sqlite_append_ident(s, table);
+	sqlite3_str_appendf(s, " WHERE (\n%s\n) IS NOT NULL", expr);
+	sql = sqlite3_str_finish(s);
+	if (!sql) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	rc = lethe_sqlite_prepare_user(be, sql, &stmt, errmsg);
+out:
+	sqlite3_finalize(stmt);
+	sqlite3_free(sql);
+	return rc;
+}
+
+static const struct lethe_backend_ops sqlite_ops = {
+	.name = "sqlite",
+	.free = sqlite_free,
+	.table_info = lethe_sqlite_table_info,
+	.foreign_keys = lethe_sqlite_foreign_keys,
+	.check_expr = sqlite_check_expr,
+	.scan = lethe_sqlite_scan,
+};

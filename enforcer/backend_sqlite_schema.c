@@ -1,0 +1,315 @@
+/*
+ * backend_sqlite_schema.c - what the SQLite backend tells about the schema:
+ * tables and views with their columns, and every foreign key.
+ *
+ * Invariants:
+ *  - Only the pragma table-valued functions are used, always on schema
+ *    'main', with table names as bound parameters: a name is never pasted
+ *    into SQL.
+ *  - These queries run with the authorizer off (they are ours, not the
+ *    user's) and only read, so they are safe on a READONLY backend.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "backend_sqlite.h"
+#include "lethe/error.h"
+
+/* --- schema ------------------------------------------------------------------ */
+
+static int prepare_own(lethe_sqlite *be, const char *sql, sqlite3_stmt **stmt)
+{
+	int rc = sqlite3_prepare_v2(be->db, sql, -1, stmt, NULL);
+
+	if (rc != SQLITE_OK)
+		return lethe_error_set(lethe_sqlite_code(rc), "cannot read the schema of '%s': %s",
+				       be->path, sqlite3_errmsg(be->db));
+	return 0;
+}
+
+static char *col_dup(sqlite3_stmt *stmt, int i)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, i);
+
+	return strdup(t ? (const char *)t : "");
+}
+
+static int step_error(lethe_sqlite *be, int rc, const char *what)
+{
+	if (rc == SQLITE_NOMEM)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return lethe_error_set(lethe_sqlite_code(rc), "cannot read %s of '%s': %s", what, be->path,
+			       sqlite3_errmsg(be->db));
+}
+
+/* Columns of t->name: every column but a virtual table's hidden ones. */
+static int read_columns(lethe_sqlite *be, lethe_table_info *t)
+{
+	static const char sql[] =
+		"SELECT name, type, \"notnull\", pk FROM pragma_table_xinfo(?1, 'main') "
+		"WHERE hidden != 1 ORDER BY cid";
+	sqlite3_stmt *stmt = NULL;
+	lethe_column_info *c;
+	size_t cap = 0;
+	int rc;
+
+	rc = prepare_own(be, sql, &stmt);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(stmt, 1, t->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (t->ncolumns == cap) {
+			cap = cap ? 2 * cap : 8;
+			c = realloc(t->columns, cap * sizeof(*c));
+			if (!c) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			t->columns = c;
+		}
+		c = &t->columns[t->ncolumns++];
+		memset(c, 0, sizeof(*c));
+		c->name = col_dup(stmt, 0);
+		c->decl_type = col_dup(stmt, 1);
+		c->notnull = sqlite3_column_int(stmt, 2);
+		c->pk = sqlite3_column_int(stmt, 3);
+		if (!c->name || !c->decl_type) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (c->pk > t->npk)
+			t->npk = c->pk;
+	}
+	rc = rc == SQLITE_DONE ? 0 : step_error(be, rc, "the columns");
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* unique: a complete (not partial) UNIQUE index over exactly one real column,
+ * which includes the index of a one-column PRIMARY KEY; a rowid alias
+ * (INTEGER PRIMARY KEY, no index) is unique as the sole key column too. */
+static int read_unique(lethe_sqlite *be, lethe_table_info *t)
+{
+	static const char sql[] =
+		"SELECT max(ii.name) FROM pragma_index_list(?1, 'main') AS il, "
+		"pragma_index_info(il.name, 'main') AS ii "
+		"WHERE il.\"unique\" = 1 AND il.partial = 0 "
+		"GROUP BY il.name HAVING count(*) = 1 AND count(ii.name) = 1";
+	sqlite3_stmt *stmt = NULL;
+	size_t i;
+	int rc;
+
+	if (t->npk == 1)
+		for (i = 0; i < t->ncolumns; i++)
+			if (t->columns[i].pk == 1)
+				t->columns[i].unique = 1;
+	if (t->is_view)
+		return 0;
+	rc = prepare_own(be, sql, &stmt);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(stmt, 1, t->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(stmt, 0);
+
+		for (i = 0; name && i < t->ncolumns; i++)
+			if (strcasecmp(t->columns[i].name, name) == 0)
+				t->columns[i].unique = 1;
+	}
+	rc = rc == SQLITE_DONE ? 0 : step_error(be, rc, "the indexes");
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int lethe_sqlite_table_info(lethe_table_info **out, lethe_backend *base, const char *table)
+{
+	static const char sql[] =
+		"SELECT name, type, wr, strict FROM pragma_table_list(?1) "
+		"WHERE schema = 'main' AND type IN ('table', 'view')";
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	lethe_table_info *t = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	rc = prepare_own(be, sql, &stmt);
+	if (rc)
+		goto out;
+	sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE) {
+		rc = lethe_error_set(LETHE_ENOTFOUND, "no such table: '%s'", table);
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = step_error(be, rc, "the tables");
+		goto out;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t || !(t->name = col_dup(stmt, 0))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	t->is_view = strcmp((const char *)sqlite3_column_text(stmt, 1), "view") == 0;
+	t->without_rowid = sqlite3_column_int(stmt, 2);
+	t->strict = sqlite3_column_int(stmt, 3);
+	rc = read_columns(be, t);
+	if (rc == 0)
+		rc = read_unique(be, t);
+	if (rc)
+		goto out;
+	*out = t;
+	t = NULL;
+out:
+	sqlite3_finalize(stmt);
+	lethe_table_info_free(t);
+	return rc;
+}
+
+/* --- foreign keys --------------------------------------------------------------- */
+
+static lethe_fk_action parse_action(const char *s)
+{
+	if (!s)
+		return LETHE_FK_NO_ACTION;
+	if (strcasecmp(s, "CASCADE") == 0)
+		return LETHE_FK_CASCADE;
+	if (strcasecmp(s, "RESTRICT") == 0)
+		return LETHE_FK_RESTRICT;
+	if (strcasecmp(s, "SET NULL") == 0)
+		return LETHE_FK_SET_NULL;
+	if (strcasecmp(s, "SET DEFAULT") == 0)
+		return LETHE_FK_SET_DEFAULT;
+	return LETHE_FK_NO_ACTION;
+}
+
+static int append_column(lethe_foreign_key *fk, const char *child, const char *parent)
+{
+	char **c = realloc(fk->child_columns, (fk->ncolumns + 1) * sizeof(char *));
+
+	if (!c)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	fk->child_columns = c;
+	c = realloc(fk->parent_columns, (fk->ncolumns + 1) * sizeof(char *));
+	if (!c)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	fk->parent_columns = c;
+	fk->child_columns[fk->ncolumns] = strdup(child);
+	fk->parent_columns[fk->ncolumns] = parent ? strdup(parent) : NULL;
+	fk->ncolumns++;
+	if (!fk->child_columns[fk->ncolumns - 1] || (parent && !fk->parent_columns[fk->ncolumns - 1]))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return 0;
+}
+
+/* Fill the parent columns left out of the REFERENCES clause with the parent's
+ * primary key, in key order, and use the parent's own spelling of its name. */
+static int resolve_parent(lethe_backend *base, lethe_foreign_key *fk)
+{
+	lethe_table_info *p = NULL;
+	size_t i, j;
+	int rc;
+
+	rc = lethe_sqlite_table_info(&p, base, fk->parent_table);
+	if (rc == LETHE_ENOTFOUND) {
+		rc = lethe_error_set(LETHE_EDATA, "foreign key of '%s' references missing table '%s'",
+				     fk->child_table, fk->parent_table);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	free(fk->parent_table);
+	if (!(fk->parent_table = strdup(p->name))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < fk->ncolumns; i++) {
+		if (fk->parent_columns[i])
+			continue;
+		if ((size_t)p->npk != fk->ncolumns) {
+			rc = lethe_error_set(LETHE_EDATA,
+					     "foreign key of '%s' does not match the primary key of '%s'",
+					     fk->child_table, fk->parent_table);
+			goto out;
+		}
+		for (j = 0; j < p->ncolumns; j++)
+			if ((size_t)p->columns[j].pk == i + 1)
+				fk->parent_columns[i] = strdup(p->columns[j].name);
+		if (!fk->parent_columns[i]) {
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			goto out;
+		}
+	}
+out:
+	lethe_table_info_free(p);
+	return rc;
+}
+
+int lethe_sqlite_foreign_keys(lethe_foreign_keys **out, lethe_backend *base)
+{
+	static const char sql[] =
+		"SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_delete "
+		"FROM pragma_table_list AS m, pragma_foreign_key_list(m.name, 'main') AS f "
+		"WHERE m.schema = 'main' AND m.type = 'table' ORDER BY m.name, f.id, f.seq";
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	lethe_foreign_keys *fks = NULL;
+	lethe_foreign_key *fk = NULL, *v;
+	sqlite3_stmt *stmt = NULL;
+	size_t cap = 0, i;
+	int rc, id = -1;
+
+	fks = calloc(1, sizeof(*fks));
+	if (!fks) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	rc = prepare_own(be, sql, &stmt);
+	if (rc)
+		goto out;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *child = (const char *)sqlite3_column_text(stmt, 0);
+
+		if (!fk || sqlite3_column_int(stmt, 1) != id || strcmp(fk->child_table, child) != 0) {
+			if (fks->count == cap) {
+				cap = cap ? 2 * cap : 8;
+				v = realloc(fks->items, cap * sizeof(*v));
+				if (!v) {
+					rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+					goto out;
+				}
+				fks->items = v;
+			}
+			fk = &fks->items[fks->count++];
+			memset(fk, 0, sizeof(*fk));
+			id = sqlite3_column_int(stmt, 1);
+			fk->child_table = strdup(child);
+			fk->parent_table = col_dup(stmt, 2);
+			fk->on_delete = parse_action((const char *)sqlite3_column_text(stmt, 5));
+			if (!fk->child_table || !fk->parent_table) {
+				rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+				goto out;
+			}
+		}
+		rc = append_column(fk, (const char *)sqlite3_column_text(stmt, 3),
+				   (const char *)sqlite3_column_text(stmt, 4));
+		if (rc)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		rc = step_error(be, rc, "the foreign keys");
+		goto out;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	for (i = 0; i < fks->count; i++)
+		if ((rc = resolve_parent(base, &fks->items[i])) != 0)
+			goto out;
+	*out = fks;
+	fks = NULL;
+	rc = 0;
+out:
+	sqlite3_finalize(stmt);
+	lethe_foreign_keys_free(fks);
+	return rc;
+}
