@@ -355,6 +355,27 @@ out:
 
 /* --- expressions -------------------------------------------------------------- */
 
+/* Whether expr ends its statement early with a ';', which inside our
+ * parentheses only shows as a syntax error: tell the user what they did. The
+ * statement is prepared under the authorizer and never stepped. */
+static int ends_statement(lethe_sqlite *be, const char *expr)
+{
+	sqlite3_stmt *stmt = NULL;
+	const char *tail = NULL;
+	char *sql = sqlite3_mprintf("SELECT %s", expr);
+	int second = 0;
+
+	if (!sql)
+		return 0;
+	be->auth_on = 1;
+	if (sqlite3_prepare_v3(be->db, sql, -1, 0, &stmt, &tail) == SQLITE_OK)
+		second = !only_space(tail);
+	be->auth_on = 0;
+	sqlite3_finalize(stmt);
+	sqlite3_free(sql);
+	return second;
+}
+
 static int sqlite_check_expr(lethe_backend *base, const char *table, const char *expr,
 			     char **errmsg)
 {
@@ -384,6 +405,11 @@ static int sqlite_check_expr(lethe_backend *base, const char *table, const char 
 		goto out;
 	}
 	rc = lethe_sqlite_prepare_user(be, sql, &stmt, errmsg);
+	if (rc == LETHE_EDATA && *errmsg && ends_statement(be, expr)) {
+		free(*errmsg);
+		if (!(*errmsg = strdup("more than one statement")))
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
 out:
 	sqlite3_finalize(stmt);
 	sqlite3_free(sql);
