@@ -16,27 +16,17 @@
 #include <unistd.h>
 #include "lethe/error.h"
 #include "lethe/lock.h"
+#include "unit_tmpdir.h"
 
-static char dir[64];
-static char db[128];
-static char lockfile[160];
+static char db[200];
+static char lockfile[220];
 
+/* Each test's database path is "<its folder>/shop.sqlite" (never created:
+ * the lock only needs the path). */
 static void setup(void)
 {
-	strcpy(dir, "/tmp/lethe-lock-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(db, sizeof(db), "%s/shop.sqlite", dir);
+	snprintf(db, sizeof(db), "%s/shop.sqlite", unit_tmpdir);
 	snprintf(lockfile, sizeof(lockfile), "%s.lock", db);
-}
-
-static void teardown(void)
-{
-	char p[200];
-
-	unlink(lockfile);
-	snprintf(p, sizeof(p), "%s/target", dir);
-	unlink(p);
-	rmdir(dir);
 }
 
 static lethe_lock *acquire_ok(void)
@@ -234,7 +224,7 @@ START_TEST(test_refuses_symlink_and_missing_folder)
 	lethe_lock *l = NULL;
 	int fd;
 
-	snprintf(target, sizeof(target), "%s/target", dir);
+	snprintf(target, sizeof(target), "%s/target", unit_tmpdir);
 	fd = open(target, O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "precious", 8), 8);
@@ -247,7 +237,7 @@ START_TEST(test_refuses_symlink_and_missing_folder)
 	ck_assert_int_eq(read(fd, content, sizeof(content)), 8);
 	close(fd);
 
-	snprintf(db, sizeof(db), "%s/no/such/shop.sqlite", dir);
+	snprintf(db, sizeof(db), "%s/no/such/shop.sqlite", unit_tmpdir);
 	ck_assert_int_eq(lethe_lock_acquire(&l, db), LETHE_ECANTCREAT);
 	ck_assert_ptr_nonnull(strstr(lethe_error_last(), "cannot open lock file"));
 	ck_assert_ptr_null(l);
@@ -259,7 +249,9 @@ static Suite *lock_suite(void)
 	Suite *s = suite_create("lock");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
+	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
+	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_acquire_release_again);
 	tcase_add_test(tc, test_child_refused_names_parent);
 	tcase_add_test(tc, test_killed_holder_leaves_lock_free);

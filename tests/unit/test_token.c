@@ -10,7 +10,6 @@
  * A failure there means every token and digest already written would change.
  */
 #include <check.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,38 +18,12 @@
 #include <unistd.h>
 #include "lethe/error.h"
 #include "lethe/token.h"
+#include "unit_tmpdir.h"
 
 #define KAT_ALICE "tok_76ea3a8a74f5f54651412556b63dcecd"
 #define KAT_EMPTY "tok_a8a2663b58151de83b2b65ce51ed84bf"
 #define KAT_DIGEST "5c8fc434b050f40b91b1c8a0ac2f922719c50654c451fb60184d93d30ec1446f"
 #define KEY_0_31_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-
-static char dir[64];
-
-static void setup(void)
-{
-	strcpy(dir, "/tmp/lethe-token-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char pathbuf[400];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(pathbuf, sizeof(pathbuf), "%s/%s", dir, e->d_name);
-		if (unlink(pathbuf) < 0)
-			rmdir(pathbuf);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 /* The path of name inside the test folder; the caller frees it. */
 static char *path_of(const char *name)
@@ -58,7 +31,7 @@ static char *path_of(const char *name)
 	char *p = malloc(256);
 
 	ck_assert_ptr_nonnull(p);
-	snprintf(p, 256, "%s/%s", dir, name);
+	snprintf(p, 256, "%s/%s", unit_tmpdir, name);
 	return p;
 }
 
@@ -387,7 +360,8 @@ static Suite *token_suite(void)
 	Suite *s = suite_create("token");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
+	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
 	tcase_add_test(tc, test_known_answers);
 	tcase_add_test(tc, test_hex_key_forms);
 	tcase_add_test(tc, test_same_and_different);
