@@ -358,13 +358,18 @@ out:
 /* Whether expr ends its statement early with a ';', which inside our
  * parentheses only shows as a syntax error: tell the user what they did. The
  * statement is prepared under the authorizer and never stepped. */
-static int ends_statement(lethe_sqlite *be, const char *expr)
+static int ends_statement(lethe_sqlite *be, const char *table, const char *expr)
 {
 	sqlite3_stmt *stmt = NULL;
 	const char *tail = NULL;
-	char *sql = sqlite3_mprintf("SELECT %s", expr);
+	sqlite3_str *s = sqlite3_str_new(be->db);
+	char *sql;
 	int second = 0;
 
+	sqlite3_str_appendall(s, "SELECT 1 FROM ");
+	lethe_sqlite_append_ident(s, table);
+	sqlite3_str_appendf(s, " WHERE %s", expr);
+	sql = sqlite3_str_finish(s);
 	if (!sql)
 		return 0;
 	be->auth_on = 1;
@@ -405,7 +410,7 @@ static int sqlite_check_expr(lethe_backend *base, const char *table, const char 
 		goto out;
 	}
 	rc = lethe_sqlite_prepare_user(be, sql, &stmt, errmsg);
-	if (rc == LETHE_EDATA && *errmsg && ends_statement(be, expr)) {
+	if (rc == LETHE_EDATA && *errmsg && ends_statement(be, table, expr)) {
 		free(*errmsg);
 		if (!(*errmsg = strdup("more than one statement")))
 			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");

@@ -14,22 +14,31 @@
 
 static void print_table(const lethe_plan *plan)
 {
+	int wname = 4, wtable = 5;
 	char day[11];
 
+	for (size_t i = 0; i < plan->nrules; i++) {
+		int n = (int)strlen(plan->rules[i].rule->name), t = (int)strlen(plan->rules[i].rule->table);
+
+		wname = n > wname ? n : wname;
+		wtable = t > wtable ? t : wtable;
+	}
 	lethe_day_format(plan->as_of, day);
 	printf("plan as of %s\n\n", day);
-	printf("%-30s %-20s %-12s %9s %9s %9s %9s %7s %6s %7s  %s\n", "RULE", "TABLE", "ACTION",
-	       "IN SCOPE", "DUE", "NOT DUE", "NOT STRT", "INVALID", "HELD", "BLOCKED", "NEXT DUE");
+	printf("%-*s  %-*s  %-12s %9s %9s %9s %9s %7s %6s %7s  %s\n", wname, "RULE", wtable, "TABLE",
+	       "ACTION", "IN SCOPE", "DUE", "NOT DUE", "NO CLOCK", "INVALID", "HELD", "BLOCKED",
+	       "NEXT DUE");
 	for (size_t i = 0; i < plan->nrules; i++) {
 		const lethe_rule_plan *rp = &plan->rules[i];
 
 		if (rp->has_next_due)
 			lethe_day_format(rp->next_due, day);
-		printf("%-30s %-20s %-12s %9" PRId64 " %9" PRId64 " %9" PRId64 " %9" PRId64
+		printf("%-*s  %-*s  %-12s %9" PRId64 " %9" PRId64 " %9" PRId64 " %9" PRId64
 		       " %7" PRId64 " %6" PRId64 " %7" PRId64 "  %s\n",
-		       rp->rule->name, rp->rule->table, lethe_action_name(rp->rule->action),
-		       rp->in_scope, rp->due, rp->not_due, rp->not_started, rp->invalid,
-		       rp->held, rp->blocked, rp->has_next_due ? day : "-");
+		       wname, rp->rule->name, wtable, rp->rule->table,
+		       lethe_action_name(rp->rule->action), rp->in_scope, rp->due, rp->not_due,
+		       rp->not_started, rp->invalid, rp->held, rp->blocked,
+		       rp->has_next_due ? day : "-");
 	}
 }
 

@@ -84,8 +84,12 @@ def plan_json(cfg, as_of):
 
 def clock_day(x):
     """The UTC day of a clock value as SQL: ISO text or integer unix seconds."""
+    # SQLite's date() passes impossible dates through (2024-02-30), a modifier
+    # normalises them (to 2024-03-01),
+    # and reads bare numbers as julian days: the contract calls both invalid.
     return (f"(CASE typeof({x}) WHEN 'integer' THEN date({x}, 'unixepoch') "
-            f"WHEN 'text' THEN date({x}) END)")
+            f"WHEN 'text' THEN (CASE WHEN date(substr({x}, 1, 10), '+0 days') = substr({x}, 1, 10) "
+            f"THEN date({x}) END) END)")
 
 
 def add_months(day, n):

@@ -16,12 +16,16 @@ db = os.path.join(d, "shop", "shop.sqlite")
 # Plant clock values of every accepted spelling, and some invalid ones.
 con = sqlite3.connect(db)
 con.executescript("""
-UPDATE page_events SET occurred_at = 'last tuesday' WHERE id IN (1, 2, 3);
-UPDATE page_events SET occurred_at = CAST(strftime('%s', occurred_at) AS INTEGER) WHERE id BETWEEN 10 AND 40;
-UPDATE page_events SET occurred_at = replace(occurred_at, ' ', 'T') || 'Z' WHERE id BETWEEN 41 AND 60;
-UPDATE page_events SET occurred_at = replace(occurred_at, ' ', 'T') || '+03:00' WHERE id BETWEEN 61 AND 80;
-UPDATE page_events SET occurred_at = substr(occurred_at, 1, 10) WHERE id BETWEEN 81 AND 100;
-UPDATE page_events SET occurred_at = 1.5 WHERE id = 101;
+-- a column without type affinity keeps integers and reals as they are given
+ALTER TABLE page_events ADD COLUMN seen_at;
+UPDATE page_events SET seen_at = occurred_at;
+UPDATE page_events SET seen_at = 'last tuesday' WHERE id IN (1, 2, 3);
+UPDATE page_events SET seen_at = CAST(strftime('%s', occurred_at) AS INTEGER) WHERE id BETWEEN 10 AND 40;
+UPDATE page_events SET seen_at = replace(occurred_at, ' ', 'T') || 'Z' WHERE id BETWEEN 41 AND 60;
+UPDATE page_events SET seen_at = replace(occurred_at, ' ', 'T') || '+03:00' WHERE id BETWEEN 61 AND 80;
+UPDATE page_events SET seen_at = substr(occurred_at, 1, 10) WHERE id BETWEEN 81 AND 100;
+UPDATE page_events SET seen_at = 1.5 WHERE id = 101;
+UPDATE page_events SET seen_at = NULL WHERE id = 102;
 UPDATE change_history SET changed_at = '2024-02-30' WHERE id IN (5, 6);
 """)
 con.commit()
@@ -59,7 +63,7 @@ rules = [
     ("complaints", "complaints", None, "closed_at", lambda x: years(x, 3), "delete", ""),
     ("feedback", "feedback", None, "received_at", lambda x: add_months(x, 12), "mask",
      "    columns:\n      comment: redact\n"),
-    ("web", "page_events", None, "occurred_at", lambda x: add_months(x, 14), "mask",
+    ("web", "page_events", None, "seen_at", lambda x: add_months(x, 14), "mask",
      "    columns:\n      ip_address: null\n"),
     ("chats", "chat_transcripts", None, "ended_at", lambda x: add_days(x, 52 * 7), "delete", ""),
     ("history", "change_history", None, "changed_at", lambda x: add_days(x, 730), "delete", ""),
