@@ -462,7 +462,7 @@ static void gen_customer(gen *g, int64_t cid)
 	int64_t t_created, t_active, ts[MAX_ORDERS];
 	order_info orders[MAX_ORDERS];
 	int norders, n;
-	char tc[TS_LEN], tl[TS_LEN], tp[TS_LEN], num[16];
+	char tc[TS_LEN], tl[TS_LEN], tp[TS_LEN], num[24];
 
 	make_person(g, &p, cid);
 	/* Nearly half are still active; the others stopped at some point. */

@@ -127,6 +127,16 @@ typedef struct {
 	int (*due)(void *ctx, int rule_id, const lethe_value *clock);
 	void *due_ctx;
 
+	/* Paging, for runs: with limit > 0 rows come in key order, at most
+	 * `limit` of them, and only those whose key is greater than *after_key
+	 * when after_key is not NULL. */
+	const lethe_value *after_key;
+	int64_t limit;
+
+	/* Non-NULL: leave out the rows this rule already pseudonymised or
+	 * masked (recorded by lethe_backend_apply with done_rule). */
+	const char *done_rule;
+
 	/* One call per row in scope. blocked is 1 when the row is due and its
 	 * deletion would touch a dependent row that is not due. Return 0 to go
 	 * on, non-zero to stop the scan with that code. */
@@ -166,5 +176,56 @@ int lethe_backend_check_expr(lethe_backend *be, const char *table, const char *e
 /* Stream the rows of a scan; see lethe_scan. Returns 0, the row callback's
  * non-zero code, or a LETHE_E* code for a database failure. */
 int lethe_backend_scan(lethe_backend *be, const lethe_scan *scan);
+
+/* The tables an expression over `table` reads (`table` itself included when
+ * it does), as a malloc'd array of malloc'd names. Used to order disposal so
+ * that no rule's clock is changed by a rule that ran before it. */
+int lethe_backend_tables_read(char ***out, size_t *n, lethe_backend *be, const char *table,
+			      const char *expr);
+void lethe_backend_names_free(char **names, size_t n);
+
+/* --- writing (a backend opened without LETHE_BACKEND_READONLY) ------------------ */
+
+/* What to do to a set of rows of one table, named by their keys. */
+typedef struct {
+	const char *table;
+	const char *key;            /* column name or "rowid" */
+	int delete;                 /* 1: DELETE; 0: UPDATE `columns` through transform */
+	const char *const *columns;
+	size_t ncolumns;
+	/* transform(ctx, column index, old value, &new value): the new value may
+	 * point into memory of ctx's until the next call. 0 or a LETHE_E* code. */
+	int (*transform)(void *ctx, size_t column, const lethe_value *in, lethe_value *out);
+	void *transform_ctx;
+	/* Non-NULL: remember (done_rule, key) so the rule's scans leave the row
+	 * out from now on (for pseudonymise and mask). */
+	const char *done_rule;
+	const char *rule;           /* for messages: "rule 'x', key 42: ..." */
+} lethe_change;
+
+/* BEGIN IMMEDIATE: waits up to the busy timeout for other writers, then
+ * LETHE_ETEMPFAIL. Foreign keys are enforced (PRAGMA foreign_keys=ON). */
+int lethe_backend_begin(lethe_backend *be);
+int lethe_backend_commit(lethe_backend *be);
+/* Roll back the open transaction, if any. Never fails. */
+void lethe_backend_rollback(lethe_backend *be);
+
+/* Apply a change to the rows with these keys inside the open transaction.
+ * *changed counts the rows changed. A constraint that fails names the rule,
+ * the key and the constraint (LETHE_EDATA); busy is LETHE_ETEMPFAIL. */
+int lethe_backend_apply(int64_t *changed, lethe_backend *be, const lethe_change *c,
+			const lethe_value *keys, size_t nkeys);
+
+/* After the last batch: leave no residue of what was disposed in the
+ * database's files: FTS5 indexes optimised, index statistics (sqlite_stat4
+ * samples) refreshed, the WAL checkpointed and truncated, no journal left.
+ * What could not be done (e.g. a reader kept the WAL from being truncated)
+ * is appended to *warnings as one malloc'd line each; it is not an error. */
+typedef struct {
+	char **items;
+	size_t count;
+} lethe_warnings;
+int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings);
+void lethe_warnings_free(lethe_warnings *w);
 
 #endif
