@@ -84,7 +84,6 @@ static int parse_time(int64_t *out, const char *s)
 	size_t n = strlen(s), i, digits;
 	int utc = n > 0 && (s[n - 1] == 'Z' || s[n - 1] == 'z');
 	int f[6] = { 0 };
-	char iso[11];
 	lethe_day day;
 	struct tm tm;
 	time_t t;
@@ -98,8 +97,7 @@ static int parse_time(int64_t *out, const char *s)
 	f[0] = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
 	for (i = 1; 4 + 2 * i <= digits; i++)
 		f[i] = (s[2 + 2 * i] - '0') * 10 + (s[3 + 2 * i] - '0');
-	snprintf(iso, sizeof(iso), "%04d-%02d-%02d", f[0], f[1], f[2]);
-	if (lethe_day_parse(&day, iso) != 0 || f[3] > 23 || f[4] > 59 || f[5] > 59)
+	if (lethe_day_from_ymd(&day, f[0], f[1], f[2]) != 0 || f[3] > 23 || f[4] > 59 || f[5] > 59)
 		return -1;
 	if (utc) {
 		*out = (int64_t)day * 86400 + f[3] * 3600 + f[4] * 60 + f[5];

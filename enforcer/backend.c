@@ -110,3 +110,60 @@ int lethe_backend_scan(lethe_backend *be, const lethe_scan *scan)
 		return lethe_error_set(LETHE_ESOFTWARE, "scan: dependents without a due callback");
 	return be->ops->scan(be, scan);
 }
+
+int lethe_backend_tables_read(char ***out, size_t *n, lethe_backend *be, const char *table,
+			      const char *expr)
+{
+	if (!out || !n || !be || !table || !expr)
+		return lethe_error_set(LETHE_ESOFTWARE, "tables read: missing argument");
+	return be->ops->tables_read(out, n, be, table, expr);
+}
+
+void lethe_backend_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int lethe_backend_begin(lethe_backend *be)
+{
+	return be->ops->begin(be);
+}
+
+int lethe_backend_commit(lethe_backend *be)
+{
+	return be->ops->commit(be);
+}
+
+void lethe_backend_rollback(lethe_backend *be)
+{
+	if (be)
+		be->ops->rollback(be);
+}
+
+int lethe_backend_apply(int64_t *changed, lethe_backend *be, const lethe_change *c,
+			const lethe_value *keys, size_t nkeys)
+{
+	if (!changed || !be || !c || !c->table || !c->key || (nkeys && !keys))
+		return lethe_error_set(LETHE_ESOFTWARE, "apply: missing argument");
+	if (!c->delete && (!c->ncolumns || !c->columns || !c->transform))
+		return lethe_error_set(LETHE_ESOFTWARE, "apply: an update needs columns and a transform");
+	return be->ops->apply(changed, be, c, keys, nkeys);
+}
+
+int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings)
+{
+	return be->ops->finalise(be, warnings);
+}
+
+void lethe_warnings_free(lethe_warnings *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->count; i++)
+		free(w->items[i]);
+	free(w->items);
+	w->items = NULL;
+	w->count = 0;
+}

@@ -21,6 +21,14 @@ struct lethe_backend_ops {
 	int (*check_expr)(lethe_backend *be, const char *table, const char *expr,
 			  char **errmsg);
 	int (*scan)(lethe_backend *be, const lethe_scan *scan);
+	int (*tables_read)(char ***out, size_t *n, lethe_backend *be, const char *table,
+			   const char *expr);
+	int (*begin)(lethe_backend *be);
+	int (*commit)(lethe_backend *be);
+	void (*rollback)(lethe_backend *be);
+	int (*apply)(int64_t *changed, lethe_backend *be, const lethe_change *c,
+		     const lethe_value *keys, size_t nkeys);
+	int (*finalise)(lethe_backend *be, lethe_warnings *warnings);
 };
 
 struct lethe_backend {

@@ -91,6 +91,24 @@ static int function_allowed(const lethe_sqlite *be, const char *name)
 	return bsearch(&name, be->functions, be->nfunctions, sizeof(char *), cmp_name) != NULL;
 }
 
+/* Remember a table an expression reads, once (see tables_read). */
+static int collect_read(lethe_sqlite *be, const char *table)
+{
+	char **grown;
+
+	for (size_t i = 0; i < *be->nreads; i++)
+		if (!strcasecmp((*be->reads)[i], table))
+			return 0;
+	grown = realloc(*be->reads, (*be->nreads + 1) * sizeof(char *));
+	if (!grown)
+		return -1;
+	*be->reads = grown;
+	if (!(grown[*be->nreads] = strdup(table)))
+		return -1;
+	(*be->nreads)++;
+	return 0;
+}
+
 static int authorize(void *ud, int action, const char *a, const char *b, const char *dbname,
 		     const char *trigger)
 {
@@ -117,8 +135,11 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
 		for (i = 0; i < sizeof(refused_tables) / sizeof(refused_tables[0]); i++)
 			if (a && strcasecmp(a, refused_tables[i]) == 0)
 				break;
-		if (i == sizeof(refused_tables) / sizeof(refused_tables[0]))
+		if (i == sizeof(refused_tables) / sizeof(refused_tables[0])) {
+			if (be->reads && a && collect_read(be, a) < 0)
+				return SQLITE_DENY;
 			return SQLITE_OK;
+		}
 		snprintf(why, sizeof(why), "table '%s' is not allowed", a);
 		break;
 	case SQLITE_FUNCTION:
@@ -306,6 +327,8 @@ static int setup(lethe_sqlite *be)
 	rc = load_functions(be);
 	if (rc == 0)
 		rc = lethe_sqlite_register_functions(be);
+	if (rc == 0 && !(be->flags & LETHE_BACKEND_READONLY))
+		rc = lethe_sqlite_register_write_functions(be);
 	if (rc == 0 && sqlite3_set_authorizer(be->db, authorize, be) != SQLITE_OK)
 		rc = lethe_error_set(LETHE_ESOFTWARE, "cannot set the sqlite authorizer");
 	return rc;
@@ -415,6 +438,13 @@ static int sqlite_check_expr(lethe_backend *base, const char *table, const char 
 		if (!(*errmsg = strdup("more than one statement")))
 			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
+	/* A parameter would run as NULL, and scans bind parameters of their own. */
+	if (rc == 0 && sqlite3_bind_parameter_count(stmt) > 0) {
+		if (!(*errmsg = strdup("parameters (?, :name) are not allowed")))
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		else
+			rc = lethe_error_set(LETHE_EDATA, "%s", *errmsg);
+	}
 out:
 	sqlite3_finalize(stmt);
 	sqlite3_free(sql);
@@ -428,4 +458,10 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.foreign_keys = lethe_sqlite_foreign_keys,
 	.check_expr = sqlite_check_expr,
 	.scan = lethe_sqlite_scan,
+	.tables_read = lethe_sqlite_tables_read,
+	.begin = lethe_sqlite_begin,
+	.commit = lethe_sqlite_commit,
+	.rollback = lethe_sqlite_rollback,
+	.apply = lethe_sqlite_apply,
+	.finalise = lethe_sqlite_finalise,
 };

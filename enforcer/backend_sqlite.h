@@ -29,6 +29,11 @@ typedef struct {
 	char auth_reason[128];
 	const lethe_scan *cur_scan; /* set only inside a scan's sqlite3_step() */
 	int due_rc;             /* a due callback's failure, reported by scan */
+	const lethe_change *cur_change; /* set only while apply steps an UPDATE */
+	int transform_rc;       /* a transform callback's failure */
+	char ***reads;          /* non-NULL: collect tables read (tables_read) */
+	size_t *nreads;
+	int in_txn;             /* a transaction of ours is open */
 } lethe_sqlite;
 
 /* Prepare `sql` under the authorizer. On a refusal or SQL error returns
@@ -47,6 +52,21 @@ void lethe_sqlite_append_ident(sqlite3_str *s, const char *name);
 /* backend_sqlite_schema.c */
 int lethe_sqlite_table_info(lethe_table_info **out, lethe_backend *base, const char *table);
 int lethe_sqlite_foreign_keys(lethe_foreign_keys **out, lethe_backend *base);
+
+/* backend_sqlite_write.c */
+int lethe_sqlite_tables_read(char ***out, size_t *n, lethe_backend *base, const char *table,
+			     const char *expr);
+int lethe_sqlite_begin(lethe_backend *base);
+int lethe_sqlite_commit(lethe_backend *base);
+void lethe_sqlite_rollback(lethe_backend *base);
+int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
+		       const lethe_value *keys, size_t nkeys);
+int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings);
+int lethe_sqlite_register_write_functions(lethe_sqlite *be);
+int lethe_sqlite_bind_value(sqlite3_stmt *stmt, int index, const lethe_value *v);
+/* 1 when the main database has a table of that name. */
+int lethe_sqlite_has_table(lethe_sqlite *be, const char *name);
+#define LETHE_DONE_TABLE "lethe_done"
 
 /* backend_sqlite_scan.c */
 int lethe_sqlite_register_functions(lethe_sqlite *be);

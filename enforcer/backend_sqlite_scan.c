@@ -5,7 +5,11 @@
  *
  * The query:
  *   SELECT "T"."key", (from), (subject), <blocked> FROM "T" WHERE (where)
- * with NULL for an absent from/subject and no WHERE for an absent where.
+ * with NULL for an absent from/subject and 1 for an absent where. Runs page
+ * through a table: `AND key > :lethe_after ... ORDER BY key LIMIT n`, and
+ * leave out rows the rule already changed: `AND NOT EXISTS (SELECT 1 FROM
+ * lethe_done ...)`. User expressions never hold parameters (check refuses
+ * them), so the named :lethe_* parameters are ours.
  * <blocked> is 0 without dependents, else
  *   CASE WHEN lethe_due(self_rule_id, (from)) THEN (dep OR ...) ELSE 0 END
  * and each dependent set d (child C referencing parent P) is
@@ -222,9 +226,23 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 	}
 	sqlite3_str_appendall(s, " FROM ");
 	lethe_sqlite_append_ident(s, scan->table);
-	if (scan->where) {
-		sqlite3_str_appendall(s, " WHERE ");
-		append_expr(s, scan->where, "1");
+	sqlite3_str_appendall(s, " WHERE ");
+	append_expr(s, scan->where, "1");
+	if (scan->after_key) {
+		sqlite3_str_appendall(s, " AND ");
+		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendall(s, " > :lethe_after");
+	}
+	if (scan->done_rule && lethe_sqlite_has_table(be, LETHE_DONE_TABLE)) {
+		sqlite3_str_appendall(s, " AND NOT EXISTS (SELECT 1 FROM " LETHE_DONE_TABLE " AS d"
+				      " WHERE d.rule = :lethe_rule AND d.key = ");
+		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendall(s, ")");
+	}
+	if (scan->limit > 0) {
+		sqlite3_str_appendall(s, " ORDER BY ");
+		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendf(s, " LIMIT %lld", (long long)scan->limit);
 	}
 	sql = sqlite3_str_finish(s);
 	if (rc) {
@@ -254,6 +272,12 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 			rc = lethe_error_set(rc, "cannot scan '%s': %s", scan->table, errmsg);
 		goto out;
 	}
+	if (scan->after_key)
+		lethe_sqlite_bind_value(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_after"),
+					scan->after_key);
+	if (scan->done_rule)
+		sqlite3_bind_text(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_rule"),
+				  scan->done_rule, -1, SQLITE_STATIC);
 	/* The authorizer stays on while stepping (SQLite may re-prepare the
 	 * statement after a schema change) but is off during the row callback,
 	 * which may use this backend for its own queries or a nested scan. */

@@ -1,0 +1,324 @@
+/*
+ * backend_sqlite_write.c - the SQLite backend's writing side: transactions,
+ * batches of deletes and updates, and the residue work that makes disposed
+ * content unrecoverable from the database's files.
+ *
+ * Invariants:
+ *  - Every connection runs with secure_delete=ON (set in backend_sqlite.c), so
+ *    SQLite overwrites deleted cells, freed pages and overflow pages with
+ *    zeros instead of leaving them in free space.
+ *  - A writer's journal never persists pre-images: journal_mode PERSIST is
+ *    switched to TRUNCATE for our connection (DELETE, TRUNCATE and WAL are
+ *    kept; WAL is cleaned by a TRUNCATE checkpoint in finalise).
+ *  - Writes only happen inside a transaction begun with BEGIN IMMEDIATE, so
+ *    a batch is applied whole or not at all and a busy database is found
+ *    before anything is changed.
+ *  - cur_change is set only while apply steps an UPDATE: lethe_transform()
+ *    anywhere else is an SQL error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "backend_sqlite.h"
+#include "lethe/error.h"
+
+int lethe_sqlite_has_table(lethe_sqlite *be, const char *name)
+{
+	sqlite3_stmt *stmt = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(be->db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' "
+			       "AND name = ?1 COLLATE NOCASE", -1, &stmt, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+		found = sqlite3_step(stmt) == SQLITE_ROW;
+	}
+	sqlite3_finalize(stmt);
+	return found;
+}
+
+int lethe_sqlite_bind_value(sqlite3_stmt *stmt, int index, const lethe_value *v)
+{
+	switch (v->type) {
+	case LETHE_VALUE_INTEGER:
+		return sqlite3_bind_int64(stmt, index, v->i);
+	case LETHE_VALUE_REAL:
+		return sqlite3_bind_double(stmt, index, v->r);
+	case LETHE_VALUE_TEXT:
+		return sqlite3_bind_text(stmt, index, v->s, (int)v->len, SQLITE_TRANSIENT);
+	case LETHE_VALUE_BLOB:
+		return sqlite3_bind_blob(stmt, index, v->s, (int)v->len, SQLITE_TRANSIENT);
+	default:
+		return sqlite3_bind_null(stmt, index);
+	}
+}
+
+static void result_value(sqlite3_context *ctx, const lethe_value *v)
+{
+	switch (v->type) {
+	case LETHE_VALUE_INTEGER:
+		sqlite3_result_int64(ctx, v->i);
+		break;
+	case LETHE_VALUE_REAL:
+		sqlite3_result_double(ctx, v->r);
+		break;
+	case LETHE_VALUE_TEXT:
+		sqlite3_result_text(ctx, v->s, (int)v->len, SQLITE_TRANSIENT);
+		break;
+	case LETHE_VALUE_BLOB:
+		sqlite3_result_blob(ctx, v->s, (int)v->len, SQLITE_TRANSIENT);
+		break;
+	default:
+		sqlite3_result_null(ctx);
+	}
+}
+
+/* lethe_transform(column index, value) -> the new value, from the current
+ * change's transform callback (tokens, masks). */
+static void transform_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	lethe_sqlite *be = sqlite3_user_data(ctx);
+	const lethe_change *c = be->cur_change;
+	lethe_value in, out = { .type = LETHE_VALUE_NULL };
+	sqlite3_int64 column = sqlite3_value_int64(argv[0]);
+	int rc;
+
+	(void)argc;
+	if (!c || column < 0 || (size_t)column >= c->ncolumns) {
+		sqlite3_result_error(ctx, "lethe_transform() used outside a change", -1);
+		return;
+	}
+	lethe_sqlite_value(&in, argv[1]);
+	rc = c->transform(c->transform_ctx, (size_t)column, &in, &out);
+	if (rc < 0) {
+		if (!be->transform_rc)
+			be->transform_rc = rc;
+		sqlite3_result_error(ctx, "transform failed", -1);
+		return;
+	}
+	result_value(ctx, &out);
+}
+
+int lethe_sqlite_register_write_functions(lethe_sqlite *be)
+{
+	sqlite3_stmt *stmt = NULL;
+	int persist = 0;
+
+	if (sqlite3_create_function_v2(be->db, "lethe_transform", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+				       be, transform_func, NULL, NULL, NULL) != SQLITE_OK)
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_transform: %s",
+				       sqlite3_errmsg(be->db));
+	/* A persistent journal keeps the pre-images of the last transaction
+	 * (the disposed rows) in the -journal file after it ends. */
+	if (sqlite3_prepare_v2(be->db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		persist = !strcasecmp((const char *)sqlite3_column_text(stmt, 0), "persist");
+	sqlite3_finalize(stmt);
+	if (persist && sqlite3_exec(be->db, "PRAGMA journal_mode = TRUNCATE", NULL, NULL, NULL) != SQLITE_OK)
+		return lethe_error_set(lethe_sqlite_code(sqlite3_errcode(be->db)),
+				       "cannot leave journal_mode PERSIST on '%s': %s", be->path,
+				       sqlite3_errmsg(be->db));
+	return 0;
+}
+
+/* --- tables an expression reads ------------------------------------------------ */
+
+int lethe_sqlite_tables_read(char ***out, size_t *n, lethe_backend *base, const char *table,
+			     const char *expr)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	sqlite3_stmt *stmt = NULL;
+	sqlite3_str *s = sqlite3_str_new(be->db);
+	char **names = NULL, *sql, *why = NULL;
+	size_t count = 0;
+	int rc;
+
+	sqlite3_str_appendf(s, "SELECT (\n%s\n) FROM ", expr);
+	lethe_sqlite_append_ident(s, table);
+	if (!(sql = sqlite3_str_finish(s)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	be->reads = &names;
+	be->nreads = &count;
+	rc = lethe_sqlite_prepare_user(be, sql, &stmt, &why);
+	be->reads = NULL;
+	be->nreads = NULL;
+	sqlite3_finalize(stmt);
+	sqlite3_free(sql);
+	free(why);
+	if (rc < 0) {
+		lethe_backend_names_free(names, count);
+		return rc;
+	}
+	*out = names;
+	*n = count;
+	return 0;
+}
+
+/* --- transactions ----------------------------------------------------------------- */
+
+static int exec_write(lethe_sqlite *be, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(be->db, sql, NULL, NULL, NULL);
+	int code;
+
+	if (rc == SQLITE_OK)
+		return 0;
+	code = lethe_sqlite_code(rc);
+	if (code == LETHE_ETEMPFAIL)
+		return lethe_error_set(code, "database '%s' is busy: another connection is writing "
+				       "(%s); nothing was changed, retry later", be->path, what);
+	return lethe_error_set(code, "cannot %s on '%s': %s", what, be->path, sqlite3_errmsg(be->db));
+}
+
+int lethe_sqlite_begin(lethe_backend *base)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	int rc;
+
+	if (be->flags & LETHE_BACKEND_READONLY)
+		return lethe_error_set(LETHE_ESOFTWARE, "database '%s' is open read-only", be->path);
+	if (be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "a transaction is already open on '%s'", be->path);
+	if ((rc = exec_write(be, "BEGIN IMMEDIATE", "begin a transaction")) == 0)
+		be->in_txn = 1;
+	return rc;
+}
+
+int lethe_sqlite_commit(lethe_backend *base)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	int rc = exec_write(be, "COMMIT", "commit");
+
+	/* A failed COMMIT (busy readers in rollback mode) leaves the
+	 * transaction open: roll it back so nothing half-done stays. */
+	if (rc < 0)
+		lethe_sqlite_rollback(base);
+	be->in_txn = 0;
+	return rc;
+}
+
+void lethe_sqlite_rollback(lethe_backend *base)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+
+	if (!sqlite3_get_autocommit(be->db))
+		sqlite3_exec(be->db, "ROLLBACK", NULL, NULL, NULL);
+	be->in_txn = 0;
+}
+
+/* --- batches ------------------------------------------------------------------------ */
+
+static int prepare_own(lethe_sqlite *be, sqlite3_str *s, sqlite3_stmt **stmt)
+{
+	char *sql = sqlite3_str_finish(s);
+	int rc;
+
+	if (!sql)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	rc = sqlite3_prepare_v2(be->db, sql, -1, stmt, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
+		return lethe_error_set(lethe_sqlite_code(rc), "cannot prepare a change: %s",
+				       sqlite3_errmsg(be->db));
+	return 0;
+}
+
+static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stmt **stmt)
+{
+	sqlite3_str *s = sqlite3_str_new(be->db);
+
+	if (c->delete) {
+		sqlite3_str_appendall(s, "DELETE FROM ");
+		lethe_sqlite_append_ident(s, c->table);
+	} else {
+		sqlite3_str_appendall(s, "UPDATE ");
+		lethe_sqlite_append_ident(s, c->table);
+		sqlite3_str_appendall(s, " SET ");
+		for (size_t i = 0; i < c->ncolumns; i++) {
+			if (i)
+				sqlite3_str_appendall(s, ", ");
+			lethe_sqlite_append_ident(s, c->columns[i]);
+			sqlite3_str_appendf(s, " = lethe_transform(%zu, ", i);
+			lethe_sqlite_append_ident(s, c->columns[i]);
+			sqlite3_str_appendall(s, ")");
+		}
+	}
+	sqlite3_str_appendall(s, " WHERE ");
+	lethe_sqlite_append_ident(s, c->key);
+	sqlite3_str_appendall(s, " = ?1");
+	return prepare_own(be, s, stmt);
+}
+
+/* "42" or "'abc'" for messages; keys are identifiers, not personal data. */
+static void key_label(char *buf, size_t size, const lethe_value *k)
+{
+	if (k->type == LETHE_VALUE_INTEGER)
+		snprintf(buf, size, "%lld", (long long)k->i);
+	else if (k->type == LETHE_VALUE_TEXT)
+		snprintf(buf, size, "'%.*s'", (int)(k->len > 40 ? 40 : k->len), k->s);
+	else
+		snprintf(buf, size, "(%s key)", k->type == LETHE_VALUE_NULL ? "null" : "binary");
+}
+
+int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
+		       const lethe_value *keys, size_t nkeys)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	sqlite3_stmt *stmt = NULL, *done = NULL;
+	int64_t total = 0;
+	char label[64];
+	int rc = 0, step;
+
+	if (!be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "apply outside a transaction");
+	if ((rc = change_statement(be, c, &stmt)) < 0)
+		goto out;
+	if (c->done_rule) {
+		rc = exec_write(be, "CREATE TABLE IF NOT EXISTS " LETHE_DONE_TABLE " (rule TEXT NOT NULL, "
+				"key NOT NULL, PRIMARY KEY (rule, key)) WITHOUT ROWID",
+				"create table " LETHE_DONE_TABLE);
+		if (rc < 0)
+			goto out;
+		sqlite3_str *s = sqlite3_str_new(be->db);
+
+		sqlite3_str_appendall(s, "INSERT OR IGNORE INTO " LETHE_DONE_TABLE
+				      " (rule, key) VALUES (?1, ?2)");
+		if ((rc = prepare_own(be, s, &done)) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		lethe_sqlite_bind_value(stmt, 1, &keys[i]);
+		be->cur_change = c;
+		be->transform_rc = 0;
+		step = sqlite3_step(stmt);
+		be->cur_change = NULL;
+		sqlite3_reset(stmt);
+		if (step != SQLITE_DONE) {
+			key_label(label, sizeof(label), &keys[i]);
+			if (be->transform_rc)
+				rc = be->transform_rc;
+			else
+				rc = lethe_error_set(lethe_sqlite_code(step), "rule '%s', table '%s', key %s: %s",
+						     c->rule ? c->rule : "?", c->table, label,
+						     sqlite3_errmsg(be->db));
+			goto out;
+		}
+		total += sqlite3_changes(be->db);
+		if (done) {
+			sqlite3_bind_text(done, 1, c->done_rule, -1, SQLITE_STATIC);
+			lethe_sqlite_bind_value(done, 2, &keys[i]);
+			step = sqlite3_step(done);
+			sqlite3_reset(done);
+			if (step != SQLITE_DONE) {
+				rc = lethe_error_set(lethe_sqlite_code(step), "cannot record rule '%s': %s",
+						     c->done_rule, sqlite3_errmsg(be->db));
+				goto out;
+			}
+		}
+	}
+	*changed = total;
+out:
+	sqlite3_finalize(stmt);
+	sqlite3_finalize(done);
+	return rc;
+}
