@@ -27,8 +27,7 @@
 typedef enum { CLOCK_NOT_STARTED, CLOCK_INVALID, CLOCK_VALID } clock_state;
 
 typedef struct {
-	const lethe_policy *policy;
-	lethe_day as_of;
+	lethe_plan_clock clock;
 	lethe_rule_plan *rp;
 } plan_ctx;
 
@@ -58,9 +57,9 @@ static clock_state rule_end(lethe_day *end, const lethe_policy *p, const lethe_r
 	return CLOCK_VALID;
 }
 
-static int plan_due(void *vctx, int rule_id, const lethe_value *clock)
+int lethe_plan_due(void *vctx, int rule_id, const lethe_value *clock)
 {
-	plan_ctx *ctx = vctx;
+	const lethe_plan_clock *ctx = vctx;
 	const lethe_rule *r;
 	lethe_day end;
 
@@ -92,11 +91,9 @@ static char *key_text(const lethe_value *k)
 	return strdup(buf);
 }
 
-static int plan_row(void *vctx, const lethe_value *key, const lethe_value *clock,
-		    const lethe_value *subject, int blocked)
+int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const lethe_value *key,
+			 const lethe_value *clock, int blocked)
 {
-	plan_ctx *ctx = vctx;
-	lethe_rule_plan *rp = ctx->rp;
 	lethe_day end;
 
 	rp->in_scope++;
@@ -104,7 +101,7 @@ static int plan_row(void *vctx, const lethe_value *key, const lethe_value *clock
 		rp->not_due++;
 		return 0;
 	}
-	switch (rule_end(&end, ctx->policy, rp->rule, clock)) {
+	switch (rule_end(&end, c->policy, rp->rule, clock)) {
 	case CLOCK_NOT_STARTED:
 		rp->not_started++;
 		break;
@@ -118,29 +115,39 @@ static int plan_row(void *vctx, const lethe_value *key, const lethe_value *clock
 		}
 		break;
 	case CLOCK_VALID:
-		if (ctx->as_of > end) {
-			if (blocked)
+		if (c->as_of > end) {
+			if (blocked) {
 				rp->blocked++;
-			else
-				rp->due++;
-		} else {
-			rp->not_due++;
-			if (!rp->has_next_due || end + 1 < rp->next_due) {
-				rp->has_next_due = 1;
-				rp->next_due = end + 1;
+				break;
 			}
+			rp->due++;
+			return 1;
+		}
+		rp->not_due++;
+		if (!rp->has_next_due || end + 1 < rp->next_due) {
+			rp->has_next_due = 1;
+			rp->next_due = end + 1;
 		}
 		break;
 	}
 	return 0;
 }
 
+static int plan_row(void *vctx, const lethe_value *key, const lethe_value *clock,
+		    const lethe_value *subject, int blocked)
+{
+	plan_ctx *ctx = vctx;
+	int rc = lethe_plan_count_row(ctx->rp, &ctx->clock, key, clock, blocked);
+
+	return rc < 0 ? rc : 0;
+}
+
 /* --- dependents: who would a deletion from `table` touch? --------------- */
 
-static void dependents_free(lethe_dependents *deps, size_t n)
+void lethe_plan_dependents_free(lethe_dependents *deps, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		dependents_free((lethe_dependents *)deps[i].children, deps[i].nchildren);
+		lethe_plan_dependents_free((lethe_dependents *)deps[i].children, deps[i].nchildren);
 		free((lethe_clock_rule *)deps[i].rules);
 	}
 	free(deps);
@@ -232,11 +239,45 @@ static int build_dependents(lethe_dependents **out, size_t *n, const lethe_polic
 	}
 out:
 	if (rc < 0) {
-		dependents_free(deps, count);
+		lethe_plan_dependents_free(deps, count);
 		return rc;
 	}
 	*out = deps;
 	*n = count;
+	return 0;
+}
+
+int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy *p,
+			  const lethe_foreign_keys *fks, const lethe_rule *rule)
+{
+	const char *path[MAX_DEPENDENT_DEPTH + 1];
+
+	*out = NULL;
+	*n = 0;
+	if (rule->action != LETHE_ACTION_DELETE)
+		return 0;
+	path[0] = rule->table;
+	return build_dependents(out, n, p, fks, path, 1);
+}
+
+int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, const char *key,
+			 const lethe_dependents *deps, size_t ndeps, lethe_plan_clock *clock)
+{
+	const lethe_rule *r = &p->rules[index];
+
+	memset(scan, 0, sizeof(*scan));
+	scan->table = r->table;
+	scan->key = key;
+	scan->where = r->where;
+	scan->from = r->action == LETHE_ACTION_KEEP ? NULL : r->from;
+	scan->self_rule_id = (int)index;
+	scan->deps = deps;
+	scan->ndeps = ndeps;
+	scan->due = lethe_plan_due;
+	scan->due_ctx = clock;
+	/* What a rule pseudonymised or masked is not selected by it again. */
+	if (r->action == LETHE_ACTION_PSEUDONYMISE || r->action == LETHE_ACTION_MASK)
+		scan->done_rule = r->name;
 	return 0;
 }
 
@@ -249,8 +290,8 @@ static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_forei
 	lethe_table_info *t = NULL;
 	lethe_dependents *deps = NULL;
 	size_t ndeps = 0;
-	lethe_scan scan = { 0 };
-	const char *path[MAX_DEPENDENT_DEPTH + 1];
+	lethe_scan scan;
+	const char *key;
 	int rc;
 
 	if ((rc = lethe_backend_table_info(&t, be, r->table)) < 0) {
@@ -258,34 +299,39 @@ static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_forei
 			rc = lethe_error_set(LETHE_EDATA, "rule '%s': no such table '%s'", r->name, r->table);
 		goto out;
 	}
-	scan.key = lethe_rule_key(r, t);
-	if (!scan.key) {
+	if (!(key = lethe_rule_key(r, t))) {
 		rc = lethe_error_set(LETHE_EDATA, "rule '%s': table '%s' has no usable key",
 				     r->name, r->table);
 		goto out;
 	}
-	if (r->action == LETHE_ACTION_DELETE) {
-		path[0] = r->table;
-		if ((rc = build_dependents(&deps, &ndeps, p, fks, path, 1)) < 0)
-			goto out;
-	}
-	scan.table = r->table;
-	scan.where = r->where;
-	scan.from = r->action == LETHE_ACTION_KEEP ? NULL : r->from;
-	scan.self_rule_id = (int)index;
-	scan.deps = deps;
-	scan.ndeps = ndeps;
-	scan.due = plan_due;
-	scan.due_ctx = ctx;
+	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, r)) < 0)
+		goto out;
+	lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, &ctx->clock);
 	scan.row = plan_row;
 	scan.row_ctx = ctx;
 	rc = lethe_backend_scan(be, &scan);
 	if (rc > 0)
 		rc = lethe_error_set(LETHE_ESOFTWARE, "rule '%s': scan stopped (%d)", r->name, rc);
 out:
-	dependents_free(deps, ndeps);
+	lethe_plan_dependents_free(deps, ndeps);
 	lethe_table_info_free(t);
 	return rc;
+}
+
+int lethe_plan_alloc(lethe_plan **out, const lethe_policy *policy, lethe_day as_of)
+{
+	lethe_plan *plan = calloc(1, sizeof(*plan));
+
+	if (!plan || !(plan->rules = calloc(policy->nrules ? policy->nrules : 1, sizeof(*plan->rules)))) {
+		free(plan);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	plan->as_of = as_of;
+	plan->nrules = policy->nrules;
+	for (size_t i = 0; i < policy->nrules; i++)
+		plan->rules[i].rule = &policy->rules[i];
+	*out = plan;
+	return 0;
 }
 
 int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
@@ -293,20 +339,14 @@ int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *poli
 {
 	lethe_plan *plan = NULL;
 	lethe_foreign_keys *fks = NULL;
-	plan_ctx ctx = { policy, as_of, NULL };
+	plan_ctx ctx = { { policy, as_of }, NULL };
 	int rc;
 
-	plan = calloc(1, sizeof(*plan));
-	if (!plan || !(plan->rules = calloc(policy->nrules ? policy->nrules : 1, sizeof(*plan->rules)))) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	if ((rc = lethe_plan_alloc(&plan, policy, as_of)) < 0)
 		goto out;
-	}
-	plan->as_of = as_of;
-	plan->nrules = policy->nrules;
 	if ((rc = lethe_backend_foreign_keys(&fks, be)) < 0)
 		goto out;
 	for (size_t i = 0; i < policy->nrules; i++) {
-		plan->rules[i].rule = &policy->rules[i];
 		ctx.rp = &plan->rules[i];
 		if ((rc = plan_rule(be, policy, fks, i, &ctx)) < 0)
 			goto out;

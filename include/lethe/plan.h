@@ -46,6 +46,37 @@ int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *poli
 		   lethe_day as_of);
 void lethe_plan_free(lethe_plan *plan);
 
+/* --- the pieces run shares with plan, so both count the same way ------- */
+
+/* What decides whether a row is due: the policy and the day. */
+typedef struct {
+	const lethe_policy *policy;
+	lethe_day as_of;
+} lethe_plan_clock;
+
+/* A plan with zero counts for every rule of the policy. */
+int lethe_plan_alloc(lethe_plan **out, const lethe_policy *policy, lethe_day as_of);
+
+/* lethe_scan.due: 1 when the clock value is due under rule rule_id. ctx is a
+ * lethe_plan_clock. */
+int lethe_plan_due(void *ctx, int rule_id, const lethe_value *clock);
+
+/* Count one row of a scan into rp. Returns 1 when the row is due and not
+ * blocked (the row run disposes of), 0 otherwise, or a LETHE_E* code. */
+int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const lethe_value *key,
+			 const lethe_value *clock, int blocked);
+
+/* The rows a deletion under `rule` would touch through foreign keys
+ * (nothing for rules that do not delete). Free with
+ * lethe_plan_dependents_free(); borrows from p and fks. */
+int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy *p,
+			  const lethe_foreign_keys *fks, const lethe_rule *rule);
+void lethe_plan_dependents_free(lethe_dependents *deps, size_t n);
+
+/* Fill a scan for rule `index` (row callback and paging left to the caller). */
+int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, const char *key,
+			 const lethe_dependents *deps, size_t ndeps, lethe_plan_clock *clock);
+
 /* The plan as the contract's JSON object, a malloc'd NUL-terminated string.
  * due_name is "due" for plan and "disposed" for run. */
 int lethe_plan_to_json(char **out, const lethe_plan *plan, const char *due_name);
