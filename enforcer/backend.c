@@ -8,6 +8,8 @@
  *    location is the only backend-specific decision made here (today every
  *    location is an SQLite file path).
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -155,6 +157,25 @@ int lethe_backend_apply(int64_t *changed, lethe_backend *be, const lethe_change 
 int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings)
 {
 	return be->ops->finalise(be, warnings);
+}
+
+int lethe_warnings_add(lethe_warnings *w, const char *fmt, ...)
+{
+	char **grown = realloc(w->items, (w->count + 1) * sizeof(char *));
+	char *line = NULL;
+	va_list ap;
+	int n;
+
+	if (!grown)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	w->items = grown;
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	w->items[w->count++] = line;
+	return 0;
 }
 
 void lethe_warnings_free(lethe_warnings *w)

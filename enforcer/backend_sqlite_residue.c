@@ -25,20 +25,6 @@
 #include "backend_sqlite.h"
 #include "lethe/error.h"
 
-static int warn(lethe_warnings *w, const char *fmt, const char *a, const char *b)
-{
-	char **grown = realloc(w->items, (w->count + 1) * sizeof(char *));
-	char *line = NULL;
-
-	if (!grown)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	w->items = grown;
-	if (asprintf(&line, fmt, a, b) < 0)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	w->items[w->count++] = line;
-	return 0;
-}
-
 static int optimise_fts(lethe_sqlite *be)
 {
 	sqlite3_stmt *list = NULL;
@@ -90,9 +76,9 @@ static int checkpoint(lethe_sqlite *be, lethe_warnings *w)
 		return lethe_error_set(lethe_sqlite_code(rc), "cannot checkpoint '%s': %s", be->path,
 				       sqlite3_errmsg(be->db));
 	if (busy)
-		return warn(w, "the write-ahead log of '%s' was not truncated: another connection "
-			    "is reading it; disposed content may remain in '%s-wal' until the next "
-			    "checkpoint", be->path, be->path);
+		return lethe_warnings_add(w, "the write-ahead log of '%s' was not truncated: another "
+					  "connection is reading it; disposed content may remain in "
+					  "'%s-wal' until the next checkpoint", be->path, be->path);
 	return 0;
 }
 

@@ -9,7 +9,8 @@
  * through a table: `AND key > :lethe_after ... ORDER BY key LIMIT n`, and
  * leave out rows the rule already changed: `AND NOT EXISTS (SELECT 1 FROM
  * lethe_done ...)`. User expressions never hold parameters (check refuses
- * them), so the named :lethe_* parameters are ours.
+ * them), so the named :lethe_* parameters are ours. Rows due under an
+ * excluded rule are left out: `AND NOT coalesce((where) AND lethe_due(..), 0)`.
  * <blocked> is 0 without dependents, else
  *   CASE WHEN lethe_due(self_rule_id, (from)) THEN (dep OR ...) ELSE 0 END
  * and each dependent set d (child C referencing parent P) is
@@ -156,7 +157,7 @@ static int append_dep(sqlite3_str *s, const char *parent, const lethe_dependents
 		append_column_ref(s, child, fk->child_columns[j]);
 		sqlite3_str_appendall(s, " = ");
 		if (self)
-			sqlite3_str_appendf(s, "lethe_k%d.k%zu", depth, j);
+			sqlite3_str_appendf(s, "lethe_k%d.k%d", depth, (int)j);
 		else
 			append_column_ref(s, parent, fk->parent_columns[j]);
 		sqlite3_str_appendall(s, " AND ");
@@ -178,7 +179,7 @@ static int append_dep(sqlite3_str *s, const char *parent, const lethe_dependents
 		sqlite3_str_appendall(s, " FROM (SELECT ");
 		for (j = 0; j < fk->ncolumns; j++) {
 			append_column_ref(s, parent, fk->parent_columns[j]);
-			sqlite3_str_appendf(s, " AS k%zu%s", j, j + 1 < fk->ncolumns ? ", " : "");
+			sqlite3_str_appendf(s, " AS k%d%s", (int)j, j + 1 < fk->ncolumns ? ", " : "");
 		}
 		sqlite3_str_appendf(s, ") AS lethe_k%d)", depth);
 	}
@@ -228,6 +229,13 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 	lethe_sqlite_append_ident(s, scan->table);
 	sqlite3_str_appendall(s, " WHERE ");
 	append_expr(s, scan->where, "1");
+	for (size_t i = 0; i < scan->nexclude; i++) {
+		sqlite3_str_appendall(s, " AND NOT coalesce(");
+		append_expr(s, scan->exclude[i].where, "1");
+		sqlite3_str_appendf(s, " AND lethe_due(%d, ", scan->exclude[i].id);
+		append_expr(s, scan->exclude[i].from, "NULL");
+		sqlite3_str_appendall(s, "), 0)");
+	}
 	if (scan->after_key) {
 		sqlite3_str_appendall(s, " AND ");
 		append_column_ref(s, scan->table, scan->key);
@@ -235,7 +243,9 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 	}
 	if (scan->done_rule && lethe_sqlite_has_table(be, LETHE_DONE_TABLE)) {
 		sqlite3_str_appendall(s, " AND NOT EXISTS (SELECT 1 FROM " LETHE_DONE_TABLE " AS d"
-				      " WHERE d.rule = :lethe_rule AND d.key = ");
+				      " WHERE d.rule = :lethe_rule AND d.key = +");
+		/* unary + drops the column's affinity, so lethe_done's primary
+		 * key (no affinity) can be searched on both columns */
 		append_column_ref(s, scan->table, scan->key);
 		sqlite3_str_appendall(s, ")");
 	}

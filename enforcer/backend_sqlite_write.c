@@ -108,6 +108,13 @@ int lethe_sqlite_register_write_functions(lethe_sqlite *be)
 				       be, transform_func, NULL, NULL, NULL) != SQLITE_OK)
 		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_transform: %s",
 				       sqlite3_errmsg(be->db));
+	/* The register's own triggers must run when we delete or update: they
+	 * keep its FTS5 indexes in step (an index left behind would keep the
+	 * disposed text). SQLite refuses virtual tables in triggers unless the
+	 * schema is trusted; the schema is the register owner's own. */
+	if (sqlite3_exec(be->db, "PRAGMA trusted_schema = ON", NULL, NULL, NULL) != SQLITE_OK)
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot trust the schema of '%s': %s",
+				       be->path, sqlite3_errmsg(be->db));
 	/* A persistent journal keeps the pre-images of the last transaction
 	 * (the disposed rows) in the -journal file after it ends. */
 	if (sqlite3_prepare_v2(be->db, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK &&
@@ -238,7 +245,7 @@ static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stm
 			if (i)
 				sqlite3_str_appendall(s, ", ");
 			lethe_sqlite_append_ident(s, c->columns[i]);
-			sqlite3_str_appendf(s, " = lethe_transform(%zu, ", i);
+			sqlite3_str_appendf(s, " = lethe_transform(%d, ", (int)i);
 			lethe_sqlite_append_ident(s, c->columns[i]);
 			sqlite3_str_appendall(s, ")");
 		}

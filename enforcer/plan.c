@@ -278,7 +278,39 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	/* What a rule pseudonymised or masked is not selected by it again. */
 	if (r->action == LETHE_ACTION_PSEUDONYMISE || r->action == LETHE_ACTION_MASK)
 		scan->done_rule = r->name;
+	/* A row due under an earlier delete rule of the same table is that
+	 * rule's: each row is disposed of, and counted, once. */
+	if (r->action == LETHE_ACTION_DELETE) {
+		lethe_clock_rule *ex = NULL;
+		size_t n = 0;
+
+		for (size_t i = 0; i < index; i++) {
+			const lethe_rule *e = &p->rules[i];
+
+			if (e->action != LETHE_ACTION_DELETE || strcasecmp(e->table, r->table))
+				continue;
+			lethe_clock_rule *grown = realloc(ex, (n + 1) * sizeof(*ex));
+			if (!grown) {
+				free(ex);
+				return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			}
+			ex = grown;
+			ex[n].id = (int)i;
+			ex[n].where = e->where;
+			ex[n].from = e->from;
+			n++;
+		}
+		scan->exclude = ex;
+		scan->nexclude = n;
+	}
 	return 0;
+}
+
+void lethe_plan_scan_release(lethe_scan *scan)
+{
+	free((lethe_clock_rule *)scan->exclude);
+	scan->exclude = NULL;
+	scan->nexclude = 0;
 }
 
 /* --- planning ------------------------------------------------------------- */
@@ -306,10 +338,12 @@ static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_forei
 	}
 	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, r)) < 0)
 		goto out;
-	lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, &ctx->clock);
+	if ((rc = lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, &ctx->clock)) < 0)
+		goto out;
 	scan.row = plan_row;
 	scan.row_ctx = ctx;
 	rc = lethe_backend_scan(be, &scan);
+	lethe_plan_scan_release(&scan);
 	if (rc > 0)
 		rc = lethe_error_set(LETHE_ESOFTWARE, "rule '%s': scan stopped (%d)", r->name, rc);
 out:

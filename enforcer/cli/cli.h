@@ -11,6 +11,7 @@
 
 #include "lethe/config.h"
 #include "lethe/diag.h"
+#include "lethe/plan.h"
 #include "lethe/policy.h"
 
 typedef struct {
@@ -24,6 +25,7 @@ typedef int (*lethe_cmd_fn)(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_check(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_run(const lethe_cli_opts *opts, int argc, char **argv);
 
 /* What check, plan and run work on: the configuration, the policy, and the
  * register, loaded and checked against each other. */
@@ -42,6 +44,20 @@ void cli_register_close(cli_register *r);
 
 /* --as-of: arg as YYYY-MM-DD, or today (UTC) when arg is NULL. 0 or 64. */
 int cli_parse_as_of(lethe_day *out, const char *arg);
+
+/* Log levels: syslog priorities, written as "<N>" prefixes for journald. */
+enum { CLI_ERR = 3, CLI_WARNING = 4, CLI_NOTICE = 5, CLI_INFO = 6, CLI_DEBUG = 7 };
+
+/* One line on stderr. Under systemd (stderr is the JOURNAL_STREAM) lines get
+ * a "<N>" priority prefix instead of "lethe: ". INFO lines are dropped with
+ * --quiet, DEBUG lines shown only with --verbose. opts may be NULL. */
+void cli_log(const lethe_cli_opts *opts, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The plan's table on stdout; due_label heads the due column. */
+void cli_print_plan(const lethe_plan *plan, const char *due_label);
+/* A warning per rule with invalid clocks, with example keys. */
+void cli_warn_invalid(const lethe_cli_opts *opts, const lethe_plan *plan);
 
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -3,18 +3,57 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "cli.h"
 #include "lethe/error.h"
+
+/* Whether stderr is the journal's stream: systemd sets JOURNAL_STREAM to
+ * "DEVICE:INODE" of the stream it connected, which a redirection changes. */
+static int to_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+static void vlog(int level, const char *fmt, va_list ap)
+{
+	static const char *const names[] = { "", "", "", "", "warning: ", "", "", "" };
+
+	if (to_journal())
+		fprintf(stderr, "<%d>", level);
+	else
+		fprintf(stderr, "lethe: %s", level >= 0 && level < 8 ? names[level] : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_log(const lethe_cli_opts *opts, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (opts && opts->quiet && level >= CLI_INFO)
+		return;
+	if (level >= CLI_DEBUG && !(opts && opts->verbose))
+		return;
+	va_start(ap, fmt);
+	vlog(level, fmt, ap);
+	va_end(ap);
+}
 
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("lethe: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vlog(CLI_ERR, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int cli_fail(int code)

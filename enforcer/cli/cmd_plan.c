@@ -12,54 +12,6 @@
 #include "lethe/error.h"
 #include "lethe/plan.h"
 
-static void print_table(const lethe_plan *plan)
-{
-	int wname = 4, wtable = 5;
-	char day[11];
-
-	for (size_t i = 0; i < plan->nrules; i++) {
-		int n = (int)strlen(plan->rules[i].rule->name), t = (int)strlen(plan->rules[i].rule->table);
-
-		wname = n > wname ? n : wname;
-		wtable = t > wtable ? t : wtable;
-	}
-	lethe_day_format(plan->as_of, day);
-	printf("plan as of %s\n\n", day);
-	printf("%-*s  %-*s  %-12s %9s %9s %9s %9s %7s %6s %7s  %s\n", wname, "RULE", wtable, "TABLE",
-	       "ACTION", "IN SCOPE", "DUE", "NOT DUE", "NO CLOCK", "INVALID", "HELD", "BLOCKED",
-	       "NEXT DUE");
-	for (size_t i = 0; i < plan->nrules; i++) {
-		const lethe_rule_plan *rp = &plan->rules[i];
-
-		if (rp->has_next_due)
-			lethe_day_format(rp->next_due, day);
-		printf("%-*s  %-*s  %-12s %9" PRId64 " %9" PRId64 " %9" PRId64 " %9" PRId64
-		       " %7" PRId64 " %6" PRId64 " %7" PRId64 "  %s\n",
-		       wname, rp->rule->name, wtable, rp->rule->table,
-		       lethe_action_name(rp->rule->action), rp->in_scope, rp->due, rp->not_due,
-		       rp->not_started, rp->invalid, rp->held, rp->blocked,
-		       rp->has_next_due ? day : "-");
-	}
-}
-
-/* Invalid clocks are the compliance officer's to fix: say where, on stderr. */
-static void warn_invalid(const lethe_plan *plan)
-{
-	for (size_t i = 0; i < plan->nrules; i++) {
-		const lethe_rule_plan *rp = &plan->rules[i];
-
-		if (!rp->invalid)
-			continue;
-		fprintf(stderr, "lethe: warning: rule '%s': %" PRId64 " row%s of '%s' with an invalid "
-			"clock (never disposed), e.g. key%s", rp->rule->name, rp->invalid,
-			rp->invalid == 1 ? "" : "s", rp->rule->table,
-			rp->ninvalid_examples == 1 ? "" : "s");
-		for (size_t j = 0; j < rp->ninvalid_examples; j++)
-			fprintf(stderr, "%s'%s'", j ? ", " : " ", rp->invalid_examples[j]);
-		fputc('\n', stderr);
-	}
-}
-
 int cli_parse_as_of(lethe_day *out, const char *arg)
 {
 	if (!arg) {
@@ -113,10 +65,10 @@ int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv)
 		}
 		printf("%s\n", text);
 	} else {
-		print_table(plan);
+		cli_print_plan(plan, "DUE");
 	}
 	if (!opts->quiet)
-		warn_invalid(plan);
+		cli_warn_invalid(opts, plan);
 out:
 	free(text);
 	lethe_plan_free(plan);

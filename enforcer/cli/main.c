@@ -15,6 +15,7 @@ typedef struct {
 static const command commands[] = {
 	{ "check", cmd_check, "validate lethe.yaml and every policy file against the database" },
 	{ "plan", cmd_plan, "show what a run would dispose of, today or --as-of DATE" },
+	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do" },
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
 };
 
@@ -26,6 +27,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n  lethe [-c FILE] check\n"
 		   "  lethe [-c FILE] plan [--as-of YYYY-MM-DD] [--json]\n"
+		   "  lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
+		   "                      [--max-rows-per-rule N]\n"
 		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n\n"
 		   "the configuration is -c FILE, else $LETHE_CONFIG, else ./lethe.yaml,\n"
 		   "else /etc/lethe/lethe.yaml.\n");

@@ -133,6 +133,11 @@ typedef struct {
 	const lethe_value *after_key;
 	int64_t limit;
 
+	/* Leave out the rows due under any of these rules (earlier delete rules
+	 * of the same table: a row is disposed of once, by the first of them). */
+	const lethe_clock_rule *exclude;
+	size_t nexclude;
+
 	/* Non-NULL: leave out the rows this rule already pseudonymised or
 	 * masked (recorded by lethe_backend_apply with done_rule). */
 	const char *done_rule;
@@ -226,6 +231,8 @@ typedef struct {
 	size_t count;
 } lethe_warnings;
 int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings);
+/* Append one formatted line; 0 or LETHE_ESOFTWARE. */
+int lethe_warnings_add(lethe_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void lethe_warnings_free(lethe_warnings *w);
 
 #endif

@@ -73,9 +73,12 @@ int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy 
 			  const lethe_foreign_keys *fks, const lethe_rule *rule);
 void lethe_plan_dependents_free(lethe_dependents *deps, size_t n);
 
-/* Fill a scan for rule `index` (row callback and paging left to the caller). */
+/* Fill a scan for rule `index` (row callback and paging left to the
+ * caller); release it with lethe_plan_scan_release(). A row due under an
+ * earlier delete rule of the same table belongs to that rule alone. */
 int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, const char *key,
 			 const lethe_dependents *deps, size_t ndeps, lethe_plan_clock *clock);
+void lethe_plan_scan_release(lethe_scan *scan);
 
 /* The plan as the contract's JSON object, a malloc'd NUL-terminated string.
  * due_name is "due" for plan and "disposed" for run. */

@@ -1,0 +1,153 @@
+/*
+ * cmd_run.c - `lethe [-c FILE] run [--as-of DATE] [--dry-run] [--json]
+ * [--max-rows-per-rule N]`: dispose of what is due, one run at a time per
+ * database.
+ *
+ * Exit status: 0 done; 65 invalid clocks were found (the rest was disposed)
+ * or a rule exceeded the cap (nothing was disposed); 75 another run holds the
+ * lock or the database is busy; 77 a key readable by others; others as the
+ * contract says.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "lethe/backend.h"
+#include "lethe/dispose.h"
+#include "lethe/error.h"
+#include "lethe/lock.h"
+#include "lethe/token.h"
+
+typedef struct {
+	const char *as_of;
+	int dry_run;
+	int json;
+	int64_t max_rows;       /* -1: the configuration's */
+} run_args;
+
+static int parse_args(run_args *a, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
+
+		if (!strcmp(argv[i], "--json")) {
+			a->json = 1;
+		} else if (!strcmp(argv[i], "--dry-run")) {
+			a->dry_run = 1;
+		} else if (!strcmp(argv[i], "--as-of") && i + 1 < argc) {
+			a->as_of = argv[++i];
+		} else if (!strncmp(argv[i], "--as-of=", 8)) {
+			a->as_of = argv[i] + 8;
+		} else if ((!strcmp(argv[i], "--max-rows-per-rule") && i + 1 < argc && (v = argv[++i])) ||
+			   (!strncmp(argv[i], "--max-rows-per-rule=", 20) && (v = argv[i] + 20))) {
+			char *end;
+			long long n = strtoll(v, &end, 10);
+
+			if (!*v || *end || n < 0) {
+				cli_error("--max-rows-per-rule: expected a number >= 0 (0: no limit), got '%s'", v);
+				return 64;
+			}
+			a->max_rows = n;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
+			       "                           [--max-rows-per-rule N]\n");
+			return -1;
+		} else {
+			cli_error("run: unexpected argument '%s'", argv[i]);
+			return 64;
+		}
+	}
+	return 0;
+}
+
+static int needs_pseudonym_key(const lethe_policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].action == LETHE_ACTION_PSEUDONYMISE)
+			return 1;
+	return 0;
+}
+
+static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dry_run)
+{
+	for (size_t i = 0; i < plan->nrules; i++) {
+		const lethe_rule_plan *rp = &plan->rules[i];
+
+		cli_log(opts, CLI_INFO, "rule '%s': %s %" PRId64 " of %" PRId64 " rows of '%s' (%s); "
+			"not due %" PRId64 ", no clock %" PRId64 ", invalid %" PRId64 ", held %" PRId64
+			", blocked %" PRId64, rp->rule->name, dry_run ? "would dispose of" : "disposed of",
+			rp->due, rp->in_scope, rp->rule->table, lethe_action_name(rp->rule->action),
+			rp->not_due, rp->not_started, rp->invalid, rp->held, rp->blocked);
+	}
+}
+
+int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
+{
+	run_args a = { .max_rows = -1 };
+	lethe_dispose_options o = { 0 };
+	lethe_warnings warnings = { 0 };
+	lethe_token_key *key = NULL;
+	lethe_lock *lock = NULL;
+	lethe_plan *result = NULL;
+	cli_register r = { 0 };
+	char *text = NULL;
+	int status, rc;
+
+	if ((status = parse_args(&a, argc, argv)))
+		return status < 0 ? 0 : status;
+	if ((status = cli_parse_as_of(&o.as_of, a.as_of)))
+		return status;
+	status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0);
+	if (status)
+		return status;
+	if (!a.dry_run && (rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	if (needs_pseudonym_key(r.policy) && !a.dry_run) {
+		if (!r.cfg->pseudonym_key) {
+			cli_error("'%s': a rule pseudonymises, but 'pseudonym_key' is not configured",
+				  r.cfg->path);
+			status = 78;
+			goto out;
+		}
+		if ((rc = lethe_token_key_load(&key, r.cfg->pseudonym_key)) < 0) {
+			status = cli_fail(rc);
+			goto out;
+		}
+	}
+	o.dry_run = a.dry_run;
+	o.max_rows_per_rule = a.max_rows >= 0 ? a.max_rows : r.cfg->max_rows_per_rule;
+	o.pseudonym_key = key;
+	rc = lethe_dispose(&result, &warnings, r.be, r.policy, &o);
+	if (result)
+		log_rules(opts, result, a.dry_run);
+	for (size_t i = 0; i < warnings.count; i++)
+		cli_log(opts, CLI_WARNING, "%s", warnings.items[i]);
+	if (rc < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	if (a.json) {
+		if ((rc = lethe_plan_to_json(&text, result, a.dry_run ? "due" : "disposed")) < 0) {
+			status = cli_fail(rc);
+			goto out;
+		}
+		printf("%s\n", text);
+	} else {
+		cli_print_plan(result, a.dry_run ? "DUE" : "DISPOSED");
+	}
+	cli_warn_invalid(opts, result);
+	for (size_t i = 0; i < result->nrules; i++)
+		if (result->rules[i].invalid)
+			status = 65;
+out:
+	free(text);
+	lethe_plan_free(result);
+	lethe_warnings_free(&warnings);
+	lethe_token_key_free(key);
+	lethe_lock_release(lock);
+	cli_register_close(&r);
+	return status;
+}

@@ -1,0 +1,29 @@
+/*
+ * transform.h - internal: the new value of a pseudonymised or masked column
+ * (lethe_change.transform). One transform per rule and batch.
+ *
+ * Invariants:
+ *  - A returned TEXT value points into the transform's own buffer and stays
+ *    valid until the next call; the backend copies it.
+ *  - NULL stays NULL under every strategy (there is nothing to dispose).
+ *  - Nothing of the old value survives in the new one beyond what the
+ *    strategy keeps by definition (a year, a month, the first N characters).
+ */
+#ifndef LETHE_TRANSFORM_H
+#define LETHE_TRANSFORM_H
+
+#include "lethe/backend.h"
+#include "lethe/policy.h"
+#include "lethe/token.h"
+
+typedef struct {
+	const lethe_rule *rule;
+	const lethe_token_key *key;   /* pseudonymise */
+	const int *notnull;           /* per rule column: the column is NOT NULL */
+	char buf[64];                 /* numbers as text, tokens, cut dates */
+} lethe_transform;
+
+/* lethe_change.transform; ctx is a lethe_transform. */
+int lethe_transform_value(void *ctx, size_t column, const lethe_value *in, lethe_value *out);
+
+#endif
