@@ -24,6 +24,7 @@ typedef int (*lethe_cmd_fn)(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_check(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_init(const lethe_cli_opts *opts, int argc, char **argv);
 
 /* What check, plan and run work on: the configuration, the policy, and the
  * register, loaded and checked against each other. */
@@ -42,6 +43,17 @@ void cli_register_close(cli_register *r);
 
 /* --as-of: arg as YYYY-MM-DD, or today (UTC) when arg is NULL. 0 or 64. */
 int cli_parse_as_of(lethe_day *out, const char *arg);
+
+/* The value of option argv[*i] ("--name V" or "--name=V", advancing *i past
+ * V), or NULL when this argument is not that option; sets *missing when the
+ * value is absent. */
+const char *cli_option_value(int argc, char **argv, int *i, const char *name, int *missing);
+
+/* path made absolute against the current directory (lethe.yaml's own relative
+ * paths are read against its folder, not where the command ran). 0, or the
+ * exit status after printing why (64 too long, 74 no current directory).
+ * out has PATH_MAX bytes. */
+int cli_absolute(char *out, const char *path);
 
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

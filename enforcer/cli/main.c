@@ -16,6 +16,7 @@ static const command commands[] = {
 	{ "check", cmd_check, "validate lethe.yaml and every policy file against the database" },
 	{ "plan", cmd_plan, "show what a run would dispose of, today or --as-of DATE" },
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
+	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
 };
 
 static void usage(FILE *f)
@@ -26,7 +27,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n  lethe [-c FILE] check\n"
 		   "  lethe [-c FILE] plan [--as-of YYYY-MM-DD] [--json]\n"
-		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n\n"
+		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n"
+		   "  lethe init DIR [--database PATH] [--policies DIR]\n\n"
 		   "the configuration is -c FILE, else $LETHE_CONFIG, else ./lethe.yaml,\n"
 		   "else /etc/lethe/lethe.yaml.\n");
 }
