@@ -327,6 +327,16 @@ out:
 
 /* --- push ------------------------------------------------------------------- */
 
+int lethe_evidence_remote(git_remote **out, lethe_evidence *ev, const char *url)
+{
+	git_remote_create_options o;
+
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = ev->repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	return git_remote_create_with_opts(out, url, &o);
+}
+
 /* libgit2 reports a ref the remote refused here, not as push's return value. */
 static int push_status(const char *refname, const char *status, void *data)
 {
@@ -350,7 +360,7 @@ int lethe_evidence_push(lethe_evidence *ev, const char *remote_url, char **why)
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	po.callbacks.push_update_reference = push_status;
 	po.callbacks.payload = &reason;
-	if (git_remote_create_anonymous(&remote, ev->repo, remote_url) < 0 ||
+	if (lethe_evidence_remote(&remote, ev, remote_url) < 0 ||
 	    git_remote_push(remote, &specs, &po) < 0) {
 		const git_error *e = git_error_last();
 

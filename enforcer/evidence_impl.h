@@ -28,4 +28,10 @@ int lethe_evidence_git_fail(int code, const char *fmt, ...)
  * malformed or not a commit here. */
 int lethe_evidence_lookup_commit(git_commit **out, lethe_evidence *ev, const char *hex);
 
+/* A nameless remote for url on ev's repository. url.*.insteadOf is not
+ * applied: libgit2 1.5 leaks pcre2 match data on every config glob (fixed
+ * upstream in libgit2 PR #6382), and the evidence remote is configured in
+ * lethe.yaml, not in the repository's config. */
+int lethe_evidence_remote(git_remote **out, lethe_evidence *ev, const char *url);
+
 #endif

@@ -296,7 +296,7 @@ static int remote_main(git_oid *out, int *found, lethe_evidence *ev, const char 
 	int rc = 0;
 
 	*found = 0;
-	if (git_remote_create_anonymous(&r, ev->repo, url) < 0 ||
+	if (lethe_evidence_remote(&r, ev, url) < 0 ||
 	    git_remote_connect(r, GIT_DIRECTION_FETCH, NULL, NULL, NULL) < 0 ||
 	    git_remote_ls(&heads, &n, r) < 0) {
 		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot read the evidence remote '%s'", url);

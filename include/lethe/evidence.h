@@ -140,9 +140,11 @@ int lethe_evidence_list(lethe_evidence *ev, const char *commit_oid,
 
 /*
  * Push refs/heads/main to remote_url (a path or URL, without a configured
- * remote). LETHE_EIO on failure with the reason in *why (malloc'd, caller
- * frees; NULL on success) and in the last error. Credentials are not
- * handled here: use ssh-agent or a local/file URL.
+ * remote; url.*.insteadOf of the repository config is not applied).
+ * LETHE_EIO on failure with the reason in *why (malloc'd, caller
+ * frees; NULL on success) and in the last error. No credentials are
+ * offered: local paths and file:// URLs work, a remote that asks for
+ * authentication fails with LETHE_EIO.
  */
 int lethe_evidence_push(lethe_evidence *ev, const char *remote_url, char **why);
 
