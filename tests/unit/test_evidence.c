@@ -229,7 +229,7 @@ static int stop_cb(void *ctx, const char *path, const char *blob)
 
 START_TEST(list_in_path_order)
 {
-	char *repo, c1[41];
+	char *repo, c1[41], c2[41];
 	lethe_sshkey *k = new_key();
 	lethe_evidence *ev = new_store(&repo);
 	const lethe_evidence_change files[] = {
@@ -250,6 +250,12 @@ START_TEST(list_in_path_order)
 	ck_assert_int_eq(lethe_evidence_list(ev, c1, "b", list_cb, &l), LETHE_ENOTFOUND);
 	ck_assert_int_eq(lethe_evidence_list(ev, c1, "", stop_cb, &calls), 42);
 	ck_assert_int_eq(calls, 1);
+
+	/* a commit without changes keeps the tree */
+	commit_ok(c2, ev, k, NULL, 0, "no changes");
+	ck_assert_str_ne(c2, c1);
+	ck_assert_int_eq(run("test \"$(git -C '%s' rev-parse main^{tree})\" = "
+			     "\"$(git -C '%s' rev-parse main~1^{tree})\"", repo, repo), 0);
 	lethe_evidence_free(ev);
 	lethe_sshkey_free(k);
 	free(repo);
