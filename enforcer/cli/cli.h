@@ -26,6 +26,7 @@ int cmd_check(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_run(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_init(const lethe_cli_opts *opts, int argc, char **argv);
 
 /* What check, plan and run work on: the configuration, the policy, and the
  * register, loaded and checked against each other. */
@@ -58,6 +59,17 @@ void cli_log(const lethe_cli_opts *opts, int level, const char *fmt, ...)
 void cli_print_plan(const lethe_plan *plan, const char *due_label);
 /* A warning per rule with invalid clocks, with example keys. */
 void cli_warn_invalid(const lethe_cli_opts *opts, const lethe_plan *plan);
+
+/* The value of option argv[*i] ("--name V" or "--name=V", advancing *i past
+ * V), or NULL when this argument is not that option; sets *missing when the
+ * value is absent. */
+const char *cli_option_value(int argc, char **argv, int *i, const char *name, int *missing);
+
+/* path made absolute against the current directory (lethe.yaml's own relative
+ * paths are read against its folder, not where the command ran). 0, or the
+ * exit status after printing why (64 too long, 74 no current directory).
+ * out has PATH_MAX bytes. */
+int cli_absolute(char *out, const char *path);
 
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -42,27 +42,6 @@ static int parse_u64(uint64_t *out, const char *s, uint64_t min, uint64_t max)
 	return 0;
 }
 
-/* The value of option argv[*i] ("--name V" or "--name=V"), or NULL when this
- * argument is not that option. Sets *missing when the value is absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *name,
-				int *missing)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (strncmp(a, name, n) != 0)
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	lethe_demo_options o = LETHE_DEMO_OPTIONS_INIT;
@@ -74,19 +53,19 @@ int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		int missing = 0;
 
-		if ((v = option_value(argc, argv, &i, "--customers", &missing))) {
+		if ((v = cli_option_value(argc, argv, &i, "--customers", &missing))) {
 			if (parse_u64(&n, v, 1, 10000000) != 0) {
 				cli_error("--customers wants a number from 1 to 10000000, not '%s'", v);
 				return 64;
 			}
 			o.customers = (int64_t)n;
-		} else if ((v = option_value(argc, argv, &i, "--seed", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--seed", &missing))) {
 			if (parse_u64(&n, v, 0, UINT64_MAX) != 0) {
 				cli_error("--seed wants a whole number, not '%s'", v);
 				return 64;
 			}
 			o.seed = n;
-		} else if ((v = option_value(argc, argv, &i, "--policies", &missing))) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--policies", &missing))) {
 			policies = v;
 		} else if (missing) {
 			cli_error("option '%s' needs a value\n%s", argv[i], usage_line);
@@ -105,20 +84,9 @@ int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv)
 		cli_error("demo needs a DIR\n%s", usage_line);
 		return 64;
 	}
-	if (policies[0] != '/') {
-		char cwd[PATH_MAX];
-
-		if (!getcwd(cwd, sizeof(cwd))) {
-			cli_error("cannot get the current directory: %s", strerror(errno));
-			return 74;
-		}
-		if ((size_t)snprintf(resolved, sizeof(resolved), "%s/%s", cwd, policies) >=
-		    sizeof(resolved)) {
-			cli_error("policies path '%s' is too long", policies);
-			return 64;
-		}
-		policies = resolved;
-	}
+	if ((rc = cli_absolute(resolved, policies)) != 0)
+		return rc;
+	policies = resolved;
 	o.policies_dir = policies;
 	rc = lethe_demo_write(dir, &o);
 	if (rc)

@@ -1,0 +1,37 @@
+/*
+ * evidence_impl.h - what evidence.c (writing, replication) and
+ * evidence_read.c (reading) share: the handle and libgit2 error reporting.
+ *
+ * Invariants: only enforcer/evidence*.c include this header (and so git2.h).
+ */
+#ifndef LETHE_EVIDENCE_IMPL_H
+#define LETHE_EVIDENCE_IMPL_H
+
+#include <git2.h>
+#include "lethe/evidence.h"
+
+#define LETHE_EVIDENCE_MAIN "refs/heads/main"
+
+struct lethe_evidence {
+	git_repository *repo;
+	char *dir;
+	int64_t fixed_time;          /* 0: now */
+	void (*hook)(void *ctx);     /* tests: before main moves */
+	void *hook_ctx;
+};
+
+/* Set the last error to "WHAT: <libgit2's message>" and return code. */
+int lethe_evidence_git_fail(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Parse a 40-hex commit id and look the commit up: LETHE_EDATA when it is
+ * malformed or not a commit here. */
+int lethe_evidence_lookup_commit(git_commit **out, lethe_evidence *ev, const char *hex);
+
+/* A nameless remote for url on ev's repository. url.*.insteadOf is not
+ * applied: libgit2 1.5 leaks pcre2 match data on every config glob (fixed
+ * upstream in libgit2 PR #6382), and the evidence remote is configured in
+ * lethe.yaml, not in the repository's config. */
+int lethe_evidence_remote(git_remote **out, lethe_evidence *ev, const char *url);
+
+#endif

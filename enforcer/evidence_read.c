@@ -1,0 +1,355 @@
+/*
+ * evidence_read.c - reading the evidence store for the verifier and for
+ * recovery: main, the history oldest first, files and folders of a commit,
+ * and what the remote lacks.
+ *
+ * Invariants:
+ *  - The walk holds only the commit ids of the whole history (20 bytes each:
+ *    ten years of daily runs is about 70 KiB); one commit's contents are
+ *    loaded at a time and released after its callback.
+ *  - Nothing here writes to the repository.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "evidence_impl.h"
+#include "lethe/error.h"
+
+int lethe_evidence_lookup_commit(git_commit **out, lethe_evidence *ev, const char *hex)
+{
+	git_oid oid;
+
+	if (!hex || strlen(hex) != 40 || git_oid_fromstr(&oid, hex) < 0)
+		return lethe_error_set(LETHE_EDATA, "'%s' is not a commit id", hex ? hex : "");
+	if (git_commit_lookup(out, ev->repo, &oid) < 0)
+		return lethe_evidence_git_fail(LETHE_EDATA, "no commit '%s' in '%s'", hex, ev->dir);
+	return 0;
+}
+
+/* main's id; LETHE_ENOTFOUND (without setting an error message) when absent. */
+static int main_id(git_oid *out, lethe_evidence *ev)
+{
+	int g = git_reference_name_to_id(out, ev->repo, LETHE_EVIDENCE_MAIN);
+
+	if (g == GIT_ENOTFOUND)
+		return LETHE_ENOTFOUND;
+	if (g < 0)
+		return lethe_evidence_git_fail(LETHE_EIO, "cannot read main of '%s'", ev->dir);
+	return 0;
+}
+
+int lethe_evidence_head(char out_oid[41], lethe_evidence *ev)
+{
+	git_oid oid;
+	int rc = main_id(&oid, ev);
+
+	if (rc == LETHE_ENOTFOUND)
+		return lethe_error_set(LETHE_ENOTFOUND, "evidence repository '%s' has no commit yet",
+				       ev->dir);
+	if (rc == 0)
+		git_oid_tostr(out_oid, 41, &oid);
+	return rc;
+}
+
+/* The ids of main's first-parent chain, newest first. */
+static int first_parents(git_oid **out, size_t *count, lethe_evidence *ev)
+{
+	git_oid *ids = NULL, cur;
+	size_t n = 0, cap = 0;
+	int rc = main_id(&cur, ev);
+
+	if (rc == LETHE_ENOTFOUND) {
+		*out = NULL;
+		*count = 0;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	for (;;) {
+		git_commit *c = NULL;
+
+		if (n == cap) {
+			git_oid *more = realloc(ids, (cap = cap ? 2 * cap : 256) * sizeof(*ids));
+
+			if (!more) {
+				rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+				goto out;
+			}
+			ids = more;
+		}
+		ids[n++] = cur;
+		if (git_commit_lookup(&c, ev->repo, &cur) < 0) {
+			rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read a commit of '%s'",
+						     ev->dir);
+			goto out;
+		}
+		if (git_commit_parentcount(c) == 0) {
+			git_commit_free(c);
+			break;
+		}
+		git_oid_cpy(&cur, git_commit_parent_id(c, 0));
+		git_commit_free(c);
+	}
+	*out = ids;
+	*count = n;
+	ids = NULL;
+out:
+	free(ids);
+	return rc;
+}
+
+static void who(const char **name, const char **email, int64_t *when, int *offset,
+		const git_signature *s)
+{
+	*name = s->name;
+	*email = s->email;
+	*when = (int64_t)s->when.time;
+	*offset = s->when.offset;
+}
+
+/* Load one commit into info (pointers into c, sig and data) and call cb. */
+static int visit(lethe_evidence *ev, const git_oid *id,
+		 int (*cb)(void *ctx, const lethe_evidence_commit_info *c), void *ctx)
+{
+	lethe_evidence_commit_info info;
+	git_commit *c = NULL;
+	git_buf sig = { 0 }, data = { 0 };
+	git_oid oid = *id;
+	int rc = 0, g;
+
+	memset(&info, 0, sizeof(info));
+	if (git_commit_lookup(&c, ev->repo, &oid) < 0) {
+		rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read a commit of '%s'", ev->dir);
+		goto out;
+	}
+	git_oid_tostr(info.oid, sizeof(info.oid), &oid);
+	info.parent_count = git_commit_parentcount(c);
+	if (info.parent_count)
+		git_oid_tostr(info.parent, sizeof(info.parent), git_commit_parent_id(c, 0));
+	git_oid_tostr(info.tree, sizeof(info.tree), git_commit_tree_id(c));
+	who(&info.author_name, &info.author_email, &info.author_time, &info.author_offset,
+	    git_commit_author(c));
+	who(&info.committer_name, &info.committer_email, &info.committer_time,
+	    &info.committer_offset, git_commit_committer(c));
+	info.message = git_commit_message(c);
+	g = git_commit_extract_signature(&sig, &data, ev->repo, &oid, NULL);
+	if (g == 0) {
+		info.signature = sig.ptr;
+		info.signature_len = sig.size;
+		info.signed_data = data.ptr;
+		info.signed_len = data.size;
+	} else if (g != GIT_ENOTFOUND) {
+		rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read the signature of %s",
+					     info.oid);
+		goto out;
+	}
+	rc = cb(ctx, &info);
+out:
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	git_commit_free(c);
+	return rc;
+}
+
+int lethe_evidence_walk(lethe_evidence *ev,
+			int (*cb)(void *ctx, const lethe_evidence_commit_info *c), void *ctx)
+{
+	git_oid *ids = NULL;
+	size_t n = 0;
+	int rc = first_parents(&ids, &n, ev);
+
+	for (size_t i = n; rc == 0 && i > 0; i--)
+		rc = visit(ev, &ids[i - 1], cb, ctx);
+	free(ids);
+	return rc;
+}
+
+int lethe_evidence_read(char **data, size_t *len, lethe_evidence *ev,
+			const char *commit_oid, const char *path)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	char *copy = NULL;
+	size_t n;
+	int rc, g;
+
+	if ((rc = lethe_evidence_lookup_commit(&c, ev, commit_oid)) != 0)
+		goto out;
+	if (git_commit_tree(&t, c) < 0) {
+		rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read the tree of %s", commit_oid);
+		goto out;
+	}
+	g = git_tree_entry_bypath(&e, t, path);
+	if (g == GIT_ENOTFOUND || (g == 0 && git_tree_entry_type(e) != GIT_OBJECT_BLOB)) {
+		rc = lethe_error_set(LETHE_ENOTFOUND, "no file '%s' in evidence commit %s", path,
+				     commit_oid);
+		goto out;
+	}
+	if (g < 0 || git_blob_lookup(&b, ev->repo, git_tree_entry_id(e)) < 0) {
+		rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read '%s' of %s", path, commit_oid);
+		goto out;
+	}
+	n = (size_t)git_blob_rawsize(b);
+	if (!(copy = malloc(n + 1))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	memcpy(copy, git_blob_rawcontent(b), n);
+	copy[n] = '\0';
+	*data = copy;
+	*len = n;
+out:
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	git_tree_free(t);
+	git_commit_free(c);
+	return rc;
+}
+
+typedef struct {
+	const char *prefix;  /* the folder with its '/', or "" */
+	int (*cb)(void *ctx, const char *path, const char *blob_oid);
+	void *ctx;
+	int rc;
+} list_walk;
+
+/*
+ * git's tree order sorts a folder as if its name ended with '/', so a
+ * pre-order walk yields full paths in byte order.
+ */
+static int list_one(const char *root, const git_tree_entry *e, void *payload)
+{
+	list_walk *w = payload;
+	char hex[41], *path = NULL;
+
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+		return 0;
+	git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(e));
+	if (asprintf(&path, "%s%s%s", w->prefix, root, git_tree_entry_name(e)) < 0) {
+		w->rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		return -1;
+	}
+	w->rc = w->cb(w->ctx, path, hex);
+	free(path);
+	return w->rc ? -1 : 0;
+}
+
+int lethe_evidence_list(lethe_evidence *ev, const char *commit_oid, const char *folder,
+			int (*cb)(void *ctx, const char *path, const char *blob_oid), void *ctx)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL, *sub = NULL;
+	git_tree_entry *e = NULL;
+	list_walk w = { "", cb, ctx, 0 };
+	char *prefix = NULL;
+	int rc, g;
+
+	if ((rc = lethe_evidence_lookup_commit(&c, ev, commit_oid)) != 0)
+		goto out;
+	if (git_commit_tree(&t, c) < 0) {
+		rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read the tree of %s", commit_oid);
+		goto out;
+	}
+	if (folder && *folder) {
+		size_t fl = strlen(folder);
+
+		g = git_tree_entry_bypath(&e, t, folder);
+		if (g == GIT_ENOTFOUND || (g == 0 && git_tree_entry_type(e) != GIT_OBJECT_TREE)) {
+			rc = lethe_error_set(LETHE_ENOTFOUND, "no folder '%s' in evidence commit %s",
+					     folder, commit_oid);
+			goto out;
+		}
+		if (g < 0 || git_tree_lookup(&sub, ev->repo, git_tree_entry_id(e)) < 0) {
+			rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read '%s' of %s", folder,
+						     commit_oid);
+			goto out;
+		}
+		if (asprintf(&prefix, "%s%s", folder, folder[fl - 1] == '/' ? "" : "/") < 0) {
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			goto out;
+		}
+		w.prefix = prefix;
+	}
+	g = git_tree_walk(sub ? sub : t, GIT_TREEWALK_PRE, list_one, &w);
+	if (w.rc)
+		rc = w.rc;
+	else if (g < 0)
+		rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot list evidence commit %s",
+					     commit_oid);
+out:
+	free(prefix);
+	git_tree_free(sub);
+	git_tree_entry_free(e);
+	git_tree_free(t);
+	git_commit_free(c);
+	return rc;
+}
+
+/* The remote's main: 0 and *found = 1 with its id, or *found = 0. */
+static int remote_main(git_oid *out, int *found, lethe_evidence *ev, const char *url)
+{
+	git_remote *r = NULL;
+	const git_remote_head **heads = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	*found = 0;
+	if (lethe_evidence_remote(&r, ev, url) < 0 ||
+	    git_remote_connect(r, GIT_DIRECTION_FETCH, NULL, NULL, NULL) < 0 ||
+	    git_remote_ls(&heads, &n, r) < 0) {
+		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot read the evidence remote '%s'", url);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(heads[i]->name, LETHE_EVIDENCE_MAIN)) {
+			git_oid_cpy(out, &heads[i]->oid);
+			*found = 1;
+		}
+out:
+	git_remote_free(r);
+	return rc;
+}
+
+int lethe_evidence_unpushed(int64_t *count, lethe_evidence *ev, const char *remote_url)
+{
+	git_oid local, remote, *ids = NULL;
+	git_odb *odb = NULL;
+	size_t ahead = 0, behind = 0, n = 0;
+	int found, rc;
+
+	if ((rc = remote_main(&remote, &found, ev, remote_url)) != 0)
+		return rc;
+	rc = main_id(&local, ev);
+	if (rc == LETHE_ENOTFOUND) {
+		*count = 0;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (!found) {
+		if ((rc = first_parents(&ids, &n, ev)) == 0)
+			*count = (int64_t)n;
+		free(ids);
+		return rc;
+	}
+	if (git_repository_odb(&odb, ev->repo) < 0) {
+		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot open the objects of '%s'", ev->dir);
+		goto out;
+	}
+	if (!git_odb_exists(odb, &remote)) {
+		rc = lethe_error_set(LETHE_EDATA,
+				     "the main of evidence remote '%s' has commits not in '%s'",
+				     remote_url, ev->dir);
+		goto out;
+	}
+	if (git_graph_ahead_behind(&ahead, &behind, ev->repo, &local, &remote) < 0) {
+		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot compare main with '%s'", remote_url);
+		goto out;
+	}
+	*count = (int64_t)ahead;
+out:
+	git_odb_free(odb);
+	return rc;
+}

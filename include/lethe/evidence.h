@@ -1,0 +1,162 @@
+/*
+ * lethe/evidence.h - the evidence store: a bare git repository whose
+ * refs/heads/main is a linear history of commits signed with lethe's SSH key
+ * (gpg.format=ssh, so stock `git verify-commit` checks them).
+ *
+ * Invariants:
+ *  - Only enforcer/evidence*.c include git2.h: every other module (the
+ *    auditor's verifier among them) reads the store through this header.
+ *  - Every commit written here is signed (namespace "git"), has the current
+ *    main as its only parent (none for the first), author and committer
+ *    "Lethe" <signing key's comment>, and moves main by compare-and-swap: a
+ *    main that moved since it was read gives LETHE_ETEMPFAIL and main is left
+ *    as the other writer set it (the new commit object stays unreferenced).
+ *  - Object ids are 40 lowercase hex digits (SHA-1 repositories).
+ *  - A lethe_evidence handle is used by one thread at a time (libgit2's rule);
+ *    each open handle holds one git_libgit2_init, released by _free.
+ */
+#ifndef LETHE_EVIDENCE_H
+#define LETHE_EVIDENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "lethe/sshkey.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lethe_evidence lethe_evidence;
+
+/*
+ * Create a new, empty bare repository at dir (parent folders made as needed)
+ * with HEAD on refs/heads/main. An existing repository is refused:
+ * LETHE_ECANTCREAT.
+ */
+int lethe_evidence_create(const char *dir);
+
+/*
+ * Open the repository at dir (no search in parent folders). LETHE_ENOINPUT
+ * when dir is missing, LETHE_EDATA "'dir' is not a git repository".
+ * *out owned by the caller: lethe_evidence_free.
+ */
+int lethe_evidence_open(lethe_evidence **out, const char *dir);
+void lethe_evidence_free(lethe_evidence *ev);
+
+/*
+ * The commit time used by later commits on ev: unix seconds, UTC offset 0.
+ * 0 (the default) means the current time. For tests and reproducible runs.
+ */
+void lethe_evidence_set_time(lethe_evidence *ev, int64_t unix_seconds);
+
+/*
+ * For tests only: fn(ctx) is called by lethe_evidence_commit after it has
+ * read main and written the commit object, just before it moves main. NULL
+ * removes the hook.
+ */
+void lethe_evidence_set_test_hook(lethe_evidence *ev, void (*fn)(void *ctx), void *ctx);
+
+/*
+ * One change of a commit's tree. data != NULL: add or replace the file at
+ * path (nested paths like "runs/000001/manifest.json" make their folders).
+ * remove != 0: remove the file or the whole folder at path (nothing to remove
+ * is fine). Paths are relative, '/'-separated, without empty, "." or ".."
+ * components and without ".git".
+ */
+typedef struct {
+	const char *path;
+	const void *data;
+	size_t len;
+	int remove;
+} lethe_evidence_change;
+
+/*
+ * A new signed commit on main: its tree is main's tree (empty when main does
+ * not exist yet) with every removal applied first, then every addition.
+ * message gets a final "\n" when it lacks one. out_oid: the new commit.
+ * LETHE_ETEMPFAIL "evidence repository changed during the run" when main moved
+ * meanwhile; LETHE_EUSAGE for a bad path; LETHE_EIO for a git failure.
+ */
+int lethe_evidence_commit(char out_oid[41], lethe_evidence *ev,
+			  const lethe_sshkey *key,
+			  const lethe_evidence_change *changes, size_t n,
+			  const char *message);
+
+/* --- reading ---------------------------------------------------------------- */
+
+/* The commit main points to; LETHE_ENOTFOUND when the repository is empty. */
+int lethe_evidence_head(char out_oid[41], lethe_evidence *ev);
+
+/* One commit as the verifier needs it. Every pointer is owned by the walk
+ * and valid only during the callback. */
+typedef struct {
+	char oid[41];
+	size_t parent_count;
+	char parent[41];          /* the first parent; "" when none */
+	char tree[41];
+	const char *author_name, *author_email;
+	int64_t author_time;      /* unix seconds */
+	int author_offset;        /* minutes east of UTC */
+	const char *committer_name, *committer_email;
+	int64_t committer_time;
+	int committer_offset;
+	const char *message;      /* the full message, as stored */
+	const char *signature;    /* the gpgsig armour; NULL when unsigned */
+	size_t signature_len;
+	const char *signed_data;  /* the commit without its gpgsig header; NULL when unsigned */
+	size_t signed_len;
+} lethe_evidence_commit_info;
+
+/*
+ * Call cb for every commit of main from the first to main itself, following
+ * first parents. Only the ids are collected up front; each commit is loaded
+ * for its callback. A non-zero cb return stops the walk and is returned.
+ * An empty repository calls nothing and returns 0.
+ */
+int lethe_evidence_walk(lethe_evidence *ev,
+			int (*cb)(void *ctx, const lethe_evidence_commit_info *c),
+			void *ctx);
+
+/*
+ * The file at path in commit commit_oid: *data malloc'd (caller frees, with a
+ * terminating NUL not counted in *len). LETHE_ENOTFOUND when there is no
+ * such file; LETHE_EDATA when commit_oid is not a commit of this repository.
+ */
+int lethe_evidence_read(char **data, size_t *len, lethe_evidence *ev,
+			const char *commit_oid, const char *path);
+
+/*
+ * Call cb(ctx, path, blob_oid) for every file under folder ("" for all) in
+ * commit commit_oid, recursively, in byte order of path (paths are full,
+ * from the root). A non-zero cb return stops and is returned.
+ * LETHE_ENOTFOUND when folder does not exist.
+ */
+int lethe_evidence_list(lethe_evidence *ev, const char *commit_oid,
+			const char *folder,
+			int (*cb)(void *ctx, const char *path, const char *blob_oid),
+			void *ctx);
+
+/* --- replication ------------------------------------------------------------ */
+
+/*
+ * Push refs/heads/main to remote_url (a path or URL, without a configured
+ * remote; url.*.insteadOf of the repository config is not applied).
+ * LETHE_EIO on failure with the reason in *why (malloc'd, caller
+ * frees; NULL on success) and in the last error. No credentials are
+ * offered: local paths and file:// URLs work, a remote that asks for
+ * authentication fails with LETHE_EIO.
+ */
+int lethe_evidence_push(lethe_evidence *ev, const char *remote_url, char **why);
+
+/*
+ * The number of commits on main that the remote's main does not have (all of
+ * them when the remote has no main). LETHE_EIO when the remote cannot be
+ * read; LETHE_EDATA when the remote's main is not known locally (it has
+ * commits this repository lacks).
+ */
+int lethe_evidence_unpushed(int64_t *count, lethe_evidence *ev, const char *remote_url);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
