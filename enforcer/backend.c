@@ -188,3 +188,41 @@ void lethe_warnings_free(lethe_warnings *w)
 	w->items = NULL;
 	w->count = 0;
 }
+
+int lethe_backend_mark(lethe_backend *be, const char *run_id, const char *rule,
+		       int64_t disposed, const char *const *digests, size_t ndigests)
+{
+	if (!be || !run_id || !rule || (ndigests && !digests))
+		return lethe_error_set(LETHE_ESOFTWARE, "mark: missing argument");
+	return be->ops->mark(be, run_id, rule, disposed, digests, ndigests);
+}
+
+int lethe_backend_marker(int *found, lethe_backend *be, const char *run_id,
+			 int (*cb)(void *ctx, const char *rule, int64_t disposed), void *ctx)
+{
+	if (!found || !be || !run_id)
+		return lethe_error_set(LETHE_ESOFTWARE, "marker: missing argument");
+	return be->ops->marker(found, be, run_id, cb, ctx);
+}
+
+int lethe_backend_marker_digests(lethe_backend *be, const char *run_id, const char *rule,
+				 int (*cb)(void *ctx, const char *digest), void *ctx)
+{
+	if (!be || !run_id || !rule || !cb)
+		return lethe_error_set(LETHE_ESOFTWARE, "marker digests: missing argument");
+	return be->ops->marker_digests(be, run_id, rule, cb, ctx);
+}
+
+int lethe_backend_marker_clear(lethe_backend *be, const char *run_id)
+{
+	if (!be || !run_id)
+		return lethe_error_set(LETHE_ESOFTWARE, "marker clear: missing argument");
+	return be->ops->marker_clear(be, run_id);
+}
+
+int lethe_backend_schema_text(char **out, size_t *len, lethe_backend *be)
+{
+	if (!out || !len || !be)
+		return lethe_error_set(LETHE_ESOFTWARE, "schema text: missing argument");
+	return be->ops->schema_text(out, len, be);
+}

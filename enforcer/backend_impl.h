@@ -29,6 +29,14 @@ struct lethe_backend_ops {
 	int (*apply)(int64_t *changed, lethe_backend *be, const lethe_change *c,
 		     const lethe_value *keys, size_t nkeys);
 	int (*finalise)(lethe_backend *be, lethe_warnings *warnings);
+	int (*mark)(lethe_backend *be, const char *run_id, const char *rule, int64_t disposed,
+		    const char *const *digests, size_t ndigests);
+	int (*marker)(int *found, lethe_backend *be, const char *run_id,
+		      int (*cb)(void *ctx, const char *rule, int64_t disposed), void *ctx);
+	int (*marker_digests)(lethe_backend *be, const char *run_id, const char *rule,
+			      int (*cb)(void *ctx, const char *digest), void *ctx);
+	int (*marker_clear)(lethe_backend *be, const char *run_id);
+	int (*schema_text)(char **out, size_t *len, lethe_backend *be);
 };
 
 struct lethe_backend {

@@ -464,4 +464,9 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.rollback = lethe_sqlite_rollback,
 	.apply = lethe_sqlite_apply,
 	.finalise = lethe_sqlite_finalise,
+	.mark = lethe_sqlite_mark,
+	.marker = lethe_sqlite_marker,
+	.marker_digests = lethe_sqlite_marker_digests,
+	.marker_clear = lethe_sqlite_marker_clear,
+	.schema_text = lethe_sqlite_schema_text,
 };

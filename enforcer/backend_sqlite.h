@@ -68,6 +68,16 @@ int lethe_sqlite_bind_value(sqlite3_stmt *stmt, int index, const lethe_value *v)
 int lethe_sqlite_has_table(lethe_sqlite *be, const char *name);
 #define LETHE_DONE_TABLE "lethe_done"
 
+/* backend_sqlite_marker.c */
+int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
+		      const char *const *digests, size_t ndigests);
+int lethe_sqlite_marker(int *found, lethe_backend *base, const char *run_id,
+			int (*cb)(void *ctx, const char *rule, int64_t disposed), void *ctx);
+int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
+				int (*cb)(void *ctx, const char *digest), void *ctx);
+int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id);
+int lethe_sqlite_schema_text(char **out, size_t *len, lethe_backend *base);
+
 /* backend_sqlite_scan.c */
 int lethe_sqlite_register_functions(lethe_sqlite *be);
 int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan);

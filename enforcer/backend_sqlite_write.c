@@ -311,6 +311,8 @@ int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change
 			goto out;
 		}
 		total += sqlite3_changes(be->db);
+		if (c->applied)
+			c->applied[i] = sqlite3_changes(be->db) > 0;
 		if (done) {
 			sqlite3_bind_text(done, 1, c->done_rule, -1, SQLITE_STATIC);
 			lethe_sqlite_bind_value(done, 2, &keys[i]);

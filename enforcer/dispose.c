@@ -17,6 +17,7 @@
 #include "lethe/check.h"
 #include "lethe/dispose.h"
 #include "lethe/error.h"
+#include "testhook.h"
 #include "transform.h"
 
 typedef struct {
@@ -86,7 +87,7 @@ typedef struct {
 } run_ctx;
 
 /* Apply one page's due keys in one transaction. */
-static int dispose_batch(run_ctx *rc_, const lethe_rule *r, const lethe_change *c, page *pg)
+static int dispose_batch(run_ctx *rc_, const lethe_rule *r, lethe_change *c, page *pg)
 {
 	const lethe_dispose_options *o = rc_->opts;
 	int64_t changed = 0;
@@ -96,7 +97,7 @@ static int dispose_batch(run_ctx *rc_, const lethe_rule *r, const lethe_change *
 		return rc;
 	rc = lethe_backend_apply(&changed, rc_->be, c, pg->keys, pg->nkeys);
 	if (rc == 0 && o->batch_hook)
-		rc = o->batch_hook(o->hook_ctx, r, pg->keys, pg->nkeys, changed);
+		rc = o->batch_hook(o->hook_ctx, r, pg->keys, c->applied, pg->nkeys, changed);
 	if (rc == 0)
 		rc = lethe_backend_commit(rc_->be);
 	if (rc < 0) {
@@ -104,6 +105,7 @@ static int dispose_batch(run_ctx *rc_, const lethe_rule *r, const lethe_change *
 		pg->rp->due -= (int64_t)pg->nkeys;
 		return rc;
 	}
+	lethe_test_crash_point("after-batch");
 	/* A row gone since the page was read is not counted as disposed. */
 	pg->rp->due += changed - (int64_t)pg->nkeys;
 	rc_->done += changed;
@@ -159,7 +161,8 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	}
 	if ((rc = lethe_plan_dependents(&deps, &ndeps, ctx->policy, ctx->fks, r)) < 0)
 		goto out;
-	if (!(pg.keys = calloc(limit, sizeof(*pg.keys)))) {
+	if (!(pg.keys = calloc(limit, sizeof(*pg.keys))) ||
+	    !(change.applied = calloc(limit, 1))) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
@@ -183,6 +186,7 @@ out:
 	page_clear(&pg);
 	value_release(&pg.last);
 	free(pg.keys);
+	free(change.applied);
 	free(columns);
 	free(notnull);
 	lethe_plan_dependents_free(deps, ndeps);
@@ -224,6 +228,8 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	}
 	for (size_t i = 0; i < plan->nrules; i++)
 		ctx.total += plan->rules[i].due;
+	if (opts->intent_hook && (rc = opts->intent_hook(opts->hook_ctx, plan)) != 0)
+		goto out;
 	if ((rc = lethe_dispose_order(&order, &cycle, be, policy)) < 0 ||
 	    (rc = lethe_backend_foreign_keys(&fks, be)) < 0 ||
 	    (rc = lethe_plan_alloc(&run, policy, opts->as_of)) < 0)

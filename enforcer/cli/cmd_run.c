@@ -9,6 +9,7 @@
  * contract says.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,10 @@
 #include "lethe/backend.h"
 #include "lethe/dispose.h"
 #include "lethe/error.h"
+#include "lethe/evidence.h"
 #include "lethe/lock.h"
+#include "lethe/runlog.h"
+#include "lethe/sshkey.h"
 #include "lethe/token.h"
 
 typedef struct {
@@ -61,12 +65,44 @@ static int parse_args(run_args *a, int argc, char **argv)
 	return 0;
 }
 
-static int needs_pseudonym_key(const lethe_policy *p)
+/* What a recording run needs beyond check and plan: the keys and the
+ * evidence repository. Prints why not and returns the exit status. */
+typedef struct {
+	lethe_token_key *pseudonym_key;
+	lethe_sshkey *signing_key;
+	lethe_evidence *ev;
+	char database[PATH_MAX];
+} run_site;
+
+static int open_site(run_site *site, const lethe_config *cfg)
 {
-	for (size_t i = 0; i < p->nrules; i++)
-		if (p->rules[i].action == LETHE_ACTION_PSEUDONYMISE)
-			return 1;
+	static const char *const names[] = { "pseudonym_key", "evidence.repository",
+					     "evidence.signing_key" };
+	const char *values[] = { cfg->pseudonym_key, cfg->evidence_repository, cfg->signing_key };
+	int rc;
+
+	for (size_t i = 0; i < 3; i++)
+		if (!values[i]) {
+			cli_error("'%s': '%s' is not configured; a run records signed evidence "
+				  "(lethe init DIR makes a site)", cfg->path, names[i]);
+			return 78;
+		}
+	if (!realpath(cfg->database, site->database)) {
+		cli_error("cannot resolve '%s'", cfg->database);
+		return 66;
+	}
+	if ((rc = lethe_token_key_load(&site->pseudonym_key, cfg->pseudonym_key)) < 0 ||
+	    (rc = lethe_sshkey_load(&site->signing_key, cfg->signing_key)) < 0 ||
+	    (rc = lethe_evidence_open(&site->ev, cfg->evidence_repository)) < 0)
+		return cli_fail(rc);
 	return 0;
+}
+
+static void close_site(run_site *site)
+{
+	lethe_evidence_free(site->ev);
+	lethe_sshkey_free(site->signing_key);
+	lethe_token_key_free(site->pseudonym_key);
 }
 
 static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dry_run)
@@ -82,15 +118,30 @@ static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dr
 	}
 }
 
+static void push(const lethe_cli_opts *opts, const lethe_config *cfg, lethe_evidence *ev)
+{
+	char *why = NULL;
+
+	if (!cfg->remote)
+		return;
+	if (lethe_evidence_push(ev, cfg->remote, &why) < 0)
+		cli_log(opts, CLI_WARNING, "cannot push the evidence to '%s': %s; the next run "
+			"pushes again", cfg->remote, why ? why : lethe_error_last());
+	free(why);
+}
+
 int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	run_args a = { .max_rows = -1 };
 	lethe_dispose_options o = { 0 };
 	lethe_warnings warnings = { 0 };
-	lethe_token_key *key = NULL;
+	lethe_recovery recovered;
+	lethe_runlog_env env = { 0 };
+	lethe_runlog *rl = NULL;
 	lethe_lock *lock = NULL;
 	lethe_plan *result = NULL;
 	cli_register r = { 0 };
+	run_site site = { 0 };
 	char *text = NULL;
 	int status, rc;
 
@@ -101,30 +152,47 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0);
 	if (status)
 		return status;
-	if (!a.dry_run && (rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
-		status = cli_fail(rc);
-		goto out;
-	}
-	if (needs_pseudonym_key(r.policy) && !a.dry_run) {
-		if (!r.cfg->pseudonym_key) {
-			cli_error("'%s': a rule pseudonymises, but 'pseudonym_key' is not configured",
-				  r.cfg->path);
-			status = 78;
-			goto out;
-		}
-		if ((rc = lethe_token_key_load(&key, r.cfg->pseudonym_key)) < 0) {
+	o.dry_run = a.dry_run;
+	o.max_rows_per_rule = a.max_rows >= 0 ? a.max_rows : r.cfg->max_rows_per_rule;
+	if (!a.dry_run) {
+		if ((rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
 			status = cli_fail(rc);
 			goto out;
 		}
+		if ((status = open_site(&site, r.cfg)))
+			goto out;
+		env = (lethe_runlog_env){ site.ev, site.signing_key, site.pseudonym_key, r.be, r.policy,
+					  site.database };
+		if ((rc = lethe_runlog_recover(&recovered, &env)) < 0) {
+			status = cli_fail(rc);
+			goto out;
+		}
+		if (recovered != LETHE_RECOVER_NOTHING)
+			cli_log(opts, CLI_NOTICE, "an interrupted run was found and recorded as %s",
+				recovered == LETHE_RECOVER_COMPLETED ? "recovered" : "aborted");
+		if ((rc = lethe_runlog_new(&rl, &env, o.as_of)) < 0) {
+			status = cli_fail(rc);
+			goto out;
+		}
+		o.pseudonym_key = site.pseudonym_key;
+		o.intent_hook = lethe_runlog_intent;
+		o.batch_hook = lethe_runlog_batch;
+		o.hook_ctx = rl;
 	}
-	o.dry_run = a.dry_run;
-	o.max_rows_per_rule = a.max_rows >= 0 ? a.max_rows : r.cfg->max_rows_per_rule;
-	o.pseudonym_key = key;
 	rc = lethe_dispose(&result, &warnings, r.be, r.policy, &o);
 	if (result)
 		log_rules(opts, result, a.dry_run);
 	for (size_t i = 0; i < warnings.count; i++)
 		cli_log(opts, CLI_WARNING, "%s", warnings.items[i]);
+	if (rl && result) {
+		int failed = rc < 0;
+		int erc = lethe_runlog_complete(rl, result, &warnings, failed);
+
+		if (erc < 0 && rc == 0)
+			rc = erc;
+		if (erc == 0)
+			push(opts, r.cfg, site.ev);
+	}
 	if (rc < 0) {
 		status = cli_fail(rc);
 		goto out;
@@ -146,7 +214,8 @@ out:
 	free(text);
 	lethe_plan_free(result);
 	lethe_warnings_free(&warnings);
-	lethe_token_key_free(key);
+	lethe_runlog_free(rl);
+	close_site(&site);
 	lethe_lock_release(lock);
 	cli_register_close(&r);
 	return status;

@@ -206,6 +206,9 @@ typedef struct {
 	 * out from now on (for pseudonymise and mask). */
 	const char *done_rule;
 	const char *rule;           /* for messages: "rule 'x', key 42: ..." */
+	/* Optional, nkeys entries: set to 1 for each key whose row was changed,
+	 * 0 for a key whose row was already gone. */
+	unsigned char *applied;
 } lethe_change;
 
 /* BEGIN IMMEDIATE: waits up to the busy timeout for other writers, then
@@ -220,6 +223,32 @@ void lethe_backend_rollback(lethe_backend *be);
  * the key and the constraint (LETHE_EDATA); busy is LETHE_ETEMPFAIL. */
 int lethe_backend_apply(int64_t *changed, lethe_backend *be, const lethe_change *c,
 			const lethe_value *keys, size_t nkeys);
+
+/* --- run markers: what a run committed, kept in the register itself ------------
+ * Written in the same transaction as a batch, so the evidence can always be
+ * brought in line with what really happened (docs/evidence-format.md). */
+
+/* Inside the open transaction: add `disposed` to (run_id, rule)'s count, one
+ * to the run's batches, and store the batch's key digests. */
+int lethe_backend_mark(lethe_backend *be, const char *run_id, const char *rule,
+		       int64_t disposed, const char *const *digests, size_t ndigests);
+
+/* Whether a run left a marker, and its per-rule counts through cb. 0 with
+ * *found set; cb may be NULL. */
+int lethe_backend_marker(int *found, lethe_backend *be, const char *run_id,
+			 int (*cb)(void *ctx, const char *rule, int64_t disposed), void *ctx);
+
+/* A run's digests of one rule in ascending order, one call each. */
+int lethe_backend_marker_digests(lethe_backend *be, const char *run_id, const char *rule,
+				 int (*cb)(void *ctx, const char *digest), void *ctx);
+
+/* Forget a run's digests and counts once its completion is recorded ("*":
+ * every run's). Its own transaction. */
+int lethe_backend_marker_clear(lethe_backend *be, const char *run_id);
+
+/* The schema as text (every CREATE statement, in name order, NUL-separated),
+ * malloc'd; for the evidence's schema fingerprint. */
+int lethe_backend_schema_text(char **out, size_t *len, lethe_backend *be);
 
 /* After the last batch: leave no residue of what was disposed in the
  * database's files: FTS5 indexes optimised, index statistics (sqlite_stat4

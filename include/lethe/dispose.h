@@ -34,9 +34,14 @@ typedef struct {
 	const lethe_token_key *pseudonym_key; /* required by pseudonymise rules */
 
 	/* Called inside each batch's transaction, after the rows are changed and
-	 * before COMMIT (for evidence markers). Non-zero return aborts the batch. */
-	int (*batch_hook)(void *ctx, const lethe_rule *rule, const lethe_value *keys, size_t n,
-			  int64_t changed);
+	 * before COMMIT (for evidence markers): applied[i] tells whether keys[i]'s
+	 * row was changed. Non-zero return aborts the batch. */
+	int (*batch_hook)(void *ctx, const lethe_rule *rule, const lethe_value *keys,
+			  const unsigned char *applied, size_t n, int64_t changed);
+
+	/* Called once the plan is known to be within the cap, before the first
+	 * batch (for the evidence's intent). Non-zero return disposes nothing. */
+	int (*intent_hook)(void *ctx, const lethe_plan *plan);
 	void *hook_ctx;
 
 	/* Called after each batch: rows disposed so far, of total due. */

@@ -1,0 +1,62 @@
+/*
+ * lethe/runlog.h - the evidence records of a run (docs/evidence-format.md):
+ * recovery of an interrupted run, the intent before the first batch, the
+ * per-batch marker in the database, and the completion after the last.
+ *
+ * Invariants:
+ *  - Records are written through the evidence store only; this module never
+ *    sees git. It writes nothing personal: counts, rule names, keyed digests.
+ *  - The database marker is written in each batch's own transaction, so the
+ *    evidence can always be completed from what the database really holds.
+ *  - The environment's pointers are borrowed and must outlive the run log.
+ */
+#ifndef LETHE_RUNLOG_H
+#define LETHE_RUNLOG_H
+
+#include <stdint.h>
+#include "backend.h"
+#include "evidence.h"
+#include "plan.h"
+#include "policy.h"
+#include "sshkey.h"
+#include "token.h"
+
+typedef struct {
+	lethe_evidence *ev;
+	const lethe_sshkey *signing_key;
+	const lethe_token_key *digest_key;   /* the pseudonym key */
+	lethe_backend *be;
+	const lethe_policy *policy;
+	const char *database;                /* the register's path, made absolute */
+} lethe_runlog_env;
+
+typedef struct lethe_runlog lethe_runlog;
+
+typedef enum {
+	LETHE_RECOVER_NOTHING = 0,  /* the last run ended cleanly */
+	LETHE_RECOVER_COMPLETED,    /* an interrupted run's batches were recorded */
+	LETHE_RECOVER_ABORTED       /* an interrupted run disposed nothing */
+} lethe_recovery;
+
+/* Bring the evidence in line with the database after an interrupted run,
+ * and drop markers of runs already recorded. Run before planning. */
+int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env);
+
+/* A run log for a run at as_of; nothing is recorded yet. */
+int lethe_runlog_new(lethe_runlog **out, const lethe_runlog_env *env, lethe_day as_of);
+void lethe_runlog_free(lethe_runlog *rl);
+const char *lethe_runlog_id(const lethe_runlog *rl);
+
+/* lethe_dispose_options.intent_hook and .batch_hook; ctx is the run log. */
+int lethe_runlog_intent(void *ctx, const lethe_plan *plan);
+int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *keys,
+		       const unsigned char *applied, size_t n, int64_t changed);
+
+/* The completion: counts of the run, digest files, warnings; result
+ * "failed" instead of "completed" when the run stopped at an error after its
+ * intent (the counts are then what was disposed before it). Then the run's
+ * marker is cleared. Without a recorded intent it records nothing. */
+int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const lethe_warnings *w,
+			  int failed);
+
+#endif
