@@ -59,8 +59,13 @@ static int check_signature(verify_state *s)
 	snprintf(why, sizeof(why), "%s", lethe_error_last());
 	if ((rc = lethe_sshkey_fingerprint(&fp, pk)) < 0)
 		return rc;
-	rc = verify_fail(s, "signed by key %s which is not an allowed signer for '%s' (%s)", fp,
-			 c->committer_email, why);
+	/* the store's reason adds something only when the key is listed at all */
+	if (strstr(why, "is not an allowed signer"))
+		rc = verify_fail(s, "signed by key %s which is not an allowed signer for '%s'", fp,
+				 c->committer_email);
+	else
+		rc = verify_fail(s, "signed by key %s which is not an allowed signer for '%s' (%s)",
+				 fp, c->committer_email, why);
 	free(fp);
 	return rc;
 }
