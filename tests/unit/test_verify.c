@@ -425,7 +425,10 @@ START_TEST(signers_and_time)
 }
 END_TEST
 
-/* Ten years of daily runs: 7,300 commits verify in a few seconds. */
+/* Ten years of daily runs: 7,300 commits. Run with LETHE_TEST_SLOW=1 (building
+ * the repository takes about two minutes). Measured: 24 s in a Debug build on
+ * a shared machine, above the few seconds wanted: the records/ listing of every
+ * commit makes the walk quadratic. */
 START_TEST(ten_years_of_daily_runs)
 {
 	site s;
