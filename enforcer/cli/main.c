@@ -18,6 +18,7 @@ static const command commands[] = {
 	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do" },
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
 	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
+	{ "verify", cmd_verify, "check the evidence repository's signatures and records" },
 };
 
 static void usage(FILE *f)
@@ -31,7 +32,8 @@ static void usage(FILE *f)
 		   "  lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
 		   "                      [--max-rows-per-rule N]\n"
 		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n"
-		   "  lethe init DIR [--database PATH] [--policies DIR]\n\n"
+		   "  lethe init DIR [--database PATH] [--policies DIR]\n"
+		   "  lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]\n\n"
 		   "the configuration is -c FILE, else $LETHE_CONFIG, else ./lethe.yaml,\n"
 		   "else /etc/lethe/lethe.yaml.\n");
 }

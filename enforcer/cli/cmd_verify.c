@@ -1,0 +1,126 @@
+/*
+ * cmd_verify.c - `lethe [-c FILE] verify [--allowed-signers FILE] [--json]
+ * [REPOSITORY]`: the auditor's check of an evidence repository. The
+ * configuration is read only for what the command line leaves out, so an
+ * auditor with a clone and an allowed-signers file needs no lethe.yaml.
+ * Exit 0 all holds, 1 a problem found, else the error's status.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "lethe/error.h"
+#include "lethe/verify.h"
+
+static void print_json(int ok, const lethe_verify_report *r)
+{
+	json_t *o = json_pack("{s:b, s:I, s:I}", "ok", ok, "commits", (json_int_t)r->commits,
+			      "records", (json_int_t)r->records);
+	char *text;
+
+	if (!o)
+		return;
+	json_object_set_new(o, "bad_commit", ok ? json_null() : json_string(r->bad_commit));
+	json_object_set_new(o, "seq", ok || r->seq < 0 ? json_null() : json_integer(r->seq));
+	json_object_set_new(o, "reason", ok ? json_null() : json_string(r->reason));
+	text = json_dumps(o, JSON_COMPACT);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(o);
+}
+
+/* Fill in what the command line left out from lethe.yaml. 0 or exit status. */
+static int from_config(char **repo, char **signers, const lethe_cli_opts *opts)
+{
+	lethe_diags diags = LETHE_DIAGS_INIT;
+	lethe_config *cfg = NULL;
+	char *path = NULL;
+	int rc, status = 0;
+
+	if ((rc = lethe_config_locate(&path, opts->config_path)) < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	rc = lethe_config_load(&cfg, path, &diags);
+	if (rc == LETHE_ECONFIG) {
+		cli_print_diags(&diags);
+		status = 78;
+		goto out;
+	} else if (rc < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	if (!*repo && !cfg->evidence_repository) {
+		cli_error("verify: no REPOSITORY given and '%s' has no evidence.repository", path);
+		status = 78;
+		goto out;
+	}
+	if (!*signers && !cfg->allowed_signers) {
+		cli_error("verify: no --allowed-signers given and '%s' has no "
+			  "evidence.allowed_signers", path);
+		status = 78;
+		goto out;
+	}
+	if (!*repo && !(*repo = strdup(cfg->evidence_repository)))
+		status = 70;
+	if (!status && !*signers && !(*signers = strdup(cfg->allowed_signers)))
+		status = 70;
+out:
+	lethe_diags_free(&diags);
+	lethe_config_free(cfg);
+	free(path);
+	return status;
+}
+
+int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
+{
+	char *repo = NULL, *signers = NULL;
+	lethe_verify_report rep;
+	int json = 0, status = 0, rc, missing = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+
+		if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if ((v = cli_option_value(argc, argv, &i, "--allowed-signers", &missing))) {
+			free(signers);
+			signers = strdup(v);
+		} else if (missing) {
+			cli_error("verify: option '--allowed-signers' needs a file");
+			status = 64;
+			goto out;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: lethe [-c FILE] verify [--allowed-signers FILE] [--json] "
+			       "[REPOSITORY]\n");
+			goto out;
+		} else if (argv[i][0] == '-' || repo) {
+			cli_error("verify: unexpected argument '%s'", argv[i]);
+			status = 64;
+			goto out;
+		} else {
+			repo = strdup(argv[i]);
+		}
+	}
+	if ((!repo || !signers) && (status = from_config(&repo, &signers, opts)))
+		goto out;
+	rc = lethe_verify(&rep, repo, signers);
+	if (rc < 0 && rc != LETHE_EVERIFY) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	status = rc == 0 ? 0 : 1;
+	if (json)
+		print_json(rc == 0, &rep);
+	else if (rc == 0)
+		printf("ok: %zu commit%s, %zu record%s verified\n", rep.commits,
+		       rep.commits == 1 ? "" : "s", rep.records, rep.records == 1 ? "" : "s");
+	else
+		printf("FAIL: %s\n", rep.reason);
+out:
+	free(repo);
+	free(signers);
+	return status;
+}

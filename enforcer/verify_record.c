@@ -1,0 +1,457 @@
+/*
+ * verify_record.c - one record of the evidence repository against
+ * docs/evidence-format.md: its fields and their types, the SHA-256 of every
+ * file it lists, digest files, and the run it belongs to.
+ *
+ * Invariants:
+ *  - Fields the format requires must be present with their type; extra
+ *    fields are allowed (later versions may add some); a kind this version
+ *    does not know is checked for the common fields only.
+ *  - A file's hash is always computed from the bytes in the commit's tree
+ *    (libsodium's SHA-256), never taken from the record.
+ *  - Every policy file and every digest file must also be listed in `files`
+ *    (the format says `files` lists every file the commit added or replaced).
+ */
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lethe/error.h"
+#include "verify_impl.h"
+
+typedef struct {
+	verify_state *s;
+	const char *path;   /* the record's path, for messages */
+	json_t *files;      /* its `files` array */
+} record;
+
+static const char *type_name(json_type t)
+{
+	switch (t) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	default: return "a value";
+	}
+}
+
+/* obj[name] of type t into *out; where prefixes the name in messages. */
+static int field(record *r, json_t **out, json_t *obj, const char *where, const char *name,
+		 json_type t)
+{
+	json_t *v = json_object_get(obj, name);
+
+	if (!v || json_typeof(v) != t)
+		return verify_fail(r->s, "%s: '%s%s' is missing or not %s", r->path, where, name,
+				   type_name(t));
+	*out = v;
+	return 0;
+}
+
+static int is_hex(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* s against a pattern where '9' is a digit and everything else literal. */
+static int is_shaped(const char *s, const char *pattern)
+{
+	size_t n = strlen(pattern);
+
+	if (strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (pattern[i] == '9' ? (s[i] < '0' || s[i] > '9') : s[i] != pattern[i])
+			return 0;
+	return 1;
+}
+
+/* A string field that must match a shape: "hex32", "hex64", "date", "time". */
+static int shaped(record *r, const char **out, json_t *obj, const char *where, const char *name,
+		  const char *shape)
+{
+	json_t *v;
+	const char *s;
+	int ok;
+
+	if (field(r, &v, obj, where, name, JSON_STRING) < 0)
+		return LETHE_EVERIFY;
+	s = json_string_value(v);
+	if (!strcmp(shape, "hex32"))
+		ok = is_hex(s, 32);
+	else if (!strcmp(shape, "hex64"))
+		ok = is_hex(s, 64);
+	else if (!strcmp(shape, "date"))
+		ok = is_shaped(s, "9999-99-99");
+	else
+		ok = is_shaped(s, "9999-99-99T99:99:99Z");
+	if (!ok)
+		return verify_fail(r->s, "%s: '%s%s' is not %s", r->path, where, name,
+				   !strcmp(shape, "date") ? "YYYY-MM-DD" :
+				   !strcmp(shape, "time") ? "YYYY-MM-DDTHH:MM:SSZ" :
+				   !strcmp(shape, "hex32") ? "32 hex digits" : "64 hex digits");
+	if (out)
+		*out = s;
+	return 0;
+}
+
+/* A non-negative integer field. */
+static int count(record *r, int64_t *out, json_t *obj, const char *where, const char *name)
+{
+	json_t *v;
+
+	if (field(r, &v, obj, where, name, JSON_INTEGER) < 0)
+		return LETHE_EVERIFY;
+	if (json_integer_value(v) < 0)
+		return verify_fail(r->s, "%s: '%s%s' is negative", r->path, where, name);
+	if (out)
+		*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+/* The file at path in the commit: its bytes (malloc'd) and their SHA-256. */
+static int read_file(record *r, char **data, size_t *len, char hex[65], const char *path)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	int rc = lethe_evidence_read(data, len, r->s->ev, r->s->c->oid, path);
+
+	if (rc == LETHE_ENOTFOUND)
+		return verify_fail(r->s, "%s: lists '%s', which is not in the commit", r->path, path);
+	if (rc < 0)
+		return rc;
+	crypto_hash_sha256(h, (const unsigned char *)*data, *len);
+	sodium_bin2hex(hex, 65, h, sizeof(h));
+	return 0;
+}
+
+/* A {"path", "sha256"} entry: the file is in the tree with that hash. */
+static int check_file_entry(record *r, const char **path_out, json_t *e, const char *where)
+{
+	const char *path, *want;
+	char hex[65], *data = NULL;
+	size_t len;
+	json_t *p;
+	int rc;
+
+	if (!json_is_object(e))
+		return verify_fail(r->s, "%s: '%s' is not an object", r->path, where);
+	if (field(r, &p, e, where, "path", JSON_STRING) < 0 ||
+	    shaped(r, &want, e, where, "sha256", "hex64") < 0)
+		return LETHE_EVERIFY;
+	path = json_string_value(p);
+	if ((rc = read_file(r, &data, &len, hex, path)) < 0)
+		return rc;
+	free(data);
+	if (strcmp(hex, want) != 0)
+		return verify_fail(r->s, "%s: sha256 of '%s' does not match", r->path, path);
+	if (path_out)
+		*path_out = path;
+	return 0;
+}
+
+/* The `files` entry for path, or NULL. */
+static json_t *listed(record *r, const char *path)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(r->files, i, e) {
+		json_t *p = json_object_get(e, "path");
+
+		if (json_is_string(p) && !strcmp(json_string_value(p), path))
+			return e;
+	}
+	return NULL;
+}
+
+static int check_files(record *r)
+{
+	size_t i;
+	json_t *e;
+	char where[64];
+	int rc;
+
+	json_array_foreach(r->files, i, e) {
+		snprintf(where, sizeof(where), "files[%zu].", i);
+		if ((rc = check_file_entry(r, NULL, e, where)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* A digest file: count lines of 64 lowercase hex digits, sorted. */
+static int check_digests(record *r, const char *path, int64_t want)
+{
+	char hex[65], *data = NULL;
+	size_t len, lines = 0;
+	const char *prev = NULL;
+	int rc;
+
+	if (!listed(r, path))
+		return verify_fail(r->s, "%s: digest file '%s' is not in 'files'", r->path, path);
+	if ((rc = read_file(r, &data, &len, hex, path)) < 0)
+		return rc;
+	for (size_t at = 0; at < len; at += 65, lines++) {
+		const char *line = data + at;
+
+		if (len - at < 65 || line[64] != '\n')
+			goto bad;
+		for (int i = 0; i < 64; i++)
+			if (!((line[i] >= '0' && line[i] <= '9') || (line[i] >= 'a' && line[i] <= 'f')))
+				goto bad;
+		if (prev && memcmp(prev, line, 64) > 0) {
+			rc = verify_fail(r->s, "%s: digest file '%s' is not sorted (line %zu)",
+					 r->path, path, lines + 1);
+			goto out;
+		}
+		prev = line;
+	}
+	if ((int64_t)lines != want)
+		rc = verify_fail(r->s, "%s: digest file '%s' has %zu lines, not %lld", r->path,
+				 path, lines, (long long)want);
+	goto out;
+bad:
+	rc = verify_fail(r->s, "%s: digest file '%s' line %zu is not 64 lowercase hex digits",
+			 r->path, path, lines + 1);
+out:
+	free(data);
+	return rc;
+}
+
+/* One entry of `rules`: its names, its counts (due or disposed), its digests. */
+static int check_rule(record *r, json_t *rule, size_t i, int completion, int aborted,
+		      const char *run_id)
+{
+	static const char *const names[] = { "name", "table", "action", "basis" };
+	static const char *const counts[] = { "in_scope", "not_due", "not_started", "invalid",
+					      "held", "blocked" };
+	char where[64], want[512];
+	int64_t disposed, n, total = 0;
+	json_t *v, *d;
+
+	snprintf(where, sizeof(where), "rules[%zu].", i);
+	if (!json_is_object(rule))
+		return verify_fail(r->s, "%s: 'rules[%zu]' is not an object", r->path, i);
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (field(r, &v, rule, where, names[k], JSON_STRING) < 0)
+			return LETHE_EVERIFY;
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		if (count(r, &n, rule, where, counts[k]) < 0)
+			return LETHE_EVERIFY;
+		total += n;
+	}
+	if (!completion)
+		return count(r, NULL, rule, where, "due");
+	if (count(r, &disposed, rule, where, "disposed") < 0)
+		return LETHE_EVERIFY;
+	if (aborted && total + disposed != 0)
+		return verify_fail(r->s, "%s: an abort has non-zero counts in 'rules[%zu]'",
+				   r->path, i);
+	d = json_object_get(rule, "digests");
+	if (!d || json_is_null(d)) {
+		if (disposed != 0)
+			return verify_fail(r->s, "%s: 'rules[%zu]' disposed of %lld rows but has no "
+					   "digests", r->path, i, (long long)disposed);
+		return 0;
+	}
+	if (!json_is_object(d))
+		return verify_fail(r->s, "%s: '%sdigests' is not an object or null", r->path, where);
+	if (disposed == 0)
+		return verify_fail(r->s, "%s: 'rules[%zu]' disposed of nothing but has digests",
+				   r->path, i);
+	snprintf(where, sizeof(where), "rules[%zu].digests.", i);
+	if (field(r, &v, d, where, "path", JSON_STRING) < 0 || count(r, &n, d, where, "count") < 0)
+		return LETHE_EVERIFY;
+	if (n != disposed)
+		return verify_fail(r->s, "%s: 'rules[%zu]' digests count %lld is not disposed %lld",
+				   r->path, i, (long long)n, (long long)disposed);
+	snprintf(want, sizeof(want), "runs/%s/digests/%s.txt", run_id,
+		 json_string_value(json_object_get(rule, "name")));
+	if (strcmp(json_string_value(v), want) != 0)
+		return verify_fail(r->s, "%s: digests of 'rules[%zu]' are at '%s', not '%s'",
+				   r->path, i, json_string_value(v), want);
+	return check_digests(r, want, n);
+}
+
+static int check_rules(record *r, json_t *rec, int completion, int aborted, const char *run_id)
+{
+	json_t *rules, *rule;
+	size_t i;
+	int rc;
+
+	if (field(r, &rules, rec, "", "rules", JSON_ARRAY) < 0)
+		return LETHE_EVERIFY;
+	json_array_foreach(rules, i, rule)
+		if ((rc = check_rule(r, rule, i, completion, aborted, run_id)) < 0)
+			return rc;
+	return 0;
+}
+
+static int check_intent(record *r, json_t *rec, int64_t seq)
+{
+	verify_state *s = r->s;
+	const char *run_id, *path;
+	json_t *db, *policy, *e;
+	char where[64];
+	size_t i;
+	int rc;
+
+	if (shaped(r, &run_id, rec, "", "run_id", "hex32") < 0 ||
+	    shaped(r, NULL, rec, "", "as_of", "date") < 0 ||
+	    field(r, &db, rec, "", "database", JSON_OBJECT) < 0 ||
+	    field(r, &e, db, "database.", "path", JSON_STRING) < 0 ||
+	    shaped(r, NULL, db, "database.", "schema_sha256", "hex64") < 0 ||
+	    field(r, &policy, rec, "", "policy", JSON_ARRAY) < 0)
+		return LETHE_EVERIFY;
+	json_array_foreach(policy, i, e) {
+		snprintf(where, sizeof(where), "policy[%zu].", i);
+		if ((rc = check_file_entry(r, &path, e, where)) < 0)
+			return rc;
+		if (!listed(r, path))
+			return verify_fail(s, "%s: policy file '%s' is not in 'files'", r->path, path);
+	}
+	if ((rc = check_rules(r, rec, 0, 0, run_id)) < 0)
+		return rc;
+	for (i = 0; i < s->nintents; i++)
+		if (!strcmp(s->intents[i].run_id, run_id))
+			return verify_fail(s, "%s: run id %s was already used by record %lld",
+					   r->path, run_id, (long long)s->intents[i].seq);
+	if (s->nintents == s->capintents) {
+		size_t cap = s->capintents ? 2 * s->capintents : 64;
+		verify_intent *more = realloc(s->intents, cap * sizeof(*more));
+
+		if (!more)
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		s->intents = more;
+		s->capintents = cap;
+	}
+	snprintf(s->intents[s->nintents].run_id, 33, "%s", run_id);
+	s->intents[s->nintents].seq = seq;
+	s->intents[s->nintents++].closed_by = 0;
+	return 0;
+}
+
+/* The intent with sequence number seq (intents are in sequence order). */
+static verify_intent *find_intent(verify_state *s, int64_t seq)
+{
+	size_t lo = 0, hi = s->nintents;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->intents[mid].seq == seq)
+			return &s->intents[mid];
+		if (s->intents[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int check_completion(record *r, json_t *rec, int64_t seq, int aborted)
+{
+	verify_state *s = r->s;
+	const char *run_id, *result;
+	verify_intent *in;
+	int64_t intent_seq;
+	json_t *v, *w;
+	size_t i;
+	int rc;
+
+	if (shaped(r, &run_id, rec, "", "run_id", "hex32") < 0 ||
+	    count(r, &intent_seq, rec, "", "intent_seq") < 0 ||
+	    shaped(r, NULL, rec, "", "as_of", "date") < 0 ||
+	    shaped(r, NULL, rec, "", "started_at", "time") < 0 ||
+	    shaped(r, NULL, rec, "", "ended_at", "time") < 0 ||
+	    field(r, &v, rec, "", "result", JSON_STRING) < 0 ||
+	    field(r, &v, rec, "", "warnings", JSON_ARRAY) < 0)
+		return LETHE_EVERIFY;
+	json_array_foreach(v, i, w)
+		if (!json_is_string(w))
+			return verify_fail(s, "%s: 'warnings[%zu]' is not a string", r->path, i);
+	result = json_string_value(json_object_get(rec, "result"));
+	if (aborted ? strcmp(result, "aborted") != 0
+		    : strcmp(result, "completed") != 0 && strcmp(result, "recovered") != 0)
+		return verify_fail(s, "%s: result '%s' is not %s", r->path, result,
+				   aborted ? "'aborted'" : "'completed' or 'recovered'");
+	in = find_intent(s, intent_seq);
+	if (!in || intent_seq >= seq)
+		return verify_fail(s, "%s: intent_seq %lld is not an earlier intent record",
+				   r->path, (long long)intent_seq);
+	if (strcmp(in->run_id, run_id) != 0)
+		return verify_fail(s, "%s: run_id %s is not the run of intent %lld (%s)", r->path,
+				   run_id, (long long)intent_seq, in->run_id);
+	if (in->closed_by)
+		return verify_fail(s, "%s: intent %lld was already closed by record %lld", r->path,
+				   (long long)intent_seq, (long long)in->closed_by);
+	if ((rc = check_rules(r, rec, 1, aborted, run_id)) < 0)
+		return rc;
+	in->closed_by = seq;
+	return 0;
+}
+
+int verify_record(verify_state *s, const char *path, int64_t seq, const char *kind)
+{
+	record r = { s, path, NULL };
+	json_error_t jerr;
+	json_t *rec = NULL, *v;
+	char *data = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = lethe_evidence_read(&data, &len, s->ev, s->c->oid, path)) < 0)
+		goto out;
+	rec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!rec || !json_is_object(rec)) {
+		rc = verify_fail(s, "%s: not a json object%s%s", path, rec ? "" : ": ",
+				 rec ? "" : jerr.text);
+		goto out;
+	}
+	if (field(&r, &v, rec, "", "lethe_evidence", JSON_INTEGER) < 0)
+		goto fail;
+	if (json_integer_value(v) != 1) {
+		rc = verify_fail(s, "%s: format version %lld is not 1", path,
+				 (long long)json_integer_value(v));
+		goto out;
+	}
+	if (field(&r, &v, rec, "", "kind", JSON_STRING) < 0)
+		goto fail;
+	if (strcmp(json_string_value(v), kind) != 0) {
+		rc = verify_fail(s, "%s: kind '%s' does not match its name", path,
+				 json_string_value(v));
+		goto out;
+	}
+	if (field(&r, &v, rec, "", "seq", JSON_INTEGER) < 0)
+		goto fail;
+	if (json_integer_value(v) != seq) {
+		rc = verify_fail(s, "%s: seq %lld does not match its name", path,
+				 (long long)json_integer_value(v));
+		goto out;
+	}
+	if (field(&r, &v, rec, "", "tool", JSON_STRING) < 0 ||
+	    field(&r, &v, rec, "", "host", JSON_STRING) < 0 ||
+	    shaped(&r, NULL, rec, "", "at", "time") < 0 ||
+	    field(&r, &r.files, rec, "", "files", JSON_ARRAY) < 0)
+		goto fail;
+	if ((rc = check_files(&r)) < 0)
+		goto out;
+	if (!strcmp(kind, "intent"))
+		rc = check_intent(&r, rec, seq);
+	else if (!strcmp(kind, "completion") || !strcmp(kind, "abort"))
+		rc = check_completion(&r, rec, seq, !strcmp(kind, "abort"));
+	goto out;
+fail:
+	rc = LETHE_EVERIFY;
+out:
+	json_decref(rec);
+	free(data);
+	return rc;
+}
