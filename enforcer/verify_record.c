@@ -77,7 +77,7 @@ static int is_shaped(const char *s, const char *pattern)
 static int shaped(record *r, const char **out, json_t *obj, const char *where, const char *name,
 		  const char *shape)
 {
-	json_t *v;
+	json_t *v = NULL;
 	const char *s;
 	int ok;
 
@@ -105,7 +105,7 @@ static int shaped(record *r, const char **out, json_t *obj, const char *where, c
 /* A non-negative integer field. */
 static int count(record *r, int64_t *out, json_t *obj, const char *where, const char *name)
 {
-	json_t *v;
+	json_t *v = NULL;
 
 	if (field(r, &v, obj, where, name, JSON_INTEGER) < 0)
 		return LETHE_EVERIFY;
@@ -137,7 +137,7 @@ static int check_file_entry(record *r, const char **path_out, json_t *e, const c
 	const char *path, *want;
 	char hex[65], *data = NULL;
 	size_t len;
-	json_t *p;
+	json_t *p = NULL;
 	int rc;
 
 	if (!json_is_object(e))
@@ -234,7 +234,7 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 					      "held", "blocked" };
 	char where[64], want[512];
 	int64_t disposed, n, total = 0;
-	json_t *v, *d;
+	json_t *v = NULL, *d = NULL;
 
 	snprintf(where, sizeof(where), "rules[%zu].", i);
 	if (!json_is_object(rule))
@@ -298,7 +298,7 @@ static int check_intent(record *r, json_t *rec, int64_t seq)
 {
 	verify_state *s = r->s;
 	const char *run_id, *path;
-	json_t *db, *policy, *e;
+	json_t *db = NULL, *policy = NULL, *e = NULL;
 	char where[64];
 	size_t i;
 	int rc;
@@ -362,7 +362,7 @@ static int check_completion(record *r, json_t *rec, int64_t seq, int aborted)
 	const char *run_id, *result;
 	verify_intent *in;
 	int64_t intent_seq;
-	json_t *v, *w;
+	json_t *v = NULL, *w = NULL;
 	size_t i;
 	int rc;
 
@@ -379,9 +379,10 @@ static int check_completion(record *r, json_t *rec, int64_t seq, int aborted)
 			return verify_fail(s, "%s: 'warnings[%zu]' is not a string", r->path, i);
 	result = json_string_value(json_object_get(rec, "result"));
 	if (aborted ? strcmp(result, "aborted") != 0
-		    : strcmp(result, "completed") != 0 && strcmp(result, "recovered") != 0)
+		    : strcmp(result, "completed") != 0 && strcmp(result, "recovered") != 0 &&
+		      strcmp(result, "failed") != 0)
 		return verify_fail(s, "%s: result '%s' is not %s", r->path, result,
-				   aborted ? "'aborted'" : "'completed' or 'recovered'");
+				   aborted ? "'aborted'" : "'completed', 'failed' or 'recovered'");
 	in = find_intent(s, intent_seq);
 	if (!in || intent_seq >= seq)
 		return verify_fail(s, "%s: intent_seq %lld is not an earlier intent record",
@@ -402,7 +403,7 @@ int verify_record(verify_state *s, const char *path, int64_t seq, const char *ki
 {
 	record r = { s, path, NULL };
 	json_error_t jerr;
-	json_t *rec = NULL, *v;
+	json_t *rec = NULL, *v = NULL;
 	char *data = NULL;
 	size_t len;
 	int rc;
