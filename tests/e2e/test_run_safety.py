@@ -3,12 +3,14 @@ into a row not due is blocked (parent and child stay); a rule over
 limits.max_rows_per_rule stops the run before anything is disposed, unless
 --max-rows-per-rule lifts the cap; rows with invalid clocks are left alone
 and reported while the other due rows go (exit 65); a constraint that fails a
-batch names the rule and the key and rolls that batch back (exit 65)."""
+batch names the rule and the key and rolls that batch back (exit 65); a
+pseudonym key readable by others (77) or not configured (78) stops the run
+before anything changes."""
 import os
 import shutil
 import sqlite3
 from lethe_e2e import check, equal, finish, sha256, tmpdir, write
-from lethe_run_e2e import config, dump, run_json
+from lethe_run_e2e import config, dump, make_key, run_json
 
 AS_OF = "2026-01-01"
 
@@ -151,4 +153,25 @@ check(dump(db) == before, "UNIQUE violated: the first row of the batch is rolled
 rc, got, err = run_json(cfg, "--as-of", AS_OF)
 equal(rc, 65, "UNIQUE violated again on the next run (nothing was recorded as done)")
 check(dump(db) == before, "and still nothing changed")
+
+# --- the pseudonym key ---------------------------------------------------------
+d = tmpdir()
+db = make(d, "reg.sqlite", """
+CREATE TABLE people(id INTEGER PRIMARY KEY, made TEXT, name TEXT);
+INSERT INTO people VALUES (1, '2020-01-01', 'Ella'), (2, '2025-12-01', 'Anna');
+""")
+pol = policy(d, "  - name: people\n    basis: test\n    table: people\n    from: made\n"
+                "    retain: 1 year\n    action: pseudonymise\n    columns: [name]\n")
+before = sha256(db)
+rc, got, err = run_json(config(d, db, pol), "--as-of", AS_OF)
+equal(rc, 78, "a pseudonymise rule without pseudonym_key: exit 78")
+check("pseudonym_key" in err, f"stderr names the missing key: {err.strip()!r}")
+key_path, key = make_key(d)
+os.chmod(key_path, 0o640)
+rc, got, err = run_json(config(d, db, pol, key_path), "--as-of", AS_OF)
+equal(rc, 77, "a pseudonym key readable by the group: exit 77")
+equal(sha256(db), before, "no key, or a key readable by others: nothing changed")
+os.chmod(key_path, 0o600)
+rc, got, err = run_json(config(d, db, pol, key_path), "--as-of", AS_OF)
+equal((rc, got.get("people", {}).get("disposed")), (0, 1), "with the key at mode 0600 the run works")
 finish()
