@@ -1,0 +1,84 @@
+"""Helpers for the end-to-end tests of `lethe run`: a pseudonym key, the
+expected token of a value computed independently (Python's hashlib, as
+lethe/token.h specifies: keyed BLAKE2b-128, personal "lethe-token-v1"), a
+dump of every table, and a configuration with a key and limits."""
+import hashlib
+import json
+import os
+import sqlite3
+
+from lethe_e2e import check, run, write
+
+TOKEN_PERSON = b"lethe-token-v1"
+
+
+def make_key(dirpath):
+    """32 random bytes in dirpath/keys/pseudonym.key, mode 0600; returns (path, bytes)."""
+    key = os.urandom(32)
+    path = os.path.join(dirpath, "keys", "pseudonym.key")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, key)
+    os.close(fd)
+    os.chmod(path, 0o600)
+    return path, key
+
+
+def token(key, value):
+    """The token lethe must write for a non-NULL value (numbers by their decimal text)."""
+    data = value if isinstance(value, bytes) else str(value).encode()
+    return "tok_" + hashlib.blake2b(data, key=key, person=TOKEN_PERSON, digest_size=16).hexdigest()
+
+
+def config(dirpath, database, policies, key_path=None, max_rows=None):
+    path = os.path.join(dirpath, "lethe.yaml")
+    text = f"database: {database}\npolicies: {policies}\n"
+    if key_path:
+        text += f"pseudonym_key: {key_path}\n"
+    if max_rows is not None:
+        text += f"limits:\n  max_rows_per_rule: {max_rows}\n"
+    write(path, text)
+    return path
+
+
+def dump(db):
+    """Every table's rows, in a stable order: a change to any stored value shows."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return "\n".join(con.iterdump())
+    finally:
+        con.close()
+
+
+def rows(db, table, key="id"):
+    """{key: row as a dict} of a table, read read-only."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        return {r[key]: dict(r) for r in con.execute(f'SELECT * FROM "{table}"')}
+    finally:
+        con.close()
+
+
+def run_json(cfg, *args, env=None):
+    """lethe run --json ARGS: (exit status, {rule name: object} or {}, stderr)."""
+    rc, out, err = run("-c", cfg, "run", *args, "--json", env=env)
+    try:
+        obj = json.loads(out)
+    except ValueError:
+        return rc, {}, err
+    return rc, {r["name"]: r for r in obj.get("rules", [])}, err
+
+
+def plan_rules(cfg, as_of):
+    rc, out, err = run("-c", cfg, "plan", "--as-of", as_of, "--json")
+    check(rc == 0, f"plan --as-of {as_of} exits 0 (got {rc}) {err.strip()}")
+    return {r["name"]: r for r in json.loads(out)["rules"]} if rc == 0 else {}
+
+
+def same_set(got, want, what):
+    """Set equality that names the difference, not the whole sets."""
+    got, want = set(got), set(want)
+    missing, extra = sorted(want - got)[:10], sorted(got - want)[:10]
+    check(got == want, f"{what} ({len(want)} expected)" +
+          (f": missing {missing}, unexpected {extra}" if got != want else ""))
