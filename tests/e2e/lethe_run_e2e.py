@@ -30,11 +30,25 @@ def token(key, value):
     return "tok_" + hashlib.blake2b(data, key=key, person=TOKEN_PERSON, digest_size=16).hexdigest()
 
 
-def config(dirpath, database, policies, key_path=None, max_rows=None):
+_sites = [0]
+
+
+def config(dirpath, database, policies, key_path=None, max_rows=None, no_key=False):
+    """A lethe.yaml for a recording run: a site made by `lethe init` (signing key,
+    evidence repository) in a fresh folder of dirpath, with the given pseudonym
+    key (default: the site's own; none with no_key) and limits."""
+    _sites[0] += 1
+    site = os.path.join(dirpath, f"site{_sites[0]}")
+    rc, out, err = run("init", site, "--database", database, "--policies", policies)
+    assert rc == 0, err
+    if key_path is None and not no_key:
+        key_path = os.path.join(site, "keys", "pseudonym.key")
     path = os.path.join(dirpath, "lethe.yaml")
     text = f"database: {database}\npolicies: {policies}\n"
     if key_path:
         text += f"pseudonym_key: {key_path}\n"
+    text += (f"evidence:\n  repository: {site}/evidence\n  signing_key: {site}/keys/lethe_ed25519\n"
+             f"  allowed_signers: {site}/keys/allowed_signers\n")
     if max_rows is not None:
         text += f"limits:\n  max_rows_per_rule: {max_rows}\n"
     write(path, text)
