@@ -15,11 +15,17 @@
 #include "backend_sqlite.h"
 #include "lethe/error.h"
 
+/* Digests arrive in key order, which is random in digest order: a table
+ * keyed by digest would rewrite pages all over itself in every batch. They
+ * are appended instead, and sorted once, when the
+ * completion reads them. Only one run's digests exist at a time (the lock,
+ * and every run clears them after its completion or recovery), so they carry
+ * no run id. */
 static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS lethe_runs (run_id TEXT NOT NULL, rule TEXT NOT NULL, "
 	"disposed INTEGER NOT NULL, batches INTEGER NOT NULL, PRIMARY KEY (run_id, rule)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS lethe_run_digests (run_id TEXT NOT NULL, rule TEXT NOT NULL, "
-	"digest TEXT NOT NULL, PRIMARY KEY (run_id, rule, digest)) WITHOUT ROWID;";
+	"CREATE TABLE IF NOT EXISTS lethe_run_digests (rule TEXT NOT NULL, digest TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS lethe_run_digests_rule ON lethe_run_digests (rule);";
 
 static int fail(lethe_sqlite *be, int rc, const char *what)
 {
@@ -42,8 +48,8 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 				"VALUES (?1, ?2, ?3, 1) ON CONFLICT (run_id, rule) DO UPDATE SET "
 				"disposed = disposed + excluded.disposed, batches = batches + 1", -1, &up, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(be->db, "INSERT OR IGNORE INTO lethe_run_digests (run_id, rule, digest) "
-					"VALUES (?1, ?2, ?3)", -1, &dg, NULL);
+		rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_run_digests (rule, digest) "
+					"VALUES (?2, ?3)", -1, &dg, NULL);
 	if (rc != SQLITE_OK) {
 		rc = fail(be, rc, "write the run marker");
 		goto out;
@@ -55,7 +61,6 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 		rc = fail(be, rc, "write the run marker");
 		goto out;
 	}
-	sqlite3_bind_text(dg, 1, run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(dg, 2, rule, -1, SQLITE_STATIC);
 	for (size_t i = 0; i < ndigests; i++) {
 		sqlite3_bind_text(dg, 3, digests[i], -1, SQLITE_STATIC);
@@ -112,11 +117,12 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 
 	if (!lethe_sqlite_has_table(be, "lethe_run_digests"))
 		return 0;
-	rc = sqlite3_prepare_v2(be->db, "SELECT digest FROM lethe_run_digests WHERE run_id = ?1 "
-				"AND rule = ?2 ORDER BY digest", -1, &stmt, NULL);
+	/* run_id is the only run with digests (see create_sql) */
+	(void)run_id;
+	rc = sqlite3_prepare_v2(be->db, "SELECT digest FROM lethe_run_digests WHERE rule = ?2 "
+				"ORDER BY digest", -1, &stmt, NULL);
 	if (rc != SQLITE_OK)
 		return fail(be, rc, "read the run's digests");
-	sqlite3_bind_text(stmt, 1, run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, rule, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		if ((rc = cb(ctx, (const char *)sqlite3_column_text(stmt, 0))) != 0)
@@ -137,20 +143,21 @@ int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id)
 		return 0;
 	if ((rc = lethe_sqlite_begin(base)) < 0)
 		return rc;
-	for (int i = 0; i < 2; i++) {
-		rc = sqlite3_prepare_v2(be->db, i ? "DELETE FROM lethe_run_digests WHERE ?1 = '*' OR run_id = ?1"
-						  : "DELETE FROM lethe_runs WHERE ?1 = '*' OR run_id = ?1",
+	/* All digests go: they are the one run's (see create_sql), and a DELETE
+	 * without WHERE drops the table's pages at once instead of row by row. */
+	rc = sqlite3_exec(be->db, "DELETE FROM lethe_run_digests", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(be->db, "DELETE FROM lethe_runs WHERE ?1 = '*' OR run_id = ?1",
 					-1, &stmt, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_text(stmt, 1, run_id, -1, SQLITE_STATIC);
-			rc = sqlite3_step(stmt);
-		}
-		sqlite3_finalize(stmt);
-		if (rc != SQLITE_DONE) {
-			rc = fail(be, rc, "clear the run marker");
-			lethe_sqlite_rollback(base);
-			return rc;
-		}
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(stmt, 1, run_id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(be->db);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_OK) {
+		rc = fail(be, rc, "clear the run marker");
+		lethe_sqlite_rollback(base);
+		return rc;
 	}
 	return lethe_sqlite_commit(base);
 }
