@@ -144,8 +144,14 @@ int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id)
 	if ((rc = lethe_sqlite_begin(base)) < 0)
 		return rc;
 	/* All digests go: they are the one run's (see create_sql), and a DELETE
-	 * without WHERE drops the table's pages at once instead of row by row. */
-	rc = sqlite3_exec(be->db, "DELETE FROM lethe_run_digests", NULL, NULL, NULL);
+	 * without WHERE drops the table's pages at once instead of row by row.
+	 * It rewrites the table even when empty, hence the look first: a run
+	 * that disposed of nothing leaves the file byte-identical. */
+	rc = sqlite3_prepare_v2(be->db, "SELECT 1 FROM lethe_run_digests LIMIT 1", -1, &stmt, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+		rc = sqlite3_exec(be->db, "DELETE FROM lethe_run_digests", NULL, NULL, NULL);
+	sqlite3_finalize(stmt);
+	stmt = NULL;
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(be->db, "DELETE FROM lethe_runs WHERE ?1 = '*' OR run_id = ?1",
 					-1, &stmt, NULL);
