@@ -169,8 +169,10 @@ static int checkpoint(lethe_sqlite *be, lethe_warnings *w)
 				       sqlite3_errmsg(be->db));
 	if (busy)
 		return lethe_warnings_add(w, "the write-ahead log of '%s' was not truncated: another "
-					  "connection is reading it; disposed content may remain in "
-					  "'%s-wal' until the next checkpoint", be->path, be->path);
+					  "connection is reading it; disposed content remains in '%s' "
+					  "and '%s-wal' until a checkpoint completes (PRAGMA "
+					  "wal_checkpoint(TRUNCATE) once no reader is left)", be->path,
+					  be->path, be->path);
 	return 0;
 }
 

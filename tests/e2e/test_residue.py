@@ -277,6 +277,7 @@ def wal_reader():
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM people").fetchone()
     rc, err = lethe_run(cfg)
+    print("wal with an open reader, stderr of the run:\n" + err)
     equal(rc, 0, "wal with an open reader: run still exits 0")
     check("not truncated" in err and "another connection is reading" in err and "reg.sqlite-wal" in err,
           f"wal with an open reader: warning names the cause (stderr: {err.strip()!r})")
@@ -314,9 +315,31 @@ def control():
     check(tokens > 0, f"control: tokens of deleted texts stay in the FTS5 index (found {tokens})")
 
 
+def rowids_kept():
+    """VACUUM would renumber a table with neither an INTEGER PRIMARY KEY nor an
+    index: lethe then skips it, says why, and the rowids stay."""
+    d = tmpdir()
+    db = os.path.join(d, "reg.sqlite")
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("CREATE TABLE logs(at TEXT, msg TEXT)")
+    con.executemany("INSERT INTO logs VALUES (?, ?)", [(OLD if i % 2 else RECENT, f"m{i}") for i in range(1, 101)])
+    con.close()
+    pol = os.path.join(d, "policies")
+    write(os.path.join(pol, "rules.yaml"), "lethe: 1\nrules:\n  - name: logs\n    basis: test\n"
+          "    table: logs\n    from: at\n    retain: 1 year\n    action: delete\n")
+    rc, err = lethe_run(config(d, db, pol))
+    equal(rc, 0, "rowid table: run exits 0")
+    check("not vacuumed" in err and "'logs'" in err, f"rowid table: warning names the table (stderr: {err.strip()!r})")
+    con = sqlite3.connect(db)
+    equal(con.execute("SELECT group_concat(rowid) FROM (SELECT rowid FROM logs ORDER BY rowid LIMIT 3)").fetchone()[0],
+          "2,4,6", "rowid table: the kept rows keep their rowids")
+    con.close()
+
+
 print(f"sqlite {sqlite3.sqlite_version}, stat4 {'compiled in' if STAT4 else 'not compiled in'}")
 control()
 for mode in ("delete", "persist", "wal"):
     scenario(mode)
 wal_reader()
+rowids_kept()
 finish()
