@@ -8,8 +8,9 @@
  * overflow pages are overwritten with zeros in the main file. What it does
  * not, and this file does:
  *  - FTS5 keeps the tokens of deleted documents in its *_data shadow table
- *    until the index is merged: 'optimize' rewrites it (SQLite 3.40 has no
- *    FTS5 secure-delete option).
+ *    until the index is merged (FTS3/FTS4 in *_segments): 'optimize'
+ *    rewrites it (SQLite 3.40 has no FTS5 secure-delete option). It must
+ *    come before VACUUM, which copies shadow tables as they are.
  *  - sqlite_stat4 holds sampled index keys, which may be disposed values:
  *    ANALYZE samples again.
  *  - secure_delete zeroes a deleted cell where it lies, but when SQLite
@@ -45,10 +46,17 @@ static int optimise_fts(lethe_sqlite *be)
 	sqlite3_stmt *list = NULL;
 	int rc, step;
 
-	rc = sqlite3_prepare_v2(be->db, "SELECT name FROM sqlite_schema WHERE type = 'table' "
-				"AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5%'", -1, &list, NULL);
+	/* The module name must be followed by its argument list: fts5vocab and
+	 * fts4aux tables are read-only views of an index, 'optimize' is no
+	 * command of theirs. FTS3/FTS4 keep deleted tokens in their segments
+	 * the same way and take the same command. */
+	rc = sqlite3_prepare_v2(be->db, "SELECT name FROM (SELECT name, replace(replace(replace("
+				"replace(lower(sql), ' ', ''), char(9), ''), char(10), ''), char(13), '') AS s "
+				"FROM sqlite_schema WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%') "
+				"WHERE s LIKE '%usingfts5(%' OR s LIKE '%usingfts4(%' OR s LIKE '%usingfts3(%'",
+				-1, &list, NULL);
 	if (rc != SQLITE_OK)
-		return lethe_error_set(lethe_sqlite_code(rc), "cannot list fts5 tables: %s",
+		return lethe_error_set(lethe_sqlite_code(rc), "cannot list full-text tables: %s",
 				       sqlite3_errmsg(be->db));
 	while ((step = sqlite3_step(list)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(list, 0);
@@ -57,7 +65,7 @@ static int optimise_fts(lethe_sqlite *be)
 		rc = sql ? sqlite3_exec(be->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
 		sqlite3_free(sql);
 		if (rc != SQLITE_OK) {
-			rc = lethe_error_set(lethe_sqlite_code(rc), "cannot optimise fts5 table '%s': %s",
+			rc = lethe_error_set(lethe_sqlite_code(rc), "cannot optimise full-text table '%s': %s",
 					     name, sqlite3_errmsg(be->db));
 			sqlite3_finalize(list);
 			return rc;
@@ -65,7 +73,7 @@ static int optimise_fts(lethe_sqlite *be)
 	}
 	sqlite3_finalize(list);
 	if (step != SQLITE_DONE)
-		return lethe_error_set(lethe_sqlite_code(step), "cannot list fts5 tables: %s",
+		return lethe_error_set(lethe_sqlite_code(step), "cannot list full-text tables: %s",
 				       sqlite3_errmsg(be->db));
 	return 0;
 }

@@ -3,7 +3,8 @@
 A register built here holds distinctive values (random markers, new on every
 run of the test) in a plain column, an indexed column, a value long enough to
 need overflow pages, an FTS5-indexed text (scanned for whole values and for
-single tokens) and columns that a rule pseudonymises (indexed) or masks; the
+single tokens; an FTS4 index of the same text and an fts5vocab table beside
+it) and columns that a rule pseudonymises (indexed) or masks; the
 same kinds of values sit in rows that are kept, with their own markers. After
 `lethe run` the raw bytes of the database file and of every -wal, -journal and
 -shm file are scanned, while a connection is open and after it is closed: no
@@ -85,15 +86,21 @@ CREATE TABLE people(id INTEGER PRIMARY KEY, closed TEXT, name TEXT, email TEXT, 
 CREATE INDEX people_email ON people(email);
 CREATE TABLE chats(id INTEGER PRIMARY KEY, made TEXT, transcript TEXT);
 CREATE VIRTUAL TABLE chat_fts USING fts5(transcript);
+CREATE VIRTUAL TABLE chat_vocab USING fts5vocab(chat_fts, 'row');
+CREATE VIRTUAL TABLE chat_fts4 USING fts4(transcript);
 CREATE TRIGGER chats_ai AFTER INSERT ON chats BEGIN
   INSERT INTO chat_fts(rowid, transcript) VALUES (new.id, new.transcript);
+  INSERT INTO chat_fts4(docid, transcript) VALUES (new.id, new.transcript);
 END;
 CREATE TRIGGER chats_ad AFTER DELETE ON chats BEGIN
   DELETE FROM chat_fts WHERE rowid = old.id;
+  DELETE FROM chat_fts4 WHERE docid = old.id;
 END;
 CREATE TRIGGER chats_au AFTER UPDATE ON chats BEGIN
   DELETE FROM chat_fts WHERE rowid = old.id;
   INSERT INTO chat_fts(rowid, transcript) VALUES (new.id, new.transcript);
+  DELETE FROM chat_fts4 WHERE docid = old.id;
+  INSERT INTO chat_fts4(docid, transcript) VALUES (new.id, new.transcript);
 END;
 CREATE TABLE visits(id INTEGER PRIMARY KEY, at TEXT, email TEXT, agent TEXT);
 CREATE INDEX visits_email ON visits(email);
@@ -220,6 +227,10 @@ def expect_logical(db, m):
           "a kept text is still found by its token")
     equal(con.execute("SELECT count(*) FROM chat_fts WHERE chat_fts MATCH ?", (gone,)).fetchone()[0], 0,
           "a disposed text is not found by its token")
+    equal(con.execute("SELECT count(*) FROM chat_fts4 WHERE chat_fts4 MATCH ?", (gone,)).fetchone()[0], 0,
+          "a disposed text is not found by its token in FTS4")
+    equal(con.execute("SELECT count(*) FROM chat_vocab WHERE term IN (?, ?)", (kept, gone)).fetchone()[0], 1,
+          "fts5vocab lists the kept token only")
     equal(con.execute("SELECT count(*) FROM visits WHERE id % 3 = 0 AND agent = '[redacted]' "
                       "AND email NOT LIKE 'RESIDUE%'").fetchone()[0], due, "due visits masked and pseudonymised")
     equal(con.execute("SELECT count(*) FROM visits WHERE id % 3 <> 0 AND email LIKE 'RESIDUE%' "
