@@ -24,7 +24,8 @@ import os
 import re
 import secrets
 import sqlite3
-from lethe_e2e import check, config, equal, finish, run, tmpdir, write
+from lethe_e2e import check, equal, finish, run, tmpdir, write
+from lethe_run_e2e import config
 
 ROWS = 3000
 AS_OF = "2026-01-01"
@@ -169,9 +170,7 @@ def build(d, mode, m):
     key = os.path.join(d, "pseudonym.key")
     write(key, secrets.token_hex(32) + "\n")
     os.chmod(key, 0o600)
-    cfg = config(d, db, pol)
-    with open(cfg, "a") as f:
-        f.write(f"pseudonym_key: {key}\n")
+    cfg = config(d, db, pol, key_path=key)
     return db, cfg, con
 
 
