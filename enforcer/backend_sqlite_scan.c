@@ -202,6 +202,48 @@ static int append_deps(sqlite3_str *s, const char *parent, const lethe_dependent
 	return rc;
 }
 
+/* " AND (column still in its disposed form)" */
+static void append_done_form(sqlite3_str *s, const char *table, const lethe_done_column *d)
+{
+	sqlite3_str *c = sqlite3_str_new(NULL);
+	char *col;
+
+	append_column_ref(c, table, d->column);
+	col = sqlite3_str_finish(c);
+	if (!col) {
+		sqlite3_str_appendall(s, " AND 0");
+		return;
+	}
+	sqlite3_str_appendf(s, " AND (%s IS NULL", col);
+	switch (d->form) {
+	case LETHE_DONE_TOKEN:
+		sqlite3_str_appendf(s, " OR (typeof(%s) = 'text' AND length(%s) = 36 AND "
+				    "substr(%s, 1, 4) = 'tok_')", col, col, col);
+		break;
+	case LETHE_DONE_NULL:
+		break;
+	case LETHE_DONE_TEXT:
+		sqlite3_str_appendf(s, " OR %s = %Q", col, d->text ? d->text : "");
+		break;
+	case LETHE_DONE_MAXLEN:
+		sqlite3_str_appendf(s, " OR length(%s) <= %d", col, d->n);
+		break;
+	case LETHE_DONE_YEAR:
+	case LETHE_DONE_MONTH: {
+		int year = d->form == LETHE_DONE_YEAR;
+
+		sqlite3_str_appendf(s, " OR %s = %Q OR (typeof(%s) = 'text' AND %s GLOB '%s') OR "
+				    "(typeof(%s) = 'integer' AND %s = CAST(strftime('%%s', %s, 'unixepoch', "
+				    "'start of %s') AS INTEGER))", col, d->text ? d->text : "", col, col,
+				    year ? "[0-9][0-9][0-9][0-9]" : "[0-9][0-9][0-9][0-9]-[0-9][0-9]",
+				    col, col, col, year ? "year" : "month");
+		break;
+	}
+	}
+	sqlite3_str_appendall(s, ")");
+	sqlite3_free(col);
+}
+
 /* The scan's SQL (sqlite3_malloc'd) in *out. */
 static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 {
@@ -242,11 +284,14 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 		sqlite3_str_appendall(s, " > :lethe_after");
 	}
 	if (scan->done_rule && lethe_sqlite_has_table(be, LETHE_DONE_TABLE)) {
-		sqlite3_str_appendall(s, " AND NOT EXISTS (SELECT 1 FROM " LETHE_DONE_TABLE " AS d"
+		sqlite3_str_appendall(s, " AND NOT (EXISTS (SELECT 1 FROM " LETHE_DONE_TABLE " AS d"
 				      " WHERE d.rule = :lethe_rule AND d.key = +");
 		/* unary + drops the column's affinity, so lethe_done's primary
 		 * key (no affinity) can be searched on both columns */
 		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendall(s, ")");
+		for (size_t i = 0; i < scan->ndone_columns; i++)
+			append_done_form(s, scan->table, &scan->done_columns[i]);
 		sqlite3_str_appendall(s, ")");
 	}
 	if (scan->limit > 0) {

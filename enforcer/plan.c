@@ -275,9 +275,34 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	scan->ndeps = ndeps;
 	scan->due = lethe_plan_due;
 	scan->due_ctx = clock;
-	/* What a rule pseudonymised or masked is not selected by it again. */
-	if (r->action == LETHE_ACTION_PSEUDONYMISE || r->action == LETHE_ACTION_MASK)
+	/* What a rule pseudonymised or masked is not selected by it again,
+	 * while its columns are still in the form the rule left them in. */
+	if (r->action == LETHE_ACTION_PSEUDONYMISE || r->action == LETHE_ACTION_MASK) {
+		lethe_done_column *dc = calloc(r->ncolumns ? r->ncolumns : 1, sizeof(*dc));
+
+		if (!dc)
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		for (size_t i = 0; i < r->ncolumns; i++) {
+			const lethe_column_action *ca = &r->columns[i];
+
+			dc[i].column = ca->column;
+			dc[i].text = ca->text ? ca->text : LETHE_REDACT_TEXT;
+			dc[i].n = ca->n;
+			if (r->action == LETHE_ACTION_PSEUDONYMISE)
+				dc[i].form = LETHE_DONE_TOKEN;
+			else if (ca->mask == LETHE_MASK_NULL)
+				dc[i].form = LETHE_DONE_NULL;
+			else if (ca->mask == LETHE_MASK_REDACT)
+				dc[i].form = LETHE_DONE_TEXT;
+			else if (ca->mask == LETHE_MASK_FIRST)
+				dc[i].form = LETHE_DONE_MAXLEN;
+			else
+				dc[i].form = ca->mask == LETHE_MASK_YEAR ? LETHE_DONE_YEAR : LETHE_DONE_MONTH;
+		}
 		scan->done_rule = r->name;
+		scan->done_columns = dc;
+		scan->ndone_columns = r->ncolumns;
+	}
 	/* A row due under an earlier delete rule of the same table is that
 	 * rule's: each row is disposed of, and counted, once. */
 	if (r->action == LETHE_ACTION_DELETE) {
@@ -308,6 +333,8 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 
 void lethe_plan_scan_release(lethe_scan *scan)
 {
+	free((lethe_done_column *)scan->done_columns);
+	scan->done_columns = NULL;
 	free((lethe_clock_rule *)scan->exclude);
 	scan->exclude = NULL;
 	scan->nexclude = 0;

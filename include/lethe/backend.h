@@ -88,6 +88,23 @@ typedef struct {
 
 /* --- scans ---------------------------------------------------------------- */
 
+/* The form a pseudonymised or masked column is left in. */
+typedef enum {
+	LETHE_DONE_TOKEN,   /* NULL or a pseudonym token */
+	LETHE_DONE_NULL,    /* NULL */
+	LETHE_DONE_TEXT,    /* NULL or exactly `text` */
+	LETHE_DONE_MAXLEN,  /* NULL or at most n characters */
+	LETHE_DONE_YEAR,    /* NULL, `text`, "YYYY", or unix seconds of a 1 January */
+	LETHE_DONE_MONTH    /* NULL, `text`, "YYYY-MM", or unix seconds of a 1st */
+} lethe_done_form;
+
+typedef struct lethe_done_column {
+	const char *column;
+	lethe_done_form form;
+	const char *text;
+	int n;
+} lethe_done_column;
+
 /* A rule whose rows may be deleted: used to decide, inside the database,
  * whether a dependent row is itself due for deletion. */
 typedef struct {
@@ -139,8 +156,12 @@ typedef struct {
 	size_t nexclude;
 
 	/* Non-NULL: leave out the rows this rule already pseudonymised or
-	 * masked (recorded by lethe_backend_apply with done_rule). */
+	 * masked (recorded by lethe_backend_apply with done_rule) whose columns
+	 * are still in the form the rule left them in: a row the application
+	 * rewrote, or a new row that reuses a recorded key, is selected again. */
 	const char *done_rule;
+	const struct lethe_done_column *done_columns;
+	size_t ndone_columns;
 
 	/* One call per row in scope. blocked is 1 when the row is due and its
 	 * deletion would touch a dependent row that is not due. Return 0 to go

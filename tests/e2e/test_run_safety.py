@@ -175,4 +175,34 @@ equal(sha256(db), before, "no key, or a key readable by others: nothing changed"
 os.chmod(key_path, 0o600)
 rc, got, err = run_json(config(d, db, pol, key_path), "--as-of", AS_OF)
 equal((rc, got.get("people", {}).get("disposed")), (0, 1), "with the key at mode 0600 the run works")
+# --- a masked row is left alone only while it stays masked --------------------
+# The key of a masked row can come back with new personal data: SQLite reuses
+# the highest rowid after a delete, and an application may rewrite the row.
+d = tmpdir()
+db = make(d, "reg.sqlite", """
+CREATE TABLE notes(id INTEGER PRIMARY KEY, made TEXT, body TEXT);
+INSERT INTO notes VALUES (1, '2020-01-01', 'secret one'), (2, '2020-01-01', 'secret two');
+""")
+pol = policy(d, "  - name: notes\n    basis: test\n    table: notes\n    from: made\n"
+                "    retain: 1 year\n    action: mask\n    columns:\n      body: redact\n")
+cfg = config(d, db, pol)
+rc, got, err = run_json(cfg, "--as-of", AS_OF)
+equal((rc, got.get("notes", {}).get("disposed")), (0, 2), "both notes masked")
+con = sqlite3.connect(db)
+con.executescript("""
+DELETE FROM notes WHERE id = 2;
+INSERT INTO notes VALUES (2, '2020-01-01', 'new secret in a reused key');
+UPDATE notes SET body = 'rewritten secret' WHERE id = 1;
+""")
+con.commit()
+con.close()
+rc, got, err = run_json(cfg, "--as-of", AS_OF)
+equal((rc, got.get("notes", {}).get("disposed")), (0, 2),
+      "a reused key and a rewritten row are masked again")
+con = sqlite3.connect(db)
+equal([r[0] for r in con.execute("SELECT body FROM notes ORDER BY id")], ["[redacted]", "[redacted]"],
+      "no new secret survives")
+con.close()
+rc, got, err = run_json(cfg, "--as-of", AS_OF)
+equal(got.get("notes", {}).get("disposed"), 0, "and then they are left alone")
 finish()
