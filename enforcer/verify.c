@@ -92,31 +92,21 @@ static int check_history(verify_state *s)
 	return 0;
 }
 
-/* One entry of records/: entries of the previous listing must come back
- * unchanged and in order; one path after them is the new record. */
-static int list_cb(void *ctx, const char *path, const char *blob)
+/* One file the commit changed: under records/ only one addition is allowed. */
+static int diff_cb(void *ctx, char status, const char *path)
 {
 	verify_state *s = ctx;
-	size_t i = s->listed++;
 
-	if (i < s->nrecs) {
-		const verify_rec *p = &s->recs[i];
-		int cmp = strcmp(path, p->path);
-
-		if (cmp == 0 && strcmp(blob, p->blob) == 0)
-			return 0;
-		if (cmp == 0)
-			return verify_fail(s, "changes '%s'", p->path);
-		if (cmp > 0)
-			return verify_fail(s, "removes '%s'", p->path);
-		return verify_fail(s, "adds '%s' before existing records", path);
-	}
-	if (s->added.path)
-		return verify_fail(s, "adds more than one record ('%s' and '%s')", s->added.path,
-				   path);
-	if (!(s->added.path = strdup(path)))
+	if (strncmp(path, "records/", 8) != 0)
+		return 0;
+	if (status == 'D')
+		return verify_fail(s, "removes '%s'", path);
+	if (status != 'A')
+		return verify_fail(s, "changes '%s'", path);
+	if (s->added)
+		return verify_fail(s, "adds more than one record ('%s' and '%s')", s->added, path);
+	if (!(s->added = strdup(path)))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	snprintf(s->added.blob, sizeof(s->added.blob), "%s", blob);
 	return 0;
 }
 
@@ -150,50 +140,31 @@ bad:
 	return verify_fail(s, "'%s' is not named records/NNNNNNNN-KIND.json", path);
 }
 
-/* records/ is the previous listing plus exactly one new record, whose number
+/* records/ gains exactly one new record against the parent, whose number
  * follows the previous one; then its contents. */
 static int check_records(verify_state *s)
 {
-	int64_t seq = (int64_t)s->nrecs + 1;
+	int64_t seq = s->nrecs + 1;
 	char *kind = NULL;
 	int rc;
 
-	s->listed = 0;
-	rc = lethe_evidence_list(s->ev, s->c->oid, "records", list_cb, s);
-	if (rc == LETHE_ENOTFOUND)
-		return verify_fail(s, "has no records/ folder");
+	rc = lethe_evidence_diff(s->ev, s->have_prev ? s->prev_oid : NULL, s->c->oid, diff_cb, s);
 	if (rc < 0)
 		goto out;
-	if (s->listed < s->nrecs) {
-		rc = verify_fail(s, "removes '%s'", s->recs[s->listed].path);
-		goto out;
-	}
-	if (!s->added.path) {
+	if (!s->added) {
 		rc = verify_fail(s, "adds no record");
 		goto out;
 	}
-	if ((rc = parse_name(s, &kind, s->added.path, seq)) < 0)
+	if ((rc = parse_name(s, &kind, s->added, seq)) < 0)
 		goto out;
 	s->rep->seq = seq;
-	if ((rc = verify_record(s, s->added.path, seq, kind)) < 0)
+	if ((rc = verify_record(s, s->added, seq, kind)) < 0)
 		goto out;
-	if (s->nrecs == s->caprecs) {
-		size_t cap = s->caprecs ? 2 * s->caprecs : 256;
-		verify_rec *more = realloc(s->recs, cap * sizeof(*more));
-
-		if (!more) {
-			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-			goto out;
-		}
-		s->recs = more;
-		s->caprecs = cap;
-	}
-	s->recs[s->nrecs++] = s->added;
-	s->added.path = NULL;
+	s->nrecs = seq;
 out:
 	free(kind);
-	free(s->added.path);
-	s->added.path = NULL;
+	free(s->added);
+	s->added = NULL;
 	return rc;
 }
 
@@ -241,9 +212,7 @@ int lethe_verify(lethe_verify_report *out, const char *repository,
 		*out = rep;
 	}
 out:
-	for (size_t i = 0; i < s.nrecs; i++)
-		free(s.recs[i].path);
-	free(s.recs);
+	free(s.added);
 	free(s.intents);
 	lethe_evidence_free(s.ev);
 	lethe_allowed_signers_free(signers);

@@ -3,8 +3,9 @@
  * records/ folder) and verify_record.c (one record's JSON and its files).
  *
  * Invariants:
- *  - recs holds the records/ listing of the last good commit, in path order
- *    (which is sequence order: the numbers are zero-padded to 8 digits).
+ *  - Each commit is compared with its parent only (lethe_evidence_diff): what
+ *    it changed under records/ must be exactly one added record, so the work
+ *    per commit does not grow with the history.
  *  - intents holds every intent record seen, in sequence order.
  */
 #ifndef LETHE_VERIFY_IMPL_H
@@ -14,11 +15,6 @@
 #include "lethe/evidence.h"
 #include "lethe/sshkey.h"
 #include "lethe/verify.h"
-
-typedef struct {
-	char *path;
-	char blob[41];
-} verify_rec;
 
 typedef struct {
 	char run_id[33];
@@ -34,10 +30,8 @@ typedef struct {
 	int have_prev;
 	char prev_oid[41];
 	int64_t prev_time;
-	verify_rec *recs;
-	size_t nrecs, caprecs;
-	size_t listed;         /* records/ entries seen in the current listing */
-	verify_rec added;      /* the one new record of the current commit */
+	int64_t nrecs;         /* records verified so far = the last seq */
+	char *added;           /* the one new record of the current commit */
 	verify_intent *intents;
 	size_t nintents, capintents;
 } verify_state;

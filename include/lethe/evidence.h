@@ -138,6 +138,12 @@ int lethe_evidence_list(lethe_evidence *ev, const char *commit_oid,
 
 /* --- replication ------------------------------------------------------------ */
 
+/* What commit new_oid changed against old_oid (NULL or "": the empty tree):
+ * one call per file with 'A' added, 'M' modified or 'D' deleted, in path
+ * order. A non-zero return from cb stops the walk and is returned. */
+int lethe_evidence_diff(lethe_evidence *ev, const char *old_oid, const char *new_oid,
+			int (*cb)(void *ctx, char status, const char *path), void *ctx);
+
 /*
  * Push refs/heads/main to remote_url (a path or URL, without a configured
  * remote; url.*.insteadOf of the repository config is not applied).
