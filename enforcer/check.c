@@ -152,6 +152,10 @@ static int check_subject(lethe_backend *be, const lethe_policy *p, lethe_diags *
 	    !lethe_table_column(t, p->subject_key))
 		rc = lethe_diags_addm(d, p->subject_key_mark, "'subject': no such column '%s' "
 				      "in table '%s'", p->subject_key, p->subject_table);
+	for (size_t i = 0; rc == 0 && i < p->nsubject_contact; i++)
+		if (!lethe_table_column(t, p->subject_contact[i]))
+			rc = lethe_diags_addm(d, p->subject_contact_mark, "'contact': no such column "
+					      "'%s' in table '%s'", p->subject_contact[i], p->subject_table);
 	lethe_table_info_free(t);
 	return rc;
 }

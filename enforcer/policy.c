@@ -27,7 +27,7 @@ enum { H_LETHE, H_REGISTER, H_CONTROLLER, H_FYE, H_SUBJECT, H_RULES, H_N };
 static const char *const header_keys[] = {
 	"lethe", "register", "controller", "fiscal_year_end", "subject", "rules", NULL
 };
-static const char *const subject_keys[] = { "table", "key", NULL };
+static const char *const subject_keys[] = { "table", "key", "contact", NULL };
 
 /* The load in progress: every rule parsed so far, clean or not. */
 typedef struct {
@@ -114,8 +114,8 @@ static int declare(policy_load *L, lethe_ydoc *y, int k, lethe_mark km)
 
 static void load_subject(lethe_policy *p, lethe_ydoc *y, const yaml_node_t *n)
 {
-	yaml_node_t *v[2];
-	lethe_mark km[2];
+	yaml_node_t *v[3];
+	lethe_mark km[3];
 	int ok = 1;
 
 	if (n->type != YAML_MAPPING_NODE) {
@@ -132,6 +132,26 @@ static void load_subject(lethe_policy *p, lethe_ydoc *y, const yaml_node_t *n)
 	p->subject_key = lethe_ydoc_strdup_of(y, v[1], "key", &ok);
 	p->subject_table_mark = v[0] ? lethe_ydoc_mark(y, v[0]) : lethe_ydoc_mark(y, n);
 	p->subject_key_mark = v[1] ? lethe_ydoc_mark(y, v[1]) : lethe_ydoc_mark(y, n);
+	p->subject_contact_mark = v[2] ? lethe_ydoc_mark(y, v[2]) : lethe_ydoc_mark(y, n);
+	if (!v[2])
+		return;
+	if (v[2]->type != YAML_SEQUENCE_NODE) {
+		lethe_ydoc_fault(y, p->subject_contact_mark, "'contact' in 'subject' must be a "
+				 "sequence of column names");
+		return;
+	}
+	size_t count = (size_t)(v[2]->data.sequence.items.top - v[2]->data.sequence.items.start);
+	if (!(p->subject_contact = calloc(count ? count : 1, sizeof(char *)))) {
+		y->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		yaml_node_t *item = lethe_ydoc_node(y, v[2]->data.sequence.items.start[i]);
+		char *col = lethe_ydoc_strdup_of(y, item, "contact", &ok);
+
+		if (col)
+			p->subject_contact[p->nsubject_contact++] = col;
+	}
 }
 
 static void load_header(policy_load *L, lethe_ydoc *y, yaml_node_t *v[],
@@ -324,6 +344,9 @@ void lethe_policy_free(lethe_policy *p)
 	free(p->controller);
 	free(p->subject_table);
 	free(p->subject_key);
+	for (size_t i = 0; i < p->nsubject_contact; i++)
+		free(p->subject_contact[i]);
+	free(p->subject_contact);
 	free(p);
 }
 

@@ -18,11 +18,11 @@
 
 enum {
 	R_NAME, R_DESCRIPTION, R_BASIS, R_TABLE, R_KEY, R_SUBJECT, R_WHERE,
-	R_FROM, R_COUNTED_FROM, R_RETAIN, R_ACTION, R_COLUMNS, R_N
+	R_FROM, R_COUNTED_FROM, R_RETAIN, R_ACTION, R_COLUMNS, R_ON_ERASURE, R_N
 };
 static const char *const rule_keys[] = {
 	"name", "description", "basis", "table", "key", "subject", "where",
-	"from", "counted_from", "retain", "action", "columns", NULL
+	"from", "counted_from", "retain", "action", "columns", "on_erasure", NULL
 };
 
 static const char *const action_names[] = {
@@ -93,6 +93,31 @@ static int parse_action(rule_walk *w, lethe_action *out)
 	lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[R_ACTION]),
 			 "'action' must be one of delete, pseudonymise, mask, keep");
 	return -1;
+}
+
+/* on_erasure: what an erasure request does to the subject's rows of this
+ * rule. Default: the rule's own action. Pseudonymise and mask take their
+ * columns from the rule, so they are allowed only as the rule's own action. */
+static void parse_on_erasure(rule_walk *w, lethe_rule *r)
+{
+	const char *s;
+
+	r->on_erasure = r->action;
+	r->on_erasure_mark = w->v[R_ON_ERASURE] ? lethe_ydoc_mark(w->y, w->v[R_ON_ERASURE]) : r->mark;
+	if (!w->v[R_ON_ERASURE] || !(s = lethe_ydoc_str(w->y, w->v[R_ON_ERASURE], "on_erasure")))
+		return;
+	for (size_t i = 0; i < sizeof(action_names) / sizeof(*action_names); i++)
+		if (!strcmp(s, action_names[i])) {
+			r->on_erasure = (lethe_action)i;
+			if ((r->on_erasure == LETHE_ACTION_PSEUDONYMISE ||
+			     r->on_erasure == LETHE_ACTION_MASK) && r->on_erasure != r->action)
+				lethe_ydoc_fault(w->y, r->on_erasure_mark, "'on_erasure: %s' needs the "
+						 "rule's action to be %s (its columns say how)%s", s, s,
+						 w->ctx);
+			return;
+		}
+	lethe_ydoc_fault(w->y, r->on_erasure_mark,
+			 "'on_erasure' must be one of delete, pseudonymise, mask, keep%s", w->ctx);
 }
 
 static void parse_clock(rule_walk *w, lethe_rule *r)
@@ -341,6 +366,8 @@ int lethe_rule_parse(lethe_ydoc *y, const yaml_node_t *n, size_t index,
 	if (action_ok)
 		check_clock_keys(&w, r);
 	check_columns(&w, r, action_ok);
+	if (action_ok)
+		parse_on_erasure(&w, r);
 	return y->faults == faults;
 }
 

@@ -59,11 +59,12 @@ typedef struct {
 	lethe_action action;
 	lethe_column_action *columns; /* pseudonymise and mask; else NULL */
 	size_t ncolumns;
+	lethe_action on_erasure; /* what an erasure request does; default: action */
 
 	/* where each value stands in its file */
 	lethe_mark mark;        /* the rule itself ("- name: ...") */
 	lethe_mark name_mark, table_mark, key_mark, subject_mark, where_mark,
-		from_mark, columns_mark;
+		from_mark, columns_mark, on_erasure_mark;
 } lethe_rule;
 
 typedef struct {
@@ -76,7 +77,10 @@ typedef struct {
 	lethe_fiscal_year_end fiscal_year_end; /* default 12-31 */
 	char *subject_table;
 	char *subject_key;
-	lethe_mark subject_table_mark, subject_key_mark;
+	char **subject_contact;  /* subject.contact: columns of the subject table
+				    whose values join the suppression list on erasure */
+	size_t nsubject_contact;
+	lethe_mark subject_table_mark, subject_key_mark, subject_contact_mark;
 
 	lethe_rule *rules;
 	size_t nrules;
