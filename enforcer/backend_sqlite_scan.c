@@ -333,6 +333,9 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 	if (scan->done_rule)
 		sqlite3_bind_text(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_rule"),
 				  scan->done_rule, -1, SQLITE_STATIC);
+	if (scan->bind_subject)
+		lethe_sqlite_bind_value(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_subject"),
+					scan->bind_subject);
 	/* The authorizer stays on while stepping (SQLite may re-prepare the
 	 * statement after a schema change) but is off during the row callback,
 	 * which may use this backend for its own queries or a nested scan. */

@@ -125,7 +125,9 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	int *notnull = NULL;
 	lethe_transform tf = { .rule = r, .key = ctx->opts->pseudonym_key };
 	lethe_change change = { 0 };
-	page pg = { .rp = rp, .clock = { ctx->policy, ctx->opts->as_of }, .limit = limit };
+	page pg = { .rp = rp, .clock = { ctx->policy, ctx->opts->as_of, ctx->opts->scope },
+		    .limit = limit };
+	lethe_action action = lethe_plan_action(r, ctx->opts->scope);
 	lethe_scan scan = { 0 };
 	int rc, first = 1;
 
@@ -134,7 +136,7 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	change.table = r->table;
 	change.key = lethe_rule_key(r, t);
 	change.rule = r->name;
-	change.delete = r->action == LETHE_ACTION_DELETE;
+	change.delete = action == LETHE_ACTION_DELETE;
 	if (!change.key) {
 		rc = lethe_error_set(LETHE_EDATA, "rule '%s': table '%s' has no usable key", r->name, r->table);
 		goto out;
@@ -159,7 +161,7 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 		change.transform_ctx = &tf;
 		change.done_rule = r->name;
 	}
-	if ((rc = lethe_plan_dependents(&deps, &ndeps, ctx->policy, ctx->fks, r)) < 0)
+	if ((rc = lethe_plan_dependents(&deps, &ndeps, ctx->policy, ctx->fks, r, ctx->opts->scope)) < 0)
 		goto out;
 	if (!(pg.keys = calloc(limit, sizeof(*pg.keys))) ||
 	    !(change.applied = calloc(limit, 1))) {
@@ -217,7 +219,7 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	run_ctx ctx = { be, policy, opts, NULL, 0, 0 };
 	int rc, cycle = 0;
 
-	if ((rc = lethe_plan_new(&plan, be, policy, opts->as_of)) < 0)
+	if ((rc = lethe_plan_new_scoped(&plan, be, policy, opts->as_of, opts->scope)) < 0)
 		goto out;
 	if ((rc = check_cap(plan, opts->max_rows_per_rule)) < 0)
 		goto out;
@@ -241,7 +243,7 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	for (size_t i = 0; i < policy->nrules && rc == 0; i++) {
 		size_t k = order[i];
 
-		if (policy->rules[k].action == LETHE_ACTION_KEEP) {
+		if (lethe_plan_action(&policy->rules[k], opts->scope) == LETHE_ACTION_KEEP) {
 			/* keep disposes nothing: its counts are the plan's */
 			run->rules[k].in_scope = plan->rules[k].in_scope;
 			run->rules[k].not_due = plan->rules[k].not_due;

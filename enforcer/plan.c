@@ -66,8 +66,11 @@ int lethe_plan_due(void *vctx, int rule_id, const lethe_value *clock)
 	if (rule_id < 0 || (size_t)rule_id >= ctx->policy->nrules)
 		return 0;
 	r = &ctx->policy->rules[rule_id];
-	if (r->action == LETHE_ACTION_KEEP)
+	if (lethe_plan_action(r, ctx->scope) == LETHE_ACTION_KEEP)
 		return 0;
+	/* An erasure's clock is the subject match: 1 for the subject's rows. */
+	if (ctx->scope && ctx->scope->erasure)
+		return clock->type == LETHE_VALUE_INTEGER && clock->i == 1;
 	return rule_end(&end, ctx->policy, r, clock) == CLOCK_VALID && ctx->as_of > end;
 }
 
@@ -97,9 +100,17 @@ int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const l
 	lethe_day end;
 
 	rp->in_scope++;
-	if (rp->rule->action == LETHE_ACTION_KEEP) {
+	if (lethe_plan_action(rp->rule, c->scope) == LETHE_ACTION_KEEP) {
 		rp->not_due++;
 		return 0;
+	}
+	if (c->scope && c->scope->erasure) {
+		if (blocked) {
+			rp->blocked++;
+			return 0;
+		}
+		rp->due++;
+		return 1;
 	}
 	switch (rule_end(&end, c->policy, rp->rule, clock)) {
 	case CLOCK_NOT_STARTED:
@@ -124,10 +135,11 @@ int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const l
 			return 1;
 		}
 		rp->not_due++;
-		if (!rp->has_next_due || end + 1 < rp->next_due) {
-			rp->has_next_due = 1;
+		if (!rp->has_next_due || end + 1 < rp->next_due)
 			rp->next_due = end + 1;
-		}
+		if (!rp->has_next_due || end + 1 > rp->last_due)
+			rp->last_due = end + 1;
+		rp->has_next_due = 1;
 		break;
 	}
 	return 0;
@@ -170,8 +182,9 @@ static int on_path(const char **path, int depth, const char *table)
  * something. A table under no such rule blocks every parent it references.
  */
 static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy *p,
-			   const lethe_foreign_key *fk)
+			   const lethe_foreign_key *fk, const lethe_plan_scope *scope)
 {
+	int erasure = scope && scope->erasure;
 	int removed = fk->on_delete != LETHE_FK_SET_NULL && fk->on_delete != LETHE_FK_SET_DEFAULT;
 	lethe_clock_rule *rules = NULL;
 	size_t count = 0;
@@ -179,9 +192,13 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 	for (size_t i = 0; i < p->nrules; i++) {
 		const lethe_rule *r = &p->rules[i];
 
-		if (strcasecmp(r->table, fk->child_table) || r->action == LETHE_ACTION_KEEP)
+		lethe_action a = lethe_plan_action(r, scope);
+
+		if (strcasecmp(r->table, fk->child_table) || a == LETHE_ACTION_KEEP)
 			continue;
-		if (removed && r->action != LETHE_ACTION_DELETE)
+		if (removed && a != LETHE_ACTION_DELETE)
+			continue;
+		if (erasure && !scope->from[i])
 			continue;
 		lethe_clock_rule *grown = realloc(rules, (count + 1) * sizeof(*rules));
 		if (!grown) {
@@ -191,7 +208,7 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 		rules = grown;
 		rules[count].id = (int)i;
 		rules[count].where = r->where;
-		rules[count].from = r->from;
+		rules[count].from = erasure ? scope->from[i] : r->from;
 		count++;
 	}
 	*out = rules;
@@ -200,7 +217,8 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 }
 
 static int build_dependents(lethe_dependents **out, size_t *n, const lethe_policy *p,
-			    const lethe_foreign_keys *fks, const char **path, int depth)
+			    const lethe_foreign_keys *fks, const char **path, int depth,
+			    const lethe_plan_scope *scope)
 {
 	const char *parent = path[depth - 1];
 	lethe_dependents *deps = NULL;
@@ -222,7 +240,7 @@ static int build_dependents(lethe_dependents **out, size_t *n, const lethe_polic
 		d = &deps[count++];
 		memset(d, 0, sizeof(*d));
 		d->fk = fk;
-		if ((rc = dependent_rules((lethe_clock_rule **)&d->rules, &d->nrules, p, fk)) < 0)
+		if ((rc = dependent_rules((lethe_clock_rule **)&d->rules, &d->nrules, p, fk, scope)) < 0)
 			goto out;
 		/* SET NULL and SET DEFAULT change the child and stop there. */
 		if (fk->on_delete == LETHE_FK_SET_NULL || fk->on_delete == LETHE_FK_SET_DEFAULT)
@@ -233,7 +251,7 @@ static int build_dependents(lethe_dependents **out, size_t *n, const lethe_polic
 		}
 		path[depth] = fk->child_table;
 		rc = build_dependents((lethe_dependents **)&d->children, &d->nchildren, p, fks,
-				      path, depth + 1);
+				      path, depth + 1, scope);
 		if (rc < 0)
 			goto out;
 	}
@@ -248,16 +266,69 @@ out:
 }
 
 int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy *p,
-			  const lethe_foreign_keys *fks, const lethe_rule *rule)
+			  const lethe_foreign_keys *fks, const lethe_rule *rule,
+			  const lethe_plan_scope *scope)
 {
 	const char *path[MAX_DEPENDENT_DEPTH + 1];
 
 	*out = NULL;
 	*n = 0;
-	if (rule->action != LETHE_ACTION_DELETE)
+	if (lethe_plan_action(rule, scope) != LETHE_ACTION_DELETE)
 		return 0;
 	path[0] = rule->table;
-	return build_dependents(out, n, p, fks, path, 1);
+	return build_dependents(out, n, p, fks, path, 1, scope);
+}
+
+lethe_action lethe_plan_action(const lethe_rule *r, const lethe_plan_scope *scope)
+{
+	return scope && scope->erasure ? r->on_erasure : r->action;
+}
+
+int lethe_plan_scope_init(lethe_plan_scope *s, const lethe_policy *p, const lethe_value *subject,
+			  int erasure)
+{
+	memset(s, 0, sizeof(*s));
+	s->subject = subject;
+	s->erasure = erasure;
+	s->n = p->nrules;
+	s->where = calloc(p->nrules ? p->nrules : 1, sizeof(char *));
+	s->from = calloc(p->nrules ? p->nrules : 1, sizeof(char *));
+	if (!s->where || !s->from)
+		goto oom;
+	for (size_t i = 0; i < p->nrules; i++) {
+		const lethe_rule *r = &p->rules[i];
+		int n;
+
+		if (!r->subject) {
+			if (!(s->where[i] = strdup("0")))
+				goto oom;
+			continue;
+		}
+		/* newlines end any `--` comment in the user's expressions */
+		n = r->where ? asprintf(&s->where[i], "(\n%s\n) AND (\n%s\n) = :lethe_subject",
+					r->where, r->subject)
+			     : asprintf(&s->where[i], "(\n%s\n) = :lethe_subject", r->subject);
+		if (n < 0 || (erasure && asprintf(&s->from[i], "(\n%s\n) = :lethe_subject",
+						  r->subject) < 0))
+			goto oom;
+	}
+	return 0;
+oom:
+	lethe_plan_scope_release(s);
+	return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+}
+
+void lethe_plan_scope_release(lethe_plan_scope *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->where)
+			free(s->where[i]);
+		if (s->from)
+			free(s->from[i]);
+	}
+	free(s->where);
+	free(s->from);
+	memset(s, 0, sizeof(*s));
 }
 
 int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, const char *key,
@@ -268,8 +339,10 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	memset(scan, 0, sizeof(*scan));
 	scan->table = r->table;
 	scan->key = key;
-	scan->where = r->where;
-	scan->from = r->action == LETHE_ACTION_KEEP ? NULL : r->from;
+	scan->where = clock->scope ? clock->scope->where[index] : r->where;
+	scan->from = lethe_plan_action(r, clock->scope) == LETHE_ACTION_KEEP ? NULL
+		     : clock->scope && clock->scope->erasure ? clock->scope->from[index] : r->from;
+	scan->bind_subject = clock->scope ? clock->scope->subject : NULL;
 	scan->self_rule_id = (int)index;
 	scan->deps = deps;
 	scan->ndeps = ndeps;
@@ -277,7 +350,8 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	scan->due_ctx = clock;
 	/* What a rule pseudonymised or masked is not selected by it again,
 	 * while its columns are still in the form the rule left them in. */
-	if (r->action == LETHE_ACTION_PSEUDONYMISE || r->action == LETHE_ACTION_MASK) {
+	if (lethe_plan_action(r, clock->scope) == LETHE_ACTION_PSEUDONYMISE ||
+	    lethe_plan_action(r, clock->scope) == LETHE_ACTION_MASK) {
 		lethe_done_column *dc = calloc(r->ncolumns ? r->ncolumns : 1, sizeof(*dc));
 
 		if (!dc)
@@ -288,7 +362,7 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 			dc[i].column = ca->column;
 			dc[i].text = ca->text ? ca->text : LETHE_REDACT_TEXT;
 			dc[i].n = ca->n;
-			if (r->action == LETHE_ACTION_PSEUDONYMISE)
+			if (lethe_plan_action(r, clock->scope) == LETHE_ACTION_PSEUDONYMISE)
 				dc[i].form = LETHE_DONE_TOKEN;
 			else if (ca->mask == LETHE_MASK_NULL)
 				dc[i].form = LETHE_DONE_NULL;
@@ -305,14 +379,15 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	}
 	/* A row due under an earlier delete rule of the same table is that
 	 * rule's: each row is disposed of, and counted, once. */
-	if (r->action == LETHE_ACTION_DELETE) {
+	if (lethe_plan_action(r, clock->scope) == LETHE_ACTION_DELETE) {
 		lethe_clock_rule *ex = NULL;
 		size_t n = 0;
 
 		for (size_t i = 0; i < index; i++) {
 			const lethe_rule *e = &p->rules[i];
 
-			if (e->action != LETHE_ACTION_DELETE || strcasecmp(e->table, r->table))
+			if (lethe_plan_action(e, clock->scope) != LETHE_ACTION_DELETE ||
+			    strcasecmp(e->table, r->table))
 				continue;
 			lethe_clock_rule *grown = realloc(ex, (n + 1) * sizeof(*ex));
 			if (!grown) {
@@ -322,7 +397,7 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 			ex = grown;
 			ex[n].id = (int)i;
 			ex[n].where = e->where;
-			ex[n].from = e->from;
+			ex[n].from = clock->scope && clock->scope->erasure ? clock->scope->from[i] : e->from;
 			n++;
 		}
 		scan->exclude = ex;
@@ -363,7 +438,7 @@ static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_forei
 				     r->name, r->table);
 		goto out;
 	}
-	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, r)) < 0)
+	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, r, ctx->clock.scope)) < 0)
 		goto out;
 	if ((rc = lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, &ctx->clock)) < 0)
 		goto out;
@@ -398,9 +473,15 @@ int lethe_plan_alloc(lethe_plan **out, const lethe_policy *policy, lethe_day as_
 int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
 		   lethe_day as_of)
 {
+	return lethe_plan_new_scoped(out, be, policy, as_of, NULL);
+}
+
+int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
+			  lethe_day as_of, const lethe_plan_scope *scope)
+{
 	lethe_plan *plan = NULL;
 	lethe_foreign_keys *fks = NULL;
-	plan_ctx ctx = { { policy, as_of }, NULL };
+	plan_ctx ctx = { { policy, as_of, scope }, NULL };
 	int rc;
 
 	if ((rc = lethe_plan_alloc(&plan, policy, as_of)) < 0)

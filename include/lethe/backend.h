@@ -144,6 +144,9 @@ typedef struct {
 	int (*due)(void *ctx, int rule_id, const lethe_value *clock);
 	void *due_ctx;
 
+	/* Bound as :lethe_subject when not NULL (scopes of one data subject). */
+	const lethe_value *bind_subject;
+
 	/* Paging, for runs: with limit > 0 rows come in key order, at most
 	 * `limit` of them, and only those whose key is greater than *after_key
 	 * when after_key is not NULL. */

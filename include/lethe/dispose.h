@@ -32,6 +32,8 @@ typedef struct {
 	int dry_run;                 /* plan only, change nothing */
 	size_t batch_size;           /* 0: LETHE_DISPOSE_BATCH */
 	const lethe_token_key *pseudonym_key; /* required by pseudonymise rules */
+	const lethe_plan_scope *scope;        /* NULL: the register; else one subject
+						 (an erasure when scope->erasure) */
 
 	/* Called inside each batch's transaction, after the rows are changed and
 	 * before COMMIT (for evidence markers): applied[i] tells whether keys[i]'s

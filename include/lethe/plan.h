@@ -31,6 +31,7 @@ typedef struct {
 	int64_t in_scope, due, not_due, not_started, invalid, held, blocked;
 	int has_next_due;
 	lethe_day next_due;      /* first day a not-due row becomes due */
+	lethe_day last_due;      /* the day the last not-due row becomes due */
 	char *invalid_examples[LETHE_PLAN_EXAMPLES]; /* keys of invalid rows */
 	size_t ninvalid_examples;
 } lethe_rule_plan;
@@ -48,11 +49,35 @@ void lethe_plan_free(lethe_plan *plan);
 
 /* --- the pieces run shares with plan, so both count the same way ------- */
 
-/* What decides whether a row is due: the policy and the day. */
+/* A plan limited to one data subject's rows (access requests), or an
+ * erasure: the subject's rows are due under each rule's on_erasure action
+ * whatever their clocks. Rules without `subject` are out of such a scope. */
+typedef struct {
+	const lethe_value *subject;  /* the subject's key, bound as :lethe_subject */
+	int erasure;
+	char **where;   /* per rule: its where and the subject match ("0" without subject) */
+	char **from;    /* per rule, erasure only: the subject match, as the clock */
+	size_t n;
+} lethe_plan_scope;
+
+int lethe_plan_scope_init(lethe_plan_scope *s, const lethe_policy *p, const lethe_value *subject,
+			  int erasure);
+void lethe_plan_scope_release(lethe_plan_scope *s);
+
+/* The action a rule applies in this scope (on_erasure for an erasure). */
+lethe_action lethe_plan_action(const lethe_rule *r, const lethe_plan_scope *scope);
+
+/* What decides whether a row is due: the policy, the day, and the scope
+ * (NULL: every row, by its clock). */
 typedef struct {
 	const lethe_policy *policy;
 	lethe_day as_of;
+	const lethe_plan_scope *scope;
 } lethe_plan_clock;
+
+/* lethe_plan_new within a scope (NULL: the whole register). */
+int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
+			  lethe_day as_of, const lethe_plan_scope *scope);
 
 /* A plan with zero counts for every rule of the policy. */
 int lethe_plan_alloc(lethe_plan **out, const lethe_policy *policy, lethe_day as_of);
@@ -70,7 +95,8 @@ int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const l
  * (nothing for rules that do not delete). Free with
  * lethe_plan_dependents_free(); borrows from p and fks. */
 int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy *p,
-			  const lethe_foreign_keys *fks, const lethe_rule *rule);
+			  const lethe_foreign_keys *fks, const lethe_rule *rule,
+			  const lethe_plan_scope *scope);
 void lethe_plan_dependents_free(lethe_dependents *deps, size_t n);
 
 /* Fill a scan for rule `index` (row callback and paging left to the
