@@ -226,3 +226,28 @@ int lethe_backend_schema_text(char **out, size_t *len, lethe_backend *be)
 		return lethe_error_set(LETHE_ESOFTWARE, "schema text: missing argument");
 	return be->ops->schema_text(out, len, be);
 }
+
+int lethe_backend_rows(lethe_backend *be, const char *table, const char *where,
+		       const lethe_value *subject,
+		       int (*cb)(void *ctx, size_t ncols, const char *const *names,
+				 const lethe_value *values), void *ctx)
+{
+	if (!be || !table || !cb)
+		return lethe_error_set(LETHE_ESOFTWARE, "rows: missing argument");
+	return be->ops->rows(be, table, where, subject, cb, ctx);
+}
+
+int lethe_backend_suppress(lethe_backend *be, const char *const *tokens, size_t n,
+			   const char *added_at)
+{
+	if (!be || (n && !tokens) || !added_at)
+		return lethe_error_set(LETHE_ESOFTWARE, "suppress: missing argument");
+	return be->ops->suppress(be, tokens, n, added_at);
+}
+
+int lethe_backend_suppressed(int *found, lethe_backend *be, const char *token)
+{
+	if (!found || !be || !token)
+		return lethe_error_set(LETHE_ESOFTWARE, "suppressed: missing argument");
+	return be->ops->suppressed(found, be, token);
+}

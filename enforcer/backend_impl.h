@@ -37,6 +37,12 @@ struct lethe_backend_ops {
 			      int (*cb)(void *ctx, const char *digest), void *ctx);
 	int (*marker_clear)(lethe_backend *be, const char *run_id);
 	int (*schema_text)(char **out, size_t *len, lethe_backend *be);
+	int (*rows)(lethe_backend *be, const char *table, const char *where,
+		    const lethe_value *subject,
+		    int (*cb)(void *ctx, size_t ncols, const char *const *names,
+			      const lethe_value *values), void *ctx);
+	int (*suppress)(lethe_backend *be, const char *const *tokens, size_t n, const char *added_at);
+	int (*suppressed)(int *found, lethe_backend *be, const char *token);
 };
 
 struct lethe_backend {

@@ -469,4 +469,7 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.marker_digests = lethe_sqlite_marker_digests,
 	.marker_clear = lethe_sqlite_marker_clear,
 	.schema_text = lethe_sqlite_schema_text,
+	.rows = lethe_sqlite_rows,
+	.suppress = lethe_sqlite_suppress,
+	.suppressed = lethe_sqlite_suppressed,
 };

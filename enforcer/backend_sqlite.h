@@ -78,6 +78,15 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id);
 int lethe_sqlite_schema_text(char **out, size_t *len, lethe_backend *base);
 
+/* backend_sqlite_subject.c */
+int lethe_sqlite_rows(lethe_backend *base, const char *table, const char *where,
+		      const lethe_value *subject,
+		      int (*cb)(void *ctx, size_t ncols, const char *const *names,
+				const lethe_value *values), void *ctx);
+int lethe_sqlite_suppress(lethe_backend *base, const char *const *tokens, size_t n,
+			  const char *added_at);
+int lethe_sqlite_suppressed(int *found, lethe_backend *base, const char *token);
+
 /* backend_sqlite_scan.c */
 int lethe_sqlite_register_functions(lethe_sqlite *be);
 int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan);

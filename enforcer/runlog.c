@@ -283,6 +283,11 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 	json_object_set_new(record, "as_of", json_string(day));
 	json_object_set_new(record, "database", json_pack("{s:s, s:s}", "path", env->database,
 							  "schema_sha256", schema));
+	if (env->request) {
+		json_object_set_new(record, "request", json_string(env->request));
+		json_object_set_new(record, "subject", json_string(env->subject_digest ?
+								   env->subject_digest : ""));
+	}
 	json_object_set(record, "policy", policy);
 	json_object_set(record, "rules", rules);
 	rc = commit_record(env, record, seq + 1, "intent", &c, rl->run_id);

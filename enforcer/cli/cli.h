@@ -11,7 +11,10 @@
 
 #include "lethe/config.h"
 #include "lethe/diag.h"
+#include "lethe/evidence.h"
 #include "lethe/plan.h"
+#include "lethe/sshkey.h"
+#include "lethe/token.h"
 #include "lethe/policy.h"
 
 typedef struct {
@@ -71,6 +74,21 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *name, in
  * exit status after printing why (64 too long, 74 no current directory).
  * out has PATH_MAX bytes. */
 int cli_absolute(char *out, const char *path);
+
+/* The keys and the evidence repository of a recording command. */
+typedef struct {
+	lethe_token_key *pseudonym_key;
+	lethe_sshkey *signing_key;
+	lethe_evidence *ev;
+	char database[4096];      /* the register's path, made absolute */
+} cli_site;
+
+/* Load the keys and open the evidence; prints why not and returns the exit
+ * status (78 when not configured, 77 loose key permissions, ...). */
+int cli_site_open(cli_site *site, const lethe_config *cfg);
+void cli_site_close(cli_site *site);
+/* Push to evidence.remote when configured; a failure is a warning. */
+void cli_site_push(const lethe_cli_opts *opts, const lethe_config *cfg, lethe_evidence *ev);
 
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

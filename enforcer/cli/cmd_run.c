@@ -65,46 +65,6 @@ static int parse_args(run_args *a, int argc, char **argv)
 	return 0;
 }
 
-/* What a recording run needs beyond check and plan: the keys and the
- * evidence repository. Prints why not and returns the exit status. */
-typedef struct {
-	lethe_token_key *pseudonym_key;
-	lethe_sshkey *signing_key;
-	lethe_evidence *ev;
-	char database[PATH_MAX];
-} run_site;
-
-static int open_site(run_site *site, const lethe_config *cfg)
-{
-	static const char *const names[] = { "pseudonym_key", "evidence.repository",
-					     "evidence.signing_key" };
-	const char *values[] = { cfg->pseudonym_key, cfg->evidence_repository, cfg->signing_key };
-	int rc;
-
-	for (size_t i = 0; i < 3; i++)
-		if (!values[i]) {
-			cli_error("'%s': '%s' is not configured; a run records signed evidence "
-				  "(lethe init DIR makes a site)", cfg->path, names[i]);
-			return 78;
-		}
-	if (!realpath(cfg->database, site->database)) {
-		cli_error("cannot resolve '%s'", cfg->database);
-		return 66;
-	}
-	if ((rc = lethe_token_key_load(&site->pseudonym_key, cfg->pseudonym_key)) < 0 ||
-	    (rc = lethe_sshkey_load(&site->signing_key, cfg->signing_key)) < 0 ||
-	    (rc = lethe_evidence_open(&site->ev, cfg->evidence_repository)) < 0)
-		return cli_fail(rc);
-	return 0;
-}
-
-static void close_site(run_site *site)
-{
-	lethe_evidence_free(site->ev);
-	lethe_sshkey_free(site->signing_key);
-	lethe_token_key_free(site->pseudonym_key);
-}
-
 static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dry_run)
 {
 	for (size_t i = 0; i < plan->nrules; i++) {
@@ -118,18 +78,6 @@ static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dr
 	}
 }
 
-static void push(const lethe_cli_opts *opts, const lethe_config *cfg, lethe_evidence *ev)
-{
-	char *why = NULL;
-
-	if (!cfg->remote)
-		return;
-	if (lethe_evidence_push(ev, cfg->remote, &why) < 0)
-		cli_log(opts, CLI_WARNING, "cannot push the evidence to '%s': %s; the next run "
-			"pushes again", cfg->remote, why ? why : lethe_error_last());
-	free(why);
-}
-
 int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	run_args a = { .max_rows = -1 };
@@ -141,7 +89,7 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_lock *lock = NULL;
 	lethe_plan *result = NULL;
 	cli_register r = { 0 };
-	run_site site = { 0 };
+	cli_site site = { 0 };
 	char *text = NULL;
 	int status, rc;
 
@@ -159,10 +107,11 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 			status = cli_fail(rc);
 			goto out;
 		}
-		if ((status = open_site(&site, r.cfg)))
+		if ((status = cli_site_open(&site, r.cfg)))
 			goto out;
-		env = (lethe_runlog_env){ site.ev, site.signing_key, site.pseudonym_key, r.be, r.policy,
-					  site.database };
+		env = (lethe_runlog_env){ .ev = site.ev, .signing_key = site.signing_key,
+					  .digest_key = site.pseudonym_key, .be = r.be,
+					  .policy = r.policy, .database = site.database };
 		if ((rc = lethe_runlog_recover(&recovered, &env)) < 0) {
 			status = cli_fail(rc);
 			goto out;
@@ -191,7 +140,7 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 		if (erc < 0 && rc == 0)
 			rc = erc;
 		if (erc == 0)
-			push(opts, r.cfg, site.ev);
+			cli_site_push(opts, r.cfg, site.ev);
 	}
 	if (rc < 0) {
 		status = cli_fail(rc);
@@ -215,7 +164,7 @@ out:
 	lethe_plan_free(result);
 	lethe_warnings_free(&warnings);
 	lethe_runlog_free(rl);
-	close_site(&site);
+	cli_site_close(&site);
 	lethe_lock_release(lock);
 	cli_register_close(&r);
 	return status;

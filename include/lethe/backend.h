@@ -248,6 +248,24 @@ void lethe_backend_rollback(lethe_backend *be);
 int lethe_backend_apply(int64_t *changed, lethe_backend *be, const lethe_change *c,
 			const lethe_value *keys, size_t nkeys);
 
+/* --- a data subject's rows and the suppression list ------------------------------ */
+
+/* Every row of `table` matching `where` (a read-only user expression that may
+ * use :lethe_subject, bound to subject), all columns, in key order: one call
+ * per row with the column names and values. For access requests. */
+int lethe_backend_rows(lethe_backend *be, const char *table, const char *where,
+		       const lethe_value *subject,
+		       int (*cb)(void *ctx, size_t ncols, const char *const *names,
+				 const lethe_value *values), void *ctx);
+
+/* Inside the open transaction: add tokens to the suppression list (Lethe's
+ * table lethe_suppression; tokens only, never the values). */
+int lethe_backend_suppress(lethe_backend *be, const char *const *tokens, size_t n,
+			   const char *added_at);
+
+/* Whether a token is on the suppression list: 0 with *found set. */
+int lethe_backend_suppressed(int *found, lethe_backend *be, const char *token);
+
 /* --- run markers: what a run committed, kept in the register itself ------------
  * Written in the same transaction as a batch, so the evidence can always be
  * brought in line with what really happened (docs/evidence-format.md). */

@@ -28,6 +28,8 @@ typedef struct {
 	lethe_backend *be;
 	const lethe_policy *policy;
 	const char *database;                /* the register's path, made absolute */
+	const char *request;                 /* NULL for runs; "erasure" */
+	const char *subject_digest;          /* keyed digest of the subject's key */
 } lethe_runlog_env;
 
 typedef struct lethe_runlog lethe_runlog;

@@ -1,0 +1,53 @@
+/*
+ * cli_site.c - what a recording command (run, erase, holds) needs beyond
+ * check and plan: the pseudonym key, the signing key and the evidence
+ * repository; and pushing the evidence to its remote.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include "cli.h"
+#include "lethe/error.h"
+
+int cli_site_open(cli_site *site, const lethe_config *cfg)
+{
+	static const char *const names[] = { "pseudonym_key", "evidence.repository",
+					     "evidence.signing_key" };
+	const char *values[] = { cfg->pseudonym_key, cfg->evidence_repository, cfg->signing_key };
+	int rc;
+
+	for (size_t i = 0; i < 3; i++)
+		if (!values[i]) {
+			cli_error("'%s': '%s' is not configured; a run records signed evidence "
+				  "(lethe init DIR makes a site)", cfg->path, names[i]);
+			return 78;
+		}
+	if (!realpath(cfg->database, site->database)) {
+		cli_error("cannot resolve '%s'", cfg->database);
+		return 66;
+	}
+	if ((rc = lethe_token_key_load(&site->pseudonym_key, cfg->pseudonym_key)) < 0 ||
+	    (rc = lethe_sshkey_load(&site->signing_key, cfg->signing_key)) < 0 ||
+	    (rc = lethe_evidence_open(&site->ev, cfg->evidence_repository)) < 0)
+		return cli_fail(rc);
+	return 0;
+}
+
+void cli_site_close(cli_site *site)
+{
+	lethe_evidence_free(site->ev);
+	lethe_sshkey_free(site->signing_key);
+	lethe_token_key_free(site->pseudonym_key);
+}
+
+void cli_site_push(const lethe_cli_opts *opts, const lethe_config *cfg, lethe_evidence *ev)
+{
+	char *why = NULL;
+
+	if (!cfg->remote)
+		return;
+	if (lethe_evidence_push(ev, cfg->remote, &why) < 0)
+		cli_log(opts, CLI_WARNING, "cannot push the evidence to '%s': %s; the next run "
+			"pushes again", cfg->remote, why ? why : lethe_error_last());
+	free(why);
+}
+
