@@ -16,6 +16,8 @@ static const command commands[] = {
 	{ "check", cmd_check, "validate lethe.yaml and every policy file against the database" },
 	{ "plan", cmd_plan, "show what a run would dispose of, today or --as-of DATE" },
 	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do" },
+	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept" },
+	{ "suppressed", cmd_suppressed, "exit 0 when a contact value is on the suppression list" },
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
 	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
 	{ "verify", cmd_verify, "check the evidence repository's signatures and records" },
@@ -31,6 +33,8 @@ static void usage(FILE *f)
 		   "  lethe [-c FILE] plan [--as-of YYYY-MM-DD] [--json]\n"
 		   "  lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
 		   "                      [--max-rows-per-rule N]\n"
+		   "  lethe [-c FILE] erase --subject KEY [--dry-run] [--json]\n"
+		   "  lethe [-c FILE] suppressed VALUE\n"
 		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n"
 		   "  lethe init DIR [--database PATH] [--policies DIR]\n"
 		   "  lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]\n\n"

@@ -1,0 +1,257 @@
+/*
+ * cmd_erase.c - `lethe [-c FILE] erase --subject KEY [--dry-run] [--json]`:
+ * a data subject's erasure request. Every rule's on_erasure action is
+ * applied to the subject's rows now, whatever their clocks, with the batches,
+ * residue work and evidence of a run; what must be kept is kept; and the
+ * answer for the customer says, per data category, what was erased and what
+ * was kept, on what basis and until when.
+ *
+ * The subject's contact values (subject.contact) join the suppression list
+ * as tokens before anything is erased, so a marketing ban survives.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cli.h"
+#include "lethe/dispose.h"
+#include "lethe/error.h"
+#include "lethe/lock.h"
+#include "lethe/runlog.h"
+#include "lethe/subject.h"
+
+typedef struct {
+	const char *subject;
+	int dry_run;
+	int json;
+} erase_args;
+
+static int parse_args(erase_args *a, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		int missing = 0;
+		const char *v = cli_option_value(argc, argv, &i, "--subject", &missing);
+
+		if (missing) {
+			cli_error("--subject needs a key");
+			return 64;
+		} else if (v) {
+			a->subject = v;
+		} else if (!strcmp(argv[i], "--dry-run")) {
+			a->dry_run = 1;
+		} else if (!strcmp(argv[i], "--json")) {
+			a->json = 1;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: lethe [-c FILE] erase --subject KEY [--dry-run] [--json]\n");
+			return -1;
+		} else {
+			cli_error("erase: unexpected argument '%s'", argv[i]);
+			return 64;
+		}
+	}
+	if (!a->subject) {
+		cli_error("erase: --subject KEY is required");
+		return 64;
+	}
+	return 0;
+}
+
+/* Why rows of a rule stay. */
+static const char *kept_reason(const lethe_rule_plan *done)
+{
+	if (done->rule->on_erasure == LETHE_ACTION_KEEP)
+		return "kept: required by its basis";
+	if (done->held)
+		return "kept: legal hold";
+	return "kept: other data that must be kept depends on it";
+}
+
+static void answer_text(const lethe_plan *done, const lethe_plan *kept, const char *subject,
+			int dry_run)
+{
+	char today[11], a[11], b[11];
+
+	lethe_day_format(done->as_of, today);
+	printf("Erasure request for data subject %s, %s%s\n\n", subject, today,
+	       dry_run ? " (dry run: nothing was changed)" : "");
+	for (size_t i = 0; i < done->nrules; i++) {
+		const lethe_rule_plan *d = &done->rules[i], *k = &kept->rules[i];
+		int64_t stay = d->in_scope - d->due;
+
+		if (!d->in_scope)
+			continue;
+		printf("%s (%s)\n", d->rule->description ? d->rule->description : d->rule->name,
+		       d->rule->name);
+		if (d->due)
+			printf("  erased: %" PRId64 " row%s (%s)\n", d->due, d->due == 1 ? "" : "s",
+			       lethe_action_name(d->rule->on_erasure) );
+		if (stay > 0) {
+			printf("  %s, %" PRId64 " row%s; basis: %s\n", kept_reason(d), stay,
+			       stay == 1 ? "" : "s", d->rule->basis);
+			if (k->has_next_due) {
+				lethe_day_format(k->next_due, a);
+				lethe_day_format(k->last_due, b);
+				if (k->next_due == k->last_due)
+					printf("  to be disposed of on %s\n", a);
+				else
+					printf("  to be disposed of between %s and %s\n", a, b);
+			}
+			if (k->not_started)
+				printf("  %" PRId64 " row%s kept until %s clock starts (e.g. an open case)\n",
+				       k->not_started, k->not_started == 1 ? "" : "s",
+				       k->not_started == 1 ? "its" : "their");
+		}
+	}
+}
+
+static int answer_json(const lethe_plan *done, const lethe_plan *kept, const char *subject,
+		       int dry_run)
+{
+	json_t *root = json_object(), *cats = json_array();
+	char today[11], a[11], b[11];
+	char *text;
+
+	lethe_day_format(done->as_of, today);
+	for (size_t i = 0; i < done->nrules; i++) {
+		const lethe_rule_plan *d = &done->rules[i], *k = &kept->rules[i];
+		int64_t stay = d->in_scope - d->due;
+
+		if (k->has_next_due) {
+			lethe_day_format(k->next_due, a);
+			lethe_day_format(k->last_due, b);
+		}
+		json_array_append_new(cats, json_pack(
+			"{s:s, s:s, s:s?, s:s, s:s, s:I, s:I, s:s?, s:I, s:o, s:o, s:I}",
+			"rule", d->rule->name, "table", d->rule->table,
+			"description", d->rule->description, "basis", d->rule->basis,
+			"on_erasure", lethe_action_name(d->rule->on_erasure),
+			"erased", (json_int_t)d->due, "kept", (json_int_t)stay,
+			"kept_reason", stay > 0 ? kept_reason(d) : NULL,
+			"held", (json_int_t)d->held,
+			"disposal_from", k->has_next_due && stay > 0 ? json_string(a) : json_null(),
+			"disposal_until", k->has_next_due && stay > 0 ? json_string(b) : json_null(),
+			"kept_until_clock_starts", (json_int_t)(stay > 0 ? k->not_started : 0)));
+	}
+	json_object_set_new(root, "subject", json_string(subject));
+	json_object_set_new(root, "date", json_string(today));
+	json_object_set_new(root, "dry_run", json_boolean(dry_run));
+	json_object_set_new(root, "categories", cats);
+	text = json_dumps(root, JSON_INDENT(2));
+	json_decref(root);
+	if (!text)
+		return cli_fail(lethe_error_set(LETHE_ESOFTWARE, "out of memory"));
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+/* The subject's contact values join the suppression list, in a transaction
+ * of their own before the erasure changes them. */
+static int suppress(cli_register *r, const cli_site *site, const lethe_subject *s)
+{
+	char **tokens = NULL, now[21];
+	size_t n = 0;
+	time_t t = time(NULL);
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rc = lethe_subject_contact_tokens(&tokens, &n, r->be, r->policy, s, site->pseudonym_key);
+	if (rc == 0 && n && (rc = lethe_backend_begin(r->be)) == 0) {
+		rc = lethe_backend_suppress(r->be, (const char *const *)tokens, n, now);
+		rc = rc == 0 ? lethe_backend_commit(r->be) : rc;
+		if (rc < 0)
+			lethe_backend_rollback(r->be);
+	}
+	lethe_backend_names_free(tokens, n);
+	return rc;
+}
+
+int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
+{
+	erase_args a = { 0 };
+	lethe_dispose_options o = { 0 };
+	lethe_warnings warnings = { 0 };
+	lethe_plan_scope erasure = { 0 }, keep = { 0 };
+	lethe_runlog_env env = { 0 };
+	lethe_recovery recovered;
+	lethe_runlog *rl = NULL;
+	lethe_lock *lock = NULL;
+	lethe_plan *done = NULL, *kept = NULL;
+	lethe_subject subject = { 0 };
+	cli_register r = { 0 };
+	cli_site site = { 0 };
+	char digest[LETHE_DIGEST_SIZE];
+	int status, rc;
+
+	if ((status = parse_args(&a, argc, argv)))
+		return status < 0 ? 0 : status;
+	cli_parse_as_of(&o.as_of, NULL);
+	if ((status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
+		return status;
+	if ((rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
+	    (rc = lethe_plan_scope_init(&erasure, r.policy, &subject.value, 1)) < 0 ||
+	    (rc = lethe_plan_scope_init(&keep, r.policy, &subject.value, 0)) < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	o.dry_run = a.dry_run;
+	o.scope = &erasure;
+	o.max_rows_per_rule = r.cfg->max_rows_per_rule;
+	if (!a.dry_run) {
+		if ((rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
+			status = cli_fail(rc);
+			goto out;
+		}
+		if ((status = cli_site_open(&site, r.cfg)))
+			goto out;
+		lethe_digest(digest, site.pseudonym_key, "subject", subject.text, strlen(subject.text));
+		env = (lethe_runlog_env){ .ev = site.ev, .signing_key = site.signing_key,
+					  .digest_key = site.pseudonym_key, .be = r.be, .policy = r.policy,
+					  .database = site.database, .request = "erasure",
+					  .subject_digest = digest };
+		if ((rc = lethe_runlog_recover(&recovered, &env)) < 0 ||
+		    (rc = suppress(&r, &site, &subject)) < 0 ||
+		    (rc = lethe_runlog_new(&rl, &env, o.as_of)) < 0) {
+			status = cli_fail(rc);
+			goto out;
+		}
+		o.pseudonym_key = site.pseudonym_key;
+		o.intent_hook = lethe_runlog_intent;
+		o.batch_hook = lethe_runlog_batch;
+		o.hook_ctx = rl;
+	}
+	rc = lethe_dispose(&done, &warnings, r.be, r.policy, &o);
+	for (size_t i = 0; i < warnings.count; i++)
+		cli_log(opts, CLI_WARNING, "%s", warnings.items[i]);
+	if (rl && done) {
+		int erc = lethe_runlog_complete(rl, done, &warnings, rc < 0);
+
+		rc = rc < 0 ? rc : erc;
+		if (erc == 0)
+			cli_site_push(opts, r.cfg, site.ev);
+	}
+	if (rc < 0 || (rc = lethe_plan_new_scoped(&kept, r.be, r.policy, o.as_of, &keep)) < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	if (a.json)
+		status = answer_json(done, kept, a.subject, a.dry_run);
+	else
+		answer_text(done, kept, a.subject, a.dry_run);
+out:
+	lethe_plan_free(done);
+	lethe_plan_free(kept);
+	lethe_warnings_free(&warnings);
+	lethe_runlog_free(rl);
+	cli_site_close(&site);
+	lethe_lock_release(lock);
+	lethe_plan_scope_release(&erasure);
+	lethe_plan_scope_release(&keep);
+	lethe_subject_release(&subject);
+	cli_register_close(&r);
+	return status;
+}
