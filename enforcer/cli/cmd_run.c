@@ -5,14 +5,16 @@
  *
  * Exit status: 0 done; 65 invalid clocks were found (the rest was disposed)
  * or a rule exceeded the cap (nothing was disposed); 75 another run holds the
- * lock or the database is busy; 77 a key readable by others; others as the
- * contract says.
+ * lock or the database is busy; 77 a key readable by others, or a database
+ * (or its folder) that cannot be written; others as the contract says.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 #include "lethe/backend.h"
 #include "lethe/dispose.h"
@@ -61,6 +63,33 @@ static int parse_args(run_args *a, int argc, char **argv)
 			cli_error("run: unexpected argument '%s'", argv[i]);
 			return 64;
 		}
+	}
+	return 0;
+}
+
+/* Whether the run can write the database: the file, and its folder, where
+ * SQLite makes its rollback journal (and lethe its lock file). SQLite opens a
+ * read-only file read-only without a word and fails at the first write, by
+ * which time the run's intent is recorded; access(2) asks the kernel, which
+ * also refuses root an immutable file or a read-only mount. */
+static int writable(const char *database)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(database, '/');
+
+	if (access(database, W_OK) != 0) {
+		cli_error("database '%s' is read-only: %s", database, strerror(errno));
+		return 77;
+	}
+	if (!slash)
+		strcpy(dir, ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == database ? 1 : (int)(slash - database),
+			 database);
+	if (access(dir, W_OK | X_OK) != 0) {
+		cli_error("folder '%s' of database '%s' is read-only: %s; sqlite writes its journal "
+			  "there", dir, database, strerror(errno));
+		return 77;
 	}
 	return 0;
 }
@@ -155,6 +184,8 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	o.dry_run = a.dry_run;
 	o.max_rows_per_rule = a.max_rows >= 0 ? a.max_rows : r.cfg->max_rows_per_rule;
 	if (!a.dry_run) {
+		if ((status = writable(r.cfg->database)))
+			goto out;
 		if ((rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
 			status = cli_fail(rc);
 			goto out;
