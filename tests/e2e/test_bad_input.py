@@ -261,4 +261,69 @@ equal([r[0] for r in con.execute("SELECT id FROM people ORDER BY id")], [3, 4], 
 con.close()
 check(s.verify()[0] == 0, "--as-of 9999-12-31: the evidence verifies")
 
+# --- a full disk ---------------------------------------------------------------------
+# 74 (I/O error). RLIMIT_FSIZE makes every write past LIMIT bytes of a file fail
+# with EFBIG, as a full disk fails it with ENOSPC. The evidence's files are git
+# objects of a few hundred bytes; the database here is larger than the limit.
+LIMIT = 64 * 1024
+FILLER = ("CREATE TABLE filler(id INTEGER PRIMARY KEY, pad BLOB);"
+          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+          "INSERT INTO filler SELECT i, randomblob(3000) FROM n;")
+
+
+def agree(s, what, want_kinds):
+    """The database and the evidence agree: verify passes, the records are as
+    expected, and a clean run afterwards finishes what is due."""
+    rc, out, err = s.verify()
+    equal(rc, 0, f"{what}: lethe verify passes ({err.strip()})")
+    equal(s.records(), want_kinds, f"{what}: the records on main")
+
+
+# The database fails: its pages lie past the limit. The intent is recorded
+# first (small objects), the batch fails and is rolled back, the run records
+# that it failed; the next run disposes of everything.
+s = Site(sql=FILLER + PEOPLE)
+before = dump(s.db)
+rc, out, err = s.lethe(*RUN, preexec=fsize_limit(LIMIT))
+equal(rc, 74, "database writes fail (file size limit): exit 74")
+check(one_line(err, s.db) is not None, f"database writes fail: the message names the database: {err.strip()!r}")
+# SQLite could not write the old pages back either, so its journal is left
+# hot; the next connection that may write rolls it back, as lethe's next run will.
+con = sqlite3.connect(s.db)
+con.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+con.close()
+check(not os.path.exists(s.db + "-journal"), "database writes fail: the journal is rolled back on the next open")
+check(dump(s.db) == before, "database writes fail: every row unchanged (the batch rolled back)")
+agree(s, "database writes fail", ["intent", "completion"])
+completion = json.loads(git(s.ev, "show", "main:records/00000002-completion.json").stdout or "{}")
+equal((completion.get("result"), [r.get("disposed") for r in completion.get("rules", [])]), ("failed", [0, 0]),
+      "database writes fail: the completion says the run failed and disposed of nothing")
+rc, out, err = s.lethe(*RUN)
+equal(rc, 0, "database writes fail: the next run, without the limit, works")
+agree(s, "database writes fail, then a clean run", ["intent", "completion", "intent", "completion"])
+
+# The evidence fails first: a policy file larger than the limit (its comment
+# is random text, which git cannot compress) cannot be stored with the intent,
+# so nothing is disposed and nothing is recorded.
+noise = "".join("# " + os.urandom(60).hex() + "\n" for _ in range(2000))
+s = Site(policy_extra=noise)
+before = s.snapshot()
+head = s.head()
+rc, out, err = s.lethe(*RUN, preexec=fsize_limit(LIMIT))
+equal(rc, 74, "evidence writes fail (file size limit): exit 74")
+check(one_line(err, "evidence") is not None or one_line(err, s.ev) is not None,
+      f"evidence writes fail: the message names the evidence: {err.strip()!r}")
+equal(s.snapshot().get("db"), before["db"], "evidence writes fail: the database is byte-identical")
+equal(s.head(), head, "evidence writes fail: main has not moved")
+equal(git(s.ev, "fsck", "--no-dangling").returncode, 0, "evidence writes fail: git fsck passes")
+# git may leave an object it wrote before the failure (the empty tree): it is
+# unreferenced and harmless; nothing that existed changes or goes.
+after = s.snapshot()
+check(all(after.get(k) == v for k, v in before.items()), "evidence writes fail: no file changed or removed")
+check(all(k.startswith("objects/") for k in set(after) - set(before)),
+      f"evidence writes fail: at most unreferenced objects are left: {sorted(set(after) - set(before))}")
+rc, out, err = s.lethe(*RUN)
+equal(rc, 0, "evidence writes fail: the next run, without the limit, works")
+agree(s, "evidence writes fail, then a clean run", ["intent", "completion"])
+
 finish()
