@@ -167,6 +167,25 @@ refused(s, "a database locked exclusively by another writer", RUN, 75, [s.db, "l
 holder.communicate("\n", timeout=10)
 equal(s.lethe(*RUN)[0], 0, "once the other writer is gone the run works")
 
+# A writer that has written but not committed (a RESERVED lock) lets lethe
+# read and plan, so the intent is recorded; the first batch waits for the
+# lock in vain (5 s), fails with 75 and the run records that it failed: the
+# database is unchanged and the evidence says that nothing was disposed.
+s = Site()
+holder = subprocess.Popen(["python3", "-c", HOLD.replace("EXCLUSIVE", "IMMEDIATE"), s.db],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+equal(holder.stdout.readline().strip(), "locked", "another process has written and not committed")
+before = s.snapshot()
+rc, out, err = s.lethe(*RUN)
+holder.communicate("\n", timeout=10)
+equal(rc, 75, "a database with an uncommitted writer: run exits 75")
+check(one_line(err, s.db, "busy") is not None, f"uncommitted writer: the message names the database: {err!r}")
+equal(s.snapshot()["db"], before["db"], "uncommitted writer: the database is byte-identical")
+equal(s.verify()[0], 0, "uncommitted writer: the evidence verifies")
+completion = json.loads(git(s.ev, "show", "main:records/00000002-completion.json").stdout or "{}")
+equal((completion.get("result"), [r.get("disposed") for r in completion.get("rules", [])]), ("failed", [0, 0]),
+      "uncommitted writer: the completion says the run failed and disposed of nothing")
+
 # --- a read-only database -------------------------------------------------------
 # 77 (permission). Root ignores file modes, so the file is made immutable
 # (chattr +i refuses writes to root too); mode 0444 is set as well so that the
