@@ -363,8 +363,8 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 	else if (be->due_rc)
 		rc = be->due_rc; /* the due callback has set its own error */
 	else
-		rc = lethe_error_set(lethe_sqlite_code(step), "cannot scan '%s': %s", scan->table,
-				     sqlite3_errmsg(be->db));
+		rc = lethe_error_set(lethe_sqlite_code(step), "cannot scan '%s' of '%s': %s", scan->table,
+				     be->path, sqlite3_errmsg(be->db));
 out:
 	sqlite3_finalize(stmt);
 	sqlite3_free(sql);

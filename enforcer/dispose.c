@@ -93,9 +93,9 @@ static int dispose_batch(run_ctx *rc_, const lethe_rule *r, lethe_change *c, pag
 	int64_t changed = 0;
 	int rc;
 
-	if ((rc = lethe_backend_begin(rc_->be)) < 0)
-		return rc;
-	rc = lethe_backend_apply(&changed, rc_->be, c, pg->keys, pg->nkeys);
+	rc = lethe_backend_begin(rc_->be);
+	if (rc == 0)
+		rc = lethe_backend_apply(&changed, rc_->be, c, pg->keys, pg->nkeys);
 	if (rc == 0 && o->batch_hook)
 		rc = o->batch_hook(o->hook_ctx, r, pg->keys, c->applied, pg->nkeys, changed);
 	if (rc == 0)

@@ -3,10 +3,41 @@
  * check and plan: the pseudonym key, the signing key and the evidence
  * repository; and pushing the evidence to its remote.
  */
+#include <errno.h>
 #include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include "cli.h"
 #include "lethe/error.h"
+
+/* Whether the run can write the database: the file, and its folder, where
+ * SQLite makes its rollback journal (and lethe its lock file). SQLite opens a
+ * read-only file read-only without a word and fails at the first write, by
+ * which time the run's intent is recorded; access(2) asks the kernel, which
+ * also refuses root an immutable file or a read-only mount. */
+static int writable(const char *database)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(database, '/');
+
+	if (access(database, W_OK) != 0) {
+		cli_error("database '%s' is read-only: %s", database, strerror(errno));
+		return 77;
+	}
+	if (!slash)
+		strcpy(dir, ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == database ? 1 : (int)(slash - database),
+			 database);
+	if (access(dir, W_OK | X_OK) != 0) {
+		cli_error("folder '%s' of database '%s' is read-only: %s; sqlite writes its journal "
+			  "there", dir, database, strerror(errno));
+		return 77;
+	}
+	return 0;
+}
 
 int cli_site_open(cli_site *site, const lethe_config *cfg)
 {
@@ -25,6 +56,8 @@ int cli_site_open(cli_site *site, const lethe_config *cfg)
 		cli_error("cannot resolve '%s'", cfg->database);
 		return 66;
 	}
+	if ((rc = writable(site->database)))
+		return rc;
 	if ((rc = lethe_token_key_load(&site->pseudonym_key, cfg->pseudonym_key)) < 0 ||
 	    (rc = lethe_sshkey_load(&site->signing_key, cfg->signing_key)) < 0 ||
 	    (rc = lethe_evidence_open(&site->ev, cfg->evidence_repository)) < 0)

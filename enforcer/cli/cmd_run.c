@@ -5,14 +5,16 @@
  *
  * Exit status: 0 done; 65 invalid clocks were found (the rest was disposed)
  * or a rule exceeded the cap (nothing was disposed); 75 another run holds the
- * lock or the database is busy; 77 a key readable by others; others as the
- * contract says.
+ * lock or the database is busy; 77 a key readable by others, or a database
+ * (or its folder) that cannot be written; others as the contract says.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 #include "lethe/backend.h"
 #include "lethe/dispose.h"
