@@ -251,3 +251,24 @@ int lethe_backend_suppressed(int *found, lethe_backend *be, const char *token)
 		return lethe_error_set(LETHE_ESOFTWARE, "suppressed: missing argument");
 	return be->ops->suppressed(found, be, token);
 }
+
+int lethe_backend_hold_add(int64_t *id, lethe_backend *be, const lethe_hold *h)
+{
+	if (!id || !be || !h || !h->created_at)
+		return lethe_error_set(LETHE_ESOFTWARE, "hold add: missing argument");
+	return be->ops->hold_add(id, be, h);
+}
+
+int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *released_at)
+{
+	if (!be || !released_at)
+		return lethe_error_set(LETHE_ESOFTWARE, "hold release: missing argument");
+	return be->ops->hold_release(be, id, released_at);
+}
+
+int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx)
+{
+	if (!be || !cb)
+		return lethe_error_set(LETHE_ESOFTWARE, "holds: missing argument");
+	return be->ops->holds(be, cb, ctx);
+}

@@ -472,4 +472,7 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.rows = lethe_sqlite_rows,
 	.suppress = lethe_sqlite_suppress,
 	.suppressed = lethe_sqlite_suppressed,
+	.hold_add = lethe_sqlite_hold_add,
+	.hold_release = lethe_sqlite_hold_release,
+	.holds = lethe_sqlite_holds,
 };

@@ -87,6 +87,11 @@ int lethe_sqlite_suppress(lethe_backend *base, const char *const *tokens, size_t
 			  const char *added_at);
 int lethe_sqlite_suppressed(int *found, lethe_backend *base, const char *token);
 
+/* backend_sqlite_holds.c */
+int lethe_sqlite_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h);
+int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *released_at);
+int lethe_sqlite_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
+
 /* backend_sqlite_scan.c */
 int lethe_sqlite_register_functions(lethe_sqlite *be);
 int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan);

@@ -258,6 +258,11 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 	sqlite3_str_appendall(s, ", ");
 	append_expr(s, scan->subject, "NULL");
 	sqlite3_str_appendall(s, ", ");
+	if (scan->held) {
+		sqlite3_str_appendall(s, "CASE WHEN ");
+		append_expr(s, scan->held, "0");
+		sqlite3_str_appendall(s, " THEN 2 ELSE ");
+	}
 	if (scan->ndeps) {
 		sqlite3_str_appendf(s, "CASE WHEN lethe_due(%d, ", scan->self_rule_id);
 		append_expr(s, scan->from, "NULL");
@@ -267,6 +272,8 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 	} else {
 		sqlite3_str_appendall(s, "0");
 	}
+	if (scan->held)
+		sqlite3_str_appendall(s, " END");
 	sqlite3_str_appendall(s, " FROM ");
 	lethe_sqlite_append_ident(s, scan->table);
 	sqlite3_str_appendall(s, " WHERE ");
@@ -351,8 +358,7 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 		lethe_sqlite_value(&key, sqlite3_column_value(stmt, 0));
 		lethe_sqlite_value(&clock, sqlite3_column_value(stmt, 1));
 		lethe_sqlite_value(&subject, sqlite3_column_value(stmt, 2));
-		cb = scan->row(scan->row_ctx, &key, &clock, &subject,
-			       sqlite3_column_int(stmt, 3) != 0);
+		cb = scan->row(scan->row_ctx, &key, &clock, &subject, sqlite3_column_int(stmt, 3));
 		if (cb)
 			break;
 	}

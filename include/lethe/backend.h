@@ -134,6 +134,10 @@ typedef struct {
 	const char *from;       /* NULL: no clock (clock is NULL in callbacks) */
 	const char *subject;    /* NULL: not selected */
 
+	/* Legal holds: an SQL expression over the row, true when a hold in
+	 * force covers it (built by the planner from lethe_holds). */
+	const char *held;
+
 	/* Blocked detection for deletions; ndeps 0 = never blocked. */
 	int self_rule_id;
 	const lethe_dependents *deps;
@@ -166,8 +170,9 @@ typedef struct {
 	const struct lethe_done_column *done_columns;
 	size_t ndone_columns;
 
-	/* One call per row in scope. blocked is 1 when the row is due and its
-	 * deletion would touch a dependent row that is not due. Return 0 to go
+	/* One call per row in scope. blocked is 2 when a legal hold covers the
+	 * row, else 1 when the row is due and its deletion would touch a
+	 * dependent row that is not due, else 0. Return 0 to go
 	 * on, non-zero to stop the scan with that code. */
 	int (*row)(void *ctx, const lethe_value *key, const lethe_value *clock,
 		   const lethe_value *subject, int blocked);
@@ -265,6 +270,25 @@ int lethe_backend_suppress(lethe_backend *be, const char *const *tokens, size_t 
 
 /* Whether a token is on the suppression list: 0 with *found set. */
 int lethe_backend_suppressed(int *found, lethe_backend *be, const char *token);
+
+/* --- legal holds (the operative copy; the evidence keeps the audit trail) ------- */
+
+typedef struct {
+	int64_t id;
+	lethe_value subject;     /* LETHE_VALUE_NULL for rule holds */
+	const char *rule;        /* NULL for subject holds */
+	const char *where;       /* NULL: all of the rule's rows */
+	const char *until;       /* "YYYY-MM-DD" or NULL */
+	const char *created_at;
+	const char *released_at; /* NULL while in force */
+} lethe_hold;
+
+/* Inside the open transaction: add a hold, *id receives its number. */
+int lethe_backend_hold_add(int64_t *id, lethe_backend *be, const lethe_hold *h);
+/* Inside the open transaction: release; LETHE_ENOTFOUND when no such hold in force. */
+int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *released_at);
+/* Every hold, in force or not, by id. */
+int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 
 /* --- run markers: what a run committed, kept in the register itself ------------
  * Written in the same transaction as a batch, so the evidence can always be
