@@ -28,6 +28,7 @@ int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_run(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_init(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_status(const lethe_cli_opts *opts, int argc, char **argv);
 
 /* What check, plan and run work on: the configuration, the policy, and the
  * register, loaded and checked against each other. */

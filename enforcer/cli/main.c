@@ -19,6 +19,7 @@ static const command commands[] = {
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
 	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
 	{ "verify", cmd_verify, "check the evidence repository's signatures and records" },
+	{ "status", cmd_status, "the last run, what becomes due soon, unpushed evidence, warnings" },
 };
 
 static void usage(FILE *f)
@@ -33,7 +34,8 @@ static void usage(FILE *f)
 		   "                      [--max-rows-per-rule N]\n"
 		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n"
 		   "  lethe init DIR [--database PATH] [--policies DIR]\n"
-		   "  lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]\n\n"
+		   "  lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]\n"
+		   "  lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]\n\n"
 		   "the configuration is -c FILE, else $LETHE_CONFIG, else ./lethe.yaml,\n"
 		   "else /etc/lethe/lethe.yaml.\n");
 }
