@@ -73,6 +73,18 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *name, in
  * out has PATH_MAX bytes. */
 int cli_absolute(char *out, const char *path);
 
+/* The progress line of long runs (cli_progress.c): shown only when stderr
+ * is a terminal and not --quiet. cli_progress_update has the signature of
+ * lethe_dispose_options.progress, with ctx a cli_progress. */
+typedef struct {
+	int enabled;
+	int64_t start_ms, last_ms;
+	int width;                /* of the widest line drawn; 0 nothing shown */
+} cli_progress;
+void cli_progress_start(cli_progress *p, const lethe_cli_opts *opts);
+void cli_progress_update(void *ctx, int64_t done, int64_t total);
+void cli_progress_end(cli_progress *p);
+
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
