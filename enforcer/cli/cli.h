@@ -85,6 +85,10 @@ void cli_progress_start(cli_progress *p, const lethe_cli_opts *opts);
 void cli_progress_update(void *ctx, int64_t done, int64_t total);
 void cli_progress_end(cli_progress *p);
 
+/* The reference policies for demo and init without --policies: the
+ * installed LETHE_DATADIR/policies, else the source tree's (cli_paths.c). */
+const char *cli_default_policies(void);
+
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
