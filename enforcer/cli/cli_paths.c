@@ -1,12 +1,22 @@
 /*
  * cli_paths.c - where the reference policies are when --policies is not
- * given: the installed copy (LETHE_DATADIR/policies, set by CMake from
- * GNUInstallDirs) when it exists, else the source tree's policies/ (so the
- * build tree works before anything is installed).
+ * given, the first folder of these that exists:
+ *  1. beside the running binary as installed (LETHE_BIN_TO_DATA, e.g.
+ *     "../share/lethe", from GNUInstallDirs): works under any prefix and in
+ *     a DESTDIR;
+ *  2. LETHE_DATADIR/policies, the configured install location;
+ *  3. the source tree's policies/ (so the build tree works uninstalled).
  */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "cli.h"
 
+#ifndef LETHE_BIN_TO_DATA
+#define LETHE_BIN_TO_DATA "../share/lethe"
+#endif
 #ifndef LETHE_DATADIR
 #define LETHE_DATADIR "/usr/share/lethe"
 #endif
@@ -14,13 +24,29 @@
 #define LETHE_SOURCE_POLICIES "policies"
 #endif
 
-const char *cli_default_policies(void)
+static int is_dir(const char *path)
 {
-	static const char *const candidates[] = { LETHE_DATADIR "/policies", LETHE_SOURCE_POLICIES };
 	struct stat st;
 
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(*candidates); i++)
-		if (stat(candidates[i], &st) == 0 && S_ISDIR(st.st_mode))
-			return candidates[i];
-	return LETHE_DATADIR "/policies";
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *cli_default_policies(void)
+{
+	static char beside[PATH_MAX];
+	char exe[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(beside, sizeof(beside), "%s/%s/policies", exe, LETHE_BIN_TO_DATA) <
+			    (int)sizeof(beside) && is_dir(beside))
+				return beside;
+		}
+	}
+	if (is_dir(LETHE_DATADIR "/policies"))
+		return LETHE_DATADIR "/policies";
+	return LETHE_SOURCE_POLICIES;
 }
