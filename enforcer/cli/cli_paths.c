@@ -9,6 +9,7 @@
  */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,15 +35,16 @@ static int is_dir(const char *path)
 const char *cli_default_policies(void)
 {
 	static char beside[PATH_MAX];
-	char exe[PATH_MAX], *slash;
+	char exe[PATH_MAX], path[PATH_MAX], *slash;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	if (n > 0) {
 		exe[n] = '\0';
 		if ((slash = strrchr(exe, '/')) != NULL) {
 			*slash = '\0';
-			if (snprintf(beside, sizeof(beside), "%s/%s/policies", exe, LETHE_BIN_TO_DATA) <
-			    (int)sizeof(beside) && is_dir(beside))
+			/* realpath: the folder written into lethe.yaml without "bin/.." */
+			if (snprintf(path, sizeof(path), "%s/%s/policies", exe, LETHE_BIN_TO_DATA) <
+			    (int)sizeof(path) && is_dir(path) && realpath(path, beside))
 				return beside;
 		}
 	}
