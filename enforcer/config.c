@@ -9,6 +9,9 @@
  *    path: a URL ("://") or git's scp-like "host:path" is left alone.
  *  - All faults of the file are reported before returning LETHE_ECONFIG, and
  *    *out is written only when there are none.
+ *  - A path "credential:NAME" is NAME in $CREDENTIALS_DIRECTORY, the folder
+ *    where systemd puts what the unit's LoadCredential= loaded, read at load
+ *    time: keys can stay root-only while the service user reads its copy.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,6 +44,31 @@ static int is_remote_url(const char *s)
 	return colon && (!slash || colon < slash);
 }
 
+/* "credential:NAME": NAME in $CREDENTIALS_DIRECTORY; NULL after a fault. */
+static char *credential_path(lethe_ydoc *y, const yaml_node_t *n, const char *key,
+			     const char *name)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	char *r = NULL;
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n),
+				 "'%s': credential name '%s' must be a file name", key, name);
+		return NULL;
+	}
+	if (!creds || creds[0] != '/') {
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n),
+				 "'%s': credential '%s' needs $CREDENTIALS_DIRECTORY (set by systemd "
+				 "for a unit with LoadCredential=)", key, name);
+		return NULL;
+	}
+	if (asprintf(&r, "%s/%s", creds, name) < 0) {
+		y->oom = 1;
+		return NULL;
+	}
+	return r;
+}
+
 /* A path value of the file, copied and resolved against dir (NULL: the
  * config is in the current directory). NULL when absent or faulty. */
 static char *path_value(lethe_ydoc *y, const yaml_node_t *n, const char *key,
@@ -55,6 +83,8 @@ static char *path_value(lethe_ydoc *y, const yaml_node_t *n, const char *key,
 		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'%s' must not be empty", key);
 		return NULL;
 	}
+	if (resolve && !strncmp(v, "credential:", 11))
+		return credential_path(y, n, key, v + 11);
 	if (!resolve || !dir || v[0] == '/')
 		return lethe_ydoc_strdup(y, v);
 	if (asprintf(&r, "%s%s%s", dir,

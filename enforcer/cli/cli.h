@@ -33,6 +33,7 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_suppressed(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_init(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_status(const lethe_cli_opts *opts, int argc, char **argv);
 
 /* What check, plan and run work on: the configuration, the policy, and the
  * register, loaded and checked against each other. */
@@ -91,6 +92,22 @@ int cli_site_open(cli_site *site, const lethe_config *cfg);
 void cli_site_close(cli_site *site);
 /* Push to evidence.remote when configured; a failure is a warning. */
 void cli_site_push(const lethe_cli_opts *opts, const lethe_config *cfg, lethe_evidence *ev);
+
+/* The progress line of long runs (cli_progress.c): shown only when stderr
+ * is a terminal and not --quiet. cli_progress_update has the signature of
+ * lethe_dispose_options.progress, with ctx a cli_progress. */
+typedef struct {
+	int enabled;
+	int64_t start_ms, last_ms;
+	int width;                /* of the widest line drawn; 0 nothing shown */
+} cli_progress;
+void cli_progress_start(cli_progress *p, const lethe_cli_opts *opts);
+void cli_progress_update(void *ctx, int64_t done, int64_t total);
+void cli_progress_end(cli_progress *p);
+
+/* The reference policies for demo and init without --policies: the
+ * installed LETHE_DATADIR/policies, else the source tree's (cli_paths.c). */
+const char *cli_default_policies(void);
 
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -19,10 +19,6 @@
 #include "lethe/demo.h"
 #include "lethe/error.h"
 
-#ifndef LETHE_SOURCE_POLICIES
-#define LETHE_SOURCE_POLICIES "policies"
-#endif
-
 static const char usage_line[] =
 	"usage: lethe demo DIR [--customers N] [--seed N] [--policies DIR]";
 
@@ -45,7 +41,7 @@ static int parse_u64(uint64_t *out, const char *s, uint64_t min, uint64_t max)
 int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	lethe_demo_options o = LETHE_DEMO_OPTIONS_INIT;
-	const char *dir = NULL, *policies = LETHE_SOURCE_POLICIES, *v;
+	const char *dir = NULL, *policies = cli_default_policies(), *v;
 	char resolved[PATH_MAX];
 	uint64_t n;
 	int rc;

@@ -30,10 +30,6 @@
 #include "lethe/sshkey.h"
 #include "lethe/token.h"
 
-#ifndef LETHE_SOURCE_POLICIES
-#define LETHE_SOURCE_POLICIES "policies"
-#endif
-
 static const char usage_line[] = "usage: lethe init DIR [--database PATH] [--policies DIR]";
 
 enum { MADE_FILE, MADE_DIR, MADE_TREE };
@@ -273,7 +269,7 @@ out:
 
 int cmd_init(const lethe_cli_opts *opts, int argc, char **argv)
 {
-	const char *dir = NULL, *policies = LETHE_SOURCE_POLICIES, *database = NULL, *v;
+	const char *dir = NULL, *policies = cli_default_policies(), *database = NULL, *v;
 	char pol_abs[PATH_MAX], db_abs[PATH_MAX], *fingerprint = NULL;
 	site_paths *p = NULL;
 	made m = { .n = 0 };

@@ -87,6 +87,7 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_warnings warnings = { 0 };
 	lethe_recovery recovered;
 	lethe_runlog_env env = { 0 };
+	cli_progress progress;
 	lethe_runlog *rl = NULL;
 	lethe_lock *lock = NULL;
 	lethe_plan *result = NULL;
@@ -130,7 +131,11 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 		o.batch_hook = lethe_runlog_batch;
 		o.hook_ctx = rl;
 	}
+	cli_progress_start(&progress, opts);
+	o.progress = cli_progress_update;
+	o.progress_ctx = &progress;
 	rc = lethe_dispose(&result, &warnings, r.be, r.policy, &o);
+	cli_progress_end(&progress);
 	if (result)
 		log_rules(opts, result, a.dry_run);
 	for (size_t i = 0; i < warnings.count; i++)

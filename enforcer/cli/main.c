@@ -21,6 +21,7 @@ static const command commands[] = {
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
 	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
 	{ "verify", cmd_verify, "check the evidence repository's signatures and records" },
+	{ "status", cmd_status, "the last run, what becomes due soon, unpushed evidence, warnings" },
 };
 
 static void usage(FILE *f)
@@ -37,9 +38,40 @@ static void usage(FILE *f)
 		   "  lethe [-c FILE] suppressed VALUE\n"
 		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n"
 		   "  lethe init DIR [--database PATH] [--policies DIR]\n"
-		   "  lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]\n\n"
+		   "  lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]\n"
+		   "  lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]\n\n"
 		   "the configuration is -c FILE, else $LETHE_CONFIG, else ./lethe.yaml,\n"
 		   "else /etc/lethe/lethe.yaml.\n");
+}
+
+/* The usage line of name from the list above, its summary, and where the
+ * whole story is. 64 for an unknown command. */
+static int command_help(const char *name)
+{
+	static const char *const lines[][2] = {
+		{ "check", "lethe [-c FILE] check" },
+		{ "plan", "lethe [-c FILE] plan [--as-of YYYY-MM-DD] [--json]" },
+		{ "run", "lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json] [--max-rows-per-rule N]" },
+		{ "demo", "lethe demo DIR [--customers N] [--seed N] [--policies DIR]" },
+		{ "init", "lethe init DIR [--database PATH] [--policies DIR]" },
+		{ "verify", "lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]" },
+		{ "status", "lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]" },
+	};
+
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
+		const char *line = commands[c].name;
+
+		if (strcmp(name, commands[c].name))
+			continue;
+		for (size_t k = 0; k < sizeof(lines) / sizeof(*lines); k++)
+			if (!strcmp(lines[k][0], name))
+				line = lines[k][1];
+		printf("usage: %s\n\n%s.\nSee lethe(1) for the options and exit statuses.\n", line,
+		       commands[c].summary);
+		return 0;
+	}
+	cli_error("unknown command '%s'", name);
+	return 64;
 }
 
 int main(int argc, char **argv)
@@ -80,10 +112,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 64;
 	}
-	if (!strcmp(argv[i], "help")) {
+	if (!strcmp(argv[i], "help") && i + 1 >= argc) {
 		usage(stdout);
 		return 0;
 	}
+	/* `lethe help COMMAND` and `lethe COMMAND --help`: the same text. */
+	if (!strcmp(argv[i], "help") || (i + 1 < argc && (!strcmp(argv[i + 1], "--help") ||
+							  !strcmp(argv[i + 1], "-h"))))
+		return command_help(!strcmp(argv[i], "help") ? argv[i + 1] : argv[i]);
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].fn(&opts, argc - i, argv + i);

@@ -167,6 +167,40 @@ START_TEST(every_fault_with_its_position)
 }
 END_TEST
 
+/* Keys from systemd's LoadCredential=: resolved in $CREDENTIALS_DIRECTORY at
+ * load time, a located fault when the variable is unset. */
+START_TEST(credentials)
+{
+	lethe_diags d = LETHE_DIAGS_INIT;
+	lethe_config *c = NULL;
+	const char *text = "database: x\npolicies: p\npseudonym_key: credential:pseudonym.key\n"
+			   "evidence:\n  signing_key: credential:lethe_ed25519\n";
+
+	free(tu_write(".", "lethe.yaml", text));
+	setenv("CREDENTIALS_DIRECTORY", "/run/credentials/lethe.service", 1);
+	ck_assert_int_eq(lethe_config_load(&c, "lethe.yaml", &d), 0);
+	ck_assert_str_eq(c->pseudonym_key, "/run/credentials/lethe.service/pseudonym.key");
+	ck_assert_str_eq(c->signing_key, "/run/credentials/lethe.service/lethe_ed25519");
+	lethe_config_free(c);
+	c = NULL;
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	ck_assert_int_eq(lethe_config_load(&c, "lethe.yaml", &d), LETHE_ECONFIG);
+	ck_assert_ptr_null(c);
+	tu_find(&d, "lethe.yaml", 3, 16, "credential 'pseudonym.key' needs $CREDENTIALS_DIRECTORY");
+	tu_find(&d, "lethe.yaml", 5, 16, "credential 'lethe_ed25519' needs $CREDENTIALS_DIRECTORY");
+	ck_assert_uint_eq(d.count, 2);
+	lethe_diags_free(&d);
+
+	setenv("CREDENTIALS_DIRECTORY", "/run/credentials/lethe.service", 1);
+	free(tu_write(".", "lethe.yaml", "database: x\npolicies: p\npseudonym_key: credential:../k\n"));
+	ck_assert_int_eq(lethe_config_load(&c, "lethe.yaml", &d), LETHE_ECONFIG);
+	tu_find(&d, "lethe.yaml", 3, 16, "credential name '../k' must be a file name");
+	lethe_diags_free(&d);
+	unsetenv("CREDENTIALS_DIRECTORY");
+}
+END_TEST
+
 START_TEST(missing_file)
 {
 	lethe_diags d = LETHE_DIAGS_INIT;
@@ -233,6 +267,7 @@ int main(void)
 	tcase_add_test(tc, absolute_config_and_remote_urls);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, every_fault_with_its_position);
+	tcase_add_test(tc, credentials);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, locate);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,119 @@
+/*
+ * cmd_status.c - `lethe [-c FILE] status [--as-of DATE] [--json]`: the last
+ * run as the evidence records it, what becomes due in the next 7 and 30 days,
+ * evidence not yet pushed, holds in force, and warnings. Opens the database
+ * read-only and writes nothing.
+ *
+ * Exit status: 0 whether or not there are warnings (monitoring reads them:
+ * the text lists them, --json has "warnings"); otherwise as the contract says.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "lethe/backend.h"
+#include "lethe/error.h"
+#include "lethe/evidence.h"
+#include "lethe/status.h"
+
+static const char usage_line[] = "usage: lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]";
+
+static void print_text(const lethe_status *st, const lethe_config *cfg)
+{
+	const lethe_status_run *r = &st->last;
+	int64_t sum[3] = { 0, 0, 0 };
+
+	if (r->present)
+		printf("last run:  record %08" PRId64 ", as of %s, %s%s%s\n"
+		       "           disposed %" PRId64 ", blocked %" PRId64 ", invalid %" PRId64
+		       ", held %" PRId64 "\n", r->seq, r->as_of, r->result,
+		       r->ended_at ? ", ended " : "", r->ended_at ? r->ended_at : "",
+		       r->disposed, r->blocked, r->invalid, r->held);
+	else
+		printf("last run:  none recorded\n");
+	for (size_t i = 0; i < st->nrules; i++) {
+		sum[0] += st->rules[i].due_now;
+		sum[1] += st->rules[i].due_soon;
+		sum[2] += st->rules[i].due_later;
+	}
+	printf("due:       %" PRId64 " now, %" PRId64 " within %d days, %" PRId64 " within %d days\n",
+	       sum[0], sum[1], LETHE_STATUS_SOON, sum[2], LETHE_STATUS_LATER);
+	for (size_t i = 0; i < st->nrules; i++)
+		if (st->rules[i].due_later)
+			printf("           %-32s %8" PRId64 " %8" PRId64 " %8" PRId64 "\n", st->rules[i].name,
+			       st->rules[i].due_now, st->rules[i].due_soon, st->rules[i].due_later);
+	if (!cfg->remote)
+		printf("unpushed:  no evidence.remote configured\n");
+	else if (st->unpushed < 0)
+		printf("unpushed:  unknown (remote '%s' unreadable)\n", cfg->remote);
+	else
+		printf("unpushed:  %" PRId64 " commit%s (remote '%s')\n", st->unpushed,
+		       st->unpushed == 1 ? "" : "s", cfg->remote);
+	printf("holds:     %zu in force\n", st->holds);
+	printf("warnings:  %s\n", st->warnings.count ? "" : "none");
+	for (size_t i = 0; i < st->warnings.count; i++)
+		printf("  - %s\n", st->warnings.items[i]);
+}
+
+int cmd_status(const lethe_cli_opts *opts, int argc, char **argv)
+{
+	const char *as_of_arg = NULL, *v;
+	int json = 0, status, rc;
+	lethe_status_input in = { 0 };
+	lethe_status *st = NULL;
+	lethe_evidence *ev = NULL;
+	cli_register r;
+	char *text = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		int missing = 0;
+
+		if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if ((v = cli_option_value(argc, argv, &i, "--as-of", &missing))) {
+			as_of_arg = v;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("%s\n", usage_line);
+			return 0;
+		} else {
+			cli_error("status: unexpected argument '%s'\n%s", argv[i], usage_line);
+			return 64;
+		}
+	}
+	if ((status = cli_parse_as_of(&in.as_of, as_of_arg)))
+		return status;
+	if ((status = cli_register_open(&r, opts, LETHE_BACKEND_READONLY)))
+		return status;
+	const char *keys[] = { r.cfg->pseudonym_key, r.cfg->signing_key };
+
+	if (r.cfg->evidence_repository && (rc = lethe_evidence_open(&ev, r.cfg->evidence_repository)) < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	in.be = r.be;
+	in.policy = r.policy;
+	in.ev = ev;
+	in.remote = r.cfg->remote;
+	in.keys = keys;
+	in.nkeys = 2;
+	if ((rc = lethe_status_new(&st, &in)) < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	if (json) {
+		if ((rc = lethe_status_to_json(&text, st)) < 0) {
+			status = cli_fail(rc);
+			goto out;
+		}
+		printf("%s\n", text);
+	} else {
+		print_text(st, r.cfg);
+	}
+out:
+	free(text);
+	lethe_status_free(st);
+	lethe_evidence_free(ev);
+	cli_register_close(&r);
+	return status;
+}
