@@ -83,6 +83,7 @@ typedef struct {
 	const lethe_policy *policy;
 	const lethe_dispose_options *opts;
 	const lethe_foreign_keys *fks;
+	const lethe_plan_holds *holds;
 	int64_t done, total;
 } run_ctx;
 
@@ -125,7 +126,7 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	int *notnull = NULL;
 	lethe_transform tf = { .rule = r, .key = ctx->opts->pseudonym_key };
 	lethe_change change = { 0 };
-	page pg = { .rp = rp, .clock = { ctx->policy, ctx->opts->as_of, ctx->opts->scope },
+	page pg = { .rp = rp, .clock = { ctx->policy, ctx->opts->as_of, ctx->opts->scope, ctx->holds },
 		    .limit = limit };
 	lethe_action action = lethe_plan_action(r, ctx->opts->scope);
 	lethe_scan scan = { 0 };
@@ -161,7 +162,7 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 		change.transform_ctx = &tf;
 		change.done_rule = r->name;
 	}
-	if ((rc = lethe_plan_dependents(&deps, &ndeps, ctx->policy, ctx->fks, r, ctx->opts->scope)) < 0)
+	if ((rc = lethe_plan_dependents(&deps, &ndeps, ctx->policy, ctx->fks, r, &pg.clock)) < 0)
 		goto out;
 	if (!(pg.keys = calloc(limit, sizeof(*pg.keys))) ||
 	    !(change.applied = calloc(limit, 1))) {
@@ -216,7 +217,8 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	lethe_plan *plan = NULL, *run = NULL;
 	lethe_foreign_keys *fks = NULL;
 	size_t *order = NULL;
-	run_ctx ctx = { be, policy, opts, NULL, 0, 0 };
+	lethe_plan_holds holds = { 0 };
+	run_ctx ctx = { be, policy, opts, NULL, &holds, 0, 0 };
 	int rc, cycle = 0;
 
 	if ((rc = lethe_plan_new_scoped(&plan, be, policy, opts->as_of, opts->scope)) < 0)
@@ -232,7 +234,8 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 		ctx.total += plan->rules[i].due;
 	if (opts->intent_hook && (rc = opts->intent_hook(opts->hook_ctx, plan)) != 0)
 		goto out;
-	if ((rc = lethe_dispose_order(&order, &cycle, be, policy)) < 0 ||
+	if ((rc = lethe_plan_holds_load(&holds, be, opts->as_of)) < 0 ||
+	    (rc = lethe_dispose_order(&order, &cycle, be, policy)) < 0 ||
 	    (rc = lethe_backend_foreign_keys(&fks, be)) < 0 ||
 	    (rc = lethe_plan_alloc(&run, policy, opts->as_of)) < 0)
 		goto out;
@@ -256,6 +259,7 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	*out = run;
 	run = NULL;
 out:
+	lethe_plan_holds_release(&holds);
 	free(order);
 	lethe_foreign_keys_free(fks);
 	lethe_plan_free(plan);

@@ -105,6 +105,10 @@ int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const l
 		return 0;
 	}
 	if (c->scope && c->scope->erasure) {
+		if (blocked == 2) {
+			rp->held++;
+			return 0;
+		}
 		if (blocked) {
 			rp->blocked++;
 			return 0;
@@ -127,6 +131,10 @@ int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const l
 		break;
 	case CLOCK_VALID:
 		if (c->as_of > end) {
+			if (blocked == 2) {
+				rp->held++;
+				break;
+			}
 			if (blocked) {
 				rp->blocked++;
 				break;
@@ -160,6 +168,8 @@ void lethe_plan_dependents_free(lethe_dependents *deps, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		lethe_plan_dependents_free((lethe_dependents *)deps[i].children, deps[i].nchildren);
+		for (size_t k = 0; k < deps[i].nrules; k++)
+			free((char *)deps[i].rules[k].where);
 		free((lethe_clock_rule *)deps[i].rules);
 	}
 	free(deps);
@@ -181,9 +191,12 @@ static int on_path(const char **path, int depth, const char *table)
  * lives on, so it must merely be due under any rule that disposes of
  * something. A table under no such rule blocks every parent it references.
  */
+static char *held_expr(const lethe_plan_clock *c, size_t index);
+
 static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy *p,
-			   const lethe_foreign_key *fk, const lethe_plan_scope *scope)
+			   const lethe_foreign_key *fk, const lethe_plan_clock *clock)
 {
+	const lethe_plan_scope *scope = clock->scope;
 	int erasure = scope && scope->erasure;
 	int removed = fk->on_delete != LETHE_FK_SET_NULL && fk->on_delete != LETHE_FK_SET_DEFAULT;
 	lethe_clock_rule *rules = NULL;
@@ -207,7 +220,23 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 		}
 		rules = grown;
 		rules[count].id = (int)i;
-		rules[count].where = r->where;
+		/* A held dependent row is not due: it blocks its parent's deletion.
+		 * The where strings of dependents are always the planner's own. */
+		char *held = held_expr(clock, i), *where = NULL;
+		int len;
+
+		if (held)
+			len = asprintf(&where, "(\n%s\n) AND NOT (\n%s\n)", r->where ? r->where : "1", held);
+		else
+			len = r->where ? ((where = strdup(r->where)) ? 0 : -1) : 0;
+		free(held);
+		if (len < 0) {
+			for (size_t k = 0; k < count; k++)
+				free((char *)rules[k].where);
+			free(rules);
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		}
+		rules[count].where = where;
 		rules[count].from = erasure ? scope->from[i] : r->from;
 		count++;
 	}
@@ -218,7 +247,7 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 
 static int build_dependents(lethe_dependents **out, size_t *n, const lethe_policy *p,
 			    const lethe_foreign_keys *fks, const char **path, int depth,
-			    const lethe_plan_scope *scope)
+			    const lethe_plan_clock *clock)
 {
 	const char *parent = path[depth - 1];
 	lethe_dependents *deps = NULL;
@@ -240,7 +269,7 @@ static int build_dependents(lethe_dependents **out, size_t *n, const lethe_polic
 		d = &deps[count++];
 		memset(d, 0, sizeof(*d));
 		d->fk = fk;
-		if ((rc = dependent_rules((lethe_clock_rule **)&d->rules, &d->nrules, p, fk, scope)) < 0)
+		if ((rc = dependent_rules((lethe_clock_rule **)&d->rules, &d->nrules, p, fk, clock)) < 0)
 			goto out;
 		/* SET NULL and SET DEFAULT change the child and stop there. */
 		if (fk->on_delete == LETHE_FK_SET_NULL || fk->on_delete == LETHE_FK_SET_DEFAULT)
@@ -251,7 +280,7 @@ static int build_dependents(lethe_dependents **out, size_t *n, const lethe_polic
 		}
 		path[depth] = fk->child_table;
 		rc = build_dependents((lethe_dependents **)&d->children, &d->nchildren, p, fks,
-				      path, depth + 1, scope);
+				      path, depth + 1, clock);
 		if (rc < 0)
 			goto out;
 	}
@@ -267,16 +296,103 @@ out:
 
 int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy *p,
 			  const lethe_foreign_keys *fks, const lethe_rule *rule,
-			  const lethe_plan_scope *scope)
+			  const lethe_plan_clock *clock)
 {
 	const char *path[MAX_DEPENDENT_DEPTH + 1];
 
 	*out = NULL;
 	*n = 0;
-	if (lethe_plan_action(rule, scope) != LETHE_ACTION_DELETE)
+	if (lethe_plan_action(rule, clock->scope) != LETHE_ACTION_DELETE)
 		return 0;
 	path[0] = rule->table;
-	return build_dependents(out, n, p, fks, path, 1, scope);
+	return build_dependents(out, n, p, fks, path, 1, clock);
+}
+
+/* --- legal holds ----------------------------------------------------------- */
+
+typedef struct {
+	lethe_plan_holds *h;
+	char day[11];
+} holds_load;
+
+static int hold_one(void *ctx, const lethe_hold *h)
+{
+	holds_load *l = ctx;
+	char **rule, **where;
+
+	if (h->released_at || (h->until && strcmp(h->until, l->day) < 0))
+		return 0;
+	if (!h->rule) {
+		l->h->any_subject = 1;
+		return 0;
+	}
+	rule = realloc(l->h->rule, (l->h->n + 1) * sizeof(char *));
+	if (rule)
+		l->h->rule = rule;
+	where = realloc(l->h->where, (l->h->n + 1) * sizeof(char *));
+	if (where)
+		l->h->where = where;
+	if (!rule || !where)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	rule[l->h->n] = strdup(h->rule);
+	where[l->h->n] = h->where ? strdup(h->where) : NULL;
+	l->h->n++;
+	if (!rule[l->h->n - 1] || (h->where && !where[l->h->n - 1]))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return 0;
+}
+
+int lethe_plan_holds_load(lethe_plan_holds *out, lethe_backend *be, lethe_day as_of)
+{
+	holds_load l = { out, "" };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	lethe_day_format(as_of, l.day);
+	if ((rc = lethe_backend_holds(be, hold_one, &l)) < 0)
+		lethe_plan_holds_release(out);
+	return rc;
+}
+
+void lethe_plan_holds_release(lethe_plan_holds *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->rule[i]);
+		free(h->where[i]);
+	}
+	free(h->rule);
+	free(h->where);
+	memset(h, 0, sizeof(*h));
+}
+
+/* The SQL that is true for a row of rule `index` under a hold in force, or
+ * NULL when no hold can cover the rule's rows. Subject holds are looked up
+ * in lethe_holds itself, so no key is ever pasted into SQL. */
+static char *held_expr(const lethe_plan_clock *c, size_t index)
+{
+	const lethe_rule *r = &c->policy->rules[index];
+	char day[11], *out = NULL, *next;
+
+	if (!c->holds)
+		return NULL;
+	lethe_day_format(c->as_of, day);
+	if (c->holds->any_subject && r->subject &&
+	    asprintf(&out, "(\n%s\n) IN (SELECT subject FROM lethe_holds WHERE rule IS NULL AND "
+		     "released_at IS NULL AND (until IS NULL OR until >= '%s'))", r->subject, day) < 0)
+		return NULL;
+	for (size_t i = 0; i < c->holds->n; i++) {
+		if (strcmp(c->holds->rule[i], r->name))
+			continue;
+		const char *w = c->holds->where[i] ? c->holds->where[i] : "1";
+
+		if (asprintf(&next, "%s%s(\n%s\n)", out ? out : "", out ? " OR " : "", w) < 0) {
+			free(out);
+			return NULL;
+		}
+		free(out);
+		out = next;
+	}
+	return out;
 }
 
 lethe_action lethe_plan_action(const lethe_rule *r, const lethe_plan_scope *scope)
@@ -343,6 +459,7 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	scan->from = lethe_plan_action(r, clock->scope) == LETHE_ACTION_KEEP ? NULL
 		     : clock->scope && clock->scope->erasure ? clock->scope->from[index] : r->from;
 	scan->bind_subject = clock->scope ? clock->scope->subject : NULL;
+	scan->held = held_expr(clock, index);
 	scan->self_rule_id = (int)index;
 	scan->deps = deps;
 	scan->ndeps = ndeps;
@@ -408,6 +525,8 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 
 void lethe_plan_scan_release(lethe_scan *scan)
 {
+	free((char *)scan->held);
+	scan->held = NULL;
 	free((lethe_done_column *)scan->done_columns);
 	scan->done_columns = NULL;
 	free((lethe_clock_rule *)scan->exclude);
@@ -438,7 +557,7 @@ static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_forei
 				     r->name, r->table);
 		goto out;
 	}
-	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, r, ctx->clock.scope)) < 0)
+	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, r, &ctx->clock)) < 0)
 		goto out;
 	if ((rc = lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, &ctx->clock)) < 0)
 		goto out;
@@ -481,10 +600,12 @@ int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_polic
 {
 	lethe_plan *plan = NULL;
 	lethe_foreign_keys *fks = NULL;
-	plan_ctx ctx = { { policy, as_of, scope }, NULL };
+	lethe_plan_holds holds = { 0 };
+	plan_ctx ctx = { { policy, as_of, scope, &holds }, NULL };
 	int rc;
 
-	if ((rc = lethe_plan_alloc(&plan, policy, as_of)) < 0)
+	if ((rc = lethe_plan_alloc(&plan, policy, as_of)) < 0 ||
+	    (rc = lethe_plan_holds_load(&holds, be, as_of)) < 0)
 		goto out;
 	if ((rc = lethe_backend_foreign_keys(&fks, be)) < 0)
 		goto out;
@@ -496,6 +617,7 @@ int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_polic
 	*out = plan;
 	plan = NULL;
 out:
+	lethe_plan_holds_release(&holds);
 	lethe_foreign_keys_free(fks);
 	lethe_plan_free(plan);
 	return rc;

@@ -538,3 +538,27 @@ int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env)
 		rc = lethe_backend_marker_clear(env->be, "*");
 	return rc;
 }
+
+int lethe_runlog_record(int64_t *seq, const lethe_runlog_env *env, const char *kind,
+			json_t *fields)
+{
+	json_t *record, *last = NULL;
+	changes c = { .n = 0 };
+	int64_t last_seq;
+	int rc;
+
+	if ((rc = last_record(&last_seq, &last, env->ev)) < 0)
+		return rc;
+	json_decref(last);
+	if (!(record = base_record(kind, last_seq + 1)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	if (fields && json_object_update(record, fields) < 0) {
+		json_decref(record);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	rc = commit_record(env, record, last_seq + 1, kind, &c, NULL);
+	changes_free(&c);
+	if (rc == 0 && seq)
+		*seq = last_seq + 1;
+	return rc;
+}

@@ -17,6 +17,7 @@ static const command commands[] = {
 	{ "plan", cmd_plan, "show what a run would dispose of, today or --as-of DATE" },
 	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do" },
 	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept" },
+	{ "hold", cmd_hold, "legal holds: add, list, release" },
 	{ "suppressed", cmd_suppressed, "exit 0 when a contact value is on the suppression list" },
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
 	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
@@ -36,6 +37,9 @@ static void usage(FILE *f)
 		   "                      [--max-rows-per-rule N]\n"
 		   "  lethe [-c FILE] erase --subject KEY [--dry-run] [--json]\n"
 		   "  lethe [-c FILE] suppressed VALUE\n"
+		   "  lethe [-c FILE] hold add --reason TEXT (--subject KEY | --rule NAME [--where SQL])\n"
+		   "                       [--until YYYY-MM-DD]\n"
+		   "  lethe [-c FILE] hold list [--json] | hold release ID --reason TEXT\n"
 		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n"
 		   "  lethe init DIR [--database PATH] [--policies DIR]\n"
 		   "  lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]\n"

@@ -67,12 +67,24 @@ void lethe_plan_scope_release(lethe_plan_scope *s);
 /* The action a rule applies in this scope (on_erasure for an erasure). */
 lethe_action lethe_plan_action(const lethe_rule *r, const lethe_plan_scope *scope);
 
-/* What decides whether a row is due: the policy, the day, and the scope
- * (NULL: every row, by its clock). */
+/* The legal holds in force on a day (not released, until not passed). */
+typedef struct {
+	int any_subject;    /* a hold on a data subject is in force */
+	char **rule;        /* per rule hold: the rule's name ... */
+	char **where;       /* ... and its row filter, NULL for all rows */
+	size_t n;
+} lethe_plan_holds;
+
+int lethe_plan_holds_load(lethe_plan_holds *out, lethe_backend *be, lethe_day as_of);
+void lethe_plan_holds_release(lethe_plan_holds *h);
+
+/* What decides whether a row is due: the policy, the day, the scope
+ * (NULL: every row, by its clock), and the holds (NULL: none). */
 typedef struct {
 	const lethe_policy *policy;
 	lethe_day as_of;
 	const lethe_plan_scope *scope;
+	const lethe_plan_holds *holds;
 } lethe_plan_clock;
 
 /* lethe_plan_new within a scope (NULL: the whole register). */
@@ -96,7 +108,7 @@ int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const l
  * lethe_plan_dependents_free(); borrows from p and fks. */
 int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy *p,
 			  const lethe_foreign_keys *fks, const lethe_rule *rule,
-			  const lethe_plan_scope *scope);
+			  const lethe_plan_clock *clock);
 void lethe_plan_dependents_free(lethe_dependents *deps, size_t n);
 
 /* Fill a scan for rule `index` (row callback and paging left to the

@@ -61,4 +61,11 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const lethe_warnings *w,
 			  int failed);
 
+/* A record outside a run (hold, release, export...): the common fields, the
+ * given kind, and every field of `fields` (a JSON object, borrowed), with no
+ * other files. The record's sequence number goes into *seq when not NULL. */
+struct json_t;
+int lethe_runlog_record(int64_t *seq, const lethe_runlog_env *env, const char *kind,
+			struct json_t *fields);
+
 #endif
