@@ -47,6 +47,10 @@ static int git_start(void)
 		git_libgit2_shutdown();
 		return lethe_evidence_git_fail(LETHE_ESOFTWARE, "cannot turn on fsync");
 	}
+	/* libgit2 caches trees only up to 4 KiB by default. The records/ tree
+	 * grows with the history and is read again by every commit's check
+	 * (verify compares each commit with its parent): keep large trees. */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, (int)GIT_OBJECT_TREE, (size_t)(4 << 20));
 	return 0;
 }
 
