@@ -23,7 +23,16 @@ def run(*args, cwd=None, env=None):
     e.pop("LETHE_CONFIG", None)
     if env:
         e.update(env)
-    p = subprocess.run([LETHE, *args], cwd=cwd, env=e, capture_output=True, text=True, timeout=600)
+    cmd = [LETHE, *args]
+    # LETHE_VALGRIND=1: every lethe under memcheck; an error or leak exits 99.
+    if os.environ.get("LETHE_VALGRIND") and not e.get("LETHE_TEST_CRASH"):
+        cmd = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+               "--errors-for-leak-kinds=definite,indirect", "--show-leak-kinds=definite,indirect",
+               *cmd]
+    p = subprocess.run(cmd, cwd=cwd, env=e, capture_output=True, text=True, timeout=1800)
+    if p.returncode == 99:
+        failures.append(f"valgrind: lethe {' '.join(args)}")
+        print(f"FAIL valgrind found errors in: lethe {' '.join(args)}\n{p.stderr}")
     return p.returncode, p.stdout, p.stderr
 
 
