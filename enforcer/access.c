@@ -227,7 +227,8 @@ static char *file_name(const char *table)
 }
 
 /* The tables to export (subject table first, then rules' tables in policy
- * order, each once) with their joined where. */
+ * order, each once) with their joined where; scope is an erasure scope,
+ * whose `from` is each rule's bare subject match. */
 static int gather_tables(lethe_access_result *res, char ***wheres, const lethe_policy *p,
 			 const lethe_plan_scope *scope)
 {
@@ -241,7 +242,9 @@ static int gather_tables(lethe_access_result *res, char ***wheres, const lethe_p
 		goto oom;
 	for (size_t i = 0; i <= p->nrules; i++) {
 		const char *table = i == 0 ? p->subject_table : p->rules[i - 1].table;
-		const char *expr = i == 0 ? km : scope->where[i - 1];
+		/* the subject match alone: rows outside a rule's `where` (an
+		 * open order) are the subject's data too */
+		const char *expr = i == 0 ? km : scope->from[i - 1];
 		size_t t = 0;
 
 		if (i > 0 && !p->rules[i - 1].subject)
@@ -334,7 +337,7 @@ static int write_export(lethe_access_result *res, sink *s, lethe_archive_format 
 	size_t nwheres = p->nrules + 1, slen = 0;
 	int rc;
 
-	if ((rc = lethe_plan_scope_init(&scope, p, &subj->value, 0)) < 0 ||
+	if ((rc = lethe_plan_scope_init(&scope, p, &subj->value, 1)) < 0 ||
 	    (rc = gather_tables(res, &wheres, p, &scope)) < 0 || (rc = open_archive(&a, f, s)) < 0)
 		goto out;
 	for (size_t i = 0; i < res->ntables; i++)
