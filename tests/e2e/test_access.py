@@ -15,6 +15,7 @@ import tarfile
 import zipfile
 from lethe_e2e import SOURCE, check, equal, finish, run, sha256, tmpdir
 from lethe_run_e2e import config
+from lethe_subject_e2e import QUERIES, rich_subject
 
 d = tmpdir()
 rc, out, err = run("demo", os.path.join(d, "db"), "--customers", "300")
@@ -25,28 +26,7 @@ repo = os.path.join(os.path.dirname(cfg), "site1", "evidence")
 
 con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
 con.row_factory = sqlite3.Row
-# A customer with as many kinds of data as the shop has.
-subject = con.execute("""
-SELECT c.id FROM customers c ORDER BY
-  (EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id))
-  + (EXISTS (SELECT 1 FROM chat_transcripts t WHERE t.customer_id = c.id))
-  + (EXISTS (SELECT 1 FROM consents t WHERE t.customer_id = c.id))
-  + (EXISTS (SELECT 1 FROM marketing_profiles t WHERE t.customer_id = c.id))
-  + (EXISTS (SELECT 1 FROM complaints t WHERE t.customer_id = c.id))
-  + (EXISTS (SELECT 1 FROM page_events t WHERE t.customer_id = c.id)) DESC,
-  (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) DESC LIMIT 1""").fetchone()[0]
-# Every table's rows of the subject, written independently of the policy.
-BY_ORDER = "order_id IN (SELECT id FROM orders WHERE customer_id = :s)"
-QUERIES = {
-    "customers": "id = :s",
-    "addresses": "customer_id = :s", "change_history": "customer_id = :s",
-    "orders": "customer_id = :s", "order_lines": BY_ORDER, "invoices": BY_ORDER,
-    "payments": f"invoice_id IN (SELECT id FROM invoices WHERE {BY_ORDER})",
-    "consents": "customer_id = :s", "marketing_profiles": "customer_id = :s",
-    "marketing_bans": "customer_id = :s", "deliveries": BY_ORDER, "returns": BY_ORDER,
-    "complaints": "customer_id = :s", "chat_transcripts": "customer_id = :s",
-    "feedback": "customer_id = :s", "page_events": "customer_id = :s",
-}
+subject = rich_subject(con)
 
 
 def expected(table):
