@@ -539,26 +539,42 @@ int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env)
 	return rc;
 }
 
-int lethe_runlog_record(int64_t *seq, const lethe_runlog_env *env, const char *kind,
-			json_t *fields)
+/* --- records outside a run --------------------------------------------------- */
+
+int lethe_runlog_record(int64_t *out_seq, const lethe_runlog_env *env, const char *kind,
+			const struct json_t *fields)
 {
-	json_t *record, *last = NULL;
+	json_t *record = NULL, *last = NULL;
 	changes c = { .n = 0 };
-	int64_t last_seq;
+	const char *last_kind;
+	int64_t seq;
 	int rc;
 
-	if ((rc = last_record(&last_seq, &last, env->ev)) < 0)
-		return rc;
-	json_decref(last);
-	if (!(record = base_record(kind, last_seq + 1)))
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	if (fields && json_object_update(record, fields) < 0) {
-		json_decref(record);
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	if ((rc = last_record(&seq, &last, env->ev)) < 0)
+		goto out;
+	last_kind = last ? json_string_value(json_object_get(last, "kind")) : NULL;
+	if (last_kind && !strcmp(last_kind, "intent")) {
+		rc = lethe_error_set(LETHE_ETEMPFAIL, "the evidence ends with the intent of an "
+				     "interrupted run (record %" PRId64 "); `lethe run` recovers it, "
+				     "then try again", seq);
+		goto out;
 	}
-	rc = commit_record(env, record, last_seq + 1, kind, &c, NULL);
+	if (!(record = base_record(kind, seq + 1))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	/* the common fields stay as base_record made them */
+	if (fields && (json_object_update_missing(record, (json_t *)fields) < 0)) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	rc = commit_record(env, record, seq + 1, kind, &c, NULL);
+	record = NULL;
+	if (rc == 0 && out_seq)
+		*out_seq = seq + 1;
+out:
+	json_decref(record);
+	json_decref(last);
 	changes_free(&c);
-	if (rc == 0 && seq)
-		*seq = last_seq + 1;
 	return rc;
 }

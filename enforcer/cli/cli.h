@@ -30,6 +30,7 @@ int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_run(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_access(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_suppressed(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_hold(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_init(const lethe_cli_opts *opts, int argc, char **argv);

@@ -18,6 +18,7 @@ static const command commands[] = {
 	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do" },
 	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept" },
 	{ "hold", cmd_hold, "legal holds: add, list, release" },
+	{ "access", cmd_access, "export a data subject's data and what is kept, why and until when" },
 	{ "suppressed", cmd_suppressed, "exit 0 when a contact value is on the suppression list" },
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
 	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
@@ -36,6 +37,7 @@ static void usage(FILE *f)
 		   "  lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
 		   "                      [--max-rows-per-rule N]\n"
 		   "  lethe [-c FILE] erase --subject KEY [--dry-run] [--json]\n"
+		   "  lethe [-c FILE] access --subject KEY --output FILE.zip|FILE.tar.gz\n"
 		   "  lethe [-c FILE] suppressed VALUE\n"
 		   "  lethe [-c FILE] hold add --reason TEXT (--subject KEY | --rule NAME [--where SQL])\n"
 		   "                       [--until YYYY-MM-DD]\n"

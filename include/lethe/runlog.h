@@ -61,11 +61,16 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const lethe_warnings *w,
 			  int failed);
 
-/* A record outside a run (hold, release, export...): the common fields, the
- * given kind, and every field of `fields` (a JSON object, borrowed), with no
- * other files. The record's sequence number goes into *seq when not NULL. */
+/* A record outside a run (e.g. kind "export"): the common fields, then
+ * every field of `fields` (borrowed; NULL for none), no other files, in a
+ * commit of its own. Only env->ev and env->signing_key are used. Refused
+ * with LETHE_ETEMPFAIL when the evidence ends with an intent that nothing
+ * closed: the next run or erasure must recover it first (recovery looks at
+ * the last record only). Callers hold the database lock, so no run is
+ * between its intent and its completion meanwhile. The record's sequence
+ * number goes into *seq when not NULL. */
 struct json_t;
 int lethe_runlog_record(int64_t *seq, const lethe_runlog_env *env, const char *kind,
-			struct json_t *fields);
+			const struct json_t *fields);
 
 #endif
