@@ -7,8 +7,9 @@
  * lethe_retention_end runs on values that parsed.
  *
  * Invariants asserted (abort() on violation, which libFuzzer reports):
- *  - A day from lethe_day_parse formats back to exactly its input and
- *    re-parses to itself; lethe_day_from_text gives the same day for it.
+ *  - A day from lethe_day_parse formats back to exactly its input (up to
+ *    the first NUL: it takes a C string) and re-parses to itself;
+ *    lethe_day_from_text gives the same day for the same ten bytes.
  *  - Every day a parser accepts lies in years 0001..9999 and round-trips
  *    through lethe_day_to_ymd / lethe_day_from_ymd.
  *  - Parsed durations, counted_from and fiscal year ends are in range.
@@ -82,7 +83,7 @@ static void parse_all(parsed *p, const uint8_t *data, size_t n)
 		lethe_day_format(strict, buf);
 		if (strlen(s) != 10 || strcmp(buf, s) != 0)
 			abort();
-		if (lethe_day_from_text(&text, exact, n) != 0 || text != strict)
+		if (lethe_day_from_text(&text, s, strlen(s)) != 0 || text != strict)
 			abort();
 		check_day(strict);
 	}

@@ -25,8 +25,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64], policies[96], policy_file[128], config_file[96];
+static char dir[4096], policies[4200], policy_file[4300], config_file[4200];
 
+/* At exit: the two files and the two folders, nothing else. */
 static void cleanup(void)
 {
 	unlink(policy_file);
@@ -37,7 +38,11 @@ static void cleanup(void)
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/lethe-fuzz-policy-XXXXXX");
+	const char *tmp = getenv("TMPDIR");
+
+	/* tests/fuzz/run points TMPDIR into its scratch folder, so that even a
+	 * crashed process leaves nothing behind in /tmp. */
+	snprintf(dir, sizeof(dir), "%s/lethe-fuzz-policy-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(policies, sizeof(policies), "%s/policies", dir);

@@ -103,6 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc == 0 && rep.reason[0])
 		abort();
+	/* To check what a seed reaches: LETHE_FUZZ_VERBOSE=1 fuzz_record FILE */
+	if (getenv("LETHE_FUZZ_VERBOSE"))
+		fprintf(stderr, "%s: %s\n", path, rc == 0 ? "holds" : rep.reason);
 	free(s.intents);
 	lethe_error_clear();
 	return 0;
