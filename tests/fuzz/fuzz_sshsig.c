@@ -18,7 +18,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The message the seed signatures sign (tests/fuzz/corpus/sshsig/README). */
+/* The message the seed signatures sign (tests/fuzz/README.md). */
 #define MESSAGE "lethe fuzz message\n"
 
 static void try_blob(const unsigned char *blob, size_t len)
