@@ -34,6 +34,12 @@ typedef struct {
 	char *added;           /* the one new record of the current commit */
 	verify_intent *intents;
 	size_t nintents, capintents;
+	/* Where a record's listed files come from: NULL is the commit in ev
+	 * (lethe_verify); the fuzz harness of tests/fuzz/ supplies its own, as
+	 * it has records without a repository. Same contract as
+	 * lethe_evidence_read. */
+	int (*read)(char **data, size_t *len, void *ctx, const char *path);
+	void *read_ctx;
 } verify_state;
 
 /* Fill the report's reason with "commit ABBREV: " + fmt; returns LETHE_EVERIFY. */
@@ -42,5 +48,10 @@ int verify_fail(verify_state *s, const char *fmt, ...) __attribute__((format(pri
 /* Check the record at path (records/NNNNNNNN-KIND.json) of the current
  * commit: its JSON, the files it lists, the run it belongs to. */
 int verify_record(verify_state *s, const char *path, int64_t seq, const char *kind);
+
+/* The same on the record's bytes (data need not be NUL-terminated), for the
+ * fuzz harness; s->c must be set (its oid names the commit in reasons). */
+int verify_record_bytes(verify_state *s, const char *path, int64_t seq, const char *kind,
+			const char *data, size_t len);
 
 #endif

@@ -120,7 +120,8 @@ static int count(record *r, int64_t *out, json_t *obj, const char *where, const 
 static int read_file(record *r, char **data, size_t *len, char hex[65], const char *path)
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
-	int rc = lethe_evidence_read(data, len, r->s->ev, r->s->c->oid, path);
+	int rc = r->s->read ? r->s->read(data, len, r->s->read_ctx, path)
+			    : lethe_evidence_read(data, len, r->s->ev, r->s->c->oid, path);
 
 	if (rc == LETHE_ENOTFOUND)
 		return verify_fail(r->s, "%s: lists '%s', which is not in the commit", r->path, path);
@@ -401,15 +402,25 @@ static int check_completion(record *r, json_t *rec, int64_t seq, int aborted)
 
 int verify_record(verify_state *s, const char *path, int64_t seq, const char *kind)
 {
-	record r = { s, path, NULL };
-	json_error_t jerr;
-	json_t *rec = NULL, *v = NULL;
 	char *data = NULL;
 	size_t len;
 	int rc;
 
 	if ((rc = lethe_evidence_read(&data, &len, s->ev, s->c->oid, path)) < 0)
-		goto out;
+		return rc;
+	rc = verify_record_bytes(s, path, seq, kind, data, len);
+	free(data);
+	return rc;
+}
+
+int verify_record_bytes(verify_state *s, const char *path, int64_t seq, const char *kind,
+			const char *data, size_t len)
+{
+	record r = { s, path, NULL };
+	json_error_t jerr;
+	json_t *rec = NULL, *v = NULL;
+	int rc;
+
 	rec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!rec || !json_is_object(rec)) {
 		rc = verify_fail(s, "%s: not a json object%s%s", path, rec ? "" : ": ",
@@ -453,6 +464,5 @@ fail:
 	rc = LETHE_EVERIFY;
 out:
 	json_decref(rec);
-	free(data);
 	return rc;
 }
