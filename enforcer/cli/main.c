@@ -17,6 +17,7 @@ static const command commands[] = {
 	{ "plan", cmd_plan, "show what a run would dispose of, today or --as-of DATE" },
 	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do" },
 	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept" },
+	{ "replay", cmd_replay, "after a restore from a backup, erase again what was erased since" },
 	{ "suppressed", cmd_suppressed, "exit 0 when a contact value is on the suppression list" },
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
 	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
@@ -34,6 +35,7 @@ static void usage(FILE *f)
 		   "  lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
 		   "                      [--max-rows-per-rule N]\n"
 		   "  lethe [-c FILE] erase --subject KEY [--dry-run] [--json]\n"
+		   "  lethe [-c FILE] replay [--dry-run] [--json]\n"
 		   "  lethe [-c FILE] suppressed VALUE\n"
 		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n"
 		   "  lethe init DIR [--database PATH] [--policies DIR]\n"
