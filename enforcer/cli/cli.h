@@ -16,6 +16,7 @@
 #include "lethe/sshkey.h"
 #include "lethe/token.h"
 #include "lethe/policy.h"
+#include "lethe/subject.h"
 
 typedef struct {
 	const char *config_path;  /* -c FILE, or NULL */
@@ -36,6 +37,7 @@ int cmd_hold(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_init(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_status(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv);
 
 /* What check, plan and run work on: the configuration, the policy, and the
  * register, loaded and checked against each other. */
@@ -92,6 +94,9 @@ typedef struct {
  * status (78 when not configured, 77 loose key permissions, ...). */
 int cli_site_open(cli_site *site, const lethe_config *cfg);
 void cli_site_close(cli_site *site);
+/* cli_site_open without asking whether the database is writable: for dry
+ * runs that read the evidence and keys but change nothing. */
+int cli_site_open_read(cli_site *site, const lethe_config *cfg);
 /* Push to evidence.remote when configured; a failure is a warning. */
 void cli_site_push(const lethe_cli_opts *opts, const lethe_config *cfg, lethe_evidence *ev);
 
@@ -110,6 +115,17 @@ void cli_progress_end(cli_progress *p);
 /* The reference policies for demo and init without --policies: the
  * installed LETHE_DATADIR/policies, else the source tree's (cli_paths.c). */
 const char *cli_default_policies(void);
+/* One data subject's erasure within the scope `erasure` (every rule's
+ * on_erasure action), as `lethe erase` applies it: with site, under the
+ * caller's database lock, the recovery of an interrupted run, the subject's
+ * contact values onto the suppression list, the disposal and its evidence
+ * (an intent with request "erasure", the subject's digest, and replay_of
+ * when > 0); without site (NULL), a dry run that changes nothing. *done gets
+ * the counts (due = disposed; owned by the caller) even after a failure
+ * once the disposal started. 0 or a LETHE_E* code. */
+int cli_erase_apply(lethe_plan **done, const lethe_cli_opts *opts, cli_register *r, cli_site *site,
+		    const lethe_subject *subject, const lethe_plan_scope *erasure, lethe_day as_of,
+		    int64_t replay_of);
 
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

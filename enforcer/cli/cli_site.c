@@ -39,7 +39,7 @@ static int writable(const char *database)
 	return 0;
 }
 
-int cli_site_open(cli_site *site, const lethe_config *cfg)
+static int site_open(cli_site *site, const lethe_config *cfg, int write)
 {
 	static const char *const names[] = { "pseudonym_key", "evidence.repository",
 					     "evidence.signing_key" };
@@ -56,13 +56,23 @@ int cli_site_open(cli_site *site, const lethe_config *cfg)
 		cli_error("cannot resolve '%s'", cfg->database);
 		return 66;
 	}
-	if ((rc = writable(site->database)))
+	if (write && (rc = writable(site->database)))
 		return rc;
 	if ((rc = lethe_token_key_load(&site->pseudonym_key, cfg->pseudonym_key)) < 0 ||
 	    (rc = lethe_sshkey_load(&site->signing_key, cfg->signing_key)) < 0 ||
 	    (rc = lethe_evidence_open(&site->ev, cfg->evidence_repository)) < 0)
 		return cli_fail(rc);
 	return 0;
+}
+
+int cli_site_open(cli_site *site, const lethe_config *cfg)
+{
+	return site_open(site, cfg, 1);
+}
+
+int cli_site_open_read(cli_site *site, const lethe_config *cfg)
+{
+	return site_open(site, cfg, 0);
 }
 
 void cli_site_close(cli_site *site)

@@ -14,12 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "cli.h"
-#include "lethe/dispose.h"
 #include "lethe/error.h"
 #include "lethe/lock.h"
-#include "lethe/runlog.h"
 #include "lethe/subject.h"
 
 typedef struct {
@@ -147,49 +144,21 @@ static int answer_json(const lethe_plan *done, const lethe_plan *kept, const cha
 	return 0;
 }
 
-/* The subject's contact values join the suppression list, in a transaction
- * of their own before the erasure changes them. */
-static int suppress(cli_register *r, const cli_site *site, const lethe_subject *s)
-{
-	char **tokens = NULL, now[21];
-	size_t n = 0;
-	time_t t = time(NULL);
-	struct tm tm;
-	int rc;
-
-	gmtime_r(&t, &tm);
-	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	rc = lethe_subject_contact_tokens(&tokens, &n, r->be, r->policy, s, site->pseudonym_key);
-	if (rc == 0 && n && (rc = lethe_backend_begin(r->be)) == 0) {
-		rc = lethe_backend_suppress(r->be, (const char *const *)tokens, n, now);
-		rc = rc == 0 ? lethe_backend_commit(r->be) : rc;
-		if (rc < 0)
-			lethe_backend_rollback(r->be);
-	}
-	lethe_backend_names_free(tokens, n);
-	return rc;
-}
-
 int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	erase_args a = { 0 };
-	lethe_dispose_options o = { 0 };
-	lethe_warnings warnings = { 0 };
 	lethe_plan_scope erasure = { 0 }, keep = { 0 };
-	lethe_runlog_env env = { 0 };
-	lethe_recovery recovered;
-	lethe_runlog *rl = NULL;
 	lethe_lock *lock = NULL;
 	lethe_plan *done = NULL, *kept = NULL;
 	lethe_subject subject = { 0 };
+	lethe_day as_of;
 	cli_register r = { 0 };
 	cli_site site = { 0 };
-	char digest[LETHE_DIGEST_SIZE];
 	int status, rc;
 
 	if ((status = parse_args(&a, argc, argv)))
 		return status < 0 ? 0 : status;
-	cli_parse_as_of(&o.as_of, NULL);
+	cli_parse_as_of(&as_of, NULL);
 	if ((status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
 		return status;
 	if ((rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
@@ -198,9 +167,6 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 		status = cli_fail(rc);
 		goto out;
 	}
-	o.dry_run = a.dry_run;
-	o.scope = &erasure;
-	o.max_rows_per_rule = r.cfg->max_rows_per_rule;
 	if (!a.dry_run) {
 		if ((rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
 			status = cli_fail(rc);
@@ -208,33 +174,9 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 		}
 		if ((status = cli_site_open(&site, r.cfg)))
 			goto out;
-		lethe_digest(digest, site.pseudonym_key, "subject", subject.text, strlen(subject.text));
-		env = (lethe_runlog_env){ .ev = site.ev, .signing_key = site.signing_key,
-					  .digest_key = site.pseudonym_key, .be = r.be, .policy = r.policy,
-					  .database = site.database, .request = "erasure",
-					  .subject_digest = digest };
-		if ((rc = lethe_runlog_recover(&recovered, &env)) < 0 ||
-		    (rc = suppress(&r, &site, &subject)) < 0 ||
-		    (rc = lethe_runlog_new(&rl, &env, o.as_of)) < 0) {
-			status = cli_fail(rc);
-			goto out;
-		}
-		o.pseudonym_key = site.pseudonym_key;
-		o.intent_hook = lethe_runlog_intent;
-		o.batch_hook = lethe_runlog_batch;
-		o.hook_ctx = rl;
 	}
-	rc = lethe_dispose(&done, &warnings, r.be, r.policy, &o);
-	for (size_t i = 0; i < warnings.count; i++)
-		cli_log(opts, CLI_WARNING, "%s", warnings.items[i]);
-	if (rl && done) {
-		int erc = lethe_runlog_complete(rl, done, &warnings, rc < 0);
-
-		rc = rc < 0 ? rc : erc;
-		if (erc == 0)
-			cli_site_push(opts, r.cfg, site.ev);
-	}
-	if (rc < 0 || (rc = lethe_plan_new_scoped(&kept, r.be, r.policy, o.as_of, &keep)) < 0) {
+	rc = cli_erase_apply(&done, opts, &r, a.dry_run ? NULL : &site, &subject, &erasure, as_of, 0);
+	if (rc < 0 || (rc = lethe_plan_new_scoped(&kept, r.be, r.policy, as_of, &keep)) < 0) {
 		status = cli_fail(rc);
 		goto out;
 	}
@@ -245,8 +187,6 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 out:
 	lethe_plan_free(done);
 	lethe_plan_free(kept);
-	lethe_warnings_free(&warnings);
-	lethe_runlog_free(rl);
 	cli_site_close(&site);
 	lethe_lock_release(lock);
 	lethe_plan_scope_release(&erasure);

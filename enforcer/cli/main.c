@@ -19,6 +19,7 @@ static const command commands[] = {
 	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept" },
 	{ "hold", cmd_hold, "legal holds: add, list, release" },
 	{ "access", cmd_access, "export a data subject's data and what is kept, why and until when" },
+	{ "replay", cmd_replay, "after a restore from a backup, erase again what was erased since" },
 	{ "suppressed", cmd_suppressed, "exit 0 when a contact value is on the suppression list" },
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
 	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 		   "                      [--max-rows-per-rule N]\n"
 		   "  lethe [-c FILE] erase --subject KEY [--dry-run] [--json]\n"
 		   "  lethe [-c FILE] access --subject KEY --output FILE.zip|FILE.tar.gz\n"
+		   "  lethe [-c FILE] replay [--dry-run] [--json]\n"
 		   "  lethe [-c FILE] suppressed VALUE\n"
 		   "  lethe [-c FILE] hold add --reason TEXT (--subject KEY | --rule NAME [--where SQL])\n"
 		   "                       [--until YYYY-MM-DD]\n"

@@ -1,0 +1,209 @@
+/*
+ * cmd_replay.c - `lethe [-c FILE] replay [--dry-run] [--json]`: after the
+ * register is restored from a backup, every erasure done since the backup
+ * must be done again. The evidence knows each erasure by its subject's
+ * keyed digest; replay digests every key of the subject table, and for each
+ * subject an erasure names whose rows came back (something is due under
+ * the erasure scope) applies the erasure exactly as `lethe erase` does,
+ * recorded as an erasure whose intent says replay_of: the original intent's
+ * seq. Subjects with nothing due (erased before the backup, or replayed
+ * already) are passed over, so a second replay does nothing.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "lethe/error.h"
+#include "lethe/lock.h"
+#include "lethe/replay.h"
+
+typedef struct {
+	int dry_run;
+	int json;
+} replay_args;
+
+static int parse_args(replay_args *a, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--dry-run")) {
+			a->dry_run = 1;
+		} else if (!strcmp(argv[i], "--json")) {
+			a->json = 1;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: lethe [-c FILE] replay [--dry-run] [--json]\n");
+			return -1;
+		} else {
+			cli_error("replay: unexpected argument '%s'", argv[i]);
+			return 64;
+		}
+	}
+	return 0;
+}
+
+/* What replay did, for the summary: totals per rule, one object per
+ * subject re-erased (bounded by the erasures of the evidence). */
+typedef struct {
+	int64_t *per_rule;       /* rows per policy rule */
+	json_t *subjects;        /* [{subject, replay_of, erased, rules}] */
+	size_t found;            /* subjects of the evidence's erasures in the register */
+	size_t erased;           /* of them, with rows back */
+} summary;
+
+static int64_t total_due(const lethe_plan *p)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		n += p->rules[i].due;
+	return n;
+}
+
+static void add_subject(summary *s, const lethe_replay_match *m, const lethe_plan *done)
+{
+	json_t *rules = json_object();
+
+	for (size_t i = 0; i < done->nrules; i++) {
+		s->per_rule[i] += done->rules[i].due;
+		if (done->rules[i].due)
+			json_object_set_new(rules, done->rules[i].rule->name,
+					    json_integer(done->rules[i].due));
+	}
+	json_array_append_new(s->subjects, json_pack("{s:s, s:I, s:I, s:o}", "subject",
+						     m->subject.text, "replay_of",
+						     (json_int_t)m->replay_of, "erased",
+						     (json_int_t)total_due(done), "rules", rules));
+	s->erased++;
+}
+
+/* Re-erase one subject when any of its rows came back. */
+static int replay_one(summary *s, const lethe_cli_opts *opts, cli_register *r, cli_site *site,
+		      const lethe_replay_match *m, lethe_day as_of)
+{
+	lethe_plan_scope scope = { 0 };
+	lethe_plan *due = NULL, *done = NULL;
+	int rc;
+
+	if ((rc = lethe_plan_scope_init(&scope, r->policy, &m->subject.value, 1)) < 0 ||
+	    (rc = lethe_plan_new_scoped(&due, r->be, r->policy, as_of, &scope)) < 0)
+		goto out;
+	if (total_due(due) == 0)
+		goto out;
+	if (!site) {
+		add_subject(s, m, due);
+		goto out;
+	}
+	rc = cli_erase_apply(&done, opts, r, site, &m->subject, &scope, as_of, m->replay_of);
+	if (done)
+		add_subject(s, m, done);
+out:
+	lethe_plan_free(due);
+	lethe_plan_free(done);
+	lethe_plan_scope_release(&scope);
+	return rc;
+}
+
+static void print_text(const summary *s, const lethe_policy *p, size_t erasures, lethe_day as_of,
+		       int dry_run)
+{
+	char today[11];
+	size_t i;
+	json_t *o;
+
+	lethe_day_format(as_of, today);
+	printf("Replay of erasures, %s%s\n", today, dry_run ? " (dry run: nothing was changed)" : "");
+	printf("erasures in the evidence: %zu; their subjects in the register: %zu; %s: %zu\n",
+	       erasures, s->found, dry_run ? "to erase again" : "erased again", s->erased);
+	json_array_foreach(s->subjects, i, o)
+		printf("  subject %s (erasure %08" PRId64 "): %" PRId64 " row%s\n",
+		       json_string_value(json_object_get(o, "subject")),
+		       (int64_t)json_integer_value(json_object_get(o, "replay_of")),
+		       (int64_t)json_integer_value(json_object_get(o, "erased")),
+		       json_integer_value(json_object_get(o, "erased")) == 1 ? "" : "s");
+	for (i = 0; s->erased && i < p->nrules; i++)
+		if (s->per_rule[i])
+			printf("  %-40s %" PRId64 " (%s)\n", p->rules[i].name, s->per_rule[i],
+			       lethe_action_name(p->rules[i].on_erasure));
+}
+
+static int print_json(const summary *s, const lethe_policy *p, size_t erasures, lethe_day as_of,
+		      int dry_run)
+{
+	json_t *root, *rules = json_array();
+	char today[11], *text;
+
+	lethe_day_format(as_of, today);
+	for (size_t i = 0; i < p->nrules; i++)
+		json_array_append_new(rules, json_pack("{s:s, s:s, s:s, s:I}", "rule", p->rules[i].name,
+						       "table", p->rules[i].table, "on_erasure",
+						       lethe_action_name(p->rules[i].on_erasure),
+						       "erased", (json_int_t)s->per_rule[i]));
+	root = json_pack("{s:s, s:b, s:I, s:I, s:I, s:O, s:o}", "date", today, "dry_run", dry_run,
+			 "erasures", (json_int_t)erasures, "subjects_found", (json_int_t)s->found,
+			 "subjects_erased", (json_int_t)s->erased, "subjects", s->subjects,
+			 "rules", rules);
+	text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
+	json_decref(root);
+	if (!text)
+		return cli_fail(lethe_error_set(LETHE_ESOFTWARE, "out of memory"));
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv)
+{
+	replay_args a = { 0 };
+	lethe_replay_set *set = NULL;
+	lethe_replay_match *m = NULL;
+	lethe_lock *lock = NULL;
+	lethe_day as_of;
+	cli_register r = { 0 };
+	cli_site site = { 0 };
+	summary s = { 0 };
+	size_t n = 0;
+	int status, rc;
+
+	if ((status = parse_args(&a, argc, argv)))
+		return status < 0 ? 0 : status;
+	cli_parse_as_of(&as_of, NULL);
+	if ((status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
+		return status;
+	if (!a.dry_run && (rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	if ((status = a.dry_run ? cli_site_open_read(&site, r.cfg) : cli_site_open(&site, r.cfg)))
+		goto out;
+	s.per_rule = calloc(r.policy->nrules + 1, sizeof(*s.per_rule));
+	s.subjects = json_array();
+	if (!s.per_rule || !s.subjects) {
+		status = cli_fail(lethe_error_set(LETHE_ESOFTWARE, "out of memory"));
+		goto out;
+	}
+	if ((rc = lethe_replay_set_load(&set, site.ev)) < 0 ||
+	    (rc = lethe_replay_match_subjects(&m, &n, r.be, r.policy, site.pseudonym_key, set)) < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
+	s.found = n;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = replay_one(&s, opts, &r, a.dry_run ? NULL : &site, &m[i], as_of)) < 0) {
+			status = cli_fail(rc);
+			goto out;
+		}
+	if (a.json)
+		status = print_json(&s, r.policy, lethe_replay_set_count(set), as_of, a.dry_run);
+	else
+		print_text(&s, r.policy, lethe_replay_set_count(set), as_of, a.dry_run);
+out:
+	json_decref(s.subjects);
+	free(s.per_rule);
+	lethe_replay_matches_free(m, n);
+	lethe_replay_set_free(set);
+	cli_site_close(&site);
+	lethe_lock_release(lock);
+	cli_register_close(&r);
+	return status;
+}

@@ -1,0 +1,343 @@
+/*
+ * replay.c - the erasures of the evidence, and the subjects of a restored
+ * register they name again. See lethe/replay.h.
+ *
+ * Invariants:
+ *  - The evidence is read once, in one pass over records/ of main (records
+ *    are listed in seq order, their names being zero-padded): every intent
+ *    and completion is read once, so the cost is linear in the records.
+ *  - The set holds one entry per erasure intent while loading (completions
+ *    name their intent by seq, and intents come in seq order, so a binary
+ *    search finds it), then one per subject digest, sorted by digest.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "lethe/error.h"
+#include "lethe/replay.h"
+
+typedef struct {
+	int64_t seq;
+	char digest[LETHE_DIGEST_SIZE];
+	int done;
+} erasure;
+
+struct lethe_replay_set {
+	erasure *items;
+	size_t n, cap;
+};
+
+typedef struct {
+	lethe_replay_set *set;
+	lethe_evidence *ev;
+	const char *head;
+} load_ctx;
+
+static json_t *read_record(lethe_evidence *ev, const char *head, const char *path, int *rc)
+{
+	char *data = NULL;
+	size_t len = 0;
+	json_error_t jerr;
+	json_t *j;
+
+	if ((*rc = lethe_evidence_read(&data, &len, ev, head, path)) < 0)
+		return NULL;
+	j = json_loadb(data, len, 0, &jerr);
+	free(data);
+	if (!j)
+		*rc = lethe_error_set(LETHE_EDATA, "evidence record '%s' is not valid json: %s", path,
+				      jerr.text);
+	return j;
+}
+
+static int add_intent(lethe_replay_set *s, const json_t *rec)
+{
+	const char *request = json_string_value(json_object_get(rec, "request"));
+	const char *subject = json_string_value(json_object_get(rec, "subject"));
+	json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
+
+	if (!request || strcmp(request, "erasure"))
+		return 0;
+	if (!subject || strlen(subject) != LETHE_DIGEST_SIZE - 1)
+		return lethe_error_set(LETHE_EDATA, "evidence: erasure intent %" PRId64
+				       " has no subject digest", (int64_t)seq);
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		erasure *grown = realloc(s->items, cap * sizeof(*grown));
+
+		if (!grown)
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		s->items = grown;
+		s->cap = cap;
+	}
+	s->items[s->n].seq = seq;
+	memcpy(s->items[s->n].digest, subject, LETHE_DIGEST_SIZE);
+	s->items[s->n].done = 0;
+	s->n++;
+	return 0;
+}
+
+/* Whether a completion says its run disposed of what it set out to, or of
+ * something before it failed. */
+static int completion_done(const json_t *rec)
+{
+	const char *result = json_string_value(json_object_get(rec, "result"));
+	json_int_t disposed = 0;
+	const json_t *r;
+	size_t i;
+
+	if (!result)
+		return 0;
+	if (!strcmp(result, "completed") || !strcmp(result, "recovered"))
+		return 1;
+	json_array_foreach(json_object_get(rec, "rules"), i, r)
+		disposed += json_integer_value(json_object_get(r, "disposed"));
+	return !strcmp(result, "failed") && disposed > 0;
+}
+
+static void add_completion(lethe_replay_set *s, const json_t *rec)
+{
+	json_int_t intent = json_integer_value(json_object_get(rec, "intent_seq"));
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->items[mid].seq < intent)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->n && s->items[lo].seq == intent && completion_done(rec))
+		s->items[lo].done = 1;
+}
+
+static int load_one(void *ctx, const char *path, const char *blob)
+{
+	load_ctx *c = ctx;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	int intent = strstr(base, "-intent.json") != NULL;
+	int rc = 0;
+	json_t *rec;
+
+	(void)blob;
+	if (!intent && !strstr(base, "-completion.json"))
+		return 0;
+	if (!(rec = read_record(c->ev, c->head, path, &rc)))
+		return rc;
+	if (intent)
+		rc = add_intent(c->set, rec);
+	else
+		add_completion(c->set, rec);
+	json_decref(rec);
+	return rc;
+}
+
+static int by_digest(const void *a, const void *b)
+{
+	const erasure *x = a, *y = b;
+	int d = strcmp(x->digest, y->digest);
+
+	return d ? d : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Keep the done erasures, one per digest (its first), sorted by digest. */
+static void settle(lethe_replay_set *s)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->items[i].done)
+			s->items[kept++] = s->items[i];
+	s->n = kept;
+	if (!kept)
+		return;
+	qsort(s->items, s->n, sizeof(*s->items), by_digest);
+	kept = 1;
+	for (size_t i = 1; i < s->n; i++)
+		if (strcmp(s->items[i].digest, s->items[kept - 1].digest))
+			s->items[kept++] = s->items[i];
+	s->n = kept;
+}
+
+int lethe_replay_set_load(lethe_replay_set **out, lethe_evidence *ev)
+{
+	lethe_replay_set *s = calloc(1, sizeof(*s));
+	char head[41];
+	load_ctx c = { s, ev, head };
+	int rc;
+
+	if (!s)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	rc = lethe_evidence_head(head, ev);
+	if (rc == 0) {
+		rc = lethe_evidence_list(ev, head, "records", load_one, &c);
+		if (rc == LETHE_ENOTFOUND)
+			rc = 0;
+	} else if (rc == LETHE_ENOTFOUND) {
+		rc = 0;
+	}
+	if (rc < 0) {
+		lethe_replay_set_free(s);
+		return rc;
+	}
+	settle(s);
+	*out = s;
+	return 0;
+}
+
+void lethe_replay_set_free(lethe_replay_set *s)
+{
+	if (!s)
+		return;
+	free(s->items);
+	free(s);
+}
+
+size_t lethe_replay_set_count(const lethe_replay_set *s)
+{
+	return s->n;
+}
+
+int64_t lethe_replay_set_find(const lethe_replay_set *s, const char *digest)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = strcmp(s->items[mid].digest, digest);
+
+		if (!d)
+			return s->items[mid].seq;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* The key as erase has it on its command line. text: at least 32 bytes;
+ * *s and *len the text to digest. 0, or LETHE_EDATA for other types. */
+static int key_text(const char **s, size_t *len, char text[32], const lethe_value *key)
+{
+	if (key->type == LETHE_VALUE_INTEGER) {
+		*len = (size_t)snprintf(text, 32, "%" PRId64, key->i);
+		*s = text;
+		return 0;
+	}
+	if (key->type == LETHE_VALUE_TEXT) {
+		*s = key->s;
+		*len = key->len;
+		return 0;
+	}
+	return lethe_error_set(LETHE_EDATA, "a subject key that is neither an integer nor text");
+}
+
+int lethe_replay_subject_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
+				const lethe_value *key)
+{
+	char buf[32];
+	const char *s;
+	size_t len;
+	int rc = key_text(&s, &len, buf, key);
+
+	if (rc == 0)
+		lethe_digest(out, k, "subject", s, len);
+	return rc;
+}
+
+typedef struct {
+	const lethe_policy *p;
+	const lethe_token_key *k;
+	const lethe_replay_set *set;
+	long column;            /* index of the key column; -1 before the first row */
+	lethe_replay_match *items;
+	size_t n, cap;
+} match_ctx;
+
+static int add_match(match_ctx *m, const lethe_value *key, const char *s, size_t len, int64_t seq)
+{
+	lethe_replay_match *x;
+
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 16;
+		lethe_replay_match *grown = realloc(m->items, cap * sizeof(*grown));
+
+		if (!grown)
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		m->items = grown;
+		m->cap = cap;
+	}
+	x = &m->items[m->n];
+	memset(x, 0, sizeof(*x));
+	if (!(x->subject.text = strndup(s, len)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	x->subject.value = *key;
+	if (key->type == LETHE_VALUE_TEXT)
+		x->subject.value.s = x->subject.text;
+	x->replay_of = seq;
+	m->n++;
+	return 0;
+}
+
+static int match_row(void *ctx, size_t ncols, const char *const *names, const lethe_value *values)
+{
+	match_ctx *m = ctx;
+	const lethe_value *key;
+	char buf[32], digest[LETHE_DIGEST_SIZE];
+	const char *s;
+	size_t len;
+	int64_t seq;
+
+	if (m->column < 0) {
+		for (size_t i = 0; i < ncols && m->column < 0; i++)
+			if (!strcasecmp(names[i], m->p->subject_key))
+				m->column = (long)i;
+		if (m->column < 0)
+			return lethe_error_set(LETHE_ECONFIG, "subject key '%s' is not a column of '%s'",
+					       m->p->subject_key, m->p->subject_table);
+	}
+	key = &values[m->column];
+	if (key_text(&s, &len, buf, key) < 0)
+		return 0;
+	lethe_digest(digest, m->k, "subject", s, len);
+	if (!(seq = lethe_replay_set_find(m->set, digest)))
+		return 0;
+	return add_match(m, key, s, len, seq);
+}
+
+int lethe_replay_match_subjects(lethe_replay_match **out, size_t *n, lethe_backend *be,
+				const lethe_policy *p, const lethe_token_key *k,
+				const lethe_replay_set *set)
+{
+	match_ctx m = { p, k, set, -1, NULL, 0, 0 };
+	int rc;
+
+	if (!p->subject_table || !p->subject_key)
+		return lethe_error_set(LETHE_ECONFIG, "the policy names no data subject "
+				       "(a 'subject' with 'table' and 'key' in one policy file)");
+	if (set->n == 0) {
+		*out = NULL;
+		*n = 0;
+		return 0;
+	}
+	rc = lethe_backend_rows(be, p->subject_table, NULL, NULL, match_row, &m);
+	if (rc < 0) {
+		lethe_replay_matches_free(m.items, m.n);
+		return rc;
+	}
+	*out = m.items;
+	*n = m.n;
+	return 0;
+}
+
+void lethe_replay_matches_free(lethe_replay_match *m, size_t n)
+{
+	for (size_t i = 0; m && i < n; i++)
+		lethe_subject_release(&m[i].subject);
+	free(m);
+}
