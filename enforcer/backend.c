@@ -154,9 +154,9 @@ int lethe_backend_apply(int64_t *changed, lethe_backend *be, const lethe_change 
 	return be->ops->apply(changed, be, c, keys, nkeys);
 }
 
-int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings)
+int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned flags)
 {
-	return be->ops->finalise(be, warnings);
+	return be->ops->finalise(be, warnings, flags);
 }
 
 int lethe_warnings_add(lethe_warnings *w, const char *fmt, ...)

@@ -28,7 +28,7 @@ struct lethe_backend_ops {
 	void (*rollback)(lethe_backend *be);
 	int (*apply)(int64_t *changed, lethe_backend *be, const lethe_change *c,
 		     const lethe_value *keys, size_t nkeys);
-	int (*finalise)(lethe_backend *be, lethe_warnings *warnings);
+	int (*finalise)(lethe_backend *be, lethe_warnings *warnings, unsigned flags);
 	int (*mark)(lethe_backend *be, const char *run_id, const char *rule, int64_t disposed,
 		    const char *const *digests, size_t ndigests);
 	int (*marker)(int *found, lethe_backend *be, const char *run_id,

@@ -61,7 +61,7 @@ int lethe_sqlite_commit(lethe_backend *base);
 void lethe_sqlite_rollback(lethe_backend *base);
 int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 		       const lethe_value *keys, size_t nkeys);
-int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings);
+int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags);
 int lethe_sqlite_register_write_functions(lethe_sqlite *be);
 int lethe_sqlite_bind_value(sqlite3_stmt *stmt, int index, const lethe_value *v);
 /* 1 when the main database has a table of that name. */

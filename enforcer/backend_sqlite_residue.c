@@ -184,7 +184,7 @@ static int checkpoint(lethe_sqlite *be, lethe_warnings *w)
 	return 0;
 }
 
-int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings)
+int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
 	int rc;
@@ -198,7 +198,9 @@ int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings)
 		return lethe_error_set(lethe_sqlite_code(sqlite3_errcode(be->db)),
 				       "cannot refresh index statistics of '%s': %s", be->path,
 				       sqlite3_errmsg(be->db));
-	if ((rc = vacuum(be, warnings)) < 0)
+	/* residue: fast trades the page rewrite for speed; docs/disposal.md says
+	 * what can then remain in the free space of live pages. */
+	if (!(flags & LETHE_FINALISE_NO_VACUUM) && (rc = vacuum(be, warnings)) < 0)
 		return rc;
 	return checkpoint(be, warnings);
 }

@@ -22,9 +22,9 @@
 #include "lethe/error.h"
 #include "yaml_doc.h"
 
-enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_N };
+enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_N };
 static const char *const top_keys[] = {
-	"database", "policies", "pseudonym_key", "evidence", "limits", NULL
+	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", NULL
 };
 
 enum { E_REPOSITORY, E_SIGNING_KEY, E_ALLOWED_SIGNERS, E_REMOTE, E_N };
@@ -168,6 +168,15 @@ static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 		load_evidence(y, cfg, v[K_EVIDENCE], dir);
 	if (v[K_LIMITS])
 		load_limits(y, cfg, v[K_LIMITS]);
+	if (v[K_RESIDUE]) {
+		const char *r = lethe_ydoc_str(y, v[K_RESIDUE], "residue");
+
+		if (r && !strcmp(r, "fast"))
+			cfg->residue_fast = 1;
+		else if (r && strcmp(r, "full"))
+			lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[K_RESIDUE]),
+					 "'residue' must be full or fast");
+	}
 }
 
 int lethe_config_load(lethe_config **out, const char *path, lethe_diags *diags)

@@ -255,7 +255,7 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 		}
 	}
 	if (rc == 0 && ctx.done > 0)
-		rc = lethe_backend_finalise(be, warnings);
+		rc = lethe_backend_finalise(be, warnings, opts->residue_fast ? LETHE_FINALISE_NO_VACUUM : 0);
 	*out = run;
 	run = NULL;
 out:

@@ -58,6 +58,7 @@ int cli_erase_apply(lethe_plan **done, const lethe_cli_opts *opts, cli_register 
 	o.dry_run = site == NULL;
 	o.scope = erasure;
 	o.max_rows_per_rule = r->cfg->max_rows_per_rule;
+	o.residue_fast = r->cfg->residue_fast;
 	if (site) {
 		if ((rc = lethe_replay_subject_digest(digest, site->pseudonym_key, &subject->value)) < 0)
 			goto out;

@@ -105,6 +105,7 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 		return status;
 	o.dry_run = a.dry_run;
 	o.max_rows_per_rule = a.max_rows >= 0 ? a.max_rows : r.cfg->max_rows_per_rule;
+	o.residue_fast = r.cfg->residue_fast;
 	if (!a.dry_run) {
 		if ((rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
 			status = cli_fail(rc);

@@ -325,7 +325,8 @@ typedef struct {
 	char **items;
 	size_t count;
 } lethe_warnings;
-int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings);
+enum { LETHE_FINALISE_NO_VACUUM = 1 << 0 };  /* residue: fast */
+int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned flags);
 /* Append one formatted line; 0 or LETHE_ESOFTWARE. */
 int lethe_warnings_add(lethe_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void lethe_warnings_free(lethe_warnings *w);

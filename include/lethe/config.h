@@ -26,6 +26,7 @@ typedef struct {
 	char *allowed_signers;
 	char *remote;
 	int64_t max_rows_per_rule; /* limits.max_rows_per_rule, default above */
+	int residue_fast;          /* residue: fast (no VACUUM after a run); default full */
 
 	/* where each key's value stands, for later faults (e.g. database missing) */
 	lethe_mark database_mark;

@@ -32,6 +32,7 @@ typedef struct {
 	int dry_run;                 /* plan only, change nothing */
 	size_t batch_size;           /* 0: LETHE_DISPOSE_BATCH */
 	const lethe_token_key *pseudonym_key; /* required by pseudonymise rules */
+	int residue_fast;                     /* residue: fast, no VACUUM */
 	const lethe_plan_scope *scope;        /* NULL: the register; else one subject
 						 (an erasure when scope->erasure) */
 

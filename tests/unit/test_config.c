@@ -110,7 +110,17 @@ START_TEST(defaults)
 	ck_assert_ptr_null(c->signing_key);
 	ck_assert_ptr_null(c->allowed_signers);
 	ck_assert_ptr_null(c->remote);
+	ck_assert_int_eq(c->residue_fast, 0);
 	lethe_config_free(c);
+
+	free(tu_write(".", "lethe.yaml", "database: x\npolicies: p\nresidue: fast\n"));
+	ck_assert_int_eq(lethe_config_load(&c, "lethe.yaml", &d), 0);
+	ck_assert_int_eq(c->residue_fast, 1);
+	lethe_config_free(c);
+	free(tu_write(".", "lethe.yaml", "database: x\npolicies: p\nresidue: quick\n"));
+	ck_assert_int_eq(lethe_config_load(&c, "lethe.yaml", &d), LETHE_ECONFIG);
+	tu_find(&d, "lethe.yaml", 3, 10, "'residue' must be full or fast");
+	lethe_diags_free(&d);
 }
 END_TEST
 
