@@ -2,7 +2,7 @@
  * runlog.c - the evidence records of a run, per docs/evidence-format.md.
  *
  * Invariants:
- *  - Every record commit adds exactly one records/NNNNNNNN-KIND.json whose
+ *  - Every record commit adds exactly one records/SSSSS/NNNNNNNN-KIND.json whose
  *    `files` lists, with SHA-256, every other file the commit adds.
  *  - Sequence numbers come from the last record in the repository, never
  *    from local state, so two sites writing one repository would collide on
@@ -162,7 +162,8 @@ static int commit_record(const lethe_runlog_env *env, json_t *record, int64_t se
 	json_decref(record);
 	if (!text)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	snprintf(path, sizeof(path), "records/%08" PRId64 "-%s.json", seq, kind);
+	/* one folder per thousand records keeps every tree a commit changes small */
+	snprintf(path, sizeof(path), "records/%05" PRId64 "/%08" PRId64 "-%s.json", seq / 1000, seq, kind);
 	if ((rc = changes_add(c, path, text, strlen(text))) < 0)
 		return rc;
 	snprintf(msg, sizeof(msg), "lethe: %s %08" PRId64 "%s%s", kind, seq, run_id ? " run " : "",
@@ -430,7 +431,7 @@ static int completion_rules(json_t *rules, changes *c, const lethe_runlog_env *e
 		}
 		json_object_set_new(o, "disposed", json_integer(count.disposed));
 		if (t.count > 0) {
-			snprintf(path, sizeof(path), "runs/%s/digests/%s.txt", run_id, name);
+			snprintf(path, sizeof(path), "runs/%.2s/%s/digests/%s.txt", run_id, run_id, name);
 			json_object_set_new(o, "digests", json_pack("{s:s, s:I}", "path", path,
 								    "count", (json_int_t)t.count));
 			if ((rc = changes_add(c, path, t.buf, t.len)) < 0) {

@@ -163,7 +163,7 @@ static int on_commit(void *ctx, const lethe_evidence_commit_info *c)
 	if (strcmp(kind, "completion") && strcmp(kind, "abort"))
 		return 0;
 	w->open_intent = 0;
-	snprintf(path, sizeof(path), "records/%08" PRId64 "-%s.json", seq, kind);
+	snprintf(path, sizeof(path), "records/%05" PRId64 "/%08" PRId64 "-%s.json", seq / 1000, seq, kind);
 	if ((rc = lethe_evidence_read(&data, &len, w->ev, c->oid, path)) < 0)
 		return rc;
 	if (!(rec = json_loadb(data, len, 0, &jerr)) || !json_is_object(rec)) {

@@ -110,15 +110,22 @@ static int diff_cb(void *ctx, char status, const char *path)
 	return 0;
 }
 
-/* "records/NNNNNNNN-KIND.json" with NNNNNNNN = want: 0 and kind (malloc'd). */
+/* "records/SSSSS/NNNNNNNN-KIND.json" with NNNNNNNN = want and SSSSS its first
+ * five digits (one folder per thousand records): 0 and kind (malloc'd). */
 static int parse_name(verify_state *s, char **kind, const char *path, int64_t want)
 {
 	const char *p = path + strlen("records/"), *dot;
 	char num[9];
 	size_t klen;
 
-	if (strncmp(path, "records/", 8) != 0 || strlen(p) < 8 + 1 + 1 + 5)
+	if (strncmp(path, "records/", 8) != 0 || strlen(p) < 6 + 8 + 1 + 1 + 5 || p[5] != '/')
 		goto bad;
+	for (int i = 0; i < 5; i++)
+		if (p[i] < '0' || p[i] > '9')
+			goto bad;
+	if (strncmp(p, p + 6, 5) != 0)
+		goto bad;
+	p += 6;
 	for (int i = 0; i < 8; i++)
 		if (p[i] < '0' || p[i] > '9')
 			goto bad;
@@ -137,7 +144,7 @@ static int parse_name(verify_state *s, char **kind, const char *path, int64_t wa
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	return 0;
 bad:
-	return verify_fail(s, "'%s' is not named records/NNNNNNNN-KIND.json", path);
+	return verify_fail(s, "'%s' is not named records/SSSSS/NNNNNNNN-KIND.json", path);
 }
 
 /* records/ gains exactly one new record against the parent, whose number

@@ -273,7 +273,7 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 	if (n != disposed)
 		return verify_fail(r->s, "%s: 'rules[%zu]' digests count %lld is not disposed %lld",
 				   r->path, i, (long long)n, (long long)disposed);
-	snprintf(want, sizeof(want), "runs/%s/digests/%s.txt", run_id,
+	snprintf(want, sizeof(want), "runs/%.2s/%s/digests/%s.txt", run_id, run_id,
 		 json_string_value(json_object_get(rule, "name")));
 	if (strcmp(json_string_value(v), want) != 0)
 		return verify_fail(r->s, "%s: digests of 'rules[%zu]' are at '%s', not '%s'",

@@ -53,7 +53,7 @@ def members(path):
 
 
 def records():
-    names = subprocess.run(["git", "-C", repo, "ls-tree", "--name-only", "main", "records/"],
+    names = subprocess.run(["git", "-C", repo, "ls-tree", "-r", "--name-only", "main", "records/"],
                            capture_output=True, text=True).stdout.split()
     return names
 

@@ -182,7 +182,7 @@ equal(rc, 75, "a database with an uncommitted writer: run exits 75")
 check(one_line(err, s.db, "busy") is not None, f"uncommitted writer: the message names the database: {err!r}")
 equal(s.snapshot()["db"], before["db"], "uncommitted writer: the database is byte-identical")
 equal(s.verify()[0], 0, "uncommitted writer: the evidence verifies")
-completion = json.loads(git(s.ev, "show", "main:records/00000002-completion.json").stdout or "{}")
+completion = json.loads(git(s.ev, "show", "main:records/00000/00000002-completion.json").stdout or "{}")
 equal((completion.get("result"), [r.get("disposed") for r in completion.get("rules", [])]), ("failed", [0, 0]),
       "uncommitted writer: the completion says the run failed and disposed of nothing")
 
@@ -314,7 +314,7 @@ con.close()
 check(not os.path.exists(s.db + "-journal"), "database writes fail: the journal is rolled back on the next open")
 check(dump(s.db) == before, "database writes fail: every row unchanged (the batch rolled back)")
 agree(s, "database writes fail", ["intent", "completion"])
-completion = json.loads(git(s.ev, "show", "main:records/00000002-completion.json").stdout or "{}")
+completion = json.loads(git(s.ev, "show", "main:records/00000/00000002-completion.json").stdout or "{}")
 equal((completion.get("result"), [r.get("disposed") for r in completion.get("rules", [])]), ("failed", [0, 0]),
       "database writes fail: the completion says the run failed and disposed of nothing")
 rc, out, err = s.lethe(*RUN)

@@ -76,7 +76,7 @@ def evidence_text():
 
 
 def records():
-    names = subprocess.run(["git", "-C", repo, "ls-tree", "--name-only", "main", "records/"],
+    names = subprocess.run(["git", "-C", repo, "ls-tree", "-r", "--name-only", "main", "records/"],
                            capture_output=True, text=True).stdout.split()
     return [json.loads(subprocess.run(["git", "-C", repo, "show", f"main:{n}"], capture_output=True,
                                       text=True).stdout) for n in names]

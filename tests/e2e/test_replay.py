@@ -57,7 +57,7 @@ def lethe(*args):
 
 def records():
     """[(path, record)] of main, in seq order."""
-    names = subprocess.run(["git", "-C", evidence, "ls-tree", "--name-only", "main", "records/"],
+    names = subprocess.run(["git", "-C", evidence, "ls-tree", "-r", "--name-only", "main", "records/"],
                            capture_output=True, text=True, check=True).stdout.split()
     return [(n, json.loads(subprocess.run(["git", "-C", evidence, "show", f"main:{n}"],
                                           capture_output=True, text=True, check=True).stdout))

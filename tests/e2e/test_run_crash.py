@@ -59,7 +59,7 @@ def evidence(sitedir):
         ok_sig = ok_sig and v.returncode == 0
         added = git(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root", rev).stdout.split()
         recs = [p for p in added if p.startswith("records/")]
-        if len(recs) != 1 or not recs[0].startswith(f"records/{i:08d}-"):
+        if len(recs) != 1 or not recs[0].startswith(f"records/{i // 1000:05d}/{i:08d}-"):
             ok_sig = False
             continue
         rec = json.loads(git(repo, "show", f"{rev}:{recs[0]}").stdout)

@@ -44,7 +44,7 @@ before = sha256(db)
 s = status("2026-02-05")
 equal(sha256(db), before, "status leaves the database byte-identical")
 git = ["git", "--git-dir", evidence]
-names = subprocess.run(git + ["ls-tree", "--name-only", "main", "records/"], capture_output=True,
+names = subprocess.run(git + ["ls-tree", "-r", "--name-only", "main", "records/"], capture_output=True,
                        text=True, check=True).stdout.split()
 last = sorted(n for n in names if n.endswith("-completion.json"))[-1]
 rec = json.loads(subprocess.run(git + ["show", f"main:{last}"], capture_output=True, text=True,

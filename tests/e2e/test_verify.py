@@ -56,13 +56,13 @@ def rules(count_name, n, digests=False, run_id=None):
          "in_scope": n + 5, count_name: n, "not_due": 5, "not_started": 0, "invalid": 0,
          "held": 0, "blocked": 0}
     if digests:
-        r["digests"] = {"path": f"runs/{run_id}/digests/old-orders.txt", "count": n}
+        r["digests"] = {"path": f"runs/{run_id[:2]}/{run_id}/digests/old-orders.txt", "count": n}
     return [r]
 
 
 def intent(seq, run_id, policy):
     files = {"policies/10-a.yaml": policy}
-    return {"name": f"records/{seq:08d}-intent.json", "msg": f"lethe: intent {seq:08d} {run_id}",
+    return {"name": f"records/{seq // 1000:05d}/{seq:08d}-intent.json", "msg": f"lethe: intent {seq:08d} {run_id}",
             "files": files,
             "record": record(seq, "intent", files, run_id=run_id, as_of="2025-11-24",
                              database={"path": "/srv/shop.sqlite", "schema_sha256": sha(b"s")},
@@ -73,8 +73,8 @@ def intent(seq, run_id, policy):
 def completion(seq, run_id, intent_seq):
     digests = b"".join(hashlib.sha256(bytes([i])).hexdigest().encode() + b"\n" for i in range(3))
     digests = b"".join(sorted(digests.splitlines(keepends=True)))
-    files = {f"runs/{run_id}/digests/old-orders.txt": digests}
-    return {"name": f"records/{seq:08d}-completion.json",
+    files = {f"runs/{run_id[:2]}/{run_id}/digests/old-orders.txt": digests}
+    return {"name": f"records/{seq // 1000:05d}/{seq:08d}-completion.json",
             "msg": f"lethe: completion {seq:08d} {run_id}", "files": files,
             "record": record(seq, "completion", files, run_id=run_id, intent_seq=intent_seq,
                              as_of="2025-11-24", started_at="2025-11-24T16:00:00Z",
@@ -223,11 +223,11 @@ equal(ssh_verify(sig, payload.replace(b"completion", b"complet1on", 1)) != 0, Tr
       "ssh-keygen -Y verify rejects the payload with one byte changed")
 
 # --- the tamper matrix -----------------------------------------------------
-digest_sha = sha(GOOD[1]["files"][f"runs/{RUN1}/digests/old-orders.txt"]).encode()
+digest_sha = sha(GOOD[1]["files"][f"runs/{RUN1[:2]}/{RUN1}/digests/old-orders.txt"]).encode()
 expect_fail("a record's files sha changed by one byte, re-signed",
             build(tampered(GOOD, 1, "record", digest_sha,
                            (b"0" if digest_sha[:1] != b"0" else b"1") + digest_sha[1:])), 1,
-            f"sha256 of 'runs/{RUN1}/digests/old-orders.txt' does not match")
+            f"sha256 of 'runs/{RUN1[:2]}/{RUN1}/digests/old-orders.txt' does not match")
 
 # one byte of the last record changed and the old signature kept
 unsigned = build(GOOD[:3])
@@ -248,7 +248,7 @@ check(p.returncode != 0, "git verify-commit rejects the commit changed by one by
 sig, payload = split_signature(unsigned, bad)
 check(ssh_verify(sig, payload) != 0, "ssh-keygen -Y verify rejects the commit changed by one byte")
 
-DIGESTS = f"runs/{RUN1}/digests/old-orders.txt"
+DIGESTS = f"runs/{RUN1[:2]}/{RUN1}/digests/old-orders.txt"
 first = GOOD[1]["files"][DIGESTS][:1]
 expect_fail("a digest file changed by one byte",
             build(tampered(GOOD, 1, DIGESTS, first, b"e" if first == b"f" else b"f")), 1,

@@ -97,7 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.read = read_tail;
 	s.read_ctx = &t;
 	peek(&s, kind, sizeof(kind), &seq, (const char *)data, json_len);
-	snprintf(path, sizeof(path), "records/%08lld-%s.json", (long long)seq, kind);
+	snprintf(path, sizeof(path), "records/%05lld/%08lld-%s.json", (long long)seq / 1000,
+		 (long long)seq, kind);
 	rc = verify_record_bytes(&s, path, seq, kind, (const char *)data, json_len);
 	if (rc != 0 && (rc != LETHE_EVERIFY || !rep.reason[0]))
 		abort();

@@ -51,7 +51,8 @@ static int64_t record(store *s, const char *kind, const char *body)
 	lethe_evidence_change c = { path, text, 0, 0 };
 
 	s->seq++;
-	snprintf(path, sizeof(path), "records/%08" PRId64 "-%s.json", s->seq, kind);
+	snprintf(path, sizeof(path), "records/%05" PRId64 "/%08" PRId64 "-%s.json", s->seq / 1000,
+		 s->seq, kind);
 	c.len = (size_t)snprintf(text, sizeof(text), "{\"kind\": \"%s\", \"seq\": %" PRId64 "%s%s}",
 				 kind, s->seq, *body ? ", " : "", body);
 	ck_assert_msg(lethe_evidence_commit(oid, s->ev, s->sign, &c, 1, path) == 0, "%s",

@@ -96,7 +96,8 @@ static void add_file(site *s, json_t *rec, const char *path, const char *data)
 /* Commit rec as records/NNNNNNNN-KIND.json with the files added so far. */
 static void commit_record(site *s, json_t *rec, const char *kind)
 {
-	char oid[41], *name = fmt("records/%08lld-%s.json", (long long)s->seq, kind);
+	char oid[41], *name = fmt("records/%05lld/%08lld-%s.json", (long long)s->seq / 1000,
+				  (long long)s->seq, kind);
 	char *text = json_dumps(rec, JSON_INDENT(2) | JSON_SORT_KEYS), *msg;
 
 	s->ch[s->n++] = (lethe_evidence_change){ name, text, strlen(text), 0 };
@@ -155,7 +156,7 @@ static json_t *completion(site *s, const char *run_id, int64_t intent_seq, int n
 			  const char *digest_text)
 {
 	json_t *rec = common(s, "completion"), *r = rule("old-orders", "disposed", n);
-	char *path = fmt("runs/%s/digests/old-orders.txt", run_id);
+	char *path = fmt("runs/%.2s/%s/digests/old-orders.txt", run_id, run_id);
 
 	json_object_set_new(rec, "run_id", json_string(run_id));
 	json_object_set_new(rec, "intent_seq", json_integer(intent_seq));
@@ -292,7 +293,7 @@ START_TEST(file_hash_mismatch)
 			    json_string("00000000000000000000000000000000"
 					"00000000000000000000000000000000"));
 	commit_record(&s, rec, "intent");
-	expect_fail(&s, 3, "records/00000003-intent.json: sha256 of 'policies/10-a.yaml' does not match");
+	expect_fail(&s, 3, "records/00000/00000003-intent.json: sha256 of 'policies/10-a.yaml' does not match");
 	site_close(&s);
 }
 END_TEST
@@ -381,8 +382,8 @@ START_TEST(records_never_change)
 	site s;
 	char oid[41];
 	lethe_evidence_change ch[2] = {
-		{ "records/00000001-hold.json", "{}", 2, 0 },
-		{ "records/00000003-hold.json", "{}", 2, 0 },
+		{ "records/00000/00000001-hold.json", "{}", 2, 0 },
+		{ "records/00000/00000003-hold.json", "{}", 2, 0 },
 	};
 
 	site_open(&s);
@@ -390,7 +391,7 @@ START_TEST(records_never_change)
 	commit_record(&s, common(&s, "hold"), "hold");
 	lethe_evidence_set_time(s.ev, s.t);
 	ck_assert_int_eq(lethe_evidence_commit(oid, s.ev, s.key, ch, 2, "x"), 0);
-	expect_fail(&s, 3, "changes 'records/00000001-hold.json'");
+	expect_fail(&s, 3, "changes 'records/00000/00000001-hold.json'");
 	site_close(&s);
 }
 END_TEST
