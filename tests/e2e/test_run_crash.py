@@ -96,6 +96,8 @@ for point in points:
     equal({k: v for k, v in total.items() if v}, {k: v for k, v in want_disposed.items() if v},
           f"{point}: the evidence counts every disposed row exactly once")
     check(ok_sig, f"{point}: every commit is signed, verifies with git, adds one record in sequence")
+    rc, out, err = run("-c", cfg, "verify")
+    equal(rc, 0, f"{point}: lethe verify passes ({out.strip()}{err.strip()})")
     check(digest_ok, f"{point}: digest files have one sorted line per disposed row")
     print(f"     {point}: records {kinds}")
     con = sqlite3.connect(db)
