@@ -404,7 +404,7 @@ static int find_count(void *ctx, const char *rule, int64_t disposed)
  * the due or disposed field named due_name), disposed from the marker, and
  * the digest files added to c. */
 static int completion_rules(json_t *rules, changes *c, const lethe_runlog_env *env, const char *run_id,
-			    json_t *src, const char *due_name)
+			    json_t *src, const char *due_name, int aborted)
 {
 	size_t i;
 	json_t *r;
@@ -423,6 +423,14 @@ static int completion_rules(json_t *rules, changes *c, const lethe_runlog_env *e
 			return lethe_error_set(LETHE_EDATA, "evidence: a rule without a name");
 		}
 		json_object_del(o, due_name);
+		/* an abort disposed of nothing and its counts say so */
+		if (aborted) {
+			static const char *const counts[] = { "in_scope", "not_due", "not_started",
+							      "invalid", "held", "blocked" };
+
+			for (size_t k = 0; k < sizeof(counts) / sizeof(*counts); k++)
+				json_object_set_new(o, counts[k], json_integer(0));
+		}
 		if ((rc = lethe_backend_marker(&found, env->be, run_id, find_count, &count)) < 0 ||
 		    (rc = lethe_backend_marker_digests(env->be, run_id, name, append_digest, &t)) < 0) {
 			json_decref(o);
@@ -460,7 +468,8 @@ static int record_end(const lethe_runlog_env *env, const char *run_id, int64_t i
 
 	if ((rc = last_record(&seq, &last, env->ev)) < 0)
 		goto out;
-	if ((rc = completion_rules(rules, &c, env, run_id, src_rules, due_name)) < 0)
+	if ((rc = completion_rules(rules, &c, env, run_id, src_rules, due_name,
+				   !strcmp(result, "aborted"))) < 0)
 		goto out;
 	for (size_t i = 0; w && i < w->count; i++)
 		json_array_append_new(warnings, json_string(w->items[i]));
