@@ -68,6 +68,10 @@ void cli_log(const lethe_cli_opts *opts, int level, const char *fmt, ...)
 
 /* The plan's table on stdout; due_label heads the due column. */
 void cli_print_plan(const lethe_plan *plan, const char *due_label);
+/* Print a JSON value, indented, on stdout and release it (taken over, NULL
+ * means out of memory). 0 or the exit status. */
+struct json_t;
+int cli_print_json(struct json_t *root);
 /* A warning per rule with invalid clocks, with example keys. */
 void cli_warn_invalid(const lethe_cli_opts *opts, const lethe_plan *plan);
 

@@ -5,7 +5,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include "cli.h"
+#include "lethe/error.h"
 
 void cli_print_plan(const lethe_plan *plan, const char *due_label)
 {
@@ -58,3 +61,15 @@ void cli_warn_invalid(const lethe_cli_opts *opts, const lethe_plan *plan)
 	}
 }
 
+
+int cli_print_json(struct json_t *root)
+{
+	char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
+
+	json_decref(root);
+	if (!text)
+		return cli_fail(lethe_error_set(LETHE_ESOFTWARE, "out of memory"));
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}

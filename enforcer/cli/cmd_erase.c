@@ -108,7 +108,6 @@ static int answer_json(const lethe_plan *done, const lethe_plan *kept, const cha
 {
 	json_t *root = json_object(), *cats = json_array();
 	char today[11], a[11], b[11];
-	char *text;
 
 	lethe_day_format(done->as_of, today);
 	for (size_t i = 0; i < done->nrules; i++) {
@@ -135,13 +134,7 @@ static int answer_json(const lethe_plan *done, const lethe_plan *kept, const cha
 	json_object_set_new(root, "date", json_string(today));
 	json_object_set_new(root, "dry_run", json_boolean(dry_run));
 	json_object_set_new(root, "categories", cats);
-	text = json_dumps(root, JSON_INDENT(2));
-	json_decref(root);
-	if (!text)
-		return cli_fail(lethe_error_set(LETHE_ESOFTWARE, "out of memory"));
-	printf("%s\n", text);
-	free(text);
-	return 0;
+	return cli_print_json(root);
 }
 
 int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)

@@ -131,7 +131,7 @@ static int print_json(const summary *s, const lethe_policy *p, size_t erasures, 
 		      int dry_run)
 {
 	json_t *root, *rules = json_array();
-	char today[11], *text;
+	char today[11];
 
 	lethe_day_format(as_of, today);
 	for (size_t i = 0; i < p->nrules; i++)
@@ -143,13 +143,7 @@ static int print_json(const summary *s, const lethe_policy *p, size_t erasures, 
 			 "erasures", (json_int_t)erasures, "subjects_found", (json_int_t)s->found,
 			 "subjects_erased", (json_int_t)s->erased, "subjects", s->subjects,
 			 "rules", rules);
-	text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
-	json_decref(root);
-	if (!text)
-		return cli_fail(lethe_error_set(LETHE_ESOFTWARE, "out of memory"));
-	printf("%s\n", text);
-	free(text);
-	return 0;
+	return cli_print_json(root);
 }
 
 int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv)
