@@ -70,28 +70,6 @@ static int parse_args(access_args *a, int argc, char **argv)
 	return 0;
 }
 
-/* The keys and evidence of a recording command that does not write the
- * database (cli_site_open would insist on a writable one). */
-static int open_site(cli_site *site, const lethe_config *cfg)
-{
-	static const char *const names[] = { "pseudonym_key", "evidence.repository",
-					     "evidence.signing_key" };
-	const char *values[] = { cfg->pseudonym_key, cfg->evidence_repository, cfg->signing_key };
-	int rc;
-
-	for (size_t i = 0; i < 3; i++)
-		if (!values[i]) {
-			cli_error("'%s': '%s' is not configured; an export is recorded in signed "
-				  "evidence (lethe init DIR makes a site)", cfg->path, names[i]);
-			return 78;
-		}
-	if ((rc = lethe_token_key_load(&site->pseudonym_key, cfg->pseudonym_key)) < 0 ||
-	    (rc = lethe_sshkey_load(&site->signing_key, cfg->signing_key)) < 0 ||
-	    (rc = lethe_evidence_open(&site->ev, cfg->evidence_repository)) < 0)
-		return cli_fail(rc);
-	return 0;
-}
-
 static int record(const cli_site *site, const lethe_subject *s, const lethe_access_result *res,
 		  const char *output)
 {
@@ -132,7 +110,7 @@ int cmd_access(const lethe_cli_opts *opts, int argc, char **argv)
 	cli_parse_as_of(&today, NULL);
 	if ((status = cli_register_open(&r, opts, LETHE_BACKEND_READONLY)))
 		return status;
-	if ((status = open_site(&site, r.cfg)))
+	if ((status = cli_site_open_read(&site, r.cfg)))
 		goto out;
 	if ((rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
 	    (rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0 ||
