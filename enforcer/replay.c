@@ -241,8 +241,8 @@ int lethe_replay_subject_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_k
 				const lethe_value *key)
 {
 	char buf[32];
-	const char *s;
-	size_t len;
+	const char *s = NULL; /* set by key_text; initialised for GCC -O2's maybe-uninitialized */
+	size_t len = 0;
 	int rc = key_text(&s, &len, buf, key);
 
 	if (rc == 0)
@@ -289,8 +289,8 @@ static int match_row(void *ctx, size_t ncols, const char *const *names, const le
 	match_ctx *m = ctx;
 	const lethe_value *key;
 	char buf[32], digest[LETHE_DIGEST_SIZE];
-	const char *s;
-	size_t len;
+	const char *s = NULL; /* set by key_text; see lethe_replay_subject_digest */
+	size_t len = 0;
 	int64_t seq;
 
 	if (m->column < 0) {
