@@ -1,0 +1,72 @@
+-- The disposals of the reference policies (policies/) on the demo register as
+-- of 2026-11-01, written as a cron script would: plain SQL in sqlite3, one
+-- transaction, secure_delete on, the same WAL checkpoint as lethe, no VACUUM,
+-- no evidence. Cut-off days are the policies' clocks worked out by hand for
+-- that day (due: the clock's day + retention falls before 2026-11-01, which
+-- gives exactly the due counts of `lethe plan --json`). Statements
+-- run in lethe's dependency order (children before the parents they would
+-- cascade from; a rule whose clock reads a table before the rule changing it),
+-- and each prints changes() so bench/run can check that the baseline disposed
+-- of as many rows per rule as `lethe run` did. Tokens are random, not keyed.
+PRAGMA secure_delete = ON;
+PRAGMA foreign_keys = ON;
+BEGIN IMMEDIATE;
+-- inactive-account-addresses (clock reads customers, which is unchanged by pseudonymising)
+UPDATE addresses SET street = 'tok_' || lower(hex(randomblob(16)))
+ WHERE (SELECT date(max(c.created_at, coalesce(c.last_login_at, c.created_at),
+        coalesce(c.last_purchase_at, c.created_at))) FROM customers c
+        WHERE c.id = addresses.customer_id) < '2023-11-01';
+SELECT 'inactive-account-addresses', changes();
+UPDATE customers SET name = 'tok_' || lower(hex(randomblob(16))),
+  email = 'tok_' || lower(hex(randomblob(16))),
+  phone = CASE WHEN phone IS NULL THEN NULL ELSE 'tok_' || lower(hex(randomblob(16))) END
+ WHERE date(max(created_at, coalesce(last_login_at, created_at),
+       coalesce(last_purchase_at, created_at))) < '2023-11-01';
+SELECT 'inactive-accounts', changes();
+DELETE FROM change_history WHERE date(changed_at) < '2024-11-01';
+SELECT 'change-history', changes();
+-- bookkeeping: 10 years from the end of the order's fiscal year (12-31)
+DELETE FROM payments WHERE invoice_id IN (SELECT i.id FROM invoices i JOIN orders o ON o.id = i.order_id
+ WHERE o.status <> 'open' AND o.order_date < '2016-01-01');
+SELECT 'payments-bookkeeping', changes();
+DELETE FROM invoices WHERE order_id IN (SELECT id FROM orders
+ WHERE status <> 'open' AND order_date < '2016-01-01');
+SELECT 'invoices-bookkeeping', changes();
+DELETE FROM order_lines WHERE order_id IN (SELECT id FROM orders
+ WHERE status <> 'open' AND order_date < '2016-01-01');
+SELECT 'order-lines-bookkeeping', changes();
+DELETE FROM deliveries WHERE date(delivered_at) < '2025-11-01';
+SELECT 'deliveries', changes();
+DELETE FROM returns WHERE date(closed_at) < '2023-11-01';
+SELECT 'returns', changes();
+DELETE FROM complaints WHERE date(closed_at) < '2023-11-01';
+SELECT 'complaints', changes();
+DELETE FROM chat_transcripts WHERE date(ended_at) < '2025-11-01';
+SELECT 'chat-transcripts', changes();
+DELETE FROM feedback WHERE date(received_at) < '2025-11-01';
+SELECT 'feedback', changes();
+-- an order whose dependents are not all gone would cascade into kept rows
+DELETE FROM orders WHERE status <> 'open' AND order_date < '2016-01-01'
+ AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.order_id = orders.id)
+ AND NOT EXISTS (SELECT 1 FROM returns r WHERE r.order_id = orders.id)
+ AND NOT EXISTS (SELECT 1 FROM complaints c WHERE c.order_id = orders.id)
+ AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.order_id = orders.id)
+ AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = orders.id)
+ AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.order_id = orders.id);
+SELECT 'orders-bookkeeping', changes();
+-- marketing profiles before consents: the first rule's clock reads consents
+DELETE FROM marketing_profiles WHERE
+ (NOT EXISTS (SELECT 1 FROM consents c WHERE c.customer_id = marketing_profiles.customer_id
+   AND c.withdrawn_at IS NULL)
+  AND (SELECT date(max(c.withdrawn_at)) FROM consents c
+   WHERE c.customer_id = marketing_profiles.customer_id) < '2026-10-02')
+ OR date(updated_at) < '2024-11-01';
+SELECT 'marketing-profiles', changes();
+DELETE FROM consents WHERE date(withdrawn_at) < '2023-11-01';
+SELECT 'consents-after-withdrawal', changes();
+UPDATE page_events SET customer_id = NULL, ip_address = NULL, user_agent = '[redacted]',
+  postcode = substr(postcode, 1, 3)
+ WHERE date(occurred_at) < '2025-09-01';
+SELECT 'web-analytics', changes();
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
