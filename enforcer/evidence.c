@@ -187,6 +187,30 @@ static int base_tree(git_tree **out, git_repository *repo, git_commit *parent)
  * removing nothing is fine), then additions, in two git_tree_create_updated
  * calls because one call cannot both drop a folder and add files under it.
  */
+
+/* A blob written piece by piece (lethe_evidence_change.stream). */
+static int stream_write(void *wctx, const void *buf, size_t len)
+{
+	git_writestream *ws = wctx;
+
+	return ws->write(ws, buf, len) < 0 ? lethe_error_set(LETHE_EIO, "cannot write a blob") : 0;
+}
+
+static int write_stream(git_oid *id, git_repository *repo, const lethe_evidence_change *c)
+{
+	git_writestream *ws = NULL;
+	int rc;
+
+	if (git_blob_create_from_stream(&ws, repo, NULL) < 0)
+		return -1;
+	rc = c->stream(c->stream_ctx, stream_write, ws);
+	if (rc < 0) {
+		ws->free(ws);
+		return -1;
+	}
+	return git_blob_create_from_stream_commit(id, ws);
+}
+
 static int apply_changes(git_tree **out, git_repository *repo, git_tree *base,
 			 const lethe_evidence_change *changes, size_t n)
 {
@@ -203,7 +227,7 @@ static int apply_changes(git_tree **out, git_repository *repo, git_tree *base,
 
 		if ((rc = check_path(changes[i].path)) != 0)
 			goto out;
-		if (!changes[i].remove && !changes[i].data) {
+		if (!changes[i].remove && !changes[i].data && !changes[i].stream) {
 			rc = lethe_error_set(LETHE_EUSAGE, "evidence change '%s' has neither data nor remove",
 					     changes[i].path);
 			goto out;
@@ -223,7 +247,9 @@ static int apply_changes(git_tree **out, git_repository *repo, git_tree *base,
 	for (size_t i = 0; i < n; i++) {
 		if (changes[i].remove)
 			continue;
-		if (git_blob_create_from_buffer(&u[k].id, repo, changes[i].data, changes[i].len) < 0) {
+		if (changes[i].stream ? write_stream(&u[k].id, repo, &changes[i]) < 0
+				      : git_blob_create_from_buffer(&u[k].id, repo, changes[i].data,
+								    changes[i].len) < 0) {
 			rc = lethe_evidence_git_fail(LETHE_EIO, "cannot write '%s' into the evidence",
 						     changes[i].path);
 			goto out;

@@ -35,8 +35,9 @@ struct lethe_runlog {
 
 typedef struct {
 	lethe_evidence_change items[MAX_CHANGES];
+	char sha[MAX_CHANGES][65];      /* of streamed items, known beforehand */
 	size_t n;
-	char *owned[2 * MAX_CHANGES];   /* paths and data of items */
+	char *owned[3 * MAX_CHANGES];   /* paths, data and stream contexts of items */
 	size_t nowned;
 } changes;
 
@@ -154,7 +155,10 @@ static int commit_record(const lethe_runlog_env *env, json_t *record, int64_t se
 
 		if (ch->remove)
 			continue;
-		sha256_hex(hex, ch->data, ch->len);
+		if (ch->stream)
+			memcpy(hex, c->sha[i], sizeof(hex));
+		else
+			sha256_hex(hex, ch->data, ch->len);
 		json_array_append_new(files, json_pack("{s:s, s:s}", "path", ch->path, "sha256", hex));
 	}
 	json_object_set_new(record, "files", files);
@@ -355,33 +359,85 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 	return rc;
 }
 
-/* Digest file text of one rule, from the marker: sorted lines. */
+/* A rule's digest file, from the marker: sorted lines, one per disposed row.
+ * It is read twice, never held whole: once for its SHA-256 and length (the
+ * record lists them), once streamed into the evidence. */
 typedef struct {
-	char *buf;
-	size_t len, cap;
+	lethe_backend *be;
+	char run_id[33];
+	char *rule;
+	int (*write)(void *wctx, const void *buf, size_t len);
+	void *wctx;
+	crypto_hash_sha256_state sha;
 	int64_t count;
-} text_buf;
+} digest_file;
 
-static int append_digest(void *ctx, const char *digest)
+static int hash_digest(void *ctx, const char *digest)
 {
-	text_buf *t = ctx;
+	digest_file *f = ctx;
+
+	crypto_hash_sha256_update(&f->sha, (const unsigned char *)digest, strlen(digest));
+	crypto_hash_sha256_update(&f->sha, (const unsigned char *)"\n", 1);
+	f->count++;
+	return 0;
+}
+
+static int write_digest(void *ctx, const char *digest)
+{
+	digest_file *f = ctx;
+	char line[LETHE_DIGEST_SIZE + 1];
 	size_t n = strlen(digest);
 
-	if (t->len + n + 2 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 4096;
-		char *grown;
+	if (n > LETHE_DIGEST_LEN)
+		return lethe_error_set(LETHE_EDATA, "a run digest is too long");
+	memcpy(line, digest, n);
+	line[n] = '\n';
+	return f->write(f->wctx, line, n + 1);
+}
 
-		while (cap < t->len + n + 2)
-			cap *= 2;
-		if (!(grown = realloc(t->buf, cap)))
-			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		t->buf = grown;
-		t->cap = cap;
+static int stream_digests(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx)
+{
+	digest_file *f = ctx;
+
+	f->write = write;
+	f->wctx = wctx;
+	return lethe_backend_marker_digests(f->be, f->run_id, f->rule, write_digest, f);
+}
+
+/* Add the rule's digest file to c as a stream; *count its lines (0: none added). */
+static int add_digest_file(changes *c, int64_t *count, const lethe_runlog_env *env,
+			   const char *run_id, const char *rule, const char *path)
+{
+	digest_file *f = calloc(1, sizeof(*f));
+	unsigned char h[crypto_hash_sha256_BYTES];
+	int rc;
+
+	*count = 0;
+	if (!f || !(f->rule = strdup(rule))) {
+		free(f);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
-	memcpy(t->buf + t->len, digest, n);
-	t->len += n;
-	t->buf[t->len++] = '\n';
-	t->count++;
+	f->be = env->be;
+	snprintf(f->run_id, sizeof(f->run_id), "%s", run_id);
+	crypto_hash_sha256_init(&f->sha);
+	rc = lethe_backend_marker_digests(env->be, run_id, rule, hash_digest, f);
+	if (rc == 0 && f->count > 0 && c->n >= MAX_CHANGES)
+		rc = lethe_error_set(LETHE_ESOFTWARE, "too many evidence files in one commit");
+	if (rc < 0 || f->count == 0) {
+		free(f->rule);
+		free(f);
+		return rc;
+	}
+	crypto_hash_sha256_final(&f->sha, h);
+	sodium_bin2hex(c->sha[c->n], sizeof(c->sha[c->n]), h, sizeof(h));
+	*count = f->count;
+	c->owned[c->nowned++] = (char *)f;   /* freed with the changes: f->rule too */
+	c->owned[c->nowned++] = f->rule;
+	if ((rc = changes_add(c, path, NULL, 0)) < 0)
+		return rc;
+	c->items[c->n - 1].remove = 0;
+	c->items[c->n - 1].stream = stream_digests;
+	c->items[c->n - 1].stream_ctx = f;
 	return 0;
 }
 
@@ -414,7 +470,7 @@ static int completion_rules(json_t *rules, changes *c, const lethe_runlog_env *e
 		json_t *o = json_deep_copy(r);
 		const char *name = json_string_value(json_object_get(r, "name"));
 		rule_count count = { name ? name : "", 0 };
-		text_buf t = { 0 };
+		int64_t lines = 0;
 		int found = 0;
 		char path[512];
 
@@ -431,25 +487,19 @@ static int completion_rules(json_t *rules, changes *c, const lethe_runlog_env *e
 			for (size_t k = 0; k < sizeof(counts) / sizeof(*counts); k++)
 				json_object_set_new(o, counts[k], json_integer(0));
 		}
-		if ((rc = lethe_backend_marker(&found, env->be, run_id, find_count, &count)) < 0 ||
-		    (rc = lethe_backend_marker_digests(env->be, run_id, name, append_digest, &t)) < 0) {
+		if ((rc = lethe_backend_marker(&found, env->be, run_id, find_count, &count)) < 0) {
 			json_decref(o);
-			free(t.buf);
 			return rc;
 		}
 		json_object_set_new(o, "disposed", json_integer(count.disposed));
-		if (t.count > 0) {
-			snprintf(path, sizeof(path), "runs/%.2s/%s/digests/%s.txt", run_id, run_id, name);
-			json_object_set_new(o, "digests", json_pack("{s:s, s:I}", "path", path,
-								    "count", (json_int_t)t.count));
-			if ((rc = changes_add(c, path, t.buf, t.len)) < 0) {
-				json_decref(o);
-				return rc;
-			}
-		} else {
-			free(t.buf);
-			json_object_set_new(o, "digests", json_null());
+		snprintf(path, sizeof(path), "runs/%.2s/%s/digests/%s.txt", run_id, run_id, name);
+		if ((rc = add_digest_file(c, &lines, env, run_id, name, path)) < 0) {
+			json_decref(o);
+			return rc;
 		}
+		json_object_set_new(o, "digests", lines > 0 ? json_pack("{s:s, s:I}", "path", path,
+									 "count", (json_int_t)lines)
+							     : json_null());
 		json_array_append_new(rules, o);
 	}
 	return 0;

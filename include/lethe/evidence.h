@@ -68,6 +68,11 @@ typedef struct {
 	const void *data;
 	size_t len;
 	int remove;
+	/* Instead of data, optionally: the content written piece by piece
+	 * through write(), so a large file (a rule's digests) is never whole in
+	 * memory. Returns 0 or a LETHE_E* code. */
+	int (*stream)(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx);
+	void *stream_ctx;
 } lethe_evidence_change;
 
 /*
