@@ -311,12 +311,25 @@ static int check_intent(record *r, json_t *rec, int64_t seq)
 	    shaped(r, NULL, db, "database.", "schema_sha256", "hex64") < 0 ||
 	    field(r, &policy, rec, "", "policy", JSON_ARRAY) < 0)
 		return LETHE_EVERIFY;
+	/* A policy file must be listed in `files` with the same hash; check_files
+	 * has hashed every listed file against the tree already, so the file is
+	 * not read a second time. */
 	json_array_foreach(policy, i, e) {
+		json_t *p = NULL, *f;
+		const char *want = NULL;
+
 		snprintf(where, sizeof(where), "policy[%zu].", i);
-		if ((rc = check_file_entry(r, &path, e, where)) < 0)
-			return rc;
-		if (!listed(r, path))
+		if (!json_is_object(e))
+			return verify_fail(s, "%s: '%s' is not an object", r->path, where);
+		if (field(r, &p, e, where, "path", JSON_STRING) < 0 ||
+		    shaped(r, &want, e, where, "sha256", "hex64") < 0)
+			return LETHE_EVERIFY;
+		path = json_string_value(p);
+		if (!(f = listed(r, path)))
 			return verify_fail(s, "%s: policy file '%s' is not in 'files'", r->path, path);
+		if (!json_is_string(json_object_get(f, "sha256")) ||
+		    strcmp(json_string_value(json_object_get(f, "sha256")), want) != 0)
+			return verify_fail(s, "%s: sha256 of '%s' does not match", r->path, path);
 	}
 	if ((rc = check_rules(r, rec, 0, 0, run_id)) < 0)
 		return rc;
