@@ -131,6 +131,9 @@ int cli_erase_apply(lethe_plan **done, const lethe_cli_opts *opts, cli_register 
 		    const lethe_subject *subject, const lethe_plan_scope *erasure, lethe_day as_of,
 		    int64_t replay_of);
 
+/* The current time, UTC, as "YYYY-MM-DDTHH:MM:SSZ" (evidence and holds). */
+void cli_now_iso(char out[21]);
+
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -11,7 +11,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "cli.h"
 #include "lethe/dispose.h"
 #include "lethe/error.h"
@@ -24,12 +23,9 @@ static int suppress(cli_register *r, const cli_site *site, const lethe_subject *
 {
 	char **tokens = NULL, now[21];
 	size_t n = 0;
-	time_t t = time(NULL);
-	struct tm tm;
 	int rc;
 
-	gmtime_r(&t, &tm);
-	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cli_now_iso(now);
 	rc = lethe_subject_contact_tokens(&tokens, &n, r->be, r->policy, s, site->pseudonym_key);
 	if (rc == 0 && n && (rc = lethe_backend_begin(r->be)) == 0) {
 		rc = lethe_backend_suppress(r->be, (const char *const *)tokens, n, now);

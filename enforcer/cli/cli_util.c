@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
@@ -122,4 +123,13 @@ int cli_absolute(char *out, const char *path)
 		return 64;
 	}
 	return 0;
+}
+
+void cli_now_iso(char out[21])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

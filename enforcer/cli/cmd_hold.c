@@ -13,22 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "cli.h"
 #include "lethe/backend.h"
 #include "lethe/error.h"
 #include "lethe/lock.h"
 #include "lethe/runlog.h"
 #include "lethe/subject.h"
-
-static void now_iso(char out[21])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 typedef struct {
 	const char *reason, *subject, *rule, *where, *until, *id;
@@ -126,7 +116,7 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 	}
 	if ((status = open_all(&h, opts)))
 		goto out;
-	now_iso(now);
+	cli_now_iso(now);
 	fields = json_pack("{s:s, s:s?}", "reason", a->reason, "until", a->until);
 	if (a->subject) {
 		if ((rc = lethe_subject_find(&subject, h.r.be, h.r.policy, a->subject)) < 0) {
@@ -198,7 +188,7 @@ static int hold_release(const lethe_cli_opts *opts, const hold_args *a)
 	}
 	if ((status = open_all(&h, opts)))
 		goto out;
-	now_iso(now);
+	cli_now_iso(now);
 	if ((rc = lethe_backend_begin(h.r.be)) < 0 ||
 	    (rc = lethe_backend_hold_release(h.r.be, id, now)) < 0) {
 		lethe_backend_rollback(h.r.be);
