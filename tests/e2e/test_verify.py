@@ -179,10 +179,12 @@ def expect_fail(what, repo, bad_index, reason):
 # --- a good history --------------------------------------------------------
 good = build(GOOD)
 rc, out, err = verify(good)
-equal((rc, out), (0, "ok: 4 commits, 4 records verified\n"), "the good history verifies")
+equal((rc, out), (0, f"ok: 4 commits, 4 records verified; head 00000004 {good.head}\n"),
+      "the good history verifies and names its head")
 rc, out, err = verify(good, "--json")
 equal(json.loads(out) if rc == 0 else err, {"ok": True, "commits": 4, "records": 4,
-                                            "bad_commit": None, "seq": None, "reason": None},
+                                            "bad_commit": None, "seq": None, "reason": None,
+                                            "head": good.head, "head_seq": 4},
       "--json on the good history")
 
 # stock git and OpenSSH accept lethe-format commits made without lethe
@@ -294,6 +296,6 @@ with open(cfg, "w") as f:
     f.write(f"database: {d}/shop.sqlite\npolicies: {d}\nevidence:\n  repository: {good.path}\n"
             f"  allowed_signers: {signers}\n")
 rc, out, err = run("-c", cfg, "verify")
-equal((rc, out, err), (0, "ok: 4 commits, 4 records verified\n", ""),
+equal((rc, out, err), (0, f"ok: 4 commits, 4 records verified; head 00000004 {good.head}\n", ""),
       "verify takes the repository and signers from lethe.yaml")
 finish()
