@@ -52,7 +52,7 @@ RECIPE = recipe()
 
 
 def run_recipe(folder):
-    p = subprocess.run(["bash", "-c", RECIPE], cwd=folder, capture_output=True, text=True)
+    p = subprocess.run(["sh", "-c", RECIPE], cwd=folder, capture_output=True, text=True)
     return [line for line in p.stdout.splitlines() if line.startswith("BAD")]
 
 
