@@ -8,10 +8,16 @@
  *    ten years of daily runs is about 70 KiB); one commit's contents are
  *    loaded at a time and released after its callback.
  *  - Nothing here writes to the repository.
+ *  - Objects are read by id from the object database only: libgit2 1.5
+ *    reads neither replace refs nor grafts, and checks every object's hash
+ *    on read (GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, on by default), so
+ *    what is read is what the signed ids name. lethe_evidence_substitutions
+ *    names what would make stock git show something else.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "evidence_impl.h"
 #include "lethe/error.h"
 
@@ -206,6 +212,52 @@ out:
 	git_tree_free(t);
 	git_commit_free(c);
 	return rc;
+}
+
+typedef struct {
+	int (*cb)(void *ctx, const char *what);
+	void *ctx;
+	int rc;
+} substitution_walk;
+
+static int one_replace_ref(const char *name, void *payload)
+{
+	substitution_walk *w = payload;
+
+	w->rc = w->cb(w->ctx, name);
+	return w->rc ? -1 : 0;
+}
+
+/* git reads these files of the git directory to show other parents than a
+ * commit has (grafts; shallow marks commits as roots). */
+static const char *const graft_files[] = { "info/grafts", "shallow" };
+
+int lethe_evidence_substitutions(lethe_evidence *ev, int (*cb)(void *ctx, const char *what),
+				 void *ctx)
+{
+	substitution_walk w = { cb, ctx, 0 };
+	const char *gitdir = git_repository_path(ev->repo);
+	int g;
+
+	g = git_reference_foreach_glob(ev->repo, "refs/replace/*", one_replace_ref, &w);
+	if (w.rc)
+		return w.rc;
+	if (g < 0 && g != GIT_ENOTFOUND)
+		return lethe_evidence_git_fail(LETHE_EIO, "cannot list the references of '%s'", ev->dir);
+	for (size_t i = 0; i < sizeof(graft_files) / sizeof(graft_files[0]); i++) {
+		char *path = NULL;
+		int rc;
+
+		if (asprintf(&path, "%s%s", gitdir, graft_files[i]) < 0)
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		/* present at all counts: git reads an empty shallow file as none,
+		 * but a file an attacker placed is worth naming either way */
+		rc = access(path, F_OK) == 0 ? cb(ctx, graft_files[i]) : 0;
+		free(path);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 typedef struct {

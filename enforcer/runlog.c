@@ -141,9 +141,19 @@ static int last_record(int64_t *seq, json_t **record, lethe_evidence *ev)
 	return 0;
 }
 
-/* Commit `record` (taken over) as records/SEQ-KIND.json with the files in c. */
+/* What a run's commit subjects call it (docs/evidence-format.md): "run",
+ * "erasure", or "replay" for an erasure that re-applies an earlier one. */
+static const char *run_label(const char *request, int64_t replay_of)
+{
+	if (!request)
+		return "run";
+	return replay_of > 0 ? "replay" : request;
+}
+
+/* Commit `record` (taken over) as records/SEQ-KIND.json with the files in c;
+ * the subject is "lethe: KIND SEQ", for a run's records "LABEL RUNID" after. */
 static int commit_record(const lethe_runlog_env *env, json_t *record, int64_t seq, const char *kind,
-			 changes *c, const char *run_id)
+			 changes *c, const char *label, const char *run_id)
 {
 	json_t *files = json_array();
 	char path[64], msg[128], hex[65], oid[41];
@@ -170,8 +180,8 @@ static int commit_record(const lethe_runlog_env *env, json_t *record, int64_t se
 	snprintf(path, sizeof(path), "records/%05" PRId64 "/%08" PRId64 "-%s.json", seq / 1000, seq, kind);
 	if ((rc = changes_add(c, path, text, strlen(text))) < 0)
 		return rc;
-	snprintf(msg, sizeof(msg), "lethe: %s %08" PRId64 "%s%s", kind, seq, run_id ? " run " : "",
-		 run_id ? run_id : "");
+	snprintf(msg, sizeof(msg), "lethe: %s %08" PRId64 "%s%s%s%s", kind, seq, run_id ? " " : "",
+		 run_id ? label : "", run_id ? " " : "", run_id ? run_id : "");
 	return lethe_evidence_commit(oid, env->ev, env->signing_key, c->items, c->n, msg);
 }
 
@@ -297,7 +307,8 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 	}
 	json_object_set(record, "policy", policy);
 	json_object_set(record, "rules", rules);
-	rc = commit_record(env, record, seq + 1, "intent", &c, rl->run_id);
+	rc = commit_record(env, record, seq + 1, "intent", &c,
+			   run_label(env->request, env->replay_of), rl->run_id);
 	record = NULL;
 	if (rc == 0)
 		rl->intent_seq = seq + 1;
@@ -505,8 +516,8 @@ static int completion_rules(json_t *rules, changes *c, const lethe_runlog_env *e
 	return 0;
 }
 
-static int record_end(const lethe_runlog_env *env, const char *run_id, int64_t intent_seq,
-		      const char *as_of, const char *started_at, const char *result, json_t *src_rules,
+static int record_end(const lethe_runlog_env *env, const char *label, const char *run_id,
+		      int64_t intent_seq, const char *as_of, const char *started_at, const char *result, json_t *src_rules,
 		      const char *due_name, const lethe_warnings *w)
 {
 	json_t *record = NULL, *last = NULL, *rules = json_array(), *warnings = json_array();
@@ -533,7 +544,7 @@ static int record_end(const lethe_runlog_env *env, const char *run_id, int64_t i
 	json_object_set_new(record, "result", json_string(result));
 	json_object_set(record, "rules", rules);
 	json_object_set(record, "warnings", warnings);
-	rc = commit_record(env, record, seq + 1, kind, &c, run_id);
+	rc = commit_record(env, record, seq + 1, kind, &c, label, run_id);
 	record = NULL;
 	lethe_test_crash_point("after-completion");
 	/* The completion holds the digests now: the marker has done its job. */
@@ -563,7 +574,8 @@ int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const leth
 		json_array_append_new(rules, rule_json(&result->rules[i], "due"));
 	lethe_day_format(rl->as_of, day);
 	lethe_test_crash_point("before-completion");
-	rc = record_end(rl->env, rl->run_id, rl->intent_seq, day, rl->started_at,
+	rc = record_end(rl->env, run_label(rl->env->request, rl->env->replay_of), rl->run_id,
+			rl->intent_seq, day, rl->started_at,
 			failed ? "failed" : "completed", rules, "due", w);
 	json_decref(rules);
 	return rc;
@@ -589,7 +601,10 @@ int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env)
 			return lethe_error_set(LETHE_EDATA, "evidence: the last intent record is incomplete");
 		}
 		if ((rc = lethe_backend_marker(&found, env->be, run_id, NULL, NULL)) == 0) {
-			rc = record_end(env, run_id, seq, as_of, at, found ? "recovered" : "aborted",
+			/* labelled as the interrupted run's intent, not as this one */
+			rc = record_end(env, run_label(json_string_value(json_object_get(last, "request")),
+						       json_integer_value(json_object_get(last, "replay_of"))),
+					run_id, seq, as_of, at, found ? "recovered" : "aborted",
 					json_object_get(last, "rules"), "due", NULL);
 			*what = found ? LETHE_RECOVER_COMPLETED : LETHE_RECOVER_ABORTED;
 		}
@@ -630,7 +645,7 @@ int lethe_runlog_record(int64_t *out_seq, const lethe_runlog_env *env, const cha
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	rc = commit_record(env, record, seq + 1, kind, &c, NULL);
+	rc = commit_record(env, record, seq + 1, kind, &c, NULL, NULL);
 	record = NULL;
 	if (rc == 0 && out_seq)
 		*out_seq = seq + 1;

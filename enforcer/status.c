@@ -8,6 +8,9 @@
  *  - A record is found by its commit message, "lethe: KIND NNNNNNNN ...",
  *    and read from records/NNNNNNNN-KIND.json of that commit; the message
  *    names no personal data, and the record file is what the verifier checks.
+ *  - Holds in force come from the register (what planning obeys); a subject
+ *    hold is named by the keyed digest of its signed hold record, found by
+ *    hold_id during the walk (one short entry per hold record is kept).
  *  - "Blocked for over 30 days" is measured in as-of days of the completion
  *    records: a rule whose blocked count was above 0 in every completion from
  *    a day at least 30 days before the last one.
@@ -30,10 +33,17 @@ typedef struct {
 } streak;
 
 typedef struct {
+	int64_t hold_id, seq;
+	char *subject;  /* the record's subject digest, or NULL */
+} hold_record;
+
+typedef struct {
 	lethe_evidence *ev;
 	lethe_status *st;
 	streak *streaks;
 	size_t nstreaks;
+	hold_record *hold_recs;
+	size_t nhold_recs;
 	int64_t open_intent;     /* seq of an intent not yet ended; 0 none */
 	lethe_day last_completion;
 } walk_ctx;
@@ -143,6 +153,27 @@ static int follow_streaks(walk_ctx *w, json_t *rec, lethe_day as_of)
 	return 0;
 }
 
+/* A hold record: its hold id, sequence number and subject digest. */
+static int note_hold(walk_ctx *w, json_t *rec, int64_t seq)
+{
+	json_t *id = json_object_get(rec, "hold_id");
+	const char *subject = json_string_value(json_object_get(rec, "subject"));
+	hold_record *more;
+
+	if (!json_is_integer(id))
+		return 0;
+	more = realloc(w->hold_recs, (w->nhold_recs + 1) * sizeof(*more));
+	if (!more)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	w->hold_recs = more;
+	more[w->nhold_recs].hold_id = json_integer_value(id);
+	more[w->nhold_recs].seq = seq;
+	if (!(more[w->nhold_recs].subject = dup_or_null(subject)) && subject)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	w->nhold_recs++;
+	return 0;
+}
+
 static int on_commit(void *ctx, const lethe_evidence_commit_info *c)
 {
 	walk_ctx *w = ctx;
@@ -160,15 +191,20 @@ static int on_commit(void *ctx, const lethe_evidence_commit_info *c)
 		w->open_intent = seq;
 		return 0;
 	}
-	if (strcmp(kind, "completion") && strcmp(kind, "abort"))
+	if (strcmp(kind, "completion") && strcmp(kind, "abort") && strcmp(kind, "hold"))
 		return 0;
-	w->open_intent = 0;
+	if (strcmp(kind, "hold"))
+		w->open_intent = 0;
 	snprintf(path, sizeof(path), "records/%05" PRId64 "/%08" PRId64 "-%s.json", seq / 1000, seq, kind);
 	if ((rc = lethe_evidence_read(&data, &len, w->ev, c->oid, path)) < 0)
 		return rc;
 	if (!(rec = json_loadb(data, len, 0, &jerr)) || !json_is_object(rec)) {
 		rc = lethe_error_set(LETHE_EDATA, "record '%s' of commit %s is not a JSON object",
 				     path, c->oid);
+		goto out;
+	}
+	if (!strcmp(kind, "hold")) {
+		rc = note_hold(w, rec, seq);
 		goto out;
 	}
 	if ((rc = take_last(&w->st->last, rec, kind, seq)) < 0)
@@ -217,16 +253,95 @@ static int history_warnings(lethe_status *st, const walk_ctx *w)
 	return rc;
 }
 
-static int read_history(lethe_status *st, lethe_evidence *ev)
+typedef struct {
+	lethe_status *st;
+	char day[11];   /* as-of: a hold whose until is before it has lapsed */
+	int rc;
+} holds_ctx;
+
+static void hold_clear(lethe_status_hold *h)
+{
+	free(h->rule);
+	free(h->subject);
+	free(h->until);
+	free(h->created_at);
+}
+
+/* One hold of the register: kept when in force at as-of. */
+static int take_hold(void *ctx, const lethe_hold *h)
+{
+	holds_ctx *hc = ctx;
+	lethe_status *st = hc->st;
+	lethe_status_hold *more, *o;
+
+	if (h->released_at || (h->until && strcmp(h->until, hc->day) < 0))
+		return 0;
+	if (!(more = realloc(st->holds, (st->nholds + 1) * sizeof(*more)))) {
+		hc->rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		return 1;
+	}
+	st->holds = more;
+	o = &st->holds[st->nholds++];
+	memset(o, 0, sizeof(*o));
+	o->id = h->id;
+	o->filtered = h->rule && h->where;
+	if ((h->rule && !(o->rule = strdup(h->rule))) || (h->until && !(o->until = strdup(h->until))) ||
+	    !(o->created_at = strdup(h->created_at ? h->created_at : ""))) {
+		hc->rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		return 1;
+	}
+	return 0;
+}
+
+/* The holds in force, each with its record's sequence number and digest. */
+static int read_holds(lethe_status *st, lethe_backend *be, const walk_ctx *w)
+{
+	holds_ctx hc = { .st = st };
+	int rc;
+
+	lethe_day_format(st->as_of, hc.day);
+	rc = lethe_backend_holds(be, take_hold, &hc);
+	if (hc.rc)
+		return hc.rc;
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < st->nholds; i++)
+		for (size_t k = 0; w && k < w->nhold_recs; k++) {
+			const hold_record *r = &w->hold_recs[k];
+			lethe_status_hold *h = &st->holds[i];
+
+			if (r->hold_id != h->id)
+				continue;
+			/* the latest record of that id: a restored register may reuse one */
+			h->record = r->seq;
+			free(h->subject);
+			h->subject = NULL;
+			if (!h->rule && r->subject && !(h->subject = strdup(r->subject)))
+				return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		}
+	return 0;
+}
+
+static void walk_free(walk_ctx *w)
+{
+	for (size_t i = 0; i < w->nstreaks; i++)
+		free(w->streaks[i].name);
+	free(w->streaks);
+	for (size_t i = 0; i < w->nhold_recs; i++)
+		free(w->hold_recs[i].subject);
+	free(w->hold_recs);
+}
+
+static int read_history(lethe_status *st, lethe_evidence *ev, lethe_backend *be)
 {
 	walk_ctx w = { .ev = ev, .st = st };
-	int rc = lethe_evidence_walk(ev, on_commit, &w);
+	int rc = ev ? lethe_evidence_walk(ev, on_commit, &w) : 0;
 
-	if (rc == 0)
+	if (rc == 0 && ev)
 		rc = history_warnings(st, &w);
-	for (size_t i = 0; i < w.nstreaks; i++)
-		free(w.streaks[i].name);
-	free(w.streaks);
+	if (rc == 0)
+		rc = read_holds(st, be, &w);
+	walk_free(&w);
 	return rc;
 }
 
@@ -311,11 +426,9 @@ int lethe_status_new(lethe_status **out, const lethe_status_input *in)
 	if (!st)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	st->as_of = in->as_of;
-	/* TODO(holds issue): count the holds in force once holds are recorded. */
-	st->holds = 0;
 	if ((rc = plan_ahead(st, in->be, in->policy)) < 0)
 		goto out;
-	if (in->ev && (rc = read_history(st, in->ev)) < 0)
+	if ((rc = read_history(st, in->ev, in->be)) < 0)
 		goto out;
 	if ((rc = remote_status(st, in->ev, in->remote)) < 0 ||
 	    (rc = key_warnings(st, in->keys, in->nkeys)) < 0)
@@ -335,6 +448,9 @@ void lethe_status_free(lethe_status *st)
 	for (size_t i = 0; i < st->nrules; i++)
 		free(st->rules[i].name);
 	free(st->rules);
+	for (size_t i = 0; i < st->nholds; i++)
+		hold_clear(&st->holds[i]);
+	free(st->holds);
 	lethe_warnings_free(&st->warnings);
 	free(st);
 }
@@ -348,6 +464,26 @@ static json_t *strings_json(const lethe_warnings *w)
 			json_decref(a);
 			return NULL;
 		}
+	return a;
+}
+
+static json_t *holds_json(const lethe_status *st)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < st->nholds; i++) {
+		const lethe_status_hold *h = &st->holds[i];
+		json_t *o = json_pack("{s:I, s:s, s:s?, s:s?, s:b, s:s?, s:s, s:o}", "id",
+				      (json_int_t)h->id, "scope", h->rule ? "rule" : "subject",
+				      "rule", h->rule, "subject", h->subject, "filtered", h->filtered,
+				      "until", h->until, "created_at", h->created_at, "record",
+				      h->record ? json_integer(h->record) : json_null());
+
+		if (!o || json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
 	return a;
 }
 
@@ -386,13 +522,12 @@ int lethe_status_to_json(char **out, const lethe_status *st)
 		}
 	}
 	lethe_day_format(st->as_of, day);
-	/* holds: always [] until the holds issue records them (TODO there). */
 	root = json_pack("{s:s, s:o, s:I, s:I, s:I, s:o*, s:o, s:o, s:o*}", "as_of", day,
 			 "last_run", last_json(&st->last), "due_now", (json_int_t)sum[0],
 			 "due_in_7_days", (json_int_t)sum[1], "due_in_30_days", (json_int_t)sum[2],
 			 "rules", rules, "unpushed",
 			 st->unpushed < 0 ? json_null() : json_integer(st->unpushed),
-			 "holds", json_array(), "warnings", strings_json(&st->warnings));
+			 "holds", holds_json(st), "warnings", strings_json(&st->warnings));
 	if (!root || !(text = json_dumps(root, JSON_INDENT(2)))) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;

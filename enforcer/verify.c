@@ -10,12 +10,15 @@
  *    lists are read, never whole trees; the previous listing is kept in
  *    memory (one path and blob id per record) and compared entry by entry.
  *  - Reasons are one lowercase line and name the commit by its first 12 hex
- *    digits (bad_commit has the full id).
+ *    digits (bad_commit has the full id); what fails the repository as a
+ *    whole (replace refs and grafts, no main, a main behind what the auditor
+ *    saw) has bad_commit "" and is checked before or after the walk.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include "lethe/error.h"
 #include "lethe/sshsig.h"
 #include "verify_impl.h"
@@ -92,13 +95,42 @@ static int check_history(verify_state *s)
 	return 0;
 }
 
+/* A path changed outside records/, for verify_scope. */
+static int note_change(verify_state *s, char status, const char *path)
+{
+	if (s->nchanged == s->capchanged) {
+		size_t cap = s->capchanged ? 2 * s->capchanged : 16;
+		verify_change *more = realloc(s->changed, cap * sizeof(*more));
+
+		if (!more)
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		s->changed = more;
+		s->capchanged = cap;
+	}
+	if (!(s->changed[s->nchanged].path = strdup(path)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	s->changed[s->nchanged++].status = status;
+	return 0;
+}
+
+static void forget_commit(verify_state *s)
+{
+	for (size_t i = 0; i < s->nchanged; i++)
+		free(s->changed[i].path);
+	s->nchanged = 0;
+	free(s->added);
+	s->added = NULL;
+	json_decref(s->record);
+	s->record = NULL;
+}
+
 /* One file the commit changed: under records/ only one addition is allowed. */
 static int diff_cb(void *ctx, char status, const char *path)
 {
 	verify_state *s = ctx;
 
 	if (strncmp(path, "records/", 8) != 0)
-		return 0;
+		return note_change(s, status, path);
 	if (status == 'D')
 		return verify_fail(s, "removes '%s'", path);
 	if (status != 'A')
@@ -165,13 +197,13 @@ static int check_records(verify_state *s)
 	if ((rc = parse_name(s, &kind, s->added, seq)) < 0)
 		goto out;
 	s->rep->seq = seq;
-	if ((rc = verify_record(s, s->added, seq, kind)) < 0)
+	if ((rc = verify_record(s, s->added, seq, kind)) < 0 ||
+	    (rc = verify_scope(s, kind, seq)) < 0)
 		goto out;
 	s->nrecs = seq;
 out:
 	free(kind);
-	free(s->added);
-	s->added = NULL;
+	forget_commit(s);
 	return rc;
 }
 
@@ -186,6 +218,8 @@ static int commit_cb(void *ctx, const lethe_evidence_commit_info *c)
 	    (rc = check_records(s)) < 0)
 		return rc;
 	s->have_prev = 1;
+	if (s->want_head && !strncmp(c->oid, s->want_head, strlen(s->want_head)))
+		s->saw_head = 1;
 	memcpy(s->prev_oid, c->oid, sizeof(s->prev_oid));
 	s->prev_time = c->committer_time;
 	s->rep->commits++;
@@ -193,24 +227,123 @@ static int commit_cb(void *ctx, const lethe_evidence_commit_info *c)
 	return 0;
 }
 
+/* A failure of the repository as a whole (no commit to blame). */
+static int repo_fail(verify_state *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->rep->bad_commit[0] = '\0';
+	s->rep->seq = -1;
+	va_start(ap, fmt);
+	vsnprintf(s->rep->reason, sizeof(s->rep->reason), fmt, ap);
+	va_end(ap);
+	return LETHE_EVERIFY;
+}
+
+typedef struct {
+	char *names;   /* "a, b, c" (malloc'd) */
+	size_t count;
+} name_list;
+
+static int add_name(void *ctx, const char *what)
+{
+	name_list *l = ctx;
+	char *more = NULL;
+
+	if (asprintf(&more, "%s%s'%s'", l->names ? l->names : "", l->names ? ", " : "", what) < 0)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	free(l->names);
+	l->names = more;
+	l->count++;
+	return 0;
+}
+
+/* Replace refs and grafts make stock git show something else than what
+ * the signatures cover: their presence alone fails, naming each. */
+static int check_substitutions(verify_state *s)
+{
+	name_list l = { NULL, 0 };
+	int rc = lethe_evidence_substitutions(s->ev, add_name, &l);
+
+	if (rc == 0 && l.count)
+		rc = repo_fail(s, "the repository has %s %s: stock git would show other objects or "
+			       "parents than the signed ones (remove %s, or check with git "
+			       "--no-replace-objects on a clean clone)", l.count == 1 ? "a" : "these",
+			       l.count == 1 ? "replace ref or graft file" : "replace refs or graft files",
+			       l.names, l.count == 1 ? "it" : "them");
+	free(l.names);
+	return rc;
+}
+
+static int is_hex_prefix(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n < 7 || n > 40)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* After a good walk: main reaches what the auditor saw before. */
+static int check_expectations(verify_state *s, const lethe_verify_expect *e)
+{
+	if (e->at_least_seq > 0 && s->nrecs < e->at_least_seq)
+		return repo_fail(s, "main ends at record %08lld, before record %08lld seen earlier: "
+				 "the evidence was truncated or rolled back", (long long)s->nrecs,
+				 (long long)e->at_least_seq);
+	if (e->head && !s->saw_head)
+		return repo_fail(s, "commit %s, seen earlier, is not on main's history: the evidence "
+				 "was rolled back or rewritten", e->head);
+	return 0;
+}
+
 int lethe_verify(lethe_verify_report *out, const char *repository,
 		 const char *allowed_signers_path)
+{
+	return lethe_verify_expecting(out, repository, allowed_signers_path, NULL);
+}
+
+int lethe_verify_expecting(lethe_verify_report *out, const char *repository,
+			   const char *allowed_signers_path, const lethe_verify_expect *expect)
 {
 	lethe_verify_report rep;
 	lethe_allowed_signers *signers = NULL;
 	verify_state s;
+	char head[41];
 	int rc;
 
 	memset(&rep, 0, sizeof(rep));
 	memset(&s, 0, sizeof(s));
 	rep.seq = -1;
 	s.rep = &rep;
+	if (expect && expect->head && !is_hex_prefix(expect->head))
+		return lethe_error_set(LETHE_EUSAGE, "'%s' is not a commit id (7 to 40 lowercase "
+				       "hex digits)", expect->head);
+	s.want_head = expect ? expect->head : NULL;
 	if ((rc = lethe_allowed_signers_load(&signers, allowed_signers_path)) < 0)
 		goto out;
 	s.signers = signers;
 	if ((rc = lethe_evidence_open(&s.ev, repository)) < 0)
 		goto out;
+	if ((rc = check_substitutions(&s)) < 0)
+		goto done;
+	rc = lethe_evidence_head(head, s.ev);
+	if (rc == LETHE_ENOTFOUND)
+		rc = repo_fail(&s, "the repository has no main branch (refs/heads/main): there is no "
+			       "evidence to verify");
+	if (rc < 0)
+		goto done;
 	rc = lethe_evidence_walk(s.ev, commit_cb, &s);
+	if (rc == 0 && expect)
+		rc = check_expectations(&s, expect);
+	if (rc == 0) {
+		memcpy(rep.head, s.prev_oid, sizeof(rep.head));
+		rep.head_seq = s.nrecs;
+	}
+done:
 	if (rc == LETHE_EVERIFY)
 		lethe_error_set(LETHE_EVERIFY, "%s", rep.reason);
 	if (rc == 0 || rc == LETHE_EVERIFY) {
@@ -219,7 +352,8 @@ int lethe_verify(lethe_verify_report *out, const char *repository,
 		*out = rep;
 	}
 out:
-	free(s.added);
+	forget_commit(&s);
+	free(s.changed);
 	free(s.intents);
 	lethe_evidence_free(s.ev);
 	lethe_allowed_signers_free(signers);

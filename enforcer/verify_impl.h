@@ -7,6 +7,8 @@
  *    it changed under records/ must be exactly one added record, so the work
  *    per commit does not grow with the history.
  *  - intents holds every intent record seen, in sequence order.
+ *  - changed lists what the current commit did outside records/ and record
+ *    is its accepted record (verify_record); both are released per commit.
  */
 #ifndef LETHE_VERIFY_IMPL_H
 #define LETHE_VERIFY_IMPL_H
@@ -20,7 +22,16 @@ typedef struct {
 	char run_id[33];
 	int64_t seq;
 	int64_t closed_by;  /* seq of its completion or abort; 0 while open */
+	char label[16];     /* what its commit subjects call the run: run, erasure, replay */
 } verify_intent;
+
+/* One path the current commit changed outside records/. */
+typedef struct {
+	char status;        /* 'A' added, 'M' changed, 'D' removed */
+	char *path;         /* owned */
+} verify_change;
+
+struct json_t;
 
 typedef struct {
 	lethe_evidence *ev;
@@ -32,8 +43,13 @@ typedef struct {
 	int64_t prev_time;
 	int64_t nrecs;         /* records verified so far = the last seq */
 	char *added;           /* the one new record of the current commit */
+	verify_change *changed;  /* everything else it changed (owned, per commit) */
+	size_t nchanged, capchanged;
+	struct json_t *record; /* its record once verify_record accepted it (a reference) */
 	verify_intent *intents;
 	size_t nintents, capintents;
+	const char *want_head;  /* a commit the walk must pass (--expect-head) or NULL */
+	int saw_head;
 	/* Where a record's listed files come from: NULL is the commit in ev
 	 * (lethe_verify); the fuzz harness of tests/fuzz/ supplies its own, as
 	 * it has records without a repository. Same contract as
@@ -48,6 +64,15 @@ int verify_fail(verify_state *s, const char *fmt, ...) __attribute__((format(pri
 /* Check the record at path (records/NNNNNNNN-KIND.json) of the current
  * commit: its JSON, the files it lists, the run it belongs to. */
 int verify_record(verify_state *s, const char *path, int64_t seq, const char *kind);
+
+/* The intent with sequence number seq, or NULL. */
+verify_intent *verify_find_intent(verify_state *s, int64_t seq);
+
+/* After verify_record: what the commit changed besides its record is what the
+ * record lists, inside its own run's folder or the policy snapshot; its
+ * subject names the record; the record's times are not after the commit's
+ * (verify_scope.c). */
+int verify_scope(verify_state *s, const char *kind, int64_t seq);
 
 /* The same on the record's bytes (data need not be NUL-terminated), for the
  * fuzz harness; s->c must be set (its oid names the commit in reasons). */

@@ -295,6 +295,20 @@ static int check_rules(record *r, json_t *rec, int completion, int aborted, cons
 	return 0;
 }
 
+/* What the run's commit subjects call it: "run" for lethe run, "erasure" or
+ * "replay" (an erasure with replay_of) for lethe erase and lethe replay. */
+static void intent_label(char out[16], json_t *rec)
+{
+	const char *request = json_string_value(json_object_get(rec, "request"));
+
+	if (!request)
+		snprintf(out, 16, "run");
+	else if (!strcmp(request, "erasure") && json_object_get(rec, "replay_of"))
+		snprintf(out, 16, "replay");
+	else
+		snprintf(out, 16, "%s", request);
+}
+
 static int check_intent(record *r, json_t *rec, int64_t seq)
 {
 	verify_state *s = r->s;
@@ -348,12 +362,13 @@ static int check_intent(record *r, json_t *rec, int64_t seq)
 	}
 	snprintf(s->intents[s->nintents].run_id, 33, "%s", run_id);
 	s->intents[s->nintents].seq = seq;
-	s->intents[s->nintents++].closed_by = 0;
+	s->intents[s->nintents].closed_by = 0;
+	intent_label(s->intents[s->nintents++].label, rec);
 	return 0;
 }
 
-/* The intent with sequence number seq (intents are in sequence order). */
-static verify_intent *find_intent(verify_state *s, int64_t seq)
+/* Intents are in sequence order: a binary search. */
+verify_intent *verify_find_intent(verify_state *s, int64_t seq)
 {
 	size_t lo = 0, hi = s->nintents;
 
@@ -397,7 +412,7 @@ static int check_completion(record *r, json_t *rec, int64_t seq, int aborted)
 		      strcmp(result, "failed") != 0)
 		return verify_fail(s, "%s: result '%s' is not %s", r->path, result,
 				   aborted ? "'aborted'" : "'completed', 'failed' or 'recovered'");
-	in = find_intent(s, intent_seq);
+	in = verify_find_intent(s, intent_seq);
 	if (!in || intent_seq >= seq)
 		return verify_fail(s, "%s: intent_seq %lld is not an earlier intent record",
 				   r->path, (long long)intent_seq);
@@ -413,6 +428,9 @@ static int check_completion(record *r, json_t *rec, int64_t seq, int aborted)
 	return 0;
 }
 
+static int check_record(verify_state *s, const char *path, int64_t seq, const char *kind,
+			const char *data, size_t len, json_t **keep);
+
 int verify_record(verify_state *s, const char *path, int64_t seq, const char *kind)
 {
 	char *data = NULL;
@@ -421,13 +439,20 @@ int verify_record(verify_state *s, const char *path, int64_t seq, const char *ki
 
 	if ((rc = lethe_evidence_read(&data, &len, s->ev, s->c->oid, path)) < 0)
 		return rc;
-	rc = verify_record_bytes(s, path, seq, kind, data, len);
+	rc = check_record(s, path, seq, kind, data, len, &s->record);
 	free(data);
 	return rc;
 }
 
 int verify_record_bytes(verify_state *s, const char *path, int64_t seq, const char *kind,
 			const char *data, size_t len)
+{
+	return check_record(s, path, seq, kind, data, len, NULL);
+}
+
+/* keep: the parsed record, when it passed, for the commit-level checks. */
+static int check_record(verify_state *s, const char *path, int64_t seq, const char *kind,
+			const char *data, size_t len, json_t **keep)
 {
 	record r = { s, path, NULL };
 	json_error_t jerr;
@@ -472,6 +497,8 @@ int verify_record_bytes(verify_state *s, const char *path, int64_t seq, const ch
 		rc = check_intent(&r, rec, seq);
 	else if (!strcmp(kind, "completion") || !strcmp(kind, "abort"))
 		rc = check_completion(&r, rec, seq, !strcmp(kind, "abort"));
+	if (rc == 0 && keep)
+		*keep = json_incref(rec);
 	goto out;
 fail:
 	rc = LETHE_EVERIFY;

@@ -50,7 +50,19 @@ static void print_text(const lethe_status *st, const lethe_config *cfg)
 	else
 		printf("unpushed:  %" PRId64 " commit%s (remote '%s')\n", st->unpushed,
 		       st->unpushed == 1 ? "" : "s", cfg->remote);
-	printf("holds:     %zu in force\n", st->holds);
+	printf("holds:     %zu in force\n", st->nholds);
+	for (size_t i = 0; i < st->nholds; i++) {
+		const lethe_status_hold *h = &st->holds[i];
+
+		/* the subject's digest, never its key: status output goes to monitoring */
+		printf("           hold %" PRId64 ": %s %s%s, until %s", h->id,
+		       h->rule ? "rule" : "subject", h->rule ? h->rule : h->subject ? h->subject :
+		       "(no hold record)", h->filtered ? " (filtered)" : "",
+		       h->until ? h->until : "released");
+		if (h->record)
+			printf(" (record %08" PRId64 ")", h->record);
+		printf("\n");
+	}
 	printf("warnings:  %s\n", st->warnings.count ? "" : "none");
 	for (size_t i = 0; i < st->warnings.count; i++)
 		printf("  - %s\n", st->warnings.items[i]);

@@ -1,6 +1,8 @@
 /*
  * cmd_verify.c - `lethe [-c FILE] verify [--allowed-signers FILE] [--json]
- * [REPOSITORY]`: the auditor's check of an evidence repository. The
+ * [--expect-at-least SEQ] [--expect-head COMMIT] [REPOSITORY]`: the auditor's
+ * check of an evidence repository; the expectations are what the auditor saw
+ * last time (a main behind them was truncated or rolled back). The
  * configuration is read only for what the command line leaves out, so an
  * auditor with a clone and an allowed-signers file needs no lethe.yaml.
  * Exit 0 all holds, 1 a problem found, else the error's status.
@@ -21,9 +23,12 @@ static void print_json(int ok, const lethe_verify_report *r)
 
 	if (!o)
 		return;
-	json_object_set_new(o, "bad_commit", ok ? json_null() : json_string(r->bad_commit));
+	json_object_set_new(o, "bad_commit", ok || !r->bad_commit[0] ? json_null()
+							     : json_string(r->bad_commit));
 	json_object_set_new(o, "seq", ok || r->seq < 0 ? json_null() : json_integer(r->seq));
 	json_object_set_new(o, "reason", ok ? json_null() : json_string(r->reason));
+	json_object_set_new(o, "head", ok ? json_string(r->head) : json_null());
+	json_object_set_new(o, "head_seq", ok ? json_integer(r->head_seq) : json_null());
 	text = json_dumps(o, JSON_COMPACT);
 	if (text)
 		printf("%s\n", text);
@@ -74,10 +79,43 @@ out:
 	return status;
 }
 
+static const char usage_line[] = "usage: lethe [-c FILE] verify [--allowed-signers FILE] "
+	"[--json] [--expect-at-least SEQ] [--expect-head COMMIT] [REPOSITORY]";
+
+/* --expect-at-least and --expect-head: 1 when argv[*i] was one, 0 when not,
+ * or an exit status (64) for a bad value. */
+static int expectation(lethe_verify_expect *e, int argc, char **argv, int *i)
+{
+	int missing = 0;
+	const char *v;
+	char *end;
+
+	if ((v = cli_option_value(argc, argv, i, "--expect-at-least", &missing))) {
+		long long n = strtoll(v, &end, 10);
+
+		if (!*v || *end || n < 1) {
+			cli_error("verify: --expect-at-least: '%s' is not a sequence number (1 or more)", v);
+			return 64;
+		}
+		e->at_least_seq = n;
+		return 1;
+	}
+	if (!missing && (v = cli_option_value(argc, argv, i, "--expect-head", &missing))) {
+		e->head = v;
+		return 1;
+	}
+	if (missing) {
+		cli_error("verify: option '%s' needs a value", argv[*i]);
+		return 64;
+	}
+	return 0;
+}
+
 int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	char *repo = NULL, *signers = NULL;
 	lethe_verify_report rep;
+	lethe_verify_expect expect = { 0, NULL };
 	int json = 0, status = 0, rc, missing = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -85,6 +123,11 @@ int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 
 		if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if ((rc = expectation(&expect, argc, argv, &i))) {
+			if (rc != 1) {
+				status = rc;
+				goto out;
+			}
 		} else if ((v = cli_option_value(argc, argv, &i, "--allowed-signers", &missing))) {
 			free(signers);
 			signers = strdup(v);
@@ -93,8 +136,7 @@ int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 			status = 64;
 			goto out;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: lethe [-c FILE] verify [--allowed-signers FILE] [--json] "
-			       "[REPOSITORY]\n");
+			printf("%s\n", usage_line);
 			goto out;
 		} else if (argv[i][0] == '-' || repo) {
 			cli_error("verify: unexpected argument '%s'", argv[i]);
@@ -106,7 +148,7 @@ int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 	}
 	if ((!repo || !signers) && (status = from_config(&repo, &signers, opts)))
 		goto out;
-	rc = lethe_verify(&rep, repo, signers);
+	rc = lethe_verify_expecting(&rep, repo, signers, &expect);
 	if (rc < 0 && rc != LETHE_EVERIFY) {
 		status = cli_fail(rc);
 		goto out;
@@ -115,8 +157,10 @@ int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 	if (json)
 		print_json(rc == 0, &rep);
 	else if (rc == 0)
-		printf("ok: %zu commit%s, %zu record%s verified\n", rep.commits,
-		       rep.commits == 1 ? "" : "s", rep.records, rep.records == 1 ? "" : "s");
+		/* the head is what the auditor keeps to detect a rollback next time */
+		printf("ok: %zu commit%s, %zu record%s verified; head %08lld %s\n", rep.commits,
+		       rep.commits == 1 ? "" : "s", rep.records, rep.records == 1 ? "" : "s",
+		       (long long)rep.head_seq, rep.head);
 	else
 		printf("FAIL: %s\n", rep.reason);
 out:

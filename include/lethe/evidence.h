@@ -123,6 +123,16 @@ int lethe_evidence_walk(lethe_evidence *ev,
 			void *ctx);
 
 /*
+ * What makes stock git show other objects or parents than the ones stored
+ * under their ids: cb(ctx, what) for every replace ref (what is its name,
+ * "refs/replace/ID") and for the graft files "info/grafts" and "shallow" when
+ * present. This library reads none of them (objects are read by id, hashes
+ * checked). A non-zero cb return stops and is returned.
+ */
+int lethe_evidence_substitutions(lethe_evidence *ev, int (*cb)(void *ctx, const char *what),
+				 void *ctx);
+
+/*
  * The file at path in commit commit_oid: *data malloc'd (caller frees, with a
  * terminating NUL not counted in *len). LETHE_ENOTFOUND when there is no
  * such file; LETHE_EDATA when commit_oid is not a commit of this repository.

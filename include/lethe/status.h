@@ -41,13 +41,28 @@ typedef struct {
 	lethe_warnings residue;   /* the record's "warnings": residue left behind */
 } lethe_status_run;
 
+/* A legal hold in force at as-of, as the register has it; what could be
+ * personal data (the subject's key, the reason, a --where text) is not
+ * here: a subject appears as the keyed digest its signed hold record carries. */
+typedef struct {
+	int64_t id;
+	char *rule;               /* the rule of a rule hold; NULL for a subject hold */
+	char *subject;            /* a subject hold's keyed digest from its record; NULL
+				   * for a rule hold or when no record names the hold */
+	int filtered;             /* a rule hold limited by a --where filter */
+	char *until;              /* "YYYY-MM-DD" or NULL: until released */
+	char *created_at;
+	int64_t record;           /* its hold record's sequence number; 0 when not found */
+} lethe_status_hold;
+
 typedef struct {
 	lethe_day as_of;
 	lethe_status_run last;
 	lethe_status_rule *rules; /* one per policy rule, policy order */
 	size_t nrules;
 	int64_t unpushed;         /* commits the remote lacks; -1 no remote or unknown */
-	size_t holds;             /* TODO(holds issue): always 0 until holds exist */
+	lethe_status_hold *holds; /* holds in force at as-of, by id */
+	size_t nholds;
 	lethe_warnings warnings;  /* one line each: what needs attention */
 } lethe_status;
 

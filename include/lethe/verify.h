@@ -24,7 +24,17 @@ typedef struct {
 	char bad_commit[41];   /* the first bad commit; "" when all holds */
 	int64_t seq;           /* its record's sequence number; -1 when unknown */
 	char reason[1024];     /* one lowercase line; "" when all holds */
+	char head[41];         /* main's commit when every commit holds; "" otherwise */
+	int64_t head_seq;      /* its record's sequence number; 0 otherwise */
 } lethe_verify_report;
+
+/* What the auditor saw before: a main that is behind it was truncated or
+ * rolled back (docs/auditor-guide.md, "Detect a rollback"). */
+typedef struct {
+	int64_t at_least_seq;  /* main must reach this sequence number; 0 none */
+	const char *head;      /* a commit id (or a prefix of at least 7 hex
+				* digits) that must be on main's history; NULL none */
+} lethe_verify_expect;
 
 /*
  * Check every commit of repository's main from the first: signed, signature
@@ -40,10 +50,23 @@ typedef struct {
  * in, and the reason also in the last error); on any other code *out is not
  * written: LETHE_ENOINPUT (repository or allowed-signers file missing),
  * LETHE_EDATA (not a git repository, malformed allowed-signers file), LETHE_EIO.
- * An empty repository verifies with 0 commits.
+ *
+ * Before the walk, and failing with bad_commit "": the repository has no
+ * replace ref (refs/replace/...), no info/grafts and no shallow file (stock
+ * git would show other objects or parents than the signed ones; the reason
+ * names them all), and it has a main. Per commit, besides the above: it
+ * changes only files its record lists, inside its own run's folder or the
+ * policy snapshot; its subject names its record; the record's time is not
+ * later than the commit's.
  */
 int lethe_verify(lethe_verify_report *out, const char *repository,
 		 const char *allowed_signers_path);
+
+/* lethe_verify, then the expectations (NULL: none): failing with bad_commit
+ * "" when main ends before expect->at_least_seq or expect->head is not on
+ * main's history. */
+int lethe_verify_expecting(lethe_verify_report *out, const char *repository,
+			   const char *allowed_signers_path, const lethe_verify_expect *expect);
 
 #ifdef __cplusplus
 }

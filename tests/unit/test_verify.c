@@ -211,6 +211,8 @@ static void expect_ok(site *s, size_t commits)
 	ck_assert_uint_eq(rep.records, commits);
 	ck_assert_str_eq(rep.bad_commit, "");
 	ck_assert_int_eq(rep.seq, -1);
+	ck_assert_int_eq(rep.head_seq, (int64_t)commits);
+	ck_assert_uint_eq(strlen(rep.head), 40);
 }
 
 START_TEST(empty_and_missing_repositories)
@@ -220,7 +222,10 @@ START_TEST(empty_and_missing_repositories)
 	char *nowhere = fmt("%s/nowhere", unit_tmpdir);
 
 	site_open(&s);
-	expect_ok(&s, 0);
+	/* no main: nothing to verify is a failure, not "ok: 0 commits" */
+	ck_assert_int_eq(lethe_verify(&rep, s.repo, s.signers), LETHE_EVERIFY);
+	ck_assert_str_eq(rep.bad_commit, "");
+	ck_assert_msg(strstr(rep.reason, "no main branch"), "reason '%s'", rep.reason);
 	ck_assert_int_eq(lethe_verify(&rep, nowhere, s.signers), LETHE_ENOINPUT);
 	ck_assert_int_eq(lethe_verify(&rep, s.repo, nowhere), LETHE_ENOINPUT);
 	ck_assert_int_eq(lethe_verify(&rep, unit_tmpdir, s.signers), LETHE_EDATA);
