@@ -1,6 +1,9 @@
 """Helpers for the end-to-end tests of data subjects' requests on the
 reference shop: a customer with every kind of data, and every table's rows
-of a customer written as independent SQL (not from the policy)."""
+of a customer written as independent SQL (not from the policy); suppression
+tokens and contact digests computed independently."""
+import hashlib
+import unicodedata
 
 BY_ORDER = "order_id IN (SELECT id FROM orders WHERE customer_id = :s)"
 # WHERE clauses of each table's rows of customer :s.
@@ -28,3 +31,48 @@ WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.status <> 
 ORDER BY (EXISTS (SELECT 1 FROM complaints t WHERE t.customer_id = c.id))
   + (EXISTS (SELECT 1 FROM page_events t WHERE t.customer_id = c.id)) DESC,
   (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) DESC LIMIT 1""").fetchone()[0]
+
+
+# Suppression tokens and contact digests, computed here as lethe/subject.h
+# specifies them, with Python's own Unicode tables (unicodedata, str.casefold)
+# and hashlib, independently of libunistring and libsodium.
+TOKEN_PERSON = b"lethe-token-v1"
+DIGEST_PERSON = b"lethe-digest-v1"
+SPACE = " \t\n\v\f\r"
+
+
+def raw_token(key, data):
+    """The pseudonym token of data's exact bytes."""
+    data = data if isinstance(data, bytes) else str(data).encode()
+    return "tok_" + hashlib.blake2b(data, key=key, person=TOKEN_PERSON, digest_size=16).hexdigest()
+
+
+def looks_like_token(v):
+    return len(v) == 36 and v.startswith("tok_") and all(c in "0123456789abcdef" for c in v[4:])
+
+
+def normalise(v):
+    """Trimmed; e-mail addresses NFC of the case folding of NFD; other values
+    NFC without spaces, dashes, dots and parentheses."""
+    v = v.strip(SPACE)
+    if "@" in v:
+        return unicodedata.normalize("NFC", unicodedata.normalize("NFD", v).casefold())
+    return unicodedata.normalize("NFC", "".join(c for c in v if c not in " -.()"))
+
+
+def suppression_token(key, value):
+    """What `lethe erase` puts on the suppression list for a contact value:
+    a token as it is, anything else the token of its normalised form."""
+    v = str(value)
+    if looks_like_token(v.strip(SPACE)):
+        return v.strip(SPACE)
+    return raw_token(key, normalise(v).encode())
+
+
+def contact_digest(key, values):
+    """The erasure intent's `contact`: keyed digest (domain "contact") of one
+    line per contact column, its suppression token or "-" for NULL."""
+    data = "".join((suppression_token(key, v) if v is not None else "-") + "\n" for v in values)
+    h = hashlib.blake2b(key=key, person=DIGEST_PERSON, digest_size=32)
+    h.update(len(b"contact").to_bytes(8, "little") + b"contact" + data.encode())
+    return h.hexdigest()
