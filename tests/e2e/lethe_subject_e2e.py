@@ -3,7 +3,12 @@ reference shop: a customer with every kind of data, and every table's rows
 of a customer written as independent SQL (not from the policy); suppression
 tokens and contact digests computed independently."""
 import hashlib
+import json
+import os
+import subprocess
 import unicodedata
+
+from lethe_e2e import equal, run
 
 BY_ORDER = "order_id IN (SELECT id FROM orders WHERE customer_id = :s)"
 # WHERE clauses of each table's rows of customer :s.
@@ -17,6 +22,30 @@ QUERIES = {
     "complaints": "customer_id = :s", "chat_transcripts": "customer_id = :s",
     "feedback": "customer_id = :s", "page_events": "customer_id = :s",
 }
+
+
+def reference_site(d, customers):
+    """The reference shop in d/shop (demo), made a site by `lethe init` there:
+    (database, lethe.yaml, evidence repository, pseudonym key bytes)."""
+    shop = os.path.join(d, "shop")
+    db = os.path.join(shop, "shop.sqlite")
+    rc, out, err = run("demo", shop, "--customers", str(customers))
+    equal(rc, 0, "demo writes the register")
+    os.remove(os.path.join(shop, "lethe.yaml"))
+    rc, out, err = run("init", shop, "--database", db)
+    equal(rc, 0, f"init makes a site {err.strip()}")
+    with open(os.path.join(shop, "keys", "pseudonym.key")) as f:
+        key = bytes.fromhex(f.read().strip())
+    return db, os.path.join(shop, "lethe.yaml"), os.path.join(shop, "evidence"), key
+
+
+def records(evidence):
+    """The records of the evidence repository's main, in seq order."""
+    names = subprocess.run(["git", "-C", evidence, "ls-tree", "-r", "--name-only", "main", "records/"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    return [json.loads(subprocess.run(["git", "-C", evidence, "show", f"main:{n}"],
+                                      capture_output=True, text=True, check=True).stdout)
+            for n in sorted(names)]
 
 
 def rich_subject(con):

@@ -15,22 +15,11 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 from lethe_e2e import check, equal, finish, run, sha256, tmpdir
-from lethe_subject_e2e import contact_digest
+from lethe_subject_e2e import contact_digest, records, reference_site
 
 d = tmpdir()
-shop = os.path.join(d, "shop")
-db = os.path.join(shop, "shop.sqlite")
-rc, out, err = run("demo", shop, "--customers", "120")
-equal(rc, 0, "demo writes the register")
-os.remove(os.path.join(shop, "lethe.yaml"))
-rc, out, err = run("init", shop, "--database", db)
-equal(rc, 0, f"init makes a site {err.strip()}")
-cfg = os.path.join(shop, "lethe.yaml")
-evidence = os.path.join(shop, "evidence")
-with open(os.path.join(shop, "keys", "pseudonym.key")) as f:
-    key = bytes.fromhex(f.read().strip())
+db, cfg, evidence, key = reference_site(d, 120)
 
 
 def lethe(*args):
@@ -73,14 +62,6 @@ def register(name, email, phone):
     return cid
 
 
-def records():
-    names = subprocess.run(["git", "-C", evidence, "ls-tree", "-r", "--name-only", "main", "records/"],
-                           capture_output=True, text=True, check=True).stdout.split()
-    return [json.loads(subprocess.run(["git", "-C", evidence, "show", f"main:{n}"],
-                                      capture_output=True, text=True, check=True).stdout)
-            for n in sorted(names)]
-
-
 t = q("SELECT c.id FROM customers c WHERE EXISTS (SELECT 1 FROM chat_transcripts x "
       "WHERE x.customer_id = c.id) AND c.phone IS NOT NULL ORDER BY c.id LIMIT 1")[0][0]
 top = q("SELECT max(id) FROM customers")[0][0]
@@ -94,7 +75,7 @@ contacts = {c: q("SELECT email, phone FROM customers WHERE id = ?", c)[0] for c 
 for cid in (x, t):
     rc, out, err = lethe("erase", "--subject", str(cid))
     equal(rc, 0, f"erase {cid} {err.strip()}")
-intents = [r for r in records() if r.get("kind") == "intent" and r.get("request") == "erasure"]
+intents = [r for r in records(evidence) if r.get("kind") == "intent" and r.get("request") == "erasure"]
 equal(len(intents), 2, "two erasure intents")
 seq_x = intents[0]["seq"] if intents else None
 for r, cid in zip(intents, (x, t)):

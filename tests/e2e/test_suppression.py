@@ -12,23 +12,12 @@
     pseudonymised is erased: the rule's tokens join the list as they are, and
     `lethe suppressed` finds the address (and phone) as the register had it.
 Every entry of the list is checked against the set computed here."""
-import os
 import sqlite3
 from lethe_e2e import check, equal, finish, run, tmpdir
-from lethe_subject_e2e import raw_token, rich_subject, suppression_token
+from lethe_subject_e2e import raw_token, reference_site, rich_subject, suppression_token
 
 d = tmpdir()
-shop = os.path.join(d, "shop")
-db = os.path.join(shop, "shop.sqlite")
-rc, out, err = run("demo", shop, "--customers", "200")
-equal(rc, 0, "demo writes the register")
-os.remove(os.path.join(shop, "lethe.yaml"))
-rc, out, err = run("init", shop, "--database", db)
-equal(rc, 0, f"init makes a site {err.strip()}")
-cfg = os.path.join(shop, "lethe.yaml")
-with open(os.path.join(shop, "keys", "pseudonym.key")) as f:
-    key = bytes.fromhex(f.read().strip())
-
+db, cfg, evidence, key = reference_site(d, 200)
 
 def lethe(*args, env=None):
     return run("-c", cfg, *args, env=env)
