@@ -5,6 +5,7 @@ tokens and contact digests computed independently."""
 import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import unicodedata
 
@@ -37,6 +38,15 @@ def reference_site(d, customers):
     with open(os.path.join(shop, "keys", "pseudonym.key")) as f:
         key = bytes.fromhex(f.read().strip())
     return db, os.path.join(shop, "lethe.yaml"), os.path.join(shop, "evidence"), key
+
+
+def query(db, sql, *args):
+    """The rows of one SQL query on the database, opened read-only."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
 
 
 def records(evidence):

@@ -16,7 +16,7 @@ import os
 import shutil
 import sqlite3
 from lethe_e2e import check, equal, finish, run, sha256, tmpdir
-from lethe_subject_e2e import contact_digest, records, reference_site
+from lethe_subject_e2e import contact_digest, records, query, reference_site
 
 d = tmpdir()
 db, cfg, evidence, key = reference_site(d, 120)
@@ -27,11 +27,7 @@ def lethe(*args):
 
 
 def q(sql, *args):
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    return query(db, sql, *args)
 
 
 def person(cid):

@@ -14,7 +14,7 @@
 Every entry of the list is checked against the set computed here."""
 import sqlite3
 from lethe_e2e import check, equal, finish, run, tmpdir
-from lethe_subject_e2e import raw_token, reference_site, rich_subject, suppression_token
+from lethe_subject_e2e import raw_token, query, reference_site, rich_subject, suppression_token
 
 d = tmpdir()
 db, cfg, evidence, key = reference_site(d, 200)
@@ -24,11 +24,7 @@ def lethe(*args, env=None):
 
 
 def q(sql, *args):
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
+    return query(db, sql, *args)
 
 
 def write(sql, *args):
