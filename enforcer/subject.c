@@ -180,23 +180,34 @@ int lethe_suppression_lookup(int *found, lethe_backend *be, const lethe_token_ke
 	return lethe_backend_suppressed(found, be, token);
 }
 
-/* The suppression token of a contact column's value: 1 when made, 0 for
- * values that are neither text nor integer (NULL, blobs, reals). */
-static int value_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k, const lethe_value *v)
+/* A contact column's value as a token: 1 when made, 0 for values that are
+ * neither text nor integer (NULL, blobs, reals). Its suppression token when
+ * `suppression`; else what a rule's pseudonymise makes of it (the token of
+ * its exact bytes, integers as decimal text), and a token as it is. */
+static int value_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k, const lethe_value *v,
+		       int suppression)
 {
 	char buf[32];
+	const char *s = v->s;
+	size_t len = v->len;
 	int rc;
 
 	if (v->type == LETHE_VALUE_INTEGER) {
-		size_t len = (size_t)snprintf(buf, sizeof(buf), "%lld", (long long)v->i);
-
-		rc = lethe_suppression_token(out, k, buf, len);
-	} else if (v->type == LETHE_VALUE_TEXT) {
-		rc = lethe_suppression_token(out, k, v->s, v->len);
-	} else {
+		len = (size_t)snprintf(buf, sizeof(buf), "%lld", (long long)v->i);
+		s = buf;
+	} else if (v->type != LETHE_VALUE_TEXT) {
 		return 0;
 	}
-	return rc < 0 ? rc : 1;
+	if (suppression) {
+		if ((rc = lethe_suppression_token(out, k, s, len)) < 0)
+			return rc;
+	} else if (lethe_token_looks_like(s, len)) {
+		memcpy(out, s, LETHE_TOKEN_LEN);
+		out[LETHE_TOKEN_LEN] = '\0';
+	} else {
+		lethe_token(out, k, s, len);
+	}
+	return 1;
 }
 
 int lethe_subject_identity_row(char out[LETHE_DIGEST_SIZE], int *has, const lethe_policy *p,
@@ -217,7 +228,7 @@ int lethe_subject_identity_row(char out[LETHE_DIGEST_SIZE], int *has, const leth
 
 		for (size_t i = 0; i < ncols && !made; i++)
 			if (!strcasecmp(names[i], p->subject_contact[j]) &&
-			    (made = value_token(tok, k, &v[i])) < 0) {
+			    (made = value_token(tok, k, &v[i], 0)) < 0) {
 				rc = made;
 				goto out;
 			}
@@ -301,7 +312,7 @@ static int contact_row(void *ctx, size_t ncols, const char *const *names, const 
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		}
 		c->tokens = grown;
-		if ((made = value_token(c->tokens[c->n], c->k, &v[i])) < 0) {
+		if ((made = value_token(c->tokens[c->n], c->k, &v[i], 1)) < 0) {
 			free(c->tokens[c->n]);
 			return made;
 		}

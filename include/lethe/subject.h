@@ -46,9 +46,11 @@ int lethe_suppression_lookup(int *found, lethe_backend *be, const lethe_token_ke
  * The identity of a subject, so that `lethe replay` can tell the person it
  * erased from another who has since been given the same key: the keyed
  * digest lethe_digest(k, "contact", D), where D has one line per
- * subject.contact column in policy order, each the suppression token of the
- * column's value or "-" when it is NULL (or neither text nor integer), each
- * ended by "\n". *has is 0, and out untouched, when the policy names no
+ * subject.contact column in policy order, each ended by "\n": the value's
+ * pseudonym token (lethe_token of its exact bytes, integers as decimal text,
+ * what a rule's pseudonymise writes), the value itself when it already is a
+ * token, or "-" when it is NULL (or neither text nor integer). So the digest
+ * is the same whether or not a rule has pseudonymised the values since. *has is 0, and out untouched, when the policy names no
  * contact columns or all of them are NULL: such a subject has no identity
  * beyond its key. lethe_subject_identity reads the subject's row
  * (none, or more than one row with the key, give *has 0);

@@ -110,8 +110,11 @@ def suppression_token(key, value):
 
 def contact_digest(key, values):
     """The erasure intent's `contact`: keyed digest (domain "contact") of one
-    line per contact column, its suppression token or "-" for NULL."""
-    data = "".join((suppression_token(key, v) if v is not None else "-") + "\n" for v in values)
+    line per contact column, the token of its exact bytes (a token as it is)
+    or "-" for NULL."""
+    def line(v):
+        return "-" if v is None else str(v) if looks_like_token(str(v)) else raw_token(key, v)
+    data = "".join(line(v) + "\n" for v in values)
     h = hashlib.blake2b(key=key, person=DIGEST_PERSON, digest_size=32)
     h.update(len(b"contact").to_bytes(8, "little") + b"contact" + data.encode())
     return h.hexdigest()

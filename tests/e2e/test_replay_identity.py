@@ -10,7 +10,10 @@
   untouched, Y's address is not suppressed, stderr warns naming the key, the
   JSON lists it under subjects_skipped with X's erasure; exit 0; verify passes;
 - B2 is restored: K is X again, and replay erases X again (replay_of X's
-  erasure) and T; a second replay does nothing."""
+  erasure) and T; a second replay does nothing;
+- B2 is restored again and the daily run comes first, pseudonymising X's
+  e-mail and phone (X has been inactive for years): replay still recognises
+  X and erases X again."""
 import json
 import os
 import shutil
@@ -38,13 +41,13 @@ def person(cid):
             q("SELECT * FROM marketing_profiles WHERE customer_id = ? ORDER BY id", cid))
 
 
-def register(name, email, phone):
+def register(name, email, phone, since="-2 days"):
     """A new customer as the shop's application adds one: SQLite picks the
     key. With a chat, a consent and a marketing profile."""
     con = sqlite3.connect(db)
-    cur = con.execute("INSERT INTO customers (customer_number, name, email, phone, created_at, "
-                      "last_login_at) VALUES ('N' || (SELECT max(id) + 1 FROM customers), ?, ?, ?, "
-                      "datetime('now', '-2 days'), datetime('now', '-1 day'))", (name, email, phone))
+    cur = con.execute("INSERT INTO customers (customer_number, name, email, phone, created_at) "
+                      "VALUES ('N' || (SELECT max(id) + 1 FROM customers), ?, ?, ?, "
+                      "datetime('now', ?))", (name, email, phone, since))
     cid = cur.lastrowid
     con.execute("INSERT INTO chat_transcripts (customer_id, started_at, ended_at, transcript) "
                 "VALUES (?, datetime('now', '-1 day'), datetime('now', '-1 day'), ?)",
@@ -63,7 +66,9 @@ t = q("SELECT c.id FROM customers c WHERE EXISTS (SELECT 1 FROM chat_transcripts
 top = q("SELECT max(id) FROM customers")[0][0]
 b1 = os.path.join(d, "b1.sqlite")
 shutil.copyfile(db, b1)
-x = register("Xenia Erased", "xenia.erased@example.org", "+358 40 111 2222")
+# X has not logged in for years: the inactive-accounts rule will pseudonymise
+# X's e-mail and phone on the next run.
+x = register("Xenia Erased", "Xenia.Erased@Example.org", "+358 40 111 2222", "-5 years")
 equal(x, top + 1, "the new customer X gets the next integer key")
 b2 = os.path.join(d, "b2.sqlite")
 shutil.copyfile(db, b2)
@@ -127,6 +132,28 @@ check(q("SELECT email FROM customers WHERE id = ?", x)[0][0].startswith("tok_"),
       "X's address is a token again")
 rc, out, err = lethe("suppressed", "xenia.erased@example.org")
 equal(rc, 0, "X's address is suppressed again")
+digest = sha256(db)
+rc, out, err = lethe("replay", "--json")
+got = json.loads(out) if rc == 0 and out.strip() else {}
+equal((rc, got.get("subjects_erased"), got.get("subjects_skipped")), (0, 0, []),
+      "a second replay does nothing")
+equal(sha256(db), digest, "a second replay leaves the database byte-identical")
+
+# Restore B2 again, and the daily run comes first: it pseudonymises X's
+# e-mail and phone (an inactive account). X is still the person erased.
+shutil.copyfile(b2, db)
+rc, out, err = lethe("run")
+equal(rc, 0, f"the daily run after the restore {err.strip()[-300:]}")
+check(all(v.startswith("tok_") for v in q("SELECT email, phone FROM customers WHERE id = ?", x)[0]),
+      "the run replaced X's e-mail and phone with tokens")
+rc, out, err = lethe("replay", "--json")
+equal(rc, 0, f"replay after the run {err.strip()}")
+got = json.loads(out) if rc == 0 and out.strip() else {}
+check((str(x), seq_x) in [(s["subject"], s["replay_of"]) for s in got.get("subjects", [])],
+      f"X, pseudonymised by the run, is still recognised and erased again: {got.get('subjects')}")
+equal(got.get("subjects_skipped"), [], "nobody is skipped")
+equal(q("SELECT count(*) FROM chat_transcripts WHERE customer_id = ?", x)[0][0], 0,
+      "X's chat is gone again")
 digest = sha256(db)
 rc, out, err = lethe("replay", "--json")
 got = json.loads(out) if rc == 0 and out.strip() else {}

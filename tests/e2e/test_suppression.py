@@ -100,7 +100,7 @@ write("UPDATE customers SET created_at = '2015-01-01 00:00:00', last_login_at = 
       "last_purchase_at = NULL WHERE id = ?", c2)
 c_phone, (c2_email, c2_phone) = contact(c)[1], contact(c2)
 rc, out, err = lethe("run")
-equal(rc, 0, f"the daily run pseudonymises the inactive accounts {err.strip()}")
+equal(rc, 0, f"the daily run pseudonymises the inactive accounts {err.strip()[-300:]}")
 equal(contact(c), (raw_token(key, MIXED), raw_token(key, c_phone)),
       "the rule replaced the contact values of the first customer with their tokens")
 equal(contact(c2), (raw_token(key, c2_email), raw_token(key, c2_phone)),
