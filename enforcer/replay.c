@@ -8,7 +8,14 @@
  *    and completion is read once, so the cost is linear in the records.
  *  - The set holds one entry per erasure intent while loading (completions
  *    name their intent by seq, and intents come in seq order, so a binary
- *    search finds it), then one per subject digest, sorted by digest.
+ *    search finds it), then one per subject digest and contact digest (one
+ *    per person erased: a key given to someone else after an erasure may
+ *    have been erased again, for that other person), sorted by subject
+ *    digest, then seq.
+ *  - A subject of the register is the person an erasure names only when the
+ *    erasure recorded no contact digest (older evidence, or a subject without
+ *    contact values) or the subject's contact digest is the recorded one:
+ *    a key alone never decides that a person is erased.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -22,6 +29,7 @@
 typedef struct {
 	int64_t seq;
 	char digest[LETHE_DIGEST_SIZE];
+	char contact[LETHE_DIGEST_SIZE];   /* "" when the intent recorded none */
 	int done;
 } erasure;
 
@@ -57,6 +65,7 @@ static int add_intent(lethe_replay_set *s, const json_t *rec)
 {
 	const char *request = json_string_value(json_object_get(rec, "request"));
 	const char *subject = json_string_value(json_object_get(rec, "subject"));
+	const char *contact = json_string_value(json_object_get(rec, "contact"));
 	json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
 
 	if (!request || strcmp(request, "erasure"))
@@ -75,6 +84,10 @@ static int add_intent(lethe_replay_set *s, const json_t *rec)
 	}
 	s->items[s->n].seq = seq;
 	memcpy(s->items[s->n].digest, subject, LETHE_DIGEST_SIZE);
+	if (contact && strlen(contact) == LETHE_DIGEST_SIZE - 1)
+		memcpy(s->items[s->n].contact, contact, LETHE_DIGEST_SIZE);
+	else
+		s->items[s->n].contact[0] = '\0';
 	s->items[s->n].done = 0;
 	s->n++;
 	return 0;
@@ -144,10 +157,21 @@ static int by_digest(const void *a, const void *b)
 	return d ? d : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* Keep the done erasures, one per digest (its first), sorted by digest. */
+/* Whether the kept entries of items[i]'s digest, from `first` on, have its
+ * contact digest already. */
+static int seen(const erasure *items, size_t first, size_t kept, const erasure *e)
+{
+	for (size_t j = first; j < kept; j++)
+		if (!strcmp(items[j].contact, e->contact))
+			return 1;
+	return 0;
+}
+
+/* Keep the done erasures, one per subject and contact digest (its first),
+ * sorted by digest and seq. */
 static void settle(lethe_replay_set *s)
 {
-	size_t kept = 0;
+	size_t kept = 0, first = 0;
 
 	for (size_t i = 0; i < s->n; i++)
 		if (s->items[i].done)
@@ -157,9 +181,13 @@ static void settle(lethe_replay_set *s)
 		return;
 	qsort(s->items, s->n, sizeof(*s->items), by_digest);
 	kept = 1;
-	for (size_t i = 1; i < s->n; i++)
-		if (strcmp(s->items[i].digest, s->items[kept - 1].digest))
-			s->items[kept++] = s->items[i];
+	for (size_t i = 1; i < s->n; i++) {
+		if (strcmp(s->items[i].digest, s->items[first].digest))
+			first = kept;
+		else if (seen(s->items, first, kept, &s->items[i]))
+			continue;
+		s->items[kept++] = s->items[i];
+	}
 	s->n = kept;
 }
 
@@ -202,20 +230,27 @@ size_t lethe_replay_set_count(const lethe_replay_set *s)
 	return s->n;
 }
 
-int64_t lethe_replay_set_find(const lethe_replay_set *s, const char *digest)
+int64_t lethe_replay_set_find(const lethe_replay_set *s, const char *digest, const char *contact,
+			      int64_t *other)
 {
 	size_t lo = 0, hi = s->n;
 
+	*other = 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int d = strcmp(s->items[mid].digest, digest);
 
-		if (!d)
-			return s->items[mid].seq;
-		if (d < 0)
+		if (strcmp(s->items[mid].digest, digest) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
+	}
+	for (size_t i = lo; i < s->n && !strcmp(s->items[i].digest, digest); i++) {
+		const char *c = s->items[i].contact;
+
+		if (!*c || (contact && !strcmp(c, contact)))
+			return s->items[i].seq;
+		if (!*other)
+			*other = s->items[i].seq;
 	}
 	return 0;
 }
@@ -259,7 +294,8 @@ typedef struct {
 	size_t n, cap;
 } match_ctx;
 
-static int add_match(match_ctx *m, const lethe_value *key, const char *s, size_t len, int64_t seq)
+static int add_match(match_ctx *m, const lethe_value *key, const char *s, size_t len, int64_t seq,
+		     int other_person)
 {
 	lethe_replay_match *x;
 
@@ -280,6 +316,7 @@ static int add_match(match_ctx *m, const lethe_value *key, const char *s, size_t
 	if (key->type == LETHE_VALUE_TEXT)
 		x->subject.value.s = x->subject.text;
 	x->replay_of = seq;
+	x->other_person = other_person;
 	m->n++;
 	return 0;
 }
@@ -288,10 +325,11 @@ static int match_row(void *ctx, size_t ncols, const char *const *names, const le
 {
 	match_ctx *m = ctx;
 	const lethe_value *key;
-	char buf[32], digest[LETHE_DIGEST_SIZE];
+	char buf[32], digest[LETHE_DIGEST_SIZE], contact[LETHE_DIGEST_SIZE];
 	const char *s = NULL;
 	size_t len = 0;
-	int64_t seq;
+	int64_t seq, other = 0;
+	int has = 0, rc;
 
 	if (m->column < 0) {
 		for (size_t i = 0; i < ncols && m->column < 0; i++)
@@ -305,9 +343,14 @@ static int match_row(void *ctx, size_t ncols, const char *const *names, const le
 	if (key_text(&s, &len, buf, key) < 0)
 		return 0;
 	lethe_digest(digest, m->k, "subject", s, len);
-	if (!(seq = lethe_replay_set_find(m->set, digest)))
+	if (!lethe_replay_set_find(m->set, digest, NULL, &other) && !other)
 		return 0;
-	return add_match(m, key, s, len, seq);
+	/* an erasure names this key: is this the person it erased? */
+	if ((rc = lethe_subject_identity_row(contact, &has, m->p, m->k, ncols, names, values)) < 0)
+		return rc;
+	if ((seq = lethe_replay_set_find(m->set, digest, has ? contact : NULL, &other)))
+		return add_match(m, key, s, len, seq, 0);
+	return add_match(m, key, s, len, other, 1);
 }
 
 int lethe_replay_match_subjects(lethe_replay_match **out, size_t *n, lethe_backend *be,

@@ -302,6 +302,8 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 		json_object_set_new(record, "request", json_string(env->request));
 		json_object_set_new(record, "subject", json_string(env->subject_digest ?
 								   env->subject_digest : ""));
+		if (env->subject_contact)
+			json_object_set_new(record, "contact", json_string(env->subject_contact));
 		if (env->replay_of > 0)
 			json_object_set_new(record, "replay_of", json_integer(env->replay_of));
 	}

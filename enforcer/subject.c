@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "fold.h"
 #include "lethe/error.h"
 #include "lethe/subject.h"
 
@@ -109,31 +110,179 @@ void lethe_subject_release(lethe_subject *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void lethe_suppression_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k,
-			     const char *value, size_t len)
+/* A value with surrounding ASCII white space left off: [*a, *b). */
+static void trim(const char *value, size_t len, size_t *a, size_t *b)
 {
-	char *norm = malloc(len + 1);
-	size_t n = 0, a = 0, b = len;
-	int email = memchr(value, '@', len) != NULL;
+	*a = 0;
+	*b = len;
+	while (*a < *b && isspace((unsigned char)value[*a]))
+		(*a)++;
+	while (*b > *a && isspace((unsigned char)value[*b - 1]))
+		(*b)--;
+}
 
-	if (!norm) {
-		lethe_token(out, k, value, len);
-		return;
-	}
-	while (a < b && isspace((unsigned char)value[a]))
-		a++;
-	while (b > a && isspace((unsigned char)value[b - 1]))
-		b--;
-	for (size_t i = a; i < b; i++) {
-		char c = value[i];
+/* The normalised form of a trimmed contact value (see lethe/subject.h):
+ * e-mail addresses NFC and case folded, other values NFC without " -.()". */
+static int normalise(char **out, size_t *n, const char *v, size_t len)
+{
+	char *stripped;
+	size_t m = 0;
+	int rc;
 
-		if (email)
-			norm[n++] = (char)tolower((unsigned char)c);
-		else if (!strchr(" -.()", c))
-			norm[n++] = c;
+	if (memchr(v, '@', len))
+		return lethe_text_fold(out, n, v, len, 1);
+	if (!(stripped = malloc(len + 1)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	for (size_t i = 0; i < len; i++)
+		if (!strchr(" -.()", v[i]))
+			stripped[m++] = v[i];
+	rc = lethe_text_fold(out, n, stripped, m, 0);
+	free(stripped);
+	return rc;
+}
+
+int lethe_suppression_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k,
+			    const char *value, size_t len)
+{
+	char *norm = NULL;
+	size_t a, b, n = 0;
+	int rc;
+
+	trim(value, len, &a, &b);
+	/* A token is already what the list holds: a value pseudonymised by a
+	 * rule, or by an interrupted erasure of the same subject. Its token
+	 * would match nothing anybody could ever look up. */
+	if (lethe_token_looks_like(value + a, b - a)) {
+		memcpy(out, value + a, LETHE_TOKEN_LEN);
+		out[LETHE_TOKEN_LEN] = '\0';
+		return 0;
 	}
+	if ((rc = normalise(&norm, &n, value + a, b - a)) < 0)
+		return rc;
 	lethe_token(out, k, norm, n);
 	free(norm);
+	return 0;
+}
+
+int lethe_suppression_lookup(int *found, lethe_backend *be, const lethe_token_key *k,
+			     const char *value, size_t len)
+{
+	char token[LETHE_TOKEN_SIZE];
+	int rc;
+
+	*found = 0;
+	if ((rc = lethe_suppression_token(token, k, value, len)) < 0 ||
+	    (rc = lethe_backend_suppressed(found, be, token)) < 0 || *found)
+		return rc;
+	/* A contact value a rule had pseudonymised before the erasure is on the
+	 * list as the rule's token, of the value's exact bytes. */
+	lethe_token(token, k, value, len);
+	return lethe_backend_suppressed(found, be, token);
+}
+
+/* A contact column's value as a token: 1 when made, 0 for values that are
+ * neither text nor integer (NULL, blobs, reals). Its suppression token when
+ * `suppression`; else what a rule's pseudonymise makes of it (the token of
+ * its exact bytes, integers as decimal text), and a token as it is. */
+static int value_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k, const lethe_value *v,
+		       int suppression)
+{
+	char buf[32];
+	const char *s = v->s;
+	size_t len = v->len;
+	int rc;
+
+	if (v->type == LETHE_VALUE_INTEGER) {
+		len = (size_t)snprintf(buf, sizeof(buf), "%lld", (long long)v->i);
+		s = buf;
+	} else if (v->type != LETHE_VALUE_TEXT) {
+		return 0;
+	}
+	if (suppression) {
+		if ((rc = lethe_suppression_token(out, k, s, len)) < 0)
+			return rc;
+	} else if (lethe_token_looks_like(s, len)) {
+		memcpy(out, s, LETHE_TOKEN_LEN);
+		out[LETHE_TOKEN_LEN] = '\0';
+	} else {
+		lethe_token(out, k, s, len);
+	}
+	return 1;
+}
+
+int lethe_subject_identity_row(char out[LETHE_DIGEST_SIZE], int *has, const lethe_policy *p,
+			       const lethe_token_key *k, size_t ncols, const char *const *names,
+			       const lethe_value *v)
+{
+	char *data, tok[LETHE_TOKEN_SIZE];
+	size_t n = 0;
+	int rc = 0, any = 0;
+
+	*has = 0;
+	if (!p->nsubject_contact)
+		return 0;
+	if (!(data = malloc(p->nsubject_contact * (LETHE_TOKEN_LEN + 1))))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	for (size_t j = 0; j < p->nsubject_contact; j++) {
+		int made = 0;
+
+		for (size_t i = 0; i < ncols && !made; i++)
+			if (!strcasecmp(names[i], p->subject_contact[j]) &&
+			    (made = value_token(tok, k, &v[i], 0)) < 0) {
+				rc = made;
+				goto out;
+			}
+		memcpy(data + n, made ? tok : "-", made ? LETHE_TOKEN_LEN : 1);
+		n += made ? LETHE_TOKEN_LEN : 1;
+		data[n++] = '\n';
+		any |= made;
+	}
+	if (any) {
+		lethe_digest(out, k, "contact", data, n);
+		*has = 1;
+	}
+out:
+	free(data);
+	return rc;
+}
+
+typedef struct {
+	const lethe_policy *p;
+	const lethe_token_key *k;
+	char *out;
+	int *has;
+	int rows;
+} identity_ctx;
+
+static int identity_row(void *ctx, size_t ncols, const char *const *names, const lethe_value *v)
+{
+	identity_ctx *c = ctx;
+
+	/* a key that names more than one row names no one person */
+	if (c->rows++) {
+		*c->has = 0;
+		return 0;
+	}
+	return lethe_subject_identity_row(c->out, c->has, c->p, c->k, ncols, names, v);
+}
+
+int lethe_subject_identity(char out[LETHE_DIGEST_SIZE], int *has, lethe_backend *be,
+			   const lethe_policy *p, const lethe_subject *s, const lethe_token_key *k)
+{
+	identity_ctx c = { p, k, out, has, 0 };
+	char *where;
+	int rc;
+
+	*has = 0;
+	if (!p->nsubject_contact)
+		return 0;
+	if (!(where = key_match(p)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	rc = lethe_backend_rows(be, p->subject_table, where, &s->value, identity_row, &c);
+	free(where);
+	if (rc < 0)
+		*has = 0;
+	return rc;
 }
 
 typedef struct {
@@ -149,15 +298,13 @@ static int contact_row(void *ctx, size_t ncols, const char *const *names, const 
 	contacts *c = ctx;
 
 	for (size_t i = 0; i < ncols; i++) {
-		int wanted = 0;
+		int wanted = 0, made;
 
 		for (size_t j = 0; j < c->p->nsubject_contact; j++)
 			wanted |= !strcasecmp(names[i], c->p->subject_contact[j]);
 		if (!wanted || (v[i].type != LETHE_VALUE_TEXT && v[i].type != LETHE_VALUE_INTEGER))
 			continue;
-		char buf[32], **grown = realloc(c->tokens, (c->n + 1) * sizeof(char *));
-		const char *s = v[i].s;
-		size_t len = v[i].len;
+		char **grown = realloc(c->tokens, (c->n + 1) * sizeof(char *));
 
 		if (!grown || !(grown[c->n] = malloc(LETHE_TOKEN_SIZE))) {
 			if (grown)
@@ -165,11 +312,11 @@ static int contact_row(void *ctx, size_t ncols, const char *const *names, const 
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		}
 		c->tokens = grown;
-		if (v[i].type == LETHE_VALUE_INTEGER) {
-			len = (size_t)snprintf(buf, sizeof(buf), "%lld", (long long)v[i].i);
-			s = buf;
+		if ((made = value_token(c->tokens[c->n], c->k, &v[i], 1)) < 0) {
+			free(c->tokens[c->n]);
+			return made;
 		}
-		lethe_suppression_token(c->tokens[c->n++], c->k, s, len);
+		c->n++;
 	}
 	return 0;
 }

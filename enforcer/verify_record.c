@@ -309,6 +309,22 @@ static void intent_label(char out[16], json_t *rec)
 		snprintf(out, 16, "%s", request);
 }
 
+/* An erasure's fields: the subject's digest and, when recorded, the digest
+ * of its contact values (digests only: nothing personal). */
+static int check_request(record *r, json_t *rec)
+{
+	json_t *v = NULL;
+
+	if (!json_object_get(rec, "request"))
+		return 0;
+	if (field(r, &v, rec, "", "request", JSON_STRING) < 0 ||
+	    shaped(r, NULL, rec, "", "subject", "hex64") < 0 ||
+	    (json_object_get(rec, "contact") && shaped(r, NULL, rec, "", "contact", "hex64") < 0) ||
+	    (json_object_get(rec, "replay_of") && count(r, NULL, rec, "", "replay_of") < 0))
+		return LETHE_EVERIFY;
+	return 0;
+}
+
 static int check_intent(record *r, json_t *rec, int64_t seq)
 {
 	verify_state *s = r->s;
@@ -345,7 +361,7 @@ static int check_intent(record *r, json_t *rec, int64_t seq)
 		    strcmp(json_string_value(json_object_get(f, "sha256")), want) != 0)
 			return verify_fail(s, "%s: sha256 of '%s' does not match", r->path, path);
 	}
-	if ((rc = check_rules(r, rec, 0, 0, run_id)) < 0)
+	if ((rc = check_rules(r, rec, 0, 0, run_id)) < 0 || (rc = check_request(r, rec)) < 0)
 		return rc;
 	for (i = 0; i < s->nintents; i++)
 		if (!strcmp(s->intents[i].run_id, run_id))

@@ -7,7 +7,9 @@
  * Invariants: the caller holds the database lock and has opened the site
  * for a real erasure; without a site nothing is written (a dry run). The
  * evidence's subject digest is lethe_replay_subject_digest of the key's
- * value, so replay finds the subject again by the same digest.
+ * value, so replay finds the subject again by the same digest; its contact
+ * digest is lethe_subject_identity of the row before the erasure, so replay
+ * can tell that person from another given the same key since.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +48,8 @@ int cli_erase_apply(lethe_plan **done, const lethe_cli_opts *opts, cli_register 
 	lethe_runlog_env env = { 0 };
 	lethe_recovery recovered;
 	lethe_runlog *rl = NULL;
-	char digest[LETHE_DIGEST_SIZE];
-	int rc = 0;
+	char digest[LETHE_DIGEST_SIZE], contact[LETHE_DIGEST_SIZE];
+	int rc = 0, identified = 0;
 
 	*done = NULL;
 	o.as_of = as_of;
@@ -56,12 +58,16 @@ int cli_erase_apply(lethe_plan **done, const lethe_cli_opts *opts, cli_register 
 	o.max_rows_per_rule = r->cfg->max_rows_per_rule;
 	o.residue_fast = r->cfg->residue_fast;
 	if (site) {
-		if ((rc = lethe_replay_subject_digest(digest, site->pseudonym_key, &subject->value)) < 0)
+		/* the contact values as they are before the erasure changes them */
+		if ((rc = lethe_replay_subject_digest(digest, site->pseudonym_key, &subject->value)) < 0 ||
+		    (rc = lethe_subject_identity(contact, &identified, r->be, r->policy, subject,
+						 site->pseudonym_key)) < 0)
 			goto out;
 		env = (lethe_runlog_env){ .ev = site->ev, .signing_key = site->signing_key,
 					  .digest_key = site->pseudonym_key, .be = r->be,
 					  .policy = r->policy, .database = site->database,
 					  .request = "erasure", .subject_digest = digest,
+					  .subject_contact = identified ? contact : NULL,
 					  .replay_of = replay_of };
 		if ((rc = lethe_runlog_recover(&recovered, &env)) < 0 ||
 		    (rc = suppress(r, site, subject)) < 0 ||

@@ -8,6 +8,13 @@
  * recorded as an erasure whose intent says replay_of: the original intent's
  * seq. Subjects with nothing due (erased before the backup, or replayed
  * already) are passed over, so a second replay does nothing.
+ *
+ * A key is not a person: a subject whose key an erasure names but whose
+ * contact values are not those the erasure recorded (SQLite gave the freed
+ * key to a new customer, or a restore brought back a key given to another
+ * person since) is skipped, with a warning and in the summary: replay does
+ * everything it can safely do and exits 0; whether that subject must be
+ * erased is for a person to decide (`lethe erase --subject KEY`).
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -47,9 +54,24 @@ static int parse_args(replay_args *a, int argc, char **argv)
 typedef struct {
 	int64_t *per_rule;       /* rows per policy rule */
 	json_t *subjects;        /* [{subject, replay_of, erased, rules}] */
+	json_t *skipped;         /* [{subject, erasure, reason}] */
 	size_t found;            /* subjects of the evidence's erasures in the register */
 	size_t erased;           /* of them, with rows back */
 } summary;
+
+#define OTHER_PERSON "the key now belongs to another person: the contact values differ from " \
+		     "those the erasure recorded"
+
+/* A key an erasure names that now belongs to someone else: not erased. */
+static void skip_subject(summary *s, const lethe_cli_opts *opts, const lethe_replay_match *m)
+{
+	cli_log(opts, CLI_WARNING, "replay: subject '%s' skipped (erasure %08" PRId64 "): %s; "
+		"if it is the same person, erase it with 'lethe erase --subject'",
+		m->subject.text, m->replay_of, OTHER_PERSON);
+	json_array_append_new(s->skipped, json_pack("{s:s, s:I, s:s}", "subject", m->subject.text,
+						    "erasure", (json_int_t)m->replay_of,
+						    "reason", OTHER_PERSON));
+}
 
 static int64_t total_due(const lethe_plan *p)
 {
@@ -90,6 +112,10 @@ static int replay_one(summary *s, const lethe_cli_opts *opts, cli_register *r, c
 		goto out;
 	if (total_due(due) == 0)
 		goto out;
+	if (m->other_person) {
+		skip_subject(s, opts, m);
+		goto out;
+	}
 	if (!site) {
 		add_subject(s, m, due);
 		goto out;
@@ -115,6 +141,12 @@ static void print_text(const summary *s, const lethe_policy *p, size_t erasures,
 	printf("Replay of erasures, %s%s\n", today, dry_run ? " (dry run: nothing was changed)" : "");
 	printf("erasures in the evidence: %zu; their subjects in the register: %zu; %s: %zu\n",
 	       erasures, s->found, dry_run ? "to erase again" : "erased again", s->erased);
+	if (json_array_size(s->skipped))
+		printf("skipped, the key now another person's: %zu\n", json_array_size(s->skipped));
+	json_array_foreach(s->skipped, i, o)
+		printf("  subject %s (erasure %08" PRId64 "): skipped: %s\n",
+		       json_string_value(json_object_get(o, "subject")),
+		       (int64_t)json_integer_value(json_object_get(o, "erasure")), OTHER_PERSON);
 	json_array_foreach(s->subjects, i, o)
 		printf("  subject %s (erasure %08" PRId64 "): %" PRId64 " row%s\n",
 		       json_string_value(json_object_get(o, "subject")),
@@ -139,10 +171,10 @@ static int print_json(const summary *s, const lethe_policy *p, size_t erasures, 
 						       "table", p->rules[i].table, "on_erasure",
 						       lethe_action_name(p->rules[i].on_erasure),
 						       "erased", (json_int_t)s->per_rule[i]));
-	root = json_pack("{s:s, s:b, s:I, s:I, s:I, s:O, s:o}", "date", today, "dry_run", dry_run,
+	root = json_pack("{s:s, s:b, s:I, s:I, s:I, s:O, s:O, s:o}", "date", today, "dry_run", dry_run,
 			 "erasures", (json_int_t)erasures, "subjects_found", (json_int_t)s->found,
 			 "subjects_erased", (json_int_t)s->erased, "subjects", s->subjects,
-			 "rules", rules);
+			 "subjects_skipped", s->skipped, "rules", rules);
 	return cli_print_json(root);
 }
 
@@ -172,7 +204,8 @@ int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv)
 		goto out;
 	s.per_rule = calloc(r.policy->nrules + 1, sizeof(*s.per_rule));
 	s.subjects = json_array();
-	if (!s.per_rule || !s.subjects) {
+	s.skipped = json_array();
+	if (!s.per_rule || !s.subjects || !s.skipped) {
 		status = cli_fail(lethe_error_set(LETHE_ESOFTWARE, "out of memory"));
 		goto out;
 	}
@@ -193,6 +226,7 @@ int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv)
 		print_text(&s, r.policy, lethe_replay_set_count(set), as_of, a.dry_run);
 out:
 	json_decref(s.subjects);
+	json_decref(s.skipped);
 	free(s.per_rule);
 	lethe_replay_matches_free(m, n);
 	lethe_replay_set_free(set);

@@ -3,7 +3,8 @@
  * e-mail address or phone number is on the suppression list (a marketing ban
  * that survived an erasure), 1 when not. An address import calls it before
  * adding an address. The value is compared as a token: the list holds no
- * addresses.
+ * addresses. Case is folded the Unicode way ("ÄIJÄ@x.fi" is "äijä@x.fi"),
+ * see lethe/subject.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ int cmd_suppressed(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_config *cfg = NULL;
 	lethe_backend *be = NULL;
 	lethe_diags diags = LETHE_DIAGS_INIT;
-	char token[LETHE_TOKEN_SIZE], *path = NULL;
+	char *path = NULL;
 	int found = 0, rc, status = 0;
 
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -47,8 +48,7 @@ int cmd_suppressed(const lethe_cli_opts *opts, int argc, char **argv)
 		status = cli_fail(rc);
 		goto out;
 	}
-	lethe_suppression_token(token, key, argv[1], strlen(argv[1]));
-	if ((rc = lethe_backend_suppressed(&found, be, token)) < 0) {
+	if ((rc = lethe_suppression_lookup(&found, be, key, argv[1], strlen(argv[1]))) < 0) {
 		status = cli_fail(rc);
 		goto out;
 	}

@@ -13,6 +13,11 @@
  *    erasure's are kept.
  *  - A subject's digest is lethe_digest(pseudonym key, "subject", key as
  *    text), integers in decimal: what `lethe erase` records.
+ *  - A key is not a person: SQLite gives a freed integer key to the next
+ *    row, and a restore can bring back a key another person was given since.
+ *    The erasure also records its subject's contact digest
+ *    (lethe_subject_identity); a subject whose contact digest differs is
+ *    reported, never erased.
  */
 #ifndef LETHE_REPLAY_H
 #define LETHE_REPLAY_H
@@ -40,8 +45,16 @@ int lethe_replay_set_load(lethe_replay_set **out, lethe_evidence *ev);
 void lethe_replay_set_free(lethe_replay_set *s);
 size_t lethe_replay_set_count(const lethe_replay_set *s);
 
-/* The seq of the erasure intent of a subject digest, 0 when none. */
-int64_t lethe_replay_set_find(const lethe_replay_set *s, const char *digest);
+/*
+ * The seq of the erasure intent of a subject digest that erased the person
+ * whose contact digest (lethe_subject_identity) is `contact` (NULL: a
+ * subject without one): an erasure that recorded the same contact digest, or
+ * none. 0 when there is no such erasure; then *other is the seq of the first
+ * erasure of the digest (an erasure of somebody else who had the key), or 0
+ * when the digest names no erasure at all.
+ */
+int64_t lethe_replay_set_find(const lethe_replay_set *s, const char *digest, const char *contact,
+			      int64_t *other);
 
 /* The digest `lethe erase` records for a subject's key: integer keys as
  * decimal text, text keys as they are. LETHE_EDATA for other types. */
@@ -52,11 +65,16 @@ int lethe_replay_subject_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_k
 typedef struct {
 	lethe_subject subject;   /* the key, owned */
 	int64_t replay_of;       /* seq of the erasure's intent */
+	int other_person;        /* 1: the erasure recorded contact values and
+				    this subject's differ: the key now belongs to
+				    someone else, who must not be erased */
 } lethe_replay_match;
 
 /*
  * Stream the policy's subject table (subject.table, subject.key) and return
- * the subjects whose digest is in the set, in the table's order, as a
+ * the subjects whose digest is in the set, in the table's order (with
+ * other_person set for those whose contact digest no erasure of the key
+ * recorded), as a
  * malloc'd array (lethe_replay_matches_free). Keys that are neither integer
  * nor text cannot have been named on a command line and are passed over.
  * LETHE_ECONFIG when the policy names no subject or its key column is not a

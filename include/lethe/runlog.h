@@ -30,6 +30,8 @@ typedef struct {
 	const char *database;                /* the register's path, made absolute */
 	const char *request;                 /* NULL for runs; "erasure" */
 	const char *subject_digest;          /* keyed digest of the subject's key */
+	const char *subject_contact;         /* keyed digest of the subject's contact
+						values (lethe_subject_identity), or NULL */
 	int64_t replay_of;                   /* > 0: `lethe replay` re-applies the erasure
 						whose intent has this seq; 0 otherwise */
 } lethe_runlog_env;

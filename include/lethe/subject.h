@@ -4,9 +4,13 @@
  * suppression tokens.
  *
  * Invariants: nothing here writes; the suppression token of a value is the
- * pseudonym token of its normalised form (trimmed; e-mail addresses in lower
- * case; phone numbers without spaces, dashes, dots or parentheses), so that
- * an address import can check "Matti.Meikalainen@Example.org " and match.
+ * pseudonym token of its normalised form (trimmed; e-mail addresses in NFC
+ * and Unicode case folded, which for ASCII is lower case; other values, e.g.
+ * phone numbers, in NFC without spaces, dashes, dots or parentheses), so that
+ * an address import can check "Matti.Meikalainen@Example.org " and match,
+ * and "ÄIJÄ@x.fi" matches "äijä@x.fi". A value that already is a token (a
+ * rule pseudonymised it, or an interrupted erasure did) is its own
+ * suppression token: a token is never tokenised again.
  */
 #ifndef LETHE_SUBJECT_H
 #define LETHE_SUBJECT_H
@@ -27,9 +31,36 @@ int lethe_subject_find(lethe_subject *out, lethe_backend *be, const lethe_policy
 		       const char *arg);
 void lethe_subject_release(lethe_subject *s);
 
-/* The suppression token of a contact value (see the invariants). */
-void lethe_suppression_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k,
+/* The suppression token of a contact value (see the invariants).
+ * LETHE_ESOFTWARE when out of memory. */
+int lethe_suppression_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k,
+			    const char *value, size_t len);
+
+/* Whether a value is on the suppression list: its suppression token, or
+ * else the token of its exact bytes (what a rule's pseudonymise made of a
+ * contact value before the subject was erased). */
+int lethe_suppression_lookup(int *found, lethe_backend *be, const lethe_token_key *k,
 			     const char *value, size_t len);
+
+/*
+ * The identity of a subject, so that `lethe replay` can tell the person it
+ * erased from another who has since been given the same key: the keyed
+ * digest lethe_digest(k, "contact", D), where D has one line per
+ * subject.contact column in policy order, each ended by "\n": the value's
+ * pseudonym token (lethe_token of its exact bytes, integers as decimal text,
+ * what a rule's pseudonymise writes), the value itself when it already is a
+ * token, or "-" when it is NULL (or neither text nor integer). So the digest
+ * is the same whether or not a rule has pseudonymised the values since. *has is 0, and out untouched, when the policy names no
+ * contact columns or all of them are NULL: such a subject has no identity
+ * beyond its key. lethe_subject_identity reads the subject's row
+ * (none, or more than one row with the key, give *has 0);
+ * lethe_subject_identity_row digests a row already read.
+ */
+int lethe_subject_identity(char out[LETHE_DIGEST_SIZE], int *has, lethe_backend *be,
+			   const lethe_policy *p, const lethe_subject *s, const lethe_token_key *k);
+int lethe_subject_identity_row(char out[LETHE_DIGEST_SIZE], int *has, const lethe_policy *p,
+			       const lethe_token_key *k, size_t ncols, const char *const *names,
+			       const lethe_value *v);
 
 /* The tokens of the subject's subject.contact values (non-NULL ones), as a
  * malloc'd array of malloc'd strings. */

@@ -1,6 +1,15 @@
 """Helpers for the end-to-end tests of data subjects' requests on the
 reference shop: a customer with every kind of data, and every table's rows
-of a customer written as independent SQL (not from the policy)."""
+of a customer written as independent SQL (not from the policy); suppression
+tokens and contact digests computed independently."""
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import unicodedata
+
+from lethe_e2e import equal, run
 
 BY_ORDER = "order_id IN (SELECT id FROM orders WHERE customer_id = :s)"
 # WHERE clauses of each table's rows of customer :s.
@@ -16,6 +25,39 @@ QUERIES = {
 }
 
 
+def reference_site(d, customers):
+    """The reference shop in d/shop (demo), made a site by `lethe init` there:
+    (database, lethe.yaml, evidence repository, pseudonym key bytes)."""
+    shop = os.path.join(d, "shop")
+    db = os.path.join(shop, "shop.sqlite")
+    rc, out, err = run("demo", shop, "--customers", str(customers))
+    equal(rc, 0, "demo writes the register")
+    os.remove(os.path.join(shop, "lethe.yaml"))
+    rc, out, err = run("init", shop, "--database", db)
+    equal(rc, 0, f"init makes a site {err.strip()}")
+    with open(os.path.join(shop, "keys", "pseudonym.key")) as f:
+        key = bytes.fromhex(f.read().strip())
+    return db, os.path.join(shop, "lethe.yaml"), os.path.join(shop, "evidence"), key
+
+
+def query(db, sql, *args):
+    """The rows of one SQL query on the database, opened read-only."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def records(evidence):
+    """The records of the evidence repository's main, in seq order."""
+    names = subprocess.run(["git", "-C", evidence, "ls-tree", "-r", "--name-only", "main", "records/"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    return [json.loads(subprocess.run(["git", "-C", evidence, "show", f"main:{n}"],
+                                      capture_output=True, text=True, check=True).stdout)
+            for n in sorted(names)]
+
+
 def rich_subject(con):
     """The customer with placed orders, chats, consents and a marketing
     profile (and as many other kinds of data as possible)."""
@@ -28,3 +70,51 @@ WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.status <> 
 ORDER BY (EXISTS (SELECT 1 FROM complaints t WHERE t.customer_id = c.id))
   + (EXISTS (SELECT 1 FROM page_events t WHERE t.customer_id = c.id)) DESC,
   (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) DESC LIMIT 1""").fetchone()[0]
+
+
+# Suppression tokens and contact digests, computed here as lethe/subject.h
+# specifies them, with Python's own Unicode tables (unicodedata, str.casefold)
+# and hashlib, independently of libunistring and libsodium.
+TOKEN_PERSON = b"lethe-token-v1"
+DIGEST_PERSON = b"lethe-digest-v1"
+SPACE = " \t\n\v\f\r"
+
+
+def raw_token(key, data):
+    """The pseudonym token of data's exact bytes."""
+    data = data if isinstance(data, bytes) else str(data).encode()
+    return "tok_" + hashlib.blake2b(data, key=key, person=TOKEN_PERSON, digest_size=16).hexdigest()
+
+
+def looks_like_token(v):
+    return len(v) == 36 and v.startswith("tok_") and all(c in "0123456789abcdef" for c in v[4:])
+
+
+def normalise(v):
+    """Trimmed; e-mail addresses NFC of the case folding of NFD; other values
+    NFC without spaces, dashes, dots and parentheses."""
+    v = v.strip(SPACE)
+    if "@" in v:
+        return unicodedata.normalize("NFC", unicodedata.normalize("NFD", v).casefold())
+    return unicodedata.normalize("NFC", "".join(c for c in v if c not in " -.()"))
+
+
+def suppression_token(key, value):
+    """What `lethe erase` puts on the suppression list for a contact value:
+    a token as it is, anything else the token of its normalised form."""
+    v = str(value)
+    if looks_like_token(v.strip(SPACE)):
+        return v.strip(SPACE)
+    return raw_token(key, normalise(v).encode())
+
+
+def contact_digest(key, values):
+    """The erasure intent's `contact`: keyed digest (domain "contact") of one
+    line per contact column, the token of its exact bytes (a token as it is)
+    or "-" for NULL."""
+    def line(v):
+        return "-" if v is None else str(v) if looks_like_token(str(v)) else raw_token(key, v)
+    data = "".join(line(v) + "\n" for v in values)
+    h = hashlib.blake2b(key=key, person=DIGEST_PERSON, digest_size=32)
+    h.update(len(b"contact").to_bytes(8, "little") + b"contact" + data.encode())
+    return h.hexdigest()

@@ -100,7 +100,7 @@ START_TEST(test_done_erasures)
 	store s;
 	lethe_replay_set *set = NULL;
 	char a[LETHE_DIGEST_SIZE], b[LETHE_DIGEST_SIZE], c[LETHE_DIGEST_SIZE], d[LETHE_DIGEST_SIZE];
-	int64_t ia, id;
+	int64_t ia, id, other = 0;
 
 	store_open(&s);
 	digest_of(a, &s, "1");
@@ -119,10 +119,59 @@ START_TEST(test_done_erasures)
 	completion(&s, erasure(&s, a), "recovered", 1);                     /* a again: a replay */
 	ck_assert_int_eq(lethe_replay_set_load(&set, s.ev), 0);
 	ck_assert_uint_eq(lethe_replay_set_count(set), 2);
-	ck_assert_int_eq(lethe_replay_set_find(set, a), ia);
-	ck_assert_int_eq(lethe_replay_set_find(set, d), id);
-	ck_assert_int_eq(lethe_replay_set_find(set, b), 0);
-	ck_assert_int_eq(lethe_replay_set_find(set, c), 0);
+	ck_assert_int_eq(lethe_replay_set_find(set, a, NULL, &other), ia);
+	ck_assert_int_eq(lethe_replay_set_find(set, d, NULL, &other), id);
+	ck_assert_int_eq(lethe_replay_set_find(set, b, NULL, &other), 0);
+	ck_assert_int_eq(other, 0);
+	ck_assert_int_eq(lethe_replay_set_find(set, c, NULL, &other), 0);
+	ck_assert_int_eq(other, 0);
+	lethe_replay_set_free(set);
+	store_close(&s);
+}
+END_TEST
+
+static int64_t erasure_of(store *s, const char *digest, const char *contact)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "\"request\": \"erasure\", \"subject\": \"%s\", "
+		 "\"contact\": \"%s\"", digest, contact);
+	return record(s, "intent", body);
+}
+
+/* One key, two people: each erasure is found by its own contact digest
+ * only, and a third person with the key by neither. */
+START_TEST(test_contact_identity)
+{
+	store s;
+	lethe_replay_set *set = NULL;
+	char k[LETHE_DIGEST_SIZE], p1[LETHE_DIGEST_SIZE], p2[LETHE_DIGEST_SIZE];
+	char p3[LETHE_DIGEST_SIZE], j[LETHE_DIGEST_SIZE];
+	int64_t i1, i2, ij, other = 0;
+
+	store_open(&s);
+	digest_of(k, &s, "7");
+	digest_of(j, &s, "8");
+	lethe_digest(p1, s.key, "contact", "one", 3);
+	lethe_digest(p2, s.key, "contact", "two", 3);
+	lethe_digest(p3, s.key, "contact", "three", 5);
+	i1 = erasure_of(&s, k, p1);
+	completion(&s, i1, "completed", 1);
+	completion(&s, erasure_of(&s, k, p1), "completed", 1);           /* a replay of it */
+	i2 = erasure_of(&s, k, p2);
+	completion(&s, i2, "completed", 1);
+	ij = erasure(&s, j);                                               /* no contact */
+	completion(&s, ij, "completed", 1);
+	ck_assert_int_eq(lethe_replay_set_load(&set, s.ev), 0);
+	ck_assert_uint_eq(lethe_replay_set_count(set), 3);
+	ck_assert_int_eq(lethe_replay_set_find(set, k, p1, &other), i1);
+	ck_assert_int_eq(lethe_replay_set_find(set, k, p2, &other), i2);
+	ck_assert_int_eq(lethe_replay_set_find(set, k, p3, &other), 0);
+	ck_assert_int_eq(other, i1);
+	ck_assert_int_eq(lethe_replay_set_find(set, k, NULL, &other), 0);
+	ck_assert_int_eq(other, i1);
+	ck_assert_int_eq(lethe_replay_set_find(set, j, p3, &other), ij);
+	ck_assert_int_eq(lethe_replay_set_find(set, j, NULL, &other), ij);
 	lethe_replay_set_free(set);
 	store_close(&s);
 }
@@ -225,6 +274,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_empty_repository);
 	tcase_add_test(tc, test_done_erasures);
+	tcase_add_test(tc, test_contact_identity);
 	tcase_add_test(tc, test_subject_digest);
 	tcase_add_test(tc, test_match_subjects);
 	suite_add_tcase(s, tc);

@@ -382,6 +382,47 @@ START_TEST(record_fields_and_names)
 }
 END_TEST
 
+/* An erasure intent: its subject and contact digests are checked. */
+START_TEST(erasure_fields)
+{
+	static const char *const bad_contact[] = { "ABC", "not hex" };
+	char hex[65];
+	site s;
+	json_t *rec;
+
+	memset(hex, 'a', 64);
+	hex[64] = '\0';
+	site_open(&s);
+	rec = intent(&s, RUN1);
+	json_object_set_new(rec, "request", json_string("erasure"));
+	json_object_set_new(rec, "subject", json_string(hex));
+	json_object_set_new(rec, "contact", json_string(hex));
+	commit_record(&s, rec, "intent");
+	expect_ok(&s, 1);
+	site_close(&s);
+
+	for (size_t i = 0; i < 2; i++) {
+		unit_tmpdir_setup();
+		site_open(&s);
+		rec = intent(&s, RUN1);
+		json_object_set_new(rec, "request", json_string("erasure"));
+		json_object_set_new(rec, "subject", json_string(hex));
+		json_object_set_new(rec, "contact", json_string(bad_contact[i]));
+		commit_record(&s, rec, "intent");
+		expect_fail(&s, 1, "'contact' is not 64 hex digits");
+		site_close(&s);
+	}
+
+	unit_tmpdir_setup();
+	site_open(&s);
+	rec = intent(&s, RUN1);
+	json_object_set_new(rec, "request", json_string("erasure"));
+	commit_record(&s, rec, "intent");
+	expect_fail(&s, 1, "'subject' is missing or not a string");
+	site_close(&s);
+}
+END_TEST
+
 START_TEST(records_never_change)
 {
 	site s;
@@ -473,6 +514,7 @@ int main(void)
 	tcase_add_test(tc, digest_files_are_checked);
 	tcase_add_test(tc, runs_are_linked);
 	tcase_add_test(tc, record_fields_and_names);
+	tcase_add_test(tc, erasure_fields);
 	tcase_add_test(tc, records_never_change);
 	tcase_add_test(tc, signers_and_time);
 	if (getenv("LETHE_TEST_SLOW"))
