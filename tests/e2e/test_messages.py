@@ -176,6 +176,28 @@ check(not any(x.startswith("<3>lethe: forged") for x in lines), f"(e) check: no 
 check(any("unknown key 'a\\n<3>lethe: forged\\x1b[2J'" in x for x in lines),
       f"(e) check names the key escaped: {lines}")
 
+# (e) a key in an error: pseudonymising the row breaks a CHECK constraint,
+# and the error names the row's key.
+d3 = tmpdir()
+db3 = os.path.join(d3, "reg.sqlite")
+con = sqlite3.connect(db3)
+con.execute("CREATE TABLE p(k TEXT PRIMARY KEY, made TEXT, name TEXT CHECK (name NOT LIKE 'tok%'))")
+con.execute("INSERT INTO p VALUES (?, '2020-01-01', 'Ella')", ("x\n<3>lethe: forged\x1b[2J",))
+con.commit()
+con.close()
+pol3 = os.path.join(d3, "policies")
+write(os.path.join(pol3, "p.yaml"), "lethe: 1\nrules:\n  - name: p-tok\n    basis: test\n    table: p\n    key: k\n"
+      "    from: made\n    retain: 1 year\n    action: pseudonymise\n    columns: [name]\n")
+cfg3 = config(d3, db3, pol3)
+for journal in (False, True):
+    what = "(e) error, journal" if journal else "(e) error, terminal"
+    rc, out, err = lethe(cfg3, "run", "--as-of", AS_OF, journal=journal)
+    check(rc != 0, f"{what}: the failing pseudonymisation fails the run (exit {rc})")
+    clean_lines(err, what)
+    lines = err.decode("utf-8", "replace").split("\n")
+    check(not any(x.startswith("<3>lethe: forged") for x in lines), f"{what}: no forged line: {lines}")
+    check(any("key 'x\\n<3>lethe: forged\\x1b[2J': CHECK constraint failed" in x for x in lines),
+          f"{what}: the error names the key escaped: {lines}")
 
 # --- (d) a policy linked to a file outside the folder ------------------------------------
 d = tmpdir()
