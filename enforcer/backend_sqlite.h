@@ -45,6 +45,10 @@ int lethe_sqlite_prepare_user(lethe_sqlite *be, const char *sql, sqlite3_stmt **
 /* Map an SQLite result code to a LETHE_E* code (busy/locked -> ETEMPFAIL,
  * I/O -> EIO, anything else -> EDATA). */
 int lethe_sqlite_code(int rc);
+/* SQLite's message for the last error on db, with the operating system's
+ * reason when SQLite has one ("disk I/O error (File too large)"): out
+ * holds it, out is returned. */
+const char *lethe_sqlite_why(char *out, size_t size, sqlite3 *db);
 
 /* Append `name` as a double-quoted identifier ("" doubling). */
 void lethe_sqlite_append_ident(sqlite3_str *s, const char *name);

@@ -29,8 +29,10 @@ static const char create_sql[] =
 
 static int fail(lethe_sqlite *be, int rc, const char *what)
 {
+	char why[256];
+
 	return lethe_error_set(lethe_sqlite_code(rc), "cannot %s in '%s': %s", what, be->path,
-			       sqlite3_errmsg(be->db));
+			       lethe_sqlite_why(why, sizeof(why), be->db));
 }
 
 int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
@@ -148,10 +150,16 @@ int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id)
 	 * It rewrites the table even when empty, hence the look first: a run
 	 * that disposed of nothing leaves the file byte-identical. */
 	rc = sqlite3_prepare_v2(be->db, "SELECT 1 FROM lethe_run_digests LIMIT 1", -1, &stmt, NULL);
-	if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
-		rc = sqlite3_exec(be->db, "DELETE FROM lethe_run_digests", NULL, NULL, NULL);
-	sqlite3_finalize(stmt);
-	stmt = NULL;
+	if (rc == SQLITE_OK) {
+		int any = sqlite3_step(stmt) == SQLITE_ROW;
+
+		/* finalised first: finalising a statement resets the
+		 * connection's error, which the message below reads */
+		sqlite3_finalize(stmt);
+		stmt = NULL;
+		if (any)
+			rc = sqlite3_exec(be->db, "DELETE FROM lethe_run_digests", NULL, NULL, NULL);
+	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(be->db, "DELETE FROM lethe_runs WHERE ?1 = '*' OR run_id = ?1",
 					-1, &stmt, NULL);
@@ -159,9 +167,10 @@ int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id)
 		sqlite3_bind_text(stmt, 1, run_id, -1, SQLITE_STATIC);
 		rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(be->db);
 	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_OK) {
+	if (rc != SQLITE_OK)
 		rc = fail(be, rc, "clear the run marker");
+	sqlite3_finalize(stmt);
+	if (rc != 0) {
 		lethe_sqlite_rollback(base);
 		return rc;
 	}

@@ -124,9 +124,20 @@ static int renumbered_table(char **out, lethe_sqlite *be)
 	return rc;
 }
 
+const char *lethe_sqlite_why(char *out, size_t size, sqlite3 *db)
+{
+	int e = sqlite3_system_errno(db);
+
+	if (e)
+		snprintf(out, size, "%s (%s)", sqlite3_errmsg(db), strerror(e));
+	else
+		snprintf(out, size, "%s", sqlite3_errmsg(db));
+	return out;
+}
+
 static int vacuum(lethe_sqlite *be, lethe_warnings *w)
 {
-	char *table = NULL;
+	char *table = NULL, why[256];
 	int rc;
 
 	if ((rc = renumbered_table(&table, be)) < 0)
@@ -151,7 +162,7 @@ static int vacuum(lethe_sqlite *be, lethe_warnings *w)
 					  "pages until the next VACUUM", be->path);
 	if (rc != SQLITE_OK)
 		return lethe_error_set(lethe_sqlite_code(rc), "cannot vacuum '%s': %s", be->path,
-				       sqlite3_errmsg(be->db));
+				       lethe_sqlite_why(why, sizeof(why), be->db));
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include "backend_sqlite.h"
 #include "lethe/error.h"
+#include "lethe/text.h"
 
 int lethe_sqlite_has_table(lethe_sqlite *be, const char *name)
 {
@@ -256,13 +257,16 @@ static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stm
 	return prepare_own(be, s, stmt);
 }
 
-/* "42" or "'abc'" for messages; keys are identifiers, not personal data. */
+/* "42" or "'abc'" for messages; keys are identifiers, not personal data,
+ * but text from the register: escaped and cut (lethe/text.h). */
 static void key_label(char *buf, size_t size, const lethe_value *k)
 {
+	char q[LETHE_EXCERPT_SIZE];
+
 	if (k->type == LETHE_VALUE_INTEGER)
 		snprintf(buf, size, "%lld", (long long)k->i);
 	else if (k->type == LETHE_VALUE_TEXT)
-		snprintf(buf, size, "'%.*s'", (int)(k->len > 40 ? 40 : k->len), k->s);
+		snprintf(buf, size, "'%s'", lethe_text_quote(q, k->s, k->len));
 	else
 		snprintf(buf, size, "(%s key)", k->type == LETHE_VALUE_NULL ? "null" : "binary");
 }
@@ -273,7 +277,7 @@ int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change
 	lethe_sqlite *be = (lethe_sqlite *)base;
 	sqlite3_stmt *stmt = NULL, *done = NULL;
 	int64_t total = 0;
-	char label[64];
+	char label[LETHE_EXCERPT_SIZE + 2];
 	int rc = 0, step;
 
 	if (!be->in_txn)

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include "lethe/config.h"
 #include "lethe/error.h"
+#include "lethe/text.h"
 #include "yaml_doc.h"
 
 enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_N };
@@ -49,11 +50,13 @@ static char *credential_path(lethe_ydoc *y, const yaml_node_t *n, const char *ke
 			     const char *name)
 {
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	char q[LETHE_EXCERPT_SIZE];
 	char *r = NULL;
 
 	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
 		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n),
-				 "'%s': credential name '%s' must be a file name", key, name);
+				 "'%s': credential name '%s' must be a file name", key,
+				 lethe_text_quote(q, name, strlen(name)));
 		return NULL;
 	}
 	if (!creds || creds[0] != '/') {

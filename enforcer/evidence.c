@@ -177,7 +177,7 @@ static int base_tree(git_tree **out, git_repository *repo, git_commit *parent)
 	}
 	if (git_treebuilder_new(&b, repo, NULL) < 0 || git_treebuilder_write(&oid, b) < 0 ||
 	    git_tree_lookup(out, repo, &oid) < 0)
-		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot write the empty tree");
+		rc = lethe_evidence_write_fail(repo, 0, "cannot write the empty tree");
 	git_treebuilder_free(b);
 	return rc;
 }
@@ -188,27 +188,37 @@ static int base_tree(git_tree **out, git_repository *repo, git_commit *parent)
  * calls because one call cannot both drop a folder and add files under it.
  */
 
-/* A blob written piece by piece (lethe_evidence_change.stream). */
+/* A blob written piece by piece (lethe_evidence_change.stream); size counts
+ * what was written, for the reason of a failure (evidence_why.c). */
+typedef struct {
+	git_writestream *ws;
+	size_t size;
+} stream_ctx;
+
 static int stream_write(void *wctx, const void *buf, size_t len)
 {
-	git_writestream *ws = wctx;
+	stream_ctx *s = wctx;
 
-	return ws->write(ws, buf, len) < 0 ? lethe_error_set(LETHE_EIO, "cannot write a blob") : 0;
+	s->size += len;
+	return s->ws->write(s->ws, buf, len) < 0 ? lethe_error_set(LETHE_EIO, "cannot write a blob") : 0;
 }
 
-static int write_stream(git_oid *id, git_repository *repo, const lethe_evidence_change *c)
+static int write_stream(git_oid *id, size_t *size, git_repository *repo,
+			const lethe_evidence_change *c)
 {
-	git_writestream *ws = NULL;
+	stream_ctx s = { NULL, 0 };
 	int rc;
 
-	if (git_blob_create_from_stream(&ws, repo, NULL) < 0)
+	if (git_blob_create_from_stream(&s.ws, repo, NULL) < 0)
 		return -1;
-	rc = c->stream(c->stream_ctx, stream_write, ws);
+	rc = c->stream(c->stream_ctx, stream_write, &s);
+	/* libgit2 keeps the stream in a temporary file, then writes the object */
+	*size = 2 * s.size;
 	if (rc < 0) {
-		ws->free(ws);
+		s.ws->free(s.ws);
 		return -1;
 	}
-	return git_blob_create_from_stream_commit(id, ws);
+	return git_blob_create_from_stream_commit(id, s.ws);
 }
 
 static int apply_changes(git_tree **out, git_repository *repo, git_tree *base,
@@ -240,18 +250,20 @@ static int apply_changes(git_tree **out, git_repository *repo, git_tree *base,
 	}
 	if (git_tree_create_updated(&oid, repo, base, k, u) < 0 ||
 	    git_tree_lookup(&mid, repo, &oid) < 0) {
-		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot remove files from the evidence tree");
+		rc = lethe_evidence_write_fail(repo, 0, "cannot remove files from the evidence tree");
 		goto out;
 	}
 	k = 0;
 	for (size_t i = 0; i < n; i++) {
+		size_t size = changes[i].len;
+
 		if (changes[i].remove)
 			continue;
-		if (changes[i].stream ? write_stream(&u[k].id, repo, &changes[i]) < 0
+		if (changes[i].stream ? write_stream(&u[k].id, &size, repo, &changes[i]) < 0
 				      : git_blob_create_from_buffer(&u[k].id, repo, changes[i].data,
 								    changes[i].len) < 0) {
-			rc = lethe_evidence_git_fail(LETHE_EIO, "cannot write '%s' into the evidence",
-						     changes[i].path);
+			rc = lethe_evidence_write_fail(repo, size, "cannot write '%s' into the evidence",
+						       changes[i].path);
 			goto out;
 		}
 		u[k].action = GIT_TREE_UPDATE_UPSERT;
@@ -260,7 +272,7 @@ static int apply_changes(git_tree **out, git_repository *repo, git_tree *base,
 	}
 	if (git_tree_create_updated(&oid, repo, mid, k, u) < 0 ||
 	    git_tree_lookup(out, repo, &oid) < 0)
-		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot add files to the evidence tree");
+		rc = lethe_evidence_write_fail(repo, 0, "cannot add files to the evidence tree");
 out:
 	git_tree_free(mid);
 	free(u);
@@ -327,7 +339,7 @@ int lethe_evidence_commit(char out_oid[41], lethe_evidence *ev, const lethe_sshk
 	while (al && armour[al - 1] == '\n')
 		armour[--al] = '\0';
 	if (git_commit_create_with_signature(&oid, ev->repo, text.ptr, armour, NULL) < 0) {
-		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot write the evidence commit");
+		rc = lethe_evidence_write_fail(ev->repo, text.size, "cannot write the evidence commit");
 		goto out;
 	}
 	if (ev->hook)
@@ -341,7 +353,7 @@ int lethe_evidence_commit(char out_oid[41], lethe_evidence *ev, const lethe_sshk
 		goto out;
 	}
 	if (g < 0) {
-		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot move main of '%s'", ev->dir);
+		rc = lethe_evidence_write_fail(ev->repo, 0, "cannot move main of '%s'", ev->dir);
 		goto out;
 	}
 	git_oid_tostr(out_oid, 41, &oid);

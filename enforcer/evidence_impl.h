@@ -24,6 +24,14 @@ struct lethe_evidence {
 int lethe_evidence_git_fail(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A write into repo failed after libgit2 was asked to write size bytes (0:
+ * a small object or a reference): set the last error to "cannot write
+ * evidence to 'DIR': <the filesystem's reason> (WHAT)" when the filesystem
+ * refuses such a write (evidence_why.c), else as lethe_evidence_git_fail.
+ * Returns LETHE_EIO. */
+int lethe_evidence_write_fail(git_repository *repo, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Parse a 40-hex commit id and look the commit up: LETHE_EDATA when it is
  * malformed or not a commit here. */
 int lethe_evidence_lookup_commit(git_commit **out, lethe_evidence *ev, const char *hex);

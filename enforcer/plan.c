@@ -20,6 +20,7 @@
 #include "lethe/check.h"
 #include "lethe/error.h"
 #include "lethe/plan.h"
+#include "lethe/text.h"
 
 /* Deletion cascades are followed this deep; deeper is treated as blocked. */
 #define MAX_DEPENDENT_DEPTH 8
@@ -74,16 +75,20 @@ int lethe_plan_due(void *vctx, int rule_id, const lethe_value *clock)
 	return rule_end(&end, ctx->policy, r, clock) == CLOCK_VALID && ctx->as_of > end;
 }
 
+/* An example key as printed in text and JSON: integers and reals as numbers,
+ * text escaped and cut (lethe/text.h), so that a key holding a newline, a
+ * terminal escape or bytes that are not UTF-8 can neither forge a log line
+ * nor make the JSON unprintable. */
 static char *key_text(const lethe_value *k)
 {
-	char buf[72];
+	char buf[LETHE_EXCERPT_SIZE > 72 ? LETHE_EXCERPT_SIZE : 72];
 
 	switch (k->type) {
 	case LETHE_VALUE_INTEGER:
 		snprintf(buf, sizeof(buf), "%" PRId64, k->i);
 		break;
 	case LETHE_VALUE_TEXT:
-		snprintf(buf, sizeof(buf), "%.*s", (int)(k->len > 64 ? 64 : k->len), k->s);
+		lethe_text_quote(buf, k->s, k->len);
 		break;
 	case LETHE_VALUE_REAL:
 		snprintf(buf, sizeof(buf), "%g", k->r);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "policy_rule.h"
+#include "lethe/text.h"
 
 enum {
 	R_NAME, R_DESCRIPTION, R_BASIS, R_TABLE, R_KEY, R_SUBJECT, R_WHERE,
@@ -122,6 +123,7 @@ static void parse_on_erasure(rule_walk *w, lethe_rule *r)
 
 static void parse_clock(rule_walk *w, lethe_rule *r)
 {
+	char q[LETHE_EXCERPT_SIZE];
 	const char *s;
 
 	s = lethe_ydoc_str(w->y, w->v[R_RETAIN], "retain");
@@ -131,13 +133,13 @@ static void parse_clock(rule_walk *w, lethe_rule *r)
 		else
 			lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[R_RETAIN]),
 					 "'retain': bad duration '%s' (expected N "
-					 "days|weeks|months|years)", s);
+					 "days|weeks|months|years)", lethe_text_quote(q, s, strlen(s)));
 	}
 	s = lethe_ydoc_str(w->y, w->v[R_COUNTED_FROM], "counted_from");
 	if (s && lethe_counted_from_parse(&r->counted_from, s))
 		lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[R_COUNTED_FROM]),
 				 "'counted_from': bad value '%s' (expected end of "
-				 "month, end of year or end of fiscal year)", s);
+				 "month, end of year or end of fiscal year)", lethe_text_quote(q, s, strlen(s)));
 }
 
 /* from and retain: required unless keep; a keep rule has both or neither. */
@@ -193,6 +195,7 @@ static lethe_column_action *add_column(rule_walk *w, lethe_rule *r,
 static int parse_first(rule_walk *w, const char *col, const char *s, lethe_mark m,
 		       int *n)
 {
+	char q[LETHE_EXCERPT_SIZE];
 	const char *p;
 	long v;
 	char *end;
@@ -208,7 +211,7 @@ static int parse_first(rule_walk *w, const char *col, const char *s, lethe_mark 
 		return -1;
 	if (v < 1 || v > MAX_FIRST_N)
 		lethe_ydoc_fault(w->y, m, "'%s': bad mask strategy '%s' (first N "
-				 "needs N from 1 to %d)", col, s, MAX_FIRST_N);
+				 "needs N from 1 to %d)", col, lethe_text_quote(q, s, strlen(s)), MAX_FIRST_N);
 	else
 		*n = (int)v;
 	return 0;
@@ -221,6 +224,7 @@ static void parse_strategy(rule_walk *w, lethe_column_action *c, yaml_node_t *n)
 		{ "year", LETHE_MASK_YEAR }, { "month", LETHE_MASK_MONTH },
 	};
 	lethe_mark m = lethe_ydoc_mark(w->y, n);
+	char q[LETHE_EXCERPT_SIZE];
 	const char *s;
 
 	if (lethe_ydoc_is_null(n)) {
@@ -266,7 +270,7 @@ static void parse_strategy(rule_walk *w, lethe_column_action *c, yaml_node_t *n)
 	c->mask = LETHE_MASK_FIRST;
 	if (parse_first(w, c->column, s, m, &c->n) < 0)
 		lethe_ydoc_fault(w->y, m, "'%s': unknown mask strategy '%s' (expected "
-				 STRATEGIES ")", c->column, s);
+				 STRATEGIES ")", c->column, lethe_text_quote(q, s, strlen(s)));
 }
 
 static void parse_columns(rule_walk *w, lethe_rule *r)

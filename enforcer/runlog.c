@@ -565,8 +565,8 @@ int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const leth
 			  int failed)
 {
 	json_t *rules = json_array();
-	char day[11];
-	int rc;
+	char day[11], *first = NULL;
+	int rc, first_code = 0;
 
 	if (!rl->intent_seq) {
 		json_decref(rules);
@@ -575,11 +575,29 @@ int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const leth
 	for (size_t i = 0; i < result->nrules; i++)
 		json_array_append_new(rules, rule_json(&result->rules[i], "due"));
 	lethe_day_format(rl->as_of, day);
+	/* A failed run's error (a VACUUM that found the disk full) is what the
+	 * caller reports: recording the completion must not replace it, even
+	 * when it fails too (the same full disk), so both are kept, first
+	 * first. */
+	if (failed) {
+		first_code = lethe_error_last_code();
+		first = strdup(lethe_error_last());
+	}
 	lethe_test_crash_point("before-completion");
 	rc = record_end(rl->env, run_label(rl->env->request, rl->env->replay_of), rl->run_id,
 			rl->intent_seq, day, rl->started_at,
 			failed ? "failed" : "completed", rules, "due", w);
 	json_decref(rules);
+	if (failed && first && *first) {
+		char *then = rc < 0 ? strdup(lethe_error_last()) : NULL;
+
+		if (then)
+			lethe_error_set(first_code, "%s; then %s", first, then);
+		else
+			lethe_error_set(first_code, "%s", first);
+		free(then);
+	}
+	free(first);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lethe/error.h"
+#include "lethe/text.h"
 #include "yaml_doc.h"
 
 static lethe_mark mark_of(const char *file, yaml_mark_t m)
@@ -244,6 +245,7 @@ int lethe_ydoc_fields(lethe_ydoc *y, const yaml_node_t *map,
 		yaml_node_t *k = lethe_ydoc_node(y, p->key);
 		lethe_mark km = lethe_ydoc_mark(y, k);
 		const char *name = lethe_ydoc_str(y, k, "key");
+		char q[LETHE_EXCERPT_SIZE];
 		size_t i;
 
 		if (!name)
@@ -251,10 +253,11 @@ int lethe_ydoc_fields(lethe_ydoc *y, const yaml_node_t *map,
 		for (i = 0; i < nkeys && strcmp(keys[i], name); i++)
 			;
 		if (i == nkeys)
-			lethe_ydoc_fault(y, km, "unknown key '%s'%s", name, ctx);
+			lethe_ydoc_fault(y, km, "unknown key '%s'%s",
+					 lethe_text_quote(q, name, strlen(name)), ctx);
 		else if (vals[i])
 			lethe_ydoc_fault(y, km, "duplicate key '%s' (first at line %d)",
-					 name, kmarks[i].line);
+					 lethe_text_quote(q, name, strlen(name)), kmarks[i].line);
 		else {
 			vals[i] = lethe_ydoc_node(y, p->value);
 			kmarks[i] = km;

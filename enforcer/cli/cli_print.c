@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include "cli.h"
 #include "lethe/error.h"
+#include "lethe/text.h"
 
 void cli_print_plan(const lethe_plan *plan, const char *due_label)
 {
@@ -48,7 +49,8 @@ void cli_warn_invalid(const lethe_cli_opts *opts, const lethe_plan *plan)
 
 		if (!rp->invalid)
 			continue;
-		char keys[512] = "";
+		/* room for every example whole: quoted, escaped and cut (lethe/text.h) */
+		char keys[LETHE_PLAN_EXAMPLES * (LETHE_EXCERPT_SIZE + 4)] = "";
 		size_t used = 0;
 
 		for (size_t j = 0; j < rp->ninvalid_examples && used < sizeof(keys); j++)

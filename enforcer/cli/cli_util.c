@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "lethe/error.h"
+#include "lethe/text.h"
 
 /* Whether stderr is the journal's stream: systemd sets JOURNAL_STREAM to
  * "DEVICE:INODE" of the stream it connected, which a redirection changes. */
@@ -27,16 +28,31 @@ static int to_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+/* One line on stderr: the message with control characters and bytes that are
+ * not UTF-8 escaped (lethe/text.h), whatever it quotes (a key of the
+ * register, a name from a policy, SQLite's text), so that nothing in it can
+ * start another line, fake a journald priority or drive the terminal. */
+static void put_line(const char *prefix, const char *msg)
+{
+	char *safe = lethe_text_line(msg);
+
+	fprintf(stderr, "%s%s\n", prefix, safe ? safe : "out of memory");
+	free(safe);
+}
+
 static void vlog(int level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "", "", "", "", "warning: ", "", "", "" };
+	char prefix[32], *msg = NULL;
 
 	if (to_journal())
-		fprintf(stderr, "<%d>", level);
+		snprintf(prefix, sizeof(prefix), "<%d>", level);
 	else
-		fprintf(stderr, "lethe: %s", level >= 0 && level < 8 ? names[level] : "");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+		snprintf(prefix, sizeof(prefix), "lethe: %s", level >= 0 && level < 8 ? names[level] : "");
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	put_line(prefix, msg ? msg : "out of memory");
+	free(msg);
 }
 
 void cli_log(const lethe_cli_opts *opts, int level, const char *fmt, ...)
@@ -74,13 +90,19 @@ void cli_print_diags(lethe_diags *d)
 	lethe_diags_sort(d);
 	for (size_t i = 0; i < d->count; i++) {
 		const lethe_diag *x = &d->items[i];
+		char *line = NULL;
+		int n;
 
+		/* the file's name is outside text too: the whole line is escaped */
 		if (x->line > 0 && x->column > 0)
-			fprintf(stderr, "%s:%d:%d: %s\n", x->file, x->line, x->column, x->message);
+			n = asprintf(&line, "%s:%d:%d: %s", x->file, x->line, x->column, x->message);
 		else if (x->line > 0)
-			fprintf(stderr, "%s:%d: %s\n", x->file, x->line, x->message);
+			n = asprintf(&line, "%s:%d: %s", x->file, x->line, x->message);
 		else
-			fprintf(stderr, "%s: %s\n", x->file, x->message);
+			n = asprintf(&line, "%s: %s", x->file, x->message);
+		put_line("", n < 0 ? "out of memory" : line);
+		if (n >= 0)
+			free(line);
 	}
 }
 
