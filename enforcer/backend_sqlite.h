@@ -34,6 +34,12 @@ typedef struct {
 	char ***reads;          /* non-NULL: collect tables read (tables_read) */
 	size_t *nreads;
 	int in_txn;             /* a transaction of ours is open */
+	/* the statement time bound (backend_sqlite_watch.c) */
+	struct lethe_sqlite_watch { sqlite3_stmt *stmt; int64_t start; } *watch;
+	size_t nwatch, capwatch;
+	int64_t limit_ms;       /* a running statement older than this is interrupted */
+	int timed_out;          /* the progress handler interrupted a statement */
+	char timeout_msg[160];
 } lethe_sqlite;
 
 /* Prepare `sql` under the authorizer. On a refusal or SQL error returns
@@ -91,6 +97,17 @@ int lethe_sqlite_suppressed(int *found, lethe_backend *base, const char *token);
 int lethe_sqlite_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h);
 int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *released_at);
 int lethe_sqlite_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
+
+/* backend_sqlite_watch.c: the statement time bound and expression guard */
+int lethe_sqlite_watch_install(lethe_sqlite *be);
+void lethe_sqlite_watch_free(lethe_sqlite *be);
+int lethe_sqlite_time_limit(lethe_backend *base, int64_t seconds);
+/* sqlite3_errmsg(), or the time bound's message when it interrupted. */
+const char *lethe_sqlite_errmsg(lethe_sqlite *be);
+/* 0, or LETHE_EDATA when expr (NULL is fine) could leave the parentheses it
+ * is pasted between (see expr_lex.c); `rule` (or NULL) and `what` name it in
+ * the message. */
+int lethe_sqlite_expr_guard(const char *rule, const char *what, const char *expr);
 
 /* backend_sqlite_scan.c */
 int lethe_sqlite_register_functions(lethe_sqlite *be);

@@ -140,6 +140,10 @@ int lethe_sqlite_tables_read(char ***out, size_t *n, lethe_backend *base, const 
 	size_t count = 0;
 	int rc;
 
+	if ((rc = lethe_sqlite_expr_guard(NULL, "where", expr)) < 0) {
+		sqlite3_free(sqlite3_str_finish(s));
+		return rc;
+	}
 	sqlite3_str_appendf(s, "SELECT (\n%s\n) FROM ", expr);
 	lethe_sqlite_append_ident(s, table);
 	if (!(sql = sqlite3_str_finish(s)))
