@@ -214,6 +214,12 @@ START_TEST(check_expr_refusals)
 	expect_refused(be, "a = ')", "unterminated");
 	expect_refused(be, "a = [x", "unterminated");
 	expect_refused(be, "$a(x)", "parameters");
+	expect_refused(be, "a = x'41') OR (1", "closes a parenthesis");
+	expect_refused(be, "a = 'it''s' ) OR ( 'x'", "closes a parenthesis");
+	expect_refused(be, "a = 1 -- comment\n) OR (1", "closes a parenthesis");
+	expect_refused(be, "a = 1 /*/", "unterminated comment");
+	expect_accepted(be, "a /*/ ) */ = 1");
+	expect_refused(be, "a = :lethe_subject", "parameters");
 	expect_refused(be, "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
 		       "WHERE i < 3) SELECT count(*) FROM n)", "recursive queries");
 	/* lethe_due exists but may not be run outside a scan: preparing is fine. */
@@ -246,6 +252,7 @@ START_TEST(check_expr_accepted)
 	expect_accepted(be, "a -- a trailing comment");
 	expect_accepted(be, "julianday(a) - julianday('2020-01-01') > 30");
 	expect_accepted(be, "(WITH c(i) AS (SELECT 1) SELECT count(*) FROM c)");
+	expect_accepted(be, "a = 'it''s (' AND a <> x'28' AND \"a\" = `a`");
 	expect_accepted(be, "a = ')' OR a = \"(\" -- )\n OR a = ']' /* ) */");
 	/* The table name is quoted, not pasted. */
 	ck_assert_int_eq(lethe_backend_check_expr(be, "t\" WHERE 1; --", "1", &err), LETHE_EDATA);
