@@ -311,7 +311,7 @@ int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change
 			else
 				rc = lethe_error_set(lethe_sqlite_code(step), "rule '%s', table '%s', key %s: %s",
 						     c->rule ? c->rule : "?", c->table, label,
-						     sqlite3_errmsg(be->db));
+						     lethe_sqlite_errmsg(be));
 			goto out;
 		}
 		total += sqlite3_changes(be->db);
