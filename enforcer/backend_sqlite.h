@@ -1,8 +1,9 @@
 /*
  * backend_sqlite.h - internal: the SQLite backend object shared by
  * backend_sqlite.c (open, authorizer, expression checks),
- * backend_sqlite_schema.c (tables, foreign keys) and backend_sqlite_scan.c
- * (scan queries, the lethe_due function).
+ * backend_sqlite_schema.c (tables, foreign keys), backend_sqlite_scan.c
+ * (scan queries, the lethe_due function) and backend_sqlite_watch.c (the
+ * statement time bound).
  *
  * Invariants:
  *  - Only the backend_sqlite*.c files include this header (it pulls in
@@ -11,6 +12,9 @@
  *    prepared or stepped; the backend's own schema queries run with it off.
  *  - `auth_reason` holds the first refusal of the current preparation, so the
  *    error names what was refused instead of SQLite's "not authorized".
+ *  - A statement that has returned a row and is neither reset nor finalized
+ *    counts as running for the time bound: reset or finalize statements as
+ *    soon as their rows are read.
  */
 #ifndef LETHE_BACKEND_SQLITE_H
 #define LETHE_BACKEND_SQLITE_H

@@ -58,8 +58,8 @@ int lethe_clock_check(const lethe_clock_reference *ref, int64_t now, int64_t max
 	if (ref->last_record && now < ref->last_record) {
 		format_time(now, a);
 		format_time(ref->last_record, b);
-		return lethe_error_set(LETHE_ECLOCK, "the clock is behind the evidence: it says %s, but the "
-				       "last evidence record was made at %s", a, b);
+		return lethe_error_set(LETHE_ECLOCK, "clock behind the evidence: the system clock says %s, "
+				       "earlier than the last evidence record (%s)", a, b);
 	}
 	if (!ref->last_run)
 		return 0;
@@ -67,7 +67,7 @@ int lethe_clock_check(const lethe_clock_reference *ref, int64_t now, int64_t max
 	if (gap > max_days) {
 		lethe_day_format(day_of(now), d1);
 		lethe_day_format(day_of(ref->last_run), d2);
-		return lethe_error_set(LETHE_ECLOCK, "the clock jumped: today is %s, %" PRId64 " days after "
+		return lethe_error_set(LETHE_ECLOCK, "clock jumped: today is %s, %" PRId64 " days after "
 				       "the last run (%s), more than limits.max_days_between_runs (%" PRId64 ")",
 				       d1, gap, d2, max_days);
 	}

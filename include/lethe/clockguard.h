@@ -30,7 +30,7 @@ int lethe_clock_reference_read(lethe_clock_reference *out, lethe_evidence *ev);
  * 0 when `now` (unix seconds) agrees with the reference; LETHE_ECLOCK with a
  * message saying which when now is earlier than the last record ("the clock
  * is behind the evidence") or today (UTC) is more than max_days days after
- * the day of the last run ("the clock jumped").
+ * the day of the last run ("clock jumped").
  */
 int lethe_clock_check(const lethe_clock_reference *ref, int64_t now, int64_t max_days);
 

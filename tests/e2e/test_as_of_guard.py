@@ -83,7 +83,8 @@ def refused(args, want, env, what, says):
     before, before_head = sha256(db), head()
     rc, out, err = run("-c", cfg, *args, env=env)
     equal(rc, want, f"{what} is refused ({err.strip()[:300]})")
-    check(says in err, f"{what}: the message says '{says}'")
+    for want_text in ([says] if isinstance(says, str) else says):
+        check(want_text in err, f"{what}: the message says '{want_text}'")
     equal(sha256(db), before, f"{what}: the register is byte-identical")
     equal(head(), before_head, f"{what}: no new evidence commit")
 
@@ -111,7 +112,7 @@ equal(ids(), [3], "the override disposed of what is due tomorrow")
 # (the last record was made seconds ago: ten minutes back is behind it; also
 # two days back, behind the day of the last run)
 for off in ("-10m", "-2d"):
-    refused(["run"], 79, faked(off), f"run with the clock {off} behind", "clock is behind the evidence")
+    refused(["run"], 79, faked(off), f"run with the clock {off} behind", "clock behind the evidence")
 rc, out, err = run("-c", cfg, "run", "--dry-run", env=faked("-2d"))
 equal(rc, 0, f"run --dry-run with the clock behind is free ({err.strip()})")
 rc, out, err = run("-c", cfg, "plan", env=faked("-2d"))
@@ -119,12 +120,12 @@ equal(rc, 0, f"plan with the clock behind is free ({err.strip()})")
 
 # --- a clock jump ---------------------------------------------------------------------
 refused(["run"], 79, faked("+50d"), "run 50 days after the last run (default limit 40)",
-        "more than limits.max_days_between_runs (40)")
+        ["clock jumped", "more than limits.max_days_between_runs (40)"])
 write(cfg, open(cfg).read() + "limits:\n  max_days_between_runs: 60\n")
 rc, out, err = run("-c", cfg, "run", env=faked("+50d"))
 equal(rc, 0, f"with limits.max_days_between_runs: 60 a run 50 days later goes ahead ({err.strip()})")
 refused(["run"], 79, faked("+120d"), "run 70 days after that run (limit 60)",
-        "more than limits.max_days_between_runs (60)")
+        ["clock jumped", "more than limits.max_days_between_runs (60)"])
 rc, out, err = run("-c", cfg, "run", "--allow-clock-jump", env=faked("+120d"))
 equal(rc, 0, f"--allow-clock-jump lets the run go ahead ({err.strip()})")
 rc, out, err = run("-c", cfg, "run", env=faked("+121d"))
