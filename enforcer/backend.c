@@ -95,6 +95,13 @@ void lethe_foreign_keys_free(lethe_foreign_keys *fks)
 	free(fks);
 }
 
+int lethe_backend_set_time_limit(lethe_backend *be, int64_t seconds)
+{
+	if (!be)
+		return lethe_error_set(LETHE_ESOFTWARE, "time limit: missing argument");
+	return be->ops->time_limit ? be->ops->time_limit(be, seconds) : 0;
+}
+
 int lethe_backend_check_expr(lethe_backend *be, const char *table, const char *expr,
 			     char **errmsg)
 {

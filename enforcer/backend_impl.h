@@ -46,6 +46,7 @@ struct lethe_backend_ops {
 	int (*hold_add)(int64_t *id, lethe_backend *be, const lethe_hold *h);
 	int (*hold_release)(lethe_backend *be, int64_t id, const char *released_at);
 	int (*holds)(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
+	int (*time_limit)(lethe_backend *be, int64_t seconds);
 };
 
 struct lethe_backend {

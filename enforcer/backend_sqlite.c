@@ -11,10 +11,14 @@
  *    uses SQLITE_OPEN_READONLY and runs only reads, so the file stays
  *    byte-identical.
  *  - Every statement built from user text is prepared (and stepped) with the
- *    authorizer on: it allows SELECT, READ, RECURSIVE and FUNCTION for an
+ *    authorizer on: it allows SELECT, READ and FUNCTION for an
  *    allow-list of deterministic built-ins, aggregates, the date/time
  *    functions and our own lethe_* functions; everything else is denied and
- *    the reason kept in the backend object for the error message.
+ *    the reason kept in the backend object for the error message. RECURSIVE
+ *    is refused: a recursive CTE is the one construct without a bound.
+ *  - A user expression is accepted only when it cannot leave the
+ *    parentheses Lethe pastes it between (expr_lex.c), and every statement
+ *    on the connection runs under the time bound (backend_sqlite_watch.c).
  *    Note: date('now') and friends are allowed (they are pure given a fixed
  *    argument) but make a rule non-reproducible; the policy checker should
  *    warn about 'now'. CURRENT_DATE/CURRENT_TIMESTAMP are refused.
@@ -29,6 +33,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include "backend_sqlite.h"
+#include "expr_lex.h"
 #include "lethe/error.h"
 
 static const struct lethe_backend_ops sqlite_ops;
@@ -122,8 +127,11 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
 		return SQLITE_OK;
 	switch (action) {
 	case SQLITE_SELECT:
-	case SQLITE_RECURSIVE:
 		return SQLITE_OK;
+	case SQLITE_RECURSIVE:
+		/* the one SQL construct that runs without a bound of its own */
+		snprintf(why, sizeof(why), "recursive queries (WITH RECURSIVE) are not allowed");
+		break;
 	case SQLITE_READ:
 		/* pragma_* table-valued functions also raise SQLITE_PRAGMA; reading
 		 * the schema that way would be harmless but is refused for
@@ -289,6 +297,7 @@ static void sqlite_free(lethe_backend *base)
 	size_t i;
 
 	sqlite3_close_v2(be->db);
+	lethe_sqlite_watch_free(be);
 	for (i = 0; i < be->nfunctions; i++)
 		free(be->functions[i]);
 	free(be->functions);
@@ -331,6 +340,8 @@ static int setup(lethe_sqlite *be)
 		rc = lethe_sqlite_register_write_functions(be);
 	if (rc == 0 && sqlite3_set_authorizer(be->db, authorize, be) != SQLITE_OK)
 		rc = lethe_error_set(LETHE_ESOFTWARE, "cannot set the sqlite authorizer");
+	if (rc == 0)
+		rc = lethe_sqlite_watch_install(be);
 	return rc;
 }
 
@@ -411,12 +422,20 @@ static int sqlite_check_expr(lethe_backend *base, const char *table, const char 
 	sqlite3_stmt *stmt = NULL;
 	sqlite3_str *s;
 	char *sql = NULL;
+	const char *why;
 	int rc;
 
 	if (only_space(expr)) {
 		if (!(*errmsg = strdup("empty expression")))
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		return lethe_error_set(LETHE_EDATA, "empty expression");
+	}
+	/* Exactly one expression, whatever SQLite would make of it between
+	 * other parentheses (expr_lex.c says why preparing alone is not enough). */
+	if ((why = lethe_expr_escape(expr))) {
+		if (!(*errmsg = strdup(why)))
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		return lethe_error_set(LETHE_EDATA, "%s", why);
 	}
 	/* The newlines end any `--` comment inside expr before our ")". The
 	 * expression also goes into WHERE, where SQLite refuses a top-level
@@ -475,4 +494,5 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.hold_add = lethe_sqlite_hold_add,
 	.hold_release = lethe_sqlite_hold_release,
 	.holds = lethe_sqlite_holds,
+	.time_limit = lethe_sqlite_time_limit,
 };

@@ -1,8 +1,9 @@
 /*
  * backend_sqlite.h - internal: the SQLite backend object shared by
  * backend_sqlite.c (open, authorizer, expression checks),
- * backend_sqlite_schema.c (tables, foreign keys) and backend_sqlite_scan.c
- * (scan queries, the lethe_due function).
+ * backend_sqlite_schema.c (tables, foreign keys), backend_sqlite_scan.c
+ * (scan queries, the lethe_due function) and backend_sqlite_watch.c (the
+ * statement time bound).
  *
  * Invariants:
  *  - Only the backend_sqlite*.c files include this header (it pulls in
@@ -11,6 +12,9 @@
  *    prepared or stepped; the backend's own schema queries run with it off.
  *  - `auth_reason` holds the first refusal of the current preparation, so the
  *    error names what was refused instead of SQLite's "not authorized".
+ *  - A statement that has returned a row and is neither reset nor finalized
+ *    counts as running for the time bound: reset or finalize statements as
+ *    soon as their rows are read.
  */
 #ifndef LETHE_BACKEND_SQLITE_H
 #define LETHE_BACKEND_SQLITE_H
@@ -34,6 +38,12 @@ typedef struct {
 	char ***reads;          /* non-NULL: collect tables read (tables_read) */
 	size_t *nreads;
 	int in_txn;             /* a transaction of ours is open */
+	/* the statement time bound (backend_sqlite_watch.c) */
+	struct lethe_sqlite_watch { sqlite3_stmt *stmt; int64_t start; } *watch;
+	size_t nwatch, capwatch;
+	int64_t limit_ms;       /* a running statement older than this is interrupted */
+	int timed_out;          /* the progress handler interrupted a statement */
+	char timeout_msg[160];
 } lethe_sqlite;
 
 /* Prepare `sql` under the authorizer. On a refusal or SQL error returns
@@ -95,6 +105,17 @@ int lethe_sqlite_suppressed(int *found, lethe_backend *base, const char *token);
 int lethe_sqlite_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h);
 int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *released_at);
 int lethe_sqlite_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
+
+/* backend_sqlite_watch.c: the statement time bound and expression guard */
+int lethe_sqlite_watch_install(lethe_sqlite *be);
+void lethe_sqlite_watch_free(lethe_sqlite *be);
+int lethe_sqlite_time_limit(lethe_backend *base, int64_t seconds);
+/* sqlite3_errmsg(), or the time bound's message when it interrupted. */
+const char *lethe_sqlite_errmsg(lethe_sqlite *be);
+/* 0, or LETHE_EDATA when expr (NULL is fine) could leave the parentheses it
+ * is pasted between (see expr_lex.c); `rule` (or NULL) and `what` name it in
+ * the message. */
+int lethe_sqlite_expr_guard(const char *rule, const char *what, const char *expr);
 
 /* backend_sqlite_scan.c */
 int lethe_sqlite_register_functions(lethe_sqlite *be);

@@ -244,6 +244,40 @@ static void append_done_form(sqlite3_str *s, const char *table, const lethe_done
 	sqlite3_free(col);
 }
 
+static int guard_deps(const char *rule, const lethe_dependents *deps, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		for (size_t k = 0; k < deps[i].nrules && rc == 0; k++)
+			if ((rc = lethe_sqlite_expr_guard(rule, "where", deps[i].rules[k].where)) == 0)
+				rc = lethe_sqlite_expr_guard(rule, "from", deps[i].rules[k].from);
+		if (rc == 0)
+			rc = guard_deps(rule, deps[i].children, deps[i].nchildren);
+	}
+	return rc;
+}
+
+/* Every expression of the scan stays within the parentheses append_expr
+ * puts around it, whoever composed it (check refuses the policy's own, this
+ * refuses anything that reached the backend another way, e.g. a hold's
+ * where written into lethe_holds by hand). */
+static int guard_scan(const lethe_scan *scan)
+{
+	const char *rule = scan->rule;
+	int rc = 0;
+
+	if ((rc = lethe_sqlite_expr_guard(rule, "where", scan->where)) ||
+	    (rc = lethe_sqlite_expr_guard(rule, "from", scan->from)) ||
+	    (rc = lethe_sqlite_expr_guard(rule, "subject", scan->subject)) ||
+	    (rc = lethe_sqlite_expr_guard(rule, "hold", scan->held)))
+		return rc;
+	for (size_t i = 0; i < scan->nexclude && rc == 0; i++)
+		if ((rc = lethe_sqlite_expr_guard(rule, "where", scan->exclude[i].where)) == 0)
+			rc = lethe_sqlite_expr_guard(rule, "from", scan->exclude[i].from);
+	return rc ? rc : guard_deps(rule, scan->deps, scan->ndeps);
+}
+
 /* The scan's SQL (sqlite3_malloc'd) in *out. */
 static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 {
@@ -325,6 +359,8 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 	lethe_value key, clock, subject;
 	int rc, step, cb = 0;
 
+	if ((rc = guard_scan(scan)) < 0)
+		goto out;
 	rc = build_query(&sql, be, scan);
 	if (rc)
 		goto out;
@@ -368,9 +404,12 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 		rc = 0;
 	else if (be->due_rc)
 		rc = be->due_rc; /* the due callback has set its own error */
+	else if (scan->rule)
+		rc = lethe_error_set(lethe_sqlite_code(step), "rule '%s': cannot scan '%s' of '%s': %s",
+				     scan->rule, scan->table, be->path, lethe_sqlite_errmsg(be));
 	else
 		rc = lethe_error_set(lethe_sqlite_code(step), "cannot scan '%s' of '%s': %s", scan->table,
-				     be->path, sqlite3_errmsg(be->db));
+				     be->path, lethe_sqlite_errmsg(be));
 out:
 	sqlite3_finalize(stmt);
 	sqlite3_free(sql);

@@ -25,6 +25,10 @@ int lethe_sqlite_rows(lethe_backend *base, const char *table, const char *where,
 	char *sql, *why = NULL;
 	int rc, step, n;
 
+	if ((rc = lethe_sqlite_expr_guard(NULL, "where", where)) < 0) {
+		sqlite3_free(sqlite3_str_finish(s));
+		return rc;
+	}
 	sqlite3_str_appendall(s, "SELECT * FROM ");
 	lethe_sqlite_append_ident(s, table);
 	if (where)
@@ -70,7 +74,7 @@ int lethe_sqlite_rows(lethe_backend *base, const char *table, const char *where,
 			goto out;
 	}
 	rc = step == SQLITE_DONE ? 0 : lethe_error_set(lethe_sqlite_code(step), "cannot read '%s': %s",
-						       table, sqlite3_errmsg(be->db));
+						       table, lethe_sqlite_errmsg(be));
 out:
 	free(names);
 	free(values);

@@ -141,6 +141,10 @@ int lethe_sqlite_tables_read(char ***out, size_t *n, lethe_backend *base, const 
 	size_t count = 0;
 	int rc;
 
+	if ((rc = lethe_sqlite_expr_guard(NULL, "where", expr)) < 0) {
+		sqlite3_free(sqlite3_str_finish(s));
+		return rc;
+	}
 	sqlite3_str_appendf(s, "SELECT (\n%s\n) FROM ", expr);
 	lethe_sqlite_append_ident(s, table);
 	if (!(sql = sqlite3_str_finish(s)))
@@ -311,7 +315,7 @@ int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change
 			else
 				rc = lethe_error_set(lethe_sqlite_code(step), "rule '%s', table '%s', key %s: %s",
 						     c->rule ? c->rule : "?", c->table, label,
-						     sqlite3_errmsg(be->db));
+						     lethe_sqlite_errmsg(be));
 			goto out;
 		}
 		total += sqlite3_changes(be->db);

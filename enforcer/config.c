@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "lethe/backend.h"
 #include "lethe/config.h"
 #include "lethe/error.h"
 #include "lethe/text.h"
@@ -33,7 +34,8 @@ static const char *const evidence_keys[] = {
 	"repository", "signing_key", "allowed_signers", "remote", NULL
 };
 
-static const char *const limits_keys[] = { "max_rows_per_rule", NULL };
+static const char *const limits_keys[] = { "max_rows_per_rule", "statement_seconds",
+					     "max_days_between_runs", NULL };
 
 /* git's rule: a colon before the first slash makes "host:path" scp-like. */
 static int is_remote_url(const char *s)
@@ -122,26 +124,35 @@ static void load_evidence(lethe_ydoc *y, lethe_config *cfg,
 	}
 }
 
+/* A positive integer limit at n (NULL: absent, *out untouched). */
+static void positive_limit(lethe_ydoc *y, const yaml_node_t *n, const char *name, int64_t *out)
+{
+	int64_t v;
+
+	if (!n || lethe_ydoc_int(y, n, name, &v) != 0)
+		return;
+	if (v > 0)
+		*out = v;
+	else
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'%s' must be a positive integer", name);
+}
+
 static void load_limits(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n)
 {
-	yaml_node_t *v[1];
-	lethe_mark km[1];
-	int64_t max;
+	yaml_node_t *v[3];
+	lethe_mark km[3];
 
 	if (n->type != YAML_MAPPING_NODE) {
 		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'limits': expected a mapping");
 		return;
 	}
 	lethe_ydoc_fields(y, n, limits_keys, v, km, " in 'limits'");
-	if (!v[0])
-		return;
-	if (lethe_ydoc_int(y, v[0], "max_rows_per_rule", &max) == 0) {
-		if (max > 0)
-			cfg->max_rows_per_rule = max;
-		else
-			lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[0]),
-					 "'max_rows_per_rule' must be a positive integer");
-	}
+	positive_limit(y, v[0], "max_rows_per_rule", &cfg->max_rows_per_rule);
+	positive_limit(y, v[1], "statement_seconds", &cfg->statement_seconds);
+	if (cfg->statement_seconds > 86400 * 7)
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[1]),
+				 "'statement_seconds' must be at most 604800 (a week)");
+	positive_limit(y, v[2], "max_days_between_runs", &cfg->max_days_between_runs);
 }
 
 static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
@@ -192,6 +203,8 @@ int lethe_config_load(lethe_config **out, const char *path, lethe_diags *diags)
 	if (!cfg)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	cfg->max_rows_per_rule = LETHE_DEFAULT_MAX_ROWS_PER_RULE;
+	cfg->statement_seconds = LETHE_DEFAULT_STATEMENT_SECONDS;
+	cfg->max_days_between_runs = LETHE_DEFAULT_MAX_DAYS_BETWEEN_RUNS;
 	cfg->path = strdup(path);
 	dir = strdup(path);
 	if (!cfg->path || !dir) {

@@ -54,6 +54,7 @@ int lethe_error_exit_code(int code)
 	case LETHE_ETEMPFAIL:
 	case LETHE_ENOPERM:
 	case LETHE_ECONFIG:
+	case LETHE_ECLOCK:
 		return -code;
 	default:
 		return 70;

@@ -21,6 +21,7 @@
 #include "lethe/error.h"
 #include "lethe/plan.h"
 #include "lethe/text.h"
+#include "expr_lex.h"
 
 /* Deletion cascades are followed this deep; deeper is treated as blocked. */
 #define MAX_DEPENDENT_DEPTH 8
@@ -324,9 +325,14 @@ static int hold_one(void *ctx, const lethe_hold *h)
 {
 	holds_load *l = ctx;
 	char **rule, **where;
+	const char *why;
 
 	if (h->released_at || (h->until && strcmp(h->until, l->day) < 0))
 		return 0;
+	/* `hold add` refuses such a where; this catches one written otherwise */
+	if (h->where && (why = lethe_expr_escape(h->where)))
+		return lethe_error_set(LETHE_EDATA, "hold %lld: refused where expression: %s",
+				       (long long)h->id, why);
 	if (!h->rule) {
 		l->h->any_subject = 1;
 		return 0;
@@ -465,6 +471,7 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 		     : clock->scope && clock->scope->erasure ? clock->scope->from[index] : r->from;
 	scan->bind_subject = clock->scope ? clock->scope->subject : NULL;
 	scan->held = held_expr(clock, index);
+	scan->rule = r->name;
 	scan->self_rule_id = (int)index;
 	scan->deps = deps;
 	scan->ndeps = ndeps;

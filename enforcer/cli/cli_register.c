@@ -56,6 +56,8 @@ int cli_register_open(cli_register *r, const lethe_cli_opts *opts, unsigned back
 	}
 
 	rc = lethe_backend_open(&r->be, r->cfg->database, backend_flags);
+	if (rc == 0)
+		rc = lethe_backend_set_time_limit(r->be, r->cfg->statement_seconds);
 	if (rc < 0) {
 		cli_print_diags(&diags);
 		status = cli_fail(rc);

@@ -6,7 +6,8 @@
  * Exit status: 0 done; 65 invalid clocks were found (the rest was disposed)
  * or a rule exceeded the cap (nothing was disposed); 75 another run holds the
  * lock or the database is busy; 77 a key readable by others, or a database
- * (or its folder) that cannot be written; others as the contract says.
+ * (or its folder) that cannot be written; 79 the clock disagrees with the
+ * evidence; others as the contract says.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "cli.h"
 #include "lethe/backend.h"
+#include "lethe/clockguard.h"
 #include "lethe/dispose.h"
 #include "lethe/error.h"
 #include "lethe/evidence.h"
@@ -30,6 +33,8 @@ typedef struct {
 	int dry_run;
 	int json;
 	int64_t max_rows;       /* -1: the configuration's */
+	int allow_future;       /* --allow-future-as-of */
+	int allow_clock_jump;   /* --allow-clock-jump */
 } run_args;
 
 static int parse_args(run_args *a, int argc, char **argv)
@@ -41,6 +46,10 @@ static int parse_args(run_args *a, int argc, char **argv)
 			a->json = 1;
 		} else if (!strcmp(argv[i], "--dry-run")) {
 			a->dry_run = 1;
+		} else if (!strcmp(argv[i], "--allow-future-as-of")) {
+			a->allow_future = 1;
+		} else if (!strcmp(argv[i], "--allow-clock-jump")) {
+			a->allow_clock_jump = 1;
 		} else if (!strcmp(argv[i], "--as-of") && i + 1 < argc) {
 			a->as_of = argv[++i];
 		} else if (!strncmp(argv[i], "--as-of=", 8)) {
@@ -57,7 +66,8 @@ static int parse_args(run_args *a, int argc, char **argv)
 			a->max_rows = n;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
-			       "                           [--max-rows-per-rule N]\n");
+			       "                           [--max-rows-per-rule N] [--allow-future-as-of]\n"
+			       "                           [--allow-clock-jump]\n");
 			return -1;
 		} else {
 			cli_error("run: unexpected argument '%s'", argv[i]);
@@ -65,6 +75,42 @@ static int parse_args(run_args *a, int argc, char **argv)
 		}
 	}
 	return 0;
+}
+
+/* An as-of after today disposes early: only on purpose. 0 or 64. */
+static int future_guard(const run_args *a, lethe_day as_of)
+{
+	lethe_day today;
+	char day[11], now[11];
+
+	cli_parse_as_of(&today, NULL);
+	if (a->dry_run || a->allow_future || as_of <= today)
+		return 0;
+	lethe_day_format(as_of, day);
+	lethe_day_format(today, now);
+	cli_error("run: --as-of %s is after today (%s, UTC): a run disposes of what is due on its "
+		  "as-of day; use plan or run --dry-run to look ahead, or --allow-future-as-of to "
+		  "dispose early on purpose; nothing was changed", day, now);
+	return 64;
+}
+
+/* The system clock against the evidence's last record and last run. 0 or
+ * the exit status (79), before anything is recorded. */
+static int clock_guard(const run_args *a, const cli_site *site, const lethe_config *cfg)
+{
+	lethe_clock_reference ref;
+	int rc;
+
+	if (a->allow_clock_jump)
+		return 0;
+	if ((rc = lethe_clock_reference_read(&ref, site->ev)) == 0 &&
+	    (rc = lethe_clock_check(&ref, (int64_t)time(NULL), cfg->max_days_between_runs)) == 0)
+		return 0;
+	rc = cli_fail(rc);
+	if (rc == 79)
+		cli_error("check the system clock (timedatectl); if it is right, pass "
+			  "--allow-clock-jump once; nothing was changed");
+	return rc;
 }
 
 static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dry_run)
@@ -100,6 +146,8 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 		return status < 0 ? 0 : status;
 	if ((status = cli_parse_as_of(&o.as_of, a.as_of)))
 		return status;
+	if ((status = future_guard(&a, o.as_of)))
+		return status;
 	status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0);
 	if (status)
 		return status;
@@ -112,6 +160,8 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 			goto out;
 		}
 		if ((status = cli_site_open(&site, r.cfg)))
+			goto out;
+		if ((status = clock_guard(&a, &site, r.cfg)))
 			goto out;
 		env = (lethe_runlog_env){ .ev = site.ev, .signing_key = site.signing_key,
 					  .digest_key = site.pseudonym_key, .be = r.be,

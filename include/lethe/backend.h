@@ -177,6 +177,9 @@ typedef struct {
 	int (*row)(void *ctx, const lethe_value *key, const lethe_value *clock,
 		   const lethe_value *subject, int blocked);
 	void *row_ctx;
+
+	/* For messages (e.g. the time bound): the rule scanned, or NULL. */
+	const char *rule;
 } lethe_scan;
 
 /* --- life cycle -------------------------------------------------------------- */
@@ -186,6 +189,13 @@ typedef struct {
  * not a database, LETHE_ETEMPFAIL when locked. */
 int lethe_backend_open(lethe_backend **out, const char *location, unsigned flags);
 void lethe_backend_free(lethe_backend *be);
+
+/* The time bound of every statement run on the register: a statement still
+ * running after this many seconds is interrupted and its changes rolled back,
+ * and the operation fails with LETHE_EDATA naming the bound
+ * (limits.statement_seconds in lethe.yaml; docs/disposal.md "Time bound"). */
+#define LETHE_DEFAULT_STATEMENT_SECONDS 600
+int lethe_backend_set_time_limit(lethe_backend *be, int64_t seconds);
 
 /* --- schema -------------------------------------------------------------------- */
 

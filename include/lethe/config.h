@@ -15,6 +15,8 @@
 #include "diag.h"
 
 #define LETHE_DEFAULT_MAX_ROWS_PER_RULE 100000
+/* limits.max_days_between_runs: a later run refuses (clock jump) */
+#define LETHE_DEFAULT_MAX_DAYS_BETWEEN_RUNS 40
 
 typedef struct {
 	char *path;               /* the file that was loaded */
@@ -26,6 +28,8 @@ typedef struct {
 	char *allowed_signers;
 	char *remote;
 	int64_t max_rows_per_rule; /* limits.max_rows_per_rule, default above */
+	int64_t statement_seconds; /* limits.statement_seconds, default LETHE_DEFAULT_STATEMENT_SECONDS (backend.h) */
+	int64_t max_days_between_runs; /* limits.max_days_between_runs, default above */
 	int residue_fast;          /* residue: fast (no VACUUM after a run); default full */
 
 	/* where each key's value stands, for later faults (e.g. database missing) */

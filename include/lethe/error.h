@@ -28,6 +28,7 @@ typedef enum {
 	LETHE_ETEMPFAIL = -75,  /* lock held, database busy: retry   -> exit 75 */
 	LETHE_ENOPERM = -77,    /* permission (key readable by others)-> exit 77 */
 	LETHE_ECONFIG = -78,    /* configuration error               -> exit 78 */
+	LETHE_ECLOCK = -79,     /* the clock disagrees with the evidence -> exit 79 */
 	LETHE_ENOTFOUND = -100  /* lookup found nothing (not an exit status) */
 } lethe_error_code;
 

@@ -207,6 +207,21 @@ START_TEST(check_expr_refusals)
 	expect_refused(be, "a = ", "syntax error");
 	expect_refused(be, "max(id)", "misuse of aggregate: max()");
 	expect_refused(be, "count(*) > 1", "misuse of aggregate");
+	/* Expressions stay between Lethe's parentheses (expr_lex.c). */
+	expect_refused(be, "id) OR (1", "closes a parenthesis");
+	expect_refused(be, "(id", "never closed");
+	expect_refused(be, "1 /* ", "unterminated comment");
+	expect_refused(be, "a = ')", "unterminated");
+	expect_refused(be, "a = [x", "unterminated");
+	expect_refused(be, "$a(x)", "parameters");
+	expect_refused(be, "a = x'41') OR (1", "closes a parenthesis");
+	expect_refused(be, "a = 'it''s' ) OR ( 'x'", "closes a parenthesis");
+	expect_refused(be, "a = 1 -- comment\n) OR (1", "closes a parenthesis");
+	expect_refused(be, "a = 1 /*/", "unterminated comment");
+	expect_accepted(be, "a /*/ ) */ = 1");
+	expect_refused(be, "a = :lethe_subject", "parameters");
+	expect_refused(be, "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+		       "WHERE i < 3) SELECT count(*) FROM n)", "recursive queries");
 	/* lethe_due exists but may not be run outside a scan: preparing is fine. */
 	expect_accepted(be, "lethe_due(1, a)");
 	lethe_backend_free(be);
@@ -236,8 +251,9 @@ START_TEST(check_expr_accepted)
 	expect_accepted(be, "EXISTS (SELECT 1 FROM json_each(t.doc) WHERE value = 1)");
 	expect_accepted(be, "a -- a trailing comment");
 	expect_accepted(be, "julianday(a) - julianday('2020-01-01') > 30");
-	expect_accepted(be, "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-			    "WHERE i < 3) SELECT count(*) FROM n)");
+	expect_accepted(be, "(WITH c(i) AS (SELECT 1) SELECT count(*) FROM c)");
+	expect_accepted(be, "a = 'it''s (' AND a <> x'28' AND \"a\" = `a`");
+	expect_accepted(be, "a = ')' OR a = \"(\" -- )\n OR a = ']' /* ) */");
 	/* The table name is quoted, not pasted. */
 	ck_assert_int_eq(lethe_backend_check_expr(be, "t\" WHERE 1; --", "1", &err), LETHE_EDATA);
 	ck_assert_str_eq(err, "no such table: t\" WHERE 1; --");

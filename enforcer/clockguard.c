@@ -1,0 +1,75 @@
+/*
+ * clockguard.c - the system clock checked against the evidence before a run
+ * (lethe/clockguard.h).
+ *
+ * Why the evidence: it is the one record of earlier times Lethe signs and
+ * keeps; a commit's committer time is the clock of the run that made it. A
+ * run record is found by its commit message, "lethe: KIND NNNNNNNN ..." with
+ * KIND intent, completion or abort (runlog.c), like status.c finds it.
+ *
+ * Invariant: reading only; the messages quote no personal data (times,
+ * days and counts).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "lethe/calendar.h"
+#include "lethe/clockguard.h"
+#include "lethe/error.h"
+
+static int take(void *ctx, const lethe_evidence_commit_info *c)
+{
+	lethe_clock_reference *ref = ctx;
+	char kind[16];
+
+	ref->last_record = c->committer_time;
+	if (c->message && sscanf(c->message, "lethe: %15s", kind) == 1 &&
+	    (!strcmp(kind, "intent") || !strcmp(kind, "completion") || !strcmp(kind, "abort")))
+		ref->last_run = c->committer_time;
+	return 0;
+}
+
+int lethe_clock_reference_read(lethe_clock_reference *out, lethe_evidence *ev)
+{
+	memset(out, 0, sizeof(*out));
+	return lethe_evidence_walk(ev, take, out);
+}
+
+static void format_time(int64_t t, char out[21])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 21, "%" PRId64, t);
+}
+
+static lethe_day day_of(int64_t t)
+{
+	return (lethe_day)(t >= 0 ? t / 86400 : (t - 86399) / 86400);
+}
+
+int lethe_clock_check(const lethe_clock_reference *ref, int64_t now, int64_t max_days)
+{
+	char a[21], b[21], d1[11], d2[11];
+	int64_t gap;
+
+	if (ref->last_record && now < ref->last_record) {
+		format_time(now, a);
+		format_time(ref->last_record, b);
+		return lethe_error_set(LETHE_ECLOCK, "clock behind the evidence: the system clock says %s, "
+				       "earlier than the last evidence record (%s)", a, b);
+	}
+	if (!ref->last_run)
+		return 0;
+	gap = (int64_t)day_of(now) - day_of(ref->last_run);
+	if (gap > max_days) {
+		lethe_day_format(day_of(now), d1);
+		lethe_day_format(day_of(ref->last_run), d2);
+		return lethe_error_set(LETHE_ECLOCK, "clock jumped: today is %s, %" PRId64 " days after "
+				       "the last run (%s), more than limits.max_days_between_runs (%" PRId64 ")",
+				       d1, gap, d2, max_days);
+	}
+	return 0;
+}
