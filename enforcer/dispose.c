@@ -10,6 +10,9 @@
  *    the due keys of that page are kept: memory is bounded by the batch.
  *  - Nothing is written before every rule's due count is known to be within
  *    the cap; nothing is written at all in a dry run.
+ *  - A page is read inside the transaction that disposes of it (dispose_page):
+ *    what is disposed is what was due, not held and not blocked at that
+ *    instant, and the counts are what the transaction changed.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -87,27 +90,38 @@ typedef struct {
 	int64_t done, total;
 } run_ctx;
 
-/* Apply one page's due keys in one transaction. */
-static int dispose_batch(run_ctx *rc_, const lethe_rule *r, lethe_change *c, page *pg)
+/* Read one page and apply its due keys in one transaction. The page is read
+ * inside the BEGIN IMMEDIATE that disposes of it: no other connection can
+ * write between the read and the change, so a row made current, held or
+ * blocked by a concurrent writer before the lock was won is seen as such and
+ * kept (docs/disposal.md, "Concurrent writers"). A page without due keys
+ * writes nothing and its empty transaction commits at no cost. */
+static int dispose_page(run_ctx *rc_, const lethe_rule *r, lethe_change *c, page *pg,
+			lethe_scan *scan)
 {
 	const lethe_dispose_options *o = rc_->opts;
 	int64_t changed = 0;
 	int rc;
 
-	rc = lethe_backend_begin(rc_->be);
-	if (rc == 0)
+	if ((rc = lethe_backend_begin(rc_->be)) < 0)
+		return rc;
+	rc = lethe_backend_scan(rc_->be, scan);
+	if (rc == 0 && pg->nkeys)
 		rc = lethe_backend_apply(&changed, rc_->be, c, pg->keys, pg->nkeys);
-	if (rc == 0 && o->batch_hook)
+	if (rc == 0 && pg->nkeys && o->batch_hook)
 		rc = o->batch_hook(o->hook_ctx, r, pg->keys, c->applied, pg->nkeys, changed);
 	if (rc == 0)
 		rc = lethe_backend_commit(rc_->be);
-	if (rc < 0) {
+	if (rc != 0) {
 		lethe_backend_rollback(rc_->be);
 		pg->rp->due -= (int64_t)pg->nkeys;
 		return rc;
 	}
+	if (!pg->nkeys)
+		return 0;
 	lethe_test_crash_point("after-batch");
-	/* A row gone since the page was read is not counted as disposed. */
+	/* Read under the same lock, every due key is changed; the adjustment
+	 * only keeps the count honest should a statement change nothing. */
 	pg->rp->due += changed - (int64_t)pg->nkeys;
 	rc_->done += changed;
 	if (o->progress)
@@ -118,7 +132,8 @@ static int dispose_batch(run_ctx *rc_, const lethe_rule *r, lethe_change *c, pag
 static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 {
 	const lethe_rule *r = &ctx->policy->rules[index];
-	size_t limit = ctx->opts->batch_size ? ctx->opts->batch_size : LETHE_DISPOSE_BATCH;
+	size_t limit = lethe_test_batch_size(ctx->opts->batch_size ? ctx->opts->batch_size
+						      : LETHE_DISPOSE_BATCH);
 	lethe_table_info *t = NULL;
 	lethe_dependents *deps = NULL;
 	size_t ndeps = 0;
@@ -179,9 +194,7 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 		page_clear(&pg);
 		scan.after_key = first ? NULL : &pg.last;
 		first = 0;
-		if ((rc = lethe_backend_scan(ctx->be, &scan)) != 0)
-			goto out;
-		if (pg.nkeys && (rc = dispose_batch(ctx, r, &change, &pg)) < 0)
+		if ((rc = dispose_page(ctx, r, &change, &pg, &scan)) != 0)
 			goto out;
 	} while (pg.rows == limit);
 out:
