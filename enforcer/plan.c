@@ -191,7 +191,7 @@ static int on_path(const char **path, int depth, const char *table)
  * lives on, so it must merely be due under any rule that disposes of
  * something. A table under no such rule blocks every parent it references.
  */
-static char *held_expr(const lethe_plan_clock *c, size_t index);
+static int held_expr(char **out, const lethe_plan_clock *c, size_t index);
 
 static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy *p,
 			   const lethe_foreign_key *fk, const lethe_plan_clock *clock)
@@ -222,10 +222,12 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 		rules[count].id = (int)i;
 		/* A held dependent row is not due: it blocks its parent's deletion.
 		 * The where strings of dependents are always the planner's own. */
-		char *held = held_expr(clock, i), *where = NULL;
+		char *held = NULL, *where = NULL;
 		int len;
 
-		if (held)
+		if (held_expr(&held, clock, i) < 0)
+			len = -1;
+		else if (held)
 			len = asprintf(&where, "(\n%s\n) AND NOT (\n%s\n)", r->where ? r->where : "1", held);
 		else
 			len = r->where ? ((where = strdup(r->where)) ? 0 : -1) : 0;
@@ -365,34 +367,64 @@ void lethe_plan_holds_release(lethe_plan_holds *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* The SQL that is true for a row of rule `index` under a hold in force, or
- * NULL when no hold can cover the rule's rows. Subject holds are looked up
- * in lethe_holds itself, so no key is ever pasted into SQL. */
-static char *held_expr(const lethe_plan_clock *c, size_t index)
+/* Append " OR (term)" (or the first term) to *out; 0 or -1 (out of memory,
+ * *out freed). */
+static int or_term(char **out, const char *fmt, const char *a, const char *b)
+{
+	char *term = NULL, *next = NULL;
+
+	if (asprintf(&term, fmt, a, b) < 0) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	if (asprintf(&next, "%s%s%s", *out ? *out : "", *out ? " OR " : "", term) < 0)
+		next = NULL;
+	free(term);
+	free(*out);
+	*out = next;
+	return next ? 0 : -1;
+}
+
+/* The SQL that is true for a row of rule `index`'s table under a hold in
+ * force in *out (malloc'd, the caller's), or NULL when no hold can cover the
+ * table's rows.
+ *
+ * A hold protects rows, not one rule's view of them: a hold on rule B holds
+ * the rows of B's table that B's where (and the hold's own --where) select,
+ * whichever rule of that table reaches them; a subject hold holds the rows
+ * that any rule of the table attributes to the subject. The expression is
+ * therefore the same for every rule of one table. Subject holds are looked
+ * up in lethe_holds itself, so no key is ever pasted into SQL. */
+static int held_expr(char **out, const lethe_plan_clock *c, size_t index)
 {
 	const lethe_rule *r = &c->policy->rules[index];
-	char day[11], *out = NULL, *next;
+	char day[11], *subject_sql = NULL;
+	int rc = 0;
 
+	*out = NULL;
 	if (!c->holds)
-		return NULL;
+		return 0;
 	lethe_day_format(c->as_of, day);
-	if (c->holds->any_subject && r->subject &&
-	    asprintf(&out, "(\n%s\n) IN (SELECT subject FROM lethe_holds WHERE rule IS NULL AND "
-		     "released_at IS NULL AND (until IS NULL OR until >= '%s'))", r->subject, day) < 0)
-		return NULL;
-	for (size_t i = 0; i < c->holds->n; i++) {
-		if (strcmp(c->holds->rule[i], r->name))
-			continue;
-		const char *w = c->holds->where[i] ? c->holds->where[i] : "1";
+	if (asprintf(&subject_sql, "IN (SELECT subject FROM lethe_holds WHERE rule IS NULL AND "
+		     "released_at IS NULL AND (until IS NULL OR until >= '%s'))", day) < 0)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	for (size_t j = 0; j < c->policy->nrules && rc == 0; j++) {
+		const lethe_rule *b = &c->policy->rules[j];
 
-		if (asprintf(&next, "%s%s(\n%s\n)", out ? out : "", out ? " OR " : "", w) < 0) {
-			free(out);
-			return NULL;
+		if (strcasecmp(b->table, r->table))
+			continue;
+		if (c->holds->any_subject && b->subject)
+			rc = or_term(out, "(\n%s\n) %s", b->subject, subject_sql);
+		for (size_t i = 0; i < c->holds->n && rc == 0; i++) {
+			if (strcmp(c->holds->rule[i], b->name))
+				continue;
+			rc = or_term(out, "coalesce((\n%s\n) AND (\n%s\n), 0)", b->where ? b->where : "1",
+				     c->holds->where[i] ? c->holds->where[i] : "1");
 		}
-		free(out);
-		out = next;
 	}
-	return out;
+	free(subject_sql);
+	return rc < 0 ? lethe_error_set(LETHE_ESOFTWARE, "out of memory") : 0;
 }
 
 lethe_action lethe_plan_action(const lethe_rule *r, const lethe_plan_scope *scope)
@@ -459,7 +491,12 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	scan->from = lethe_plan_action(r, clock->scope) == LETHE_ACTION_KEEP ? NULL
 		     : clock->scope && clock->scope->erasure ? clock->scope->from[index] : r->from;
 	scan->bind_subject = clock->scope ? clock->scope->subject : NULL;
-	scan->held = held_expr(clock, index);
+	char *held = NULL;
+	int rc;
+
+	if ((rc = held_expr(&held, clock, index)) < 0)
+		return rc;
+	scan->held = held;
 	scan->self_rule_id = (int)index;
 	scan->deps = deps;
 	scan->ndeps = ndeps;

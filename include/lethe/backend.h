@@ -135,7 +135,8 @@ typedef struct {
 	const char *subject;    /* NULL: not selected */
 
 	/* Legal holds: an SQL expression over the row, true when a hold in
-	 * force covers it (built by the planner from lethe_holds). */
+	 * force covers it under any rule of the table (built by the planner
+	 * from lethe_holds; the same for every rule of one table). */
 	const char *held;
 
 	/* Blocked detection for deletions; ndeps 0 = never blocked. */
