@@ -78,6 +78,11 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id);
 int lethe_sqlite_schema_text(char **out, size_t *len, lethe_backend *base);
 
+/* backend_sqlite_owed.c */
+int lethe_sqlite_cleanup_owe(lethe_backend *base);
+int lethe_sqlite_cleanup_owed(char **since, lethe_backend *base);
+int lethe_sqlite_cleanup_done(lethe_backend *base);
+
 /* backend_sqlite_subject.c */
 int lethe_sqlite_rows(lethe_backend *base, const char *table, const char *where,
 		      const lethe_value *subject,
