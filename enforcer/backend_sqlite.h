@@ -34,6 +34,7 @@ typedef struct {
 	char ***reads;          /* non-NULL: collect tables read (tables_read) */
 	size_t *nreads;
 	int in_txn;             /* a transaction of ours is open */
+	sqlite3_int64 txn_changes; /* sqlite3_total_changes64() when it began */
 } lethe_sqlite;
 
 /* Prepare `sql` under the authorizer. On a refusal or SQL error returns

@@ -99,7 +99,9 @@ typedef struct {
  * write between the read and the change, so a row made current, held or
  * blocked by a concurrent writer before the lock was won is seen as such and
  * kept (docs/disposal.md, "Concurrent writers"). A page without due keys
- * writes nothing and its empty transaction commits at no cost. */
+ * wrote nothing: its transaction is rolled back, not committed, because in
+ * rollback-journal mode even an empty COMMIT of a BEGIN IMMEDIATE waits for
+ * every reader to finish. */
 static int dispose_page(run_ctx *rc_, const lethe_rule *r, lethe_change *c, page *pg,
 			lethe_scan *scan)
 {
@@ -110,12 +112,16 @@ static int dispose_page(run_ctx *rc_, const lethe_rule *r, lethe_change *c, page
 	if ((rc = lethe_backend_begin(rc_->be)) < 0)
 		return rc;
 	rc = lethe_backend_scan(rc_->be, scan);
-	if (rc == 0 && pg->nkeys)
+	if (rc == 0 && !pg->nkeys) {
+		lethe_backend_rollback(rc_->be);
+		return 0;
+	}
+	if (rc == 0)
 		rc = lethe_backend_apply(&changed, rc_->be, c, pg->keys, pg->nkeys);
-	if (rc == 0 && pg->nkeys && o->batch_hook)
+	if (rc == 0 && o->batch_hook)
 		rc = o->batch_hook(o->hook_ctx, r, pg->keys, c->applied, pg->nkeys, changed);
 	/* no disposal commits without the register saying clean-up is owed */
-	if (rc == 0 && pg->nkeys && !rc_->owed)
+	if (rc == 0 && !rc_->owed)
 		rc = lethe_backend_cleanup_owe(rc_->be);
 	if (rc == 0)
 		rc = lethe_backend_commit(rc_->be);
@@ -124,8 +130,6 @@ static int dispose_page(run_ctx *rc_, const lethe_rule *r, lethe_change *c, page
 		pg->rp->due -= (int64_t)pg->nkeys;
 		return rc;
 	}
-	if (!pg->nkeys)
-		return 0;
 	rc_->owed = 1;
 	lethe_test_crash_point("after-batch");
 	/* Read under the same lock, every due key is changed; the adjustment
