@@ -1,7 +1,7 @@
 """Residue work is never skipped silently (issue 10, item 9).
 
-A. A run killed between its last batch and its clean-up (crash point
-   before-finalise) leaves the tokens of the disposed texts in the FTS5 index:
+A. A run killed between its last batch and its clean-up (crash points
+   after-batch of its only batch, and before-finalise) leaves the tokens of the disposed texts in the FTS5 index:
    the raw bytes of the file show them, and the register records that clean-up
    is owed. The next run, with nothing left to dispose of, does the clean-up
    first: the tokens are gone, nothing is owed any more. The recovered
@@ -109,9 +109,9 @@ def lethe_run(cfg, env=None):
     return run("-c", cfg, "run", "--as-of", AS_OF, "--json", env=env)
 
 
-def crash_then_clean(mode):
+def crash_then_clean(mode, point):
     cfg, db, tokens = build(f"crash-{mode}", mode, True)
-    rc, out, err = lethe_run(cfg, env={"LETHE_TEST_CRASH": "before-finalise"})
+    rc, out, err = lethe_run(cfg, env={"LETHE_TEST_CRASH": point})
     equal(rc, -signal.SIGKILL, f"{mode}: the run was killed between its last batch and its clean-up")
     con = sqlite3.connect(db)
     left = con.execute("SELECT count(*) FROM chats WHERE made = ?", (OLD,)).fetchone()[0]
@@ -172,7 +172,8 @@ def vacuum_kept_from_running():
     equal(rc, 0, f"busy: lethe verify passes ({out.strip()} {err.strip()})")
 
 
-crash_then_clean("delete")
-crash_then_clean("wal")
+# One batch: the crash after it is the crash before the clean-up.
+crash_then_clean("delete", "after-batch:1")
+crash_then_clean("wal", "before-finalise")
 vacuum_kept_from_running()
 finish()
