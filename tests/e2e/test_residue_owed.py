@@ -16,9 +16,8 @@ import os
 import secrets
 import signal
 import sqlite3
-import subprocess
 from lethe_e2e import check, equal, finish, run, tmpdir, write
-from lethe_run_e2e import config
+from lethe_run_e2e import config, evidence_records
 
 AS_OF = "2026-01-01"
 OLD, RECENT = "2015-03-01", "2025-09-01"
@@ -88,21 +87,8 @@ def owed(db):
         con.close()
 
 
-def records(cfg):
-    """Every evidence record, in order."""
-    with open(cfg) as f:
-        repo = next(l.split(":", 1)[1].strip() for l in f if l.strip().startswith("repository:"))
-    git = lambda *a: subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True).stdout
-    out = []
-    for rev in git("rev-list", "--reverse", "main").split():
-        for p in git("diff-tree", "--no-commit-id", "--name-only", "-r", "--root", rev).split():
-            if p.startswith("records/"):
-                out.append(json.loads(git("show", f"{rev}:{p}")))
-    return out
-
-
 def completions(cfg):
-    return [r for r in records(cfg) if r["kind"] == "completion"]
+    return [r for r in evidence_records(cfg) if r["kind"] == "completion"]
 
 
 def lethe_run(cfg, env=None):

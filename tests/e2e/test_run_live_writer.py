@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from lethe_e2e import check, equal, finish, run, tmpdir, write
-from lethe_run_e2e import config
+from lethe_run_e2e import config, evidence_records
 
 SECONDS_PER_MODE = float(os.environ.get("LETHE_LIVE_SECONDS", "16"))
 CUSTOMERS = 4000
@@ -119,23 +119,12 @@ def snapshot(path):
         con.close()
 
 
-def git(repo, *args):
-    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True).stdout
-
-
 def last_completion(cfg_path):
-    """The rules of the evidence's last record, if it is a completion."""
-    with open(cfg_path) as f:
-        repo = next(l.split(":", 1)[1].strip() for l in f if l.strip().startswith("repository:"))
-    rev = git(repo, "rev-parse", "main").strip()
-    added = [p for p in git(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", "--root",
-                            rev).split() if p.startswith("records/")]
-    if len(added) != 1:
+    """The disposed counts of the evidence's last record, if it is a completion."""
+    recs = evidence_records(cfg_path)
+    if not recs or recs[-1].get("kind") != "completion":
         return None
-    rec = json.loads(git(repo, "show", f"{rev}:{added[0]}"))
-    if rec.get("kind") != "completion":
-        return None
-    return {r["name"]: r["disposed"] for r in rec["rules"]}
+    return {r["name"]: r["disposed"] for r in recs[-1]["rules"]}
 
 
 total_runs, total_touched, wrong = 0, 0, []
