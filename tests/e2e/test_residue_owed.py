@@ -7,7 +7,9 @@ A. A run killed between its last batch and its clean-up (crash points
    first: the tokens are gone, nothing is owed any more. The recovered
    completion of the killed run carries the warning that clean-up is owed, the
    next run's completion says it was done; `lethe verify` accepts both.
-B. A VACUUM kept from running (rollback journal, another connection holding a
+B. A run that fails part-way (a mask refused by a CHECK after the chats were
+   deleted) records the same in its failed completion; the next run cleans.
+C. A VACUUM kept from running (rollback journal, another connection holding a
    read transaction) leaves clean-up owed: the run's completion says so, the
    register still says it is owed, and the next run without the reader does it.
 Both in rollback-journal (DELETE) mode; A also in WAL mode."""
@@ -30,8 +32,10 @@ def is_due(i):
     return i % 3 == 0
 
 
-def build(name, mode, fts):
-    """A register (chats, FTS5-indexed when fts) and a site for it."""
+def build(name, mode, fts, failing=False):
+    """A register (chats, FTS5-indexed when fts) and a site for it; with
+    failing, a second rule masks a note whose CHECK refuses the mask, so the
+    run fails after the chats are disposed of."""
     work = os.path.join(d, name)
     os.makedirs(work)
     db = os.path.join(work, "reg.sqlite")
@@ -55,9 +59,19 @@ def build(name, mode, fts):
                     (i, OLD if is_due(i) else RECENT, f"hello {tokens[i]} thanks"))
     con.execute("COMMIT")
     con.close()
+    policy = ("lethe: 1\nrules:\n  - name: chats\n    basis: test\n"
+              "    table: chats\n    from: made\n    retain: 1 year\n    action: delete\n")
+    if failing:
+        con = sqlite3.connect(db)
+        con.execute("CREATE TABLE notes(id INTEGER PRIMARY KEY, made TEXT, "
+                    "body TEXT CHECK (body <> '[redacted]'))")
+        con.execute("INSERT INTO notes VALUES (1, ?, 'private')", (OLD,))
+        con.commit()
+        con.close()
+        policy += ("  - name: notes\n    basis: test\n    table: notes\n    from: made\n"
+                   "    retain: 1 year\n    action: mask\n    columns:\n      body: redact\n")
     pol = os.path.join(work, "policies")
-    write(os.path.join(pol, "rules.yaml"), "lethe: 1\nrules:\n  - name: chats\n    basis: test\n"
-          "    table: chats\n    from: made\n    retain: 1 year\n    action: delete\n")
+    write(os.path.join(pol, "rules.yaml"), policy)
     return config(work, db, pol), db, tokens
 
 
@@ -127,6 +141,32 @@ def crash_then_clean(mode, point):
     equal(rc, 0, f"{mode}: lethe verify accepts the warnings ({out.strip()} {err.strip()})")
 
 
+def failed_part_way():
+    cfg, db, tokens = build("failed", "delete", True, failing=True)
+    rc, out, err = lethe_run(cfg)
+    check(rc != 0, f"failed: the run fails on the note after disposing of the chats (exit {rc})")
+    con = sqlite3.connect(db)
+    left = con.execute("SELECT count(*) FROM chats WHERE made = ?", (OLD,)).fetchone()[0]
+    con.close()
+    equal(left, 0, "failed: the chats' batch was committed")
+    check(due_tails_found(db, tokens) > 0, "failed: the disposed texts' tokens are in the file bytes")
+    comps = completions(cfg)
+    check(comps and comps[-1]["result"] == "failed" and
+          any("clean-up is owed" in w for w in comps[-1]["warnings"]),
+          f"failed: its completion is 'failed' and records that clean-up is owed "
+          f"({comps[-1]['warnings'] if comps else None})")
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM notes")   # the operator removes the cause
+    con.commit()
+    con.close()
+    rc, out, err = lethe_run(cfg)
+    equal(rc, 0, f"failed: the next run, with nothing due, succeeds ({err.strip()[:200]})")
+    equal(due_tails_found(db, tokens), 0, "failed: after it no disposed token is in the file bytes")
+    equal(owed(db), 0, "failed: nothing is owed any more")
+    rc, out, err = run("-c", cfg, "verify")
+    equal(rc, 0, f"failed: lethe verify passes ({out.strip()} {err.strip()})")
+
+
 def vacuum_kept_from_running():
     cfg, db, tokens = build("vacuum-busy", "delete", False)
     rc, out, err = lethe_run(cfg, env={"LETHE_TEST_CRASH": "before-finalise"})
@@ -161,5 +201,6 @@ def vacuum_kept_from_running():
 # One batch: the crash after it is the crash before the clean-up.
 crash_then_clean("delete", "after-batch:1")
 crash_then_clean("wal", "before-finalise")
+failed_part_way()
 vacuum_kept_from_running()
 finish()
