@@ -20,6 +20,7 @@
 #include "lethe/check.h"
 #include "lethe/error.h"
 #include "lethe/plan.h"
+#include "plan_impl.h"
 
 /* Deletion cascades are followed this deep; deeper is treated as blocked. */
 #define MAX_DEPENDENT_DEPTH 8
@@ -191,8 +192,6 @@ static int on_path(const char **path, int depth, const char *table)
  * lives on, so it must merely be due under any rule that disposes of
  * something. A table under no such rule blocks every parent it references.
  */
-static int held_expr(char **out, const lethe_plan_clock *c, size_t index);
-
 static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy *p,
 			   const lethe_foreign_key *fk, const lethe_plan_clock *clock)
 {
@@ -225,7 +224,7 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 		char *held = NULL, *where = NULL;
 		int len;
 
-		if (held_expr(&held, clock, i) < 0)
+		if (lethe_plan_held_expr(&held, clock, i) < 0)
 			len = -1;
 		else if (held)
 			len = asprintf(&where, "(\n%s\n) AND NOT (\n%s\n)", r->where ? r->where : "1", held);
@@ -310,123 +309,6 @@ int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy 
 	return build_dependents(out, n, p, fks, path, 1, clock);
 }
 
-/* --- legal holds ----------------------------------------------------------- */
-
-typedef struct {
-	lethe_plan_holds *h;
-	char day[11];
-} holds_load;
-
-static int hold_one(void *ctx, const lethe_hold *h)
-{
-	holds_load *l = ctx;
-	char **rule, **where;
-
-	if (h->released_at || (h->until && strcmp(h->until, l->day) < 0))
-		return 0;
-	if (!h->rule) {
-		l->h->any_subject = 1;
-		return 0;
-	}
-	rule = realloc(l->h->rule, (l->h->n + 1) * sizeof(char *));
-	if (rule)
-		l->h->rule = rule;
-	where = realloc(l->h->where, (l->h->n + 1) * sizeof(char *));
-	if (where)
-		l->h->where = where;
-	if (!rule || !where)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	rule[l->h->n] = strdup(h->rule);
-	where[l->h->n] = h->where ? strdup(h->where) : NULL;
-	l->h->n++;
-	if (!rule[l->h->n - 1] || (h->where && !where[l->h->n - 1]))
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	return 0;
-}
-
-int lethe_plan_holds_load(lethe_plan_holds *out, lethe_backend *be, lethe_day as_of)
-{
-	holds_load l = { out, "" };
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	lethe_day_format(as_of, l.day);
-	if ((rc = lethe_backend_holds(be, hold_one, &l)) < 0)
-		lethe_plan_holds_release(out);
-	return rc;
-}
-
-void lethe_plan_holds_release(lethe_plan_holds *h)
-{
-	for (size_t i = 0; i < h->n; i++) {
-		free(h->rule[i]);
-		free(h->where[i]);
-	}
-	free(h->rule);
-	free(h->where);
-	memset(h, 0, sizeof(*h));
-}
-
-/* Append " OR (term)" (or the first term) to *out; 0 or -1 (out of memory,
- * *out freed). */
-static int or_term(char **out, const char *fmt, const char *a, const char *b)
-{
-	char *term = NULL, *next = NULL;
-
-	if (asprintf(&term, fmt, a, b) < 0) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	if (asprintf(&next, "%s%s%s", *out ? *out : "", *out ? " OR " : "", term) < 0)
-		next = NULL;
-	free(term);
-	free(*out);
-	*out = next;
-	return next ? 0 : -1;
-}
-
-/* The SQL that is true for a row of rule `index`'s table under a hold in
- * force in *out (malloc'd, the caller's), or NULL when no hold can cover the
- * table's rows.
- *
- * A hold protects rows, not one rule's view of them: a hold on rule B holds
- * the rows of B's table that B's where (and the hold's own --where) select,
- * whichever rule of that table reaches them; a subject hold holds the rows
- * that any rule of the table attributes to the subject. The expression is
- * therefore the same for every rule of one table. Subject holds are looked
- * up in lethe_holds itself, so no key is ever pasted into SQL. */
-static int held_expr(char **out, const lethe_plan_clock *c, size_t index)
-{
-	const lethe_rule *r = &c->policy->rules[index];
-	char day[11], *subject_sql = NULL;
-	int rc = 0;
-
-	*out = NULL;
-	if (!c->holds)
-		return 0;
-	lethe_day_format(c->as_of, day);
-	if (asprintf(&subject_sql, "IN (SELECT subject FROM lethe_holds WHERE rule IS NULL AND "
-		     "released_at IS NULL AND (until IS NULL OR until >= '%s'))", day) < 0)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	for (size_t j = 0; j < c->policy->nrules && rc == 0; j++) {
-		const lethe_rule *b = &c->policy->rules[j];
-
-		if (strcasecmp(b->table, r->table))
-			continue;
-		if (c->holds->any_subject && b->subject)
-			rc = or_term(out, "(\n%s\n) %s", b->subject, subject_sql);
-		for (size_t i = 0; i < c->holds->n && rc == 0; i++) {
-			if (strcmp(c->holds->rule[i], b->name))
-				continue;
-			rc = or_term(out, "coalesce((\n%s\n) AND (\n%s\n), 0)", b->where ? b->where : "1",
-				     c->holds->where[i] ? c->holds->where[i] : "1");
-		}
-	}
-	free(subject_sql);
-	return rc < 0 ? lethe_error_set(LETHE_ESOFTWARE, "out of memory") : 0;
-}
-
 lethe_action lethe_plan_action(const lethe_rule *r, const lethe_plan_scope *scope)
 {
 	return scope && scope->erasure ? r->on_erasure : r->action;
@@ -494,7 +376,7 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	char *held = NULL;
 	int rc;
 
-	if ((rc = held_expr(&held, clock, index)) < 0)
+	if ((rc = lethe_plan_held_expr(&held, clock, index)) < 0)
 		return rc;
 	scan->held = held;
 	scan->self_rule_id = (int)index;
