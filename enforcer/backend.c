@@ -227,6 +227,27 @@ int lethe_backend_marker_clear(lethe_backend *be, const char *run_id)
 	return be->ops->marker_clear(be, run_id);
 }
 
+int lethe_backend_cleanup_owe(lethe_backend *be)
+{
+	if (!be)
+		return lethe_error_set(LETHE_ESOFTWARE, "cleanup owe: missing argument");
+	return be->ops->cleanup_owe(be);
+}
+
+int lethe_backend_cleanup_owed(char **since, lethe_backend *be)
+{
+	if (!since || !be)
+		return lethe_error_set(LETHE_ESOFTWARE, "cleanup owed: missing argument");
+	return be->ops->cleanup_owed(since, be);
+}
+
+int lethe_backend_cleanup_done(lethe_backend *be)
+{
+	if (!be)
+		return lethe_error_set(LETHE_ESOFTWARE, "cleanup done: missing argument");
+	return be->ops->cleanup_done(be);
+}
+
 int lethe_backend_schema_text(char **out, size_t *len, lethe_backend *be)
 {
 	if (!out || !len || !be)

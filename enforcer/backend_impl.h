@@ -36,6 +36,9 @@ struct lethe_backend_ops {
 	int (*marker_digests)(lethe_backend *be, const char *run_id, const char *rule,
 			      int (*cb)(void *ctx, const char *digest), void *ctx);
 	int (*marker_clear)(lethe_backend *be, const char *run_id);
+	int (*cleanup_owe)(lethe_backend *be);
+	int (*cleanup_owed)(char **since, lethe_backend *be);
+	int (*cleanup_done)(lethe_backend *be);
 	int (*schema_text)(char **out, size_t *len, lethe_backend *be);
 	int (*rows)(lethe_backend *be, const char *table, const char *where,
 		    const lethe_value *subject,

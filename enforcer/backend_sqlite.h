@@ -44,6 +44,7 @@ typedef struct {
 	int64_t limit_ms;       /* a running statement older than this is interrupted */
 	int timed_out;          /* the progress handler interrupted a statement */
 	char timeout_msg[160];
+	sqlite3_int64 txn_changes; /* sqlite3_total_changes64() when it began */
 } lethe_sqlite;
 
 /* Prepare `sql` under the authorizer. On a refusal or SQL error returns
@@ -91,6 +92,11 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 				int (*cb)(void *ctx, const char *digest), void *ctx);
 int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id);
 int lethe_sqlite_schema_text(char **out, size_t *len, lethe_backend *base);
+
+/* backend_sqlite_owed.c */
+int lethe_sqlite_cleanup_owe(lethe_backend *base);
+int lethe_sqlite_cleanup_owed(char **since, lethe_backend *base);
+int lethe_sqlite_cleanup_done(lethe_backend *base);
 
 /* backend_sqlite_subject.c */
 int lethe_sqlite_rows(lethe_backend *base, const char *table, const char *where,

@@ -31,6 +31,11 @@
  *    new pages back and empties the WAL. An open reader prevents that; it is
  *    reported as a warning with its cause, never silently.
  *
+ * Finalise returns 1 when a step was kept from completing by another
+ * connection (warned): the clean-up then stays owed (backend_sqlite_owed.c)
+ * and the next run or erase does it again. A table VACUUM would renumber is
+ * a lasting property of the register, warned about on every run, not owed.
+ *
  * Invariant: finalise runs outside any transaction of ours, after COMMIT,
  * and in this order: FTS5 optimize and ANALYZE write pages, VACUUM rewrites
  * them all, the checkpoint moves the result into the main file.
@@ -40,6 +45,13 @@
 #include <string.h>
 #include "backend_sqlite.h"
 #include "lethe/error.h"
+
+/* A step kept from completing by another connection: warned, and the
+ * clean-up stays owed (1) unless the warning itself failed. */
+static int still_owed(int rc)
+{
+	return rc < 0 ? rc : 1;
+}
 
 static int optimise_fts(lethe_sqlite *be)
 {
@@ -157,9 +169,9 @@ static int vacuum(lethe_sqlite *be, lethe_warnings *w)
 	rc = sqlite3_exec(be->db, "VACUUM", NULL, NULL, NULL);
 	sqlite3_limit(be->db, SQLITE_LIMIT_ATTACHED, attached);
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
-		return lethe_warnings_add(w, "'%s' was not vacuumed: another connection is using it; "
+		return still_owed(lethe_warnings_add(w, "'%s' was not vacuumed: another connection is using it; "
 					  "fragments of disposed content may remain in unused space of its "
-					  "pages until the next VACUUM", be->path);
+					  "pages until the next VACUUM", be->path));
 	if (rc != SQLITE_OK)
 		return lethe_error_set(lethe_sqlite_code(rc), "cannot vacuum '%s': %s", be->path,
 				       lethe_sqlite_why(why, sizeof(why), be->db));
@@ -187,18 +199,18 @@ static int checkpoint(lethe_sqlite *be, lethe_warnings *w)
 		return lethe_error_set(lethe_sqlite_code(rc), "cannot checkpoint '%s': %s", be->path,
 				       sqlite3_errmsg(be->db));
 	if (busy)
-		return lethe_warnings_add(w, "the write-ahead log of '%s' was not truncated: another "
+		return still_owed(lethe_warnings_add(w, "the write-ahead log of '%s' was not truncated: another "
 					  "connection is reading it; disposed content remains in '%s' "
 					  "and '%s-wal' until a checkpoint completes (PRAGMA "
 					  "wal_checkpoint(TRUNCATE) once no reader is left)", be->path,
-					  be->path, be->path);
+					  be->path, be->path));
 	return 0;
 }
 
 int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
-	int rc;
+	int rc, vacuumed = 0;
 
 	if (be->in_txn)
 		return lethe_error_set(LETHE_ESOFTWARE, "finalise inside a transaction");
@@ -211,7 +223,8 @@ int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings, unsigne
 				       sqlite3_errmsg(be->db));
 	/* residue: fast trades the page rewrite for speed; docs/disposal.md says
 	 * what can then remain in the free space of live pages. */
-	if (!(flags & LETHE_FINALISE_NO_VACUUM) && (rc = vacuum(be, warnings)) < 0)
-		return rc;
-	return checkpoint(be, warnings);
+	if (!(flags & LETHE_FINALISE_NO_VACUUM) && (vacuumed = vacuum(be, warnings)) < 0)
+		return vacuumed;
+	rc = checkpoint(be, warnings);
+	return rc < 0 ? rc : (rc > 0 || vacuumed > 0);
 }

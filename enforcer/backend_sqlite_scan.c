@@ -10,7 +10,9 @@
  * leave out rows the rule already changed: `AND NOT EXISTS (SELECT 1 FROM
  * lethe_done ...)`. User expressions never hold parameters (check refuses
  * them), so the named :lethe_* parameters are ours. Rows due under an
- * excluded rule are left out: `AND NOT coalesce((where) AND lethe_due(..), 0)`.
+ * excluded rule are left out: `AND NOT coalesce((where) AND lethe_due(..)
+ * AND NOT <held>, 0)`; a held row stays in, so every rule that reaches it
+ * counts it held (<held> is the same for every rule of a table: plan.c).
  * <blocked> is 0 without dependents, else
  *   CASE WHEN lethe_due(self_rule_id, (from)) THEN (dep OR ...) ELSE 0 END
  * and each dependent set d (child C referencing parent P) is
@@ -317,7 +319,15 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 		append_expr(s, scan->exclude[i].where, "1");
 		sqlite3_str_appendf(s, " AND lethe_due(%d, ", scan->exclude[i].id);
 		append_expr(s, scan->exclude[i].from, "NULL");
-		sqlite3_str_appendall(s, "), 0)");
+		sqlite3_str_appendall(s, ")");
+		/* a held row is no earlier rule's to dispose of: every rule that
+		 * reaches it counts it held (the held expression is the table's) */
+		if (scan->held) {
+			sqlite3_str_appendall(s, " AND NOT coalesce(");
+			append_expr(s, scan->held, "0");
+			sqlite3_str_appendall(s, ", 0)");
+		}
+		sqlite3_str_appendall(s, ", 0)");
 	}
 	if (scan->after_key) {
 		sqlite3_str_appendall(s, " AND ");

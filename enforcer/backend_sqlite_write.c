@@ -13,6 +13,9 @@
  *  - Writes only happen inside a transaction begun with BEGIN IMMEDIATE, so
  *    a batch is applied whole or not at all and a busy database is found
  *    before anything is changed.
+ *  - Every transaction of ours that writes changes at least one row (DDL
+ *    comes with an INSERT): one that changed none is rolled back, not
+ *    committed (see lethe_sqlite_commit).
  *  - cur_change is set only while apply steps an UPDATE: lethe_transform()
  *    anywhere else is an SQL error.
  */
@@ -191,16 +194,26 @@ int lethe_sqlite_begin(lethe_backend *base)
 		return lethe_error_set(LETHE_ESOFTWARE, "database '%s' is open read-only", be->path);
 	if (be->in_txn)
 		return lethe_error_set(LETHE_ESOFTWARE, "a transaction is already open on '%s'", be->path);
-	if ((rc = exec_write(be, "BEGIN IMMEDIATE", "begin a transaction")) == 0)
+	if ((rc = exec_write(be, "BEGIN IMMEDIATE", "begin a transaction")) == 0) {
 		be->in_txn = 1;
+		be->txn_changes = sqlite3_total_changes64(be->db);
+	}
 	return rc;
 }
 
 int lethe_sqlite_commit(lethe_backend *base)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
-	int rc = exec_write(be, "COMMIT", "commit");
+	int rc;
 
+	/* A transaction that changed no row wrote nothing: it ends with
+	 * ROLLBACK, because in rollback-journal mode even an empty COMMIT of a
+	 * BEGIN IMMEDIATE waits for every reader and fails busy. */
+	if (be->in_txn && sqlite3_total_changes64(be->db) == be->txn_changes) {
+		lethe_sqlite_rollback(base);
+		return 0;
+	}
+	rc = exec_write(be, "COMMIT", "commit");
 	/* A failed COMMIT (busy readers in rollback mode) leaves the
 	 * transaction open: roll it back so nothing half-done stays. */
 	if (rc < 0)

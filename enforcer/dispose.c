@@ -10,6 +10,12 @@
  *    the due keys of that page are kept: memory is bounded by the batch.
  *  - Nothing is written before every rule's due count is known to be within
  *    the cap; nothing is written at all in a dry run.
+ *  - A batch that disposes of rows records in its own transaction that
+ *    clean-up is owed; only a complete clean-up forgets it, and a run begins
+ *    with the clean-up an earlier one still owes (docs/disposal.md).
+ *  - A page is read inside the transaction that disposes of it (dispose_page):
+ *    what is disposed is what was due, not held and not blocked at that
+ *    instant, and the counts are what the transaction changed.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -85,29 +91,49 @@ typedef struct {
 	const lethe_foreign_keys *fks;
 	const lethe_plan_holds *holds;
 	int64_t done, total;
+	int owed;               /* clean-up owed is recorded in a committed batch */
 } run_ctx;
 
-/* Apply one page's due keys in one transaction. */
-static int dispose_batch(run_ctx *rc_, const lethe_rule *r, lethe_change *c, page *pg)
+/* Read one page and apply its due keys in one transaction. The page is read
+ * inside the BEGIN IMMEDIATE that disposes of it: no other connection can
+ * write between the read and the change, so a row made current, held or
+ * blocked by a concurrent writer before the lock was won is seen as such and
+ * kept (docs/disposal.md, "Concurrent writers"). A page without due keys
+ * wrote nothing: its transaction is rolled back, not committed, because in
+ * rollback-journal mode even an empty COMMIT of a BEGIN IMMEDIATE waits for
+ * every reader to finish. */
+static int dispose_page(run_ctx *rc_, const lethe_rule *r, lethe_change *c, page *pg,
+			lethe_scan *scan)
 {
 	const lethe_dispose_options *o = rc_->opts;
 	int64_t changed = 0;
 	int rc;
 
-	rc = lethe_backend_begin(rc_->be);
+	if ((rc = lethe_backend_begin(rc_->be)) < 0)
+		return rc;
+	rc = lethe_backend_scan(rc_->be, scan);
+	if (rc == 0 && !pg->nkeys) {
+		lethe_backend_rollback(rc_->be);
+		return 0;
+	}
 	if (rc == 0)
 		rc = lethe_backend_apply(&changed, rc_->be, c, pg->keys, pg->nkeys);
 	if (rc == 0 && o->batch_hook)
 		rc = o->batch_hook(o->hook_ctx, r, pg->keys, c->applied, pg->nkeys, changed);
+	/* no disposal commits without the register saying clean-up is owed */
+	if (rc == 0 && !rc_->owed)
+		rc = lethe_backend_cleanup_owe(rc_->be);
 	if (rc == 0)
 		rc = lethe_backend_commit(rc_->be);
-	if (rc < 0) {
+	if (rc != 0) {
 		lethe_backend_rollback(rc_->be);
 		pg->rp->due -= (int64_t)pg->nkeys;
 		return rc;
 	}
+	rc_->owed = 1;
 	lethe_test_crash_point("after-batch");
-	/* A row gone since the page was read is not counted as disposed. */
+	/* Read under the same lock, every due key is changed; the adjustment
+	 * only keeps the count honest should a statement change nothing. */
 	pg->rp->due += changed - (int64_t)pg->nkeys;
 	rc_->done += changed;
 	if (o->progress)
@@ -118,7 +144,8 @@ static int dispose_batch(run_ctx *rc_, const lethe_rule *r, lethe_change *c, pag
 static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 {
 	const lethe_rule *r = &ctx->policy->rules[index];
-	size_t limit = ctx->opts->batch_size ? ctx->opts->batch_size : LETHE_DISPOSE_BATCH;
+	size_t limit = lethe_test_batch_size(ctx->opts->batch_size ? ctx->opts->batch_size
+						      : LETHE_DISPOSE_BATCH);
 	lethe_table_info *t = NULL;
 	lethe_dependents *deps = NULL;
 	size_t ndeps = 0;
@@ -179,9 +206,7 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 		page_clear(&pg);
 		scan.after_key = first ? NULL : &pg.last;
 		first = 0;
-		if ((rc = lethe_backend_scan(ctx->be, &scan)) != 0)
-			goto out;
-		if (pg.nkeys && (rc = dispose_batch(ctx, r, &change, &pg)) < 0)
+		if ((rc = dispose_page(ctx, r, &change, &pg, &scan)) != 0)
 			goto out;
 	} while (pg.rows == limit);
 out:
@@ -211,6 +236,53 @@ static int check_cap(const lethe_plan *plan, int64_t cap)
 	return 0;
 }
 
+/* The residue work, and the clean-up owed forgotten once it is complete:
+ * 0 done, 1 still owed (warned), or an error. */
+static int clean_up(lethe_backend *be, lethe_warnings *warnings, const lethe_dispose_options *opts)
+{
+	int rc = lethe_backend_finalise(be, warnings, opts->residue_fast ? LETHE_FINALISE_NO_VACUUM : 0);
+
+	return rc == 0 ? lethe_backend_cleanup_done(be) : rc;
+}
+
+/* Clean-up an earlier run or erase still owes (it failed part-way, was killed
+ * before its residue work, or another connection kept VACUUM or the checkpoint
+ * from completing) is done first, even when nothing is disposed of now. Its
+ * failure does not stop the disposal: it stays owed and is reported. */
+static int clean_up_owed(lethe_backend *be, lethe_warnings *warnings, const lethe_dispose_options *opts)
+{
+	char *since = NULL;
+	int rc;
+
+	if ((rc = lethe_backend_cleanup_owed(&since, be)) < 0 || !since)
+		return rc;
+	rc = clean_up(be, warnings, opts);
+	if (rc == 0)
+		rc = lethe_warnings_add(warnings, "clean-up owed since %s (disposed content may have "
+					"remained in the database's files) was done before this run", since);
+	else if (rc < 0)
+		rc = lethe_warnings_add(warnings, "clean-up owed since %s could not be done: %s", since,
+					lethe_error_last());
+	else
+		rc = 0;
+	free(since);
+	return rc;
+}
+
+int lethe_dispose_owed_warning(lethe_warnings *warnings, lethe_backend *be)
+{
+	char *since = NULL;
+	int rc;
+
+	if ((rc = lethe_backend_cleanup_owed(&since, be)) < 0 || !since)
+		return rc;
+	rc = lethe_warnings_add(warnings, "clean-up is owed since %s: disposed content may remain in "
+				"the database's files until the full-text optimise, VACUUM and checkpoint "
+				"have completed; the next run or erase does them first", since);
+	free(since);
+	return rc;
+}
+
 int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 		  const lethe_policy *policy, const lethe_dispose_options *opts)
 {
@@ -218,7 +290,7 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	lethe_foreign_keys *fks = NULL;
 	size_t *order = NULL;
 	lethe_plan_holds holds = { 0 };
-	run_ctx ctx = { be, policy, opts, NULL, &holds, 0, 0 };
+	run_ctx ctx = { be, policy, opts, NULL, &holds, 0, 0, 0 };
 	int rc, cycle = 0;
 
 	if ((rc = lethe_plan_new_scoped(&plan, be, policy, opts->as_of, opts->scope)) < 0)
@@ -233,6 +305,8 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	for (size_t i = 0; i < plan->nrules; i++)
 		ctx.total += plan->rules[i].due;
 	if (opts->intent_hook && (rc = opts->intent_hook(opts->hook_ctx, plan)) != 0)
+		goto out;
+	if ((rc = clean_up_owed(be, warnings, opts)) < 0)
 		goto out;
 	if ((rc = lethe_plan_holds_load(&holds, be, opts->as_of)) < 0 ||
 	    (rc = lethe_dispose_order(&order, &cycle, be, policy)) < 0 ||
@@ -254,8 +328,17 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 			rc = dispose_rule(&ctx, k, &run->rules[k]);
 		}
 	}
-	if (rc == 0 && ctx.done > 0)
-		rc = lethe_backend_finalise(be, warnings, opts->residue_fast ? LETHE_FINALISE_NO_VACUUM : 0);
+	if (rc == 0 && ctx.done > 0) {
+		lethe_test_crash_point("before-finalise");
+		rc = clean_up(be, warnings, opts);
+		rc = rc > 0 ? 0 : rc;
+	}
+	{
+		/* after a failure the error stays the run's; the warning is added if it can be */
+		int orc = lethe_dispose_owed_warning(warnings, be);
+
+		rc = rc == 0 ? orc : rc;
+	}
 	*out = run;
 	run = NULL;
 out:

@@ -21,7 +21,7 @@
 #include "lethe/error.h"
 #include "lethe/plan.h"
 #include "lethe/text.h"
-#include "expr_lex.h"
+#include "plan_impl.h"
 
 /* Deletion cascades are followed this deep; deeper is treated as blocked. */
 #define MAX_DEPENDENT_DEPTH 8
@@ -197,8 +197,6 @@ static int on_path(const char **path, int depth, const char *table)
  * lives on, so it must merely be due under any rule that disposes of
  * something. A table under no such rule blocks every parent it references.
  */
-static char *held_expr(const lethe_plan_clock *c, size_t index);
-
 static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy *p,
 			   const lethe_foreign_key *fk, const lethe_plan_clock *clock)
 {
@@ -228,10 +226,12 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 		rules[count].id = (int)i;
 		/* A held dependent row is not due: it blocks its parent's deletion.
 		 * The where strings of dependents are always the planner's own. */
-		char *held = held_expr(clock, i), *where = NULL;
+		char *held = NULL, *where = NULL;
 		int len;
 
-		if (held)
+		if (lethe_plan_held_expr(&held, clock, i) < 0)
+			len = -1;
+		else if (held)
 			len = asprintf(&where, "(\n%s\n) AND NOT (\n%s\n)", r->where ? r->where : "1", held);
 		else
 			len = r->where ? ((where = strdup(r->where)) ? 0 : -1) : 0;
@@ -314,98 +314,6 @@ int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy 
 	return build_dependents(out, n, p, fks, path, 1, clock);
 }
 
-/* --- legal holds ----------------------------------------------------------- */
-
-typedef struct {
-	lethe_plan_holds *h;
-	char day[11];
-} holds_load;
-
-static int hold_one(void *ctx, const lethe_hold *h)
-{
-	holds_load *l = ctx;
-	char **rule, **where;
-	const char *why;
-
-	if (h->released_at || (h->until && strcmp(h->until, l->day) < 0))
-		return 0;
-	/* `hold add` refuses such a where; this catches one written otherwise */
-	if (h->where && (why = lethe_expr_escape(h->where)))
-		return lethe_error_set(LETHE_EDATA, "hold %lld: refused where expression: %s",
-				       (long long)h->id, why);
-	if (!h->rule) {
-		l->h->any_subject = 1;
-		return 0;
-	}
-	rule = realloc(l->h->rule, (l->h->n + 1) * sizeof(char *));
-	if (rule)
-		l->h->rule = rule;
-	where = realloc(l->h->where, (l->h->n + 1) * sizeof(char *));
-	if (where)
-		l->h->where = where;
-	if (!rule || !where)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	rule[l->h->n] = strdup(h->rule);
-	where[l->h->n] = h->where ? strdup(h->where) : NULL;
-	l->h->n++;
-	if (!rule[l->h->n - 1] || (h->where && !where[l->h->n - 1]))
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	return 0;
-}
-
-int lethe_plan_holds_load(lethe_plan_holds *out, lethe_backend *be, lethe_day as_of)
-{
-	holds_load l = { out, "" };
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	lethe_day_format(as_of, l.day);
-	if ((rc = lethe_backend_holds(be, hold_one, &l)) < 0)
-		lethe_plan_holds_release(out);
-	return rc;
-}
-
-void lethe_plan_holds_release(lethe_plan_holds *h)
-{
-	for (size_t i = 0; i < h->n; i++) {
-		free(h->rule[i]);
-		free(h->where[i]);
-	}
-	free(h->rule);
-	free(h->where);
-	memset(h, 0, sizeof(*h));
-}
-
-/* The SQL that is true for a row of rule `index` under a hold in force, or
- * NULL when no hold can cover the rule's rows. Subject holds are looked up
- * in lethe_holds itself, so no key is ever pasted into SQL. */
-static char *held_expr(const lethe_plan_clock *c, size_t index)
-{
-	const lethe_rule *r = &c->policy->rules[index];
-	char day[11], *out = NULL, *next;
-
-	if (!c->holds)
-		return NULL;
-	lethe_day_format(c->as_of, day);
-	if (c->holds->any_subject && r->subject &&
-	    asprintf(&out, "(\n%s\n) IN (SELECT subject FROM lethe_holds WHERE rule IS NULL AND "
-		     "released_at IS NULL AND (until IS NULL OR until >= '%s'))", r->subject, day) < 0)
-		return NULL;
-	for (size_t i = 0; i < c->holds->n; i++) {
-		if (strcmp(c->holds->rule[i], r->name))
-			continue;
-		const char *w = c->holds->where[i] ? c->holds->where[i] : "1";
-
-		if (asprintf(&next, "%s%s(\n%s\n)", out ? out : "", out ? " OR " : "", w) < 0) {
-			free(out);
-			return NULL;
-		}
-		free(out);
-		out = next;
-	}
-	return out;
-}
-
 lethe_action lethe_plan_action(const lethe_rule *r, const lethe_plan_scope *scope)
 {
 	return scope && scope->erasure ? r->on_erasure : r->action;
@@ -470,7 +378,12 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	scan->from = lethe_plan_action(r, clock->scope) == LETHE_ACTION_KEEP ? NULL
 		     : clock->scope && clock->scope->erasure ? clock->scope->from[index] : r->from;
 	scan->bind_subject = clock->scope ? clock->scope->subject : NULL;
-	scan->held = held_expr(clock, index);
+	char *held = NULL;
+	int rc;
+
+	if ((rc = lethe_plan_held_expr(&held, clock, index)) < 0)
+		return rc;
+	scan->held = held;
 	scan->rule = r->name;
 	scan->self_rule_id = (int)index;
 	scan->deps = deps;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "lethe/dispose.h"
 #include "lethe/error.h"
 #include "lethe/runlog.h"
 #include "testhook.h"
@@ -603,6 +604,7 @@ int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const leth
 
 int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env)
 {
+	lethe_warnings owed = { 0 };
 	json_t *last = NULL;
 	const char *kind, *run_id, *as_of, *at;
 	int64_t seq;
@@ -620,16 +622,19 @@ int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env)
 			json_decref(last);
 			return lethe_error_set(LETHE_EDATA, "evidence: the last intent record is incomplete");
 		}
-		if ((rc = lethe_backend_marker(&found, env->be, run_id, NULL, NULL)) == 0) {
+		if ((rc = lethe_backend_marker(&found, env->be, run_id, NULL, NULL)) == 0 &&
+		    /* a run killed before its residue work: the record says so */
+		    (rc = lethe_dispose_owed_warning(&owed, env->be)) == 0) {
 			/* labelled as the interrupted run's intent, not as this one */
 			rc = record_end(env, run_label(json_string_value(json_object_get(last, "request")),
 						       json_integer_value(json_object_get(last, "replay_of"))),
 					run_id, seq, as_of, at, found ? "recovered" : "aborted",
-					json_object_get(last, "rules"), "due", NULL);
+					json_object_get(last, "rules"), "due", &owed);
 			*what = found ? LETHE_RECOVER_COMPLETED : LETHE_RECOVER_ABORTED;
 		}
 	}
 	json_decref(last);
+	lethe_warnings_free(&owed);
 	/* Markers of runs whose completion exists (a crash right after it). */
 	if (rc == 0)
 		rc = lethe_backend_marker_clear(env->be, "*");

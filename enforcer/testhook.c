@@ -22,3 +22,15 @@ void lethe_test_crash_point(const char *name)
 	if (++hits == want)
 		kill(getpid(), SIGKILL);
 }
+
+size_t lethe_test_batch_size(size_t dflt)
+{
+	const char *spec = getenv("LETHE_TEST_BATCH");
+	char *end;
+	unsigned long long n;
+
+	if (!spec || !*spec)
+		return dflt;
+	n = strtoull(spec, &end, 10);
+	return *end || n == 0 ? dflt : (size_t)n;
+}

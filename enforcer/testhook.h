@@ -10,6 +10,13 @@
 #ifndef LETHE_TESTHOOK_H
 #define LETHE_TESTHOOK_H
 
+#include <stddef.h>
+
 void lethe_test_crash_point(const char *name);
+
+/* The batch size of a run: `dflt`, or the positive number in the environment
+ * variable LETHE_TEST_BATCH. Small batches let the concurrency tests reach
+ * many interleavings of a run with another writer in a short time. */
+size_t lethe_test_batch_size(size_t dflt);
 
 #endif

@@ -135,7 +135,8 @@ typedef struct {
 	const char *subject;    /* NULL: not selected */
 
 	/* Legal holds: an SQL expression over the row, true when a hold in
-	 * force covers it (built by the planner from lethe_holds). */
+	 * force covers it under any rule of the table (built by the planner
+	 * from lethe_holds; the same for every rule of one table). */
 	const char *held;
 
 	/* Blocked detection for deletions; ndeps 0 = never blocked. */
@@ -322,6 +323,20 @@ int lethe_backend_marker_digests(lethe_backend *be, const char *run_id, const ch
  * every run's). Its own transaction. */
 int lethe_backend_marker_clear(lethe_backend *be, const char *run_id);
 
+/* --- clean-up owed: residue work a disposal still needs -------------------------
+ * Recorded in the register in the transaction of the first batch that
+ * disposes of rows, forgotten only once the residue work (finalise) completed
+ * (docs/disposal.md, "Clean-up owed"). */
+
+/* Inside the open transaction: record that clean-up is owed (kept if it
+ * already is, with its first time). */
+int lethe_backend_cleanup_owe(lethe_backend *be);
+/* *since: when clean-up became owed ("YYYY-MM-DDTHH:MM:SSZ", malloc'd, the
+ * caller's), or NULL when nothing is owed. */
+int lethe_backend_cleanup_owed(char **since, lethe_backend *be);
+/* Forget that clean-up is owed. Its own transaction. */
+int lethe_backend_cleanup_done(lethe_backend *be);
+
 /* The schema as text (every CREATE statement, in name order, NUL-separated),
  * malloc'd; for the evidence's schema fingerprint. */
 int lethe_backend_schema_text(char **out, size_t *len, lethe_backend *be);
@@ -330,7 +345,9 @@ int lethe_backend_schema_text(char **out, size_t *len, lethe_backend *be);
  * database's files: FTS5 indexes optimised, index statistics (sqlite_stat4
  * samples) refreshed, the WAL checkpointed and truncated, no journal left.
  * What could not be done (e.g. a reader kept the WAL from being truncated)
- * is appended to *warnings as one malloc'd line each; it is not an error. */
+ * is appended to *warnings as one malloc'd line each; it is not an error.
+ * Returns 0 when the clean-up is complete, 1 when another connection kept a
+ * step from completing (it is still owed), or a negative error. */
 typedef struct {
 	char **items;
 	size_t count;

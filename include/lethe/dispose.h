@@ -59,6 +59,11 @@ typedef struct {
 int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 		  const lethe_policy *policy, const lethe_dispose_options *opts);
 
+/* Append the warning a run's completion carries while the register says
+ * clean-up is owed (docs/disposal.md, "Clean-up owed"); nothing when it is
+ * not. 0 or an error. */
+int lethe_dispose_owed_warning(lethe_warnings *warnings, lethe_backend *be);
+
 /* The order in which rules run (see the invariants): a malloc'd array of
  * rule indexes. A cycle is broken in policy order and reported in *cycle. */
 int lethe_dispose_order(size_t **out, int *cycle, lethe_backend *be, const lethe_policy *policy);

@@ -90,6 +90,22 @@ def plan_rules(cfg, as_of):
     return {r["name"]: r for r in json.loads(out)["rules"]} if rc == 0 else {}
 
 
+def evidence_records(cfg):
+    """Every record of the evidence repository named in config file cfg, in commit order."""
+    import subprocess
+    with open(cfg) as f:
+        repo = next(l.split(":", 1)[1].strip() for l in f if l.strip().startswith("repository:"))
+
+    def git(*a):
+        return subprocess.run(["git", "-C", repo, *a], capture_output=True, text=True).stdout
+    out = []
+    for rev in git("rev-list", "--reverse", "main").split():
+        for p in git("diff-tree", "--no-commit-id", "--name-only", "-r", "--root", rev).split():
+            if p.startswith("records/"):
+                out.append(json.loads(git("show", f"{rev}:{p}")))
+    return out
+
+
 def same_set(got, want, what):
     """Set equality that names the difference, not the whole sets."""
     got, want = set(got), set(want)
