@@ -117,7 +117,9 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
 	size_t i;
 
 	(void)dbname;
-	(void)trigger;
+	/* backend_sqlite_triggers.c: list the triggers a change would fire. */
+	if (be->fired && trigger && lethe_sqlite_note_fired(be, trigger) < 0)
+		return SQLITE_DENY;
 	if (!be->auth_on)
 		return SQLITE_OK;
 	switch (action) {
@@ -475,4 +477,5 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.hold_add = lethe_sqlite_hold_add,
 	.hold_release = lethe_sqlite_hold_release,
 	.holds = lethe_sqlite_holds,
+	.change_triggers = lethe_sqlite_change_triggers,
 };

@@ -34,6 +34,8 @@ typedef struct {
 	char ***reads;          /* non-NULL: collect tables read (tables_read) */
 	size_t *nreads;
 	int in_txn;             /* a transaction of ours is open */
+	char ***fired;          /* non-NULL: collect triggers (change_triggers) */
+	size_t *nfired;
 } lethe_sqlite;
 
 /* Prepare `sql` under the authorizer. On a refusal or SQL error returns
@@ -91,6 +93,15 @@ int lethe_sqlite_suppressed(int *found, lethe_backend *base, const char *token);
 int lethe_sqlite_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h);
 int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *released_at);
 int lethe_sqlite_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
+
+/* backend_sqlite_triggers.c */
+int lethe_sqlite_note_fired(lethe_sqlite *be, const char *trigger);
+/* LETHE_EDATA when applying c would run a trigger neither proven harmless nor
+ * in c->triggers. Called inside the write transaction, before any change. */
+int lethe_sqlite_refuse_triggers(lethe_sqlite *be, const lethe_change *c);
+int lethe_sqlite_change_triggers(lethe_backend *base, const lethe_change *c,
+				 int (*cb)(void *ctx, const char *trigger, int harmless),
+				 void *ctx);
 
 /* backend_sqlite_scan.c */
 int lethe_sqlite_register_functions(lethe_sqlite *be);

@@ -1,0 +1,41 @@
+/*
+ * trigger_sql.h - internal: reading the text of a CREATE TRIGGER (and CREATE
+ * VIRTUAL TABLE) statement to prove that a trigger only keeps a full-text
+ * index in step with the row that fired it. Pure text: no database here.
+ *
+ * Invariant: the answer errs on the side of "not proven". Anything the small
+ * grammar below does not know (a WHEN that hides BEGIN, comments in odd
+ * places, a statement of another shape) makes the trigger unproven, and
+ * check then refuses it; nothing is ever proven harmless by accident.
+ */
+#ifndef LETHE_TRIGGER_SQL_H
+#define LETHE_TRIGGER_SQL_H
+
+#include <stddef.h>
+
+typedef struct {
+	/* Names that denote the firing row's rowid in its own table: its
+	 * INTEGER PRIMARY KEY column and whichever of rowid, _rowid_ and oid no
+	 * column shadows. Borrowed. */
+	const char *const *row_names;
+	size_t nrow_names;
+	/* 1 when `table` is an FTS3/4/5 virtual table, 0 when not, or a
+	 * negative lethe error code. */
+	int (*is_fts)(void *ctx, const char *table);
+	void *ctx;
+} lethe_trigger_env;
+
+/* 1 when every statement of the trigger `sql` is one of
+ *   DELETE FROM fts WHERE rowid = old.R;
+ *   INSERT INTO fts([fts,] rowid, c...) VALUES(['delete',] old.R|new.R, old.x|new.x ...);
+ *   UPDATE fts SET c = old.x|new.x, ... WHERE rowid = old.R|new.R;
+ * with fts an FTS virtual table and R a name of the firing row's rowid (so
+ * the trigger writes nothing but that row's entry of a full-text index);
+ * 0 when not proven; a negative lethe error code when is_fts failed or
+ * memory ran out. */
+int lethe_trigger_fts_sync(const char *sql, const lethe_trigger_env *env);
+
+/* 1 when `sql` is CREATE VIRTUAL TABLE ... USING fts3, fts4 or fts5. */
+int lethe_sql_creates_fts(const char *sql);
+
+#endif
