@@ -103,6 +103,15 @@ out:
 	return rc;
 }
 
+/* Whether values distinct under the column's collation `col` are distinct
+ * under the index's `idx` too: the same collation, or an index coarser than a
+ * BINARY column (values NOCASE- or RTRIM-distinct are BINARY-distinct). */
+static int same_rows(const char *col, const char *idx)
+{
+	return !strcasecmp(col, idx) || (!strcasecmp(col, "BINARY") &&
+					 (!strcasecmp(idx, "NOCASE") || !strcasecmp(idx, "RTRIM")));
+}
+
 /* unique: a complete (not partial) UNIQUE index over exactly one real column,
  * which includes the index of a one-column PRIMARY KEY, compared under the
  * column's own collation (else unique_other_collation); a rowid alias
@@ -135,7 +144,7 @@ static int read_unique(lethe_sqlite *be, lethe_table_info *t)
 		c->in_unique = 1;
 		if (!sqlite3_column_int(stmt, 2))
 			continue;
-		if (coll && strcasecmp(coll, c->collation) == 0)
+		if (coll && same_rows(c->collation, coll))
 			c->unique = 1;
 		else
 			c->unique_other_collation = 1;
