@@ -22,13 +22,14 @@ def make(d, name, sql):
     return db
 
 
-def setup(d, name, sql, rules, header=""):
+def setup(d, name, sql, rules, header="", key_path=None):
     """A register, a policy folder with rules.yaml (header keys, then `rules`),
-    and a lethe.yaml with a site made by lethe init; returns (db, cfg)."""
+    and a lethe.yaml with a site made by lethe init (and key_path as its
+    pseudonym key when given); returns (db, cfg)."""
     db = make(d, name, sql)
     pol = os.path.join(d, "policies-" + name)
     write(os.path.join(pol, "rules.yaml"), "lethe: 1\n" + header + "rules:\n" + rules)
-    return db, config(d, db, pol)
+    return db, config(d, db, pol, key_path)
 
 
 def refused(cfg, db, what, names, subject=None):
