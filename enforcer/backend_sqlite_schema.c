@@ -14,6 +14,7 @@
 #include <strings.h>
 #include "backend_sqlite.h"
 #include "lethe/error.h"
+#include "trigger_sql.h"
 
 /* --- schema ------------------------------------------------------------------ */
 
@@ -112,6 +113,40 @@ static int same_rows(const char *col, const char *idx)
 					 (!strcasecmp(idx, "NOCASE") || !strcasecmp(idx, "RTRIM")));
 }
 
+/* in_unique for the columns a UNIQUE index on expressions reads (UNIQUE
+ * INDEX ON t(lower(email))): two tokens or masked values may still collide
+ * under the expression. The index's text is read for the column names, which
+ * may mark a column too many (a name in a string), never one too few. */
+static int read_unique_expressions(lethe_sqlite *be, lethe_table_info *t)
+{
+	static const char sql[] =
+		"SELECT s.sql FROM pragma_index_list(?1, 'main') AS il, sqlite_schema AS s "
+		"WHERE il.\"unique\" = 1 AND s.type = 'index' AND s.name = il.name AND s.sql IS NOT NULL "
+		"AND EXISTS (SELECT 1 FROM pragma_index_xinfo(il.name, 'main') WHERE key = 1 AND cid = -2)";
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if ((rc = prepare_own(be, sql, &stmt)))
+		return rc;
+	sqlite3_bind_text(stmt, 1, t->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(stmt, 0);
+
+		for (size_t i = 0; i < t->ncolumns; i++) {
+			int m = lethe_sql_mentions(text, t->columns[i].name);
+
+			if (m < 0) {
+				sqlite3_finalize(stmt);
+				return m;
+			}
+			t->columns[i].in_unique |= m;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : step_error(be, rc, "the indexes");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 /* unique: a complete (not partial) UNIQUE index over exactly one real column,
  * which includes the index of a one-column PRIMARY KEY, compared under the
  * column's own collation (else unique_other_collation); a rowid alias
@@ -157,6 +192,8 @@ static int read_unique(lethe_sqlite *be, lethe_table_info *t)
 				c->rowid_alias = c->unique = c->in_unique = 1;
 		}
 	}
+	if (rc == 0)
+		rc = read_unique_expressions(be, t);
 out:
 	sqlite3_finalize(stmt);
 	return rc;

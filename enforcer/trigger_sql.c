@@ -316,6 +316,24 @@ out:
 	return rc;
 }
 
+int lethe_sql_mentions(const char *sql, const char *column)
+{
+	lex l = { 0 };
+	int rc;
+
+	if ((rc = tokenize(&l, sql)) == 0) {
+		while (l.pos < l.n && !keyword(&l, "ON"))
+			l.pos++;
+		/* the table's name follows ON: an index on t(t) still counts */
+		l.pos++;
+		for (; l.pos < l.n && !rc; l.pos++)
+			rc = (l.v[l.pos].kind == TK_WORD || l.v[l.pos].kind == TK_QWORD) &&
+			     !strcasecmp(l.v[l.pos].text, column);
+	}
+	lex_free(&l);
+	return rc;
+}
+
 int lethe_sql_creates_fts(const char *sql)
 {
 	lex l = { 0 };

@@ -35,6 +35,11 @@ typedef struct {
  * memory ran out. */
 int lethe_trigger_fts_sync(const char *sql, const lethe_trigger_env *env);
 
+/* 1 when `sql` (a CREATE INDEX) names `column` anywhere after its ON, as a
+ * bare or quoted identifier: the columns an expression index reads. 0 when
+ * not, a negative lethe error code when memory ran out. */
+int lethe_sql_mentions(const char *sql, const char *column);
+
 /* 1 when `sql` is CREATE VIRTUAL TABLE ... USING fts3, fts4 or fts5. */
 int lethe_sql_creates_fts(const char *sql);
 

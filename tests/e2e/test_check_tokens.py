@@ -18,16 +18,19 @@ PSEUDO = ("  - name: customers\n    basis: test\n    table: customers\n    from:
           "    retain: 1 year\n    action: pseudonymise\n    columns: [name, email]\n")
 
 # --- 1. the returning customer -------------------------------------------------
-for conflict in ["ON CONFLICT REPLACE", ""]:
+for what, email, index in [
+        ("UNIQUE ON CONFLICT REPLACE", "email TEXT UNIQUE ON CONFLICT REPLACE", ""),
+        ("UNIQUE", "email TEXT UNIQUE", ""),
+        ("UNIQUE INDEX on lower(email)", "email TEXT", "CREATE UNIQUE INDEX c_email ON customers(lower(email));")]:
     d = tmpdir()
     key_path, key = make_key(d)
     db, cfg = setup(d, "shop.sqlite", f"""
-CREATE TABLE customers(id INTEGER PRIMARY KEY, made TEXT NOT NULL, name TEXT, email TEXT UNIQUE {conflict});
+CREATE TABLE customers(id INTEGER PRIMARY KEY, made TEXT NOT NULL, name TEXT, {email});
+{index}
 CREATE TABLE orders(id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id) ON DELETE CASCADE);
 INSERT INTO customers VALUES (1, '2020-01-01', 'Ella', 'ella@example.com');
 INSERT INTO orders VALUES (10, 1);
 """, PSEUDO, key_path=key_path)
-    what = f"UNIQUE {conflict or '(abort)'}"
     rc, got, err = run_json(cfg, "--as-of", "2026-01-01")
     equal((rc, got.get("customers", {}).get("disposed")), (0, 1), f"{what}: the first run pseudonymises customer 1")
     con = sqlite3.connect(db)
