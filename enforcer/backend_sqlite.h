@@ -65,6 +65,9 @@ int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change
 		       const lethe_value *keys, size_t nkeys);
 int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags);
 int lethe_sqlite_register_write_functions(lethe_sqlite *be);
+/* Append the text of c's statement: DELETE, or UPDATE of c's columns through
+ * lethe_transform() (transform 1) or set to themselves (0), WHERE key = ?1. */
+void lethe_sqlite_change_sql(sqlite3_str *s, const lethe_change *c, int transform);
 int lethe_sqlite_bind_value(sqlite3_stmt *stmt, int index, const lethe_value *v);
 /* 1 when the main database has a table of that name. */
 int lethe_sqlite_has_table(lethe_sqlite *be, const char *name);

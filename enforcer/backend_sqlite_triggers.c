@@ -13,8 +13,10 @@
  * Invariants:
  *  - be->fired is set only inside probe(); authorize() in backend_sqlite.c
  *    adds trigger names to it and changes no decision.
- *  - The probe statement has the change's shape (DELETE, or UPDATE of the
- *    same columns, WHERE key = ?1) and is finalised unstepped.
+ *  - The probe statement is apply's own (lethe_sqlite_change_sql), with
+ *    `SET column = column` in place of lethe_transform(), which a read-only
+ *    connection lacks: the same columns are set, so the same triggers fire.
+ *    It is finalised unstepped.
  *  - trusted_schema is switched on only for the probe's preparation (an FTS
  *    table in a trigger cannot be prepared without it) and restored.
  */
@@ -62,23 +64,7 @@ static int probe(lethe_sqlite *be, const lethe_change *c, char ***names, size_t 
 	char *sql;
 	int rc, trusted;
 
-	if (c->delete) {
-		sqlite3_str_appendall(s, "DELETE FROM ");
-		lethe_sqlite_append_ident(s, c->table);
-	} else {
-		sqlite3_str_appendall(s, "UPDATE ");
-		lethe_sqlite_append_ident(s, c->table);
-		sqlite3_str_appendall(s, " SET ");
-		for (size_t i = 0; i < c->ncolumns; i++) {
-			sqlite3_str_appendall(s, i ? ", " : "");
-			lethe_sqlite_append_ident(s, c->columns[i]);
-			sqlite3_str_appendall(s, " = ");
-			lethe_sqlite_append_ident(s, c->columns[i]);
-		}
-	}
-	sqlite3_str_appendall(s, " WHERE ");
-	lethe_sqlite_append_ident(s, c->key);
-	sqlite3_str_appendall(s, " = ?1");
+	lethe_sqlite_change_sql(s, c, 0);
 	if (!(sql = sqlite3_str_finish(s)))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	trusted = pragma_int(be, "PRAGMA trusted_schema");

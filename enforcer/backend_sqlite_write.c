@@ -231,10 +231,8 @@ static int prepare_own(lethe_sqlite *be, sqlite3_str *s, sqlite3_stmt **stmt)
 	return 0;
 }
 
-static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stmt **stmt)
+void lethe_sqlite_change_sql(sqlite3_str *s, const lethe_change *c, int transform)
 {
-	sqlite3_str *s = sqlite3_str_new(be->db);
-
 	if (c->delete) {
 		sqlite3_str_appendall(s, "DELETE FROM ");
 		lethe_sqlite_append_ident(s, c->table);
@@ -246,6 +244,11 @@ static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stm
 			if (i)
 				sqlite3_str_appendall(s, ", ");
 			lethe_sqlite_append_ident(s, c->columns[i]);
+			if (!transform) {
+				sqlite3_str_appendall(s, " = ");
+				lethe_sqlite_append_ident(s, c->columns[i]);
+				continue;
+			}
 			sqlite3_str_appendf(s, " = lethe_transform(%d, ", (int)i);
 			lethe_sqlite_append_ident(s, c->columns[i]);
 			sqlite3_str_appendall(s, ", ");
@@ -256,6 +259,13 @@ static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stm
 	sqlite3_str_appendall(s, " WHERE ");
 	lethe_sqlite_append_ident(s, c->key);
 	sqlite3_str_appendall(s, " = ?1");
+}
+
+static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stmt **stmt)
+{
+	sqlite3_str *s = sqlite3_str_new(be->db);
+
+	lethe_sqlite_change_sql(s, c, 1);
 	return prepare_own(be, s, stmt);
 }
 
