@@ -86,21 +86,37 @@ static int probe(lethe_sqlite *be, const lethe_change *c, char ***names, size_t 
 	return 0;
 }
 
-static int is_fts(void *ctx, const char *table)
-{
-	lethe_sqlite *be = ctx;
-	sqlite3_stmt *stmt = NULL;
-	int found = 0;
+typedef struct {
+	lethe_sqlite *be;
+	const char *table;      /* the firing table */
+} fts_ctx;
 
-	if (sqlite3_prepare_v2(be->db, "SELECT sql FROM sqlite_schema WHERE type = 'table' "
-			       "AND name = ?1 COLLATE NOCASE", -1, &stmt, NULL) != SQLITE_OK)
+/* 1 when `fts` is an FTS table and an index of the firing table: its CREATE
+ * says content='table', or one of the table's INSERT triggers feeds it. */
+static int is_fts(void *ctx, const char *fts)
+{
+	static const char sql[] =
+		"SELECT type = 'table', sql FROM sqlite_schema WHERE sql IS NOT NULL AND "
+		"((type = 'table' AND name = ?1 COLLATE NOCASE) OR "
+		"(type = 'trigger' AND tbl_name = ?2 COLLATE NOCASE)) ORDER BY type = 'table' DESC";
+	fts_ctx *f = ctx;
+	sqlite3_stmt *stmt = NULL;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(f->be->db, sql, -1, &stmt, NULL) != SQLITE_OK)
 		return lethe_error_set(LETHE_ESOFTWARE, "cannot read the schema: %s",
-				       sqlite3_errmsg(be->db));
-	sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
-		found = lethe_sql_creates_fts((const char *)sqlite3_column_text(stmt, 0));
+				       sqlite3_errmsg(f->be->db));
+	sqlite3_bind_text(stmt, 1, fts, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, f->table, -1, SQLITE_STATIC);
+	/* The table's own CREATE comes first: no FTS table, no index. */
+	if ((step = sqlite3_step(stmt)) == SQLITE_ROW && sqlite3_column_int(stmt, 0) &&
+	    lethe_sql_creates_fts((const char *)sqlite3_column_text(stmt, 1))) {
+		do
+			rc = lethe_sql_fts_of((const char *)sqlite3_column_text(stmt, 1), fts, f->table);
+		while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW);
+	}
 	sqlite3_finalize(stmt);
-	return found;
+	return rc;
 }
 
 /* Whether trigger `sql` on `table` is proven to keep an FTS index in step. */
@@ -109,7 +125,8 @@ static int harmless(lethe_sqlite *be, const char *table, const char *sql)
 	static const char *const rowid_words[] = {"rowid", "_rowid_", "oid"};
 	lethe_table_info *t = NULL;
 	const char **names = NULL;
-	lethe_trigger_env env = { .is_fts = is_fts, .ctx = be };
+	fts_ctx f = { be, table };
+	lethe_trigger_env env = { .is_fts = is_fts, .ctx = &f };
 	int rc;
 
 	if ((rc = lethe_sqlite_table_info(&t, &be->base, table)) < 0)

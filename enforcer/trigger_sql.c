@@ -334,6 +334,57 @@ int lethe_sql_mentions(const char *sql, const char *column)
 	return rc;
 }
 
+/* A CREATE VIRTUAL TABLE whose arguments say content = 'table'. */
+static int content_of(lex *l, const char *table)
+{
+	for (; l->pos + 2 < l->n; l->pos++) {
+		const token *k = &l->v[l->pos], *eq = &l->v[l->pos + 1], *v = &l->v[l->pos + 2];
+
+		if (k->kind == TK_WORD && !strcasecmp(k->text, "content") && eq->kind == TK_PUNCT &&
+		    eq->text[0] == '=' && v->kind != TK_PUNCT && v->kind != TK_OTHER &&
+		    !strcasecmp(v->text, table))
+			return 1;
+	}
+	return 0;
+}
+
+/* A trigger that fires on INSERT (the first event word of its header) and
+ * has INSERT INTO fts in its body. */
+static int feeds(lex *l, const char *fts)
+{
+	const char *name;
+
+	while (l->pos < l->n && !keyword(l, "INSERT")) {
+		if (keyword(l, "DELETE") || keyword(l, "UPDATE") || keyword(l, "BEGIN"))
+			return 0;
+		l->pos++;
+	}
+	while (l->pos < l->n && !keyword(l, "BEGIN"))
+		l->pos++;
+	while (l->pos < l->n) {
+		if (keyword(l, "INSERT") && keyword(l, "INTO") && ident(l, &name) &&
+		    !strcasecmp(name, fts))
+			return 1;
+		l->pos++;
+	}
+	return 0;
+}
+
+int lethe_sql_fts_of(const char *sql, const char *fts, const char *table)
+{
+	lex l = { 0 };
+	int rc;
+
+	if ((rc = tokenize(&l, sql)) == 0) {
+		if (keyword(&l, "CREATE") && keyword(&l, "VIRTUAL"))
+			rc = content_of(&l, table);
+		else
+			rc = feeds(&l, fts);
+	}
+	lex_free(&l);
+	return rc;
+}
+
 int lethe_sql_creates_fts(const char *sql)
 {
 	lex l = { 0 };

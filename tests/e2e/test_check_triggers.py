@@ -131,6 +131,16 @@ db, cfg = setup(d, "fts-plain.sqlite", FTS.replace("CREATE VIRTUAL TABLE notes_f
                 NOTES + "    action: delete\n")
 refused(cfg, db, "a trigger writing a plain table", ["notes_ad"])
 
+# The same shapes into the index of another table would dispose of that table's data.
+db, cfg = setup(d, "fts-foreign.sqlite", FTS + """
+CREATE TABLE people(id INTEGER PRIMARY KEY, made TEXT NOT NULL);
+INSERT INTO people VALUES (1, '2020-01-01'), (2, '2025-12-01');
+CREATE TRIGGER people_ad AFTER DELETE ON people BEGIN
+  DELETE FROM notes_fts WHERE rowid = old.id;
+END;""", "  - name: people\n    basis: test\n    table: people\n    from: made\n    retain: 1 year\n"
+            "    action: delete\n")
+refused(cfg, db, "an FTS trigger into another table's index", ["people_ad"])
+
 # --- 5. the reference shop passes check --------------------------------------------
 shop = os.path.join(d, "shop")
 rc, out, err = run("demo", shop, "--customers", "50")

@@ -90,6 +90,15 @@ START_TEST(fts_sync_shapes)
 	ck_assert_int_eq(fts_sync(""), 0);
 	ck_assert_int_eq(lethe_sql_creates_fts("CREATE VIRTUAL TABLE x USING FTS5(a)"), 1);
 	ck_assert_int_eq(lethe_sql_creates_fts("CREATE VIRTUAL TABLE x USING rtree(a, b, c)"), 0);
+	ck_assert_int_eq(lethe_sql_fts_of("CREATE VIRTUAL TABLE f USING fts5(b, content='t', "
+					  "content_rowid='id')", "f", "T"), 1);
+	ck_assert_int_eq(lethe_sql_fts_of("CREATE VIRTUAL TABLE f USING fts5(b, content=u)", "f", "t"), 0);
+	ck_assert_int_eq(lethe_sql_fts_of("CREATE TRIGGER a AFTER INSERT ON t BEGIN INSERT INTO "
+					  "\"f\"(rowid, b) VALUES (new.id, new.b); END", "F", "t"), 1);
+	ck_assert_int_eq(lethe_sql_fts_of("CREATE TRIGGER a AFTER UPDATE ON t BEGIN INSERT INTO "
+					  "f(rowid, b) VALUES (new.id, new.b); END", "f", "t"), 0);
+	ck_assert_int_eq(lethe_sql_fts_of("CREATE TRIGGER a AFTER INSERT ON t BEGIN INSERT INTO "
+					  "g(rowid, b) VALUES (new.id, new.b); END", "f", "t"), 0);
 	ck_assert_int_eq(lethe_sql_mentions("CREATE UNIQUE INDEX i ON t(lower(\"E\"))", "e"), 1);
 	ck_assert_int_eq(lethe_sql_mentions("CREATE UNIQUE INDEX e ON t(lower(f))", "e"), 0);
 }
@@ -123,6 +132,12 @@ static const char SHOP[] =
 	"CREATE TABLE c(id INTEGER PRIMARY KEY, name TEXT, email TEXT);"
 	"CREATE TABLE audit(id INTEGER PRIMARY KEY, old TEXT);"
 	"CREATE VIRTUAL TABLE c_fts USING fts5(name);"
+	"CREATE TRIGGER c_ai AFTER INSERT ON c BEGIN"
+	" INSERT INTO c_fts(rowid, name) VALUES (new.id, new.name); END;"
+	"CREATE TABLE other(id INTEGER PRIMARY KEY, note TEXT);"
+	"CREATE VIRTUAL TABLE other_fts USING fts5(note);"
+	"CREATE TRIGGER other_ai AFTER INSERT ON other BEGIN"
+	" INSERT INTO other_fts(rowid, note) VALUES (new.id, new.note); END;"
 	"CREATE TRIGGER c_ad AFTER DELETE ON c BEGIN DELETE FROM c_fts WHERE rowid = old.id; END;"
 	"CREATE TRIGGER c_au AFTER UPDATE OF name ON c BEGIN DELETE FROM c_fts WHERE rowid = old.id;"
 	" INSERT INTO c_fts(rowid, name) VALUES (new.id, new.name); END;"
@@ -157,6 +172,17 @@ START_TEST(change_triggers_listed)
 	ck_assert_int_eq(lethe_backend_change_triggers(be, &c, note, &s), 0);
 	ck_assert_int_eq(s.n, 2);
 	ck_assert_int_eq(seen_as(&s, "c_mail"), 0);
+	lethe_backend_free(be);
+
+	/* the same shape into another table's index: not this row's entry */
+	make_db("CREATE TRIGGER c_bad AFTER DELETE ON c BEGIN DELETE FROM other_fts WHERE rowid = old.id; END;");
+	be = open_db(LETHE_BACKEND_READONLY);
+	memset(&s, 0, sizeof(s));
+	c.delete = 1;
+	ck_assert_int_eq(lethe_backend_change_triggers(be, &c, note, &s), 0);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_int_eq(seen_as(&s, "c_ad"), 1);
+	ck_assert_int_eq(seen_as(&s, "c_bad"), 0);
 	lethe_backend_free(be);
 }
 END_TEST
