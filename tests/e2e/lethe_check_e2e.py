@@ -34,8 +34,8 @@ def setup(d, name, sql, rules, header="", key_path=None):
 
 def refused(cfg, db, what, names, subject=None):
     """check exits 65 naming rules.yaml:LINE:COL and every string of names; run
-    (and erase --subject, when given) exit 65 naming them too and leave the
-    register byte-identical. Returns check's stderr."""
+    exits 65 naming them too, replay (and erase --subject, when given) exit 65,
+    and the register is left byte-identical. Returns check's stderr."""
     before = sha256(db)
     rc, _out, err = run("-c", cfg, "check")
     equal(rc, 65, f"{what}: check exits 65")
@@ -47,6 +47,8 @@ def refused(cfg, db, what, names, subject=None):
     if subject is not None:
         rc, _out, rerr = run("-c", cfg, "erase", "--subject", str(subject))
         equal(rc, 65, f"{what}: erase exits 65")
+    rc, _out, rerr = run("-c", cfg, "replay")
+    equal(rc, 65, f"{what}: replay exits 65")
     equal(sha256(db), before, f"{what}: the register is byte-identical")
     return err
 

@@ -2,7 +2,7 @@
 exactly one row under the comparison the disposing statement makes
 (`WHERE key = ?`). check refuses a key column that shadows the rowid, a key
 whose unique index compares under another collation than the column (NOCASE
-or RTRIM column, BINARY index), and a key that may hold NULL; run and erase
+or RTRIM column, BINARY index), and a key that may hold NULL; run, erase and replay
 refuse them too with the register byte-identical. A rule without a key on a
 table whose column is named rowid uses the real rowid (_rowid_ or oid), and
 keys whose index matches their collation work."""

@@ -4,7 +4,7 @@ no rule said and the blocked-row analysis cannot see. check refuses every
 trigger a rule's disposal would run (on DELETE, on UPDATE OF a column the
 rule changes, nested, or on a table reached by ON DELETE CASCADE) unless it
 is proven to keep an FTS index in step with the same row, or the rule
-acknowledges it under `triggers`; run and erase refuse the same, with the
+acknowledges it under `triggers`; run, erase and replay refuse the same, with the
 register byte-identical. Triggers that do not fire for the rule, FTS5
 triggers of the usual shapes and acknowledged triggers work."""
 import os
