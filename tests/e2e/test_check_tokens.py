@@ -8,7 +8,7 @@ different tokens, while a non-UNIQUE column keeps the plain token that links
 equal values. check refuses what every run would fail on: a constant mask on
 a UNIQUE column, pseudonymising an INTEGER column of a STRICT table, masking a
 generated column, pseudonymising a column a foreign key references; run and replay
-refuses them too, the register byte-identical."""
+refuse them too, the register byte-identical."""
 import sqlite3
 from lethe_check_e2e import accepted, ids, refused, setup
 from lethe_e2e import check, equal, finish, tmpdir
