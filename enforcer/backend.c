@@ -155,6 +155,13 @@ int lethe_backend_apply(int64_t *changed, lethe_backend *be, const lethe_change 
 	return be->ops->apply(changed, be, c, keys, nkeys);
 }
 
+int lethe_backend_pin_schema(lethe_backend *be)
+{
+	if (!be)
+		return lethe_error_set(LETHE_ESOFTWARE, "pin_schema: missing argument");
+	return be->ops->pin_schema(be);
+}
+
 int lethe_backend_change_triggers(lethe_backend *be, const lethe_change *c,
 				  int (*cb)(void *ctx, const char *trigger, int harmless), void *ctx)
 {

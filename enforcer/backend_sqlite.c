@@ -294,6 +294,7 @@ static void sqlite_free(lethe_backend *base)
 	for (i = 0; i < be->nfunctions; i++)
 		free(be->functions[i]);
 	free(be->functions);
+	free(be->pinned);
 	free(be->path);
 	free(be);
 }
@@ -478,4 +479,5 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.hold_release = lethe_sqlite_hold_release,
 	.holds = lethe_sqlite_holds,
 	.change_triggers = lethe_sqlite_change_triggers,
+	.pin_schema = lethe_sqlite_pin_schema,
 };

@@ -36,6 +36,8 @@ typedef struct {
 	int in_txn;             /* a transaction of ours is open */
 	char ***fired;          /* non-NULL: collect triggers (change_triggers) */
 	size_t *nfired;
+	char *pinned;           /* the checked schema (pin_schema), or NULL */
+	size_t npinned;
 } lethe_sqlite;
 
 /* Prepare `sql` under the authorizer. On a refusal or SQL error returns
@@ -102,6 +104,10 @@ int lethe_sqlite_note_fired(lethe_sqlite *be, const char *trigger);
 /* LETHE_EDATA when applying c would run a trigger neither proven harmless nor
  * in c->triggers. Called inside the write transaction, before any change. */
 int lethe_sqlite_refuse_triggers(lethe_sqlite *be, const lethe_change *c);
+int lethe_sqlite_pin_schema(lethe_backend *base);
+/* Inside our transaction: LETHE_ETEMPFAIL when a schema was pinned and is
+ * no longer the same. */
+int lethe_sqlite_schema_unchanged(lethe_sqlite *be);
 int lethe_sqlite_change_triggers(lethe_backend *base, const lethe_change *c,
 				 int (*cb)(void *ctx, const char *trigger, int harmless),
 				 void *ctx);

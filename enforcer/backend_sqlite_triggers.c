@@ -1,6 +1,7 @@
 /*
  * backend_sqlite_triggers.c - which triggers a change would fire, and
- * whether each is proven to do nothing but keep an FTS index in step.
+ * whether each is proven to do nothing but keep an FTS index in step; and
+ * the schema check pinned (pin_schema) that each write transaction repeats.
  *
  * SQLite itself decides which triggers a statement fires (DELETE, UPDATE OF
  * the columns set, nested triggers, the triggers of rows reached by ON
@@ -19,6 +20,9 @@
  *    It is finalised unstepped.
  *  - trusted_schema is switched on only for the probe's preparation (an FTS
  *    table in a trigger cannot be prepared without it) and restored.
+ *  - be->pinned is the schema text check accepted; once set, begin compares
+ *    it inside every transaction (BEGIN IMMEDIATE holds off other writers,
+ *    so what is compared is what the transaction writes against).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -209,4 +213,38 @@ static int refuse_unchecked(void *ctx, const char *trigger, int harmless)
 int lethe_sqlite_refuse_triggers(lethe_sqlite *be, const lethe_change *c)
 {
 	return lethe_sqlite_change_triggers(&be->base, c, refuse_unchecked, (void *)c);
+}
+
+int lethe_sqlite_pin_schema(lethe_backend *base)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = lethe_sqlite_schema_text(&text, &len, base)) < 0)
+		return rc;
+	free(be->pinned);
+	be->pinned = text;
+	be->npinned = len;
+	return 0;
+}
+
+int lethe_sqlite_schema_unchanged(lethe_sqlite *be)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc, same;
+
+	if (!be->pinned)
+		return 0;
+	if ((rc = lethe_sqlite_schema_text(&text, &len, &be->base)) < 0)
+		return rc;
+	same = len == be->npinned && memcmp(text, be->pinned, len) == 0;
+	free(text);
+	if (!same)
+		return lethe_error_set(LETHE_ETEMPFAIL, "the schema of '%s' changed after it was "
+				       "checked; nothing was changed: run again to check it anew",
+				       be->path);
+	return 0;
 }

@@ -189,6 +189,9 @@ int lethe_sqlite_begin(lethe_backend *base)
 		return lethe_error_set(LETHE_ESOFTWARE, "a transaction is already open on '%s'", be->path);
 	if ((rc = exec_write(be, "BEGIN IMMEDIATE", "begin a transaction")) == 0)
 		be->in_txn = 1;
+	/* Only what check accepted is written to (backend_sqlite_triggers.c). */
+	if (rc == 0 && (rc = lethe_sqlite_schema_unchanged(be)) < 0)
+		lethe_sqlite_rollback(base);
 	return rc;
 }
 

@@ -161,5 +161,8 @@ int lethe_check_schema(lethe_backend *be, const lethe_policy *policy, lethe_diag
 	lethe_foreign_keys_free(fks);
 	if (rc < 0)
 		return rc;
-	return diags->count > before ? LETHE_EDATA : 0;
+	if (diags->count > before)
+		return LETHE_EDATA;
+	/* What run, erase and replay then write against is this schema. */
+	return lethe_backend_pin_schema(be);
 }

@@ -343,6 +343,13 @@ int lethe_backend_marker_clear(lethe_backend *be, const char *run_id);
  * malloc'd; for the evidence's schema fingerprint. */
 int lethe_backend_schema_text(char **out, size_t *len, lethe_backend *be);
 
+/* Remember the schema as it is now (lethe_check_schema calls it once the
+ * policy fits): from then on every lethe_backend_begin compares the schema
+ * inside its transaction and fails with LETHE_ETEMPFAIL, nothing changed,
+ * when a table, index, view or trigger (Lethe's own tables aside) is not
+ * what was checked. So a run never writes against a schema it did not check. */
+int lethe_backend_pin_schema(lethe_backend *be);
+
 /* After the last batch: leave no residue of what was disposed in the
  * database's files: FTS5 indexes optimised, index statistics (sqlite_stat4
  * samples) refreshed, the WAL checkpointed and truncated, no journal left.

@@ -253,6 +253,29 @@ START_TEST(apply_refuses_unchecked_trigger)
 }
 END_TEST
 
+/* A schema changed after it was checked (pinned) is found inside the write
+ * transaction, before anything is written; Lethe's own tables do not count. */
+START_TEST(begin_refuses_changed_schema)
+{
+	lethe_backend *be;
+
+	make_db(SHOP);
+	be = open_db(0);
+	ck_assert_int_eq(lethe_backend_pin_schema(be), 0);
+	make_db("CREATE TABLE lethe_x(a); ANALYZE;");
+	ck_assert_int_eq(lethe_backend_begin(be), 0);
+	lethe_backend_rollback(be);
+	make_db("CREATE TRIGGER late AFTER DELETE ON c BEGIN DELETE FROM other; END;");
+	ck_assert_int_eq(lethe_backend_begin(be), LETHE_ETEMPFAIL);
+	ck_assert_ptr_nonnull(strstr(lethe_error_last(), "schema"));
+	ck_assert_int_eq(lethe_backend_begin(be), LETHE_ETEMPFAIL);   /* nothing left open */
+	ck_assert_int_eq(lethe_backend_pin_schema(be), 0);
+	ck_assert_int_eq(lethe_backend_begin(be), 0);
+	lethe_backend_rollback(be);
+	lethe_backend_free(be);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("backend_sqlite_triggers");
@@ -265,6 +288,7 @@ int main(void)
 	tcase_add_test(tc, fts_sync_shapes);
 	tcase_add_test(tc, change_triggers_listed);
 	tcase_add_test(tc, apply_refuses_unchecked_trigger);
+	tcase_add_test(tc, begin_refuses_changed_schema);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
