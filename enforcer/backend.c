@@ -45,6 +45,7 @@ void lethe_table_info_free(lethe_table_info *t)
 	for (i = 0; i < t->ncolumns; i++) {
 		free(t->columns[i].name);
 		free(t->columns[i].decl_type);
+		free(t->columns[i].collation);
 	}
 	free(t->columns);
 	free(t->name);
@@ -159,6 +160,21 @@ int lethe_backend_apply(int64_t *changed, lethe_backend *be, const lethe_change 
 	if (!c->delete && (!c->ncolumns || !c->columns || !c->transform))
 		return lethe_error_set(LETHE_ESOFTWARE, "apply: an update needs columns and a transform");
 	return be->ops->apply(changed, be, c, keys, nkeys);
+}
+
+int lethe_backend_pin_schema(lethe_backend *be)
+{
+	if (!be)
+		return lethe_error_set(LETHE_ESOFTWARE, "pin_schema: missing argument");
+	return be->ops->pin_schema(be);
+}
+
+int lethe_backend_change_triggers(lethe_backend *be, const lethe_change *c,
+				  int (*cb)(void *ctx, const char *trigger, int harmless), void *ctx)
+{
+	if (!be || !c || !c->table || !c->key || !cb || (!c->delete && (!c->ncolumns || !c->columns)))
+		return lethe_error_set(LETHE_ESOFTWARE, "change_triggers: missing argument");
+	return be->ops->change_triggers(be, c, cb, ctx);
 }
 
 int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned flags)

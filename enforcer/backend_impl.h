@@ -50,6 +50,9 @@ struct lethe_backend_ops {
 	int (*hold_release)(lethe_backend *be, int64_t id, const char *released_at);
 	int (*holds)(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 	int (*time_limit)(lethe_backend *be, int64_t seconds);
+	int (*pin_schema)(lethe_backend *be);
+	int (*change_triggers)(lethe_backend *be, const lethe_change *c,
+			       int (*cb)(void *ctx, const char *trigger, int harmless), void *ctx);
 };
 
 struct lethe_backend {

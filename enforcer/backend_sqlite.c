@@ -122,7 +122,9 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
 	size_t i;
 
 	(void)dbname;
-	(void)trigger;
+	/* backend_sqlite_triggers.c: list the triggers a change would fire. */
+	if (be->fired && trigger && lethe_sqlite_note_fired(be, trigger) < 0)
+		return SQLITE_DENY;
 	if (!be->auth_on)
 		return SQLITE_OK;
 	switch (action) {
@@ -301,6 +303,7 @@ static void sqlite_free(lethe_backend *base)
 	for (i = 0; i < be->nfunctions; i++)
 		free(be->functions[i]);
 	free(be->functions);
+	free(be->pinned);
 	free(be->path);
 	free(be);
 }
@@ -498,4 +501,6 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.hold_release = lethe_sqlite_hold_release,
 	.holds = lethe_sqlite_holds,
 	.time_limit = lethe_sqlite_time_limit,
+	.change_triggers = lethe_sqlite_change_triggers,
+	.pin_schema = lethe_sqlite_pin_schema,
 };

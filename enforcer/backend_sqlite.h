@@ -45,6 +45,10 @@ typedef struct {
 	int timed_out;          /* the progress handler interrupted a statement */
 	char timeout_msg[160];
 	sqlite3_int64 txn_changes; /* sqlite3_total_changes64() when it began */
+	char ***fired;          /* non-NULL: collect triggers (change_triggers) */
+	size_t *nfired;
+	char *pinned;           /* the checked schema (pin_schema), or NULL */
+	size_t npinned;
 } lethe_sqlite;
 
 /* Prepare `sql` under the authorizer. On a refusal or SQL error returns
@@ -78,6 +82,9 @@ int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change
 		       const lethe_value *keys, size_t nkeys);
 int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags);
 int lethe_sqlite_register_write_functions(lethe_sqlite *be);
+/* Append the text of c's statement: DELETE, or UPDATE of c's columns through
+ * lethe_transform() (transform 1) or set to themselves (0), WHERE key = ?1. */
+void lethe_sqlite_change_sql(sqlite3_str *s, const lethe_change *c, int transform);
 int lethe_sqlite_bind_value(sqlite3_stmt *stmt, int index, const lethe_value *v);
 /* 1 when the main database has a table of that name. */
 int lethe_sqlite_has_table(lethe_sqlite *be, const char *name);
@@ -122,6 +129,18 @@ const char *lethe_sqlite_errmsg(lethe_sqlite *be);
  * is pasted between (see expr_lex.c); `rule` (or NULL) and `what` name it in
  * the message. */
 int lethe_sqlite_expr_guard(const char *rule, const char *what, const char *expr);
+/* backend_sqlite_triggers.c */
+int lethe_sqlite_note_fired(lethe_sqlite *be, const char *trigger);
+/* LETHE_EDATA when applying c would run a trigger neither proven harmless nor
+ * in c->triggers. Called inside the write transaction, before any change. */
+int lethe_sqlite_refuse_triggers(lethe_sqlite *be, const lethe_change *c);
+int lethe_sqlite_pin_schema(lethe_backend *base);
+/* Inside our transaction: LETHE_ETEMPFAIL when a schema was pinned and is
+ * no longer the same. */
+int lethe_sqlite_schema_unchanged(lethe_sqlite *be);
+int lethe_sqlite_change_triggers(lethe_backend *base, const lethe_change *c,
+				 int (*cb)(void *ctx, const char *trigger, int harmless),
+				 void *ctx);
 
 /* backend_sqlite_scan.c */
 int lethe_sqlite_register_functions(lethe_sqlite *be);

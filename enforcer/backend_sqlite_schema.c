@@ -14,6 +14,7 @@
 #include <strings.h>
 #include "backend_sqlite.h"
 #include "lethe/error.h"
+#include "trigger_sql.h"
 
 /* --- schema ------------------------------------------------------------------ */
 
@@ -42,11 +43,24 @@ static int step_error(lethe_sqlite *be, int rc, const char *what)
 			       sqlite3_errmsg(be->db));
 }
 
-/* Columns of t->name: every column but a virtual table's hidden ones. */
+/* The declared collation of a table's column ("BINARY" when none): what
+ * `column = ?` compares with, since a bound parameter has no collation. */
+static char *column_collation(lethe_sqlite *be, const lethe_table_info *t, const char *column)
+{
+	const char *coll = NULL;
+
+	if (t->is_view || sqlite3_table_column_metadata(be->db, "main", t->name, column, NULL,
+							&coll, NULL, NULL, NULL) != SQLITE_OK || !coll)
+		coll = "BINARY";
+	return strdup(coll);
+}
+
+/* Columns of t->name: every column but a virtual table's hidden ones
+ * (hidden 2 and 3 are generated columns). */
 static int read_columns(lethe_sqlite *be, lethe_table_info *t)
 {
 	static const char sql[] =
-		"SELECT name, type, \"notnull\", pk FROM pragma_table_xinfo(?1, 'main') "
+		"SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?1, 'main') "
 		"WHERE hidden != 1 ORDER BY cid";
 	sqlite3_stmt *stmt = NULL;
 	lethe_column_info *c;
@@ -73,10 +87,14 @@ static int read_columns(lethe_sqlite *be, lethe_table_info *t)
 		c->decl_type = col_dup(stmt, 1);
 		c->notnull = sqlite3_column_int(stmt, 2);
 		c->pk = sqlite3_column_int(stmt, 3);
-		if (!c->name || !c->decl_type) {
+		c->generated = sqlite3_column_int(stmt, 4) >= 2;
+		if (!c->name || !c->decl_type || !(c->collation = column_collation(be, t, c->name))) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
+		/* A WITHOUT ROWID table's primary key is NOT NULL whatever it says. */
+		if (c->pk && t->without_rowid)
+			c->notnull = 1;
 		if (c->pk > t->npk)
 			t->npk = c->pk;
 	}
@@ -86,24 +104,65 @@ out:
 	return rc;
 }
 
+/* Whether values distinct under the column's collation `col` are distinct
+ * under the index's `idx` too: the same collation, or an index coarser than a
+ * BINARY column (values NOCASE- or RTRIM-distinct are BINARY-distinct). */
+static int same_rows(const char *col, const char *idx)
+{
+	return !strcasecmp(col, idx) || (!strcasecmp(col, "BINARY") &&
+					 (!strcasecmp(idx, "NOCASE") || !strcasecmp(idx, "RTRIM")));
+}
+
+/* in_unique for the columns a UNIQUE index on expressions reads (UNIQUE
+ * INDEX ON t(lower(email))): two tokens or masked values may still collide
+ * under the expression. The index's text is read for the column names, which
+ * may mark a column too many (a name in a string), never one too few. */
+static int read_unique_expressions(lethe_sqlite *be, lethe_table_info *t)
+{
+	static const char sql[] =
+		"SELECT s.sql FROM pragma_index_list(?1, 'main') AS il, sqlite_schema AS s "
+		"WHERE il.\"unique\" = 1 AND s.type = 'index' AND s.name = il.name AND s.sql IS NOT NULL "
+		"AND EXISTS (SELECT 1 FROM pragma_index_xinfo(il.name, 'main') WHERE key = 1 AND cid = -2)";
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if ((rc = prepare_own(be, sql, &stmt)))
+		return rc;
+	sqlite3_bind_text(stmt, 1, t->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(stmt, 0);
+
+		for (size_t i = 0; i < t->ncolumns; i++) {
+			int m = lethe_sql_mentions(text, t->columns[i].name);
+
+			if (m < 0) {
+				sqlite3_finalize(stmt);
+				return m;
+			}
+			t->columns[i].in_unique |= m;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : step_error(be, rc, "the indexes");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 /* unique: a complete (not partial) UNIQUE index over exactly one real column,
- * which includes the index of a one-column PRIMARY KEY; a rowid alias
- * (INTEGER PRIMARY KEY, no index) is unique as the sole key column too. */
+ * which includes the index of a one-column PRIMARY KEY, compared under the
+ * column's own collation (else unique_other_collation); a rowid alias
+ * (INTEGER PRIMARY KEY of a rowid table: it has no index) is unique too.
+ * in_unique: the column is part of any UNIQUE index. */
 static int read_unique(lethe_sqlite *be, lethe_table_info *t)
 {
 	static const char sql[] =
-		"SELECT max(ii.name) FROM pragma_index_list(?1, 'main') AS il, "
-		"pragma_index_info(il.name, 'main') AS ii "
-		"WHERE il.\"unique\" = 1 AND il.partial = 0 "
-		"GROUP BY il.name HAVING count(*) = 1 AND count(ii.name) = 1";
+		"SELECT ix.name, ix.coll, il.partial = 0 AND (SELECT count(*) FROM "
+		"pragma_index_xinfo(il.name, 'main') WHERE key = 1) = 1, il.origin = 'pk' "
+		"FROM pragma_index_list(?1, 'main') AS il, pragma_index_xinfo(il.name, 'main') AS ix "
+		"WHERE il.\"unique\" = 1 AND ix.key = 1";
 	sqlite3_stmt *stmt = NULL;
-	size_t i;
-	int rc;
+	lethe_column_info *c;
+	int rc, pk_index = 0;
 
-	if (t->npk == 1)
-		for (i = 0; i < t->ncolumns; i++)
-			if (t->columns[i].pk == 1)
-				t->columns[i].unique = 1;
 	if (t->is_view)
 		return 0;
 	rc = prepare_own(be, sql, &stmt);
@@ -112,12 +171,29 @@ static int read_unique(lethe_sqlite *be, lethe_table_info *t)
 	sqlite3_bind_text(stmt, 1, t->name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(stmt, 0);
+		const char *coll = (const char *)sqlite3_column_text(stmt, 1);
 
-		for (i = 0; name && i < t->ncolumns; i++)
-			if (strcasecmp(t->columns[i].name, name) == 0)
-				t->columns[i].unique = 1;
+		pk_index |= sqlite3_column_int(stmt, 3);
+		if (!name || !(c = (lethe_column_info *)lethe_table_column(t, name)))
+			continue;
+		c->in_unique = 1;
+		if (!sqlite3_column_int(stmt, 2))
+			continue;
+		if (coll && same_rows(c->collation, coll))
+			c->unique = 1;
+		else
+			c->unique_other_collation = 1;
 	}
 	rc = rc == SQLITE_DONE ? 0 : step_error(be, rc, "the indexes");
+	if (rc == 0 && !t->without_rowid && t->npk == 1 && !pk_index) {
+		for (size_t i = 0; i < t->ncolumns; i++) {
+			c = &t->columns[i];
+			if (c->pk == 1 && strcasecmp(c->decl_type, "INTEGER") == 0)
+				c->rowid_alias = c->unique = c->in_unique = 1;
+		}
+	}
+	if (rc == 0)
+		rc = read_unique_expressions(be, t);
 out:
 	sqlite3_finalize(stmt);
 	return rc;

@@ -77,13 +77,13 @@ static void result_value(sqlite3_context *ctx, const lethe_value *v)
 	}
 }
 
-/* lethe_transform(column index, value) -> the new value, from the current
- * change's transform callback (tokens, masks). */
+/* lethe_transform(column index, value, key) -> the new value, from the
+ * current change's transform callback (tokens, masks); key is the row's. */
 static void transform_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	lethe_sqlite *be = sqlite3_user_data(ctx);
 	const lethe_change *c = be->cur_change;
-	lethe_value in, out = { .type = LETHE_VALUE_NULL };
+	lethe_value in, key, out = { .type = LETHE_VALUE_NULL };
 	sqlite3_int64 column = sqlite3_value_int64(argv[0]);
 	int rc;
 
@@ -93,7 +93,8 @@ static void transform_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	}
 	lethe_sqlite_value(&in, argv[1]);
-	rc = c->transform(c->transform_ctx, (size_t)column, &in, &out);
+	lethe_sqlite_value(&key, argv[2]);
+	rc = c->transform(c->transform_ctx, (size_t)column, &in, &key, &out);
 	if (rc < 0) {
 		if (!be->transform_rc)
 			be->transform_rc = rc;
@@ -108,7 +109,7 @@ int lethe_sqlite_register_write_functions(lethe_sqlite *be)
 	sqlite3_stmt *stmt = NULL;
 	int persist = 0;
 
-	if (sqlite3_create_function_v2(be->db, "lethe_transform", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+	if (sqlite3_create_function_v2(be->db, "lethe_transform", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
 				       be, transform_func, NULL, NULL, NULL) != SQLITE_OK)
 		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_transform: %s",
 				       sqlite3_errmsg(be->db));
@@ -198,6 +199,9 @@ int lethe_sqlite_begin(lethe_backend *base)
 		be->in_txn = 1;
 		be->txn_changes = sqlite3_total_changes64(be->db);
 	}
+	/* Only what check accepted is written to (backend_sqlite_triggers.c). */
+	if (rc == 0 && (rc = lethe_sqlite_schema_unchanged(be)) < 0)
+		lethe_sqlite_rollback(base);
 	return rc;
 }
 
@@ -248,10 +252,8 @@ static int prepare_own(lethe_sqlite *be, sqlite3_str *s, sqlite3_stmt **stmt)
 	return 0;
 }
 
-static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stmt **stmt)
+void lethe_sqlite_change_sql(sqlite3_str *s, const lethe_change *c, int transform)
 {
-	sqlite3_str *s = sqlite3_str_new(be->db);
-
 	if (c->delete) {
 		sqlite3_str_appendall(s, "DELETE FROM ");
 		lethe_sqlite_append_ident(s, c->table);
@@ -263,14 +265,28 @@ static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stm
 			if (i)
 				sqlite3_str_appendall(s, ", ");
 			lethe_sqlite_append_ident(s, c->columns[i]);
+			if (!transform) {
+				sqlite3_str_appendall(s, " = ");
+				lethe_sqlite_append_ident(s, c->columns[i]);
+				continue;
+			}
 			sqlite3_str_appendf(s, " = lethe_transform(%d, ", (int)i);
 			lethe_sqlite_append_ident(s, c->columns[i]);
+			sqlite3_str_appendall(s, ", ");
+			lethe_sqlite_append_ident(s, c->key);
 			sqlite3_str_appendall(s, ")");
 		}
 	}
 	sqlite3_str_appendall(s, " WHERE ");
 	lethe_sqlite_append_ident(s, c->key);
 	sqlite3_str_appendall(s, " = ?1");
+}
+
+static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stmt **stmt)
+{
+	sqlite3_str *s = sqlite3_str_new(be->db);
+
+	lethe_sqlite_change_sql(s, c, 1);
 	return prepare_own(be, s, stmt);
 }
 
@@ -299,6 +315,10 @@ int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change
 
 	if (!be->in_txn)
 		return lethe_error_set(LETHE_ESOFTWARE, "apply outside a transaction");
+	/* Inside BEGIN IMMEDIATE the schema cannot change: what is analysed here
+	 * is what the statement below runs. */
+	if ((rc = lethe_sqlite_refuse_triggers(be, c)) < 0)
+		goto out;
 	if ((rc = change_statement(be, c, &stmt)) < 0)
 		goto out;
 	if (c->done_rule) {

@@ -5,7 +5,9 @@
  * file adds what only the register can tell: that tables and columns exist,
  * that a rule's key identifies one row, that a `null` mask never meets a NOT
  * NULL column, and that every SQL expression prepares under the read-only
- * authorizer. It reads the schema only and never a row.
+ * authorizer; check_schema.c adds the keys, column types and triggers on
+ * which a run would dispose of rows it must keep. It reads the schema only
+ * and never a row.
  *
  * Invariant: every fault is appended to diags at the mark of the value that
  * caused it; the function goes on after a fault so all are reported at once.
@@ -13,8 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "lethe/check.h"
+#include "check_impl.h"
 #include "lethe/error.h"
+
+/* The rowid's names, in the order tried: a column may take any of them and
+ * hide the rowid behind it. */
+static const char *const rowid_names[] = {"rowid", "_rowid_", "oid"};
 
 const char *lethe_rule_key(const lethe_rule *rule, const lethe_table_info *t)
 {
@@ -27,41 +33,10 @@ const char *lethe_rule_key(const lethe_rule *rule, const lethe_table_info *t)
 	}
 	if (t->without_rowid)
 		return NULL;
-	return "rowid";
-}
-
-static int is_rowid_name(const char *s)
-{
-	return !strcasecmp(s, "rowid") || !strcasecmp(s, "oid") || !strcasecmp(s, "_rowid_");
-}
-
-/* A key must name exactly one row: the rowid, a single-column primary key,
- * or a column with a UNIQUE index. */
-static int check_key(const lethe_rule *rule, const lethe_table_info *t, lethe_diags *d)
-{
-	const lethe_column_info *c;
-	lethe_mark m = rule->key ? rule->key_mark : rule->table_mark;
-
-	if (!rule->key) {
-		if (!lethe_rule_key(rule, t))
-			return lethe_diags_addm(d, m, "table '%s' has a composite primary key "
-						"and no rowid: give the rule a 'key'", t->name);
-		return 0;
-	}
-	if (is_rowid_name(rule->key)) {
-		if (t->without_rowid)
-			return lethe_diags_addm(d, m, "table '%s' is WITHOUT ROWID: 'rowid' "
-						"cannot be its key", t->name);
-		return 0;
-	}
-	c = lethe_table_column(t, rule->key);
-	if (!c)
-		return lethe_diags_addm(d, m, "'key': no such column '%s' in table '%s'",
-					rule->key, t->name);
-	if (!((c->pk == 1 && t->npk == 1) || c->unique))
-		return lethe_diags_addm(d, m, "'key': column '%s' of table '%s' is not unique "
-					"(no primary key or unique index on it)", rule->key, t->name);
-	return 0;
+	for (size_t i = 0; i < sizeof(rowid_names) / sizeof(rowid_names[0]); i++)
+		if (!lethe_table_column(t, rowid_names[i]))
+			return rowid_names[i];
+	return NULL;
 }
 
 static int check_expr(lethe_backend *be, const char *table, const char *what,
@@ -106,8 +81,10 @@ static int check_columns(const lethe_rule *rule, const lethe_table_info *t,
 	return rc;
 }
 
-static int check_rule(lethe_backend *be, const lethe_rule *rule, lethe_diags *d)
+static int check_rule(lethe_backend *be, const lethe_rule *rule, const lethe_foreign_keys *fks,
+		      lethe_diags *d)
 {
+	size_t before = d->count;
 	lethe_table_info *t = NULL;
 	int rc;
 
@@ -121,9 +98,15 @@ static int check_rule(lethe_backend *be, const lethe_rule *rule, lethe_diags *d)
 				      "rows of tables", rule->table);
 		goto out;
 	}
-	if ((rc = check_key(rule, t, d)) < 0)
+	if ((rc = lethe_check_rule_key(rule, t, d)) < 0)
 		goto out;
 	if ((rc = check_columns(rule, t, lethe_rule_key(rule, t), d)) < 0)
+		goto out;
+	if ((rc = lethe_check_rule_columns(rule, t, fks, d)) < 0)
+		goto out;
+	/* The trigger analysis prepares the disposal: only for a rule whose
+	 * table, key and columns are sound. */
+	if (d->count == before && (rc = lethe_check_rule_triggers(be, rule, t, d)) < 0)
 		goto out;
 	if ((rc = check_expr(be, rule->table, "where", rule->where, rule->where_mark, d)) < 0)
 		goto out;
@@ -148,7 +131,7 @@ static int check_subject(lethe_backend *be, const lethe_policy *p, lethe_diags *
 					p->subject_table);
 	if (rc < 0)
 		return rc;
-	if (p->subject_key && !is_rowid_name(p->subject_key) &&
+	if (p->subject_key && !lethe_is_rowid_name(p->subject_key) &&
 	    !lethe_table_column(t, p->subject_key))
 		rc = lethe_diags_addm(d, p->subject_key_mark, "'subject': no such column '%s' "
 				      "in table '%s'", p->subject_key, p->subject_table);
@@ -162,13 +145,24 @@ static int check_subject(lethe_backend *be, const lethe_policy *p, lethe_diags *
 
 int lethe_check_schema(lethe_backend *be, const lethe_policy *policy, lethe_diags *diags)
 {
+	lethe_foreign_keys *fks = NULL;
 	size_t before = diags->count;
 	int rc;
 
 	if ((rc = check_subject(be, policy, diags)) < 0)
 		return rc;
-	for (size_t i = 0; i < policy->nrules; i++)
-		if ((rc = check_rule(be, &policy->rules[i], diags)) < 0)
-			return rc;
-	return diags->count > before ? LETHE_EDATA : 0;
+	/* A foreign key that references a missing table is reported by plan
+	 * and run; here it only means no column is known to be referenced. */
+	if ((rc = lethe_backend_foreign_keys(&fks, be)) < 0 && rc != LETHE_EDATA)
+		return rc;
+	rc = 0;
+	for (size_t i = 0; i < policy->nrules && rc >= 0; i++)
+		rc = check_rule(be, &policy->rules[i], fks, diags);
+	lethe_foreign_keys_free(fks);
+	if (rc < 0)
+		return rc;
+	if (diags->count > before)
+		return LETHE_EDATA;
+	/* What run, erase and replay then write against is this schema. */
+	return lethe_backend_pin_schema(be);
 }

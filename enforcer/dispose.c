@@ -150,7 +150,7 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	lethe_dependents *deps = NULL;
 	size_t ndeps = 0;
 	const char **columns = NULL;
-	int *notnull = NULL;
+	int *notnull = NULL, *unique = NULL;
 	lethe_transform tf = { .rule = r, .key = ctx->opts->pseudonym_key };
 	lethe_change change = { 0 };
 	page pg = { .rp = rp, .clock = { ctx->policy, ctx->opts->as_of, ctx->opts->scope, ctx->holds },
@@ -165,6 +165,8 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	change.key = lethe_rule_key(r, t);
 	change.rule = r->name;
 	change.delete = action == LETHE_ACTION_DELETE;
+	change.triggers = (const char *const *)r->triggers;
+	change.ntriggers = r->ntriggers;
 	if (!change.key) {
 		rc = lethe_error_set(LETHE_EDATA, "rule '%s': table '%s' has no usable key", r->name, r->table);
 		goto out;
@@ -172,7 +174,8 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	if (!change.delete) {
 		columns = calloc(r->ncolumns, sizeof(*columns));
 		notnull = calloc(r->ncolumns, sizeof(*notnull));
-		if (!columns || !notnull) {
+		unique = calloc(r->ncolumns, sizeof(*unique));
+		if (!columns || !notnull || !unique) {
 			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 			goto out;
 		}
@@ -181,8 +184,10 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 
 			columns[i] = r->columns[i].column;
 			notnull[i] = ci ? ci->notnull : 0;
+			unique[i] = ci ? ci->in_unique : 0;
 		}
 		tf.notnull = notnull;
+		tf.unique = unique;
 		change.columns = columns;
 		change.ncolumns = r->ncolumns;
 		change.transform = lethe_transform_value;
@@ -217,6 +222,7 @@ out:
 	free(change.applied);
 	free(columns);
 	free(notnull);
+	free(unique);
 	lethe_plan_dependents_free(deps, ndeps);
 	lethe_table_info_free(t);
 	return rc > 0 ? lethe_error_set(LETHE_ESOFTWARE, "scan stopped (%d)", rc) : rc;

@@ -19,11 +19,11 @@
 
 enum {
 	R_NAME, R_DESCRIPTION, R_BASIS, R_TABLE, R_KEY, R_SUBJECT, R_WHERE,
-	R_FROM, R_COUNTED_FROM, R_RETAIN, R_ACTION, R_COLUMNS, R_ON_ERASURE, R_N
+	R_FROM, R_COUNTED_FROM, R_RETAIN, R_ACTION, R_COLUMNS, R_ON_ERASURE, R_TRIGGERS, R_N
 };
 static const char *const rule_keys[] = {
 	"name", "description", "basis", "table", "key", "subject", "where",
-	"from", "counted_from", "retain", "action", "columns", "on_erasure", NULL
+	"from", "counted_from", "retain", "action", "columns", "on_erasure", "triggers", NULL
 };
 
 static const char *const action_names[] = {
@@ -119,6 +119,45 @@ static void parse_on_erasure(rule_walk *w, lethe_rule *r)
 		}
 	lethe_ydoc_fault(w->y, r->on_erasure_mark,
 			 "'on_erasure' must be one of delete, pseudonymise, mask, keep%s", w->ctx);
+}
+
+/* triggers: { NAME: acknowledged, ... }, the triggers the rule's disposal may
+ * run although Lethe cannot prove what they do (docs/disposal.md). The value
+ * is a word, not a boolean, so that the file says what its author accepted. */
+static void parse_triggers(rule_walk *w, lethe_rule *r)
+{
+	yaml_node_t *n = w->v[R_TRIGGERS];
+	size_t count;
+
+	r->triggers_mark = n ? lethe_ydoc_mark(w->y, n) : r->mark;
+	if (!n)
+		return;
+	if (n->type != YAML_MAPPING_NODE) {
+		lethe_ydoc_fault(w->y, r->triggers_mark, "'triggers' must map trigger names to "
+				 "'acknowledged'%s", w->ctx);
+		return;
+	}
+	count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	if (count && !(r->triggers = calloc(count, sizeof(*r->triggers)))) {
+		w->y->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		yaml_node_t *k = lethe_ydoc_node(w->y, n->data.mapping.pairs.start[i].key);
+		yaml_node_t *v = lethe_ydoc_node(w->y, n->data.mapping.pairs.start[i].value);
+		const char *name = lethe_ydoc_str(w->y, k, "triggers");
+		const char *word = lethe_ydoc_str(w->y, v, "triggers");
+
+		if (!name || !word)
+			continue;
+		if (strcmp(word, "acknowledged") != 0) {
+			lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, v), "trigger '%s': the only value "
+					 "is 'acknowledged'%s", name, w->ctx);
+			continue;
+		}
+		if ((r->triggers[r->ntriggers] = lethe_ydoc_strdup(w->y, name)))
+			r->ntriggers++;
+	}
 }
 
 static void parse_clock(rule_walk *w, lethe_rule *r)
@@ -372,6 +411,7 @@ int lethe_rule_parse(lethe_ydoc *y, const yaml_node_t *n, size_t index,
 	check_columns(&w, r, action_ok);
 	if (action_ok)
 		parse_on_erasure(&w, r);
+	parse_triggers(&w, r);
 	return y->faults == faults;
 }
 
@@ -392,5 +432,8 @@ void lethe_rule_clear(lethe_rule *r)
 		free(r->columns[i].text);
 	}
 	free(r->columns);
+	for (size_t i = 0; i < r->ntriggers; i++)
+		free(r->triggers[i]);
+	free(r->triggers);
 	memset(r, 0, sizeof(*r));
 }

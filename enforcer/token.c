@@ -44,6 +44,8 @@ struct lethe_token_key {
  * Python's hashlib.blake2b(person=...) pads them. */
 static const unsigned char TOKEN_PERSONAL[crypto_generichash_blake2b_PERSONALBYTES] =
 	"lethe-token-v1";
+static const unsigned char TOKEN_ROW_PERSONAL[crypto_generichash_blake2b_PERSONALBYTES] =
+	"lethe-tokrow-v1";
 static const unsigned char DIGEST_PERSONAL[crypto_generichash_blake2b_PERSONALBYTES] =
 	"lethe-digest-v1";
 
@@ -288,6 +290,29 @@ void lethe_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k,
 
 	crypto_generichash_blake2b_salt_personal(h, sizeof(h), value, len,
 		k->bytes, sizeof(k->bytes), NULL, TOKEN_PERSONAL);
+	memcpy(out, LETHE_TOKEN_PREFIX, 4);
+	sodium_bin2hex(out + 4, LETHE_TOKEN_SIZE - 4, h, sizeof(h));
+}
+
+void lethe_token_row(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k,
+		     const void *value, size_t len, char row_type, const void *row,
+		     size_t row_len)
+{
+	unsigned char type = (unsigned char)row_type;
+	crypto_generichash_blake2b_state st;
+	unsigned char h[TOKEN_HASH_BYTES], n[8];
+	uint64_t v = len;
+
+	for (size_t i = 0; i < sizeof(n); i++, v >>= 8)
+		n[i] = (unsigned char)(v & 0xff);
+	crypto_generichash_blake2b_init_salt_personal(&st, k->bytes, sizeof(k->bytes), sizeof(h),
+						      NULL, TOKEN_ROW_PERSONAL);
+	crypto_generichash_blake2b_update(&st, n, sizeof(n));
+	crypto_generichash_blake2b_update(&st, value, len);
+	crypto_generichash_blake2b_update(&st, &type, 1);
+	crypto_generichash_blake2b_update(&st, row, row_len);
+	crypto_generichash_blake2b_final(&st, h, sizeof(h));
+	sodium_memzero(&st, sizeof(st));
 	memcpy(out, LETHE_TOKEN_PREFIX, 4);
 	sodium_bin2hex(out + 4, LETHE_TOKEN_SIZE - 4, h, sizeof(h));
 }

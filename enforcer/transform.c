@@ -3,7 +3,8 @@
  *
  * Pseudonymise: a keyed token of the value's bytes (integers and reals by
  * their decimal text, so 42 and '42' give the same token: a join on them
- * still holds). Masks: null; redact (the rule's text or "[redacted]"); year
+ * still holds); in a UNIQUE column the token also depends on the row's key,
+ * so no two rows ever share one. Masks: null; redact (the rule's text or "[redacted]"); year
  * and month (a date cut to "YYYY" or "YYYY-MM", unix seconds to the first
  * second of that year or month); first N (N characters of UTF-8 text, N
  * bytes of a blob). A date mask on a value that is no date leaves no part of
@@ -39,14 +40,35 @@ static void as_text(lethe_transform *t, const lethe_value *in, const char **s, s
 	}
 }
 
-static int pseudonymise(lethe_transform *t, const lethe_value *in, lethe_value *out)
+/* A UNIQUE column's token includes the row's key (lethe_token_row): equal
+ * values of two rows (a customer who registered again with the same address)
+ * must not become one token, which would fail the update on every run or,
+ * under ON CONFLICT REPLACE, delete the other row. */
+static int pseudonymise(lethe_transform *t, const lethe_value *in, const lethe_value *key,
+			int unique, lethe_value *out)
 {
-	char token[LETHE_TOKEN_SIZE];
-	const char *s;
-	size_t len;
+	static const char types[] = { [LETHE_VALUE_INTEGER] = 'i', [LETHE_VALUE_REAL] = 'r',
+				      [LETHE_VALUE_TEXT] = 't', [LETHE_VALUE_BLOB] = 'b' };
+	char token[LETHE_TOKEN_SIZE], kbuf[32];
+	const char *s, *ks = key->s;
+	size_t len, klen = key->len;
 
 	as_text(t, in, &s, &len);
-	lethe_token(token, t->key, s, len);
+	if (!unique) {
+		lethe_token(token, t->key, s, len);
+	} else if (key->type == LETHE_VALUE_NULL) {
+		/* check refuses a key that may be NULL; a NULL key names no row. */
+		return lethe_error_set(LETHE_EDATA, "rule '%s': a row without a key cannot be "
+				       "pseudonymised", t->rule->name);
+	} else {
+		if (key->type == LETHE_VALUE_INTEGER || key->type == LETHE_VALUE_REAL) {
+			klen = key->type == LETHE_VALUE_INTEGER ?
+			       (size_t)snprintf(kbuf, sizeof(kbuf), "%" PRId64, key->i) :
+			       (size_t)snprintf(kbuf, sizeof(kbuf), "%.17g", key->r);
+			ks = kbuf;
+		}
+		lethe_token_row(token, t->key, s, len, types[key->type], ks, klen);
+	}
 	memcpy(t->buf, token, sizeof(token));
 	set_text(out, t->buf, LETHE_TOKEN_LEN);
 	return 0;
@@ -118,7 +140,8 @@ static int cut_date(lethe_transform *t, const lethe_column_action *ca, int notnu
 	return 0;
 }
 
-int lethe_transform_value(void *ctx, size_t column, const lethe_value *in, lethe_value *out)
+int lethe_transform_value(void *ctx, size_t column, const lethe_value *in, const lethe_value *key,
+			  lethe_value *out)
 {
 	lethe_transform *t = ctx;
 	const lethe_column_action *ca;
@@ -135,7 +158,7 @@ int lethe_transform_value(void *ctx, size_t column, const lethe_value *in, lethe
 		if (!t->key)
 			return lethe_error_set(LETHE_ECONFIG, "rule '%s' pseudonymises: "
 					       "configure pseudonym_key", t->rule->name);
-		return pseudonymise(t, in, out);
+		return pseudonymise(t, in, key, t->unique ? t->unique[column] : 0, out);
 	}
 	switch (ca->mask) {
 	case LETHE_MASK_NULL:

@@ -20,10 +20,12 @@ typedef struct {
 	const lethe_rule *rule;
 	const lethe_token_key *key;   /* pseudonymise */
 	const int *notnull;           /* per rule column: the column is NOT NULL */
+	const int *unique;            /* per rule column: in a UNIQUE index (row tokens) */
 	char buf[64];                 /* numbers as text, tokens, cut dates */
 } lethe_transform;
 
 /* lethe_change.transform; ctx is a lethe_transform. */
-int lethe_transform_value(void *ctx, size_t column, const lethe_value *in, lethe_value *out);
+int lethe_transform_value(void *ctx, size_t column, const lethe_value *in, const lethe_value *key,
+			  lethe_value *out);
 
 #endif

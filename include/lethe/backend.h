@@ -51,7 +51,16 @@ typedef struct {
 	char *decl_type;  /* as declared, "" when none */
 	int notnull;
 	int pk;           /* 1-based position in the primary key, 0 if not */
-	int unique;       /* a single-column UNIQUE index or constraint exists */
+	/* A complete single-column UNIQUE index (or the rowid alias) whose
+	 * collation is the column's own, so `column = ?` finds one row. */
+	int unique;
+	/* Such an index exists but compares under another collation than the
+	 * column's: `column = ?` may match several rows. */
+	int unique_other_collation;
+	int in_unique;    /* part of any UNIQUE index or the primary key */
+	int generated;    /* GENERATED ALWAYS AS (virtual or stored) */
+	int rowid_alias;  /* INTEGER PRIMARY KEY of a rowid table */
+	char *collation;  /* declared collation, "BINARY" when none */
 } lethe_column_info;
 
 typedef struct {
@@ -238,9 +247,11 @@ typedef struct {
 	int delete;                 /* 1: DELETE; 0: UPDATE `columns` through transform */
 	const char *const *columns;
 	size_t ncolumns;
-	/* transform(ctx, column index, old value, &new value): the new value may
-	 * point into memory of ctx's until the next call. 0 or a LETHE_E* code. */
-	int (*transform)(void *ctx, size_t column, const lethe_value *in, lethe_value *out);
+	/* transform(ctx, column index, old value, the row's key, &new value): the
+	 * new value may point into memory of ctx's until the next call. 0 or a
+	 * LETHE_E* code. */
+	int (*transform)(void *ctx, size_t column, const lethe_value *in, const lethe_value *key,
+			 lethe_value *out);
 	void *transform_ctx;
 	/* Non-NULL: remember (done_rule, key) so the rule's scans leave the row
 	 * out from now on (for pseudonymise and mask). */
@@ -249,7 +260,23 @@ typedef struct {
 	/* Optional, nkeys entries: set to 1 for each key whose row was changed,
 	 * 0 for a key whose row was already gone. */
 	unsigned char *applied;
+	/* The triggers the rule acknowledges. apply runs no other trigger than
+	 * these and those proven to keep a full-text index in step (see
+	 * lethe_backend_change_triggers): it refuses the change with
+	 * LETHE_EDATA before changing anything. */
+	const char *const *triggers;
+	size_t ntriggers;
 } lethe_change;
+
+/* Every trigger that applying c would run (on c->table and, nested or through
+ * ON DELETE CASCADE, on other tables), found without running it: one call
+ * per trigger with harmless = 1 when its text is proven to do nothing but
+ * keep a full-text index in step with the row that fired it (the shapes are
+ * in docs/disposal.md). A callback's non-zero return stops the listing and
+ * is returned. Only c's table, key, delete and columns are read. */
+int lethe_backend_change_triggers(lethe_backend *be, const lethe_change *c,
+				  int (*cb)(void *ctx, const char *trigger, int harmless),
+				  void *ctx);
 
 /* BEGIN IMMEDIATE: waits up to the busy timeout for other writers, then
  * LETHE_ETEMPFAIL. Foreign keys are enforced (PRAGMA foreign_keys=ON). */
@@ -340,6 +367,13 @@ int lethe_backend_cleanup_done(lethe_backend *be);
 /* The schema as text (every CREATE statement, in name order, NUL-separated),
  * malloc'd; for the evidence's schema fingerprint. */
 int lethe_backend_schema_text(char **out, size_t *len, lethe_backend *be);
+
+/* Remember the schema as it is now (lethe_check_schema calls it once the
+ * policy fits): from then on every lethe_backend_begin compares the schema
+ * inside its transaction and fails with LETHE_ETEMPFAIL, nothing changed,
+ * when a table, index, view or trigger (Lethe's own tables aside) is not
+ * what was checked. So a run never writes against a schema it did not check. */
+int lethe_backend_pin_schema(lethe_backend *be);
 
 /* After the last batch: leave no residue of what was disposed in the
  * database's files: FTS5 indexes optimised, index statistics (sqlite_stat4

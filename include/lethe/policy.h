@@ -60,11 +60,13 @@ typedef struct {
 	lethe_column_action *columns; /* pseudonymise and mask; else NULL */
 	size_t ncolumns;
 	lethe_action on_erasure; /* what an erasure request does; default: action */
+	char **triggers;        /* trigger names acknowledged by `triggers` */
+	size_t ntriggers;
 
 	/* where each value stands in its file */
 	lethe_mark mark;        /* the rule itself ("- name: ...") */
 	lethe_mark name_mark, table_mark, key_mark, subject_mark, where_mark,
-		from_mark, columns_mark, on_erasure_mark;
+		from_mark, columns_mark, on_erasure_mark, triggers_mark;
 } lethe_rule;
 
 typedef struct {

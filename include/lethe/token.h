@@ -57,6 +57,17 @@ void lethe_token_key_free(lethe_token_key *k);
 void lethe_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k,
 		 const void *value, size_t len);
 
+/* The token of a value of a UNIQUE column: bound to the row's key too, so two
+ * rows never receive the same token and pseudonymising one row can never
+ * collide with, or replace, another. row_type is the key's type letter ('i'
+ * integer, 'r' real, 't' text, 'b' blob) and row[0..row_len) its text
+ * (numbers in decimal). Same shape as lethe_token; personalised
+ * "lethe-tokrow-v1", input: the value's length (8 bytes, little-endian), the
+ * value, row_type, row. */
+void lethe_token_row(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k,
+		     const void *value, size_t len, char row_type, const void *row,
+		     size_t row_len);
+
 /* 1 when s[0..len) has exactly a token's shape, else 0. */
 int lethe_token_looks_like(const char *s, size_t len);
 

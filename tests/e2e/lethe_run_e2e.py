@@ -30,6 +30,27 @@ def token(key, value):
     return "tok_" + hashlib.blake2b(data, key=key, person=TOKEN_PERSON, digest_size=16).hexdigest()
 
 
+TOKEN_ROW_PERSON = b"lethe-tokrow-v1"
+
+
+def token_row(key, value, row_key):
+    """The token lethe must write for a non-NULL value of a UNIQUE column: the
+    value's length (8 bytes little-endian), the value, the row key's type letter
+    and text (lethe/token.h, lethe_token_row)."""
+    data = value if isinstance(value, bytes) else str(value).encode()
+    if isinstance(row_key, bytes):
+        tag, rk = b"b", row_key
+    elif isinstance(row_key, int):
+        tag, rk = b"i", str(row_key).encode()
+    elif isinstance(row_key, float):
+        tag, rk = b"r", ("%.17g" % row_key).encode()
+    else:
+        tag, rk = b"t", row_key.encode()
+    h = hashlib.blake2b(key=key, person=TOKEN_ROW_PERSON, digest_size=16)
+    h.update(len(data).to_bytes(8, "little") + data + tag + rk)
+    return "tok_" + h.hexdigest()
+
+
 _sites = [0]
 
 

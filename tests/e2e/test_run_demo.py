@@ -8,7 +8,7 @@ import re
 import sqlite3
 from lethe_e2e import (add_months, check, clock_day, end_of_month, end_of_year, equal, finish,
                        run, sha256, tmpdir, write)
-from lethe_run_e2e import config, dump, make_key, plan_rules, rows, run_json, same_set, token
+from lethe_run_e2e import config, dump, make_key, plan_rules, rows, run_json, same_set, token, token_row
 
 AS_OF = "2026-11-01"
 d = tmpdir()
@@ -171,7 +171,9 @@ for name, (table, _w, _c, _cf, _r, _e, action, cols) in RULES.items():
         r = expected[table][i]
         if action == "pseudonymise":
             for c in cols:
-                r[c] = None if r[c] is None else token(key, r[c])
+                # customers.email is UNIQUE: its token is bound to the row's key.
+                tok = token_row(key, r[c], i) if (table, c) == ("customers", "email") else token(key, r[c])
+                r[c] = None if r[c] is None else tok
         elif action == "mask":
             for c, (_y, s) in cols.items():
                 r[c] = masked(s, r[c])

@@ -65,7 +65,7 @@ static lethe_backend *open_db(unsigned flags)
 	return be;
 }
 
-static const lethe_foreign_key *find_fk(const lethe_foreign_keys *fks, const char *child,
+__attribute__((unused)) static const lethe_foreign_key *find_fk(const lethe_foreign_keys *fks, const char *child,
 					const char *col0)
 {
 	for (size_t i = 0; i < fks->count; i++)

@@ -7,6 +7,8 @@
  *   hashlib.blake2b(value, key=key, person=b"lethe-token-v1", digest_size=16)
  *   hashlib.blake2b(len(domain).to_bytes(8, "little") + domain + data,
  *                   key=key, person=b"lethe-digest-v1", digest_size=32)
+ *   hashlib.blake2b(len(value).to_bytes(8, "little") + value + type + row,
+ *                   key=key, person=b"lethe-tokrow-v1", digest_size=16)
  * A failure there means every token and digest already written would change.
  */
 #include <check.h>
@@ -23,6 +25,9 @@
 #define KAT_ALICE "tok_76ea3a8a74f5f54651412556b63dcecd"
 #define KAT_EMPTY "tok_a8a2663b58151de83b2b65ce51ed84bf"
 #define KAT_DIGEST "5c8fc434b050f40b91b1c8a0ac2f922719c50654c451fb60184d93d30ec1446f"
+#define KAT_ROW_I42 "tok_4943ecdc341da7c31ef95a91d09700d5"
+#define KAT_ROW_I43 "tok_bed4a464b57f420fc6f666ec27cdaf9c"
+#define KAT_ROW_T42 "tok_493722e56171b102d2167cdcf0142672"
 #define KEY_0_31_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 /* The path of name inside the test folder; the caller frees it. */
@@ -109,6 +114,26 @@ START_TEST(test_known_answers)
 	memset(dig, 'x', sizeof(dig));
 	lethe_digest(dig, k, "orders-bookkeeping", "42", 2);
 	ck_assert_str_eq(dig, KAT_DIGEST);
+	lethe_token_key_free(k);
+}
+END_TEST
+
+/* Row tokens (UNIQUE columns): bound to the row's key and its type, and
+ * never the plain token of the same value. */
+START_TEST(test_row_known_answers)
+{
+	static const char v[] = "alice@example.com";
+	lethe_token_key *k = kat_key();
+	char tok[LETHE_TOKEN_SIZE];
+
+	lethe_token_row(tok, k, v, strlen(v), 'i', "42", 2);
+	ck_assert_str_eq(tok, KAT_ROW_I42);
+	lethe_token_row(tok, k, v, strlen(v), 'i', "43", 2);
+	ck_assert_str_eq(tok, KAT_ROW_I43);
+	lethe_token_row(tok, k, v, strlen(v), 't', "42", 2);
+	ck_assert_str_eq(tok, KAT_ROW_T42);
+	ck_assert_str_ne(tok, KAT_ALICE);
+	ck_assert(lethe_token_looks_like(tok, strlen(tok)));
 	lethe_token_key_free(k);
 }
 END_TEST
@@ -363,6 +388,7 @@ static Suite *token_suite(void)
 	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
 	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
 	tcase_add_test(tc, test_known_answers);
+	tcase_add_test(tc, test_row_known_answers);
 	tcase_add_test(tc, test_hex_key_forms);
 	tcase_add_test(tc, test_same_and_different);
 	tcase_add_test(tc, test_token_shape);
