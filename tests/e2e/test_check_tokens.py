@@ -38,7 +38,7 @@ INSERT INTO orders VALUES (10, 1);
     con.execute("INSERT INTO orders VALUES (11, 2)")
     con.commit()
     con.close()
-    rc, got, err = run_json(cfg, "--as-of", "2027-01-01")
+    rc, got, err = run_json(cfg, "--as-of", "2027-01-01", "--allow-future-as-of")
     equal((rc, got.get("customers", {}).get("disposed")), (0, 1),
           f"{what}: the next run pseudonymises the returning customer {err.strip()}")
     equal(ids(db, "customers"), {1, 2}, f"{what}: both customers are still there")
@@ -49,7 +49,7 @@ INSERT INTO orders VALUES (10, 1);
           f"{what}: the UNIQUE email's tokens are bound to each row's key")
     equal([c.get(i, {}).get("name") for i in (1, 2)], [token(key, "Ella")] * 2,
           f"{what}: the non-UNIQUE name keeps the plain token, equal names still link")
-    rc, got, err = run_json(cfg, "--as-of", "2028-01-01")
+    rc, got, err = run_json(cfg, "--as-of", "2028-01-01", "--allow-future-as-of")
     equal((rc, got.get("customers", {}).get("disposed")), (0, 0), f"{what}: a later run has nothing to do")
 
 # --- 2. what every run would fail on -----------------------------------------------

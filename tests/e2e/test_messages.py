@@ -102,7 +102,7 @@ db = os.path.join(d, "reg.sqlite")
 FORGED = "x\n<3>lethe: forged\x1b[2J\x9b2J"
 LONG = "\u20ac" * 30  # 90 bytes: a cut at 64 bytes would split a character
 con = sqlite3.connect(db)
-con.execute("CREATE TABLE t(k TEXT PRIMARY KEY, made TEXT)")
+con.execute("CREATE TABLE t(k TEXT PRIMARY KEY NOT NULL, made TEXT)")
 con.execute("INSERT INTO t VALUES (CAST(x'41ff42' AS TEXT), 'never')")
 con.execute("INSERT INTO t VALUES (?, 'never')", (FORGED,))
 con.execute("INSERT INTO t VALUES (?, 'never')", (LONG,))
@@ -181,7 +181,7 @@ check(any("unknown key 'a\\n<3>lethe: forged\\x1b[2J'" in x for x in lines),
 d3 = tmpdir()
 db3 = os.path.join(d3, "reg.sqlite")
 con = sqlite3.connect(db3)
-con.execute("CREATE TABLE p(k TEXT PRIMARY KEY, made TEXT, name TEXT CHECK (name NOT LIKE 'tok%'))")
+con.execute("CREATE TABLE p(k TEXT PRIMARY KEY NOT NULL, made TEXT, name TEXT CHECK (name NOT LIKE 'tok%'))")
 con.execute("INSERT INTO p VALUES (?, '2020-01-01', 'Ella')", ("x\n<3>lethe: forged\x1b[2J",))
 con.commit()
 con.close()
