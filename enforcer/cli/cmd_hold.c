@@ -123,7 +123,10 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 			status = cli_fail(rc);
 			goto out;
 		}
-		lethe_digest(digest, h.site.pseudonym_key, "subject", subject.text, strlen(subject.text));
+		if ((rc = lethe_subject_digest(digest, h.site.pseudonym_key, &subject.value)) < 0) {
+			status = cli_fail(rc);
+			goto out;
+		}
 		json_object_set_new(fields, "subject", json_string(digest));
 		hold.subject = subject.value;
 	} else {
