@@ -26,6 +26,13 @@ void lethe_test_crash_point(const char *name);
 #endif
 
 /*
+ * For the unit tests of the evidence and the verifier: the commit time used
+ * by later commits on ev, unix seconds, UTC offset 0; 0 (the default) means
+ * the current time.
+ */
+void lethe_evidence_set_time(lethe_evidence *ev, int64_t unix_seconds);
+
+/*
  * For the unit tests of evidence.c: fn(ctx) is called by
  * lethe_evidence_commit after it has read main and written the commit
  * object, just before it moves main (to race another writer there). NULL

@@ -44,12 +44,6 @@ int lethe_evidence_open(lethe_evidence **out, const char *dir);
 void lethe_evidence_free(lethe_evidence *ev);
 
 /*
- * The commit time used by later commits on ev: unix seconds, UTC offset 0.
- * 0 (the default) means the current time. For tests and reproducible runs.
- */
-void lethe_evidence_set_time(lethe_evidence *ev, int64_t unix_seconds);
-
-/*
  * One change of a commit's tree. data != NULL: add or replace the file at
  * path (nested paths like "runs/000001/manifest.json" make their folders).
  * remove != 0: remove the file or the whole folder at path (nothing to remove
