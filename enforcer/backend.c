@@ -303,11 +303,12 @@ int lethe_backend_hold_add(int64_t *id, lethe_backend *be, const lethe_hold *h)
 	return be->ops->hold_add(id, be, h);
 }
 
-int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *released_at)
+int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *released_at,
+			       const char *reason)
 {
 	if (!be || !released_at)
 		return lethe_error_set(LETHE_ESOFTWARE, "hold release: missing argument");
-	return be->ops->hold_release(be, id, released_at);
+	return be->ops->hold_release(be, id, released_at, reason);
 }
 
 int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx)

@@ -47,7 +47,8 @@ struct lethe_backend_ops {
 	int (*suppress)(lethe_backend *be, const char *const *tokens, size_t n, const char *added_at);
 	int (*suppressed)(int *found, lethe_backend *be, const char *token);
 	int (*hold_add)(int64_t *id, lethe_backend *be, const lethe_hold *h);
-	int (*hold_release)(lethe_backend *be, int64_t id, const char *released_at);
+	int (*hold_release)(lethe_backend *be, int64_t id, const char *released_at,
+			      const char *reason);
 	int (*holds)(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 	int (*time_limit)(lethe_backend *be, int64_t seconds);
 	int (*pin_schema)(lethe_backend *be);

@@ -3,7 +3,12 @@
  * where planning finds them with no key and no evidence repository at hand.
  * The evidence keeps the signed audit trail of every hold and release.
  *
- * Invariant: a hold in force has released_at NULL; holds are never deleted.
+ * Invariants: a hold in force has released_at NULL; holds are never deleted.
+ * The texts an operator types (the reasons of a hold and of its release,
+ * a --where filter) live here only: the evidence carries their keyed digest,
+ * since they may name a person and the evidence is append-only. A register
+ * made before the reason columns existed gets them on its next hold; until
+ * then its holds read with NULL reasons.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +17,33 @@
 
 static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS lethe_holds (id INTEGER PRIMARY KEY, subject, rule TEXT, "
-	"where_sql TEXT, until TEXT, created_at TEXT NOT NULL, released_at TEXT)";
+	"where_sql TEXT, until TEXT, created_at TEXT NOT NULL, released_at TEXT, reason TEXT, "
+	"release_reason TEXT)";
+
+/* Whether lethe_holds has the reason columns (a register of an older Lethe
+ * has not). */
+static int has_reasons(lethe_sqlite *be)
+{
+	sqlite3_stmt *stmt = NULL;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(be->db, "SELECT 1 FROM pragma_table_info('lethe_holds') "
+			       "WHERE name = 'release_reason'", -1, &stmt, NULL) == SQLITE_OK)
+		found = sqlite3_step(stmt) == SQLITE_ROW;
+	sqlite3_finalize(stmt);
+	return found;
+}
+
+/* The table, with the reason columns, inside the open transaction. */
+static int ensure_table(lethe_sqlite *be)
+{
+	int rc = sqlite3_exec(be->db, create_sql, NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK && !has_reasons(be))
+		rc = sqlite3_exec(be->db, "ALTER TABLE lethe_holds ADD COLUMN reason TEXT; "
+				  "ALTER TABLE lethe_holds ADD COLUMN release_reason TEXT", NULL, NULL, NULL);
+	return rc;
+}
 
 static int fail(lethe_sqlite *be, int rc, const char *what)
 {
@@ -28,16 +59,18 @@ int lethe_sqlite_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h)
 
 	if (!be->in_txn)
 		return lethe_error_set(LETHE_ESOFTWARE, "hold outside a transaction");
-	rc = sqlite3_exec(be->db, create_sql, NULL, NULL, NULL);
+	rc = ensure_table(be);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_holds (subject, rule, where_sql, until, "
-					"created_at) VALUES (?1, ?2, ?3, ?4, ?5)", -1, &stmt, NULL);
+					"created_at, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &stmt,
+					NULL);
 	if (rc == SQLITE_OK) {
 		lethe_sqlite_bind_value(stmt, 1, &h->subject);
 		sqlite3_bind_text(stmt, 2, h->rule, -1, SQLITE_STATIC);
 		sqlite3_bind_text(stmt, 3, h->where, -1, SQLITE_STATIC);
 		sqlite3_bind_text(stmt, 4, h->until, -1, SQLITE_STATIC);
 		sqlite3_bind_text(stmt, 5, h->created_at, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 6, h->reason, -1, SQLITE_STATIC);
 		rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(be->db);
 	}
 	sqlite3_finalize(stmt);
@@ -47,7 +80,8 @@ int lethe_sqlite_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h)
 	return 0;
 }
 
-int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *released_at)
+int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *released_at,
+			      const char *reason)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
 	sqlite3_stmt *stmt = NULL;
@@ -57,11 +91,15 @@ int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *relea
 		return lethe_error_set(LETHE_ESOFTWARE, "release outside a transaction");
 	if (!lethe_sqlite_has_table(be, "lethe_holds"))
 		return lethe_error_set(LETHE_ENOTFOUND, "no hold %lld in force", (long long)id);
-	rc = sqlite3_prepare_v2(be->db, "UPDATE lethe_holds SET released_at = ?2 WHERE id = ?1 "
-				"AND released_at IS NULL", -1, &stmt, NULL);
+	rc = ensure_table(be);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(be->db, "UPDATE lethe_holds SET released_at = ?2, "
+					"release_reason = ?3 WHERE id = ?1 AND released_at IS NULL", -1,
+					&stmt, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(stmt, 1, id);
 		sqlite3_bind_text(stmt, 2, released_at, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 3, reason, -1, SQLITE_STATIC);
 		rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(be->db);
 	}
 	sqlite3_finalize(stmt);
@@ -80,8 +118,11 @@ int lethe_sqlite_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hol
 
 	if (!lethe_sqlite_has_table(be, "lethe_holds"))
 		return 0;
-	rc = sqlite3_prepare_v2(be->db, "SELECT id, subject, rule, where_sql, until, created_at, "
-				"released_at FROM lethe_holds ORDER BY id", -1, &stmt, NULL);
+	rc = sqlite3_prepare_v2(be->db, has_reasons(be) ?
+				"SELECT id, subject, rule, where_sql, until, created_at, released_at, "
+				"reason, release_reason FROM lethe_holds ORDER BY id" :
+				"SELECT id, subject, rule, where_sql, until, created_at, released_at, "
+				"NULL, NULL FROM lethe_holds ORDER BY id", -1, &stmt, NULL);
 	if (rc != SQLITE_OK)
 		return fail(be, rc, "read the holds");
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -94,6 +135,8 @@ int lethe_sqlite_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hol
 		h.until = (const char *)sqlite3_column_text(stmt, 4);
 		h.created_at = (const char *)sqlite3_column_text(stmt, 5);
 		h.released_at = (const char *)sqlite3_column_text(stmt, 6);
+		h.reason = (const char *)sqlite3_column_text(stmt, 7);
+		h.release_reason = (const char *)sqlite3_column_text(stmt, 8);
 		if ((rc = cb(ctx, &h)) != 0) {
 			sqlite3_finalize(stmt);
 			return rc;

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "evidence_impl.h"
+#include "testhook.h"
 #include "lethe/error.h"
 #include "lethe/sshsig.h"
 

@@ -255,36 +255,6 @@ int64_t lethe_replay_set_find(const lethe_replay_set *s, const char *digest, con
 	return 0;
 }
 
-/* The key as erase has it on its command line. text: at least 32 bytes;
- * *s and *len the text to digest. 0, or LETHE_EDATA for other types. */
-static int key_text(const char **s, size_t *len, char text[32], const lethe_value *key)
-{
-	if (key->type == LETHE_VALUE_INTEGER) {
-		*len = (size_t)snprintf(text, 32, "%" PRId64, key->i);
-		*s = text;
-		return 0;
-	}
-	if (key->type == LETHE_VALUE_TEXT) {
-		*s = key->s;
-		*len = key->len;
-		return 0;
-	}
-	return lethe_error_set(LETHE_EDATA, "a subject key that is neither an integer nor text");
-}
-
-int lethe_replay_subject_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
-				const lethe_value *key)
-{
-	char buf[32];
-	const char *s = NULL;
-	size_t len = 0;
-	int rc = key_text(&s, &len, buf, key);
-
-	if (rc == 0)
-		lethe_digest(out, k, "subject", s, len);
-	return rc;
-}
-
 typedef struct {
 	const lethe_policy *p;
 	const lethe_token_key *k;
@@ -340,9 +310,10 @@ static int match_row(void *ctx, size_t ncols, const char *const *names, const le
 					       m->p->subject_key, m->p->subject_table);
 	}
 	key = &values[m->column];
-	if (key_text(&s, &len, buf, key) < 0)
+	/* a key that is neither integer nor text was never erased */
+	if (lethe_subject_key_text(&s, &len, buf, key) < 0 ||
+	    lethe_subject_digest(digest, m->k, key) < 0)
 		return 0;
-	lethe_digest(digest, m->k, "subject", s, len);
 	if (!lethe_replay_set_find(m->set, digest, NULL, &other) && !other)
 		return 0;
 	/* an erasure names this key: is this the person it erased? */

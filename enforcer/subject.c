@@ -3,6 +3,8 @@
  * tokens of their contact values. See lethe/subject.h.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,9 +77,12 @@ int lethe_subject_find(lethe_subject *out, lethe_backend *be, const lethe_policy
 	s.value.s = s.text;
 	s.value.len = strlen(arg);
 	if (integer_affinity(lethe_table_column(t, p->subject_key)) && *arg) {
-		long long v = strtoll(arg, &end, 10);
+		long long v;
 
-		if (!*end) {
+		errno = 0;
+		v = strtoll(arg, &end, 10);
+		/* out of range: no integer key has it, and clamping would name another */
+		if (!*end && errno == 0) {
 			s.value.type = LETHE_VALUE_INTEGER;
 			s.value.i = v;
 		}
@@ -99,6 +104,35 @@ out:
 	free(s.text);
 	free(where);
 	lethe_table_info_free(t);
+	return rc;
+}
+
+int lethe_subject_key_text(const char **s, size_t *len, char buf[LETHE_SUBJECT_KEY_TEXT],
+			   const lethe_value *key)
+{
+	if (key->type == LETHE_VALUE_INTEGER) {
+		*len = (size_t)snprintf(buf, LETHE_SUBJECT_KEY_TEXT, "%" PRId64, key->i);
+		*s = buf;
+		return 0;
+	}
+	if (key->type == LETHE_VALUE_TEXT) {
+		*s = key->s;
+		*len = key->len;
+		return 0;
+	}
+	return lethe_error_set(LETHE_EDATA, "a subject key that is neither an integer nor text");
+}
+
+int lethe_subject_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
+			 const lethe_value *key)
+{
+	char buf[LETHE_SUBJECT_KEY_TEXT];
+	const char *s = NULL;
+	size_t len = 0;
+	int rc = lethe_subject_key_text(&s, &len, buf, key);
+
+	if (rc == 0)
+		lethe_digest(out, k, "subject", s, len);
 	return rc;
 }
 

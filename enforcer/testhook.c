@@ -1,6 +1,8 @@
 /*
- * testhook.c - see testhook.h. The per-point counter is the library's only
- * static mutable state besides the last error; it is used by tests only.
+ * testhook.c - see testhook.h. Compiled only with LETHE_TEST_HOOKS (the
+ * CMake option leaves this file out otherwise). The per-point counter is the
+ * library's only static mutable state besides the last error; it exists in
+ * test builds only.
  */
 #include <signal.h>
 #include <stdlib.h>

@@ -6,8 +6,8 @@
  *
  * Invariants: the caller holds the database lock and has opened the site
  * for a real erasure; without a site nothing is written (a dry run). The
- * evidence's subject digest is lethe_replay_subject_digest of the key's
- * value, so replay finds the subject again by the same digest; its contact
+ * evidence's subject digest is lethe_subject_digest of the key's
+ * typed value, so replay finds the subject again by the same digest; its contact
  * digest is lethe_subject_identity of the row before the erasure, so replay
  * can tell that person from another given the same key since.
  */
@@ -59,7 +59,7 @@ int cli_erase_apply(lethe_plan **done, const lethe_cli_opts *opts, cli_register 
 	o.residue_fast = r->cfg->residue_fast;
 	if (site) {
 		/* the contact values as they are before the erasure changes them */
-		if ((rc = lethe_replay_subject_digest(digest, site->pseudonym_key, &subject->value)) < 0 ||
+		if ((rc = lethe_subject_digest(digest, site->pseudonym_key, &subject->value)) < 0 ||
 		    (rc = lethe_subject_identity(contact, &identified, r->be, r->policy, subject,
 						 site->pseudonym_key)) < 0)
 			goto out;

@@ -75,10 +75,12 @@ static int record(const cli_site *site, const lethe_subject *s, const lethe_acce
 {
 	lethe_runlog_env env = { .ev = site->ev, .signing_key = site->signing_key };
 	char digest[LETHE_DIGEST_SIZE];
-	json_t *fields, *tables = json_array();
+	json_t *fields, *tables;
 	int rc;
 
-	lethe_digest(digest, site->pseudonym_key, "subject", s->text, strlen(s->text));
+	if ((rc = lethe_subject_digest(digest, site->pseudonym_key, &s->value)) < 0)
+		return rc;
+	tables = json_array();
 	for (size_t i = 0; tables && i < res->ntables; i++)
 		json_array_append_new(tables, json_pack("{s:s, s:I}", "table", res->tables[i].table,
 							"rows", (json_int_t)res->tables[i].rows));

@@ -7,6 +7,12 @@
  * Every hold and release is a signed evidence record first (the audit
  * trail; a subject appears there only as its keyed digest), then the
  * register's lethe_holds row (what planning reads, with no key at hand).
+ *
+ * Invariant: no text the operator types reaches the evidence. Reasons and a
+ * --where filter can name a person ("complaint of matti@example.org",
+ * "email = '...'"), and the evidence is append-only: the register keeps the
+ * texts (`hold list` shows them), the record only their keyed digest
+ * (text_digest), so an auditor shown a text can check it against the record.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -19,11 +25,22 @@
 #include "lethe/lock.h"
 #include "lethe/runlog.h"
 #include "lethe/subject.h"
+#include "lethe/text.h"
 
 typedef struct {
 	const char *reason, *subject, *rule, *where, *until, *id;
 	int json;
 } hold_args;
+
+/* The keyed digest a record carries in place of an operator's text:
+ * lethe_digest(pseudonym key, "hold-text", text) (docs/evidence-format.md). */
+static json_t *text_digest(const lethe_token_key *k, const char *text)
+{
+	char d[LETHE_DIGEST_SIZE];
+
+	lethe_digest(d, k, "hold-text", text, strlen(text));
+	return json_string(d);
+}
 
 static int parse(hold_args *a, int argc, char **argv, int from)
 {
@@ -117,13 +134,17 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 	if ((status = open_all(&h, opts)))
 		goto out;
 	cli_now_iso(now);
-	fields = json_pack("{s:s, s:s?}", "reason", a->reason, "until", a->until);
+	fields = json_pack("{s:o, s:s?}", "reason_digest", text_digest(h.site.pseudonym_key, a->reason),
+			   "until", a->until);
 	if (a->subject) {
 		if ((rc = lethe_subject_find(&subject, h.r.be, h.r.policy, a->subject)) < 0) {
 			status = cli_fail(rc);
 			goto out;
 		}
-		lethe_digest(digest, h.site.pseudonym_key, "subject", subject.text, strlen(subject.text));
+		if ((rc = lethe_subject_digest(digest, h.site.pseudonym_key, &subject.value)) < 0) {
+			status = cli_fail(rc);
+			goto out;
+		}
 		json_object_set_new(fields, "subject", json_string(digest));
 		hold.subject = subject.value;
 	} else {
@@ -141,12 +162,14 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 		}
 		json_object_set_new(fields, "rule", json_string(a->rule));
 		if (a->where)
-			json_object_set_new(fields, "where", json_string(a->where));
+			json_object_set_new(fields, "where_digest",
+					    text_digest(h.site.pseudonym_key, a->where));
 		hold.rule = a->rule;
 		hold.where = a->where;
 	}
 	hold.until = a->until;
 	hold.created_at = now;
+	hold.reason = a->reason;
 	/* The register's row first inside a transaction, the evidence record,
 	 * then COMMIT: a failed record leaves no hold behind, and a hold in
 	 * force always has its record. */
@@ -190,12 +213,13 @@ static int hold_release(const lethe_cli_opts *opts, const hold_args *a)
 		goto out;
 	cli_now_iso(now);
 	if ((rc = lethe_backend_begin(h.r.be)) < 0 ||
-	    (rc = lethe_backend_hold_release(h.r.be, id, now)) < 0) {
+	    (rc = lethe_backend_hold_release(h.r.be, id, now, a->reason)) < 0) {
 		lethe_backend_rollback(h.r.be);
 		status = rc == LETHE_ENOTFOUND ? (cli_fail(rc), 65) : cli_fail(rc);
 		goto out;
 	}
-	fields = json_pack("{s:I, s:s}", "hold_id", (json_int_t)id, "reason", a->reason);
+	fields = json_pack("{s:I, s:o}", "hold_id", (json_int_t)id, "reason_digest",
+			   text_digest(h.site.pseudonym_key, a->reason));
 	if ((rc = lethe_runlog_record(&seq, &h.env, "release", fields)) < 0 ||
 	    (rc = lethe_backend_commit(h.r.be)) < 0) {
 		lethe_backend_rollback(h.r.be);
@@ -213,10 +237,11 @@ out:
 static int list_one(void *ctx, const lethe_hold *h)
 {
 	json_t *list = ctx;
-	json_t *o = json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:b}", "id", (json_int_t)h->id,
-			      "scope", h->rule ? "rule" : "subject", "rule", h->rule, "where", h->where,
-			      "until", h->until, "created_at", h->created_at, "released_at",
-			      h->released_at, "in_force", h->released_at == NULL);
+	json_t *o = json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:b, s:s?, s:s?}", "id",
+			      (json_int_t)h->id, "scope", h->rule ? "rule" : "subject", "rule", h->rule,
+			      "where", h->where, "until", h->until, "created_at", h->created_at,
+			      "released_at", h->released_at, "in_force", h->released_at == NULL,
+			      "reason", h->reason, "release_reason", h->release_reason);
 
 	if (!h->rule && h->subject.type == LETHE_VALUE_INTEGER)
 		json_object_set_new(o, "subject", json_integer(h->subject.i));
@@ -224,6 +249,15 @@ static int list_one(void *ctx, const lethe_hold *h)
 		json_object_set_new(o, "subject", json_stringn(h->subject.s, h->subject.len));
 	json_array_append_new(list, o);
 	return 0;
+}
+
+static void print_text(const char *label, const char *text)
+{
+	char *line = text ? lethe_text_line(text) : NULL;
+
+	if (line)
+		printf("      %s: %s\n", label, line);
+	free(line);
 }
 
 static int hold_list(const lethe_cli_opts *opts, const hold_args *a)
@@ -252,6 +286,8 @@ static int hold_list(const lethe_cli_opts *opts, const hold_args *a)
 		const char *where = json_string_value(json_object_get(o, "where"));
 		const char *until = json_string_value(json_object_get(o, "until"));
 		const char *released = json_string_value(json_object_get(o, "released_at"));
+		const char *reason = json_string_value(json_object_get(o, "reason"));
+		const char *release_reason = json_string_value(json_object_get(o, "release_reason"));
 		char subject[64] = "";
 
 		if (json_is_integer(subj))
@@ -264,6 +300,9 @@ static int hold_list(const lethe_cli_opts *opts, const hold_args *a)
 		       where ? where : "", json_string_value(json_object_get(o, "created_at")),
 		       until ? ", until " : "", until ? until : "", released ? ", released " : "",
 		       released ? released : "");
+		/* the operator's texts, each kept to one safe line */
+		print_text("reason", reason);
+		print_text("released because", release_reason);
 	}
 	if (!json_array_size(list) && !opts->quiet)
 		printf("no holds\n");

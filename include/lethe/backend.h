@@ -319,12 +319,17 @@ typedef struct {
 	const char *until;       /* "YYYY-MM-DD" or NULL */
 	const char *created_at;
 	const char *released_at; /* NULL while in force */
+	const char *reason;      /* why it was added; NULL in a register of an older Lethe */
+	const char *release_reason; /* why it was released; NULL while in force */
 } lethe_hold;
 
 /* Inside the open transaction: add a hold, *id receives its number. */
 int lethe_backend_hold_add(int64_t *id, lethe_backend *be, const lethe_hold *h);
-/* Inside the open transaction: release; LETHE_ENOTFOUND when no such hold in force. */
-int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *released_at);
+/* Inside the open transaction: release with a reason; LETHE_ENOTFOUND when
+ * no such hold in force. The register keeps the reasons and --where texts,
+ * the evidence only their keyed digests (docs/evidence-format.md). */
+int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *released_at,
+			       const char *reason);
 /* Every hold, in force or not, by id. */
 int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 

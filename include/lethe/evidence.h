@@ -44,19 +44,6 @@ int lethe_evidence_open(lethe_evidence **out, const char *dir);
 void lethe_evidence_free(lethe_evidence *ev);
 
 /*
- * The commit time used by later commits on ev: unix seconds, UTC offset 0.
- * 0 (the default) means the current time. For tests and reproducible runs.
- */
-void lethe_evidence_set_time(lethe_evidence *ev, int64_t unix_seconds);
-
-/*
- * For tests only: fn(ctx) is called by lethe_evidence_commit after it has
- * read main and written the commit object, just before it moves main. NULL
- * removes the hook.
- */
-void lethe_evidence_set_test_hook(lethe_evidence *ev, void (*fn)(void *ctx), void *ctx);
-
-/*
  * One change of a commit's tree. data != NULL: add or replace the file at
  * path (nested paths like "runs/000001/manifest.json" make their folders).
  * remove != 0: remove the file or the whole folder at path (nothing to remove

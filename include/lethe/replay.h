@@ -11,8 +11,8 @@
  *    and one sequence number each), never with the number of subjects: the
  *    subject table is streamed, and only subjects whose digest is an
  *    erasure's are kept.
- *  - A subject's digest is lethe_digest(pseudonym key, "subject", key as
- *    text), integers in decimal: what `lethe erase` records.
+ *  - A subject's digest is lethe_subject_digest of its key (lethe/subject.h):
+ *    what `lethe erase`, `hold add --subject` and `access` record.
  *  - A key is not a person: SQLite gives a freed integer key to the next
  *    row, and a restore can bring back a key another person was given since.
  *    The erasure also records its subject's contact digest
@@ -55,11 +55,6 @@ size_t lethe_replay_set_count(const lethe_replay_set *s);
  */
 int64_t lethe_replay_set_find(const lethe_replay_set *s, const char *digest, const char *contact,
 			      int64_t *other);
-
-/* The digest `lethe erase` records for a subject's key: integer keys as
- * decimal text, text keys as they are. LETHE_EDATA for other types. */
-int lethe_replay_subject_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
-				const lethe_value *key);
 
 /* A subject of the register whose key's digest is in the set. */
 typedef struct {

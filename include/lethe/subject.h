@@ -25,11 +25,31 @@ typedef struct {
 } lethe_subject;
 
 /* The policy's subject (subject.table, subject.key) with the key `arg`,
- * typed as the key column stores it. LETHE_ECONFIG without a subject in the
+ * typed as the key column stores it: against a column of INTEGER affinity
+ * (or the rowid) an argument that is a whole decimal number in range
+ * ("8", "008", "+8") is the integer, anything else stays text. LETHE_ECONFIG without a subject in the
  * policy; LETHE_EDATA when no such subject exists ("no data subject ..."). */
 int lethe_subject_find(lethe_subject *out, lethe_backend *be, const lethe_policy *p,
 		       const char *arg);
 void lethe_subject_release(lethe_subject *s);
+
+/*
+ * The canonical subject digest, the one way every record names a subject
+ * (erasure and replay, hold, export): lethe_digest(pseudonym key,
+ * "subject", T) where T is the key's typed value as text: an integer in
+ * plain decimal (no plus sign, no leading zeros; "-" for negatives), so
+ * `--subject 8`, `008` and `+8` against an INTEGER key are the same
+ * subject; a text key its exact bytes. Typing follows lethe_subject_find
+ * (the key column's affinity), so the digest is the same whether the key
+ * came from the command line or from a row of the subject table.
+ * LETHE_EDATA for a key that is neither integer nor text.
+ */
+#define LETHE_SUBJECT_KEY_TEXT 32
+int lethe_subject_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
+			 const lethe_value *key);
+/* T above: *s and *len point into buf (integers) or into key (text). */
+int lethe_subject_key_text(const char **s, size_t *len, char buf[LETHE_SUBJECT_KEY_TEXT],
+			   const lethe_value *key);
 
 /* The suppression token of a contact value (see the invariants).
  * LETHE_ESOFTWARE when out of memory. */

@@ -54,6 +54,29 @@ def finish():
     sys.exit(1 if n else 0)
 
 
+# Crash points (LETHE_TEST_CRASH) exist only in a test build: CMake option
+# LETHE_TEST_HOOKS, which tests/run and .ci/run turn on (enforcer/testhook.h).
+HOOKS_HOW = "configure with -DLETHE_TEST_HOOKS=ON (tests/run does)"
+
+
+def test_hooks():
+    """Whether the lethe under test was built with crash points: only such a
+    binary holds the name of the variable that triggers them."""
+    with open(LETHE, "rb") as f:
+        return b"LETHE_TEST_CRASH" in f.read()
+
+
+def skip_note(what):
+    print(f"SKIP {what}: {LETHE} has no crash points; {HOOKS_HOW}")
+
+
+def require_test_hooks(what):
+    """Exit 77 (ctest: skipped) unless the binary has crash points."""
+    if not test_hooks():
+        skip_note(what)
+        sys.exit(77)
+
+
 def tmpdir():
     d = tempfile.mkdtemp(prefix="lethe-e2e-")
     import atexit

@@ -36,6 +36,21 @@ for f in FILES:
     check(os.path.isfile(at(f)), f"installed {f}")
 check(os.access(LETHE, os.X_OK), "the installed lethe is executable")
 
+# Crash points only in a test build: a build with the default options installs
+# a binary without them (not even the name of the variable that triggers
+# them). A test build (LETHE_TEST_HOOKS=ON) installs one with them, which
+# shows that this check sees them; tests/run and .ci/run also install a
+# default build and run this test on it.
+with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+    hooks = re.search(r"^LETHE_TEST_HOOKS:BOOL=(ON|TRUE|1|YES)$", f.read(), re.M | re.I) is not None
+if os.path.isfile(LETHE):
+    with open(LETHE, "rb") as f:
+        has = b"LETHE_TEST_CRASH" in f.read()
+    if hooks:
+        check(has, "a test build (LETHE_TEST_HOOKS=ON) installs its crash points")
+    else:
+        check(not has, "a default build installs a binary without crash points")
+
 
 def lethe(*args, extra=None):
     e = dict(os.environ)

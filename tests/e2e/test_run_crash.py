@@ -10,7 +10,9 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-from lethe_e2e import LETHE, check, equal, finish, run, tmpdir
+from lethe_e2e import LETHE, check, equal, finish, require_test_hooks, run, tmpdir
+
+require_test_hooks("the fault-injection runs")
 
 AS_OF = "2026-11-01"
 d = tmpdir()

@@ -13,7 +13,7 @@
     `lethe suppressed` finds the address (and phone) as the register had it.
 Every entry of the list is checked against the set computed here."""
 import sqlite3
-from lethe_e2e import check, equal, finish, run, tmpdir
+from lethe_e2e import check, equal, finish, run, skip_note, test_hooks, tmpdir
 from lethe_subject_e2e import raw_token, query, reference_site, rich_subject, suppression_token
 
 d = tmpdir()
@@ -52,12 +52,16 @@ expected = set()   # every token the list may hold
 # (a) An interrupted erasure, run again.
 a = rich_subject(sqlite3.connect(f"file:{db}?mode=ro", uri=True))
 a_email, a_phone = contact(a)
-rc, out, err = lethe("erase", "--subject", str(a), env={"LETHE_TEST_CRASH": "before-completion"})
-equal(rc, -9, "the first erase is killed after its batches")
-a_tokens = contact(a)
-check(all(v.startswith("tok_") for v in a_tokens), f"its contact values are tokens now: {a_tokens}")
+if test_hooks():
+    rc, out, err = lethe("erase", "--subject", str(a), env={"LETHE_TEST_CRASH": "before-completion"})
+    equal(rc, -9, "the first erase is killed after its batches")
+    a_tokens = contact(a)
+    check(all(v.startswith("tok_") for v in a_tokens), f"its contact values are tokens now: {a_tokens}")
+else:
+    skip_note("(a)'s erase killed after its batches")
 rc, out, err = lethe("erase", "--subject", str(a))
 equal(rc, 0, f"the erase run again completes {err.strip()}")
+a_tokens = contact(a)
 expected |= {suppression_token(key, a_email), suppression_token(key, a_phone), *a_tokens}
 for v in a_tokens:
     check(raw_token(key, v) not in listed(), f"no token of the token {v} is on the list")

@@ -12,6 +12,7 @@
 #include "lethe/sshkey.h"
 #include "lethe/sshsig.h"
 #include "ssh_test_util.h"
+#include "testhook.h"
 #include "unit_tmpdir.h"
 
 #define T0 1764000000 /* 2025-11-24T16:00:00Z */

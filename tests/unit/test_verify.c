@@ -14,6 +14,7 @@
 #include "lethe/verify.h"
 #include "ssh_test_util.h"
 #include "unit_tmpdir.h"
+#include "testhook.h"
 
 #define T0 1764000000 /* 2025-11-24T16:00:00Z */
 #define POLICY "rules:\n  - name: old-orders\n"
