@@ -74,7 +74,7 @@ tdb = os.path.join(site, "club.sqlite")
 os.makedirs(site)
 con = sqlite3.connect(tdb)
 con.executescript("""
-CREATE TABLE members (code TEXT PRIMARY KEY, email TEXT, joined_at TEXT NOT NULL);
+CREATE TABLE members (code TEXT PRIMARY KEY NOT NULL, email TEXT, joined_at TEXT NOT NULL);
 INSERT INTO members VALUES ('008', 'a@example.org', '2020-01-01'), ('8', 'b@example.org', '2020-01-01');
 """)
 con.close()
