@@ -257,6 +257,7 @@ int64_t lethe_replay_set_find(const lethe_replay_set *s, const char *digest, con
 
 typedef struct {
 	const lethe_policy *p;
+	const lethe_table_info *t;  /* the subject table: its unique contact columns */
 	const lethe_token_key *k;
 	const lethe_replay_set *set;
 	long column;            /* index of the key column; -1 before the first row */
@@ -317,7 +318,8 @@ static int match_row(void *ctx, size_t ncols, const char *const *names, const le
 	if (!lethe_replay_set_find(m->set, digest, NULL, &other) && !other)
 		return 0;
 	/* an erasure names this key: is this the person it erased? */
-	if ((rc = lethe_subject_identity_row(contact, &has, m->p, m->k, ncols, names, values)) < 0)
+	if ((rc = lethe_subject_identity_row(contact, &has, m->p, m->t, m->k, ncols, names,
+					       values)) < 0)
 		return rc;
 	if ((seq = lethe_replay_set_find(m->set, digest, has ? contact : NULL, &other)))
 		return add_match(m, key, s, len, seq, 0);
@@ -328,7 +330,8 @@ int lethe_replay_match_subjects(lethe_replay_match **out, size_t *n, lethe_backe
 				const lethe_policy *p, const lethe_token_key *k,
 				const lethe_replay_set *set)
 {
-	match_ctx m = { p, k, set, -1, NULL, 0, 0 };
+	match_ctx m = { p, NULL, k, set, -1, NULL, 0, 0 };
+	lethe_table_info *t = NULL;
 	int rc;
 
 	if (!p->subject_table || !p->subject_key)
@@ -339,7 +342,11 @@ int lethe_replay_match_subjects(lethe_replay_match **out, size_t *n, lethe_backe
 		*n = 0;
 		return 0;
 	}
+	if ((rc = lethe_backend_table_info(&t, be, p->subject_table)) < 0)
+		return rc;
+	m.t = t;
 	rc = lethe_backend_rows(be, p->subject_table, NULL, NULL, match_row, &m);
+	lethe_table_info_free(t);
 	if (rc < 0) {
 		lethe_replay_matches_free(m.items, m.n);
 		return rc;

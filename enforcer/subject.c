@@ -10,8 +10,10 @@
 #include <string.h>
 #include <strings.h>
 #include "fold.h"
+#include "lethe/check.h"
 #include "lethe/error.h"
 #include "lethe/subject.h"
+#include "transform.h"
 
 /* A key column with INTEGER affinity stores "42" as 42, and expressions such
  * as (SELECT customer_id ...) compare without affinity: bind an integer. */
@@ -214,39 +216,81 @@ int lethe_suppression_lookup(int *found, lethe_backend *be, const lethe_token_ke
 	return lethe_backend_suppressed(found, be, token);
 }
 
-/* A contact column's value as a token: 1 when made, 0 for values that are
- * neither text nor integer (NULL, blobs, reals). Its suppression token when
- * `suppression`; else what a rule's pseudonymise makes of it (the token of
- * its exact bytes, integers as decimal text), and a token as it is. */
-static int value_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k, const lethe_value *v,
-		       int suppression)
+/* A contact column's value as text: 1 when it is text or an integer
+ * (integers as decimal text in buf), 0 for NULL, blobs and reals. */
+static int contact_text(const char **s, size_t *len, char buf[32], const lethe_value *v)
 {
+	if (v->type == LETHE_VALUE_INTEGER) {
+		*len = (size_t)snprintf(buf, 32, "%" PRId64, v->i);
+		*s = buf;
+		return 1;
+	}
+	*s = v->s;
+	*len = v->len;
+	return v->type == LETHE_VALUE_TEXT;
+}
+
+/* The key a rule pseudonymising `column` of the subject table binds its row
+ * tokens to (lethe_rule_key): the first such rule's, in policy order; the
+ * subject key when no rule pseudonymises the column (then any fixed choice
+ * gives the same digest before and after a restore). */
+static const char *row_key_column(const lethe_policy *p, const lethe_table_info *t,
+				  const char *column)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		const lethe_rule *r = &p->rules[i];
+		const char *key;
+
+		if (strcasecmp(r->table, p->subject_table) ||
+		    (r->action != LETHE_ACTION_PSEUDONYMISE &&
+		     r->on_erasure != LETHE_ACTION_PSEUDONYMISE))
+			continue;
+		for (size_t j = 0; j < r->ncolumns; j++)
+			if (!strcasecmp(r->columns[j].column, column) && (key = lethe_rule_key(r, t)))
+				return key;
+	}
+	return p->subject_key;
+}
+
+/* What a rule's pseudonymise writes for contact column `column` of this
+ * row: 1 with the token in out, 0 for a value that takes none (see
+ * contact_text). A token stays as it is. */
+static int identity_token(char out[LETHE_TOKEN_SIZE], const lethe_policy *p,
+			  const lethe_table_info *t, const lethe_token_key *k, const char *column,
+			  size_t ncols, const char *const *names, const lethe_value *v, size_t at)
+{
+	const lethe_column_info *ci = lethe_table_column(t, column);
+	const lethe_value *row_key = NULL;
+	const char *s, *key;
 	char buf[32];
-	const char *s = v->s;
-	size_t len = v->len;
+	size_t len;
 	int rc;
 
-	if (v->type == LETHE_VALUE_INTEGER) {
-		len = (size_t)snprintf(buf, sizeof(buf), "%lld", (long long)v->i);
-		s = buf;
-	} else if (v->type != LETHE_VALUE_TEXT) {
+	if (!contact_text(&s, &len, buf, &v[at]))
 		return 0;
-	}
-	if (suppression) {
-		if ((rc = lethe_suppression_token(out, k, s, len)) < 0)
-			return rc;
-	} else if (lethe_token_looks_like(s, len)) {
+	if (lethe_token_looks_like(s, len)) {
 		memcpy(out, s, LETHE_TOKEN_LEN);
 		out[LETHE_TOKEN_LEN] = '\0';
-	} else {
-		lethe_token(out, k, s, len);
+		return 1;
 	}
-	return 1;
+	if (ci && ci->in_unique) {
+		/* a rule keyed by the hidden rowid, which is no column of the row
+		 * read: the subject key stands in; a value such a rule pseudonymised
+		 * then no longer matches, and replay skips the subject with a
+		 * warning rather than erase someone it cannot tell apart */
+		key = row_key_column(p, t, column);
+		for (int pass = 0; pass < 2 && !row_key; pass++, key = p->subject_key)
+			for (size_t i = 0; i < ncols && !row_key; i++)
+				if (!strcasecmp(names[i], key))
+					row_key = &v[i];
+	}
+	rc = lethe_transform_token(out, k, s, len, row_key);
+	return rc < 0 ? rc : 1;
 }
 
 int lethe_subject_identity_row(char out[LETHE_DIGEST_SIZE], int *has, const lethe_policy *p,
-			       const lethe_token_key *k, size_t ncols, const char *const *names,
-			       const lethe_value *v)
+			       const lethe_table_info *t, const lethe_token_key *k, size_t ncols,
+			       const char *const *names, const lethe_value *v)
 {
 	char *data, tok[LETHE_TOKEN_SIZE];
 	size_t n = 0;
@@ -262,7 +306,8 @@ int lethe_subject_identity_row(char out[LETHE_DIGEST_SIZE], int *has, const leth
 
 		for (size_t i = 0; i < ncols && !made; i++)
 			if (!strcasecmp(names[i], p->subject_contact[j]) &&
-			    (made = value_token(tok, k, &v[i], 0)) < 0) {
+			    (made = identity_token(tok, p, t, k, p->subject_contact[j], ncols, names, v,
+						   i)) < 0) {
 				rc = made;
 				goto out;
 			}
@@ -282,6 +327,7 @@ out:
 
 typedef struct {
 	const lethe_policy *p;
+	const lethe_table_info *t;
 	const lethe_token_key *k;
 	char *out;
 	int *has;
@@ -297,23 +343,30 @@ static int identity_row(void *ctx, size_t ncols, const char *const *names, const
 		*c->has = 0;
 		return 0;
 	}
-	return lethe_subject_identity_row(c->out, c->has, c->p, c->k, ncols, names, v);
+	return lethe_subject_identity_row(c->out, c->has, c->p, c->t, c->k, ncols, names, v);
 }
 
 int lethe_subject_identity(char out[LETHE_DIGEST_SIZE], int *has, lethe_backend *be,
 			   const lethe_policy *p, const lethe_subject *s, const lethe_token_key *k)
 {
-	identity_ctx c = { p, k, out, has, 0 };
+	identity_ctx c = { p, NULL, k, out, has, 0 };
+	lethe_table_info *t = NULL;
 	char *where;
 	int rc;
 
 	*has = 0;
 	if (!p->nsubject_contact)
 		return 0;
-	if (!(where = key_match(p)))
+	if ((rc = lethe_backend_table_info(&t, be, p->subject_table)) < 0)
+		return rc;
+	c.t = t;
+	if (!(where = key_match(p))) {
+		lethe_table_info_free(t);
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
 	rc = lethe_backend_rows(be, p->subject_table, where, &s->value, identity_row, &c);
 	free(where);
+	lethe_table_info_free(t);
 	if (rc < 0)
 		*has = 0;
 	return rc;
@@ -332,11 +385,14 @@ static int contact_row(void *ctx, size_t ncols, const char *const *names, const 
 	contacts *c = ctx;
 
 	for (size_t i = 0; i < ncols; i++) {
-		int wanted = 0, made;
+		const char *s;
+		char buf[32];
+		size_t len;
+		int wanted = 0, rc;
 
 		for (size_t j = 0; j < c->p->nsubject_contact; j++)
 			wanted |= !strcasecmp(names[i], c->p->subject_contact[j]);
-		if (!wanted || (v[i].type != LETHE_VALUE_TEXT && v[i].type != LETHE_VALUE_INTEGER))
+		if (!wanted || !contact_text(&s, &len, buf, &v[i]))
 			continue;
 		char **grown = realloc(c->tokens, (c->n + 1) * sizeof(char *));
 
@@ -346,9 +402,9 @@ static int contact_row(void *ctx, size_t ncols, const char *const *names, const 
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		}
 		c->tokens = grown;
-		if ((made = value_token(c->tokens[c->n], c->k, &v[i], 1)) < 0) {
+		if ((rc = lethe_suppression_token(c->tokens[c->n], c->k, s, len)) < 0) {
 			free(c->tokens[c->n]);
-			return made;
+			return rc;
 		}
 		c->n++;
 	}

@@ -40,6 +40,33 @@ static void as_text(lethe_transform *t, const lethe_value *in, const char **s, s
 	}
 }
 
+int lethe_transform_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k,
+			  const char *value, size_t len, const lethe_value *row_key)
+{
+	static const char types[] = { [LETHE_VALUE_INTEGER] = 'i', [LETHE_VALUE_REAL] = 'r',
+				      [LETHE_VALUE_TEXT] = 't', [LETHE_VALUE_BLOB] = 'b' };
+	char kbuf[32];
+	const char *ks;
+	size_t klen;
+
+	if (!row_key) {
+		lethe_token(out, k, value, len);
+		return 0;
+	}
+	if (row_key->type == LETHE_VALUE_NULL)
+		return lethe_error_set(LETHE_EDATA, "a row without a key cannot be pseudonymised");
+	ks = row_key->s;
+	klen = row_key->len;
+	if (row_key->type == LETHE_VALUE_INTEGER || row_key->type == LETHE_VALUE_REAL) {
+		klen = row_key->type == LETHE_VALUE_INTEGER ?
+		       (size_t)snprintf(kbuf, sizeof(kbuf), "%" PRId64, row_key->i) :
+		       (size_t)snprintf(kbuf, sizeof(kbuf), "%.17g", row_key->r);
+		ks = kbuf;
+	}
+	lethe_token_row(out, k, value, len, types[row_key->type], ks, klen);
+	return 0;
+}
+
 /* A UNIQUE column's token includes the row's key (lethe_token_row): equal
  * values of two rows (a customer who registered again with the same address)
  * must not become one token, which would fail the update on every run or,
@@ -47,28 +74,16 @@ static void as_text(lethe_transform *t, const lethe_value *in, const char **s, s
 static int pseudonymise(lethe_transform *t, const lethe_value *in, const lethe_value *key,
 			int unique, lethe_value *out)
 {
-	static const char types[] = { [LETHE_VALUE_INTEGER] = 'i', [LETHE_VALUE_REAL] = 'r',
-				      [LETHE_VALUE_TEXT] = 't', [LETHE_VALUE_BLOB] = 'b' };
-	char token[LETHE_TOKEN_SIZE], kbuf[32];
-	const char *s, *ks = key->s;
-	size_t len, klen = key->len;
+	char token[LETHE_TOKEN_SIZE];
+	const char *s;
+	size_t len;
 
-	as_text(t, in, &s, &len);
-	if (!unique) {
-		lethe_token(token, t->key, s, len);
-	} else if (key->type == LETHE_VALUE_NULL) {
-		/* check refuses a key that may be NULL; a NULL key names no row. */
+	/* check refuses a key that may be NULL; a NULL key names no row. */
+	if (unique && key->type == LETHE_VALUE_NULL)
 		return lethe_error_set(LETHE_EDATA, "rule '%s': a row without a key cannot be "
 				       "pseudonymised", t->rule->name);
-	} else {
-		if (key->type == LETHE_VALUE_INTEGER || key->type == LETHE_VALUE_REAL) {
-			klen = key->type == LETHE_VALUE_INTEGER ?
-			       (size_t)snprintf(kbuf, sizeof(kbuf), "%" PRId64, key->i) :
-			       (size_t)snprintf(kbuf, sizeof(kbuf), "%.17g", key->r);
-			ks = kbuf;
-		}
-		lethe_token_row(token, t->key, s, len, types[key->type], ks, klen);
-	}
+	as_text(t, in, &s, &len);
+	lethe_transform_token(token, t->key, s, len, unique ? key : NULL);
 	memcpy(t->buf, token, sizeof(token));
 	set_text(out, t->buf, LETHE_TOKEN_LEN);
 	return 0;

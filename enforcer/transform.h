@@ -24,6 +24,16 @@ typedef struct {
 	char buf[64];                 /* numbers as text, tokens, cut dates */
 } lethe_transform;
 
+/* What pseudonymise writes for a value given as text (integers and reals
+ * as decimal text): the plain token of its bytes when row_key is NULL (a
+ * column in no UNIQUE index), else the row token bound to row_key, the row's
+ * key as stored, typed 'i', 'r', 't' or 'b' with numbers as decimal text
+ * (lethe_token_row). The one place that framing is made: the subject's
+ * contact digest (subject.c) must come out the same. LETHE_EDATA for a NULL
+ * row_key. */
+int lethe_transform_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k,
+			  const char *value, size_t len, const lethe_value *row_key);
+
 /* lethe_change.transform; ctx is a lethe_transform. */
 int lethe_transform_value(void *ctx, size_t column, const lethe_value *in, const lethe_value *key,
 			  lethe_value *out);

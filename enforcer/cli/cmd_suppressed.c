@@ -4,7 +4,9 @@
  * that survived an erasure), 1 when not. An address import calls it before
  * adding an address. The value is compared as a token: the list holds no
  * addresses. Case is folded the Unicode way ("ÄIJÄ@x.fi" is "äijä@x.fi"),
- * see lethe/subject.h.
+ * see lethe/subject.h. A value a rule had replaced with a row token (a
+ * UNIQUE column) before the erasure is not found: that token depends on a
+ * row key the value alone does not give.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -57,8 +57,11 @@ int lethe_suppression_token(char out[LETHE_TOKEN_SIZE], const lethe_token_key *k
 			    const char *value, size_t len);
 
 /* Whether a value is on the suppression list: its suppression token, or
- * else the token of its exact bytes (what a rule's pseudonymise made of a
- * contact value before the subject was erased). */
+ * else the plain token of its exact bytes (what a rule's pseudonymise made
+ * of a contact value in a column of no UNIQUE index before the subject was
+ * erased). A value a rule replaced with a row token (a UNIQUE column) is on
+ * the list only as that token, which depends on a row key the value alone
+ * does not give: it is not found (docs/disposal.md, suppression). */
 int lethe_suppression_lookup(int *found, lethe_backend *be, const lethe_token_key *k,
 			     const char *value, size_t len);
 
@@ -66,21 +69,31 @@ int lethe_suppression_lookup(int *found, lethe_backend *be, const lethe_token_ke
  * The identity of a subject, so that `lethe replay` can tell the person it
  * erased from another who has since been given the same key: the keyed
  * digest lethe_digest(k, "contact", D), where D has one line per
- * subject.contact column in policy order, each ended by "\n": the value's
- * pseudonym token (lethe_token of its exact bytes, integers as decimal text,
- * what a rule's pseudonymise writes), the value itself when it already is a
- * token, or "-" when it is NULL (or neither text nor integer). So the digest
- * is the same whether or not a rule has pseudonymised the values since. *has is 0, and out untouched, when the policy names no
- * contact columns or all of them are NULL: such a subject has no identity
- * beyond its key. lethe_subject_identity reads the subject's row
+ * subject.contact column in policy order, each ended by "\n": the token a
+ * rule's pseudonymise writes for the value in that column (integers as
+ * decimal text; lethe_transform_token): in a column of no UNIQUE index the
+ * plain lethe_token of its exact bytes; in a column of a UNIQUE index
+ * (lethe_column_info.in_unique) the row token bound to the row's key
+ * (lethe_token_row), the value of the key column of the first rule that
+ * pseudonymises the column (lethe_rule_key), or the subject key when none
+ * does; the value itself when it already is a token, or "-" when it is NULL
+ * (or neither text nor integer). So the digest is the same whether or not a
+ * rule has pseudonymised the values since. Limit: a rule keyed by the hidden
+ * rowid (a table without a one-column primary key) binds row tokens to a
+ * value no row read here holds; the subject key stands in, so once such a
+ * rule has pseudonymised the column, replay no longer recognises the person
+ * and skips it with a warning. *has is 0, and out untouched, when the policy
+ * names no contact columns or all of them are NULL: such a subject has no
+ * identity beyond its key. lethe_subject_identity reads the subject's row
  * (none, or more than one row with the key, give *has 0);
- * lethe_subject_identity_row digests a row already read.
+ * lethe_subject_identity_row digests a row already read, with t the subject
+ * table's info (lethe_backend_table_info; borrowed).
  */
 int lethe_subject_identity(char out[LETHE_DIGEST_SIZE], int *has, lethe_backend *be,
 			   const lethe_policy *p, const lethe_subject *s, const lethe_token_key *k);
 int lethe_subject_identity_row(char out[LETHE_DIGEST_SIZE], int *has, const lethe_policy *p,
-			       const lethe_token_key *k, size_t ncols, const char *const *names,
-			       const lethe_value *v);
+			       const lethe_table_info *t, const lethe_token_key *k, size_t ncols,
+			       const char *const *names, const lethe_value *v);
 
 /* The tokens of the subject's subject.contact values (non-NULL ones), as a
  * malloc'd array of malloc'd strings. */

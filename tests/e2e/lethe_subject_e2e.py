@@ -10,6 +10,7 @@ import subprocess
 import unicodedata
 
 from lethe_e2e import equal, run
+from lethe_run_e2e import token_row
 
 BY_ORDER = "order_id IN (SELECT id FROM orders WHERE customer_id = :s)"
 # WHERE clauses of each table's rows of customer :s.
@@ -108,13 +109,22 @@ def suppression_token(key, value):
     return raw_token(key, normalise(v).encode())
 
 
-def contact_digest(key, values):
+def contact_digest(key, values, row_keys=None):
     """The erasure intent's `contact`: keyed digest (domain "contact") of one
-    line per contact column, the token of its exact bytes (a token as it is)
-    or "-" for NULL."""
-    def line(v):
-        return "-" if v is None else str(v) if looks_like_token(str(v)) else raw_token(key, v)
-    data = "".join(line(v) + "\n" for v in values)
+    line per contact column: what a rule's pseudonymise writes for the value,
+    the token of its exact bytes, or in a UNIQUE column (row_keys[i] not
+    None) the row token bound to the row's key; a token as it is; "-" for
+    NULL."""
+    row_keys = row_keys or [None] * len(values)
+
+    def line(v, rk):
+        if v is None:
+            return "-"
+        if looks_like_token(str(v)):
+            return str(v)
+        return raw_token(key, v) if rk is None else token_row(key, v, rk)
+    values = [line(v, rk) for v, rk in zip(values, row_keys)]
+    data = "".join(v + "\n" for v in values)
     h = hashlib.blake2b(key=key, person=DIGEST_PERSON, digest_size=32)
     h.update(len(b"contact").to_bytes(8, "little") + b"contact" + data.encode())
     return h.hexdigest()

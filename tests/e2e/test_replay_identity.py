@@ -4,7 +4,8 @@
 - backup B1 is taken; a new customer X registers (SQLite gives X the next
   integer key, K); backup B2 is taken; X and an older customer T are erased
   (each erasure intent records `contact`, the keyed digest of the contact
-  values, computed here independently);
+  values, computed here independently: the e-mail, UNIQUE, by its row token
+  bound to the customer's key; the phone by its plain token);
 - B1 is restored: K is free again, and the next new customer, Y, is given
   K. replay --dry-run and replay erase T again and skip K: Y's rows are
   untouched, Y's address is not suppressed, stderr warns naming the key, the
@@ -19,6 +20,7 @@ import os
 import shutil
 import sqlite3
 from lethe_e2e import check, equal, finish, run, sha256, tmpdir
+from lethe_run_e2e import token_row
 from lethe_subject_e2e import contact_digest, records, query, reference_site
 
 d = tmpdir()
@@ -80,7 +82,8 @@ intents = [r for r in records(evidence) if r.get("kind") == "intent" and r.get("
 equal(len(intents), 2, "two erasure intents")
 seq_x = intents[0]["seq"] if intents else None
 for r, cid in zip(intents, (x, t)):
-    equal(r.get("contact"), contact_digest(key, contacts[cid]),
+    # customers.email is UNIQUE: its token is bound to the customer's key
+    equal(r.get("contact"), contact_digest(key, contacts[cid], (cid, None)),
           f"the erasure of {cid} records the keyed digest of its e-mail and phone")
 
 # Restore B1: K is free, and the next customer to register is given it.
@@ -146,6 +149,9 @@ rc, out, err = lethe("run")
 equal(rc, 0, f"the daily run after the restore {err.strip()[-300:]}")
 check(all(v.startswith("tok_") for v in q("SELECT email, phone FROM customers WHERE id = ?", x)[0]),
       "the run replaced X's e-mail and phone with tokens")
+equal(q("SELECT email FROM customers WHERE id = ?", x)[0][0],
+      token_row(key, "Xenia.Erased@Example.org", x),
+      "X's e-mail, UNIQUE, became the row token bound to X's key")
 rc, out, err = lethe("replay", "--json")
 equal(rc, 0, f"replay after the run {err.strip()}")
 got = json.loads(out) if rc == 0 and out.strip() else {}
