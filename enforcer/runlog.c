@@ -269,11 +269,21 @@ const char *lethe_runlog_id(const lethe_runlog *rl)
 	return rl->run_id;
 }
 
-static json_t *rule_json(const lethe_rule_plan *rp, const char *due_name)
+/* The action a rule applies in this run: an erasure applies each rule's
+ * on_erasure action (lethe_plan_action), a run its normal one. The records
+ * carry this one, not the policy's normal action. */
+static lethe_action applied_action(const lethe_runlog_env *env, const lethe_rule *r)
+{
+	return env->request && !strcmp(env->request, "erasure") ? r->on_erasure : r->action;
+}
+
+static json_t *rule_json(const lethe_runlog_env *env, const lethe_rule_plan *rp,
+			 const char *due_name)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "name", rp->rule->name, "table", rp->rule->table,
-			 "action", lethe_action_name(rp->rule->action), "basis", rp->rule->basis,
+			 "action", lethe_action_name(applied_action(env, rp->rule)),
+			 "basis", rp->rule->basis,
 			 "in_scope", (json_int_t)rp->in_scope, due_name, (json_int_t)rp->due,
 			 "not_due", (json_int_t)rp->not_due, "not_started", (json_int_t)rp->not_started,
 			 "invalid", (json_int_t)rp->invalid, "held", (json_int_t)rp->held,
@@ -351,7 +361,7 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 			goto out;
 	}
 	for (size_t i = 0; i < plan->nrules; i++)
-		json_array_append_new(rules, rule_json(&plan->rules[i], "due"));
+		json_array_append_new(rules, rule_json(env, &plan->rules[i], "due"));
 	lethe_day_format(rl->as_of, day);
 	record = base_record("intent", seq + 1);
 	json_object_set_new(record, "run_id", json_string(rl->run_id));
@@ -640,7 +650,7 @@ int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const leth
 		return 0;
 	}
 	for (size_t i = 0; i < result->nrules; i++)
-		json_array_append_new(rules, rule_json(&result->rules[i], "due"));
+		json_array_append_new(rules, rule_json(rl->env, &result->rules[i], "due"));
 	lethe_day_format(rl->as_of, day);
 	/* A failed run's error (a VACUUM that found the disk full) is what the
 	 * caller reports: recording the completion must not replace it, even
