@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "lethe/error.h"
+#include "lethe/evidence_tip.h"
 #include "lethe/runlog.h"
 #include "testhook.h"
 
@@ -193,6 +194,21 @@ out:
 	return rc;
 }
 
+/* last_record, after checking that main still reaches the last record
+ * written as the register remembers it (lethe/evidence_tip.h): a main reset
+ * behind it would make the next record reuse a removed sequence number.
+ * Without a register (env->be NULL) there is nothing to check against. */
+static int evidence_tip(int64_t *seq, json_t **record, const lethe_runlog_env *env)
+{
+	int rc;
+
+	*seq = 0;
+	*record = NULL;
+	if (env->be && (rc = lethe_evidence_tip_check(env->ev, env->be)) < 0)
+		return rc;
+	return last_record(seq, record, env->ev);
+}
+
 /* What a run's commit subjects call it (docs/evidence-format.md): "run",
  * "erasure", or "replay" for an erasure that re-applies an earlier one. */
 static const char *run_label(const char *request, int64_t replay_of)
@@ -234,7 +250,10 @@ static int commit_record(const lethe_runlog_env *env, json_t *record, int64_t se
 		return rc;
 	snprintf(msg, sizeof(msg), "lethe: %s %08" PRId64 "%s%s%s%s", kind, seq, run_id ? " " : "",
 		 run_id ? label : "", run_id ? " " : "", run_id ? run_id : "");
-	return lethe_evidence_commit(oid, env->ev, env->signing_key, c->items, c->n, msg);
+	if ((rc = lethe_evidence_commit(oid, env->ev, env->signing_key, c->items, c->n, msg)) < 0)
+		return rc;
+	/* remembered outside the evidence, for lethe/evidence_tip.h */
+	return env->be ? lethe_evidence_tip_save(env->be, seq, oid) : 0;
 }
 
 /* --- the run log ------------------------------------------------------------ */
@@ -332,7 +351,7 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 	int64_t seq;
 	int rc;
 
-	if ((rc = last_record(&seq, &last, env->ev)) < 0 || (rc = schema_sha256(schema, env->be)) < 0)
+	if ((rc = evidence_tip(&seq, &last, env)) < 0 || (rc = schema_sha256(schema, env->be)) < 0)
 		goto out;
 	if ((rc = changes_add(&c, "policies", NULL, 0)) < 0)
 		goto out;
@@ -606,7 +625,7 @@ static int record_end(const lethe_runlog_env *env, const char *label, const char
 	int64_t seq;
 	int rc;
 
-	if ((rc = last_record(&seq, &last, env->ev)) < 0)
+	if ((rc = evidence_tip(&seq, &last, env)) < 0)
 		goto out;
 	if ((rc = completion_rules(rules, &c, env, run_id, src_rules, due_name,
 				   !strcmp(result, "aborted"))) < 0)
@@ -686,7 +705,7 @@ int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env)
 	int found = 0, rc;
 
 	*what = LETHE_RECOVER_NOTHING;
-	if ((rc = last_record(&seq, &last, env->ev)) < 0)
+	if ((rc = evidence_tip(&seq, &last, env)) < 0)
 		return rc;
 	kind = last ? json_string_value(json_object_get(last, "kind")) : NULL;
 	if (kind && !strcmp(kind, "intent")) {
@@ -724,7 +743,7 @@ int lethe_runlog_record(int64_t *out_seq, const lethe_runlog_env *env, const cha
 	int64_t seq;
 	int rc;
 
-	if ((rc = last_record(&seq, &last, env->ev)) < 0)
+	if ((rc = evidence_tip(&seq, &last, env)) < 0)
 		goto out;
 	last_kind = last ? json_string_value(json_object_get(last, "kind")) : NULL;
 	if (last_kind && !strcmp(last_kind, "intent")) {

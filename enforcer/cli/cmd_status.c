@@ -122,6 +122,9 @@ int cmd_status(const lethe_cli_opts *opts, int argc, char **argv)
 	} else {
 		print_text(st, r.cfg);
 	}
+	/* a truncated evidence is a problem found, as verify says it (exit 1) */
+	if (st->evidence_behind)
+		status = 1;
 out:
 	free(text);
 	lethe_status_free(st);

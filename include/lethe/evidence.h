@@ -92,6 +92,10 @@ int lethe_evidence_commit(char out_oid[41], lethe_evidence *ev,
 /* The commit main points to; LETHE_ENOTFOUND when the repository is empty. */
 int lethe_evidence_head(char out_oid[41], lethe_evidence *ev);
 
+/* *yes = 1 when main is `commit` (40 hex digits) or has it in its history;
+ * 0 when not, when main is absent, or when the repository lacks the commit. */
+int lethe_evidence_reaches(int *yes, lethe_evidence *ev, const char *commit);
+
 /* One commit as the verifier needs it. Every pointer is owned by the walk
  * and valid only during the callback. */
 typedef struct {

@@ -1,0 +1,44 @@
+/*
+ * evidence_tip.c - the evidence head remembered in the register, and the
+ * check that main still reaches it (lethe/evidence_tip.h).
+ *
+ * Invariants: reads and writes only lethe_evidence_head through the
+ * backend and main through the evidence store; prints nothing.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+#include "lethe/error.h"
+#include "lethe/evidence_tip.h"
+
+int lethe_evidence_tip_check(lethe_evidence *ev, lethe_backend *be)
+{
+	char commit[41], head[41];
+	int64_t seq = 0;
+	int found = 0, yes = 0, rc;
+
+	if ((rc = lethe_backend_evidence_head(&found, &seq, commit, be)) < 0 || !found)
+		return rc;
+	if ((rc = lethe_evidence_reaches(&yes, ev, commit)) < 0 || yes)
+		return rc;
+	rc = lethe_evidence_head(head, ev);
+	if (rc < 0 && rc != LETHE_ENOTFOUND)
+		return rc;
+	return lethe_error_set(LETHE_EVERIFY, "the evidence is behind what lethe wrote: main (%.12s) "
+			       "does not reach record %08" PRId64 " (commit %.12s) that the register "
+			       "remembers; the evidence repository was reset, truncated or rewritten, "
+			       "and lethe writes no record until it is restored (docs/operations.md, "
+			       "\"Evidence behind the register\")",
+			       rc == LETHE_ENOTFOUND ? "absent" : head, seq, commit);
+}
+
+int lethe_evidence_tip_save(lethe_backend *be, int64_t seq, const char *commit)
+{
+	char at[21];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return lethe_backend_evidence_head_set(be, seq, commit, at);
+}

@@ -1,0 +1,31 @@
+/*
+ * lethe/evidence_tip.h - truncation detection: Lethe remembers, outside the
+ * evidence repository (in the register, lethe_evidence_head), the sequence
+ * number and commit of the last record it wrote. A main that does not reach
+ * that commit was reset, truncated or rewritten: new records would reuse
+ * the removed sequence numbers, so writers refuse (docs/operations.md,
+ * "Evidence behind the register").
+ *
+ * Invariants:
+ *  - The remembered head only moves forward with what Lethe itself wrote,
+ *    after the commit is on main; a crash in between leaves it one record
+ *    behind, which is safe (behind the evidence is never an error).
+ *  - A register without a remembered head (older sites) checks nothing
+ *    until the first record is written.
+ */
+#ifndef LETHE_EVIDENCE_TIP_H
+#define LETHE_EVIDENCE_TIP_H
+
+#include <stdint.h>
+#include "backend.h"
+#include "evidence.h"
+
+/* 0 when main reaches the register's remembered head (or none is
+ * remembered); LETHE_EVERIFY with a one-line reason when it does not; other
+ * codes when the register or the repository cannot be read. */
+int lethe_evidence_tip_check(lethe_evidence *ev, lethe_backend *be);
+
+/* Remember record seq at commit (40 hex digits) as the last one written. */
+int lethe_evidence_tip_save(lethe_backend *be, int64_t seq, const char *commit);
+
+#endif
