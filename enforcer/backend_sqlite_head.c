@@ -4,8 +4,10 @@
  * (lethe/evidence_tip.h says why).
  *
  * Invariants:
- *  - lethe_evidence_head holds at most one row (id = 1): a sequence number,
- *    a commit id and a time; nothing personal.
+ *  - lethe_evidence_head holds one row per evidence repository (its
+ *    absolute path: a register moved to a new site's repository starts
+ *    afresh there): a sequence number, a commit id and a time; nothing
+ *    personal.
  *  - The table is Lethe's own (lethe_ prefix), left out of the schema
  *    fingerprint like the run markers.
  *  - Saving joins the open transaction when there is one (a hold's row and
@@ -24,7 +26,8 @@ static int fail(lethe_sqlite *be, int rc, const char *what)
 			       lethe_sqlite_why(why, sizeof(why), be->db));
 }
 
-int lethe_sqlite_evidence_head(int *found, int64_t *seq, char commit[41], lethe_backend *base)
+int lethe_sqlite_evidence_head(int *found, int64_t *seq, char commit[41], lethe_backend *base,
+			       const char *repository)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
 	sqlite3_stmt *stmt = NULL;
@@ -33,10 +36,11 @@ int lethe_sqlite_evidence_head(int *found, int64_t *seq, char commit[41], lethe_
 	*found = 0;
 	if (!lethe_sqlite_has_table(be, "lethe_evidence_head"))
 		return 0;
-	rc = sqlite3_prepare_v2(be->db, "SELECT seq, commit_id FROM lethe_evidence_head WHERE id = 1",
-				-1, &stmt, NULL);
+	rc = sqlite3_prepare_v2(be->db, "SELECT seq, commit_id FROM lethe_evidence_head WHERE "
+				"repository = ?1", -1, &stmt, NULL);
 	if (rc != SQLITE_OK)
 		return fail(be, rc, "read the evidence head");
+	sqlite3_bind_text(stmt, 1, repository, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		const char *c = (const char *)sqlite3_column_text(stmt, 1);
@@ -57,20 +61,20 @@ int lethe_sqlite_evidence_head(int *found, int64_t *seq, char commit[41], lethe_
 	return rc;
 }
 
-int lethe_sqlite_evidence_head_set(lethe_backend *base, int64_t seq, const char *commit,
-				   const char *at)
+int lethe_sqlite_evidence_head_set(lethe_backend *base, const char *repository, int64_t seq,
+				   const char *commit, const char *at)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
-	rc = sqlite3_exec(be->db, "CREATE TABLE IF NOT EXISTS lethe_evidence_head (id INTEGER "
-			  "PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, commit_id TEXT NOT NULL, "
-			  "written_at TEXT NOT NULL)", NULL, NULL, NULL);
+	rc = sqlite3_exec(be->db, "CREATE TABLE IF NOT EXISTS lethe_evidence_head (repository TEXT "
+			  "PRIMARY KEY, seq INTEGER NOT NULL, commit_id TEXT NOT NULL, "
+			  "written_at TEXT NOT NULL) WITHOUT ROWID", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return fail(be, rc, "create the evidence head");
-	rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_evidence_head (id, seq, commit_id, "
-				"written_at) VALUES (1, ?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET "
+	rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_evidence_head (repository, seq, commit_id, "
+				"written_at) VALUES (?4, ?1, ?2, ?3) ON CONFLICT (repository) DO UPDATE SET "
 				"seq = excluded.seq, commit_id = excluded.commit_id, "
 				"written_at = excluded.written_at", -1, &stmt, NULL);
 	if (rc != SQLITE_OK)
@@ -78,6 +82,7 @@ int lethe_sqlite_evidence_head_set(lethe_backend *base, int64_t seq, const char 
 	sqlite3_bind_int64(stmt, 1, seq);
 	sqlite3_bind_text(stmt, 2, commit, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, repository, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	rc = rc == SQLITE_DONE ? 0 : fail(be, rc, "write the evidence head");
 	sqlite3_finalize(stmt);

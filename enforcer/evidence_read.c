@@ -57,6 +57,11 @@ int lethe_evidence_head(char out_oid[41], lethe_evidence *ev)
 	return rc;
 }
 
+const char *lethe_evidence_path(const lethe_evidence *ev)
+{
+	return git_repository_path(ev->repo);
+}
+
 int lethe_evidence_reaches(int *yes, lethe_evidence *ev, const char *commit)
 {
 	git_oid head, want;

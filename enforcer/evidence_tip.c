@@ -11,13 +11,19 @@
 #include "lethe/error.h"
 #include "lethe/evidence_tip.h"
 
+int lethe_evidence_tip_load(int *found, int64_t *seq, char commit[41], lethe_backend *be,
+			    lethe_evidence *ev)
+{
+	return lethe_backend_evidence_head(found, seq, commit, be, lethe_evidence_path(ev));
+}
+
 int lethe_evidence_tip_check(lethe_evidence *ev, lethe_backend *be)
 {
 	char commit[41], head[41];
 	int64_t seq = 0;
 	int found = 0, yes = 0, rc;
 
-	if ((rc = lethe_backend_evidence_head(&found, &seq, commit, be)) < 0 || !found)
+	if ((rc = lethe_evidence_tip_load(&found, &seq, commit, be, ev)) < 0 || !found)
 		return rc;
 	if ((rc = lethe_evidence_reaches(&yes, ev, commit)) < 0 || yes)
 		return rc;
@@ -32,7 +38,7 @@ int lethe_evidence_tip_check(lethe_evidence *ev, lethe_backend *be)
 			       rc == LETHE_ENOTFOUND ? "absent" : head, seq, commit);
 }
 
-int lethe_evidence_tip_save(lethe_backend *be, int64_t seq, const char *commit)
+int lethe_evidence_tip_save(lethe_backend *be, lethe_evidence *ev, int64_t seq, const char *commit)
 {
 	char at[21];
 	time_t t = time(NULL);
@@ -40,5 +46,5 @@ int lethe_evidence_tip_save(lethe_backend *be, int64_t seq, const char *commit)
 
 	gmtime_r(&t, &tm);
 	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return lethe_backend_evidence_head_set(be, seq, commit, at);
+	return lethe_backend_evidence_head_set(be, lethe_evidence_path(ev), seq, commit, at);
 }

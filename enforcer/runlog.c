@@ -252,8 +252,13 @@ static int commit_record(const lethe_runlog_env *env, json_t *record, int64_t se
 		 run_id ? label : "", run_id ? " " : "", run_id ? run_id : "");
 	if ((rc = lethe_evidence_commit(oid, env->ev, env->signing_key, c->items, c->n, msg)) < 0)
 		return rc;
-	/* remembered outside the evidence, for lethe/evidence_tip.h */
-	return env->be ? lethe_evidence_tip_save(env->be, seq, oid) : 0;
+	/* Remembered outside the evidence (lethe/evidence_tip.h), best effort:
+	 * a register that refuses the write (busy, full: the run then fails
+	 * at its own write) leaves the head behind, which is safe, and must not
+	 * keep this record's run from being completed. */
+	if (env->be)
+		(void)lethe_evidence_tip_save(env->be, env->ev, seq, oid);
+	return 0;
 }
 
 /* --- the run log ------------------------------------------------------------ */

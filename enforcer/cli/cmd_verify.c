@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "lethe/backend.h"
 #include "lethe/error.h"
+#include "lethe/evidence_tip.h"
 #include "lethe/verify.h"
 
 static void print_json(int ok, const lethe_verify_report *r)
@@ -42,9 +43,10 @@ static void print_json(int ok, const lethe_verify_report *r)
 	json_decref(o);
 }
 
-/* Fill in what the command line left out from lethe.yaml, and the
- * database's path into *database when asked. 0 or exit status. */
-static int from_config(char **repo, char **signers, char **database, const lethe_cli_opts *opts)
+/* Fill in what the command line left out from lethe.yaml, and, when
+ * asked (site not NULL), the database's path and the site's own evidence
+ * repository into site[0] and site[1]. 0 or exit status. */
+static int from_config(char **repo, char **signers, char **site, const lethe_cli_opts *opts)
 {
 	lethe_diags diags = LETHE_DIAGS_INIT;
 	lethe_config *cfg = NULL;
@@ -79,7 +81,10 @@ static int from_config(char **repo, char **signers, char **database, const lethe
 		status = 70;
 	if (!status && !*signers && !(*signers = strdup(cfg->allowed_signers)))
 		status = 70;
-	if (!status && database && cfg->database && !(*database = strdup(cfg->database)))
+	if (!status && site && cfg->database && !(site[0] = strdup(cfg->database)))
+		status = 70;
+	if (!status && site && cfg->evidence_repository &&
+	    !(site[1] = strdup(cfg->evidence_repository)))
 		status = 70;
 out:
 	lethe_diags_free(&diags);
@@ -95,22 +100,28 @@ static const char usage_line[] = "usage: lethe [-c FILE] verify [--allowed-signe
 /* The register's remembered evidence head as expectations: at least its
  * sequence number, and its commit unless the command line names one. With
  * required 0 a register that cannot be read expects nothing. 0 or exit status. */
-static int from_register(lethe_verify_expect *e, char head[41], const char *database,
-			 int required)
+static int from_register(lethe_verify_expect *e, char head[41], char *const site[2], int required)
 {
 	lethe_backend *be = NULL;
+	lethe_evidence *ev = NULL;
 	int64_t seq = 0;
 	int found = 0, rc;
 
-	if (!database) {
+	if (!site[0] || !site[1]) {
 		if (!required)
 			return 0;
-		cli_error("verify: --expect-from-register: no database is configured");
+		cli_error("verify: --expect-from-register: no database or evidence.repository is "
+			  "configured");
 		return 78;
 	}
-	rc = lethe_backend_open(&be, database, LETHE_BACKEND_READONLY);
+	/* the head is the one remembered for the site's own repository, whatever
+	 * copy of it is verified (an auditor's clone) */
+	rc = lethe_backend_open(&be, site[0], LETHE_BACKEND_READONLY);
 	if (rc == 0)
-		rc = lethe_backend_evidence_head(&found, &seq, head, be);
+		rc = lethe_evidence_open(&ev, site[1]);
+	if (rc == 0)
+		rc = lethe_evidence_tip_load(&found, &seq, head, be, ev);
+	lethe_evidence_free(ev);
 	lethe_backend_free(be);
 	if (rc < 0)
 		return required ? cli_fail(rc) : 0;
@@ -154,7 +165,7 @@ static int expectation(lethe_verify_expect *e, int argc, char **argv, int *i)
 
 int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 {
-	char *repo = NULL, *signers = NULL, *database = NULL, head[41];
+	char *repo = NULL, *signers = NULL, *site[2] = { NULL, NULL }, head[41];
 	lethe_verify_report rep;
 	lethe_verify_expect expect = { 0, NULL };
 	int json = 0, status = 0, rc, missing = 0, register_flag = 0, own = 0;
@@ -191,9 +202,9 @@ int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 	}
 	own = !repo;
 	if ((!repo || !signers || register_flag) &&
-	    (status = from_config(&repo, &signers, own || register_flag ? &database : NULL, opts)))
+	    (status = from_config(&repo, &signers, own || register_flag ? site : NULL, opts)))
 		goto out;
-	if ((own || register_flag) && (status = from_register(&expect, head, database, register_flag)))
+	if ((own || register_flag) && (status = from_register(&expect, head, site, register_flag)))
 		goto out;
 	rc = lethe_verify_expecting(&rep, repo, signers, &expect);
 	if (rc < 0 && rc != LETHE_EVERIFY) {
@@ -213,6 +224,7 @@ int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 out:
 	free(repo);
 	free(signers);
-	free(database);
+	free(site[0]);
+	free(site[1]);
 	return status;
 }

@@ -315,13 +315,15 @@ int lethe_backend_marker_clear(lethe_backend *be, const char *run_id);
 /* --- the evidence head: the last record Lethe wrote, kept outside the evidence --
  * A main behind it was reset, truncated or rewritten (lethe/evidence_tip.h). */
 
-/* The remembered head: *found 0 when none is (a register from before this
- * was kept, or no record written yet); else its seq and 40-hex commit. */
-int lethe_backend_evidence_head(int *found, int64_t *seq, char commit[41], lethe_backend *be);
-/* Remember seq and commit (at: when, YYYY-MM-DDTHH:MM:SSZ). Joins the open
- * transaction if any, else commits by itself. */
-int lethe_backend_evidence_head_set(lethe_backend *be, int64_t seq, const char *commit,
-				    const char *at);
+/* The head remembered for the evidence repository at `repository` (its
+ * absolute path): *found 0 when none is (a register from before this was
+ * kept, or nothing written there yet); else its seq and 40-hex commit. */
+int lethe_backend_evidence_head(int *found, int64_t *seq, char commit[41], lethe_backend *be,
+				const char *repository);
+/* Remember seq and commit for `repository` (at: when, YYYY-MM-DDTHH:MM:SSZ).
+ * Joins the open transaction if any, else commits by itself. */
+int lethe_backend_evidence_head_set(lethe_backend *be, const char *repository, int64_t seq,
+				    const char *commit, const char *at);
 
 /* The schema as text (every CREATE statement, in name order, NUL-separated),
  * malloc'd; for the evidence's schema fingerprint. */
