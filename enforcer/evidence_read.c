@@ -397,6 +397,17 @@ out:
 	return rc;
 }
 
+int lethe_evidence_remote_head(char out_oid[41], int *found, lethe_evidence *ev,
+			       const char *remote_url)
+{
+	git_oid oid;
+	int rc = remote_main(&oid, found, ev, remote_url);
+
+	if (rc == 0 && *found)
+		git_oid_tostr(out_oid, 41, &oid);
+	return rc;
+}
+
 int lethe_evidence_unpushed(int64_t *count, lethe_evidence *ev, const char *remote_url)
 {
 	git_oid local, remote, *ids = NULL;

@@ -38,6 +38,22 @@ int lethe_evidence_tip_check(lethe_evidence *ev, lethe_backend *be)
 			       rc == LETHE_ENOTFOUND ? "absent" : head, seq, commit);
 }
 
+int lethe_evidence_tip_check_remote(lethe_evidence *ev, const char *remote_url)
+{
+	char remote[41];
+	int found = 0, yes = 0, rc;
+
+	/* unreachable remote: not evidence of a rollback; the push warns */
+	if (lethe_evidence_remote_head(remote, &found, ev, remote_url) < 0 || !found)
+		return 0;
+	if ((rc = lethe_evidence_reaches(&yes, ev, remote)) < 0 || yes)
+		return rc;
+	return lethe_error_set(LETHE_EVERIFY, "the evidence is behind its remote '%s': local main "
+			       "does not reach the remote's main (commit %.12s); the evidence repository "
+			       "was reset or rewritten, and lethe writes no record until it is restored "
+			       "(docs/operations.md, \"Evidence behind the register\")", remote_url, remote);
+}
+
 int lethe_evidence_tip_save(lethe_backend *be, lethe_evidence *ev, int64_t seq, const char *commit)
 {
 	char at[21];

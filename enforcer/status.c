@@ -421,10 +421,12 @@ static int remote_status(lethe_status *st, lethe_evidence *ev, const char *remot
 
 /* The evidence behind what lethe wrote is a problem to report, not an error
  * that hides the rest of the status. */
-static int tip_status(lethe_status *st, lethe_evidence *ev, lethe_backend *be)
+static int tip_status(lethe_status *st, lethe_evidence *ev, lethe_backend *be, const char *remote)
 {
 	int rc = ev ? lethe_evidence_tip_check(ev, be) : 0;
 
+	if (rc == 0 && ev && remote)
+		rc = lethe_evidence_tip_check_remote(ev, remote);
 	if (rc != LETHE_EVERIFY)
 		return rc;
 	st->evidence_behind = 1;
@@ -441,7 +443,7 @@ int lethe_status_new(lethe_status **out, const lethe_status_input *in)
 	st->as_of = in->as_of;
 	if ((rc = plan_ahead(st, in->be, in->policy)) < 0)
 		goto out;
-	if ((rc = tip_status(st, in->ev, in->be)) < 0 || (rc = read_history(st, in->ev, in->be)) < 0)
+	if ((rc = tip_status(st, in->ev, in->be, in->remote)) < 0 || (rc = read_history(st, in->ev, in->be)) < 0)
 		goto out;
 	if ((rc = remote_status(st, in->ev, in->remote)) < 0 ||
 	    (rc = key_warnings(st, in->keys, in->nkeys)) < 0)

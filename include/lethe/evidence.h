@@ -185,6 +185,11 @@ int lethe_evidence_push(lethe_evidence *ev, const char *remote_url, char **why);
  */
 int lethe_evidence_unpushed(int64_t *count, lethe_evidence *ev, const char *remote_url);
 
+/* The remote's main (*found 0 when it has none); LETHE_EIO when the remote
+ * cannot be read. */
+int lethe_evidence_remote_head(char out_oid[41], int *found, lethe_evidence *ev,
+			       const char *remote_url);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,12 @@
 #include "backend.h"
 #include "evidence.h"
 
+/* The remote (evidence.remote) keeps what was pushed: 0 when local main
+ * reaches the remote's main (or the remote has none, or cannot be read:
+ * the push reports that); LETHE_EVERIFY with a reason when local main lacks
+ * it, i.e. was reset behind what was pushed. */
+int lethe_evidence_tip_check_remote(lethe_evidence *ev, const char *remote_url);
+
 /* The head remembered for ev's repository (lethe_evidence_path). */
 int lethe_evidence_tip_load(int *found, int64_t *seq, char commit[41], lethe_backend *be,
 			    lethe_evidence *ev);

@@ -108,4 +108,36 @@ equal(len(records()), 8, "the run after the restore records 7 and 8")
 equal(register_head(), (8, git("rev-parse", "main")), "the register remembers record 8")
 rc, out, err = run("-c", cfg, "verify")
 equal(rc, 0, f"verify after restoring main: {out.strip()}")
+
+# --- the remote keeps what was pushed ---------------------------------------
+# With evidence.remote, the remote's main is a second memory: here the
+# register forgets its head (as a restore of an old backup would), main is
+# reset again, and the remote alone shows it.
+remote = os.path.join(d, "remote.git")
+subprocess.run(["git", "init", "-q", "--bare", remote], check=True)
+with open(cfg) as f:
+    text = f.read()
+with open(cfg, "w") as f:
+    f.write(text.replace("evidence:\n", f"evidence:\n  remote: {remote}\n", 1))
+rc, out, err = run("-c", cfg, "hold", "add", "--rule", "chat-transcripts", "--reason", "case 3")
+equal(rc, 0, f"hold add with a remote {err.strip()[-200:]}")
+pushed = git("rev-parse", "main")
+equal(subprocess.run(["git", "-C", remote, "rev-parse", "main"], capture_output=True,
+                     text=True).stdout.strip(), pushed, "the hold record was pushed")
+con = sqlite3.connect(db)
+con.execute("DELETE FROM lethe_evidence_head")
+con.commit()
+con.close()
+subprocess.run(["git", "-C", repo, "update-ref", "refs/heads/main", "main~4"], check=True)
+short = git("rev-parse", "main")
+before_db = hashlib.sha256(dump(db, evidence_head=True).encode()).hexdigest()
+rc, out, err = run("-c", cfg, "run", "--as-of", "2026-01-04")
+equal(rc, 1, "run refuses a main behind its remote")
+check("behind its remote" in err and pushed[:12] in err, f"run names the remote's commit: {err.strip()[-300:]}")
+equal(git("rev-parse", "main"), short, "run behind the remote wrote no evidence")
+equal(hashlib.sha256(dump(db, evidence_head=True).encode()).hexdigest(), before_db,
+      "run behind the remote changed nothing in the register")
+rc, out, err = run("-c", cfg, "status")
+equal(rc, 1, "status exits 1 on a main behind its remote")
+check("behind its remote" in out, "status reports the main behind its remote")
 finish()
