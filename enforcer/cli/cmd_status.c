@@ -5,7 +5,9 @@
  * read-only and writes nothing.
  *
  * Exit status: 0 whether or not there are warnings (monitoring reads them:
- * the text lists them, --json has "warnings"); otherwise as the contract says.
+ * the text lists them, --json has "warnings"), except 1 when the evidence is
+ * behind what lethe wrote (evidence_behind, lethe/evidence_tip.h);
+ * otherwise as the contract says.
  */
 #include <inttypes.h>
 #include <stdio.h>
