@@ -68,6 +68,10 @@ int lethe_sqlite_evidence_head_set(lethe_backend *base, const char *repository, 
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
+	/* a read-only register (lethe access) keeps its promise: no write tried */
+	if (be->flags & LETHE_BACKEND_READONLY)
+		return lethe_error_set(LETHE_ENOPERM, "'%s' is open read-only: the evidence head is "
+				       "not remembered", be->path);
 	rc = sqlite3_exec(be->db, "CREATE TABLE IF NOT EXISTS lethe_evidence_head (repository TEXT "
 			  "PRIMARY KEY, seq INTEGER NOT NULL, commit_id TEXT NOT NULL, "
 			  "written_at TEXT NOT NULL) WITHOUT ROWID", NULL, NULL, NULL);
