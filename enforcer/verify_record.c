@@ -245,10 +245,11 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 	static const char *const names[] = { "name", "table", "action", "basis" };
 	static const char *const counts[] = { "in_scope", "not_due", "not_started", "invalid",
 					      "held", "blocked" };
-	char where[64], want[512];
+	char where[64], *want = NULL;
 	const char *action;
 	int64_t disposed, n, total = 0;
 	json_t *v = NULL, *d = NULL;
+	int rc;
 
 	snprintf(where, sizeof(where), "rules[%zu].", i);
 	if (!json_is_object(rule))
@@ -295,12 +296,17 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 	if (n != disposed)
 		return verify_fail(r->s, "%s: 'rules[%zu]' digests count %lld is not disposed %lld",
 				   r->path, i, (long long)n, (long long)disposed);
-	snprintf(want, sizeof(want), "runs/%.2s/%s/digests/%s.txt", run_id, run_id,
-		 json_string_value(json_object_get(rule, "name")));
+	/* as long as the rule's name makes it: no fixed capacity */
+	if (asprintf(&want, "runs/%.2s/%s/digests/%s.txt", run_id, run_id,
+		     json_string_value(json_object_get(rule, "name"))) < 0)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	if (strcmp(json_string_value(v), want) != 0)
-		return verify_fail(r->s, "%s: digests of 'rules[%zu]' are at '%s', not '%s'",
-				   r->path, i, json_string_value(v), want);
-	return check_digests(r, want, n);
+		rc = verify_fail(r->s, "%s: digests of 'rules[%zu]' are at '%s', not '%s'",
+				 r->path, i, json_string_value(v), want);
+	else
+		rc = check_digests(r, want, n);
+	free(want);
+	return rc;
 }
 
 static int check_rules(record *r, json_t *rec, int completion, int aborted, const char *run_id)

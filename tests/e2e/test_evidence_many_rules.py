@@ -12,6 +12,14 @@ from lethe_e2e import check, equal, finish, run, tmpdir, write
 from lethe_run_e2e import config
 
 RULES = 1000
+# a rule name longer than any fixed path buffer: its digest file's path follows it
+LONG = "long-" + "x" * 600
+
+
+def name(g):
+    return LONG if g == 0 else f"group-{g:04d}"
+
+
 d = tmpdir()
 db = os.path.join(d, "reg.sqlite")
 con = sqlite3.connect(db)
@@ -26,7 +34,7 @@ con.close()
 
 pol = os.path.join(d, "policies")
 write(os.path.join(pol, "rules.yaml"), "lethe: 1\nrules:\n" + "".join(
-    f"  - name: group-{g:04d}\n    basis: test\n    table: t{g:04d}\n"
+    f"  - name: {name(g)}\n    basis: test\n    table: t{g:04d}\n"
     f"    from: made\n    retain: 1 year\n    action: delete\n" for g in range(RULES)))
 cfg = config(d, db, pol)
 repo = os.path.join(d, "site1", "evidence")
@@ -60,6 +68,9 @@ for n, (as_of, left) in enumerate((("2026-01-01", 2 * RULES), ("2027-01-01", RUL
           f"run {n}: one digest file per rule")
     equal(sum(r.get("disposed", 0) for r in rec.get("rules", [])), RULES,
           f"run {n}: disposed rows recorded")
+    check(any(r.get("name") == LONG and r.get("digests", {}) and
+              r["digests"]["path"].endswith(f"/digests/{LONG}.txt") for r in rec.get("rules", [])),
+          f"run {n}: the long rule name's digest file has its whole name")
     rc, out, err = run("-c", cfg, "verify")
     equal(rc, 0, f"run {n}: lethe verify passes ({out.strip()[-200:]} {err.strip()[-200:]})")
 
