@@ -236,6 +236,22 @@ int lethe_backend_marker_digests(lethe_backend *be, const char *run_id, const ch
 	return be->ops->marker_digests(be, run_id, rule, cb, ctx);
 }
 
+int lethe_backend_evidence_head(int *found, int64_t *seq, char commit[41], lethe_backend *be,
+				const char *repository)
+{
+	if (!found || !seq || !commit || !be || !repository)
+		return lethe_error_set(LETHE_ESOFTWARE, "evidence head: missing argument");
+	return be->ops->evidence_head(found, seq, commit, be, repository);
+}
+
+int lethe_backend_evidence_head_set(lethe_backend *be, const char *repository, int64_t seq,
+				    const char *commit, const char *at)
+{
+	if (!be || !repository || !commit || strlen(commit) != 40 || !at)
+		return lethe_error_set(LETHE_ESOFTWARE, "evidence head: missing argument");
+	return be->ops->evidence_head_set(be, repository, seq, commit, at);
+}
+
 int lethe_backend_marker_clear(lethe_backend *be, const char *run_id)
 {
 	if (!be || !run_id)

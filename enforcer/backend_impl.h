@@ -39,6 +39,10 @@ struct lethe_backend_ops {
 	int (*cleanup_owe)(lethe_backend *be);
 	int (*cleanup_owed)(char **since, lethe_backend *be);
 	int (*cleanup_done)(lethe_backend *be);
+	int (*evidence_head)(int *found, int64_t *seq, char commit[41], lethe_backend *be,
+			     const char *repository);
+	int (*evidence_head_set)(lethe_backend *be, const char *repository, int64_t seq,
+				 const char *commit, const char *at);
 	int (*schema_text)(char **out, size_t *len, lethe_backend *be);
 	int (*rows)(lethe_backend *be, const char *table, const char *where,
 		    const lethe_value *subject,

@@ -90,6 +90,12 @@ int lethe_sqlite_bind_value(sqlite3_stmt *stmt, int index, const lethe_value *v)
 int lethe_sqlite_has_table(lethe_sqlite *be, const char *name);
 #define LETHE_DONE_TABLE "lethe_done"
 
+/* backend_sqlite_head.c */
+int lethe_sqlite_evidence_head(int *found, int64_t *seq, char commit[41], lethe_backend *base,
+			       const char *repository);
+int lethe_sqlite_evidence_head_set(lethe_backend *base, const char *repository, int64_t seq,
+				   const char *commit, const char *at);
+
 /* backend_sqlite_marker.c */
 int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
 		      const char *const *digests, size_t ndigests);

@@ -57,6 +57,39 @@ int lethe_evidence_head(char out_oid[41], lethe_evidence *ev)
 	return rc;
 }
 
+const char *lethe_evidence_path(const lethe_evidence *ev)
+{
+	return git_repository_path(ev->repo);
+}
+
+int lethe_evidence_reaches(int *yes, lethe_evidence *ev, const char *commit)
+{
+	git_oid head, want;
+	git_commit *c = NULL;
+	int rc = main_id(&head, ev), g;
+
+	*yes = 0;
+	if (rc == LETHE_ENOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (!commit || strlen(commit) != 40 || git_oid_fromstr(&want, commit) < 0)
+		return lethe_error_set(LETHE_EDATA, "'%s' is not a commit id", commit ? commit : "");
+	if (git_oid_equal(&head, &want)) {
+		*yes = 1;
+		return 0;
+	}
+	/* a commit the repository no longer has is not on main (reset and pruned) */
+	if (git_commit_lookup(&c, ev->repo, &want) < 0)
+		return 0;
+	git_commit_free(c);
+	g = git_graph_descendant_of(ev->repo, &head, &want);
+	if (g < 0)
+		return lethe_evidence_git_fail(LETHE_EIO, "cannot walk main of '%s'", ev->dir);
+	*yes = g;
+	return 0;
+}
+
 /* The ids of main's first-parent chain, newest first. */
 static int first_parents(git_oid **out, size_t *count, lethe_evidence *ev)
 {
@@ -361,6 +394,17 @@ static int remote_main(git_oid *out, int *found, lethe_evidence *ev, const char 
 		}
 out:
 	git_remote_free(r);
+	return rc;
+}
+
+int lethe_evidence_remote_head(char out_oid[41], int *found, lethe_evidence *ev,
+			       const char *remote_url)
+{
+	git_oid oid;
+	int rc = remote_main(&oid, found, ev, remote_url);
+
+	if (rc == 0 && *found)
+		git_oid_tostr(out_oid, 41, &oid);
 	return rc;
 }
 

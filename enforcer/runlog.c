@@ -21,10 +21,9 @@
 #include <unistd.h>
 #include "lethe/dispose.h"
 #include "lethe/error.h"
+#include "lethe/evidence_tip.h"
 #include "lethe/runlog.h"
 #include "testhook.h"
-
-#define MAX_CHANGES 256
 
 struct lethe_runlog {
 	const lethe_runlog_env *env;
@@ -34,37 +33,83 @@ struct lethe_runlog {
 	int64_t intent_seq;     /* 0 until the intent is recorded */
 };
 
+/* The files of one commit. Growable: a run has one digest file per rule
+ * that disposed of something, and a policy may have any number of rules.
+ * Owner: the changes own every pointer in `owned` (paths, data and stream
+ * contexts of items); changes_free releases them and the arrays. */
 typedef struct {
-	lethe_evidence_change items[MAX_CHANGES];
-	char sha[MAX_CHANGES][65];      /* of streamed items, known beforehand */
-	size_t n;
-	char *owned[3 * MAX_CHANGES];   /* paths, data and stream contexts of items */
-	size_t nowned;
+	lethe_evidence_change *items;
+	char (*sha)[65];        /* per item: SHA-256 of a streamed item, known beforehand */
+	size_t n, cap;
+	void **owned;
+	size_t nowned, capowned;
 } changes;
 
 static void changes_free(changes *c)
 {
 	for (size_t i = 0; i < c->nowned; i++)
 		free(c->owned[i]);
-	c->n = c->nowned = 0;
+	free(c->owned);
+	free(c->items);
+	free(c->sha);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Take over p (freed at once when it cannot be recorded). */
+static int changes_own(changes *c, void *p)
+{
+	if (c->nowned == c->capowned) {
+		size_t cap = c->capowned ? 2 * c->capowned : 16;
+		void **more = realloc(c->owned, cap * sizeof(*more));
+
+		if (!more) {
+			free(p);
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		}
+		c->owned = more;
+		c->capowned = cap;
+	}
+	c->owned[c->nowned++] = p;
+	return 0;
+}
+
+/* Room for one more item. */
+static int changes_reserve(changes *c)
+{
+	size_t cap = c->cap ? 2 * c->cap : 16;
+	lethe_evidence_change *items;
+	char (*sha)[65];
+
+	if (c->n < c->cap)
+		return 0;
+	if (!(items = realloc(c->items, cap * sizeof(*items))))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	c->items = items;
+	if (!(sha = realloc(c->sha, cap * sizeof(*sha))))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	c->sha = sha;
+	c->cap = cap;
+	return 0;
 }
 
 /* Add a file (data taken over) or, with data NULL, remove a path. */
 static int changes_add(changes *c, const char *path, char *data, size_t len)
 {
-	char *p = strdup(path);
+	char *p;
+	int rc;
 
-	if (data)
-		c->owned[c->nowned++] = data;
-	if (!p)
+	if (data && (rc = changes_own(c, data)) < 0)
+		return rc;
+	if (!(p = strdup(path)))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	c->owned[c->nowned++] = p;
-	if (c->n >= MAX_CHANGES)
-		return lethe_error_set(LETHE_ESOFTWARE, "too many evidence files in one commit");
+	if ((rc = changes_own(c, p)) < 0 || (rc = changes_reserve(c)) < 0)
+		return rc;
+	memset(&c->items[c->n], 0, sizeof(c->items[c->n]));
 	c->items[c->n].path = p;
 	c->items[c->n].data = data ? data : "";
 	c->items[c->n].len = len;
 	c->items[c->n].remove = data == NULL;
+	c->sha[c->n][0] = '\0';
 	c->n++;
 	return 0;
 }
@@ -100,15 +145,19 @@ static json_t *base_record(const char *kind, int64_t seq)
 /* The last record of the repository: its seq, and the parsed JSON (or NULL
  * when the repository is empty). */
 typedef struct {
-	char last[256];
+	char *last;     /* malloc'd; NULL until a record is seen */
 } last_path;
 
 static int remember_last(void *ctx, const char *path, const char *blob)
 {
 	last_path *lp = ctx;
+	char *copy = strdup(path);
 
 	(void)blob;
-	snprintf(lp->last, sizeof(lp->last), "%s", path);
+	if (!copy)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	free(lp->last);
+	lp->last = copy;
 	return 0;
 }
 
@@ -116,7 +165,7 @@ static int last_record(int64_t *seq, json_t **record, lethe_evidence *ev)
 {
 	char head[41], *data = NULL;
 	size_t len = 0;
-	last_path lp = { "" };
+	last_path lp = { NULL };
 	json_error_t jerr;
 	const char *base;
 	int rc;
@@ -127,19 +176,38 @@ static int last_record(int64_t *seq, json_t **record, lethe_evidence *ev)
 	if (rc == LETHE_ENOTFOUND)
 		return 0;
 	if (rc < 0 || (rc = lethe_evidence_list(ev, head, "records", remember_last, &lp)) < 0)
-		return rc;
-	if (!lp.last[0])
-		return lethe_error_set(LETHE_EDATA, "evidence repository has commits but no records");
+		goto out;
+	if (!lp.last) {
+		rc = lethe_error_set(LETHE_EDATA, "evidence repository has commits but no records");
+		goto out;
+	}
 	base = strrchr(lp.last, '/') ? strrchr(lp.last, '/') + 1 : lp.last;
 	*seq = strtoll(base, NULL, 10);
 	if ((rc = lethe_evidence_read(&data, &len, ev, head, lp.last)) < 0)
-		return rc;
+		goto out;
 	*record = json_loadb(data, len, 0, &jerr);
 	free(data);
 	if (!*record)
-		return lethe_error_set(LETHE_EDATA, "evidence record '%s' is not valid json: %s", lp.last,
-				       jerr.text);
-	return 0;
+		rc = lethe_error_set(LETHE_EDATA, "evidence record '%s' is not valid json: %s", lp.last,
+				     jerr.text);
+out:
+	free(lp.last);
+	return rc;
+}
+
+/* last_record, after checking that main still reaches the last record
+ * written as the register remembers it (lethe/evidence_tip.h): a main reset
+ * behind it would make the next record reuse a removed sequence number.
+ * Without a register (env->be NULL) there is nothing to check against. */
+static int evidence_tip(int64_t *seq, json_t **record, const lethe_runlog_env *env)
+{
+	int rc;
+
+	*seq = 0;
+	*record = NULL;
+	if (env->be && (rc = lethe_evidence_tip_check(env->ev, env->be)) < 0)
+		return rc;
+	return last_record(seq, record, env->ev);
 }
 
 /* What a run's commit subjects call it (docs/evidence-format.md): "run",
@@ -183,7 +251,15 @@ static int commit_record(const lethe_runlog_env *env, json_t *record, int64_t se
 		return rc;
 	snprintf(msg, sizeof(msg), "lethe: %s %08" PRId64 "%s%s%s%s", kind, seq, run_id ? " " : "",
 		 run_id ? label : "", run_id ? " " : "", run_id ? run_id : "");
-	return lethe_evidence_commit(oid, env->ev, env->signing_key, c->items, c->n, msg);
+	if ((rc = lethe_evidence_commit(oid, env->ev, env->signing_key, c->items, c->n, msg)) < 0)
+		return rc;
+	/* Remembered outside the evidence (lethe/evidence_tip.h), best effort:
+	 * a register that refuses the write (busy, full: the run then fails
+	 * at its own write) leaves the head behind, which is safe, and must not
+	 * keep this record's run from being completed. */
+	if (env->be)
+		(void)lethe_evidence_tip_save(env->be, env->ev, seq, oid);
+	return 0;
 }
 
 /* --- the run log ------------------------------------------------------------ */
@@ -218,11 +294,21 @@ const char *lethe_runlog_id(const lethe_runlog *rl)
 	return rl->run_id;
 }
 
-static json_t *rule_json(const lethe_rule_plan *rp, const char *due_name)
+/* The action a rule applies in this run: an erasure applies each rule's
+ * on_erasure action (lethe_plan_action), a run its normal one. The records
+ * carry this one, not the policy's normal action. */
+static lethe_action applied_action(const lethe_runlog_env *env, const lethe_rule *r)
+{
+	return env->request && !strcmp(env->request, "erasure") ? r->on_erasure : r->action;
+}
+
+static json_t *rule_json(const lethe_runlog_env *env, const lethe_rule_plan *rp,
+			 const char *due_name)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "name", rp->rule->name, "table", rp->rule->table,
-			 "action", lethe_action_name(rp->rule->action), "basis", rp->rule->basis,
+			 "action", lethe_action_name(applied_action(env, rp->rule)),
+			 "basis", rp->rule->basis,
 			 "in_scope", (json_int_t)rp->in_scope, due_name, (json_int_t)rp->due,
 			 "not_due", (json_int_t)rp->not_due, "not_started", (json_int_t)rp->not_started,
 			 "invalid", (json_int_t)rp->invalid, "held", (json_int_t)rp->held,
@@ -267,11 +353,11 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 	const lethe_runlog_env *env = rl->env;
 	json_t *record = NULL, *last = NULL, *rules = json_array(), *policy = json_array();
 	changes c = { .n = 0 };
-	char day[11], schema[65], path[512], hex[65];
+	char day[11], schema[65], hex[65], *path = NULL;
 	int64_t seq;
 	int rc;
 
-	if ((rc = last_record(&seq, &last, env->ev)) < 0 || (rc = schema_sha256(schema, env->be)) < 0)
+	if ((rc = evidence_tip(&seq, &last, env)) < 0 || (rc = schema_sha256(schema, env->be)) < 0)
 		goto out;
 	if ((rc = changes_add(&c, "policies", NULL, 0)) < 0)
 		goto out;
@@ -284,7 +370,15 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 			rc = rc < 0 ? rc : lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 			goto out;
 		}
-		snprintf(path, sizeof(path), "policies/%s", basename(copy));
+		free(path);
+		path = NULL;
+		if (asprintf(&path, "policies/%s", basename(copy)) < 0) {
+			path = NULL;
+			free(copy);
+			free(data);
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			goto out;
+		}
 		free(copy);
 		sha256_hex(hex, data, len);
 		json_array_append_new(policy, json_pack("{s:s, s:s}", "path", path, "sha256", hex));
@@ -292,7 +386,7 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 			goto out;
 	}
 	for (size_t i = 0; i < plan->nrules; i++)
-		json_array_append_new(rules, rule_json(&plan->rules[i], "due"));
+		json_array_append_new(rules, rule_json(env, &plan->rules[i], "due"));
 	lethe_day_format(rl->as_of, day);
 	record = base_record("intent", seq + 1);
 	json_object_set_new(record, "run_id", json_string(rl->run_id));
@@ -317,6 +411,7 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 		rl->intent_seq = seq + 1;
 	lethe_test_crash_point("after-intent");
 out:
+	free(path);
 	json_decref(record);
 	json_decref(last);
 	json_decref(rules);
@@ -435,20 +530,21 @@ static int add_digest_file(changes *c, int64_t *count, const lethe_runlog_env *e
 	snprintf(f->run_id, sizeof(f->run_id), "%s", run_id);
 	crypto_hash_sha256_init(&f->sha);
 	rc = lethe_backend_marker_digests(env->be, run_id, rule, hash_digest, f);
-	if (rc == 0 && f->count > 0 && c->n >= MAX_CHANGES)
-		rc = lethe_error_set(LETHE_ESOFTWARE, "too many evidence files in one commit");
 	if (rc < 0 || f->count == 0) {
 		free(f->rule);
 		free(f);
 		return rc;
 	}
 	crypto_hash_sha256_final(&f->sha, h);
-	sodium_bin2hex(c->sha[c->n], sizeof(c->sha[c->n]), h, sizeof(h));
 	*count = f->count;
-	c->owned[c->nowned++] = (char *)f;   /* freed with the changes: f->rule too */
-	c->owned[c->nowned++] = f->rule;
-	if ((rc = changes_add(c, path, NULL, 0)) < 0)
+	/* freed with the changes: f->rule first, so f is still there to free */
+	if ((rc = changes_own(c, f->rule)) < 0) {
+		free(f);
 		return rc;
+	}
+	if ((rc = changes_own(c, f)) < 0 || (rc = changes_add(c, path, NULL, 0)) < 0)
+		return rc;
+	sodium_bin2hex(c->sha[c->n - 1], sizeof(c->sha[c->n - 1]), h, sizeof(h));
 	c->items[c->n - 1].remove = 0;
 	c->items[c->n - 1].stream = stream_digests;
 	c->items[c->n - 1].stream_ctx = f;
@@ -486,7 +582,7 @@ static int completion_rules(json_t *rules, changes *c, const lethe_runlog_env *e
 		rule_count count = { name ? name : "", 0 };
 		int64_t lines = 0;
 		int found = 0;
-		char path[512];
+		char *path = NULL;
 
 		if (!o || !name) {
 			json_decref(o);
@@ -506,14 +602,19 @@ static int completion_rules(json_t *rules, changes *c, const lethe_runlog_env *e
 			return rc;
 		}
 		json_object_set_new(o, "disposed", json_integer(count.disposed));
-		snprintf(path, sizeof(path), "runs/%.2s/%s/digests/%s.txt", run_id, run_id, name);
+		if (asprintf(&path, "runs/%.2s/%s/digests/%s.txt", run_id, run_id, name) < 0) {
+			json_decref(o);
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		}
 		if ((rc = add_digest_file(c, &lines, env, run_id, name, path)) < 0) {
+			free(path);
 			json_decref(o);
 			return rc;
 		}
 		json_object_set_new(o, "digests", lines > 0 ? json_pack("{s:s, s:I}", "path", path,
 									 "count", (json_int_t)lines)
 							     : json_null());
+		free(path);
 		json_array_append_new(rules, o);
 	}
 	return 0;
@@ -530,7 +631,7 @@ static int record_end(const lethe_runlog_env *env, const char *label, const char
 	int64_t seq;
 	int rc;
 
-	if ((rc = last_record(&seq, &last, env->ev)) < 0)
+	if ((rc = evidence_tip(&seq, &last, env)) < 0)
 		goto out;
 	if ((rc = completion_rules(rules, &c, env, run_id, src_rules, due_name,
 				   !strcmp(result, "aborted"))) < 0)
@@ -574,7 +675,7 @@ int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const leth
 		return 0;
 	}
 	for (size_t i = 0; i < result->nrules; i++)
-		json_array_append_new(rules, rule_json(&result->rules[i], "due"));
+		json_array_append_new(rules, rule_json(rl->env, &result->rules[i], "due"));
 	lethe_day_format(rl->as_of, day);
 	/* A failed run's error (a VACUUM that found the disk full) is what the
 	 * caller reports: recording the completion must not replace it, even
@@ -611,7 +712,7 @@ int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env)
 	int found = 0, rc;
 
 	*what = LETHE_RECOVER_NOTHING;
-	if ((rc = last_record(&seq, &last, env->ev)) < 0)
+	if ((rc = evidence_tip(&seq, &last, env)) < 0)
 		return rc;
 	kind = last ? json_string_value(json_object_get(last, "kind")) : NULL;
 	if (kind && !strcmp(kind, "intent")) {
@@ -652,7 +753,7 @@ int lethe_runlog_record(int64_t *out_seq, const lethe_runlog_env *env, const cha
 	int64_t seq;
 	int rc;
 
-	if ((rc = last_record(&seq, &last, env->ev)) < 0)
+	if ((rc = evidence_tip(&seq, &last, env)) < 0)
 		goto out;
 	last_kind = last ? json_string_value(json_object_get(last, "kind")) : NULL;
 	if (last_kind && !strcmp(last_kind, "intent")) {

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "lethe/error.h"
+#include "lethe/evidence_tip.h"
 #include "lethe/plan.h"
 #include "lethe/status.h"
 
@@ -418,6 +419,20 @@ static int remote_status(lethe_status *st, lethe_evidence *ev, const char *remot
 	return 0;
 }
 
+/* The evidence behind what lethe wrote is a problem to report, not an error
+ * that hides the rest of the status. */
+static int tip_status(lethe_status *st, lethe_evidence *ev, lethe_backend *be, const char *remote)
+{
+	int rc = ev ? lethe_evidence_tip_check(ev, be) : 0;
+
+	if (rc == 0 && ev && remote)
+		rc = lethe_evidence_tip_check_remote(ev, remote);
+	if (rc != LETHE_EVERIFY)
+		return rc;
+	st->evidence_behind = 1;
+	return lethe_warnings_add(&st->warnings, "%s", lethe_error_last());
+}
+
 int lethe_status_new(lethe_status **out, const lethe_status_input *in)
 {
 	lethe_status *st = calloc(1, sizeof(*st));
@@ -428,7 +443,7 @@ int lethe_status_new(lethe_status **out, const lethe_status_input *in)
 	st->as_of = in->as_of;
 	if ((rc = plan_ahead(st, in->be, in->policy)) < 0)
 		goto out;
-	if ((rc = read_history(st, in->ev, in->be)) < 0)
+	if ((rc = tip_status(st, in->ev, in->be, in->remote)) < 0 || (rc = read_history(st, in->ev, in->be)) < 0)
 		goto out;
 	if ((rc = remote_status(st, in->ev, in->remote)) < 0 ||
 	    (rc = key_warnings(st, in->keys, in->nkeys)) < 0)
@@ -522,12 +537,12 @@ int lethe_status_to_json(char **out, const lethe_status *st)
 		}
 	}
 	lethe_day_format(st->as_of, day);
-	root = json_pack("{s:s, s:o, s:I, s:I, s:I, s:o*, s:o, s:o, s:o*}", "as_of", day,
+	root = json_pack("{s:s, s:o, s:I, s:I, s:I, s:o*, s:o, s:b, s:o, s:o*}", "as_of", day,
 			 "last_run", last_json(&st->last), "due_now", (json_int_t)sum[0],
 			 "due_in_7_days", (json_int_t)sum[1], "due_in_30_days", (json_int_t)sum[2],
 			 "rules", rules, "unpushed",
 			 st->unpushed < 0 ? json_null() : json_integer(st->unpushed),
-			 "holds", holds_json(st), "warnings", strings_json(&st->warnings));
+			 "evidence_behind", st->evidence_behind, "holds", holds_json(st), "warnings", strings_json(&st->warnings));
 	if (!root || !(text = json_dumps(root, JSON_INDENT(2)))) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;

@@ -226,6 +226,18 @@ out:
 	return rc;
 }
 
+/* The actions of docs/policy-language.md; a record's `action` is the one
+ * the run applied. */
+static int is_action(const char *s)
+{
+	static const char *const actions[] = { "delete", "pseudonymise", "mask", "keep" };
+
+	for (size_t k = 0; k < sizeof(actions) / sizeof(actions[0]); k++)
+		if (!strcmp(s, actions[k]))
+			return 1;
+	return 0;
+}
+
 /* One entry of `rules`: its names, its counts (due or disposed), its digests. */
 static int check_rule(record *r, json_t *rule, size_t i, int completion, int aborted,
 		      const char *run_id)
@@ -233,9 +245,11 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 	static const char *const names[] = { "name", "table", "action", "basis" };
 	static const char *const counts[] = { "in_scope", "not_due", "not_started", "invalid",
 					      "held", "blocked" };
-	char where[64], want[512];
+	char where[64], *want = NULL;
+	const char *action;
 	int64_t disposed, n, total = 0;
 	json_t *v = NULL, *d = NULL;
+	int rc;
 
 	snprintf(where, sizeof(where), "rules[%zu].", i);
 	if (!json_is_object(rule))
@@ -243,6 +257,10 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
 		if (field(r, &v, rule, where, names[k], JSON_STRING) < 0)
 			return LETHE_EVERIFY;
+	action = json_string_value(json_object_get(rule, "action"));
+	if (!is_action(action))
+		return verify_fail(r->s, "%s: '%saction' is '%s', not delete, pseudonymise, mask or keep",
+				   r->path, where, action);
 	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
 		if (count(r, &n, rule, where, counts[k]) < 0)
 			return LETHE_EVERIFY;
@@ -252,6 +270,11 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 		return count(r, NULL, rule, where, "due");
 	if (count(r, &disposed, rule, where, "disposed") < 0)
 		return LETHE_EVERIFY;
+	/* the action is the one the run applied (an erasure's on_erasure): a
+	 * rule that kept its rows disposed of none */
+	if (!strcmp(action, "keep") && disposed != 0)
+		return verify_fail(r->s, "%s: 'rules[%zu]' keeps its rows but disposed of %lld",
+				   r->path, i, (long long)disposed);
 	if (aborted && total + disposed != 0)
 		return verify_fail(r->s, "%s: an abort has non-zero counts in 'rules[%zu]'",
 				   r->path, i);
@@ -273,12 +296,17 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 	if (n != disposed)
 		return verify_fail(r->s, "%s: 'rules[%zu]' digests count %lld is not disposed %lld",
 				   r->path, i, (long long)n, (long long)disposed);
-	snprintf(want, sizeof(want), "runs/%.2s/%s/digests/%s.txt", run_id, run_id,
-		 json_string_value(json_object_get(rule, "name")));
+	/* as long as the rule's name makes it: no fixed capacity */
+	if (asprintf(&want, "runs/%.2s/%s/digests/%s.txt", run_id, run_id,
+		     json_string_value(json_object_get(rule, "name"))) < 0)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	if (strcmp(json_string_value(v), want) != 0)
-		return verify_fail(r->s, "%s: digests of 'rules[%zu]' are at '%s', not '%s'",
-				   r->path, i, json_string_value(v), want);
-	return check_digests(r, want, n);
+		rc = verify_fail(r->s, "%s: digests of 'rules[%zu]' are at '%s', not '%s'",
+				 r->path, i, json_string_value(v), want);
+	else
+		rc = check_digests(r, want, n);
+	free(want);
+	return rc;
 }
 
 static int check_rules(record *r, json_t *rec, int completion, int aborted, const char *run_id)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include "cli.h"
 #include "lethe/error.h"
+#include "lethe/evidence_tip.h"
 
 /* Whether the run can write the database: the file, and its folder, where
  * SQLite makes its rollback journal (and lethe its lock file). SQLite opens a
@@ -61,6 +62,11 @@ static int site_open(cli_site *site, const lethe_config *cfg, int write)
 	if ((rc = lethe_token_key_load(&site->pseudonym_key, cfg->pseudonym_key)) < 0 ||
 	    (rc = lethe_sshkey_load(&site->signing_key, cfg->signing_key)) < 0 ||
 	    (rc = lethe_evidence_open(&site->ev, cfg->evidence_repository)) < 0)
+		return cli_fail(rc);
+	/* A writer on a main reset behind what its remote has would reuse the
+	 * removed sequence numbers (the register's head is checked with each
+	 * record, lethe/evidence_tip.h). */
+	if (write && cfg->remote && (rc = lethe_evidence_tip_check_remote(site->ev, cfg->remote)) < 0)
 		return cli_fail(rc);
 	return 0;
 }

@@ -70,10 +70,12 @@ static int parse_args(access_args *a, int argc, char **argv)
 	return 0;
 }
 
-static int record(const cli_site *site, const lethe_subject *s, const lethe_access_result *res,
-		  const char *output)
+/* be (read-only is enough): the export is refused, like every record, on a
+ * main behind the register's remembered head (lethe/evidence_tip.h). */
+static int record(const cli_site *site, lethe_backend *be, const lethe_subject *s,
+		  const lethe_access_result *res, const char *output)
 {
-	lethe_runlog_env env = { .ev = site->ev, .signing_key = site->signing_key };
+	lethe_runlog_env env = { .ev = site->ev, .signing_key = site->signing_key, .be = be };
 	char digest[LETHE_DIGEST_SIZE];
 	json_t *fields, *tables;
 	int rc;
@@ -120,7 +122,7 @@ int cmd_access(const lethe_cli_opts *opts, int argc, char **argv)
 		status = cli_fail(rc);
 		goto out;
 	}
-	if ((rc = record(&site, &subject, res, a.output)) < 0) {
+	if ((rc = record(&site, r.be, &subject, res, a.output)) < 0) {
 		unlink(a.output);
 		status = cli_fail(rc);
 		cli_error("the export was not recorded, so '%s' was removed", a.output);

@@ -5,7 +5,9 @@
  * read-only and writes nothing.
  *
  * Exit status: 0 whether or not there are warnings (monitoring reads them:
- * the text lists them, --json has "warnings"); otherwise as the contract says.
+ * the text lists them, --json has "warnings"), except 1 when the evidence is
+ * behind what lethe wrote (evidence_behind, lethe/evidence_tip.h);
+ * otherwise as the contract says.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -122,6 +124,9 @@ int cmd_status(const lethe_cli_opts *opts, int argc, char **argv)
 	} else {
 		print_text(st, r.cfg);
 	}
+	/* a truncated evidence is a problem found, as verify says it (exit 1) */
+	if (st->evidence_behind)
+		status = 1;
 out:
 	free(text);
 	lethe_status_free(st);

@@ -1,10 +1,15 @@
 /*
  * cmd_verify.c - `lethe [-c FILE] verify [--allowed-signers FILE] [--json]
- * [--expect-at-least SEQ] [--expect-head COMMIT] [REPOSITORY]`: the auditor's
+ * [--expect-at-least SEQ] [--expect-head COMMIT] [--expect-from-register]
+ * [REPOSITORY]`: the auditor's
  * check of an evidence repository; the expectations are what the auditor saw
  * last time (a main behind them was truncated or rolled back). The
  * configuration is read only for what the command line leaves out, so an
  * auditor with a clone and an allowed-signers file needs no lethe.yaml.
+ * Verifying the site's own evidence (no REPOSITORY), or with
+ * --expect-from-register, the register's remembered head (the last record
+ * lethe wrote, lethe/evidence_tip.h) is expected too: a main reset behind it
+ * fails. With the flag the register must be readable.
  * Exit 0 all holds, 1 a problem found, else the error's status.
  */
 #include <jansson.h>
@@ -12,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "lethe/backend.h"
 #include "lethe/error.h"
+#include "lethe/evidence_tip.h"
 #include "lethe/verify.h"
 
 static void print_json(int ok, const lethe_verify_report *r)
@@ -36,8 +43,10 @@ static void print_json(int ok, const lethe_verify_report *r)
 	json_decref(o);
 }
 
-/* Fill in what the command line left out from lethe.yaml. 0 or exit status. */
-static int from_config(char **repo, char **signers, const lethe_cli_opts *opts)
+/* Fill in what the command line left out from lethe.yaml, and, when
+ * asked (site not NULL), the database's path and the site's own evidence
+ * repository into site[0] and site[1]. 0 or exit status. */
+static int from_config(char **repo, char **signers, char **site, const lethe_cli_opts *opts)
 {
 	lethe_diags diags = LETHE_DIAGS_INIT;
 	lethe_config *cfg = NULL;
@@ -72,6 +81,11 @@ static int from_config(char **repo, char **signers, const lethe_cli_opts *opts)
 		status = 70;
 	if (!status && !*signers && !(*signers = strdup(cfg->allowed_signers)))
 		status = 70;
+	if (!status && site && cfg->database && !(site[0] = strdup(cfg->database)))
+		status = 70;
+	if (!status && site && cfg->evidence_repository &&
+	    !(site[1] = strdup(cfg->evidence_repository)))
+		status = 70;
 out:
 	lethe_diags_free(&diags);
 	lethe_config_free(cfg);
@@ -80,7 +94,45 @@ out:
 }
 
 static const char usage_line[] = "usage: lethe [-c FILE] verify [--allowed-signers FILE] "
-	"[--json] [--expect-at-least SEQ] [--expect-head COMMIT] [REPOSITORY]";
+	"[--json] [--expect-at-least SEQ] [--expect-head COMMIT] [--expect-from-register] "
+	"[REPOSITORY]";
+
+/* The register's remembered evidence head as expectations: at least its
+ * sequence number, and its commit unless the command line names one. With
+ * required 0 a register that cannot be read expects nothing. 0 or exit status. */
+static int from_register(lethe_verify_expect *e, char head[41], char *const site[2], int required)
+{
+	lethe_backend *be = NULL;
+	lethe_evidence *ev = NULL;
+	int64_t seq = 0;
+	int found = 0, rc;
+
+	if (!site[0] || !site[1]) {
+		if (!required)
+			return 0;
+		cli_error("verify: --expect-from-register: no database or evidence.repository is "
+			  "configured");
+		return 78;
+	}
+	/* the head is the one remembered for the site's own repository, whatever
+	 * copy of it is verified (an auditor's clone) */
+	rc = lethe_backend_open(&be, site[0], LETHE_BACKEND_READONLY);
+	if (rc == 0)
+		rc = lethe_evidence_open(&ev, site[1]);
+	if (rc == 0)
+		rc = lethe_evidence_tip_load(&found, &seq, head, be, ev);
+	lethe_evidence_free(ev);
+	lethe_backend_free(be);
+	if (rc < 0)
+		return required ? cli_fail(rc) : 0;
+	if (!found)
+		return 0;
+	if (seq > e->at_least_seq)
+		e->at_least_seq = seq;
+	if (!e->head)
+		e->head = head;
+	return 0;
+}
 
 /* --expect-at-least and --expect-head: 1 when argv[*i] was one, 0 when not,
  * or an exit status (64) for a bad value. */
@@ -113,16 +165,18 @@ static int expectation(lethe_verify_expect *e, int argc, char **argv, int *i)
 
 int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 {
-	char *repo = NULL, *signers = NULL;
+	char *repo = NULL, *signers = NULL, *site[2] = { NULL, NULL }, head[41];
 	lethe_verify_report rep;
 	lethe_verify_expect expect = { 0, NULL };
-	int json = 0, status = 0, rc, missing = 0;
+	int json = 0, status = 0, rc, missing = 0, register_flag = 0, own = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *v;
 
 		if (!strcmp(argv[i], "--json")) {
 			json = 1;
+		} else if (!strcmp(argv[i], "--expect-from-register")) {
+			register_flag = 1;
 		} else if ((rc = expectation(&expect, argc, argv, &i))) {
 			if (rc != 1) {
 				status = rc;
@@ -146,7 +200,11 @@ int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 			repo = strdup(argv[i]);
 		}
 	}
-	if ((!repo || !signers) && (status = from_config(&repo, &signers, opts)))
+	own = !repo;
+	if ((!repo || !signers || register_flag) &&
+	    (status = from_config(&repo, &signers, own || register_flag ? site : NULL, opts)))
+		goto out;
+	if ((own || register_flag) && (status = from_register(&expect, head, site, register_flag)))
 		goto out;
 	rc = lethe_verify_expecting(&rep, repo, signers, &expect);
 	if (rc < 0 && rc != LETHE_EVERIFY) {
@@ -166,5 +224,7 @@ int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv)
 out:
 	free(repo);
 	free(signers);
+	free(site[0]);
+	free(site[1]);
 	return status;
 }

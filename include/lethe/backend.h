@@ -369,6 +369,19 @@ int lethe_backend_cleanup_owed(char **since, lethe_backend *be);
 /* Forget that clean-up is owed. Its own transaction. */
 int lethe_backend_cleanup_done(lethe_backend *be);
 
+/* --- the evidence head: the last record Lethe wrote, kept outside the evidence --
+ * A main behind it was reset, truncated or rewritten (lethe/evidence_tip.h). */
+
+/* The head remembered for the evidence repository at `repository` (its
+ * absolute path): *found 0 when none is (a register from before this was
+ * kept, or nothing written there yet); else its seq and 40-hex commit. */
+int lethe_backend_evidence_head(int *found, int64_t *seq, char commit[41], lethe_backend *be,
+				const char *repository);
+/* Remember seq and commit for `repository` (at: when, YYYY-MM-DDTHH:MM:SSZ).
+ * Joins the open transaction if any, else commits by itself. */
+int lethe_backend_evidence_head_set(lethe_backend *be, const char *repository, int64_t seq,
+				    const char *commit, const char *at);
+
 /* The schema as text (every CREATE statement, in name order, NUL-separated),
  * malloc'd; for the evidence's schema fingerprint. */
 int lethe_backend_schema_text(char **out, size_t *len, lethe_backend *be);

@@ -79,6 +79,14 @@ int lethe_evidence_commit(char out_oid[41], lethe_evidence *ev,
 /* The commit main points to; LETHE_ENOTFOUND when the repository is empty. */
 int lethe_evidence_head(char out_oid[41], lethe_evidence *ev);
 
+/* The repository's absolute path as libgit2 resolved it (owned by ev):
+ * what the register's remembered head is keyed by. */
+const char *lethe_evidence_path(const lethe_evidence *ev);
+
+/* *yes = 1 when main is `commit` (40 hex digits) or has it in its history;
+ * 0 when not, when main is absent, or when the repository lacks the commit. */
+int lethe_evidence_reaches(int *yes, lethe_evidence *ev, const char *commit);
+
 /* One commit as the verifier needs it. Every pointer is owned by the walk
  * and valid only during the callback. */
 typedef struct {
@@ -163,6 +171,11 @@ int lethe_evidence_push(lethe_evidence *ev, const char *remote_url, char **why);
  * commits this repository lacks).
  */
 int lethe_evidence_unpushed(int64_t *count, lethe_evidence *ev, const char *remote_url);
+
+/* The remote's main (*found 0 when it has none); LETHE_EIO when the remote
+ * cannot be read. */
+int lethe_evidence_remote_head(char out_oid[41], int *found, lethe_evidence *ev,
+			       const char *remote_url);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,11 @@
  *  - The database marker is written in each batch's own transaction, so the
  *    evidence can always be completed from what the database really holds.
  *  - The environment's pointers are borrowed and must outlive the run log.
+ *  - With env->be, every record is refused (LETHE_EVERIFY) when main does not
+ *    reach the head the register remembers, and remembered after its commit
+ *    (lethe/evidence_tip.h).
+ *  - A rule's `action` in the records is the one the run applies: its
+ *    on_erasure action when env->request is "erasure".
  */
 #ifndef LETHE_RUNLOG_H
 #define LETHE_RUNLOG_H
@@ -67,7 +72,8 @@ int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const leth
 
 /* A record outside a run (e.g. kind "export"): the common fields, then
  * every field of `fields` (borrowed; NULL for none), no other files, in a
- * commit of its own. Only env->ev and env->signing_key are used. Refused
+ * commit of its own. Only env->ev, env->signing_key and, when not NULL,
+ * env->be (the evidence head, lethe/evidence_tip.h) are used. Refused
  * with LETHE_ETEMPFAIL when the evidence ends with an intent that nothing
  * closed: the next run or erasure must recover it first (recovery looks at
  * the last record only). Callers hold the database lock, so no run is

@@ -61,6 +61,9 @@ typedef struct {
 	lethe_status_rule *rules; /* one per policy rule, policy order */
 	size_t nrules;
 	int64_t unpushed;         /* commits the remote lacks; -1 no remote or unknown */
+	int evidence_behind;      /* main does not reach the last record the register
+				   * remembers writing (lethe/evidence_tip.h): a
+				   * problem; the reason is among the warnings */
 	lethe_status_hold *holds; /* holds in force at as-of, by id */
 	size_t nholds;
 	lethe_warnings warnings;  /* one line each: what needs attention */

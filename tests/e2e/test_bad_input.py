@@ -258,12 +258,14 @@ refused(s, "an evidence folder that is not a git repository", RUN, 65, [s.ev, "n
 # --- a clock far in the past and far in the future ------------------------------------
 s = Site()
 before = s.snapshot()
+before_dump = dump(s.db)
 rc, out, err = s.lethe("run", "--as-of", "1970-01-01", "--json")
 equal(rc, 0, "--as-of 1970-01-01: exit 0")
 got = {r["name"]: r for r in json.loads(out)["rules"]} if rc == 0 else {}
 equal([got.get(n, {}).get("disposed") for n in ("people-gone", "people-nick")], [0, 0],
       "--as-of 1970-01-01: nothing is due, nothing disposed")
-equal(sha256_file(s.db), before["db"], "--as-of 1970-01-01: the register is byte-identical")
+# every stored value stays; only lethe's remembered evidence head moves
+equal(dump(s.db), before_dump, "--as-of 1970-01-01: the register's data are unchanged")
 check(s.verify()[0] == 0, "--as-of 1970-01-01: the run is recorded and verifies")
 for bad in ("10000-01-01", "1969-13-01", "9999-12-32"):
     for args in (("run", "--as-of", bad), ("plan", "--as-of", bad)):
