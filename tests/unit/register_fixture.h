@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include "lethe/backend.h"
 #include "lethe/calendar.h"
@@ -20,6 +22,7 @@
 #include "lethe/error.h"
 #include "lethe/plan.h"
 #include "lethe/policy.h"
+#include "lethe/token.h"
 #include "unit_tmpdir.h"
 
 static char rf_dbpath[192];
@@ -150,6 +153,32 @@ __attribute__((unused)) static void rf_next_due(const lethe_rule_plan *rp, const
 	ck_assert_msg(rp->has_next_due, "%s: no next_due, expected %s", rp->rule->name, ymd);
 	lethe_day_format(rp->next_due, got);
 	ck_assert_str_eq(got, ymd);
+}
+
+/* Tokens under rf_kat_key(), computed independently of libsodium with Python
+ * (see test_transform.c for the formulas): "Bob", and "bob@example.com" in a
+ * UNIQUE column of the row with integer key 7. */
+#define TOK_BOB "tok_57c1852d48504d6cb6e25c72ab4a3267"
+#define ROW_BOB_I7 "tok_f2a8c44ca800052e7497e8d3929cde02"
+
+/* The pseudonym key with the bytes 0x00..0x1f (test_token.c's known-answer
+ * key), from a raw key file in the test's folder. */
+__attribute__((unused)) static lethe_token_key *rf_kat_key(void)
+{
+	unsigned char raw[32];
+	char path[256];
+	lethe_token_key *k = NULL;
+	int fd;
+
+	for (int i = 0; i < 32; i++)
+		raw[i] = (unsigned char)i;
+	snprintf(path, sizeof(path), "%s/kat.key", unit_tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, raw, sizeof(raw)), (ssize_t)sizeof(raw));
+	close(fd);
+	ck_assert_int_eq(lethe_token_key_load(&k, path), 0);
+	return k;
 }
 
 #endif

@@ -9,40 +9,18 @@
  *                          key=key, person=b"lethe-tokrow-v1", digest_size=16)
  */
 #include <check.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 #include "lethe/error.h"
 #include "lethe/token.h"
 #include "register_fixture.h"
 #include "transform.h"
 
-#define TOK_BOB "tok_57c1852d48504d6cb6e25c72ab4a3267"          /* "Bob" */
 #define TOK_12345 "tok_6a31b90ad2f8c7917f48cdd078518a13"        /* "12345" */
 #define TOK_3_5 "tok_66bfc47e05642d970a376a41262a6b93"          /* "3.5" */
 #define TOK_MINUS_7 "tok_0f5047021a6d2af3febba1c278d3aa92"      /* "-7" */
-#define ROW_BOB_I7 "tok_f2a8c44ca800052e7497e8d3929cde02"      /* "bob@example.com", 'i', "7" */
 #define ROW_BOB_TK1 "tok_33df62bd398b57ce51c46af1e70fa7a3"     /* "bob@example.com", 't', "k1" */
 #define ROW_BOB_R2_5 "tok_d0495e57cbbf922bb3cd416255c20414"    /* "bob@example.com", 'r', "2.5" */
 #define ROW_12345_I7 "tok_cfe71df7dbfea93dc51e48bea6db976b"    /* "12345", 'i', "7" */
-
-static lethe_token_key *kat_key(void)
-{
-	unsigned char raw[32];
-	char path[256];
-	lethe_token_key *k = NULL;
-	int fd;
-
-	for (int i = 0; i < 32; i++)
-		raw[i] = (unsigned char)i;
-	snprintf(path, sizeof(path), "%s/kat.key", unit_tmpdir);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, raw, sizeof(raw)), (ssize_t)sizeof(raw));
-	close(fd);
-	ck_assert_int_eq(lethe_token_key_load(&k, path), 0);
-	return k;
-}
 
 static lethe_value v_text(const char *s)
 {
@@ -80,7 +58,7 @@ static void transform(lethe_transform *t, size_t col, lethe_value in, lethe_valu
 
 START_TEST(test_transform_token_plain_and_row)
 {
-	lethe_token_key *k = kat_key();
+	lethe_token_key *k = rf_kat_key();
 	char tok[LETHE_TOKEN_SIZE];
 	lethe_value key;
 
@@ -107,7 +85,7 @@ START_TEST(test_transform_pseudonymise_values)
 {
 	lethe_policy *p = rf_policy("rules:\n  - {name: pz, basis: b, table: t, from: d, "
 				    "retain: 1 day, action: pseudonymise, columns: [name, email]}\n");
-	lethe_token_key *k = kat_key();
+	lethe_token_key *k = rf_kat_key();
 	int unique[2] = { 0, 1 }, notnull[2] = { 0, 0 };
 	lethe_transform t = { &p->rules[0], k, notnull, unique, { 0 } };
 	lethe_value out, nokey = { .type = LETHE_VALUE_NULL };
