@@ -158,7 +158,8 @@ START_TEST(test_plan_holds)
 
 	rf_db("CREATE TABLE o (id INTEGER PRIMARY KEY, customer_id INTEGER, d TEXT);"
 	      "INSERT INTO o VALUES (1, 1, '2024-01-01'), (2, 1, '2024-01-01'), (3, 1, '2024-01-01'),"
-	      "(4, 1, '2024-01-01'), (5, 1, '2024-01-01'), (6, 7, '2024-01-01'), (7, 7, '2024-03-01');"
+	      "(4, 1, '2024-01-01'), (5, 1, '2024-01-01'), (6, 7, '2024-01-01'), (7, 7, '2024-03-01'),"
+	      "(8, 9, '2024-01-01');"
 	      "CREATE TABLE lethe_holds (id INTEGER PRIMARY KEY, subject, rule TEXT, "
 	      "where_sql TEXT, until TEXT, created_at TEXT NOT NULL, released_at TEXT, reason TEXT, "
 	      "release_reason TEXT);"
@@ -167,16 +168,18 @@ START_TEST(test_plan_holds)
 	      "(7, NULL, NULL, NULL, '2024-01-02', NULL),"
 	      "(NULL, 'o', 'id = 3', NULL, '2024-01-02', '2024-02-01'),"
 	      "(NULL, 'o', 'id = 4', '2024-03-01', '2024-01-02', NULL),"
-	      "(NULL, 'o', 'id = 5', '2024-03-02', '2024-01-02', NULL);");
+	      "(NULL, 'o', 'id = 5', '2024-03-02', '2024-01-02', NULL),"
+	      "(9, NULL, NULL, '2024-03-02', '2024-01-02', NULL);");
 	p = rf_policy("rules:\n  - {name: o, basis: b, table: o, subject: customer_id, from: d, "
 		      "retain: 1 day, action: delete}\n");
 	plan = rf_plan(p, "2024-03-02");
-	/* due 1, 3, 4; held 2 (rule), 5 (until today), 6 (subject 7); 7 not due */
-	rf_counts(&plan->rules[0], 7, 3, 1, 0, 0, 3, 0);
+	/* due 1, 3, 4; held 2 (rule), 5 (rule, until today), 6 (subject 7), 8 (subject 9,
+	 * until today); 7 not due */
+	rf_counts(&plan->rules[0], 8, 3, 1, 0, 0, 4, 0);
 	lethe_plan_free(plan);
-	/* hold 5's until has passed; row 7 is due now, and held by subject 7 */
+	/* the holds on 5 and subject 9 have passed; row 7 is due now, and held by subject 7 */
 	plan = rf_plan(p, "2024-03-03");
-	rf_counts(&plan->rules[0], 7, 4, 0, 0, 0, 3, 0);
+	rf_counts(&plan->rules[0], 8, 5, 0, 0, 0, 3, 0);
 	lethe_plan_free(plan);
 	lethe_policy_free(p);
 }
@@ -281,6 +284,37 @@ START_TEST(test_plan_scoped)
 }
 END_TEST
 
+/* An erasure's parent row is blocked by a child that cascades from it but
+ * belongs to another subject (the child's subject is not its foreign key). */
+START_TEST(test_plan_erasure_blocked_by_other_subject)
+{
+	lethe_policy *p;
+	lethe_plan *plan;
+
+	rf_db("CREATE TABLE customers (id INTEGER PRIMARY KEY, d TEXT);"
+	      "CREATE TABLE orders (id INTEGER PRIMARY KEY, "
+	      "customer_id INTEGER REFERENCES customers(id) ON DELETE CASCADE, buyer_id INTEGER, "
+	      "d TEXT);"
+	      "INSERT INTO customers VALUES (7, '2024-03-01'), (8, '2024-03-01');"
+	      "INSERT INTO orders VALUES (1, 7, 7, '2024-03-01'), (2, 8, 7, '2024-03-01'),"
+	      "(3, 8, 8, '2024-03-01');");
+	p = rf_policy("rules:\n"
+		      "  - {name: c, basis: b, table: customers, subject: id, from: d, retain: 1 year, "
+		      "action: delete}\n"
+		      "  - {name: o, basis: b, table: orders, subject: buyer_id, from: d, "
+		      "retain: 1 year, action: delete}\n");
+	plan = scoped(p, 7, 1);
+	rf_counts(&plan->rules[0], 1, 1, 0, 0, 0, 0, 0);      /* its only child is 7's too */
+	rf_counts(&plan->rules[1], 2, 2, 0, 0, 0, 0, 0);
+	lethe_plan_free(plan);
+	plan = scoped(p, 8, 1);
+	rf_counts(&plan->rules[0], 1, 0, 0, 0, 0, 0, 1);      /* order 2 is subject 7's */
+	rf_counts(&plan->rules[1], 1, 1, 0, 0, 0, 0, 0);
+	lethe_plan_free(plan);
+	lethe_policy_free(p);
+}
+END_TEST
+
 static json_int_t jint(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
@@ -359,6 +393,7 @@ int main(void)
 	tcase_add_test(tc, test_plan_holds);
 	tcase_add_test(tc, test_plan_blocked_parent);
 	tcase_add_test(tc, test_plan_scoped);
+	tcase_add_test(tc, test_plan_erasure_blocked_by_other_subject);
 	tcase_add_test(tc, test_plan_json);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
