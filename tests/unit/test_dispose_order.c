@@ -51,6 +51,21 @@ START_TEST(test_order_children_before_parents)
 }
 END_TEST
 
+/* A cascade reaches grandchildren: with no rule on orders, items still goes
+ * before customers. */
+START_TEST(test_order_grandchild_before_grandparent)
+{
+	lethe_policy *p;
+
+	rf_db(family_db);
+	p = rf_policy("rules:\n"
+		      "  - {name: c, basis: b, table: customers, from: d, retain: 1 day, action: delete}\n"
+		      "  - {name: i, basis: b, table: items, from: d, retain: 1 day, action: delete}\n");
+	order_is(p, "1,0", 0);
+	lethe_policy_free(p);
+}
+END_TEST
+
 /* A pseudonymised parent changes no child: no reason to reorder. */
 START_TEST(test_order_policy_order_otherwise)
 {
@@ -131,6 +146,7 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
 	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
 	tcase_add_test(tc, test_order_children_before_parents);
+	tcase_add_test(tc, test_order_grandchild_before_grandparent);
 	tcase_add_test(tc, test_order_policy_order_otherwise);
 	tcase_add_test(tc, test_order_mask_before_delete);
 	tcase_add_test(tc, test_order_clock_reads);
