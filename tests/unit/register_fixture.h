@@ -155,6 +155,27 @@ __attribute__((unused)) static void rf_next_due(const lethe_rule_plan *rp, const
 	ck_assert_str_eq(got, ymd);
 }
 
+/* The program's main: run the tests as one case with a temporary folder each
+ * (unit_tmpdir.h); the exit status is 1 when any failed. */
+__attribute__((unused)) static int rf_main(const char *name, const TTest *const *tests, size_t n)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
+	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
+	for (size_t i = 0; i < n; i++)
+		tcase_add_test(tc, tests[i]);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
+
 /* Tokens under rf_kat_key(), computed independently of libsodium with Python
  * (see test_transform.c for the formulas): "Bob", and "bob@example.com" in a
  * UNIQUE column of the row with integer key 7. */

@@ -406,23 +406,14 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("dispose");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_dispose_dry_run_changes_nothing,
+		test_dispose_deletes_exactly_due_rows,
+		test_dispose_cap_refuses_before_writing,
+		test_dispose_pseudonymise_and_mask,
+		test_dispose_batch_hooks_see_disposed_keys,
+		test_dispose_failing_batch_hook,
+	};
 
-	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
-	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
-	tcase_add_test(tc, test_dispose_dry_run_changes_nothing);
-	tcase_add_test(tc, test_dispose_deletes_exactly_due_rows);
-	tcase_add_test(tc, test_dispose_cap_refuses_before_writing);
-	tcase_add_test(tc, test_dispose_pseudonymise_and_mask);
-	tcase_add_test(tc, test_dispose_batch_hooks_see_disposed_keys);
-	tcase_add_test(tc, test_dispose_failing_batch_hook);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return rf_main("dispose", tests, sizeof(tests) / sizeof(tests[0]));
 }

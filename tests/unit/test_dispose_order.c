@@ -138,23 +138,14 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("dispose_order");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_order_children_before_parents,
+		test_order_grandchild_before_grandparent,
+		test_order_policy_order_otherwise,
+		test_order_mask_before_delete,
+		test_order_clock_reads,
+		test_order_cycle,
+	};
 
-	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
-	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
-	tcase_add_test(tc, test_order_children_before_parents);
-	tcase_add_test(tc, test_order_grandchild_before_grandparent);
-	tcase_add_test(tc, test_order_policy_order_otherwise);
-	tcase_add_test(tc, test_order_mask_before_delete);
-	tcase_add_test(tc, test_order_clock_reads);
-	tcase_add_test(tc, test_order_cycle);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return rf_main("dispose_order", tests, sizeof(tests) / sizeof(tests[0]));
 }

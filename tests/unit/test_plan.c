@@ -380,25 +380,16 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("plan");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_plan_counted_from_kinds,
+		test_plan_month_end_and_29_february,
+		test_plan_null_and_invalid_clocks,
+		test_plan_holds,
+		test_plan_blocked_parent,
+		test_plan_scoped,
+		test_plan_erasure_blocked_by_other_subject,
+		test_plan_json,
+	};
 
-	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
-	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
-	tcase_add_test(tc, test_plan_counted_from_kinds);
-	tcase_add_test(tc, test_plan_month_end_and_29_february);
-	tcase_add_test(tc, test_plan_null_and_invalid_clocks);
-	tcase_add_test(tc, test_plan_holds);
-	tcase_add_test(tc, test_plan_blocked_parent);
-	tcase_add_test(tc, test_plan_scoped);
-	tcase_add_test(tc, test_plan_erasure_blocked_by_other_subject);
-	tcase_add_test(tc, test_plan_json);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return rf_main("plan", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -208,20 +208,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("transform");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		test_transform_token_plain_and_row,
+		test_transform_pseudonymise_values,
+		test_transform_masks,
+	};
 
-	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
-	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
-	tcase_add_test(tc, test_transform_token_plain_and_row);
-	tcase_add_test(tc, test_transform_pseudonymise_values);
-	tcase_add_test(tc, test_transform_masks);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return rf_main("transform", tests, sizeof(tests) / sizeof(tests[0]));
 }
