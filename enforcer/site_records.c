@@ -85,6 +85,7 @@ int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, let
 	lethe_hold hold = { .subject = { .type = LETHE_VALUE_NULL } };
 	json_t *fields = NULL;
 	char now[21];
+	lethe_day until;
 	int rc;
 
 	if ((rc = lethe_site_require(s, LETHE_SITE_WRITE, "hold add")) < 0)
@@ -93,6 +94,9 @@ int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, let
 	    (req->where && !req->rule))
 		return lethe_error_set(LETHE_EUSAGE, "hold: a reason and a subject or a rule are "
 				       "required");
+	if (req->until && lethe_day_parse(&until, req->until) < 0)
+		return lethe_error_set(LETHE_EUSAGE, "--until: bad date '%s' (expected YYYY-MM-DD)",
+				       req->until);
 	lethe_site_now(now);
 	fields = json_pack("{s:o, s:s?}", "reason_digest", text_digest(s->pseudonym_key, req->reason),
 			   "until", req->until);

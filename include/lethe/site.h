@@ -153,7 +153,9 @@ typedef struct {
  * the reason and the filter, never their texts) in one transaction, so a
  * hold in force always has its record; then a push. LETHE_EDATA for an
  * unknown rule or a filter the rule's table rejects; LETHE_EUSAGE for a
- * malformed request. *id and *seq get the hold's id and the record's seq.
+ * malformed request (no reason, both or neither of subject and rule, a
+ * filter without a rule, a bad until date); the subject's lookup errors of
+ * lethe_subject_find. *id and *seq get the hold's id and the record's seq.
  */
 int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, lethe_site *site,
 			const lethe_site_hold *hold);

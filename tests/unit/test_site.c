@@ -2,7 +2,8 @@
  * test_site.c - the site object (lethe/site.h) on a real site made in a
  * temp folder: the reference shop's register (lethe_demo_write), keys and
  * an evidence repository made as `lethe init` makes them. A run through the
- * API leaves evidence the auditor's verifier (lethe_verify) accepts; a
+ * API, and an erasure, a hold and its release after it, leave evidence the
+ * auditor's verifier (lethe_verify) accepts; a
  * second site opened for writing on the same database is refused with the
  * lock's temporary error and writes nothing; a site not opened for writing
  * changes nothing and records nothing.
@@ -16,6 +17,7 @@
 #include "lethe/policy.h"
 #include "lethe/site.h"
 #include "lethe/sshkey.h"
+#include "lethe/subject.h"
 #include "lethe/token.h"
 #include "lethe/verify.h"
 #include "ssh_test_util.h"
@@ -135,9 +137,11 @@ START_TEST(run_leaves_verifiable_evidence)
 	lethe_site *site = NULL, *second = (lethe_site *)&t;
 	lethe_site_run_options o = { .max_rows_per_rule = 0 };
 	lethe_warnings w = { 0 };
+	lethe_site_hold hold = { .reason = "case 1", .rule = "chat-transcripts" };
+	lethe_subject subject = { 0 };
 	lethe_verify_report report;
 	lethe_plan *result = NULL;
-	int64_t before;
+	int64_t before, id = 0, seq = 0;
 
 	make_site(&t, 0);
 	ck_assert_int_eq(lethe_day_parse(&o.as_of, LETHE_DEMO_LAST_DAY), 0);
@@ -166,10 +170,26 @@ START_TEST(run_leaves_verifiable_evidence)
 	ck_assert_msg(lethe_verify(&report, t.evidence, t.signers) == 0, "%s", report.reason);
 	ck_assert_uint_eq(report.records, 2);
 
-	/* the lock went with the site: a new writer may open */
+	/* the lock went with the site: a new writer may open, and its erasure
+	 * and hold records verify too */
 	ck_assert_msg(lethe_site_open(&site, t.cfg, t.policy, t.be, LETHE_SITE_WRITE) == 0, "%s",
 		      lethe_error_last());
+	ck_assert_msg(lethe_subject_find(&subject, t.be, t.policy, "1") == 0, "%s",
+		      lethe_error_last());
+	ck_assert_msg(lethe_site_erase(&result, &w, site, &subject, o.as_of, 0) == 0, "%s",
+		      lethe_error_last());
+	ck_assert_msg(lethe_site_hold_add(&id, &seq, &w, site, &hold) == 0, "%s", lethe_error_last());
+	ck_assert_int_eq(seq, 5);
+	ck_assert_msg(lethe_site_hold_release(&seq, &w, site, id, "case closed") == 0, "%s",
+		      lethe_error_last());
+	ck_assert_int_eq(seq, 6);
+	ck_assert_int_eq(lethe_site_hold_release(&seq, &w, site, id, "again"), LETHE_ENOTFOUND);
+	lethe_plan_free(result);
+	lethe_subject_release(&subject);
+	lethe_warnings_free(&w);
 	lethe_site_free(site);
+	ck_assert_msg(lethe_verify(&report, t.evidence, t.signers) == 0, "%s", report.reason);
+	ck_assert_uint_eq(report.records, 6);
 	lethe_site_free(NULL);
 	free_site(&t);
 }
