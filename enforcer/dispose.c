@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lethe/check.h"
-#include "lethe/dispose.h"
+#include "dispose_impl.h"
 #include "lethe/error.h"
 #include "testhook.h"
 #include "transform.h"

@@ -2,6 +2,9 @@
  * cli.h - the command layer: one cmd_<name>.c per command, dispatched from
  * main.c. Only this layer prints and chooses exit statuses.
  *
+ * Commands that record evidence do it through a site (lethe/site.h): the
+ * command layer parses, calls and prints, and owns no step of the protocol.
+ *
  * Every command has the signature of lethe_cmd_fn: argv[0] is the command's
  * name, the global options (-c FILE) are already parsed into opts, and the
  * return value is the process exit status of the contract (0, 1, 64..78).
@@ -16,6 +19,7 @@
 #include "lethe/sshkey.h"
 #include "lethe/token.h"
 #include "lethe/policy.h"
+#include "lethe/site.h"
 #include "lethe/subject.h"
 
 typedef struct {
@@ -86,27 +90,12 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *name, in
  * out has PATH_MAX bytes. */
 int cli_absolute(char *out, const char *path);
 
-/* The keys and the evidence repository of a recording command. */
-typedef struct {
-	lethe_token_key *pseudonym_key;
-	lethe_sshkey *signing_key;
-	lethe_evidence *ev;
-	char database[4096];      /* the register's path, made absolute */
-} cli_site;
-
-/* Load the keys and open the evidence; prints why not and returns the exit
- * status (78 when not configured, 77 loose key permissions, ...). */
-int cli_site_open(cli_site *site, const lethe_config *cfg);
-void cli_site_close(cli_site *site);
-/* cli_site_open without asking whether the database is writable: for dry
- * runs that read the evidence and keys but change nothing. */
-int cli_site_open_read(cli_site *site, const lethe_config *cfg);
-/* Push to evidence.remote when configured; a failure is a warning. */
-void cli_site_push(const lethe_cli_opts *opts, const lethe_config *cfg, lethe_evidence *ev);
+/* Each line of w (lethe/site.h returns warnings as data) as a warning. */
+void cli_warnings(const lethe_cli_opts *opts, const lethe_warnings *w);
 
 /* The progress line of long runs (cli_progress.c): shown only when stderr
  * is a terminal and not --quiet. cli_progress_update has the signature of
- * lethe_dispose_options.progress, with ctx a cli_progress. */
+ * lethe_site_run_options.progress, with ctx a cli_progress. */
 typedef struct {
 	int enabled;
 	int64_t start_ms, last_ms;
@@ -119,20 +108,6 @@ void cli_progress_end(cli_progress *p);
 /* The reference policies for demo and init without --policies: the
  * installed LETHE_DATADIR/policies, else the source tree's (cli_paths.c). */
 const char *cli_default_policies(void);
-/* One data subject's erasure within the scope `erasure` (every rule's
- * on_erasure action), as `lethe erase` applies it: with site, under the
- * caller's database lock, the recovery of an interrupted run, the subject's
- * contact values onto the suppression list, the disposal and its evidence
- * (an intent with request "erasure", the subject's digest, and replay_of
- * when > 0); without site (NULL), a dry run that changes nothing. *done gets
- * the counts (due = disposed; owned by the caller) even after a failure
- * once the disposal started. 0 or a LETHE_E* code. */
-int cli_erase_apply(lethe_plan **done, const lethe_cli_opts *opts, cli_register *r, cli_site *site,
-		    const lethe_subject *subject, const lethe_plan_scope *erasure, lethe_day as_of,
-		    int64_t replay_of);
-
-/* The current time, UTC, as "YYYY-MM-DDTHH:MM:SSZ" (evidence and holds). */
-void cli_now_iso(char out[21]);
 
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

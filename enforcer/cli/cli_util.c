@@ -147,11 +147,8 @@ int cli_absolute(char *out, const char *path)
 	return 0;
 }
 
-void cli_now_iso(char out[21])
+void cli_warnings(const lethe_cli_opts *opts, const lethe_warnings *w)
 {
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (size_t i = 0; i < w->count; i++)
+		cli_log(opts, CLI_WARNING, "%s", w->items[i]);
 }

@@ -11,17 +11,12 @@
  * export that could not be recorded is removed. The database lock is held
  * meanwhile so the record never lands between a run's intent and completion.
  */
-#include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 #include "cli.h"
 #include "lethe/access.h"
 #include "lethe/error.h"
-#include "lethe/lock.h"
-#include "lethe/runlog.h"
+#include "lethe/site.h"
 #include "lethe/subject.h"
 
 typedef struct {
@@ -70,65 +65,31 @@ static int parse_args(access_args *a, int argc, char **argv)
 	return 0;
 }
 
-/* be (read-only is enough): the export is refused, like every record, on a
- * main behind the register's remembered head (lethe/evidence_tip.h). */
-static int record(const cli_site *site, lethe_backend *be, const lethe_subject *s,
-		  const lethe_access_result *res, const char *output)
-{
-	lethe_runlog_env env = { .ev = site->ev, .signing_key = site->signing_key, .be = be };
-	char digest[LETHE_DIGEST_SIZE];
-	json_t *fields, *tables;
-	int rc;
-
-	if ((rc = lethe_subject_digest(digest, site->pseudonym_key, &s->value)) < 0)
-		return rc;
-	tables = json_array();
-	for (size_t i = 0; tables && i < res->ntables; i++)
-		json_array_append_new(tables, json_pack("{s:s, s:I}", "table", res->tables[i].table,
-							"rows", (json_int_t)res->tables[i].rows));
-	fields = json_pack("{s:s, s:s, s:o, s:{s:s, s:s}}", "request", "access", "subject", digest,
-			   "tables", tables, "archive", "format",
-			   strlen(output) > 4 && !strcasecmp(output + strlen(output) - 4, ".zip") ? "zip"
-												 : "tar.gz",
-			   "sha256", res->sha256);
-	if (!fields)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	rc = lethe_runlog_record(NULL, &env, "export", fields);
-	json_decref(fields);
-	return rc;
-}
-
 int cmd_access(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	access_args a = { 0 };
 	lethe_access_result *res = NULL;
+	lethe_warnings warnings = { 0 };
 	lethe_subject subject = { 0 };
-	lethe_lock *lock = NULL;
+	lethe_site *site = NULL;
 	cli_register r = { 0 };
-	cli_site site = { 0 };
 	lethe_day today;
-	int status, rc;
+	int status, rc, removed = 0;
 
 	if ((status = parse_args(&a, argc, argv)))
 		return status < 0 ? 0 : status;
 	cli_parse_as_of(&today, NULL);
 	if ((status = cli_register_open(&r, opts, LETHE_BACKEND_READONLY)))
 		return status;
-	if ((status = cli_site_open_read(&site, r.cfg)))
-		goto out;
-	if ((rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
-	    (rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0 ||
-	    (rc = lethe_access_export(&res, r.be, r.policy, &subject, today, a.output)) < 0) {
+	if ((rc = lethe_site_open(&site, r.cfg, r.policy, r.be, LETHE_SITE_KEYS)) < 0 ||
+	    (rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
+	    (rc = lethe_site_export(&res, &removed, &warnings, site, &subject, today, a.output)) < 0) {
 		status = cli_fail(rc);
+		if (removed)
+			cli_error("the export was not recorded, so '%s' was removed", a.output);
 		goto out;
 	}
-	if ((rc = record(&site, r.be, &subject, res, a.output)) < 0) {
-		unlink(a.output);
-		status = cli_fail(rc);
-		cli_error("the export was not recorded, so '%s' was removed", a.output);
-		goto out;
-	}
-	cli_site_push(opts, r.cfg, site.ev);
+	cli_warnings(opts, &warnings);
 	if (!opts->quiet) {
 		printf("wrote %s for data subject %s (sha256 %s)\n", a.output, a.subject, res->sha256);
 		for (size_t i = 0; i < res->ntables; i++)
@@ -138,9 +99,9 @@ int cmd_access(const lethe_cli_opts *opts, int argc, char **argv)
 	}
 out:
 	lethe_access_result_free(res);
-	lethe_lock_release(lock);
+	lethe_warnings_free(&warnings);
 	lethe_subject_release(&subject);
-	cli_site_close(&site);
+	lethe_site_free(site);
 	cli_register_close(&r);
 	return status;
 }

@@ -16,7 +16,7 @@
 #include <string.h>
 #include "cli.h"
 #include "lethe/error.h"
-#include "lethe/lock.h"
+#include "lethe/site.h"
 #include "lethe/subject.h"
 
 typedef struct {
@@ -140,13 +140,13 @@ static int answer_json(const lethe_plan *done, const lethe_plan *kept, const cha
 int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	erase_args a = { 0 };
-	lethe_plan_scope erasure = { 0 }, keep = { 0 };
-	lethe_lock *lock = NULL;
+	lethe_plan_scope keep = { 0 };
+	lethe_warnings warnings = { 0 };
 	lethe_plan *done = NULL, *kept = NULL;
 	lethe_subject subject = { 0 };
+	lethe_site *site = NULL;
 	lethe_day as_of;
 	cli_register r = { 0 };
-	cli_site site = { 0 };
 	int status, rc;
 
 	if ((status = parse_args(&a, argc, argv)))
@@ -155,20 +155,13 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	if ((status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
 		return status;
 	if ((rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
-	    (rc = lethe_plan_scope_init(&erasure, r.policy, &subject.value, 1)) < 0 ||
-	    (rc = lethe_plan_scope_init(&keep, r.policy, &subject.value, 0)) < 0) {
+	    (rc = lethe_plan_scope_init(&keep, r.policy, &subject.value, 0)) < 0 ||
+	    (rc = lethe_site_open(&site, r.cfg, r.policy, r.be, a.dry_run ? 0 : LETHE_SITE_WRITE)) < 0) {
 		status = cli_fail(rc);
 		goto out;
 	}
-	if (!a.dry_run) {
-		if ((rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
-			status = cli_fail(rc);
-			goto out;
-		}
-		if ((status = cli_site_open(&site, r.cfg)))
-			goto out;
-	}
-	rc = cli_erase_apply(&done, opts, &r, a.dry_run ? NULL : &site, &subject, &erasure, as_of, 0);
+	rc = lethe_site_erase(&done, &warnings, site, &subject, as_of, 0);
+	cli_warnings(opts, &warnings);
 	if (rc < 0 || (rc = lethe_plan_new_scoped(&kept, r.be, r.policy, as_of, &keep)) < 0) {
 		status = cli_fail(rc);
 		goto out;
@@ -180,9 +173,8 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 out:
 	lethe_plan_free(done);
 	lethe_plan_free(kept);
-	cli_site_close(&site);
-	lethe_lock_release(lock);
-	lethe_plan_scope_release(&erasure);
+	lethe_warnings_free(&warnings);
+	lethe_site_free(site);
 	lethe_plan_scope_release(&keep);
 	lethe_subject_release(&subject);
 	cli_register_close(&r);

@@ -8,11 +8,9 @@
  * trail; a subject appears there only as its keyed digest), then the
  * register's lethe_holds row (what planning reads, with no key at hand).
  *
- * Invariant: no text the operator types reaches the evidence. Reasons and a
- * --where filter can name a person ("complaint of matti@example.org",
- * "email = '...'"), and the evidence is append-only: the register keeps the
+ * No text the operator types reaches the evidence: the register keeps the
  * texts (`hold list` shows them), the record only their keyed digest
- * (text_digest), so an auditor shown a text can check it against the record.
+ * (enforcer/site_records.c).
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -22,25 +20,13 @@
 #include "cli.h"
 #include "lethe/backend.h"
 #include "lethe/error.h"
-#include "lethe/lock.h"
-#include "lethe/runlog.h"
-#include "lethe/subject.h"
+#include "lethe/site.h"
 #include "lethe/text.h"
 
 typedef struct {
 	const char *reason, *subject, *rule, *where, *until, *id;
 	int json;
 } hold_args;
-
-/* The keyed digest a record carries in place of an operator's text:
- * lethe_digest(pseudonym key, "hold-text", text) (docs/evidence-format.md). */
-static json_t *text_digest(const lethe_token_key *k, const char *text)
-{
-	char d[LETHE_DIGEST_SIZE];
-
-	lethe_digest(d, k, "hold-text", text, strlen(text));
-	return json_string(d);
-}
 
 static int parse(hold_args *a, int argc, char **argv, int from)
 {
@@ -77,47 +63,25 @@ static int parse(hold_args *a, int argc, char **argv, int from)
 	return 0;
 }
 
-/* Open what a recording command needs, under the lock. */
-typedef struct {
-	cli_register r;
-	cli_site site;
-	lethe_lock *lock;
-	lethe_runlog_env env;
-} hold_ctx;
-
-static int open_all(hold_ctx *h, const lethe_cli_opts *opts)
+/* The register and a site opened for writing (the lock, the keys, the
+ * evidence and its head, recovery). 0 or the exit status. */
+static int open_site(cli_register *r, lethe_site **site, const lethe_cli_opts *opts)
 {
 	int status, rc;
-	lethe_recovery rec;
 
-	if ((status = cli_register_open(&h->r, opts, 0)))
+	if ((status = cli_register_open(r, opts, 0)))
 		return status;
-	if ((rc = lethe_lock_acquire(&h->lock, h->r.cfg->database)) < 0)
-		return cli_fail(rc);
-	if ((status = cli_site_open(&h->site, h->r.cfg)))
-		return status;
-	h->env = (lethe_runlog_env){ .ev = h->site.ev, .signing_key = h->site.signing_key,
-				     .digest_key = h->site.pseudonym_key, .be = h->r.be,
-				     .policy = h->r.policy, .database = h->site.database };
-	if ((rc = lethe_runlog_recover(&rec, &h->env)) < 0)
+	if ((rc = lethe_site_open(site, r->cfg, r->policy, r->be, LETHE_SITE_WRITE)) < 0)
 		return cli_fail(rc);
 	return 0;
 }
 
-static void close_all(hold_ctx *h)
-{
-	cli_site_close(&h->site);
-	lethe_lock_release(h->lock);
-	cli_register_close(&h->r);
-}
-
 static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 {
-	hold_ctx h = { 0 };
-	lethe_subject subject = { 0 };
-	lethe_hold hold = { .subject = { .type = LETHE_VALUE_NULL } };
-	json_t *fields = NULL;
-	char now[21], digest[LETHE_DIGEST_SIZE], *why = NULL;
+	lethe_site_hold req = { a->reason, a->subject, a->rule, a->where, a->until };
+	lethe_warnings warnings = { 0 };
+	lethe_site *site = NULL;
+	cli_register r = { 0 };
 	lethe_day until;
 	int64_t id = 0, seq = 0;
 	int status, rc;
@@ -131,76 +95,28 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 		cli_error("--until: bad date '%s' (expected YYYY-MM-DD)", a->until);
 		return 64;
 	}
-	if ((status = open_all(&h, opts)))
+	if ((status = open_site(&r, &site, opts)))
 		goto out;
-	cli_now_iso(now);
-	fields = json_pack("{s:o, s:s?}", "reason_digest", text_digest(h.site.pseudonym_key, a->reason),
-			   "until", a->until);
-	if (a->subject) {
-		if ((rc = lethe_subject_find(&subject, h.r.be, h.r.policy, a->subject)) < 0) {
-			status = cli_fail(rc);
-			goto out;
-		}
-		if ((rc = lethe_subject_digest(digest, h.site.pseudonym_key, &subject.value)) < 0) {
-			status = cli_fail(rc);
-			goto out;
-		}
-		json_object_set_new(fields, "subject", json_string(digest));
-		hold.subject = subject.value;
-	} else {
-		const lethe_rule *r = lethe_policy_rule(h.r.policy, a->rule);
-
-		if (!r) {
-			cli_error("hold: no rule '%s' in the policy", a->rule);
-			status = 65;
-			goto out;
-		}
-		if (a->where && lethe_backend_check_expr(h.r.be, r->table, a->where, &why) < 0) {
-			cli_error("hold: --where: %s", why ? why : lethe_error_last());
-			status = 65;
-			goto out;
-		}
-		json_object_set_new(fields, "rule", json_string(a->rule));
-		if (a->where)
-			json_object_set_new(fields, "where_digest",
-					    text_digest(h.site.pseudonym_key, a->where));
-		hold.rule = a->rule;
-		hold.where = a->where;
-	}
-	hold.until = a->until;
-	hold.created_at = now;
-	hold.reason = a->reason;
-	/* The register's row first inside a transaction, the evidence record,
-	 * then COMMIT: a failed record leaves no hold behind, and a hold in
-	 * force always has its record. */
-	if ((rc = lethe_backend_begin(h.r.be)) < 0 ||
-	    (rc = lethe_backend_hold_add(&id, h.r.be, &hold)) < 0) {
-		lethe_backend_rollback(h.r.be);
-		status = cli_fail(rc);
-		goto out;
-	}
-	json_object_set_new(fields, "hold_id", json_integer(id));
-	if ((rc = lethe_runlog_record(&seq, &h.env, "hold", fields)) < 0 ||
-	    (rc = lethe_backend_commit(h.r.be)) < 0) {
-		lethe_backend_rollback(h.r.be);
+	rc = lethe_site_hold_add(&id, &seq, &warnings, site, &req);
+	if (rc < 0) {
 		status = cli_fail(rc);
 		goto out;
 	}
 	printf("hold %" PRId64 " added (evidence record %" PRId64 ")\n", id, seq);
-	cli_site_push(opts, h.r.cfg, h.site.ev);
+	cli_warnings(opts, &warnings);
 out:
-	free(why);
-	json_decref(fields);
-	lethe_subject_release(&subject);
-	close_all(&h);
+	lethe_warnings_free(&warnings);
+	lethe_site_free(site);
+	cli_register_close(&r);
 	return status;
 }
 
 static int hold_release(const lethe_cli_opts *opts, const hold_args *a)
 {
-	hold_ctx h = { 0 };
-	json_t *fields = NULL;
-	char now[21], *end;
+	lethe_warnings warnings = { 0 };
+	lethe_site *site = NULL;
+	cli_register r = { 0 };
+	char *end;
 	long long id = a->id ? strtoll(a->id, &end, 10) : 0;
 	int64_t seq = 0;
 	int status, rc;
@@ -209,28 +125,18 @@ static int hold_release(const lethe_cli_opts *opts, const hold_args *a)
 		cli_error("usage: lethe hold release ID --reason TEXT");
 		return 64;
 	}
-	if ((status = open_all(&h, opts)))
+	if ((status = open_site(&r, &site, opts)))
 		goto out;
-	cli_now_iso(now);
-	if ((rc = lethe_backend_begin(h.r.be)) < 0 ||
-	    (rc = lethe_backend_hold_release(h.r.be, id, now, a->reason)) < 0) {
-		lethe_backend_rollback(h.r.be);
+	if ((rc = lethe_site_hold_release(&seq, &warnings, site, id, a->reason)) < 0) {
 		status = rc == LETHE_ENOTFOUND ? (cli_fail(rc), 65) : cli_fail(rc);
 		goto out;
 	}
-	fields = json_pack("{s:I, s:o}", "hold_id", (json_int_t)id, "reason_digest",
-			   text_digest(h.site.pseudonym_key, a->reason));
-	if ((rc = lethe_runlog_record(&seq, &h.env, "release", fields)) < 0 ||
-	    (rc = lethe_backend_commit(h.r.be)) < 0) {
-		lethe_backend_rollback(h.r.be);
-		status = cli_fail(rc);
-		goto out;
-	}
 	printf("hold %lld released (evidence record %" PRId64 ")\n", id, seq);
-	cli_site_push(opts, h.r.cfg, h.site.ev);
+	cli_warnings(opts, &warnings);
 out:
-	json_decref(fields);
-	close_all(&h);
+	lethe_warnings_free(&warnings);
+	lethe_site_free(site);
+	cli_register_close(&r);
 	return status;
 }
 

@@ -23,8 +23,7 @@
 #include <string.h>
 #include "cli.h"
 #include "lethe/error.h"
-#include "lethe/lock.h"
-#include "lethe/replay.h"
+#include "lethe/site.h"
 
 typedef struct {
 	int dry_run;
@@ -63,11 +62,8 @@ typedef struct {
 		     "those the erasure recorded"
 
 /* A key an erasure names that now belongs to someone else: not erased. */
-static void skip_subject(summary *s, const lethe_cli_opts *opts, const lethe_replay_match *m)
+static void skip_subject(summary *s, const lethe_replay_match *m)
 {
-	cli_log(opts, CLI_WARNING, "replay: subject '%s' skipped (erasure %08" PRId64 "): %s; "
-		"if it is the same person, erase it with 'lethe erase --subject'",
-		m->subject.text, m->replay_of, OTHER_PERSON);
 	json_array_append_new(s->skipped, json_pack("{s:s, s:I, s:s}", "subject", m->subject.text,
 						    "erasure", (json_int_t)m->replay_of,
 						    "reason", OTHER_PERSON));
@@ -99,35 +95,23 @@ static void add_subject(summary *s, const lethe_replay_match *m, const lethe_pla
 	s->erased++;
 }
 
-/* Re-erase one subject when any of its rows came back. */
-static int replay_one(summary *s, const lethe_cli_opts *opts, cli_register *r, cli_site *site,
-		      const lethe_replay_match *m, lethe_day as_of)
-{
-	lethe_plan_scope scope = { 0 };
-	lethe_plan *due = NULL, *done = NULL;
-	int rc;
+/* lethe_site_replay's report of one subject: its warnings now, its
+ * counts into the summary. */
+typedef struct {
+	summary *s;
+	const lethe_cli_opts *opts;
+} replay_ctx;
 
-	if ((rc = lethe_plan_scope_init(&scope, r->policy, &m->subject.value, 1)) < 0 ||
-	    (rc = lethe_plan_new_scoped(&due, r->be, r->policy, as_of, &scope)) < 0)
-		goto out;
-	if (total_due(due) == 0)
-		goto out;
-	if (m->other_person) {
-		skip_subject(s, opts, m);
-		goto out;
-	}
-	if (!site) {
-		add_subject(s, m, due);
-		goto out;
-	}
-	rc = cli_erase_apply(&done, opts, r, site, &m->subject, &scope, as_of, m->replay_of);
-	if (done)
-		add_subject(s, m, done);
-out:
-	lethe_plan_free(due);
-	lethe_plan_free(done);
-	lethe_plan_scope_release(&scope);
-	return rc;
+static int replayed(void *ctx, const lethe_site_replayed *r, const lethe_warnings *w)
+{
+	replay_ctx *c = ctx;
+
+	cli_warnings(c->opts, w);
+	if (r->skipped)
+		skip_subject(c->s, r->match);
+	else if (r->plan)
+		add_subject(c->s, r->match, r->plan);
+	return 0;
 }
 
 static void print_text(const summary *s, const lethe_policy *p, size_t erasures, lethe_day as_of,
@@ -181,14 +165,12 @@ static int print_json(const summary *s, const lethe_policy *p, size_t erasures, 
 int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	replay_args a = { 0 };
-	lethe_replay_set *set = NULL;
-	lethe_replay_match *m = NULL;
-	lethe_lock *lock = NULL;
+	lethe_site *site = NULL;
 	lethe_day as_of;
 	cli_register r = { 0 };
-	cli_site site = { 0 };
 	summary s = { 0 };
-	size_t n = 0;
+	replay_ctx c = { &s, opts };
+	size_t erasures = 0;
 	int status, rc;
 
 	if ((status = parse_args(&a, argc, argv)))
@@ -196,12 +178,11 @@ int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv)
 	cli_parse_as_of(&as_of, NULL);
 	if ((status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
 		return status;
-	if (!a.dry_run && (rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
+	if ((rc = lethe_site_open(&site, r.cfg, r.policy, r.be,
+				  a.dry_run ? LETHE_SITE_KEYS : LETHE_SITE_WRITE)) < 0) {
 		status = cli_fail(rc);
 		goto out;
 	}
-	if ((status = a.dry_run ? cli_site_open_read(&site, r.cfg) : cli_site_open(&site, r.cfg)))
-		goto out;
 	s.per_rule = calloc(r.policy->nrules + 1, sizeof(*s.per_rule));
 	s.subjects = json_array();
 	s.skipped = json_array();
@@ -209,29 +190,19 @@ int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv)
 		status = cli_fail(lethe_error_set(LETHE_ESOFTWARE, "out of memory"));
 		goto out;
 	}
-	if ((rc = lethe_replay_set_load(&set, site.ev)) < 0 ||
-	    (rc = lethe_replay_match_subjects(&m, &n, r.be, r.policy, site.pseudonym_key, set)) < 0) {
+	if ((rc = lethe_site_replay(&erasures, &s.found, site, as_of, replayed, &c)) < 0) {
 		status = cli_fail(rc);
 		goto out;
 	}
-	s.found = n;
-	for (size_t i = 0; i < n; i++)
-		if ((rc = replay_one(&s, opts, &r, a.dry_run ? NULL : &site, &m[i], as_of)) < 0) {
-			status = cli_fail(rc);
-			goto out;
-		}
 	if (a.json)
-		status = print_json(&s, r.policy, lethe_replay_set_count(set), as_of, a.dry_run);
+		status = print_json(&s, r.policy, erasures, as_of, a.dry_run);
 	else
-		print_text(&s, r.policy, lethe_replay_set_count(set), as_of, a.dry_run);
+		print_text(&s, r.policy, erasures, as_of, a.dry_run);
 out:
 	json_decref(s.subjects);
 	json_decref(s.skipped);
 	free(s.per_rule);
-	lethe_replay_matches_free(m, n);
-	lethe_replay_set_free(set);
-	cli_site_close(&site);
-	lethe_lock_release(lock);
+	lethe_site_free(site);
 	cli_register_close(&r);
 	return status;
 }

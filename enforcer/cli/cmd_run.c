@@ -9,24 +9,14 @@
  * (or its folder) that cannot be written; 79 the clock disagrees with the
  * evidence; others as the contract says.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include "cli.h"
 #include "lethe/backend.h"
-#include "lethe/clockguard.h"
-#include "lethe/dispose.h"
 #include "lethe/error.h"
-#include "lethe/evidence.h"
-#include "lethe/lock.h"
-#include "lethe/runlog.h"
-#include "lethe/sshkey.h"
-#include "lethe/token.h"
+#include "lethe/site.h"
 
 typedef struct {
 	const char *as_of;
@@ -94,25 +84,6 @@ static int future_guard(const run_args *a, lethe_day as_of)
 	return 64;
 }
 
-/* The system clock against the evidence's last record and last run. 0 or
- * the exit status (79), before anything is recorded. */
-static int clock_guard(const run_args *a, const cli_site *site, const lethe_config *cfg)
-{
-	lethe_clock_reference ref;
-	int rc;
-
-	if (a->allow_clock_jump)
-		return 0;
-	if ((rc = lethe_clock_reference_read(&ref, site->ev)) == 0 &&
-	    (rc = lethe_clock_check(&ref, (int64_t)time(NULL), cfg->max_days_between_runs)) == 0)
-		return 0;
-	rc = cli_fail(rc);
-	if (rc == 79)
-		cli_error("check the system clock (timedatectl); if it is right, pass "
-			  "--allow-clock-jump once; nothing was changed");
-	return rc;
-}
-
 static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dry_run)
 {
 	for (size_t i = 0; i < plan->nrules; i++) {
@@ -126,19 +97,38 @@ static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dr
 	}
 }
 
+/* The site for the run: for writing (lock, keys, evidence, its head, the
+ * clock unless --allow-clock-jump, recovery) or, for --dry-run, the
+ * register only. 0 or the exit status. */
+static int open_site(lethe_site **site, const lethe_cli_opts *opts, const run_args *a,
+		     const cli_register *r)
+{
+	unsigned flags = a->dry_run ? 0 : LETHE_SITE_WRITE | (a->allow_clock_jump ? 0 : LETHE_SITE_CLOCK);
+	lethe_recovery recovered;
+	int rc, status;
+
+	if ((rc = lethe_site_open(site, r->cfg, r->policy, r->be, flags)) < 0) {
+		status = cli_fail(rc);
+		if (rc == LETHE_ECLOCK)
+			cli_error("check the system clock (timedatectl); if it is right, pass "
+				  "--allow-clock-jump once; nothing was changed");
+		return status;
+	}
+	if ((recovered = lethe_site_recovered(*site)) != LETHE_RECOVER_NOTHING)
+		cli_log(opts, CLI_NOTICE, "an interrupted run was found and recorded as %s",
+			recovered == LETHE_RECOVER_COMPLETED ? "recovered" : "aborted");
+	return 0;
+}
+
 int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	run_args a = { .max_rows = -1 };
-	lethe_dispose_options o = { 0 };
+	lethe_site_run_options o = { 0 };
 	lethe_warnings warnings = { 0 };
-	lethe_recovery recovered;
-	lethe_runlog_env env = { 0 };
 	cli_progress progress;
-	lethe_runlog *rl = NULL;
-	lethe_lock *lock = NULL;
 	lethe_plan *result = NULL;
+	lethe_site *site = NULL;
 	cli_register r = { 0 };
-	cli_site site = { 0 };
 	char *text = NULL;
 	int status, rc;
 
@@ -151,55 +141,17 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0);
 	if (status)
 		return status;
-	o.dry_run = a.dry_run;
-	o.max_rows_per_rule = a.max_rows >= 0 ? a.max_rows : r.cfg->max_rows_per_rule;
-	o.residue_fast = r.cfg->residue_fast;
-	if (!a.dry_run) {
-		if ((rc = lethe_lock_acquire(&lock, r.cfg->database)) < 0) {
-			status = cli_fail(rc);
-			goto out;
-		}
-		if ((status = cli_site_open(&site, r.cfg)))
-			goto out;
-		if ((status = clock_guard(&a, &site, r.cfg)))
-			goto out;
-		env = (lethe_runlog_env){ .ev = site.ev, .signing_key = site.signing_key,
-					  .digest_key = site.pseudonym_key, .be = r.be,
-					  .policy = r.policy, .database = site.database };
-		if ((rc = lethe_runlog_recover(&recovered, &env)) < 0) {
-			status = cli_fail(rc);
-			goto out;
-		}
-		if (recovered != LETHE_RECOVER_NOTHING)
-			cli_log(opts, CLI_NOTICE, "an interrupted run was found and recorded as %s",
-				recovered == LETHE_RECOVER_COMPLETED ? "recovered" : "aborted");
-		if ((rc = lethe_runlog_new(&rl, &env, o.as_of)) < 0) {
-			status = cli_fail(rc);
-			goto out;
-		}
-		o.pseudonym_key = site.pseudonym_key;
-		o.intent_hook = lethe_runlog_intent;
-		o.batch_hook = lethe_runlog_batch;
-		o.hook_ctx = rl;
-	}
+	if ((status = open_site(&site, opts, &a, &r)))
+		goto out;
+	o.max_rows_per_rule = a.max_rows;
 	cli_progress_start(&progress, opts);
 	o.progress = cli_progress_update;
 	o.progress_ctx = &progress;
-	rc = lethe_dispose(&result, &warnings, r.be, r.policy, &o);
+	rc = lethe_site_run(&result, &warnings, site, &o);
 	cli_progress_end(&progress);
 	if (result)
 		log_rules(opts, result, a.dry_run);
-	for (size_t i = 0; i < warnings.count; i++)
-		cli_log(opts, CLI_WARNING, "%s", warnings.items[i]);
-	if (rl && result) {
-		int failed = rc < 0;
-		int erc = lethe_runlog_complete(rl, result, &warnings, failed);
-
-		if (erc < 0 && rc == 0)
-			rc = erc;
-		if (erc == 0)
-			cli_site_push(opts, r.cfg, site.ev);
-	}
+	cli_warnings(opts, &warnings);
 	if (rc < 0) {
 		status = cli_fail(rc);
 		goto out;
@@ -221,9 +173,7 @@ out:
 	free(text);
 	lethe_plan_free(result);
 	lethe_warnings_free(&warnings);
-	lethe_runlog_free(rl);
-	cli_site_close(&site);
-	lethe_lock_release(lock);
+	lethe_site_free(site);
 	cli_register_close(&r);
 	return status;
 }

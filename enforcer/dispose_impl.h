@@ -1,0 +1,45 @@
+/*
+ * dispose_impl.h - carry out a plan: dispose of exactly the rows that plan
+ * counts as due, in batches, and leave no residue. Internal: the public way
+ * to dispose is a site (lethe/site.h), which always sets the evidence hooks
+ * of a real run; see lethe/dispose.h for the invariants.
+ */
+#ifndef LETHE_DISPOSE_IMPL_H
+#define LETHE_DISPOSE_IMPL_H
+
+#include "lethe/dispose.h"
+
+typedef struct {
+	lethe_day as_of;
+	int64_t max_rows_per_rule;   /* 0: no cap */
+	int dry_run;                 /* plan only, change nothing */
+	size_t batch_size;           /* 0: LETHE_DISPOSE_BATCH */
+	const lethe_token_key *pseudonym_key; /* required by pseudonymise rules */
+	int residue_fast;                     /* residue: fast, no VACUUM */
+	const lethe_plan_scope *scope;        /* NULL: the register; else one subject
+						 (an erasure when scope->erasure) */
+
+	/* Called inside each batch's transaction, after the rows are changed and
+	 * before COMMIT (for evidence markers): applied[i] tells whether keys[i]'s
+	 * row was changed. Non-zero return aborts the batch. */
+	int (*batch_hook)(void *ctx, const lethe_rule *rule, const lethe_value *keys,
+			  const unsigned char *applied, size_t n, int64_t changed);
+
+	/* Called once the plan is known to be within the cap, before the first
+	 * batch (for the evidence's intent). Non-zero return disposes nothing. */
+	int (*intent_hook)(void *ctx, const lethe_plan *plan);
+	void *hook_ctx;
+
+	/* Called after each batch: rows disposed so far, of total due. */
+	void (*progress)(void *ctx, int64_t done, int64_t total);
+	void *progress_ctx;
+} lethe_dispose_options;
+
+/* Run the policy against the register opened read-write. *out receives the
+ * run's counts (owned by the caller, lethe_plan_free), warnings what the
+ * residue work could not do. On a failure after some batches committed,
+ * *out is still set (with what was disposed) and the code is returned. */
+int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
+		  const lethe_policy *policy, const lethe_dispose_options *opts);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * lethe/site.h - a site: one register with its policy, keys and evidence,
+ * and the protocol every recording command follows on it. Run, erase,
+ * replay, holds and the access export are calls on an open site; there is
+ * no other public way to dispose of rows, so nothing is disposed of
+ * without its evidence (docs/design.md, "Running").
+ *
+ * Opening a site for writing (LETHE_SITE_WRITE), in this order, each step
+ * refusing before anything is written:
+ *  1. takes the database lock (lethe/lock.h: LETHE_ETEMPFAIL while another
+ *     run holds it);
+ *  2. checks that pseudonym_key, evidence.repository and evidence.signing_key
+ *     are configured (LETHE_ECONFIG) and that the database and its folder can
+ *     be written (LETHE_ENOPERM);
+ *  3. loads the keys and opens the evidence repository;
+ *  4. checks the evidence head: main must reach what evidence.remote has and
+ *     what the register remembers (lethe/evidence_tip.h; LETHE_EVERIFY);
+ *  5. with LETHE_SITE_CLOCK, checks the system clock against the evidence
+ *     (lethe/clockguard.h; LETHE_ECLOCK);
+ *  6. recovers an interrupted run (lethe/runlog.h), reported by
+ *     lethe_site_recovered.
+ * A site opened with LETHE_SITE_KEYS only does steps 2 (without the
+ * writable check) and 3: it reads the evidence and records an access
+ * export, nothing else. A site opened with neither flag holds only the
+ * register: run and erase on it are dry runs.
+ *
+ * Invariants:
+ *  - A site not opened with LETHE_SITE_WRITE changes nothing in the
+ *    register: run, erase and replay on it compute what would be done.
+ *  - Every disposal through a writing site has its intent recorded before
+ *    its first batch, a marker in each batch's transaction, and a
+ *    completion after (or a recovery by the next opening).
+ *  - Nothing here prints. Warnings (residue not removed, a push that
+ *    failed, a replay subject skipped) are returned as lines in a
+ *    lethe_warnings the caller owns; errors are codes with lethe_error_set.
+ *
+ * Ownership and life cycle: cfg, policy and be are borrowed (loaded and
+ * checked by the caller, e.g. the CLI's cli_register_open, with be opened
+ * read-write for LETHE_SITE_WRITE) and must outlive the site. The site owns
+ * the lock, the keys and the evidence handle; lethe_site_free releases them
+ * (the lock last). Results (plans, warnings, access results) belong to the
+ * caller.
+ */
+#ifndef LETHE_SITE_H
+#define LETHE_SITE_H
+
+#include <stdint.h>
+#include "access.h"
+#include "backend.h"
+#include "config.h"
+#include "evidence.h"
+#include "plan.h"
+#include "policy.h"
+#include "replay.h"
+#include "runlog.h"
+#include "subject.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lethe_site lethe_site;
+
+enum {
+	LETHE_SITE_KEYS = 1 << 0,  /* load the keys, open the evidence (read) */
+	LETHE_SITE_WRITE = 1 << 1, /* the whole protocol above; implies KEYS */
+	LETHE_SITE_CLOCK = 1 << 2  /* with WRITE: check the clock (for runs) */
+};
+
+/* Open a site (see the steps above). *out is written only on success and
+ * owned by the caller (lethe_site_free). */
+int lethe_site_open(lethe_site **out, const lethe_config *cfg, const lethe_policy *policy,
+		    lethe_backend *be, unsigned flags);
+
+/* Release everything the site owns; accepts NULL. */
+void lethe_site_free(lethe_site *site);
+
+/* What the opening found of an interrupted run (LETHE_RECOVER_NOTHING for
+ * sites not opened for writing). */
+lethe_recovery lethe_site_recovered(const lethe_site *site);
+
+/* The opened evidence (NULL without LETHE_SITE_KEYS); owned by the site. */
+lethe_evidence *lethe_site_evidence(const lethe_site *site);
+
+typedef struct {
+	lethe_day as_of;
+	int64_t max_rows_per_rule;   /* < 0: the configuration's; 0: no cap */
+	/* Called after each batch: rows disposed so far, of total due. */
+	void (*progress)(void *ctx, int64_t done, int64_t total);
+	void *progress_ctx;
+} lethe_site_run_options;
+
+/*
+ * Dispose of what is due at opts->as_of (a dry run on a site not opened for
+ * writing), recorded as a run: intent, batches, completion, then a push to
+ * evidence.remote (a failed push is a warning: the next run pushes again).
+ * *result gets the counts (owned by the caller, lethe_plan_free; `due` is
+ * what was disposed), also after a failure once the disposal started;
+ * *warnings gets what needs attention (owned by the caller).
+ */
+int lethe_site_run(lethe_plan **result, lethe_warnings *warnings, lethe_site *site,
+		   const lethe_site_run_options *opts);
+
+/*
+ * One data subject's erasure: every rule's on_erasure action on the
+ * subject's rows at as_of, whatever their clocks. On a writing site the
+ * subject's contact values join the suppression list first (as tokens, in
+ * a transaction of their own) and the disposal is recorded as an erasure
+ * (the subject's digest, its contact digest, and replay_of when > 0: the
+ * seq of the original erasure's intent that `replay` applies again).
+ * *done and *warnings as for lethe_site_run.
+ */
+int lethe_site_erase(lethe_plan **done, lethe_warnings *warnings, lethe_site *site,
+		     const lethe_subject *subject, lethe_day as_of, int64_t replay_of);
+
+/* What replay found for one subject an erasure of the evidence names. */
+typedef struct {
+	const lethe_replay_match *match;  /* the subject and its erasure */
+	const lethe_plan *plan;           /* rows erased again (or due, dry run);
+					     NULL when skipped */
+	int skipped;                      /* the key now belongs to another person */
+} lethe_site_replayed;
+
+/*
+ * Erase again, after a restore, every subject an erasure of the evidence
+ * names whose rows came back (lethe/replay.h): for each subject with
+ * something due, in the subject table's order, the erasure is applied as
+ * lethe_site_erase does (with replay_of) and `each` is called with it and
+ * that subject's warnings (borrowed for the call), or with skipped set and
+ * a warning saying why when the key now belongs to another person.
+ * Subjects with nothing due are passed over. Needs LETHE_SITE_KEYS; a dry
+ * run without LETHE_SITE_WRITE. *erasures gets the number of erasures of
+ * the evidence, *found the number of their subjects in the register. A
+ * negative return of `each` stops the replay with that code.
+ */
+int lethe_site_replay(size_t *erasures, size_t *found, lethe_site *site, lethe_day as_of,
+		      int (*each)(void *ctx, const lethe_site_replayed *r, const lethe_warnings *w),
+		      void *ctx);
+
+/* A legal hold to add: a subject (by its key as typed) or a rule, with an
+ * optional --where filter of that rule's rows. Texts are borrowed. */
+typedef struct {
+	const char *reason;     /* required, non-empty */
+	const char *subject;    /* a key of the policy's subject, or NULL */
+	const char *rule;       /* a rule name, or NULL (exactly one of the two) */
+	const char *where;      /* with rule only, or NULL */
+	const char *until;      /* "YYYY-MM-DD", or NULL */
+} lethe_site_hold;
+
+/*
+ * Add a hold on a writing site: the register's row and the evidence record
+ * (kind "hold": the subject's keyed digest, the rule, and keyed digests of
+ * the reason and the filter, never their texts) in one transaction, so a
+ * hold in force always has its record; then a push. LETHE_EDATA for an
+ * unknown rule or a filter the rule's table rejects; LETHE_EUSAGE for a
+ * malformed request (no reason, both or neither of subject and rule, a
+ * filter without a rule, a bad until date); the subject's lookup errors of
+ * lethe_subject_find. *id and *seq get the hold's id and the record's seq.
+ */
+int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, lethe_site *site,
+			const lethe_site_hold *hold);
+
+/* Release hold id with a reason, as lethe_site_hold_add records (kind
+ * "release"). LETHE_ENOTFOUND when no hold id is in force. */
+int lethe_site_hold_release(int64_t *seq, lethe_warnings *warnings, lethe_site *site, int64_t id,
+			    const char *reason);
+
+/*
+ * A data subject's access export to path (lethe/access.h) on a site with
+ * LETHE_SITE_KEYS, recorded as kind "export" (the subject's digest, rows
+ * per table, the archive's SHA-256), then pushed. A site not opened for
+ * writing takes the database lock for the time of the export, so the
+ * record never lands between a run's intent and its completion. An export
+ * that could not be recorded is removed: then the code is returned and
+ * *removed is 1. *out owned by the caller (lethe_access_result_free).
+ */
+int lethe_site_export(lethe_access_result **out, int *removed, lethe_warnings *warnings,
+		      lethe_site *site, const lethe_subject *subject, lethe_day as_of,
+		      const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
