@@ -10,7 +10,7 @@
  * the file back with sqlite3 directly.
  */
 #include <check.h>
-#include "lethe/dispose.h"
+#include "dispose_impl.h" /* internal: the engine below the site object */
 #include "lethe/error.h"
 #include "register_fixture.h"
 
