@@ -21,6 +21,7 @@
 #include "lethe/access.h"
 #include "lethe/error.h"
 #include "lethe/lock.h"
+#include "lethe/record.h"
 #include "lethe/runlog.h"
 #include "lethe/subject.h"
 
@@ -77,20 +78,13 @@ static int record(const cli_site *site, lethe_backend *be, const lethe_subject *
 {
 	lethe_runlog_env env = { .ev = site->ev, .signing_key = site->signing_key, .be = be };
 	char digest[LETHE_DIGEST_SIZE];
-	json_t *fields, *tables;
+	json_t *fields;
 	int rc;
 
 	if ((rc = lethe_subject_digest(digest, site->pseudonym_key, &s->value)) < 0)
 		return rc;
-	tables = json_array();
-	for (size_t i = 0; tables && i < res->ntables; i++)
-		json_array_append_new(tables, json_pack("{s:s, s:I}", "table", res->tables[i].table,
-							"rows", (json_int_t)res->tables[i].rows));
-	fields = json_pack("{s:s, s:s, s:o, s:{s:s, s:s}}", "request", "access", "subject", digest,
-			   "tables", tables, "archive", "format",
-			   strlen(output) > 4 && !strcasecmp(output + strlen(output) - 4, ".zip") ? "zip"
-												 : "tar.gz",
-			   "sha256", res->sha256);
+	fields = lethe_record_export(digest, res, strlen(output) > 4 &&
+				     !strcasecmp(output + strlen(output) - 4, ".zip") ? "zip" : "tar.gz");
 	if (!fields)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	rc = lethe_runlog_record(NULL, &env, "export", fields);

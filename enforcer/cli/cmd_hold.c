@@ -12,7 +12,7 @@
  * --where filter can name a person ("complaint of matti@example.org",
  * "email = '...'"), and the evidence is append-only: the register keeps the
  * texts (`hold list` shows them), the record only their keyed digest
- * (text_digest), so an auditor shown a text can check it against the record.
+ * (lethe_record_text_digest), so an auditor shown a text can check it against the record.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -23,6 +23,7 @@
 #include "lethe/backend.h"
 #include "lethe/error.h"
 #include "lethe/lock.h"
+#include "lethe/record.h"
 #include "lethe/runlog.h"
 #include "lethe/subject.h"
 #include "lethe/text.h"
@@ -31,16 +32,6 @@ typedef struct {
 	const char *reason, *subject, *rule, *where, *until, *id;
 	int json;
 } hold_args;
-
-/* The keyed digest a record carries in place of an operator's text:
- * lethe_digest(pseudonym key, "hold-text", text) (docs/evidence-format.md). */
-static json_t *text_digest(const lethe_token_key *k, const char *text)
-{
-	char d[LETHE_DIGEST_SIZE];
-
-	lethe_digest(d, k, "hold-text", text, strlen(text));
-	return json_string(d);
-}
 
 static int parse(hold_args *a, int argc, char **argv, int from)
 {
@@ -117,7 +108,8 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 	lethe_subject subject = { 0 };
 	lethe_hold hold = { .subject = { .type = LETHE_VALUE_NULL } };
 	json_t *fields = NULL;
-	char now[21], digest[LETHE_DIGEST_SIZE], *why = NULL;
+	char now[21], digest[LETHE_DIGEST_SIZE], reason_d[LETHE_DIGEST_SIZE];
+	char where_d[LETHE_DIGEST_SIZE], *why = NULL;
 	lethe_day until;
 	int64_t id = 0, seq = 0;
 	int status, rc;
@@ -134,8 +126,7 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 	if ((status = open_all(&h, opts)))
 		goto out;
 	cli_now_iso(now);
-	fields = json_pack("{s:o, s:s?}", "reason_digest", text_digest(h.site.pseudonym_key, a->reason),
-			   "until", a->until);
+	lethe_record_text_digest(reason_d, h.site.pseudonym_key, a->reason);
 	if (a->subject) {
 		if ((rc = lethe_subject_find(&subject, h.r.be, h.r.policy, a->subject)) < 0) {
 			status = cli_fail(rc);
@@ -145,7 +136,6 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 			status = cli_fail(rc);
 			goto out;
 		}
-		json_object_set_new(fields, "subject", json_string(digest));
 		hold.subject = subject.value;
 	} else {
 		const lethe_rule *r = lethe_policy_rule(h.r.policy, a->rule);
@@ -160,10 +150,8 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 			status = 65;
 			goto out;
 		}
-		json_object_set_new(fields, "rule", json_string(a->rule));
 		if (a->where)
-			json_object_set_new(fields, "where_digest",
-					    text_digest(h.site.pseudonym_key, a->where));
+			lethe_record_text_digest(where_d, h.site.pseudonym_key, a->where);
 		hold.rule = a->rule;
 		hold.where = a->where;
 	}
@@ -179,8 +167,10 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 		status = cli_fail(rc);
 		goto out;
 	}
-	json_object_set_new(fields, "hold_id", json_integer(id));
-	if ((rc = lethe_runlog_record(&seq, &h.env, "hold", fields)) < 0 ||
+	fields = lethe_record_hold(id, reason_d, a->subject ? digest : NULL,
+				   a->subject ? NULL : a->rule, a->where ? where_d : NULL, a->until);
+	if ((rc = fields ? 0 : lethe_error_set(LETHE_ESOFTWARE, "out of memory")) < 0 ||
+	    (rc = lethe_runlog_record(&seq, &h.env, "hold", fields)) < 0 ||
 	    (rc = lethe_backend_commit(h.r.be)) < 0) {
 		lethe_backend_rollback(h.r.be);
 		status = cli_fail(rc);
@@ -200,7 +190,7 @@ static int hold_release(const lethe_cli_opts *opts, const hold_args *a)
 {
 	hold_ctx h = { 0 };
 	json_t *fields = NULL;
-	char now[21], *end;
+	char now[21], reason_d[LETHE_DIGEST_SIZE], *end;
 	long long id = a->id ? strtoll(a->id, &end, 10) : 0;
 	int64_t seq = 0;
 	int status, rc;
@@ -218,9 +208,10 @@ static int hold_release(const lethe_cli_opts *opts, const hold_args *a)
 		status = rc == LETHE_ENOTFOUND ? (cli_fail(rc), 65) : cli_fail(rc);
 		goto out;
 	}
-	fields = json_pack("{s:I, s:o}", "hold_id", (json_int_t)id, "reason_digest",
-			   text_digest(h.site.pseudonym_key, a->reason));
-	if ((rc = lethe_runlog_record(&seq, &h.env, "release", fields)) < 0 ||
+	lethe_record_text_digest(reason_d, h.site.pseudonym_key, a->reason);
+	fields = lethe_record_release(id, reason_d);
+	if ((rc = fields ? 0 : lethe_error_set(LETHE_ESOFTWARE, "out of memory")) < 0 ||
+	    (rc = lethe_runlog_record(&seq, &h.env, "release", fields)) < 0 ||
 	    (rc = lethe_backend_commit(h.r.be)) < 0) {
 		lethe_backend_rollback(h.r.be);
 		status = cli_fail(rc);
