@@ -209,6 +209,10 @@ START_TEST(every_builder_verifies)
 	ck_assert_int_eq(seq, 8);
 	ck_assert_str_eq(json_string_value(json_object_get(last, "kind")), "export");
 	ck_assert_str_eq(json_string_value(json_object_get(last, "subject")), subject);
+	ck_assert_str_eq(json_string_value(json_object_get(last, "request")), "access");
+	ck_assert_uint_eq(json_array_size(json_object_get(last, "tables")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(last, "archive"), "format")),
+			 "zip");
 	{
 		char head[41];
 
@@ -230,6 +234,19 @@ START_TEST(every_builder_verifies)
 		dump = json_dumps(back, 0);
 		ck_assert_ptr_null(strstr(dump, "matti"));
 		ck_assert_ptr_nonnull(strstr(dump, reason));
+		/* the lethe verify of today does not check these kinds' fields: check them here */
+		ck_assert_int_eq(json_integer_value(json_object_get(back, "hold_id")), i - 4);
+		ck_assert_str_eq(json_string_value(json_object_get(back, "reason_digest")), reason);
+		if (i == 5) {
+			ck_assert_str_eq(json_string_value(json_object_get(back, "subject")), subject);
+			ck_assert_str_eq(json_string_value(json_object_get(back, "until")), "2026-01-01");
+			ck_assert_ptr_null(json_object_get(back, "rule"));
+		} else {
+			ck_assert_str_eq(json_string_value(json_object_get(back, "rule")), "old-orders");
+			ck_assert_str_eq(json_string_value(json_object_get(back, "where_digest")), where);
+			ck_assert(json_is_null(json_object_get(back, "until")));
+			ck_assert_ptr_null(json_object_get(back, "subject"));
+		}
 		free(dump);
 		json_decref(back);
 	}
