@@ -112,5 +112,9 @@ int lethe_file_create_new(const char *path, mode_t mode, const void *data, size_
 		return lethe_error_set(LETHE_EIO, "cannot write %s '%s': %s", what, path,
 				       strerror(e));
 	}
-	return lethe_fsync_folder(path);
+	if (lethe_fsync_folder(path) < 0) {
+		unlink(path);
+		return lethe_error_last_code();
+	}
+	return 0;
 }
