@@ -31,7 +31,8 @@ void *lethe_vec_realloc(void *items, size_t *cap, size_t want, size_t size);
 int lethe_vec_assign_(void *slot, void *p);
 
 /* Make room for `want` items in `items` (an lvalue of pointer type) whose
- * capacity is the lvalue `cap`: 0, or LETHE_ESOFTWARE. */
+ * capacity is the lvalue `cap`: 0, or LETHE_ESOFTWARE. The arguments are
+ * evaluated more than once: pass no expression with side effects. */
 #define LETHE_VEC_RESERVE(items, want, cap)                                                  \
 	((size_t)(want) <= (cap) ? 0                                                          \
 				 : lethe_vec_assign_(&(items), lethe_vec_realloc((items), &(cap),       \
