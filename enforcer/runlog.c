@@ -23,8 +23,8 @@
 #include "lethe/evidence_tip.h"
 #include "lethe/record.h"
 #include "lethe/runlog.h"
-#include "testhook.h"
 #include "strbuf.h"
+#include "testhook.h"
 #include "util.h"
 
 struct lethe_runlog {

@@ -13,6 +13,7 @@
 #include "lethe/error.h"
 #include "lethe/evidence.h"
 #include "lethe/record.h"
+#include "lethe/runlog.h"
 #include "lethe/sshkey.h"
 #include "lethe/subject.h"
 #include "lethe/token.h"
@@ -260,6 +261,37 @@ START_TEST(every_builder_verifies)
 }
 END_TEST
 
+/* lethe_runlog_record numbers a record outside a run after the last one,
+ * and refuses run kinds and a history that ends with an open intent. */
+START_TEST(records_outside_runs)
+{
+	site s;
+	lethe_rule rule = { .name = "old-orders", .table = "orders", .basis = "bookkeeping" };
+	lethe_record_files f = { 0 };
+	lethe_runlog_env env;
+	char reason[LETHE_DIGEST_SIZE];
+	json_t *fields, *last = NULL;
+	int64_t seq = 0;
+
+	site_open(&s);
+	env = (lethe_runlog_env){ .ev = s.ev, .signing_key = s.key };
+	lethe_record_text_digest(reason, s.tk, "audit");
+	fields = lethe_record_release(3, reason);
+	ck_assert_int_eq(lethe_runlog_record(&seq, &env, "release", fields), 0);
+	ck_assert_int_eq(seq, 1);
+	ck_assert_int_eq(lethe_runlog_record(&seq, &env, "intent", fields), LETHE_ESOFTWARE);
+	ck_assert_int_eq(lethe_runlog_record(&seq, &env, "grant", fields), LETHE_ESOFTWARE);
+	commit(&s, intent(&s, &f, &rule, 2, RUN1, NULL), &f, "run", RUN1);
+	ck_assert_int_eq(lethe_runlog_record(&seq, &env, "release", fields), LETHE_ETEMPFAIL);
+	ck_assert_int_eq(lethe_record_last(&seq, &last, s.ev), 0);
+	ck_assert_int_eq(seq, 2);
+	ck_assert_str_eq(json_string_value(json_object_get(last, "kind")), "intent");
+	json_decref(last);
+	json_decref(fields);
+	site_close(&s);
+}
+END_TEST
+
 START_TEST(paths_and_messages_parse_back)
 {
 	char path[LETHE_RECORD_PATH_SIZE], *msg = NULL;
@@ -312,6 +344,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, every_builder_verifies);
+	tcase_add_test(tc, records_outside_runs);
 	tcase_add_test(tc, paths_and_messages_parse_back);
 	suite_add_tcase(s, tc);
 	r = srunner_create(s);
