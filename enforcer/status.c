@@ -183,8 +183,14 @@ static int on_commit(void *ctx, const lethe_evidence_commit_info *c)
 	lethe_day as_of;
 	int rc;
 
-	if (lethe_record_message_parse(c->message, &kind, &seq) < 0)
+	if (lethe_record_message_parse(c->message, &kind, &seq) < 0) {
+		char other[16];
+
+		/* a kind this version does not know (a newer writer's) says nothing here */
+		if (c->message && sscanf(c->message, "lethe: %15s %" SCNd64, other, &seq) == 2)
+			return 0;
 		return lethe_error_set(LETHE_EDATA, "commit %s is not a lethe record", c->oid);
+	}
 	if (kind == LETHE_RECORD_INTENT) {
 		w->open_intent = seq;
 		return 0;
