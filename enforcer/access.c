@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "access_impl.h"
+#include "util.h"
 #include "lethe/error.h"
 #include "lethe/plan.h"
 
@@ -364,7 +365,6 @@ int lethe_access_export(lethe_access_result **out, lethe_backend *be, const leth
 {
 	lethe_archive_format f;
 	lethe_access_result *res = NULL;
-	unsigned char h[crypto_hash_sha256_BYTES];
 	sink snk = { .fd = -1 };
 	int rc, bad, err;
 
@@ -399,8 +399,7 @@ int lethe_access_export(lethe_access_result **out, lethe_backend *be, const leth
 		rc = lethe_error_set(LETHE_EIO, "cannot write '%s': %s", path, strerror(err));
 		goto out;
 	}
-	crypto_hash_sha256_final(&snk.sha, h);
-	sodium_bin2hex(res->sha256, sizeof(res->sha256), h, sizeof(h));
+	lethe_sha256_final_hex(res->sha256, &snk.sha);
 	*out = res;
 	res = NULL;
 out:

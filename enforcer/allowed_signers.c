@@ -23,6 +23,7 @@
 #include <sodium.h>
 #include "lethe/calendar.h"
 #include "lethe/error.h"
+#include "vec.h"
 #include "lethe/sshkey.h"
 #include "sshwire.h"
 
@@ -257,16 +258,9 @@ static const char *parse_line(lethe_allowed_signers *s, char *line)
 		why = "bad ssh-ed25519 key";
 		goto out;
 	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 8;
-		entry *v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v) {
-			why = "out of memory";
-			goto out;
-		}
-		s->v = v;
-		s->cap = cap;
+	if (LETHE_VEC_RESERVE(s->v, s->n + 1, s->cap) < 0) {
+		why = "out of memory";
+		goto out;
 	}
 	if (!(e.principals = strdup(principals))) {
 		why = "out of memory";

@@ -35,6 +35,7 @@
 #include "backend_sqlite.h"
 #include "expr_lex.h"
 #include "lethe/error.h"
+#include "vec.h"
 
 static const struct lethe_backend_ops sqlite_ops;
 
@@ -254,26 +255,21 @@ static int load_functions(lethe_sqlite *be)
 		"SELECT DISTINCT name FROM pragma_function_list "
 		"WHERE builtin = 1 AND (flags & 0x800) != 0 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
 	sqlite3_stmt *stmt = NULL;
-	size_t cap = 128, i;
-	char **v;
+	size_t cap = 0, i;
 	int rc;
 
-	be->functions = calloc(cap, sizeof(char *));
-	if (!be->functions)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	for (i = 0; i < sizeof(extra_functions) / sizeof(extra_functions[0]); i++)
-		if (!(be->functions[be->nfunctions++] = strdup(extra_functions[i])))
+	for (i = 0; i < sizeof(extra_functions) / sizeof(extra_functions[0]); i++) {
+		if ((rc = LETHE_VEC_RESERVE(be->functions, be->nfunctions + 1, cap)) < 0)
+			return rc;
+		if (!(be->functions[be->nfunctions] = strdup(extra_functions[i])))
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		be->nfunctions++;
+	}
 	rc = sqlite3_prepare_v2(be->db, sql, -1, &stmt, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (be->nfunctions == cap) {
-			v = realloc(be->functions, 2 * cap * sizeof(char *));
-			if (!v) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			be->functions = v;
-			cap *= 2;
+		if (LETHE_VEC_RESERVE(be->functions, be->nfunctions + 1, cap) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		if (!(be->functions[be->nfunctions] = strdup((const char *)sqlite3_column_text(stmt, 0)))) {
 			rc = SQLITE_NOMEM;

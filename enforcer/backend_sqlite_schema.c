@@ -14,6 +14,7 @@
 #include <strings.h>
 #include "backend_sqlite.h"
 #include "lethe/error.h"
+#include "vec.h"
 #include "trigger_sql.h"
 
 /* --- schema ------------------------------------------------------------------ */
@@ -72,14 +73,9 @@ static int read_columns(lethe_sqlite *be, lethe_table_info *t)
 		goto out;
 	sqlite3_bind_text(stmt, 1, t->name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (t->ncolumns == cap) {
-			cap = cap ? 2 * cap : 8;
-			c = realloc(t->columns, cap * sizeof(*c));
-			if (!c) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			t->columns = c;
+		if (LETHE_VEC_RESERVE(t->columns, t->ncolumns + 1, cap) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		c = &t->columns[t->ncolumns++];
 		memset(c, 0, sizeof(*c));
@@ -330,7 +326,7 @@ int lethe_sqlite_foreign_keys(lethe_foreign_keys **out, lethe_backend *base)
 		"WHERE m.schema = 'main' AND m.type = 'table' ORDER BY m.name, f.id, f.seq";
 	lethe_sqlite *be = (lethe_sqlite *)base;
 	lethe_foreign_keys *fks = NULL;
-	lethe_foreign_key *fk = NULL, *v;
+	lethe_foreign_key *fk = NULL;
 	sqlite3_stmt *stmt = NULL;
 	size_t cap = 0, i;
 	int rc, id = -1;
@@ -347,15 +343,8 @@ int lethe_sqlite_foreign_keys(lethe_foreign_keys **out, lethe_backend *base)
 		const char *child = (const char *)sqlite3_column_text(stmt, 0);
 
 		if (!fk || sqlite3_column_int(stmt, 1) != id || strcmp(fk->child_table, child) != 0) {
-			if (fks->count == cap) {
-				cap = cap ? 2 * cap : 8;
-				v = realloc(fks->items, cap * sizeof(*v));
-				if (!v) {
-					rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-					goto out;
-				}
-				fks->items = v;
-			}
+			if ((rc = LETHE_VEC_RESERVE(fks->items, fks->count + 1, cap)) < 0)
+				goto out;
 			fk = &fks->items[fks->count++];
 			memset(fk, 0, sizeof(*fk));
 			id = sqlite3_column_int(stmt, 1);

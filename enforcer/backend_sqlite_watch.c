@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "backend_sqlite.h"
+#include "vec.h"
 #include "expr_lex.h"
 #include "lethe/error.h"
 
@@ -66,15 +67,8 @@ static int trace(unsigned type, void *ud, void *p, void *x)
 			be->watch[kept++] = be->watch[i];
 	}
 	be->nwatch = kept;
-	if (be->nwatch == be->capwatch) {
-		size_t cap = be->capwatch ? 2 * be->capwatch : 8;
-		void *grown = realloc(be->watch, cap * sizeof(*be->watch));
-
-		if (!grown)
-			return 0; /* unwatched: the statement is bounded by SQLite alone */
-		be->watch = grown;
-		be->capwatch = cap;
-	}
+	if (LETHE_VEC_RESERVE(be->watch, be->nwatch + 1, be->capwatch) < 0)
+		return 0; /* unwatched: the statement is bounded by SQLite alone */
 	be->watch[be->nwatch].stmt = stmt;
 	be->watch[be->nwatch].start = now_ms();
 	be->nwatch++;

@@ -5,7 +5,8 @@
  * Why the evidence: it is the one record of earlier times Lethe signs and
  * keeps; a commit's committer time is the clock of the run that made it. A
  * run record is found by its commit message, "lethe: KIND NNNNNNNN ..." with
- * KIND intent, completion or abort (runlog.c), like status.c finds it.
+ * a run's KIND (intent, completion or abort; lethe/record.h), like status.c
+ * finds it.
  *
  * Invariant: reading only; the messages quote no personal data (times,
  * days and counts).
@@ -17,15 +18,17 @@
 #include "lethe/calendar.h"
 #include "lethe/clockguard.h"
 #include "lethe/error.h"
+#include "lethe/record.h"
+#include "util.h"
 
 static int take(void *ctx, const lethe_evidence_commit_info *c)
 {
 	lethe_clock_reference *ref = ctx;
-	char kind[16];
+	lethe_record_kind kind;
+	int64_t seq;
 
 	ref->last_record = c->committer_time;
-	if (c->message && sscanf(c->message, "lethe: %15s", kind) == 1 &&
-	    (!strcmp(kind, "intent") || !strcmp(kind, "completion") || !strcmp(kind, "abort")))
+	if (lethe_record_message_parse(c->message, &kind, &seq) == 0 && lethe_record_kind_is_run(kind))
 		ref->last_run = c->committer_time;
 	return 0;
 }
@@ -34,15 +37,6 @@ int lethe_clock_reference_read(lethe_clock_reference *out, lethe_evidence *ev)
 {
 	memset(out, 0, sizeof(*out));
 	return lethe_evidence_walk(ev, take, out);
-}
-
-static void format_time(int64_t t, char out[21])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, 21, "%" PRId64, t);
 }
 
 static lethe_day day_of(int64_t t)
@@ -56,8 +50,8 @@ int lethe_clock_check(const lethe_clock_reference *ref, int64_t now, int64_t max
 	int64_t gap;
 
 	if (ref->last_record && now < ref->last_record) {
-		format_time(now, a);
-		format_time(ref->last_record, b);
+		lethe_time_iso(a, now);
+		lethe_time_iso(b, ref->last_record);
 		return lethe_error_set(LETHE_ECLOCK, "clock behind the evidence: the system clock says %s, "
 				       "earlier than the last evidence record (%s)", a, b);
 	}

@@ -7,20 +7,16 @@
 #include <string.h>
 #include "lethe/diag.h"
 #include "lethe/error.h"
+#include "vec.h"
 
 static int diags_vadd(lethe_diags *d, const char *file, int line, int column,
 		      const char *fmt, va_list ap)
 {
 	char *msg = NULL, *f = NULL;
+	int rc = LETHE_VEC_RESERVE(d->items, d->count + 1, d->alloc);
 
-	if (d->count == d->alloc) {
-		size_t n = d->alloc ? d->alloc * 2 : 16;
-		lethe_diag *items = realloc(d->items, n * sizeof(*items));
-		if (!items)
-			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		d->items = items;
-		d->alloc = n;
-	}
+	if (rc < 0)
+		return rc;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	f = strdup(file ? file : "");

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "evidence_impl.h"
 #include "lethe/error.h"
+#include "vec.h"
 
 int lethe_evidence_lookup_commit(git_commit **out, lethe_evidence *ev, const char *hex)
 {
@@ -107,15 +108,8 @@ static int first_parents(git_oid **out, size_t *count, lethe_evidence *ev)
 	for (;;) {
 		git_commit *c = NULL;
 
-		if (n == cap) {
-			git_oid *more = realloc(ids, (cap = cap ? 2 * cap : 256) * sizeof(*ids));
-
-			if (!more) {
-				rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-				goto out;
-			}
-			ids = more;
-		}
+		if ((rc = LETHE_VEC_RESERVE(ids, n + 1, cap)) < 0)
+			goto out;
 		ids[n++] = cur;
 		if (git_commit_lookup(&c, ev->repo, &cur) < 0) {
 			rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read a commit of '%s'",

@@ -10,6 +10,7 @@
 #include <time.h>
 #include "lethe/error.h"
 #include "lethe/evidence_tip.h"
+#include "util.h"
 
 int lethe_evidence_tip_load(int *found, int64_t *seq, char commit[41], lethe_backend *be,
 			    lethe_evidence *ev)
@@ -56,11 +57,8 @@ int lethe_evidence_tip_check_remote(lethe_evidence *ev, const char *remote_url)
 
 int lethe_evidence_tip_save(lethe_backend *be, lethe_evidence *ev, int64_t seq, const char *commit)
 {
-	char at[21];
-	time_t t = time(NULL);
-	struct tm tm;
+	char at[LETHE_ISO_TIME_SIZE];
 
-	gmtime_r(&t, &tm);
-	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	lethe_now_iso(at);
 	return lethe_backend_evidence_head_set(be, lethe_evidence_path(ev), seq, commit, at);
 }

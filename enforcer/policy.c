@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "lethe/error.h"
+#include "vec.h"
 #include "lethe/text.h"
 #include "lethe/policy.h"
 #include "policy_rule.h"
@@ -77,13 +78,8 @@ static int list_files(lethe_policy *p, const char *folder)
 	while ((e = readdir(d))) {
 		if (!is_policy_file(folder, e->d_name))
 			continue;
-		if (p->nfiles == alloc) {
-			char **f = realloc(p->files, (alloc = alloc ? 2 * alloc : 8) * sizeof(*f));
-
-			if (!f)
-				goto oom;
-			p->files = f;
-		}
+		if (LETHE_VEC_RESERVE(p->files, p->nfiles + 1, alloc) < 0)
+			goto oom;
 		if (asprintf(&p->files[p->nfiles], "%s%s%s", folder, slash ? "" : "/",
 			     e->d_name) < 0)
 			goto oom;

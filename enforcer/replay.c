@@ -24,7 +24,9 @@
 #include <string.h>
 #include <strings.h>
 #include "lethe/error.h"
+#include "lethe/record.h"
 #include "lethe/replay.h"
+#include "vec.h"
 
 typedef struct {
 	int64_t seq;
@@ -44,44 +46,21 @@ typedef struct {
 	const char *head;
 } load_ctx;
 
-static json_t *read_record(lethe_evidence *ev, const char *head, const char *path, int *rc)
-{
-	char *data = NULL;
-	size_t len = 0;
-	json_error_t jerr;
-	json_t *j;
-
-	if ((*rc = lethe_evidence_read(&data, &len, ev, head, path)) < 0)
-		return NULL;
-	j = json_loadb(data, len, 0, &jerr);
-	free(data);
-	if (!j)
-		*rc = lethe_error_set(LETHE_EDATA, "evidence record '%s' is not valid json: %s", path,
-				      jerr.text);
-	return j;
-}
-
 static int add_intent(lethe_replay_set *s, const json_t *rec)
 {
 	const char *request = json_string_value(json_object_get(rec, "request"));
 	const char *subject = json_string_value(json_object_get(rec, "subject"));
 	const char *contact = json_string_value(json_object_get(rec, "contact"));
 	json_int_t seq = json_integer_value(json_object_get(rec, "seq"));
+	int rc;
 
 	if (!request || strcmp(request, "erasure"))
 		return 0;
 	if (!subject || strlen(subject) != LETHE_DIGEST_SIZE - 1)
 		return lethe_error_set(LETHE_EDATA, "evidence: erasure intent %" PRId64
 				       " has no subject digest", (int64_t)seq);
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		erasure *grown = realloc(s->items, cap * sizeof(*grown));
-
-		if (!grown)
-			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		s->items = grown;
-		s->cap = cap;
-	}
+	if ((rc = LETHE_VEC_RESERVE(s->items, s->n + 1, s->cap)) < 0)
+		return rc;
 	s->items[s->n].seq = seq;
 	memcpy(s->items[s->n].digest, subject, LETHE_DIGEST_SIZE);
 	if (contact && strlen(contact) == LETHE_DIGEST_SIZE - 1)
@@ -131,17 +110,18 @@ static void add_completion(lethe_replay_set *s, const json_t *rec)
 static int load_one(void *ctx, const char *path, const char *blob)
 {
 	load_ctx *c = ctx;
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	int intent = strstr(base, "-intent.json") != NULL;
-	int rc = 0;
+	lethe_record_kind kind;
+	int64_t seq;
 	json_t *rec;
+	int rc;
 
 	(void)blob;
-	if (!intent && !strstr(base, "-completion.json"))
+	if (lethe_record_path_parse(path, &seq, &kind) < 0 ||
+	    (kind != LETHE_RECORD_INTENT && kind != LETHE_RECORD_COMPLETION))
 		return 0;
-	if (!(rec = read_record(c->ev, c->head, path, &rc)))
+	if ((rc = lethe_record_load(&rec, c->ev, c->head, path)) < 0)
 		return rc;
-	if (intent)
+	if (kind == LETHE_RECORD_INTENT)
 		rc = add_intent(c->set, rec);
 	else
 		add_completion(c->set, rec);
@@ -269,16 +249,10 @@ static int add_match(match_ctx *m, const lethe_value *key, const char *s, size_t
 		     int other_person)
 {
 	lethe_replay_match *x;
+	int rc;
 
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 16;
-		lethe_replay_match *grown = realloc(m->items, cap * sizeof(*grown));
-
-		if (!grown)
-			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		m->items = grown;
-		m->cap = cap;
-	}
+	if ((rc = LETHE_VEC_RESERVE(m->items, m->n + 1, m->cap)) < 0)
+		return rc;
 	x = &m->items[m->n];
 	memset(x, 0, sizeof(*x));
 	if (!(x->subject.text = strndup(s, len)))

@@ -1,14 +1,15 @@
 /*
- * runlog.c - the evidence records of a run, per docs/evidence-format.md.
+ * runlog.c - the run protocol's evidence: recovery of an interrupted run,
+ * the intent, the per-batch markers and the completion
+ * (docs/evidence-format.md). The records' format is record.c's.
  *
  * Invariants:
- *  - Every record commit adds exactly one records/SSSSS/NNNNNNNN-KIND.json whose
- *    `files` lists, with SHA-256, every other file the commit adds.
- *  - Sequence numbers come from the last record in the repository, never
- *    from local state, so two sites writing one repository would collide on
- *    the compare-and-swap of main instead of forking the history.
+ *  - Sequence numbers come from the last record in the repository
+ *    (lethe_record_last), never from local state.
  *  - Counts of disposed rows in a completion are the marker's: what the
  *    database committed, whether the run ended normally or was recovered.
+ *  - Every record is refused on a main behind the register's remembered
+ *    head, and remembered after its commit (lethe/evidence_tip.h).
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -17,185 +18,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include "lethe/dispose.h"
 #include "lethe/error.h"
 #include "lethe/evidence_tip.h"
+#include "lethe/record.h"
 #include "lethe/runlog.h"
+#include "strbuf.h"
 #include "testhook.h"
+#include "util.h"
 
 struct lethe_runlog {
 	const lethe_runlog_env *env;
 	lethe_day as_of;
 	char run_id[33];
-	char started_at[21];
+	char started_at[LETHE_ISO_TIME_SIZE];
 	int64_t intent_seq;     /* 0 until the intent is recorded */
 };
 
-/* The files of one commit. Growable: a run has one digest file per rule
- * that disposed of something, and a policy may have any number of rules.
- * Owner: the changes own every pointer in `owned` (paths, data and stream
- * contexts of items); changes_free releases them and the arrays. */
-typedef struct {
-	lethe_evidence_change *items;
-	char (*sha)[65];        /* per item: SHA-256 of a streamed item, known beforehand */
-	size_t n, cap;
-	void **owned;
-	size_t nowned, capowned;
-} changes;
-
-static void changes_free(changes *c)
-{
-	for (size_t i = 0; i < c->nowned; i++)
-		free(c->owned[i]);
-	free(c->owned);
-	free(c->items);
-	free(c->sha);
-	memset(c, 0, sizeof(*c));
-}
-
-/* Take over p (freed at once when it cannot be recorded). */
-static int changes_own(changes *c, void *p)
-{
-	if (c->nowned == c->capowned) {
-		size_t cap = c->capowned ? 2 * c->capowned : 16;
-		void **more = realloc(c->owned, cap * sizeof(*more));
-
-		if (!more) {
-			free(p);
-			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		}
-		c->owned = more;
-		c->capowned = cap;
-	}
-	c->owned[c->nowned++] = p;
-	return 0;
-}
-
-/* Room for one more item. */
-static int changes_reserve(changes *c)
-{
-	size_t cap = c->cap ? 2 * c->cap : 16;
-	lethe_evidence_change *items;
-	char (*sha)[65];
-
-	if (c->n < c->cap)
-		return 0;
-	if (!(items = realloc(c->items, cap * sizeof(*items))))
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	c->items = items;
-	if (!(sha = realloc(c->sha, cap * sizeof(*sha))))
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	c->sha = sha;
-	c->cap = cap;
-	return 0;
-}
-
-/* Add a file (data taken over) or, with data NULL, remove a path. */
-static int changes_add(changes *c, const char *path, char *data, size_t len)
-{
-	char *p;
-	int rc;
-
-	if (data && (rc = changes_own(c, data)) < 0)
-		return rc;
-	if (!(p = strdup(path)))
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	if ((rc = changes_own(c, p)) < 0 || (rc = changes_reserve(c)) < 0)
-		return rc;
-	memset(&c->items[c->n], 0, sizeof(c->items[c->n]));
-	c->items[c->n].path = p;
-	c->items[c->n].data = data ? data : "";
-	c->items[c->n].len = len;
-	c->items[c->n].remove = data == NULL;
-	c->sha[c->n][0] = '\0';
-	c->n++;
-	return 0;
-}
-
-static void now_iso(char out[21])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void sha256_hex(char out[65], const void *data, size_t len)
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-
-	crypto_hash_sha256(h, data, len);
-	sodium_bin2hex(out, 65, h, sizeof(h));
-}
-
-static json_t *base_record(const char *kind, int64_t seq)
-{
-	char host[256] = "", at[21];
-
-	if (gethostname(host, sizeof(host) - 1) != 0)
-		strcpy(host, "unknown");
-	now_iso(at);
-	return json_pack("{s:i, s:s, s:I, s:s, s:s, s:s}", "lethe_evidence", 1, "kind", kind,
-			 "seq", (json_int_t)seq, "tool", "lethe " LETHE_VERSION, "host", host, "at", at);
-}
-
-/* The last record of the repository: its seq, and the parsed JSON (or NULL
- * when the repository is empty). */
-typedef struct {
-	char *last;     /* malloc'd; NULL until a record is seen */
-} last_path;
-
-static int remember_last(void *ctx, const char *path, const char *blob)
-{
-	last_path *lp = ctx;
-	char *copy = strdup(path);
-
-	(void)blob;
-	if (!copy)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	free(lp->last);
-	lp->last = copy;
-	return 0;
-}
-
-static int last_record(int64_t *seq, json_t **record, lethe_evidence *ev)
-{
-	char head[41], *data = NULL;
-	size_t len = 0;
-	last_path lp = { NULL };
-	json_error_t jerr;
-	const char *base;
-	int rc;
-
-	*seq = 0;
-	*record = NULL;
-	rc = lethe_evidence_head(head, ev);
-	if (rc == LETHE_ENOTFOUND)
-		return 0;
-	if (rc < 0 || (rc = lethe_evidence_list(ev, head, "records", remember_last, &lp)) < 0)
-		goto out;
-	if (!lp.last) {
-		rc = lethe_error_set(LETHE_EDATA, "evidence repository has commits but no records");
-		goto out;
-	}
-	base = strrchr(lp.last, '/') ? strrchr(lp.last, '/') + 1 : lp.last;
-	*seq = strtoll(base, NULL, 10);
-	if ((rc = lethe_evidence_read(&data, &len, ev, head, lp.last)) < 0)
-		goto out;
-	*record = json_loadb(data, len, 0, &jerr);
-	free(data);
-	if (!*record)
-		rc = lethe_error_set(LETHE_EDATA, "evidence record '%s' is not valid json: %s", lp.last,
-				     jerr.text);
-out:
-	free(lp.last);
-	return rc;
-}
-
-/* last_record, after checking that main still reaches the last record
+/* The last record, after checking that main still reaches the last record
  * written as the register remembers it (lethe/evidence_tip.h): a main reset
  * behind it would make the next record reuse a removed sequence number.
  * Without a register (env->be NULL) there is nothing to check against. */
@@ -207,59 +47,38 @@ static int evidence_tip(int64_t *seq, json_t **record, const lethe_runlog_env *e
 	*record = NULL;
 	if (env->be && (rc = lethe_evidence_tip_check(env->ev, env->be)) < 0)
 		return rc;
-	return last_record(seq, record, env->ev);
+	return lethe_record_last(seq, record, env->ev);
 }
 
-/* What a run's commit subjects call it (docs/evidence-format.md): "run",
- * "erasure", or "replay" for an erasure that re-applies an earlier one. */
-static const char *run_label(const char *request, int64_t replay_of)
+/* Commit `record` (taken over) with the files in f, then remember it in the
+ * register. */
+static int commit_record(const lethe_runlog_env *env, json_t *record, lethe_record_files *f,
+			 const char *label, const char *run_id)
 {
-	if (!request)
-		return "run";
-	return replay_of > 0 ? "replay" : request;
-}
+	int64_t seq = json_integer_value(json_object_get(record, "seq"));
+	char oid[41];
+	int rc = lethe_record_commit(oid, env->ev, env->signing_key, record, f, label, run_id);
 
-/* Commit `record` (taken over) as records/SEQ-KIND.json with the files in c;
- * the subject is "lethe: KIND SEQ", for a run's records "LABEL RUNID" after. */
-static int commit_record(const lethe_runlog_env *env, json_t *record, int64_t seq, const char *kind,
-			 changes *c, const char *label, const char *run_id)
-{
-	json_t *files = json_array();
-	char path[64], msg[128], hex[65], oid[41];
-	char *text = NULL;
-	int rc;
-
-	for (size_t i = 0; i < c->n; i++) {
-		const lethe_evidence_change *ch = &c->items[i];
-
-		if (ch->remove)
-			continue;
-		if (ch->stream)
-			memcpy(hex, c->sha[i], sizeof(hex));
-		else
-			sha256_hex(hex, ch->data, ch->len);
-		json_array_append_new(files, json_pack("{s:s, s:s}", "path", ch->path, "sha256", hex));
-	}
-	json_object_set_new(record, "files", files);
-	text = json_dumps(record, JSON_INDENT(2) | JSON_SORT_KEYS);
-	json_decref(record);
-	if (!text)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	/* one folder per thousand records keeps every tree a commit changes small */
-	snprintf(path, sizeof(path), "records/%05" PRId64 "/%08" PRId64 "-%s.json", seq / 1000, seq, kind);
-	if ((rc = changes_add(c, path, text, strlen(text))) < 0)
-		return rc;
-	snprintf(msg, sizeof(msg), "lethe: %s %08" PRId64 "%s%s%s%s", kind, seq, run_id ? " " : "",
-		 run_id ? label : "", run_id ? " " : "", run_id ? run_id : "");
-	if ((rc = lethe_evidence_commit(oid, env->ev, env->signing_key, c->items, c->n, msg)) < 0)
-		return rc;
 	/* Remembered outside the evidence (lethe/evidence_tip.h), best effort:
 	 * a register that refuses the write (busy, full: the run then fails
 	 * at its own write) leaves the head behind, which is safe, and must not
 	 * keep this record's run from being completed. */
-	if (env->be)
+	if (rc == 0 && env->be)
 		(void)lethe_evidence_tip_save(env->be, env->ev, seq, oid);
-	return 0;
+	return rc;
+}
+
+/* A record: the common fields of kind and seq, then `fields` (taken over). */
+static json_t *record_of(lethe_record_kind kind, int64_t seq, json_t *fields)
+{
+	json_t *record = fields ? lethe_record_new(kind, seq) : NULL;
+
+	if (record && json_object_update_missing(record, fields) < 0) {
+		json_decref(record);
+		record = NULL;
+	}
+	json_decref(fields);
+	return record;
 }
 
 /* --- the run log ------------------------------------------------------------ */
@@ -276,10 +95,10 @@ int lethe_runlog_new(lethe_runlog **out, const lethe_runlog_env *env, lethe_day 
 		return lethe_error_set(LETHE_ESOFTWARE, "cannot initialise libsodium");
 	}
 	randombytes_buf(id, sizeof(id));
-	sodium_bin2hex(rl->run_id, sizeof(rl->run_id), id, sizeof(id));
+	lethe_hex(rl->run_id, id, sizeof(id));
 	rl->env = env;
 	rl->as_of = as_of;
-	now_iso(rl->started_at);
+	lethe_now_iso(rl->started_at);
 	*out = rl;
 	return 0;
 }
@@ -302,142 +121,87 @@ static lethe_action applied_action(const lethe_runlog_env *env, const lethe_rule
 	return env->request && !strcmp(env->request, "erasure") ? r->on_erasure : r->action;
 }
 
-static json_t *rule_json(const lethe_runlog_env *env, const lethe_rule_plan *rp,
-			 const char *due_name)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "name", rp->rule->name, "table", rp->rule->table,
-			 "action", lethe_action_name(applied_action(env, rp->rule)),
-			 "basis", rp->rule->basis,
-			 "in_scope", (json_int_t)rp->in_scope, due_name, (json_int_t)rp->due,
-			 "not_due", (json_int_t)rp->not_due, "not_started", (json_int_t)rp->not_started,
-			 "invalid", (json_int_t)rp->invalid, "held", (json_int_t)rp->held,
-			 "blocked", (json_int_t)rp->blocked);
-}
-
-static int read_file(char **data, size_t *len, const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return lethe_error_set(LETHE_EIO, "cannot read policy file '%s'", path);
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-		fclose(f);
-		*data = buf;
-		*len = (size_t)n;
-		return 0;
-	}
-	free(buf);
-	fclose(f);
-	return lethe_error_set(LETHE_EIO, "cannot read policy file '%s'", path);
-}
-
-static int schema_sha256(char out[65], lethe_backend *be)
+static int schema_sha256(char out[LETHE_SHA256_HEX_SIZE], lethe_backend *be)
 {
 	char *text = NULL;
 	size_t len = 0;
 	int rc = lethe_backend_schema_text(&text, &len, be);
 
 	if (rc == 0)
-		sha256_hex(out, text, len);
+		lethe_sha256_hex(out, text, len);
 	free(text);
 	return rc;
+}
+
+/* The policy snapshot: every policy file as policies/NAME in f (replacing
+ * the previous snapshot), and its {path, sha256} in `listed`. */
+static int add_policy(lethe_record_files *f, json_t *listed, const lethe_policy *p)
+{
+	char hex[LETHE_SHA256_HEX_SIZE], *path = NULL;
+	int rc;
+
+	if ((rc = lethe_record_files_add(f, "policies", NULL, 0)) < 0)
+		return rc;
+	for (size_t i = 0; i < p->nfiles; i++) {
+		lethe_strbuf sb = LETHE_STRBUF_INIT;
+		char *copy = strdup(p->files[i]), *data;
+		size_t len;
+
+		if (!copy || asprintf(&path, "policies/%s", basename(copy)) < 0) {
+			free(copy);
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		}
+		free(copy);
+		if (lethe_strbuf_read_file(&sb, p->files[i]) < 0) {
+			free(path);
+			return lethe_error_set(LETHE_EIO, "cannot read policy file '%s'", p->files[i]);
+		}
+		data = lethe_strbuf_detach(&sb, &len);
+		lethe_sha256_hex(hex, data, len);
+		json_array_append_new(listed, json_pack("{s:s, s:s}", "path", path, "sha256", hex));
+		rc = lethe_record_files_add(f, path, data, len);
+		free(path);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 {
 	lethe_runlog *rl = ctx;
 	const lethe_runlog_env *env = rl->env;
-	json_t *record = NULL, *last = NULL, *rules = json_array(), *policy = json_array();
-	changes c = { .n = 0 };
-	char day[11], schema[65], hex[65], *path = NULL;
+	json_t *last = NULL, *rules = json_array(), *policy = json_array();
+	lethe_record_files f = { 0 };
+	char day[11], schema[LETHE_SHA256_HEX_SIZE];
 	int64_t seq;
 	int rc;
 
-	if ((rc = evidence_tip(&seq, &last, env)) < 0 || (rc = schema_sha256(schema, env->be)) < 0)
+	if ((rc = evidence_tip(&seq, &last, env)) < 0 || (rc = schema_sha256(schema, env->be)) < 0 ||
+	    (rc = add_policy(&f, policy, env->policy)) < 0)
 		goto out;
-	if ((rc = changes_add(&c, "policies", NULL, 0)) < 0)
-		goto out;
-	for (size_t i = 0; i < env->policy->nfiles; i++) {
-		char *data = NULL, *copy = strdup(env->policy->files[i]);
-		size_t len = 0;
-
-		if (!copy || (rc = read_file(&data, &len, env->policy->files[i])) < 0) {
-			free(copy);
-			rc = rc < 0 ? rc : lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-			goto out;
-		}
-		free(path);
-		path = NULL;
-		if (asprintf(&path, "policies/%s", basename(copy)) < 0) {
-			path = NULL;
-			free(copy);
-			free(data);
-			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-			goto out;
-		}
-		free(copy);
-		sha256_hex(hex, data, len);
-		json_array_append_new(policy, json_pack("{s:s, s:s}", "path", path, "sha256", hex));
-		if ((rc = changes_add(&c, path, data, len)) < 0)
-			goto out;
-	}
 	for (size_t i = 0; i < plan->nrules; i++)
-		json_array_append_new(rules, rule_json(env, &plan->rules[i], "due"));
+		json_array_append_new(rules, lethe_record_rule(&plan->rules[i],
+							       applied_action(env, plan->rules[i].rule)));
 	lethe_day_format(rl->as_of, day);
-	record = base_record("intent", seq + 1);
-	json_object_set_new(record, "run_id", json_string(rl->run_id));
-	json_object_set_new(record, "as_of", json_string(day));
-	json_object_set_new(record, "database", json_pack("{s:s, s:s}", "path", env->database,
-							  "schema_sha256", schema));
-	if (env->request) {
-		json_object_set_new(record, "request", json_string(env->request));
-		json_object_set_new(record, "subject", json_string(env->subject_digest ?
-								   env->subject_digest : ""));
-		if (env->subject_contact)
-			json_object_set_new(record, "contact", json_string(env->subject_contact));
-		if (env->replay_of > 0)
-			json_object_set_new(record, "replay_of", json_integer(env->replay_of));
-	}
-	json_object_set(record, "policy", policy);
-	json_object_set(record, "rules", rules);
-	rc = commit_record(env, record, seq + 1, "intent", &c,
-			   run_label(env->request, env->replay_of), rl->run_id);
-	record = NULL;
+	rc = commit_record(env, record_of(LETHE_RECORD_INTENT, seq + 1, lethe_record_intent(
+				   &(lethe_record_intent_info){
+					   .run_id = rl->run_id, .as_of = day,
+					   .database = env->database, .schema_sha256 = schema,
+					   .request = env->request, .subject = env->subject_digest,
+					   .contact = env->subject_contact,
+					   .replay_of = env->replay_of, .policy = policy,
+					   .rules = rules })),
+			   &f, lethe_record_run_label(env->request, env->replay_of), rl->run_id);
 	if (rc == 0)
 		rl->intent_seq = seq + 1;
 	lethe_test_crash_point("after-intent");
 out:
-	free(path);
-	json_decref(record);
 	json_decref(last);
 	json_decref(rules);
 	json_decref(policy);
-	changes_free(&c);
+	lethe_record_files_free(&f);
 	return rc;
-}
-
-static void key_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k, const char *rule,
-		       const lethe_value *key)
-{
-	char buf[32];
-	const char *s = key->s;
-	size_t len = key->len;
-
-	if (key->type == LETHE_VALUE_INTEGER) {
-		len = (size_t)snprintf(buf, sizeof(buf), "%" PRId64, key->i);
-		s = buf;
-	} else if (key->type == LETHE_VALUE_REAL) {
-		len = (size_t)snprintf(buf, sizeof(buf), "%.17g", key->r);
-		s = buf;
-	} else if (key->type == LETHE_VALUE_NULL) {
-		s = "";
-		len = 0;
-	}
-	lethe_digest(out, k, rule, s, len);
 }
 
 int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *keys,
@@ -457,7 +221,7 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 	for (size_t i = 0; i < n; i++) {
 		if (applied && !applied[i])
 			continue;
-		key_digest(digests[count], rl->env->digest_key, rule->name, &keys[i]);
+		lethe_record_row_digest(digests[count], rl->env->digest_key, rule->name, &keys[i]);
 		list[count] = digests[count];
 		count++;
 	}
@@ -513,12 +277,12 @@ static int stream_digests(void *ctx, int (*write)(void *wctx, const void *buf, s
 	return lethe_backend_marker_digests(f->be, f->run_id, f->rule, write_digest, f);
 }
 
-/* Add the rule's digest file to c as a stream; *count its lines (0: none added). */
-static int add_digest_file(changes *c, int64_t *count, const lethe_runlog_env *env,
+/* Add the rule's digest file to f as a stream; *count its lines (0: none added). */
+static int add_digest_file(lethe_record_files *files, int64_t *count, const lethe_runlog_env *env,
 			   const char *run_id, const char *rule, const char *path)
 {
 	digest_file *f = calloc(1, sizeof(*f));
-	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[LETHE_SHA256_HEX_SIZE];
 	int rc;
 
 	*count = 0;
@@ -535,20 +299,16 @@ static int add_digest_file(changes *c, int64_t *count, const lethe_runlog_env *e
 		free(f);
 		return rc;
 	}
-	crypto_hash_sha256_final(&f->sha, h);
+	lethe_sha256_final_hex(hex, &f->sha);
 	*count = f->count;
-	/* freed with the changes: f->rule first, so f is still there to free */
-	if ((rc = changes_own(c, f->rule)) < 0) {
+	/* freed with the files: f->rule first, so f is still there to free */
+	if ((rc = lethe_record_files_own(files, f->rule)) < 0) {
 		free(f);
 		return rc;
 	}
-	if ((rc = changes_own(c, f)) < 0 || (rc = changes_add(c, path, NULL, 0)) < 0)
+	if ((rc = lethe_record_files_own(files, f)) < 0)
 		return rc;
-	sodium_bin2hex(c->sha[c->n - 1], sizeof(c->sha[c->n - 1]), h, sizeof(h));
-	c->items[c->n - 1].remove = 0;
-	c->items[c->n - 1].stream = stream_digests;
-	c->items[c->n - 1].stream_ctx = f;
-	return 0;
+	return lethe_record_files_add_stream(files, path, hex, stream_digests, f);
 }
 
 /* Per rule: the marker's disposed count (absent: 0). */
@@ -566,100 +326,69 @@ static int find_count(void *ctx, const char *rule, int64_t disposed)
 	return 0;
 }
 
-/* The rules of a completion: counts from `src` (one object per rule, with
- * the due or disposed field named due_name), disposed from the marker, and
- * the digest files added to c. */
-static int completion_rules(json_t *rules, changes *c, const lethe_runlog_env *env, const char *run_id,
-			    json_t *src, const char *due_name, int aborted)
+/* The rules of a completion: counts from the intent's `src`, disposed from
+ * the marker, and the digest files added to f. */
+static int completion_rules(json_t *rules, lethe_record_files *f, const lethe_runlog_env *env,
+			    const char *run_id, json_t *src, int aborted)
 {
 	size_t i;
 	json_t *r;
 	int rc = 0;
 
 	json_array_foreach(src, i, r) {
-		json_t *o = json_deep_copy(r);
 		const char *name = json_string_value(json_object_get(r, "name"));
-		rule_count count = { name ? name : "", 0 };
+		rule_count count = { name, 0 };
 		int64_t lines = 0;
 		int found = 0;
 		char *path = NULL;
+		json_t *o;
 
-		if (!o || !name) {
-			json_decref(o);
+		if (!name)
 			return lethe_error_set(LETHE_EDATA, "evidence: a rule without a name");
-		}
-		json_object_del(o, due_name);
-		/* an abort disposed of nothing and its counts say so */
-		if (aborted) {
-			static const char *const counts[] = { "in_scope", "not_due", "not_started",
-							      "invalid", "held", "blocked" };
-
-			for (size_t k = 0; k < sizeof(counts) / sizeof(*counts); k++)
-				json_object_set_new(o, counts[k], json_integer(0));
-		}
-		if ((rc = lethe_backend_marker(&found, env->be, run_id, find_count, &count)) < 0) {
-			json_decref(o);
-			return rc;
-		}
-		json_object_set_new(o, "disposed", json_integer(count.disposed));
-		if (asprintf(&path, "runs/%.2s/%s/digests/%s.txt", run_id, run_id, name) < 0) {
-			json_decref(o);
-			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		}
-		if ((rc = add_digest_file(c, &lines, env, run_id, name, path)) < 0) {
+		if ((rc = lethe_backend_marker(&found, env->be, run_id, find_count, &count)) < 0 ||
+		    (rc = lethe_record_digest_path(&path, run_id, name)) < 0 ||
+		    (rc = add_digest_file(f, &lines, env, run_id, name, path)) < 0) {
 			free(path);
-			json_decref(o);
 			return rc;
 		}
-		json_object_set_new(o, "digests", lines > 0 ? json_pack("{s:s, s:I}", "path", path,
-									 "count", (json_int_t)lines)
-							     : json_null());
+		o = lethe_record_end_rule(r, aborted, count.disposed, path, lines);
 		free(path);
-		json_array_append_new(rules, o);
+		if (!o || json_array_append_new(rules, o) < 0)
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
 	return 0;
 }
 
 static int record_end(const lethe_runlog_env *env, const char *label, const char *run_id,
-		      int64_t intent_seq, const char *as_of, const char *started_at, const char *result, json_t *src_rules,
-		      const char *due_name, const lethe_warnings *w)
+		      int64_t intent_seq, const char *as_of, const char *started_at,
+		      const char *result, json_t *src_rules, const lethe_warnings *w)
 {
-	json_t *record = NULL, *last = NULL, *rules = json_array(), *warnings = json_array();
-	const char *kind = strcmp(result, "aborted") ? "completion" : "abort";
-	changes c = { .n = 0 };
-	char ended[21];
+	json_t *last = NULL, *rules = json_array();
+	lethe_record_kind kind = lethe_record_end_kind(result);
+	lethe_record_files f = { 0 };
+	char ended[LETHE_ISO_TIME_SIZE];
 	int64_t seq;
 	int rc;
 
-	if ((rc = evidence_tip(&seq, &last, env)) < 0)
+	if ((rc = evidence_tip(&seq, &last, env)) < 0 ||
+	    (rc = completion_rules(rules, &f, env, run_id, src_rules,
+				   kind == LETHE_RECORD_ABORT)) < 0)
 		goto out;
-	if ((rc = completion_rules(rules, &c, env, run_id, src_rules, due_name,
-				   !strcmp(result, "aborted"))) < 0)
-		goto out;
-	for (size_t i = 0; w && i < w->count; i++)
-		json_array_append_new(warnings, json_string(w->items[i]));
-	now_iso(ended);
-	record = base_record(kind, seq + 1);
-	json_object_set_new(record, "run_id", json_string(run_id));
-	json_object_set_new(record, "intent_seq", json_integer(intent_seq));
-	json_object_set_new(record, "as_of", json_string(as_of));
-	json_object_set_new(record, "started_at", json_string(started_at));
-	json_object_set_new(record, "ended_at", json_string(ended));
-	json_object_set_new(record, "result", json_string(result));
-	json_object_set(record, "rules", rules);
-	json_object_set(record, "warnings", warnings);
-	rc = commit_record(env, record, seq + 1, kind, &c, label, run_id);
-	record = NULL;
+	lethe_now_iso(ended);
+	rc = commit_record(env, record_of(kind, seq + 1, lethe_record_end(&(lethe_record_end_info){
+					  .run_id = run_id, .intent_seq = intent_seq,
+					  .as_of = as_of, .started_at = started_at,
+					  .ended_at = ended, .result = result, .rules = rules,
+					  .warnings = w })),
+			   &f, label, run_id);
 	lethe_test_crash_point("after-completion");
 	/* The completion holds the digests now: the marker has done its job. */
 	if (rc == 0)
 		rc = lethe_backend_marker_clear(env->be, run_id);
 out:
-	json_decref(record);
 	json_decref(last);
 	json_decref(rules);
-	json_decref(warnings);
-	changes_free(&c);
+	lethe_record_files_free(&f);
 	return rc;
 }
 
@@ -675,7 +404,8 @@ int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const leth
 		return 0;
 	}
 	for (size_t i = 0; i < result->nrules; i++)
-		json_array_append_new(rules, rule_json(rl->env, &result->rules[i], "due"));
+		json_array_append_new(rules, lethe_record_rule(&result->rules[i],
+							       applied_action(rl->env, result->rules[i].rule)));
 	lethe_day_format(rl->as_of, day);
 	/* A failed run's error (a VACUUM that found the disk full) is what the
 	 * caller reports: recording the completion must not replace it, even
@@ -686,9 +416,9 @@ int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const leth
 		first = strdup(lethe_error_last());
 	}
 	lethe_test_crash_point("before-completion");
-	rc = record_end(rl->env, run_label(rl->env->request, rl->env->replay_of), rl->run_id,
-			rl->intent_seq, day, rl->started_at,
-			failed ? "failed" : "completed", rules, "due", w);
+	rc = record_end(rl->env, lethe_record_run_label(rl->env->request, rl->env->replay_of),
+			rl->run_id, rl->intent_seq, day, rl->started_at,
+			failed ? "failed" : "completed", rules, w);
 	json_decref(rules);
 	if (failed && first && *first) {
 		char *then = rc < 0 ? strdup(lethe_error_last()) : NULL;
@@ -727,10 +457,11 @@ int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env)
 		    /* a run killed before its residue work: the record says so */
 		    (rc = lethe_dispose_owed_warning(&owed, env->be)) == 0) {
 			/* labelled as the interrupted run's intent, not as this one */
-			rc = record_end(env, run_label(json_string_value(json_object_get(last, "request")),
-						       json_integer_value(json_object_get(last, "replay_of"))),
+			rc = record_end(env, lethe_record_run_label(
+						json_string_value(json_object_get(last, "request")),
+						json_integer_value(json_object_get(last, "replay_of"))),
 					run_id, seq, as_of, at, found ? "recovered" : "aborted",
-					json_object_get(last, "rules"), "due", &owed);
+					json_object_get(last, "rules"), &owed);
 			*what = found ? LETHE_RECOVER_COMPLETED : LETHE_RECOVER_ABORTED;
 		}
 	}
@@ -747,12 +478,16 @@ int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env)
 int lethe_runlog_record(int64_t *out_seq, const lethe_runlog_env *env, const char *kind,
 			const struct json_t *fields)
 {
-	json_t *record = NULL, *last = NULL;
-	changes c = { .n = 0 };
+	json_t *last = NULL;
+	lethe_record_files f = { 0 };
+	lethe_record_kind k;
 	const char *last_kind;
 	int64_t seq;
 	int rc;
 
+	if (lethe_record_kind_parse(&k, kind) < 0 || lethe_record_kind_is_run(k))
+		return lethe_error_set(LETHE_ESOFTWARE, "'%s' is not a record outside a run",
+				       kind ? kind : "");
 	if ((rc = evidence_tip(&seq, &last, env)) < 0)
 		goto out;
 	last_kind = last ? json_string_value(json_object_get(last, "kind")) : NULL;
@@ -762,22 +497,13 @@ int lethe_runlog_record(int64_t *out_seq, const lethe_runlog_env *env, const cha
 				     "then try again", seq);
 		goto out;
 	}
-	if (!(record = base_record(kind, seq + 1))) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	/* the common fields stay as base_record made them */
-	if (fields && (json_object_update_missing(record, (json_t *)fields) < 0)) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	rc = commit_record(env, record, seq + 1, kind, &c, NULL, NULL);
-	record = NULL;
+	/* the common fields stay as lethe_record_new made them */
+	rc = commit_record(env, record_of(k, seq + 1, fields ? json_deep_copy(fields) : json_object()),
+			   &f, NULL, NULL);
 	if (rc == 0 && out_seq)
 		*out_seq = seq + 1;
 out:
-	json_decref(record);
 	json_decref(last);
-	changes_free(&c);
+	lethe_record_files_free(&f);
 	return rc;
 }

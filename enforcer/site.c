@@ -21,15 +21,7 @@
 #include "lethe/error.h"
 #include "lethe/evidence_tip.h"
 #include "site_impl.h"
-
-void lethe_site_now(char out[21])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
+#include "util.h"
 
 /* Whether the run can write the database: the file, and its folder, where
  * SQLite makes its rollback journal (and lethe its lock file). SQLite opens a
@@ -227,7 +219,7 @@ static int suppress(lethe_site *s, const lethe_subject *subject)
 	size_t n = 0;
 	int rc;
 
-	lethe_site_now(now);
+	lethe_now_iso(now);
 	rc = lethe_subject_contact_tokens(&tokens, &n, s->be, s->policy, subject, s->pseudonym_key);
 	if (rc == 0 && n && (rc = lethe_backend_begin(s->be)) == 0) {
 		rc = lethe_backend_suppress(s->be, (const char *const *)tokens, n, now);

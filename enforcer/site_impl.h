@@ -39,7 +39,5 @@ void lethe_site_push(lethe_site *site, lethe_warnings *warnings);
 /* LETHE_ESOFTWARE unless the site was opened with all of `flags`. */
 int lethe_site_require(const lethe_site *site, unsigned flags, const char *what);
 
-/* The current time, UTC, as "YYYY-MM-DDTHH:MM:SSZ" (holds, suppression). */
-void lethe_site_now(char out[21]);
 
 #endif

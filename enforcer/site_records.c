@@ -19,17 +19,9 @@
 #include <strings.h>
 #include <unistd.h>
 #include "lethe/error.h"
+#include "lethe/record.h"
 #include "site_impl.h"
-
-/* The keyed digest a record carries in place of an operator's text:
- * lethe_digest(pseudonym key, "hold-text", text) (docs/evidence-format.md). */
-static json_t *text_digest(const lethe_token_key *k, const char *text)
-{
-	char d[LETHE_DIGEST_SIZE];
-
-	lethe_digest(d, k, "hold-text", text, strlen(text));
-	return json_string(d);
-}
+#include "util.h"
 
 /* The register's change (begun by the caller) and the record, then COMMIT;
  * anything failing rolls the change back. */
@@ -47,19 +39,21 @@ static int record_and_commit(int64_t *seq, lethe_site *s, const char *kind, json
 	return rc;
 }
 
-/* The hold's scope into h and the record's fields. */
-static int hold_scope(lethe_hold *h, lethe_subject *subject, json_t *fields, lethe_site *s,
-		      const lethe_site_hold *req)
+/* The hold's scope into h, and the digests its record carries: the
+ * subject's (subject_d, "" for a rule hold) and the --where text's
+ * (where_d, "" when none). */
+static int hold_scope(lethe_hold *h, lethe_subject *subject, char subject_d[LETHE_DIGEST_SIZE],
+		      char where_d[LETHE_DIGEST_SIZE], lethe_site *s, const lethe_site_hold *req)
 {
-	char digest[LETHE_DIGEST_SIZE], *why = NULL;
+	char *why = NULL;
 	const lethe_rule *r;
 	int rc;
 
+	subject_d[0] = where_d[0] = '\0';
 	if (req->subject) {
 		if ((rc = lethe_subject_find(subject, s->be, s->policy, req->subject)) < 0 ||
-		    (rc = lethe_subject_digest(digest, s->pseudonym_key, &subject->value)) < 0)
+		    (rc = lethe_subject_digest(subject_d, s->pseudonym_key, &subject->value)) < 0)
 			return rc;
-		json_object_set_new(fields, "subject", json_string(digest));
 		h->subject = subject->value;
 		return 0;
 	}
@@ -70,9 +64,8 @@ static int hold_scope(lethe_hold *h, lethe_subject *subject, json_t *fields, let
 		free(why);
 		return rc;
 	}
-	json_object_set_new(fields, "rule", json_string(req->rule));
 	if (req->where)
-		json_object_set_new(fields, "where_digest", text_digest(s->pseudonym_key, req->where));
+		lethe_record_text_digest(where_d, s->pseudonym_key, req->where);
 	h->rule = req->rule;
 	h->where = req->where;
 	return 0;
@@ -84,7 +77,8 @@ int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, let
 	lethe_subject subject = { 0 };
 	lethe_hold hold = { .subject = { .type = LETHE_VALUE_NULL } };
 	json_t *fields = NULL;
-	char now[21];
+	char now[21], reason_d[LETHE_DIGEST_SIZE], subject_d[LETHE_DIGEST_SIZE];
+	char where_d[LETHE_DIGEST_SIZE];
 	lethe_day until;
 	int rc;
 
@@ -97,14 +91,9 @@ int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, let
 	if (req->until && lethe_day_parse(&until, req->until) < 0)
 		return lethe_error_set(LETHE_EUSAGE, "--until: bad date '%s' (expected YYYY-MM-DD)",
 				       req->until);
-	lethe_site_now(now);
-	fields = json_pack("{s:o, s:s?}", "reason_digest", text_digest(s->pseudonym_key, req->reason),
-			   "until", req->until);
-	if (!fields) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	if ((rc = hold_scope(&hold, &subject, fields, s, req)) < 0)
+	lethe_now_iso(now);
+	lethe_record_text_digest(reason_d, s->pseudonym_key, req->reason);
+	if ((rc = hold_scope(&hold, &subject, subject_d, where_d, s, req)) < 0)
 		goto out;
 	hold.until = req->until;
 	hold.created_at = now;
@@ -114,7 +103,8 @@ int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, let
 		lethe_backend_rollback(s->be);
 		goto out;
 	}
-	json_object_set_new(fields, "hold_id", json_integer(*id));
+	fields = lethe_record_hold(*id, reason_d, *subject_d ? subject_d : NULL, req->rule,
+				   *where_d ? where_d : NULL, req->until);
 	if ((rc = record_and_commit(seq, s, "hold", fields)) == 0)
 		lethe_site_push(s, warnings);
 out:
@@ -127,21 +117,21 @@ int lethe_site_hold_release(int64_t *seq, lethe_warnings *warnings, lethe_site *
 			    const char *reason)
 {
 	json_t *fields;
-	char now[21];
+	char now[21], reason_d[LETHE_DIGEST_SIZE];
 	int rc;
 
 	if ((rc = lethe_site_require(s, LETHE_SITE_WRITE, "hold release")) < 0)
 		return rc;
 	if (!reason || !*reason)
 		return lethe_error_set(LETHE_EUSAGE, "hold: a release needs a reason");
-	lethe_site_now(now);
+	lethe_now_iso(now);
 	if ((rc = lethe_backend_begin(s->be)) < 0 ||
 	    (rc = lethe_backend_hold_release(s->be, id, now, reason)) < 0) {
 		lethe_backend_rollback(s->be);
 		return rc;
 	}
-	fields = json_pack("{s:I, s:o}", "hold_id", (json_int_t)id, "reason_digest",
-			   text_digest(s->pseudonym_key, reason));
+	lethe_record_text_digest(reason_d, s->pseudonym_key, reason);
+	fields = lethe_record_release(id, reason_d);
 	if ((rc = record_and_commit(seq, s, "release", fields)) == 0)
 		lethe_site_push(s, warnings);
 	json_decref(fields);
@@ -156,19 +146,13 @@ static int record_export(lethe_site *s, const lethe_subject *subject,
 	lethe_runlog_env env = { .ev = s->ev, .signing_key = s->signing_key, .be = s->be };
 	char digest[LETHE_DIGEST_SIZE];
 	size_t len = strlen(path);
-	json_t *fields, *tables;
+	json_t *fields;
 	int rc;
 
 	if ((rc = lethe_subject_digest(digest, s->pseudonym_key, &subject->value)) < 0)
 		return rc;
-	tables = json_array();
-	for (size_t i = 0; tables && i < res->ntables; i++)
-		json_array_append_new(tables, json_pack("{s:s, s:I}", "table", res->tables[i].table,
-							"rows", (json_int_t)res->tables[i].rows));
-	fields = json_pack("{s:s, s:s, s:o, s:{s:s, s:s}}", "request", "access", "subject", digest,
-			   "tables", tables, "archive", "format",
-			   len > 4 && !strcasecmp(path + len - 4, ".zip") ? "zip" : "tar.gz",
-			   "sha256", res->sha256);
+	fields = lethe_record_export(digest, res, len > 4 && !strcasecmp(path + len - 4, ".zip") ?
+				     "zip" : "tar.gz");
 	if (!fields)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	rc = lethe_runlog_record(NULL, &env, "export", fields);

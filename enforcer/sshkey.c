@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "lethe/error.h"
 #include "lethe/sshkey.h"
+#include "util.h"
 #include "sshwire.h"
 
 #define MAGIC "openssh-key-v1"  /* followed by a NUL byte in the file */
@@ -394,62 +395,12 @@ static int encode_blob(unsigned char **out, size_t *out_len, const lethe_sshkey 
 	return 0;
 }
 
-static int write_all(int fd, const char *s, size_t n, const char *path)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return lethe_error_set(LETHE_EIO, "cannot write '%s': %s", path, strerror(errno));
-		s += w;
-		n -= (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		return lethe_error_set(LETHE_EIO, "cannot fsync '%s': %s", path, strerror(errno));
-	return 0;
-}
-
-static int create_excl(const char *path, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-
-	if (fd < 0)
-		return lethe_error_set(LETHE_ECANTCREAT, "cannot create '%s': %s", path, strerror(errno));
-	if (fchmod(fd, mode) != 0) { /* whatever the umask: the modes are the contract */
-		int e = errno;
-
-		close(fd);
-		unlink(path);
-		return lethe_error_set(LETHE_ECANTCREAT, "cannot chmod '%s': %s", path, strerror(e));
-	}
-	return fd;
-}
-
-static int fsync_folder(const char *path)
-{
-	char *copy = strdup(path);
-	int fd, rc = 0;
-
-	if (!copy)
-		return no_memory();
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0)
-		rc = lethe_error_set(LETHE_EIO, "cannot fsync the folder of '%s': %s", path,
-				     strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return rc;
-}
-
 int lethe_sshkey_write(const lethe_sshkey *k, const char *path)
 {
 	unsigned char *bin = NULL;
 	size_t bin_len = 0;
 	char *armour = NULL, *pubpath = NULL, *publine = NULL, *pubtext = NULL;
-	int fd = -1, pfd = -1, rc, created = 0;
+	int rc, created = 0;
 
 	if ((rc = sodium_ready()) != 0 || (rc = encode_blob(&bin, &bin_len, k)) != 0 ||
 	    (rc = sshwire_armour(&armour, bin, bin_len, LABEL, 1)) != 0 ||
@@ -465,25 +416,16 @@ int lethe_sshkey_write(const lethe_sshkey *k, const char *path)
 		rc = no_memory();
 		goto out;
 	}
-	if ((fd = rc = create_excl(path, 0600)) < 0)
+	/* each new (never over an existing file or through a planted link),
+	 * with its mode whatever the umask, synced with its folder; a public
+	 * key that cannot be made takes the private key with it */
+	if ((rc = lethe_file_create_new(path, 0600, armour, strlen(armour), "signing key")) != 0)
 		goto out;
 	created = 1;
-	if ((pfd = rc = create_excl(pubpath, 0644)) < 0)
-		goto out;
-	created = 2;
-	if ((rc = write_all(fd, armour, strlen(armour), path)) != 0 ||
-	    (rc = write_all(pfd, pubtext, strlen(pubtext), pubpath)) != 0)
-		goto out;
-	rc = fsync_folder(path);
+	rc = lethe_file_create_new(pubpath, 0644, pubtext, strlen(pubtext), "public key");
 out:
-	if (fd >= 0)
-		close(fd);
-	if (pfd >= 0)
-		close(pfd);
-	if (rc != 0 && created >= 1)
+	if (rc != 0 && created)
 		unlink(path);
-	if (rc != 0 && created >= 2)
-		unlink(pubpath);
 	sodium_free(bin);
 	sodium_free(armour);
 	free(pubpath);

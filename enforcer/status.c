@@ -6,7 +6,7 @@
  *    (plus one short entry per rule name for the blocked streaks), so memory
  *    does not grow with the number of runs.
  *  - A record is found by its commit message, "lethe: KIND NNNNNNNN ...",
- *    and read from records/NNNNNNNN-KIND.json of that commit; the message
+ *    and read from its record file of that commit (lethe/record.h); the message
  *    names no personal data, and the record file is what the verifier checks.
  *  - Holds in force come from the register (what planning obeys); a subject
  *    hold is named by the keyed digest of its signed hold record, found by
@@ -25,7 +25,9 @@
 #include "lethe/error.h"
 #include "lethe/evidence_tip.h"
 #include "lethe/plan.h"
+#include "lethe/record.h"
 #include "lethe/status.h"
+#include "vec.h"
 
 typedef struct {
 	char *name;
@@ -42,9 +44,9 @@ typedef struct {
 	lethe_evidence *ev;
 	lethe_status *st;
 	streak *streaks;
-	size_t nstreaks;
+	size_t nstreaks, capstreaks;
 	hold_record *hold_recs;
-	size_t nhold_recs;
+	size_t nhold_recs, caphold_recs;
 	int64_t open_intent;     /* seq of an intent not yet ended; 0 none */
 	lethe_day last_completion;
 } walk_ctx;
@@ -109,10 +111,8 @@ static streak *streak_for(walk_ctx *w, const char *name)
 	for (size_t i = 0; i < w->nstreaks; i++)
 		if (!strcmp(w->streaks[i].name, name))
 			return &w->streaks[i];
-	s = realloc(w->streaks, (w->nstreaks + 1) * sizeof(*s));
-	if (!s)
+	if (LETHE_VEC_RESERVE(w->streaks, w->nstreaks + 1, w->capstreaks) < 0)
 		return NULL;
-	w->streaks = s;
 	s = &w->streaks[w->nstreaks];
 	memset(s, 0, sizeof(*s));
 	if (!(s->name = strdup(name)))
@@ -163,10 +163,9 @@ static int note_hold(walk_ctx *w, json_t *rec, int64_t seq)
 
 	if (!json_is_integer(id))
 		return 0;
-	more = realloc(w->hold_recs, (w->nhold_recs + 1) * sizeof(*more));
-	if (!more)
+	if (LETHE_VEC_RESERVE(w->hold_recs, w->nhold_recs + 1, w->caphold_recs) < 0)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	w->hold_recs = more;
+	more = w->hold_recs;
 	more[w->nhold_recs].hold_id = json_integer_value(id);
 	more[w->nhold_recs].seq = seq;
 	if (!(more[w->nhold_recs].subject = dup_or_null(subject)) && subject)
@@ -178,43 +177,36 @@ static int note_hold(walk_ctx *w, json_t *rec, int64_t seq)
 static int on_commit(void *ctx, const lethe_evidence_commit_info *c)
 {
 	walk_ctx *w = ctx;
-	char kind[16], path[64], *data = NULL;
+	lethe_record_kind kind;
 	int64_t seq;
-	size_t len;
 	json_t *rec = NULL;
-	json_error_t jerr;
 	lethe_day as_of;
 	int rc;
 
-	if (!c->message || sscanf(c->message, "lethe: %15s %" SCNd64, kind, &seq) != 2)
+	if (lethe_record_message_parse(c->message, &kind, &seq) < 0) {
+		char other[16];
+
+		/* a kind this version does not know (a newer writer's) says nothing here */
+		if (c->message && sscanf(c->message, "lethe: %15s %" SCNd64, other, &seq) == 2)
+			return 0;
 		return lethe_error_set(LETHE_EDATA, "commit %s is not a lethe record", c->oid);
-	if (!strcmp(kind, "intent")) {
+	}
+	if (kind == LETHE_RECORD_INTENT) {
 		w->open_intent = seq;
 		return 0;
 	}
-	if (strcmp(kind, "completion") && strcmp(kind, "abort") && strcmp(kind, "hold"))
+	if (kind != LETHE_RECORD_COMPLETION && kind != LETHE_RECORD_ABORT && kind != LETHE_RECORD_HOLD)
 		return 0;
-	if (strcmp(kind, "hold"))
+	if (kind != LETHE_RECORD_HOLD)
 		w->open_intent = 0;
-	snprintf(path, sizeof(path), "records/%05" PRId64 "/%08" PRId64 "-%s.json", seq / 1000, seq, kind);
-	if ((rc = lethe_evidence_read(&data, &len, w->ev, c->oid, path)) < 0)
+	if ((rc = lethe_record_read(&rec, w->ev, c->oid, seq, kind)) < 0)
 		return rc;
-	if (!(rec = json_loadb(data, len, 0, &jerr)) || !json_is_object(rec)) {
-		rc = lethe_error_set(LETHE_EDATA, "record '%s' of commit %s is not a JSON object",
-				     path, c->oid);
-		goto out;
-	}
-	if (!strcmp(kind, "hold")) {
+	if (kind == LETHE_RECORD_HOLD)
 		rc = note_hold(w, rec, seq);
-		goto out;
-	}
-	if ((rc = take_last(&w->st->last, rec, kind, seq)) < 0)
-		goto out;
-	if (!strcmp(kind, "completion") && lethe_day_parse(&as_of, w->st->last.as_of) == 0)
+	else if ((rc = take_last(&w->st->last, rec, lethe_record_kind_name(kind), seq)) == 0 &&
+		 kind == LETHE_RECORD_COMPLETION && lethe_day_parse(&as_of, w->st->last.as_of) == 0)
 		rc = follow_streaks(w, rec, as_of);
-out:
 	json_decref(rec);
-	free(data);
 	return rc;
 }
 

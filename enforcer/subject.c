@@ -13,6 +13,7 @@
 #include "lethe/check.h"
 #include "lethe/error.h"
 #include "lethe/subject.h"
+#include "strvec.h"
 #include "transform.h"
 
 /* A key column with INTEGER affinity stores "42" as 42, and expressions such
@@ -375,8 +376,7 @@ int lethe_subject_identity(char out[LETHE_DIGEST_SIZE], int *has, lethe_backend 
 typedef struct {
 	const lethe_policy *p;
 	const lethe_token_key *k;
-	char **tokens;
-	size_t n;
+	lethe_strvec tokens;
 	int rc;
 } contacts;
 
@@ -386,7 +386,7 @@ static int contact_row(void *ctx, size_t ncols, const char *const *names, const 
 
 	for (size_t i = 0; i < ncols; i++) {
 		const char *s;
-		char buf[32];
+		char buf[32], token[LETHE_TOKEN_SIZE];
 		size_t len;
 		int wanted = 0, rc;
 
@@ -394,19 +394,9 @@ static int contact_row(void *ctx, size_t ncols, const char *const *names, const 
 			wanted |= !strcasecmp(names[i], c->p->subject_contact[j]);
 		if (!wanted || !contact_text(&s, &len, buf, &v[i]))
 			continue;
-		char **grown = realloc(c->tokens, (c->n + 1) * sizeof(char *));
-
-		if (!grown || !(grown[c->n] = malloc(LETHE_TOKEN_SIZE))) {
-			if (grown)
-				c->tokens = grown;
-			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		}
-		c->tokens = grown;
-		if ((rc = lethe_suppression_token(c->tokens[c->n], c->k, s, len)) < 0) {
-			free(c->tokens[c->n]);
+		if ((rc = lethe_suppression_token(token, c->k, s, len)) < 0 ||
+		    (rc = lethe_strvec_push(&c->tokens, token)) < 0)
 			return rc;
-		}
-		c->n++;
 	}
 	return 0;
 }
@@ -414,7 +404,7 @@ static int contact_row(void *ctx, size_t ncols, const char *const *names, const 
 int lethe_subject_contact_tokens(char ***out, size_t *n, lethe_backend *be, const lethe_policy *p,
 				 const lethe_subject *s, const lethe_token_key *k)
 {
-	contacts c = { p, k, NULL, 0, 0 };
+	contacts c = { p, k, LETHE_STRVEC_INIT, 0 };
 	char *where = key_match(p);
 	int rc;
 
@@ -426,10 +416,11 @@ int lethe_subject_contact_tokens(char ***out, size_t *n, lethe_backend *be, cons
 						      contact_row, &c) : 0;
 	free(where);
 	if (rc < 0) {
-		lethe_backend_names_free(c.tokens, c.n);
+		lethe_strvec_clear(&c.tokens);
 		return rc;
 	}
-	*out = c.tokens;
-	*n = c.n;
+	/* handed over: a NULL-terminated malloc'd list of malloc'd strings */
+	*out = c.tokens.v;
+	*n = c.tokens.n;
 	return 0;
 }

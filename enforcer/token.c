@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include "lethe/error.h"
 #include "lethe/token.h"
+#include "util.h"
 
 #define TOKEN_HASH_BYTES 16
 #define DIGEST_HASH_BYTES 32
@@ -185,51 +186,10 @@ void lethe_token_key_free(lethe_token_key *k)
 	sodium_free(k);     /* accepts NULL; makes it writable, wipes, unlocks */
 }
 
-static int write_all(int fd, const unsigned char *buf, size_t len)
-{
-	size_t n = 0;
-
-	while (n < len) {
-		ssize_t w = write(fd, buf + n, len - n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		n += (size_t)w;
-	}
-	return 0;
-}
-
-/* fsync the folder holding path, so the new directory entry is durable. */
-static int fsync_parent(const char *path)
-{
-	char *copy = strdup(path);
-	int fd = -1;
-	int rc = 0;
-
-	if (copy == NULL) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		rc = lethe_error_set(LETHE_EIO,
-			"cannot sync the folder of pseudonym key '%s': %s",
-			path, strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return rc;
-}
-
 int lethe_token_key_create(const char *path)
 {
 	unsigned char *key = NULL;
 	char *hex = NULL;
-	int created = 0;
-	int fd = -1;
 	int rc;
 
 	rc = sodium_ready();
@@ -244,40 +204,9 @@ int lethe_token_key_create(const char *path)
 	randombytes_buf(key, LETHE_TOKEN_KEY_BYTES);
 	sodium_bin2hex(hex, KEY_HEX_LEN + 1, key, LETHE_TOKEN_KEY_BYTES);
 	hex[KEY_HEX_LEN] = '\n';
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		rc = lethe_error_set(LETHE_ECANTCREAT,
-			"pseudonym key '%s' already exists: refusing to overwrite it", path);
-		goto out;
-	}
-	if (fd < 0) {
-		rc = lethe_error_set(LETHE_ECANTCREAT,
-			"cannot create pseudonym key '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	created = 1;
-	/* The umask may have removed bits from 0600 (never added any). */
-	if (fchmod(fd, 0600) < 0 ||
-	    write_all(fd, (const unsigned char *)hex, KEY_HEX_LEN + 1) < 0 ||
-	    fsync(fd) < 0) {
-		rc = lethe_error_set(LETHE_EIO, "cannot write pseudonym key '%s': %s",
-				     path, strerror(errno));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = lethe_error_set(LETHE_EIO, "cannot write pseudonym key '%s': %s",
-				     path, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	rc = fsync_parent(path);
+	/* never overwrites; the mode 0600 whatever the umask; durable or absent */
+	rc = lethe_file_create_new(path, 0600, hex, KEY_HEX_LEN + 1, "pseudonym key");
 out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0 && created)
-		unlink(path);
 	sodium_free(hex);
 	sodium_free(key);
 	return rc;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include "lethe/error.h"
+#include "vec.h"
 #include "trigger_sql.h"
 
 typedef enum { TK_WORD, TK_QWORD, TK_STRING, TK_PUNCT, TK_OTHER } tk_kind;
@@ -37,18 +38,11 @@ static void lex_free(lex *l)
 
 static int push(lex *l, tk_kind kind, const char *s, size_t len, char quote)
 {
-	token *t;
 	char *text;
 	size_t j = 0;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 32;
-
-		if (!(t = realloc(l->v, cap * sizeof(*t))))
-			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		l->v = t;
-		l->cap = cap;
-	}
+	if (LETHE_VEC_RESERVE(l->v, l->n + 1, l->cap) < 0)
+		return LETHE_ESOFTWARE;
 	if (!(text = malloc(len + 1)))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	/* A doubled closing quote inside a quoted token stands for one. */

@@ -2,6 +2,8 @@
  * lethe/runlog.h - the evidence records of a run (docs/evidence-format.md):
  * recovery of an interrupted run, the intent before the first batch, the
  * per-batch marker in the database, and the completion after the last.
+ * The records' format (kinds, paths, fields, commit messages) is
+ * lethe/record.h's; this module numbers, fills and commits them.
  *
  * Invariants:
  *  - Records are written through the evidence store only; this module never
@@ -70,8 +72,10 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const lethe_warnings *w,
 			  int failed);
 
-/* A record outside a run (e.g. kind "export"): the common fields, then
- * every field of `fields` (borrowed; NULL for none), no other files, in a
+/* A record outside a run (kind "hold", "release" or "export"; any other is
+ * refused with LETHE_ESOFTWARE): the common fields, then every field of
+ * `fields` (borrowed; NULL for none; built with lethe/record.h's
+ * lethe_record_hold, _release or _export), no other files, in a
  * commit of its own. Only env->ev, env->signing_key and, when not NULL,
  * env->be (the evidence head, lethe/evidence_tip.h) are used. Refused
  * with LETHE_ETEMPFAIL when the evidence ends with an intent that nothing

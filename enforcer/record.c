@@ -1,0 +1,244 @@
+/*
+ * record.c - the evidence record format: kinds, paths, commit messages and
+ * the builders of every kind's JSON (lethe/record.h,
+ * docs/evidence-format.md). Files and reading are in record_io.c.
+ *
+ * Invariants:
+ *  - The field names and shapes here are the format; the verifier checks
+ *    them independently (verify_record.c), and tests/unit/test_record.c
+ *    proves every builder's output verifies.
+ *  - Nothing here reads the evidence, the register or the clock but `at`.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "lethe/error.h"
+#include "lethe/record.h"
+#include "util.h"
+
+static const char *const kind_names[] = {
+	[LETHE_RECORD_INTENT] = "intent",   [LETHE_RECORD_COMPLETION] = "completion",
+	[LETHE_RECORD_ABORT] = "abort",     [LETHE_RECORD_HOLD] = "hold",
+	[LETHE_RECORD_RELEASE] = "release", [LETHE_RECORD_EXPORT] = "export",
+};
+
+const char *lethe_record_kind_name(lethe_record_kind k)
+{
+	return (size_t)k < sizeof(kind_names) / sizeof(*kind_names) ? kind_names[k] : "unknown";
+}
+
+int lethe_record_kind_parse(lethe_record_kind *out, const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(kind_names) / sizeof(*kind_names); i++)
+		if (!strcmp(name, kind_names[i])) {
+			*out = (lethe_record_kind)i;
+			return 0;
+		}
+	return LETHE_ENOTFOUND;
+}
+
+int lethe_record_kind_is_run(lethe_record_kind k)
+{
+	return k == LETHE_RECORD_INTENT || k == LETHE_RECORD_COMPLETION || k == LETHE_RECORD_ABORT;
+}
+
+void lethe_record_path(char out[LETHE_RECORD_PATH_SIZE], int64_t seq, lethe_record_kind k)
+{
+	/* one folder per thousand records keeps every tree a commit changes small */
+	snprintf(out, LETHE_RECORD_PATH_SIZE, "records/%05" PRId64 "/%08" PRId64 "-%s.json",
+		 seq / 1000, seq, lethe_record_kind_name(k));
+}
+
+int lethe_record_path_parse(const char *path, int64_t *seq, lethe_record_kind *k)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char kind[16], rest[8];
+	int64_t n;
+
+	if (strspn(base, "0123456789") != 8 ||
+	    sscanf(base, "%8" SCNd64 "-%15[a-z].%7s", &n, kind, rest) != 3 || strcmp(rest, "json") ||
+	    lethe_record_kind_parse(k, kind) < 0)
+		return LETHE_ENOTFOUND;
+	*seq = n;
+	return 0;
+}
+
+int lethe_record_digest_path(char **out, const char *run_id, const char *rule)
+{
+	if (asprintf(out, "runs/%.2s/%s/digests/%s.txt", run_id, run_id, rule) < 0) {
+		*out = NULL;
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	return 0;
+}
+
+const char *lethe_record_run_label(const char *request, int64_t replay_of)
+{
+	if (!request)
+		return "run";
+	return replay_of > 0 ? "replay" : request;
+}
+
+int lethe_record_message(char **out, lethe_record_kind k, int64_t seq, const char *label,
+			 const char *run_id)
+{
+	int n = run_id ? asprintf(out, "lethe: %s %08" PRId64 " %s %s", lethe_record_kind_name(k),
+				  seq, label ? label : "run", run_id)
+		       : asprintf(out, "lethe: %s %08" PRId64, lethe_record_kind_name(k), seq);
+
+	if (n < 0) {
+		*out = NULL;
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	return 0;
+}
+
+int lethe_record_message_parse(const char *message, lethe_record_kind *k, int64_t *seq)
+{
+	char kind[16];
+
+	if (!message || sscanf(message, "lethe: %15s %" SCNd64, kind, seq) != 2 ||
+	    lethe_record_kind_parse(k, kind) < 0)
+		return LETHE_ENOTFOUND;
+	return 0;
+}
+
+/* --- builders ---------------------------------------------------------------- */
+
+json_t *lethe_record_new(lethe_record_kind k, int64_t seq)
+{
+	char host[256] = "", at[LETHE_ISO_TIME_SIZE];
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		strcpy(host, "unknown");
+	lethe_now_iso(at);
+	return json_pack("{s:i, s:s, s:I, s:s, s:s, s:s}", "lethe_evidence", LETHE_RECORD_FORMAT,
+			 "kind", lethe_record_kind_name(k), "seq", (json_int_t)seq, "tool",
+			 "lethe " LETHE_VERSION, "host", host, "at", at);
+}
+
+void lethe_record_text_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
+			      const char *text)
+{
+	lethe_digest(out, k, "hold-text", text, strlen(text));
+}
+
+void lethe_record_row_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
+			     const char *rule, const lethe_value *key)
+{
+	char buf[32];
+	const char *s = key->s;
+	size_t len = key->len;
+
+	if (key->type == LETHE_VALUE_INTEGER) {
+		len = (size_t)snprintf(buf, sizeof(buf), "%" PRId64, key->i);
+		s = buf;
+	} else if (key->type == LETHE_VALUE_REAL) {
+		len = (size_t)snprintf(buf, sizeof(buf), "%.17g", key->r);
+		s = buf;
+	} else if (key->type == LETHE_VALUE_NULL) {
+		s = "";
+		len = 0;
+	}
+	lethe_digest(out, k, rule, s, len);
+}
+
+json_t *lethe_record_rule(const lethe_rule_plan *rp, lethe_action applied)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "name", rp->rule->name, "table", rp->rule->table,
+			 "action", lethe_action_name(applied), "basis", rp->rule->basis,
+			 "in_scope", (json_int_t)rp->in_scope, "due", (json_int_t)rp->due,
+			 "not_due", (json_int_t)rp->not_due, "not_started", (json_int_t)rp->not_started,
+			 "invalid", (json_int_t)rp->invalid, "held", (json_int_t)rp->held,
+			 "blocked", (json_int_t)rp->blocked);
+}
+
+json_t *lethe_record_intent(const lethe_record_intent_info *in)
+{
+	json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O, s:O}", "run_id", in->run_id, "as_of",
+			      in->as_of, "database", "path", in->database, "schema_sha256",
+			      in->schema_sha256, "policy", in->policy, "rules", in->rules);
+
+	if (!o || !in->request)
+		return o;
+	if (json_object_set_new(o, "request", json_string(in->request)) < 0 ||
+	    json_object_set_new(o, "subject", json_string(in->subject ? in->subject : "")) < 0 ||
+	    (in->contact && json_object_set_new(o, "contact", json_string(in->contact)) < 0) ||
+	    (in->replay_of > 0 && json_object_set_new(o, "replay_of", json_integer(in->replay_of)) < 0)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+lethe_record_kind lethe_record_end_kind(const char *result)
+{
+	return strcmp(result, "aborted") ? LETHE_RECORD_COMPLETION : LETHE_RECORD_ABORT;
+}
+
+json_t *lethe_record_end_rule(const json_t *intent_rule, int aborted, int64_t disposed,
+			      const char *digest_path, int64_t digest_count)
+{
+	static const char *const counts[] = { "in_scope", "not_due", "not_started", "invalid",
+					      "held", "blocked" };
+	json_t *o = json_deep_copy(intent_rule);
+
+	if (!o)
+		return NULL;
+	json_object_del(o, "due");
+	/* an abort disposed of nothing and its counts say so */
+	for (size_t k = 0; aborted && k < sizeof(counts) / sizeof(*counts); k++)
+		json_object_set_new(o, counts[k], json_integer(0));
+	if (json_object_set_new(o, "disposed", json_integer(disposed)) < 0 ||
+	    json_object_set_new(o, "digests", digest_count > 0
+						       ? json_pack("{s:s, s:I}", "path", digest_path,
+								   "count", (json_int_t)digest_count)
+						       : json_null()) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *lethe_record_end(const lethe_record_end_info *in)
+{
+	json_t *warnings = json_array();
+
+	for (size_t i = 0; warnings && in->warnings && i < in->warnings->count; i++)
+		json_array_append_new(warnings, json_string(in->warnings->items[i]));
+	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:O, s:o}", "run_id", in->run_id,
+			 "intent_seq", (json_int_t)in->intent_seq, "as_of", in->as_of,
+			 "started_at", in->started_at, "ended_at", in->ended_at, "result",
+			 in->result, "rules", in->rules, "warnings", warnings);
+}
+
+json_t *lethe_record_hold(int64_t hold_id, const char *reason_digest, const char *subject,
+			  const char *rule, const char *where_digest, const char *until)
+{
+	/* until is null when absent, as lethe 0.1 wrote it; the others are left out */
+	return json_pack("{s:I, s:s, s:s*, s:s*, s:s*, s:s?}", "hold_id", (json_int_t)hold_id,
+			 "reason_digest", reason_digest, "subject", subject, "rule", rule,
+			 "where_digest", where_digest, "until", until);
+}
+
+json_t *lethe_record_release(int64_t hold_id, const char *reason_digest)
+{
+	return json_pack("{s:I, s:s}", "hold_id", (json_int_t)hold_id, "reason_digest",
+			 reason_digest);
+}
+
+json_t *lethe_record_export(const char *subject, const lethe_access_result *res,
+			    const char *format)
+{
+	json_t *tables = json_array();
+
+	for (size_t i = 0; tables && i < res->ntables; i++)
+		json_array_append_new(tables, json_pack("{s:s, s:I}", "table", res->tables[i].table,
+							"rows", (json_int_t)res->tables[i].rows));
+	return json_pack("{s:s, s:s, s:o, s:{s:s, s:s}}", "request", "access", "subject", subject,
+			 "tables", tables, "archive", "format", format, "sha256", res->sha256);
+}
