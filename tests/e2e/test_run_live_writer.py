@@ -78,7 +78,11 @@ while True:
     con.execute("COMMIT")
     touched["committed"] = time.time()
     log.write(json.dumps(touched) + "\n")
-    time.sleep(rnd.uniform(0, 0.003))
+    # outside its transactions long enough that a waiting run gets the lock
+    # even on a loaded machine (SQLite's busy handler polls; a writer that
+    # takes the lock again at once can starve it into exit 75, which is
+    # correct behaviour but tests nothing)
+    time.sleep(rnd.uniform(0.002, 0.012))
 '''
 
 
@@ -130,9 +134,10 @@ def last_completion(cfg_path):
 total_runs, total_touched, wrong = 0, 0, []
 for mode in ("delete", "wal"):
     start = time.time()
-    runs = touched_mode = 0
-    # at least three runs per mode, however loaded the machine: the time only adds more
-    while runs < 3 or time.time() - start < SECONDS_PER_MODE:
+    runs = done = busy = touched_mode = 0
+    # at least three completed runs per mode, however loaded the machine: the
+    # time only adds more
+    while (done < 3 and runs < 12) or time.time() - start < SECONDS_PER_MODE:
         runs += 1
         work = os.path.join(d, f"{mode}-{runs}")
         os.makedirs(work)
@@ -149,9 +154,13 @@ for mode in ("delete", "wal"):
         t1 = time.time()
         writer.kill()
         writer.wait()
-        if rc != 0:
+        if rc not in (0, 75):
             check(False, f"{mode} run {runs}: exit 0 (got {rc}: {err.strip()[:300]})")
             break
+        # 75: the writer kept the database busy past the busy timeout, a
+        # temporary failure; whatever batches committed must still be right
+        busy += rc == 75
+        done += rc == 0
         customers1, sessions1, profiles1 = snapshot(db)
         log = []
         with open(log_path) as f:
@@ -183,6 +192,8 @@ for mode in ("delete", "wal"):
         # The register's loss, the run's answer and the evidence agree.
         lost = {"inactive-customers": len(customers0 - customers1),
                 "profiles": sum(1 for k, e in profiles1.items() if e != profiles0[k])}
+        if rc == 75:
+            continue
         answer = {r["name"]: r["disposed"] for r in json.loads(out)["rules"]}
         if answer != lost:
             wrong.append(f"{mode} run {runs}: the run's answer says {answer}, the register lost {lost}")
@@ -193,8 +204,9 @@ for mode in ("delete", "wal"):
             wrong.append(f"{mode} run {runs}: the run disposed of nothing ({lost})")
     total_runs += runs
     total_touched += touched_mode
-    check(runs >= 2 and touched_mode > 50,
-          f"{mode}: {runs} runs against a live writer that made {touched_mode} rows current")
+    check(done >= 3 and touched_mode > 50,
+          f"{mode}: {done} completed runs ({busy} busy, exit 75) against a live writer that "
+          f"made {touched_mode} rows current")
 
 for w in wrong[:15]:
     print("     " + w)
