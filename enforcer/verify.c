@@ -96,7 +96,7 @@ static int check_history(verify_state *s)
 }
 
 /* A path changed outside records/, for verify_scope. */
-static int note_change(verify_state *s, char status, const char *path)
+static int note_change(verify_state *s, char status, const char *path, const char *blob)
 {
 	if (s->nchanged == s->capchanged) {
 		size_t cap = s->capchanged ? 2 * s->capchanged : 16;
@@ -109,6 +109,7 @@ static int note_change(verify_state *s, char status, const char *path)
 	}
 	if (!(s->changed[s->nchanged].path = strdup(path)))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	snprintf(s->changed[s->nchanged].blob, sizeof(s->changed[0].blob), "%s", blob);
 	s->changed[s->nchanged++].status = status;
 	return 0;
 }
@@ -125,12 +126,12 @@ static void forget_commit(verify_state *s)
 }
 
 /* One file the commit changed: under records/ only one addition is allowed. */
-static int diff_cb(void *ctx, char status, const char *path)
+static int diff_cb(void *ctx, char status, const char *path, const char *blob)
 {
 	verify_state *s = ctx;
 
 	if (strncmp(path, "records/", 8) != 0)
-		return note_change(s, status, path);
+		return note_change(s, status, path, blob);
 	if (status == 'D')
 		return verify_fail(s, "removes '%s'", path);
 	if (status != 'A')
@@ -139,6 +140,7 @@ static int diff_cb(void *ctx, char status, const char *path)
 		return verify_fail(s, "adds more than one record ('%s' and '%s')", s->added, path);
 	if (!(s->added = strdup(path)))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	snprintf(s->added_blob, sizeof(s->added_blob), "%s", blob);
 	return 0;
 }
 
@@ -355,6 +357,7 @@ out:
 	forget_commit(&s);
 	free(s.changed);
 	free(s.intents);
+	verify_hash_free(&s.hashes);
 	lethe_evidence_free(s.ev);
 	lethe_allowed_signers_free(signers);
 	return rc;

@@ -29,7 +29,19 @@ typedef struct {
 typedef struct {
 	char status;        /* 'A' added, 'M' changed, 'D' removed */
 	char *path;         /* owned */
+	char blob[41];      /* its blob id (for 'D' the old one) */
 } verify_change;
+
+/* A blob id and the SHA-256 of its bytes (verify_cache.c). */
+typedef struct {
+	char oid[41];       /* "" in a free slot */
+	char sha256[65];
+} verify_hash_entry;
+
+typedef struct {
+	verify_hash_entry *v;  /* owned; cap slots, a power of two */
+	size_t n, cap;
+} verify_hashes;
 
 struct json_t;
 
@@ -43,6 +55,7 @@ typedef struct {
 	int64_t prev_time;
 	int64_t nrecs;         /* records verified so far = the last seq */
 	char *added;           /* the one new record of the current commit */
+	char added_blob[41];   /* its blob id */
 	verify_change *changed;  /* everything else it changed (owned, per commit) */
 	size_t nchanged, capchanged;
 	struct json_t *record; /* its record once verify_record accepted it (a reference) */
@@ -56,7 +69,16 @@ typedef struct {
 	 * lethe_evidence_read. */
 	int (*read)(char **data, size_t *len, void *ctx, const char *path);
 	void *read_ctx;
+	verify_hashes hashes;  /* SHA-256 by blob id, over the whole walk */
 } verify_state;
+
+/* The SHA-256 (64 hex digits) of the blob blob_oid if hashed before, or NULL. */
+const char *verify_hash_get(const verify_hashes *t, const char *blob_oid);
+
+/* Remember sha256 as the SHA-256 of blob_oid's bytes. */
+int verify_hash_put(verify_hashes *t, const char *blob_oid, const char *sha256);
+
+void verify_hash_free(verify_hashes *t);
 
 /* Fill the report's reason with "commit ABBREV: " + fmt; returns LETHE_EVERIFY. */
 int verify_fail(verify_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

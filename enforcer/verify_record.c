@@ -8,7 +8,8 @@
  *    fields are allowed (later versions may add some); a kind this version
  *    does not know is checked for the common fields only.
  *  - A file's hash is always computed from the bytes in the commit's tree
- *    (libsodium's SHA-256), never taken from the record.
+ *    (libsodium's SHA-256), never taken from the record; once per distinct
+ *    blob id, since equal ids are equal bytes (verify_cache.c).
  *  - Every policy file and every digest file must also be listed in `files`
  *    (the format says `files` lists every file the commit added or replaced).
  */
@@ -116,28 +117,84 @@ static int count(record *r, int64_t *out, json_t *obj, const char *where, const 
 	return 0;
 }
 
-/* The file at path in the commit: its bytes (malloc'd) and their SHA-256. */
-static int read_file(record *r, char **data, size_t *len, char hex[65], const char *path)
+/* The file at path in the commit: its blob id, from the commit's diff when
+ * the commit changed it, else from its tree. */
+static int file_id(record *r, char blob[41], const char *path)
+{
+	verify_state *s = r->s;
+	int rc;
+
+	for (size_t i = 0; i < s->nchanged; i++)
+		if (s->changed[i].status != 'D' && !strcmp(s->changed[i].path, path)) {
+			memcpy(blob, s->changed[i].blob, 41);
+			return 0;
+		}
+	rc = lethe_evidence_file_id(blob, s->ev, s->c->oid, path);
+	if (rc == LETHE_ENOTFOUND)
+		return verify_fail(s, "%s: lists '%s', which is not in the commit", r->path, path);
+	return rc;
+}
+
+/* The file at path in the commit: its bytes (malloc'd). */
+static int read_file(record *r, char **data, size_t *len, const char *path)
+{
+	char blob[41];
+	int rc;
+
+	if (r->s->read) {
+		rc = r->s->read(data, len, r->s->read_ctx, path);
+		if (rc == LETHE_ENOTFOUND)
+			return verify_fail(r->s, "%s: lists '%s', which is not in the commit",
+					   r->path, path);
+		return rc;
+	}
+	if ((rc = file_id(r, blob, path)) < 0)
+		return rc;
+	return lethe_evidence_read_blob(data, len, r->s->ev, blob);
+}
+
+static void sha256_hex(char hex[65], const char *data, size_t len)
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
-	int rc = r->s->read ? r->s->read(data, len, r->s->read_ctx, path)
-			    : lethe_evidence_read(data, len, r->s->ev, r->s->c->oid, path);
 
-	if (rc == LETHE_ENOTFOUND)
-		return verify_fail(r->s, "%s: lists '%s', which is not in the commit", r->path, path);
-	if (rc < 0)
-		return rc;
-	crypto_hash_sha256(h, (const unsigned char *)*data, *len);
+	crypto_hash_sha256(h, (const unsigned char *)data, len);
 	sodium_bin2hex(hex, 65, h, sizeof(h));
-	return 0;
+}
+
+/* The SHA-256 of the file at path in the commit, computed from its bytes
+ * once per distinct blob id (verify_cache.c). */
+static int file_hash(record *r, char hex[65], const char *path)
+{
+	char blob[41], *data = NULL;
+	const char *known;
+	size_t len;
+	int rc;
+
+	if (r->s->read) {
+		if ((rc = read_file(r, &data, &len, path)) < 0)
+			return rc;
+		sha256_hex(hex, data, len);
+		free(data);
+		return 0;
+	}
+	if ((rc = file_id(r, blob, path)) < 0)
+		return rc;
+	if ((known = verify_hash_get(&r->s->hashes, blob))) {
+		memcpy(hex, known, 65);
+		return 0;
+	}
+	if ((rc = lethe_evidence_read_blob(&data, &len, r->s->ev, blob)) < 0)
+		return rc;
+	sha256_hex(hex, data, len);
+	free(data);
+	return verify_hash_put(&r->s->hashes, blob, hex);
 }
 
 /* A {"path", "sha256"} entry: the file is in the tree with that hash. */
 static int check_file_entry(record *r, const char **path_out, json_t *e, const char *where)
 {
 	const char *path, *want;
-	char hex[65], *data = NULL;
-	size_t len;
+	char hex[65];
 	json_t *p = NULL;
 	int rc;
 
@@ -147,9 +204,8 @@ static int check_file_entry(record *r, const char **path_out, json_t *e, const c
 	    shaped(r, &want, e, where, "sha256", "hex64") < 0)
 		return LETHE_EVERIFY;
 	path = json_string_value(p);
-	if ((rc = read_file(r, &data, &len, hex, path)) < 0)
+	if ((rc = file_hash(r, hex, path)) < 0)
 		return rc;
-	free(data);
 	if (strcmp(hex, want) != 0)
 		return verify_fail(r->s, "%s: sha256 of '%s' does not match", r->path, path);
 	if (path_out)
@@ -190,14 +246,14 @@ static int check_files(record *r)
 /* A digest file: count lines of 64 lowercase hex digits, sorted. */
 static int check_digests(record *r, const char *path, int64_t want)
 {
-	char hex[65], *data = NULL;
+	char *data = NULL;
 	size_t len, lines = 0;
 	const char *prev = NULL;
 	int rc;
 
 	if (!listed(r, path))
 		return verify_fail(r->s, "%s: digest file '%s' is not in 'files'", r->path, path);
-	if ((rc = read_file(r, &data, &len, hex, path)) < 0)
+	if ((rc = read_file(r, &data, &len, path)) < 0)
 		return rc;
 	for (size_t at = 0; at < len; at += 65, lines++) {
 		const char *line = data + at;
@@ -481,7 +537,8 @@ int verify_record(verify_state *s, const char *path, int64_t seq, const char *ki
 	size_t len;
 	int rc;
 
-	if ((rc = lethe_evidence_read(&data, &len, s->ev, s->c->oid, path)) < 0)
+	/* by the id the commit's diff gave: no second lookup of its path */
+	if ((rc = lethe_evidence_read_blob(&data, &len, s->ev, s->added_blob)) < 0)
 		return rc;
 	rc = check_record(s, path, seq, kind, data, len, &s->record);
 	free(data);
