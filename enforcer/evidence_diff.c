@@ -75,14 +75,15 @@ static int one(diff_walk *w, const git_tree_entry *a, const git_tree_entry *b, c
 	char *path = NULL, hex[41];
 	int rc;
 
+	/* most entries are equal: no path is built for them */
+	if (a && b && git_oid_equal(git_tree_entry_id(a), git_tree_entry_id(b)) &&
+	    git_tree_entry_filemode(a) == git_tree_entry_filemode(b))
+		return 0;
 	if (asprintf(&path, "%s%s%s", prefix, git_tree_entry_name(e), is_folder(e) ? "/" : "") < 0)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	if (is_folder(e)) {
 		rc = compare(w, a ? git_tree_entry_id(a) : NULL, b ? git_tree_entry_id(b) : NULL,
 			     path);
-	} else if (a && b && git_oid_equal(git_tree_entry_id(a), git_tree_entry_id(b)) &&
-		   git_tree_entry_filemode(a) == git_tree_entry_filemode(b)) {
-		rc = 0;
 	} else {
 		git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(e));
 		rc = w->cb(w->ctx, !a ? 'A' : !b ? 'D' : 'M', path, hex);

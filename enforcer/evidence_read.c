@@ -203,6 +203,36 @@ int lethe_evidence_walk(lethe_evidence *ev,
 	return rc;
 }
 
+int lethe_evidence_history(char **ids, size_t *count, lethe_evidence *ev)
+{
+	git_oid *oids = NULL;
+	size_t n = 0;
+	int rc = first_parents(&oids, &n, ev);
+
+	*ids = NULL;
+	*count = 0;
+	if (rc == 0 && n && !(*ids = malloc(n * 41)))
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++)
+			git_oid_tostr(*ids + 41 * i, 41, &oids[n - 1 - i]);
+		*count = n;
+	}
+	free(oids);
+	return rc;
+}
+
+int lethe_evidence_visit(lethe_evidence *ev, const char *commit_oid,
+			 int (*cb)(void *ctx, const lethe_evidence_commit_info *c), void *ctx)
+{
+	git_oid id;
+
+	if (!commit_oid || strlen(commit_oid) != 40 || git_oid_fromstr(&id, commit_oid) < 0)
+		return lethe_error_set(LETHE_EDATA, "'%s' is not a commit id",
+				       commit_oid ? commit_oid : "");
+	return visit(ev, &id, cb, ctx);
+}
+
 /* The id of the entry at path in commit_oid's tree, a blob. */
 static int file_oid(git_oid *out, lethe_evidence *ev, const char *commit_oid, const char *path)
 {

@@ -528,42 +528,51 @@ static int check_completion(record *r, json_t *rec, int64_t seq, int aborted)
 	return 0;
 }
 
-static int check_record(verify_state *s, const char *path, int64_t seq, const char *kind,
-			const char *data, size_t len, json_t **keep);
+static int check_parsed(verify_state *s, const char *path, int64_t seq, const char *kind,
+			json_t *rec, const char *parse_error, json_t **keep);
 
 int verify_record(verify_state *s, const char *path, int64_t seq, const char *kind)
 {
+	json_error_t jerr;
+	json_t *rec;
 	char *data = NULL;
 	size_t len;
 	int rc;
 
+	/* parsed ahead by the pool (verify_pool.c) when it was the commit's
+	 * only change under records/, as it must be to get here */
+	if (s->p && s->p->record_parsed)
+		return check_parsed(s, path, seq, kind, json_incref(s->p->record),
+				    s->p->record_error, &s->record);
 	/* by the id the commit's diff gave: no second lookup of its path */
 	if ((rc = lethe_evidence_read_blob(&data, &len, s->ev, s->added_blob)) < 0)
 		return rc;
-	rc = check_record(s, path, seq, kind, data, len, &s->record);
+	rec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(data);
-	return rc;
+	return check_parsed(s, path, seq, kind, rec, jerr.text, &s->record);
 }
 
 int verify_record_bytes(verify_state *s, const char *path, int64_t seq, const char *kind,
 			const char *data, size_t len)
 {
-	return check_record(s, path, seq, kind, data, len, NULL);
+	json_error_t jerr;
+	json_t *rec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	return check_parsed(s, path, seq, kind, rec, jerr.text, NULL);
 }
 
-/* keep: the parsed record, when it passed, for the commit-level checks. */
-static int check_record(verify_state *s, const char *path, int64_t seq, const char *kind,
-			const char *data, size_t len, json_t **keep)
+/* rec: the record's JSON (a reference this takes), NULL with the parser's
+ * reason; keep: the record, when it passed, for the commit-level checks. */
+static int check_parsed(verify_state *s, const char *path, int64_t seq, const char *kind,
+			json_t *rec, const char *parse_error, json_t **keep)
 {
 	record r = { s, path, NULL };
-	json_error_t jerr;
-	json_t *rec = NULL, *v = NULL;
+	json_t *v = NULL;
 	int rc;
 
-	rec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!rec || !json_is_object(rec)) {
 		rc = verify_fail(s, "%s: not a json object%s%s", path, rec ? "" : ": ",
-				 rec ? "" : jerr.text);
+				 rec ? "" : parse_error ? parse_error : "");
 		goto out;
 	}
 	if (field(&r, &v, rec, "", "lethe_evidence", JSON_INTEGER) < 0)

@@ -118,6 +118,17 @@ int lethe_evidence_walk(lethe_evidence *ev,
 			void *ctx);
 
 /*
+ * The ids of the commits lethe_evidence_walk would visit, in its order:
+ * *ids (malloc'd, caller frees) holds count NUL-terminated 40-hex ids, the
+ * i-th at *ids + 41 * i. An empty repository gives count 0 and NULL.
+ */
+int lethe_evidence_history(char **ids, size_t *count, lethe_evidence *ev);
+
+/* cb for the one commit commit_oid, as lethe_evidence_walk calls it. */
+int lethe_evidence_visit(lethe_evidence *ev, const char *commit_oid,
+			 int (*cb)(void *ctx, const lethe_evidence_commit_info *c), void *ctx);
+
+/*
  * What makes stock git show other objects or parents than the ones stored
  * under their ids: cb(ctx, what) for every replace ref (what is its name,
  * "refs/replace/ID") and for the graft files "info/grafts" and "shallow" when
