@@ -1,6 +1,6 @@
 /*
- * verify_cache.c - the SHA-256 of every blob the verifier has hashed, by
- * blob id. A blob id is git's hash of the blob's bytes, so a listed file
+ * verify_cache.c - the files a record lists, read from the commit, and the
+ * SHA-256 of every blob the verifier has hashed, by blob id. A blob id is git's hash of the blob's bytes, so a listed file
  * whose id was hashed before (the policy snapshot, listed again by every
  * intent) has the same SHA-256 and is not read again: ten years of daily
  * runs read each policy file once instead of 3,650 times.
@@ -11,6 +11,7 @@
  *  - The stored SHA-256 was computed by the verifier from the blob's bytes
  *    (verify_record.c), never taken from a record.
  */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lethe/error.h"
@@ -79,4 +80,77 @@ void verify_hash_free(verify_hashes *t)
 {
 	free(t->v);
 	memset(t, 0, sizeof(*t));
+}
+
+/* The file at path in the commit: its blob id, from the commit's diff when
+ * the commit changed it, else from its tree. */
+static int file_id(verify_state *s, const char *rec, char blob[41], const char *path)
+{
+	int rc;
+
+	for (size_t i = 0; i < s->nchanged; i++)
+		if (s->changed[i].status != 'D' && !strcmp(s->changed[i].path, path)) {
+			memcpy(blob, s->changed[i].blob, 41);
+			return 0;
+		}
+	rc = lethe_evidence_file_id(blob, s->ev, s->c->oid, path);
+	if (rc == LETHE_ENOTFOUND)
+		return verify_fail(s, "%s: lists '%s', which is not in the commit", rec, path);
+	return rc;
+}
+
+/* The file at path in the commit: its bytes (malloc'd). */
+int verify_file_read(verify_state *s, const char *rec, char **data, size_t *len,
+		     const char *path)
+{
+	char blob[41];
+	int rc;
+
+	if (s->read) {
+		rc = s->read(data, len, s->read_ctx, path);
+		if (rc == LETHE_ENOTFOUND)
+			return verify_fail(s, "%s: lists '%s', which is not in the commit",
+					   rec, path);
+		return rc;
+	}
+	if ((rc = file_id(s, rec, blob, path)) < 0)
+		return rc;
+	return lethe_evidence_read_blob(data, len, s->ev, blob);
+}
+
+static void sha256_hex(char hex[65], const char *data, size_t len)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, (const unsigned char *)data, len);
+	sodium_bin2hex(hex, 65, h, sizeof(h));
+}
+
+/* The SHA-256 of the file at path in the commit, computed from its bytes
+ * once per distinct blob id (verify_cache.c). */
+int verify_file_sha256(verify_state *s, const char *rec, char hex[65], const char *path)
+{
+	char blob[41], *data = NULL;
+	const char *known;
+	size_t len;
+	int rc;
+
+	if (s->read) {
+		if ((rc = verify_file_read(s, rec, &data, &len, path)) < 0)
+			return rc;
+		sha256_hex(hex, data, len);
+		free(data);
+		return 0;
+	}
+	if ((rc = file_id(s, rec, blob, path)) < 0)
+		return rc;
+	if ((known = verify_hash_get(&s->hashes, blob))) {
+		memcpy(hex, known, 65);
+		return 0;
+	}
+	if ((rc = lethe_evidence_read_blob(&data, &len, s->ev, blob)) < 0)
+		return rc;
+	sha256_hex(hex, data, len);
+	free(data);
+	return verify_hash_put(&s->hashes, blob, hex);
 }

@@ -121,6 +121,14 @@ int verify_hash_put(verify_hashes *t, const char *blob_oid, const char *sha256);
 
 void verify_hash_free(verify_hashes *t);
 
+/* The file at path in the current commit (s->read's when set): its bytes
+ * (malloc'd, NUL-terminated); rec names the record in reasons. */
+int verify_file_read(verify_state *s, const char *rec, char **data, size_t *len,
+		     const char *path);
+
+/* Its SHA-256 (64 hex digits), computed from its bytes once per blob id. */
+int verify_file_sha256(verify_state *s, const char *rec, char hex[65], const char *path);
+
 /* Fill the report's reason with "commit ABBREV: " + fmt; returns LETHE_EVERIFY. */
 int verify_fail(verify_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -14,7 +14,6 @@
  *    (the format says `files` lists every file the commit added or replaced).
  */
 #include <jansson.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,79 +116,6 @@ static int count(record *r, int64_t *out, json_t *obj, const char *where, const 
 	return 0;
 }
 
-/* The file at path in the commit: its blob id, from the commit's diff when
- * the commit changed it, else from its tree. */
-static int file_id(record *r, char blob[41], const char *path)
-{
-	verify_state *s = r->s;
-	int rc;
-
-	for (size_t i = 0; i < s->nchanged; i++)
-		if (s->changed[i].status != 'D' && !strcmp(s->changed[i].path, path)) {
-			memcpy(blob, s->changed[i].blob, 41);
-			return 0;
-		}
-	rc = lethe_evidence_file_id(blob, s->ev, s->c->oid, path);
-	if (rc == LETHE_ENOTFOUND)
-		return verify_fail(s, "%s: lists '%s', which is not in the commit", r->path, path);
-	return rc;
-}
-
-/* The file at path in the commit: its bytes (malloc'd). */
-static int read_file(record *r, char **data, size_t *len, const char *path)
-{
-	char blob[41];
-	int rc;
-
-	if (r->s->read) {
-		rc = r->s->read(data, len, r->s->read_ctx, path);
-		if (rc == LETHE_ENOTFOUND)
-			return verify_fail(r->s, "%s: lists '%s', which is not in the commit",
-					   r->path, path);
-		return rc;
-	}
-	if ((rc = file_id(r, blob, path)) < 0)
-		return rc;
-	return lethe_evidence_read_blob(data, len, r->s->ev, blob);
-}
-
-static void sha256_hex(char hex[65], const char *data, size_t len)
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-
-	crypto_hash_sha256(h, (const unsigned char *)data, len);
-	sodium_bin2hex(hex, 65, h, sizeof(h));
-}
-
-/* The SHA-256 of the file at path in the commit, computed from its bytes
- * once per distinct blob id (verify_cache.c). */
-static int file_hash(record *r, char hex[65], const char *path)
-{
-	char blob[41], *data = NULL;
-	const char *known;
-	size_t len;
-	int rc;
-
-	if (r->s->read) {
-		if ((rc = read_file(r, &data, &len, path)) < 0)
-			return rc;
-		sha256_hex(hex, data, len);
-		free(data);
-		return 0;
-	}
-	if ((rc = file_id(r, blob, path)) < 0)
-		return rc;
-	if ((known = verify_hash_get(&r->s->hashes, blob))) {
-		memcpy(hex, known, 65);
-		return 0;
-	}
-	if ((rc = lethe_evidence_read_blob(&data, &len, r->s->ev, blob)) < 0)
-		return rc;
-	sha256_hex(hex, data, len);
-	free(data);
-	return verify_hash_put(&r->s->hashes, blob, hex);
-}
-
 /* A {"path", "sha256"} entry: the file is in the tree with that hash. */
 static int check_file_entry(record *r, const char **path_out, json_t *e, const char *where)
 {
@@ -204,7 +130,7 @@ static int check_file_entry(record *r, const char **path_out, json_t *e, const c
 	    shaped(r, &want, e, where, "sha256", "hex64") < 0)
 		return LETHE_EVERIFY;
 	path = json_string_value(p);
-	if ((rc = file_hash(r, hex, path)) < 0)
+	if ((rc = verify_file_sha256(r->s, r->path, hex, path)) < 0)
 		return rc;
 	if (strcmp(hex, want) != 0)
 		return verify_fail(r->s, "%s: sha256 of '%s' does not match", r->path, path);
@@ -253,7 +179,7 @@ static int check_digests(record *r, const char *path, int64_t want)
 
 	if (!listed(r, path))
 		return verify_fail(r->s, "%s: digest file '%s' is not in 'files'", r->path, path);
-	if ((rc = read_file(r, &data, &len, path)) < 0)
+	if ((rc = verify_file_read(r->s, r->path, &data, &len, path)) < 0)
 		return rc;
 	for (size_t at = 0; at < len; at += 65, lines++) {
 		const char *line = data + at;
