@@ -197,15 +197,42 @@ int lethe_evidence_walk(lethe_evidence *ev,
 	return rc;
 }
 
-int lethe_evidence_read(char **data, size_t *len, lethe_evidence *ev,
-			const char *commit_oid, const char *path)
+int lethe_evidence_history(char **ids, size_t *count, lethe_evidence *ev)
+{
+	git_oid *oids = NULL;
+	size_t n = 0;
+	int rc = first_parents(&oids, &n, ev);
+
+	*ids = NULL;
+	*count = 0;
+	if (rc == 0 && n && !(*ids = malloc(n * 41)))
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++)
+			git_oid_tostr(*ids + 41 * i, 41, &oids[n - 1 - i]);
+		*count = n;
+	}
+	free(oids);
+	return rc;
+}
+
+int lethe_evidence_visit(lethe_evidence *ev, const char *commit_oid,
+			 int (*cb)(void *ctx, const lethe_evidence_commit_info *c), void *ctx)
+{
+	git_oid id;
+
+	if (!commit_oid || strlen(commit_oid) != 40 || git_oid_fromstr(&id, commit_oid) < 0)
+		return lethe_error_set(LETHE_EDATA, "'%s' is not a commit id",
+				       commit_oid ? commit_oid : "");
+	return visit(ev, &id, cb, ctx);
+}
+
+/* The id of the entry at path in commit_oid's tree, a blob. */
+static int file_oid(git_oid *out, lethe_evidence *ev, const char *commit_oid, const char *path)
 {
 	git_commit *c = NULL;
 	git_tree *t = NULL;
 	git_tree_entry *e = NULL;
-	git_blob *b = NULL;
-	char *copy = NULL;
-	size_t n;
 	int rc, g;
 
 	if ((rc = lethe_evidence_lookup_commit(&c, ev, commit_oid)) != 0)
@@ -220,25 +247,70 @@ int lethe_evidence_read(char **data, size_t *len, lethe_evidence *ev,
 				     commit_oid);
 		goto out;
 	}
-	if (g < 0 || git_blob_lookup(&b, ev->repo, git_tree_entry_id(e)) < 0) {
+	if (g < 0) {
 		rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read '%s' of %s", path, commit_oid);
 		goto out;
 	}
-	n = (size_t)git_blob_rawsize(b);
-	if (!(copy = malloc(n + 1))) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	memcpy(copy, git_blob_rawcontent(b), n);
-	copy[n] = '\0';
-	*data = copy;
-	*len = n;
+	git_oid_cpy(out, git_tree_entry_id(e));
 out:
-	git_blob_free(b);
 	git_tree_entry_free(e);
 	git_tree_free(t);
 	git_commit_free(c);
 	return rc;
+}
+
+/* The blob id's bytes, copied with a terminating NUL; what names the file in
+ * messages (its path, or its id). */
+static int blob_bytes(char **data, size_t *len, lethe_evidence *ev, const git_oid *id,
+		      const char *what, const char *commit_oid)
+{
+	git_blob *b = NULL;
+	char *copy;
+	size_t n;
+
+	if (git_blob_lookup(&b, ev->repo, id) < 0)
+		return lethe_evidence_git_fail(LETHE_EDATA, "cannot read '%s' of %s", what,
+					       commit_oid);
+	n = (size_t)git_blob_rawsize(b);
+	if (!(copy = malloc(n + 1))) {
+		git_blob_free(b);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	memcpy(copy, git_blob_rawcontent(b), n);
+	copy[n] = '\0';
+	git_blob_free(b);
+	*data = copy;
+	*len = n;
+	return 0;
+}
+
+int lethe_evidence_read(char **data, size_t *len, lethe_evidence *ev,
+			const char *commit_oid, const char *path)
+{
+	git_oid id;
+	int rc = file_oid(&id, ev, commit_oid, path);
+
+	return rc ? rc : blob_bytes(data, len, ev, &id, path, commit_oid);
+}
+
+int lethe_evidence_file_id(char blob_oid[41], lethe_evidence *ev, const char *commit_oid,
+			   const char *path)
+{
+	git_oid id;
+	int rc = file_oid(&id, ev, commit_oid, path);
+
+	if (rc == 0)
+		git_oid_tostr(blob_oid, 41, &id);
+	return rc;
+}
+
+int lethe_evidence_read_blob(char **data, size_t *len, lethe_evidence *ev, const char *blob_oid)
+{
+	git_oid id;
+
+	if (!blob_oid || strlen(blob_oid) != 40 || git_oid_fromstr(&id, blob_oid) < 0)
+		return lethe_error_set(LETHE_EDATA, "'%s' is not a blob id", blob_oid ? blob_oid : "");
+	return blob_bytes(data, len, ev, &id, blob_oid, ev->dir);
 }
 
 typedef struct {

@@ -37,22 +37,22 @@ int verify_fail(verify_state *s, const char *fmt, ...)
 	return LETHE_EVERIFY;
 }
 
-/* Signed, valid in namespace "git", by a key allowed for the committer. */
+/* Signed, valid in namespace "git" (checked by the pool), by a key allowed
+ * for the committer. */
 static int check_signature(verify_state *s)
 {
 	const lethe_evidence_commit_info *c = s->c;
-	unsigned char pk[32];
+	const verify_prepared *p = s->p;
+	const unsigned char *pk = p->signer;
 	char *fp = NULL, why[512];
 	int rc;
 
-	if (!c->signature)
+	if (!p->is_signed)
 		return verify_fail(s, "not signed");
-	rc = lethe_sshsig_verify(pk, c->signature, c->signature_len, "git", c->signed_data,
-				 c->signed_len);
-	if (rc == LETHE_EVERIFY)
-		return verify_fail(s, "signature does not verify: %s", lethe_error_last());
-	if (rc < 0)
-		return rc;
+	if (p->sig_rc == LETHE_EVERIFY)
+		return verify_fail(s, "signature does not verify: %s", p->sig_why);
+	if (p->sig_rc < 0)
+		return lethe_error_set(p->sig_rc, "%s", p->sig_why);
 	rc = lethe_allowed_signers_find(s->signers, c->committer_email, pk, "git",
 					c->committer_time);
 	if (rc == 0)
@@ -96,7 +96,7 @@ static int check_history(verify_state *s)
 }
 
 /* A path changed outside records/, for verify_scope. */
-static int note_change(verify_state *s, char status, const char *path)
+static int note_change(verify_state *s, char status, const char *path, const char *blob)
 {
 	if (s->nchanged == s->capchanged) {
 		size_t cap = s->capchanged ? 2 * s->capchanged : 16;
@@ -109,6 +109,7 @@ static int note_change(verify_state *s, char status, const char *path)
 	}
 	if (!(s->changed[s->nchanged].path = strdup(path)))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	snprintf(s->changed[s->nchanged].blob, sizeof(s->changed[0].blob), "%s", blob);
 	s->changed[s->nchanged++].status = status;
 	return 0;
 }
@@ -125,12 +126,12 @@ static void forget_commit(verify_state *s)
 }
 
 /* One file the commit changed: under records/ only one addition is allowed. */
-static int diff_cb(void *ctx, char status, const char *path)
+static int diff_cb(void *ctx, char status, const char *path, const char *blob)
 {
 	verify_state *s = ctx;
 
 	if (strncmp(path, "records/", 8) != 0)
-		return note_change(s, status, path);
+		return note_change(s, status, path, blob);
 	if (status == 'D')
 		return verify_fail(s, "removes '%s'", path);
 	if (status != 'A')
@@ -139,6 +140,7 @@ static int diff_cb(void *ctx, char status, const char *path)
 		return verify_fail(s, "adds more than one record ('%s' and '%s')", s->added, path);
 	if (!(s->added = strdup(path)))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	snprintf(s->added_blob, sizeof(s->added_blob), "%s", blob);
 	return 0;
 }
 
@@ -185,9 +187,16 @@ static int check_records(verify_state *s)
 {
 	int64_t seq = s->nrecs + 1;
 	char *kind = NULL;
-	int rc;
+	int rc = 0;
 
-	rc = lethe_evidence_diff(s->ev, s->have_prev ? s->prev_oid : NULL, s->c->oid, diff_cb, s);
+	if (s->p->diff_rc) {
+		rc = lethe_error_set(s->p->diff_rc, "%s", s->p->diff_why ? s->p->diff_why :
+				     "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; rc == 0 && i < s->p->nchanges; i++)
+		rc = diff_cb(s, s->p->changes[i].status, s->p->changes[i].path,
+			     s->p->changes[i].blob);
 	if (rc < 0)
 		goto out;
 	if (!s->added) {
@@ -207,12 +216,15 @@ out:
 	return rc;
 }
 
-static int commit_cb(void *ctx, const lethe_evidence_commit_info *c)
+static int check_commit(verify_state *s, const verify_prepared *p)
 {
-	verify_state *s = ctx;
+	const lethe_evidence_commit_info *c = &p->info;
 	int rc;
 
+	if (p->rc)
+		return lethe_error_set(p->rc, "%s", p->why ? p->why : "out of memory");
 	s->c = c;
+	s->p = p;
 	s->rep->seq = -1;
 	if ((rc = check_signature(s)) < 0 || (rc = check_history(s)) < 0 ||
 	    (rc = check_records(s)) < 0)
@@ -225,6 +237,30 @@ static int commit_cb(void *ctx, const lethe_evidence_commit_info *c)
 	s->rep->commits++;
 	s->rep->records++;
 	return 0;
+}
+
+/* Every commit of main, oldest first, prepared ahead by the pool. */
+static int walk(verify_state *s, const char *repository)
+{
+	verify_pool *pool = NULL;
+	char *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = lethe_evidence_history(&ids, &n, s->ev)) < 0 ||
+	    (rc = verify_pool_start(&pool, repository, ids, n)) < 0)
+		goto out;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = check_commit(s, verify_pool_get(pool, s->ev, i));
+		/* s->c points into the slot: keep it for the report until here */
+		s->c = NULL;
+		s->p = NULL;
+		verify_pool_done(pool, i);
+	}
+out:
+	verify_pool_free(pool);
+	free(ids);
+	return rc;
 }
 
 /* A failure of the repository as a whole (no commit to blame). */
@@ -336,7 +372,7 @@ int lethe_verify_expecting(lethe_verify_report *out, const char *repository,
 			       "evidence to verify");
 	if (rc < 0)
 		goto done;
-	rc = lethe_evidence_walk(s.ev, commit_cb, &s);
+	rc = walk(&s, repository);
 	if (rc == 0 && expect)
 		rc = check_expectations(&s, expect);
 	if (rc == 0) {
@@ -355,6 +391,7 @@ out:
 	forget_commit(&s);
 	free(s.changed);
 	free(s.intents);
+	verify_hash_free(&s.hashes);
 	lethe_evidence_free(s.ev);
 	lethe_allowed_signers_free(signers);
 	return rc;

@@ -29,20 +29,74 @@ typedef struct {
 typedef struct {
 	char status;        /* 'A' added, 'M' changed, 'D' removed */
 	char *path;         /* owned */
+	char blob[41];      /* its blob id (for 'D' the old one) */
 } verify_change;
 
+/* A blob id and the SHA-256 of its bytes (verify_cache.c). */
+typedef struct {
+	char oid[41];       /* "" in a free slot */
+	char sha256[65];
+} verify_hash_entry;
+
+typedef struct {
+	verify_hash_entry *v;  /* owned; cap slots, a power of two */
+	size_t n, cap;
+} verify_hashes;
+
 struct json_t;
+
+/* One commit as a worker prepared it (verify_pool.c); everything owned. */
+typedef struct {
+	int ready;                   /* handed over to verify.c */
+	int rc;                      /* non-zero: preparing failed with why */
+	char *why;
+	lethe_evidence_commit_info info;  /* no signature or author fields */
+	char *email, *message;       /* info's committer_email and message */
+	int is_signed;
+	int sig_rc;                  /* lethe_sshsig_verify's result ... */
+	unsigned char signer[32];    /* ... its key when 0 ... */
+	char *sig_why;               /* ... its reason when not */
+	int diff_rc;                 /* non-zero: the diff failed with diff_why */
+	char *diff_why;
+	verify_change *changes;      /* the diff against the previous commit, in order */
+	size_t nchanges, capchanges;
+	int record_parsed;           /* the one record added was parsed: */
+	struct json_t *record;       /* its JSON, or NULL with ... */
+	char *record_error;          /* ... the parser's reason */
+} verify_prepared;
+
+typedef struct verify_pool verify_pool;
+
+/* Prepare the n commits of ids (41 bytes each, oldest first; the caller's,
+ * kept until verify_pool_free) of repository on worker threads. */
+int verify_pool_start(verify_pool **out, const char *repository, const char *ids, size_t n);
+
+/* Commit i, once prepared (on this thread with ev when no worker could be
+ * started); valid until verify_pool_done(p, i). */
+verify_prepared *verify_pool_get(verify_pool *p, lethe_evidence *ev, size_t i);
+
+/* verify.c is done with commits up to i: free them, let workers go on. */
+void verify_pool_done(verify_pool *p, size_t i);
+
+/* Stop and join the workers, free what is left. NULL is a no-op. */
+void verify_pool_free(verify_pool *p);
+
+/* Fill v for commit oid whose previous commit is prev (NULL: none). */
+void verify_prepare(lethe_evidence *ev, const char *prev, const char *oid, verify_prepared *v);
+void verify_prepared_free(verify_prepared *v);
 
 typedef struct {
 	lethe_evidence *ev;
 	const lethe_allowed_signers *signers;
 	lethe_verify_report *rep;
 	const lethe_evidence_commit_info *c;  /* the commit being checked */
+	const verify_prepared *p;  /* what the pool prepared for it (NULL: the fuzz harness) */
 	int have_prev;
 	char prev_oid[41];
 	int64_t prev_time;
 	int64_t nrecs;         /* records verified so far = the last seq */
 	char *added;           /* the one new record of the current commit */
+	char added_blob[41];   /* its blob id */
 	verify_change *changed;  /* everything else it changed (owned, per commit) */
 	size_t nchanged, capchanged;
 	struct json_t *record; /* its record once verify_record accepted it (a reference) */
@@ -56,7 +110,24 @@ typedef struct {
 	 * lethe_evidence_read. */
 	int (*read)(char **data, size_t *len, void *ctx, const char *path);
 	void *read_ctx;
+	verify_hashes hashes;  /* SHA-256 by blob id, over the whole walk */
 } verify_state;
+
+/* The SHA-256 (64 hex digits) of the blob blob_oid if hashed before, or NULL. */
+const char *verify_hash_get(const verify_hashes *t, const char *blob_oid);
+
+/* Remember sha256 as the SHA-256 of blob_oid's bytes. */
+int verify_hash_put(verify_hashes *t, const char *blob_oid, const char *sha256);
+
+void verify_hash_free(verify_hashes *t);
+
+/* The file at path in the current commit (s->read's when set): its bytes
+ * (malloc'd, NUL-terminated); rec names the record in reasons. */
+int verify_file_read(verify_state *s, const char *rec, char **data, size_t *len,
+		     const char *path);
+
+/* Its SHA-256 (64 hex digits), computed from its bytes once per blob id. */
+int verify_file_sha256(verify_state *s, const char *rec, char hex[65], const char *path);
 
 /* Fill the report's reason with "commit ABBREV: " + fmt; returns LETHE_EVERIFY. */
 int verify_fail(verify_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

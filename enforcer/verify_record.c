@@ -8,12 +8,12 @@
  *    fields are allowed (later versions may add some); a kind this version
  *    does not know is checked for the common fields only.
  *  - A file's hash is always computed from the bytes in the commit's tree
- *    (libsodium's SHA-256), never taken from the record.
+ *    (libsodium's SHA-256), never taken from the record; once per distinct
+ *    blob id, since equal ids are equal bytes (verify_cache.c).
  *  - Every policy file and every digest file must also be listed in `files`
  *    (the format says `files` lists every file the commit added or replaced).
  */
 #include <jansson.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,28 +116,11 @@ static int count(record *r, int64_t *out, json_t *obj, const char *where, const 
 	return 0;
 }
 
-/* The file at path in the commit: its bytes (malloc'd) and their SHA-256. */
-static int read_file(record *r, char **data, size_t *len, char hex[65], const char *path)
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-	int rc = r->s->read ? r->s->read(data, len, r->s->read_ctx, path)
-			    : lethe_evidence_read(data, len, r->s->ev, r->s->c->oid, path);
-
-	if (rc == LETHE_ENOTFOUND)
-		return verify_fail(r->s, "%s: lists '%s', which is not in the commit", r->path, path);
-	if (rc < 0)
-		return rc;
-	crypto_hash_sha256(h, (const unsigned char *)*data, *len);
-	sodium_bin2hex(hex, 65, h, sizeof(h));
-	return 0;
-}
-
 /* A {"path", "sha256"} entry: the file is in the tree with that hash. */
 static int check_file_entry(record *r, const char **path_out, json_t *e, const char *where)
 {
 	const char *path, *want;
-	char hex[65], *data = NULL;
-	size_t len;
+	char hex[65];
 	json_t *p = NULL;
 	int rc;
 
@@ -147,9 +130,8 @@ static int check_file_entry(record *r, const char **path_out, json_t *e, const c
 	    shaped(r, &want, e, where, "sha256", "hex64") < 0)
 		return LETHE_EVERIFY;
 	path = json_string_value(p);
-	if ((rc = read_file(r, &data, &len, hex, path)) < 0)
+	if ((rc = verify_file_sha256(r->s, r->path, hex, path)) < 0)
 		return rc;
-	free(data);
 	if (strcmp(hex, want) != 0)
 		return verify_fail(r->s, "%s: sha256 of '%s' does not match", r->path, path);
 	if (path_out)
@@ -190,14 +172,14 @@ static int check_files(record *r)
 /* A digest file: count lines of 64 lowercase hex digits, sorted. */
 static int check_digests(record *r, const char *path, int64_t want)
 {
-	char hex[65], *data = NULL;
+	char *data = NULL;
 	size_t len, lines = 0;
 	const char *prev = NULL;
 	int rc;
 
 	if (!listed(r, path))
 		return verify_fail(r->s, "%s: digest file '%s' is not in 'files'", r->path, path);
-	if ((rc = read_file(r, &data, &len, hex, path)) < 0)
+	if ((rc = verify_file_read(r->s, r->path, &data, &len, path)) < 0)
 		return rc;
 	for (size_t at = 0; at < len; at += 65, lines++) {
 		const char *line = data + at;
@@ -472,41 +454,51 @@ static int check_completion(record *r, json_t *rec, int64_t seq, int aborted)
 	return 0;
 }
 
-static int check_record(verify_state *s, const char *path, int64_t seq, const char *kind,
-			const char *data, size_t len, json_t **keep);
+static int check_parsed(verify_state *s, const char *path, int64_t seq, const char *kind,
+			json_t *rec, const char *parse_error, json_t **keep);
 
 int verify_record(verify_state *s, const char *path, int64_t seq, const char *kind)
 {
+	json_error_t jerr;
+	json_t *rec;
 	char *data = NULL;
 	size_t len;
 	int rc;
 
-	if ((rc = lethe_evidence_read(&data, &len, s->ev, s->c->oid, path)) < 0)
+	/* parsed ahead by the pool (verify_pool.c) when it was the commit's
+	 * only change under records/, as it must be to get here */
+	if (s->p && s->p->record_parsed)
+		return check_parsed(s, path, seq, kind, json_incref(s->p->record),
+				    s->p->record_error, &s->record);
+	/* by the id the commit's diff gave: no second lookup of its path */
+	if ((rc = lethe_evidence_read_blob(&data, &len, s->ev, s->added_blob)) < 0)
 		return rc;
-	rc = check_record(s, path, seq, kind, data, len, &s->record);
+	rec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(data);
-	return rc;
+	return check_parsed(s, path, seq, kind, rec, jerr.text, &s->record);
 }
 
 int verify_record_bytes(verify_state *s, const char *path, int64_t seq, const char *kind,
 			const char *data, size_t len)
 {
-	return check_record(s, path, seq, kind, data, len, NULL);
+	json_error_t jerr;
+	json_t *rec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	return check_parsed(s, path, seq, kind, rec, jerr.text, NULL);
 }
 
-/* keep: the parsed record, when it passed, for the commit-level checks. */
-static int check_record(verify_state *s, const char *path, int64_t seq, const char *kind,
-			const char *data, size_t len, json_t **keep)
+/* rec: the record's JSON (a reference this takes), NULL with the parser's
+ * reason; keep: the record, when it passed, for the commit-level checks. */
+static int check_parsed(verify_state *s, const char *path, int64_t seq, const char *kind,
+			json_t *rec, const char *parse_error, json_t **keep)
 {
 	record r = { s, path, NULL };
-	json_error_t jerr;
-	json_t *rec = NULL, *v = NULL;
+	json_t *v = NULL;
 	int rc;
 
-	rec = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!rec || !json_is_object(rec)) {
 		rc = verify_fail(s, "%s: not a json object%s%s", path, rec ? "" : ": ",
-				 rec ? "" : jerr.text);
+				 rec ? "" : parse_error ? parse_error : "");
 		goto out;
 	}
 	if (field(&r, &v, rec, "", "lethe_evidence", JSON_INTEGER) < 0)

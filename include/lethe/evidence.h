@@ -118,6 +118,17 @@ int lethe_evidence_walk(lethe_evidence *ev,
 			void *ctx);
 
 /*
+ * The ids of the commits lethe_evidence_walk would visit, in its order:
+ * *ids (malloc'd, caller frees) holds count NUL-terminated 40-hex ids, the
+ * i-th at *ids + 41 * i. An empty repository gives count 0 and NULL.
+ */
+int lethe_evidence_history(char **ids, size_t *count, lethe_evidence *ev);
+
+/* cb for the one commit commit_oid, as lethe_evidence_walk calls it. */
+int lethe_evidence_visit(lethe_evidence *ev, const char *commit_oid,
+			 int (*cb)(void *ctx, const lethe_evidence_commit_info *c), void *ctx);
+
+/*
  * What makes stock git show other objects or parents than the ones stored
  * under their ids: cb(ctx, what) for every replace ref (what is its name,
  * "refs/replace/ID") and for the graft files "info/grafts" and "shallow" when
@@ -136,6 +147,20 @@ int lethe_evidence_read(char **data, size_t *len, lethe_evidence *ev,
 			const char *commit_oid, const char *path);
 
 /*
+ * The blob id (40 hex digits) of the file at path in commit commit_oid:
+ * LETHE_ENOTFOUND when there is no such file, LETHE_EDATA as
+ * lethe_evidence_read. Equal ids mean equal bytes, so a caller that hashed
+ * one blob need not read it again.
+ */
+int lethe_evidence_file_id(char blob_oid[41], lethe_evidence *ev, const char *commit_oid,
+			   const char *path);
+
+/* The blob blob_oid: *data malloc'd as by lethe_evidence_read; LETHE_EDATA
+ * when it is not a blob of this repository. */
+int lethe_evidence_read_blob(char **data, size_t *len, lethe_evidence *ev,
+			     const char *blob_oid);
+
+/*
  * Call cb(ctx, path, blob_oid) for every file under folder ("" for all) in
  * commit commit_oid, recursively, in byte order of path (paths are full,
  * from the root). A non-zero cb return stops and is returned.
@@ -150,9 +175,12 @@ int lethe_evidence_list(lethe_evidence *ev, const char *commit_oid,
 
 /* What commit new_oid changed against old_oid (NULL or "": the empty tree):
  * one call per file with 'A' added, 'M' modified or 'D' deleted, in path
- * order. A non-zero return from cb stops the walk and is returned. */
+ * order, with the file's blob id (the new one; for 'D' the old one). Only
+ * folders whose ids differ are read. A non-zero return from cb stops the
+ * walk and is returned. */
 int lethe_evidence_diff(lethe_evidence *ev, const char *old_oid, const char *new_oid,
-			int (*cb)(void *ctx, char status, const char *path), void *ctx);
+			int (*cb)(void *ctx, char status, const char *path, const char *blob_oid),
+			void *ctx);
 
 /*
  * Push refs/heads/main to remote_url (a path or URL, without a configured

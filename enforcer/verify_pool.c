@@ -1,0 +1,276 @@
+/*
+ * verify_pool.c - the per-commit work of lethe verify that needs nothing
+ * from the commits before it, done ahead on worker threads: the commit's
+ * fields, its SSH signature check, its diff against the previous commit and
+ * the parsing of the one record it adds. verify.c takes the results in
+ * history order and runs every check in the same order as before, so the
+ * report (the first failure, its wording) does not depend on the threads.
+ *
+ * Invariants:
+ *  - Each worker has its own repository handle (libgit2 objects are not
+ *    shared between threads) and prepares runs of CHUNK consecutive
+ *    commits, so a commit's parent tree is usually in its own cache.
+ *  - Workers stay at most WINDOW commits ahead of the commit verify.c is
+ *    checking: memory is bounded whatever the history's length.
+ *  - A slot is written by one worker, then handed over under the lock with
+ *    ready = 1; from then on only verify.c reads it, until verify_pool_done.
+ *  - Whatever fails while preparing (a read, memory) is kept as a code and
+ *    message in the slot and reported by verify.c when it reaches that
+ *    commit; verification failures are left to verify.c's checks.
+ */
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "lethe/error.h"
+#include "lethe/sshsig.h"
+#include "verify_impl.h"
+
+#define CHUNK 32
+#define WINDOW 512
+#define MAX_WORKERS 8
+
+struct verify_pool {
+	const char *repository;
+	const char *ids;          /* n ids of 41 bytes, oldest first (the caller's) */
+	size_t n;
+	verify_prepared *slots;   /* n */
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	size_t next_chunk;        /* the first commit no worker has taken */
+	size_t taken;             /* commits verify.c has released */
+	int stop;
+	pthread_t workers[MAX_WORKERS];
+	size_t nworkers;
+};
+
+static const char *id_at(const verify_pool *p, size_t i)
+{
+	return p->ids + 41 * i;
+}
+
+/* Keep the current error in the slot. */
+static int keep_error(verify_prepared *v, int rc)
+{
+	v->rc = rc;
+	v->why = strdup(lethe_error_last());
+	return rc;
+}
+
+static int copy_str(char **out, const char *s)
+{
+	if (!(*out = strdup(s ? s : "")))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return 0;
+}
+
+/* The commit's fields and its signature (lethe_evidence_visit's callback). */
+static int take_commit(void *ctx, const lethe_evidence_commit_info *c)
+{
+	verify_prepared *v = ctx;
+	int rc;
+
+	v->info = *c;
+	v->info.author_name = v->info.author_email = v->info.committer_name = "";
+	v->info.signature = v->info.signed_data = NULL;
+	v->info.signature_len = v->info.signed_len = 0;
+	if ((rc = copy_str(&v->email, c->committer_email)) < 0 ||
+	    (rc = copy_str(&v->message, c->message)) < 0)
+		return rc;
+	v->info.committer_email = v->email;
+	v->info.message = v->message;
+	v->is_signed = c->signature != NULL;
+	if (!v->is_signed)
+		return 0;
+	v->sig_rc = lethe_sshsig_verify(v->signer, c->signature, c->signature_len, "git",
+					c->signed_data, c->signed_len);
+	if (v->sig_rc < 0 && !(v->sig_why = strdup(lethe_error_last())))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return 0;
+}
+
+static int take_change(void *ctx, char status, const char *path, const char *blob)
+{
+	verify_prepared *v = ctx;
+
+	if (v->nchanges == v->capchanges) {
+		size_t cap = v->capchanges ? 2 * v->capchanges : 8;
+		verify_change *more = realloc(v->changes, cap * sizeof(*more));
+
+		if (!more)
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		v->changes = more;
+		v->capchanges = cap;
+	}
+	if (!(v->changes[v->nchanges].path = strdup(path)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	v->changes[v->nchanges].status = status;
+	snprintf(v->changes[v->nchanges++].blob, 41, "%s", blob);
+	return 0;
+}
+
+/* Parse the record when the commit adds exactly one file under records/
+ * and changes nothing else there; anything else is verify.c's to judge. */
+static void parse_record(lethe_evidence *ev, verify_prepared *v)
+{
+	const verify_change *rec = NULL;
+	json_error_t jerr;
+	char *data = NULL;
+	size_t len;
+
+	for (size_t i = 0; i < v->nchanges; i++)
+		if (!strncmp(v->changes[i].path, "records/", 8)) {
+			if (rec || v->changes[i].status != 'A')
+				return;
+			rec = &v->changes[i];
+		}
+	if (!rec || lethe_evidence_read_blob(&data, &len, ev, rec->blob) < 0)
+		return;
+	v->record = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(data);
+	if (!v->record && !(v->record_error = strdup(jerr.text)))
+		return;
+	v->record_parsed = 1;
+}
+
+void verify_prepare(lethe_evidence *ev, const char *prev, const char *oid, verify_prepared *v)
+{
+	int rc;
+
+	if ((rc = lethe_evidence_visit(ev, oid, take_commit, v)) < 0) {
+		keep_error(v, rc);
+		return;
+	}
+	/* reported where verify.c compared the trees, after the signature */
+	if ((rc = lethe_evidence_diff(ev, prev, oid, take_change, v)) < 0) {
+		v->diff_rc = rc;
+		v->diff_why = strdup(lethe_error_last());
+		return;
+	}
+	parse_record(ev, v);
+}
+
+void verify_prepared_free(verify_prepared *v)
+{
+	for (size_t i = 0; i < v->nchanges; i++)
+		free(v->changes[i].path);
+	free(v->changes);
+	free(v->why);
+	free(v->diff_why);
+	free(v->email);
+	free(v->message);
+	free(v->sig_why);
+	free(v->record_error);
+	json_decref(v->record);
+	memset(v, 0, sizeof(*v));
+}
+
+static void *work(void *arg)
+{
+	verify_pool *p = arg;
+	lethe_evidence *ev = NULL;
+	int rc = lethe_evidence_open(&ev, p->repository);
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		size_t from, to;
+
+		while (!p->stop && p->next_chunk < p->n && p->next_chunk >= p->taken + WINDOW)
+			pthread_cond_wait(&p->changed, &p->lock);
+		if (p->stop || p->next_chunk >= p->n)
+			break;
+		from = p->next_chunk;
+		to = from + CHUNK < p->n ? from + CHUNK : p->n;
+		p->next_chunk = to;
+		pthread_mutex_unlock(&p->lock);
+		for (size_t i = from; i < to; i++) {
+			verify_prepared v;
+
+			memset(&v, 0, sizeof(v));
+			if (rc < 0)
+				keep_error(&v, rc);
+			else
+				verify_prepare(ev, i ? id_at(p, i - 1) : NULL, id_at(p, i), &v);
+			pthread_mutex_lock(&p->lock);
+			p->slots[i] = v;
+			p->slots[i].ready = 1;
+			pthread_cond_broadcast(&p->changed);
+			/* the lock stays held for the loop's test */
+			if (p->stop || i + 1 == to)
+				break;
+			pthread_mutex_unlock(&p->lock);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	lethe_evidence_free(ev);
+	return NULL;
+}
+
+int verify_pool_start(verify_pool **out, const char *repository, const char *ids, size_t n)
+{
+	verify_pool *p = calloc(1, sizeof(*p));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (size_t)cpus;
+
+	*out = NULL;
+	if (!p || (n && !(p->slots = calloc(n, sizeof(*p->slots))))) {
+		free(p);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	p->repository = repository;
+	p->ids = ids;
+	p->n = n;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->changed, NULL);
+	/* no worker at all (threads refused) leaves verify_pool_get to
+	 * prepare each commit on the calling thread */
+	while (p->nworkers < want && p->nworkers < n &&
+	       pthread_create(&p->workers[p->nworkers], NULL, work, p) == 0)
+		p->nworkers++;
+	*out = p;
+	return 0;
+}
+
+verify_prepared *verify_pool_get(verify_pool *p, lethe_evidence *ev, size_t i)
+{
+	verify_prepared *v = &p->slots[i];
+
+	if (!p->nworkers) {
+		verify_prepare(ev, i ? id_at(p, i - 1) : NULL, id_at(p, i), v);
+		return v;
+	}
+	pthread_mutex_lock(&p->lock);
+	while (!v->ready)
+		pthread_cond_wait(&p->changed, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+	return v;
+}
+
+void verify_pool_done(verify_pool *p, size_t i)
+{
+	verify_prepared_free(&p->slots[i]);
+	pthread_mutex_lock(&p->lock);
+	p->taken = i + 1;
+	pthread_cond_broadcast(&p->changed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void verify_pool_free(verify_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->changed);
+	pthread_mutex_unlock(&p->lock);
+	for (size_t i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i], NULL);
+	for (size_t i = 0; i < p->n; i++)
+		verify_prepared_free(&p->slots[i]);
+	free(p->slots);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->changed);
+	free(p);
+}
