@@ -487,6 +487,85 @@ int verify_record_bytes(verify_state *s, const char *path, int64_t seq, const ch
 	return check_parsed(s, path, seq, kind, rec, jerr.text, NULL);
 }
 
+/* A text digest field, or (records of earlier versions) the text itself. */
+static int text_or_digest(record *r, json_t *rec, const char *digest_name, const char *text_name,
+			  int required)
+{
+	json_t *v = NULL;
+
+	if (json_object_get(rec, digest_name))
+		return shaped(r, NULL, rec, "", digest_name, "hex64");
+	if (json_object_get(rec, text_name))
+		return field(r, &v, rec, "", text_name, JSON_STRING);
+	if (!required)
+		return 0;
+	return verify_fail(r->s, "%s: '%s' is missing", r->path, digest_name);
+}
+
+/* hold: its id, the reason's digest, exactly one of a subject digest and a
+ * rule (a --where only with a rule), and a lapse day or none. */
+static int check_hold(record *r, json_t *rec)
+{
+	json_t *v = NULL, *subject = json_object_get(rec, "subject");
+	json_t *rule = json_object_get(rec, "rule"), *until = json_object_get(rec, "until");
+
+	if (count(r, NULL, rec, "", "hold_id") < 0 ||
+	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0)
+		return LETHE_EVERIFY;
+	if (!subject == !rule)
+		return verify_fail(r->s, "%s: a hold names either a 'subject' or a 'rule'", r->path);
+	if (subject && shaped(r, NULL, rec, "", "subject", "hex64") < 0)
+		return LETHE_EVERIFY;
+	if (rule && field(r, &v, rec, "", "rule", JSON_STRING) < 0)
+		return LETHE_EVERIFY;
+	if (subject && (json_object_get(rec, "where_digest") || json_object_get(rec, "where")))
+		return verify_fail(r->s, "%s: a subject hold has no 'where'", r->path);
+	if (text_or_digest(r, rec, "where_digest", "where", 0) < 0)
+		return LETHE_EVERIFY;
+	if (until && !json_is_null(until) && shaped(r, NULL, rec, "", "until", "date") < 0)
+		return LETHE_EVERIFY;
+	return 0;
+}
+
+static int check_release(record *r, json_t *rec)
+{
+	if (count(r, NULL, rec, "", "hold_id") < 0 ||
+	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0)
+		return LETHE_EVERIFY;
+	return 0;
+}
+
+/* export: an access request's subject digest, tables and archive. */
+static int check_export(record *r, json_t *rec)
+{
+	json_t *v = NULL, *tables = NULL, *archive = NULL, *t;
+	const char *format;
+	char where[48];
+	size_t i;
+
+	if (field(r, &v, rec, "", "request", JSON_STRING) < 0 ||
+	    shaped(r, NULL, rec, "", "subject", "hex64") < 0 ||
+	    field(r, &tables, rec, "", "tables", JSON_ARRAY) < 0 ||
+	    field(r, &archive, rec, "", "archive", JSON_OBJECT) < 0 ||
+	    field(r, &v, archive, "archive.", "format", JSON_STRING) < 0 ||
+	    shaped(r, NULL, archive, "archive.", "sha256", "hex64") < 0)
+		return LETHE_EVERIFY;
+	if (strcmp(json_string_value(json_object_get(rec, "request")), "access"))
+		return verify_fail(r->s, "%s: an export's 'request' is not 'access'", r->path);
+	format = json_string_value(v);
+	if (strcmp(format, "zip") && strcmp(format, "tar.gz"))
+		return verify_fail(r->s, "%s: 'archive.format' is neither zip nor tar.gz", r->path);
+	json_array_foreach(tables, i, t) {
+		snprintf(where, sizeof(where), "tables[%zu].", i);
+		if (!json_is_object(t))
+			return verify_fail(r->s, "%s: 'tables[%zu]' is not an object", r->path, i);
+		if (field(r, &v, t, where, "table", JSON_STRING) < 0 ||
+		    count(r, NULL, t, where, "rows") < 0)
+			return LETHE_EVERIFY;
+	}
+	return 0;
+}
+
 /* rec: the record's JSON (a reference this takes), NULL with the parser's
  * reason; keep: the record, when it passed, for the commit-level checks. */
 static int check_parsed(verify_state *s, const char *path, int64_t seq, const char *kind,
@@ -533,6 +612,12 @@ static int check_parsed(verify_state *s, const char *path, int64_t seq, const ch
 		rc = check_intent(&r, rec, seq);
 	else if (!strcmp(kind, "completion") || !strcmp(kind, "abort"))
 		rc = check_completion(&r, rec, seq, !strcmp(kind, "abort"));
+	else if (!strcmp(kind, "hold"))
+		rc = check_hold(&r, rec);
+	else if (!strcmp(kind, "release"))
+		rc = check_release(&r, rec);
+	else if (!strcmp(kind, "export"))
+		rc = check_export(&r, rec);
 	if (rc == 0 && keep)
 		*keep = json_incref(rec);
 	goto out;

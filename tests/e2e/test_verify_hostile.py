@@ -134,7 +134,7 @@ for listed in (True, False):
           f"the guide's recipe reports the rewrite ({what}): {bad}")
 # a record outside a run changes nothing else, and only an intent replaces policy files
 hold = {"name": "records/00000/00000005-hold.json", "msg": "lethe: hold 00000005", "files": {},
-        "record": record(5, "hold", {}, hold_id=1, reason="x")}
+        "record": record(5, "hold", {}, hold_id=1, reason="x", rule="chats")}
 repo = build(GOOD + [hold])
 equal(verify(repo)[0], 0, "a hold record that changes nothing else verifies")
 repo = build(GOOD)

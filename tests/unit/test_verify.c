@@ -76,9 +76,18 @@ static void site_close(site *s)
 /* The common fields of the next record, with an empty `files`. */
 static json_t *common(site *s, const char *kind)
 {
-	return json_pack("{s:i, s:s, s:I, s:s, s:s, s:s, s:[]}", "lethe_evidence", 1, "kind", kind,
-			 "seq", (json_int_t)s->seq, "tool", "lethe 0.1.0", "host", "test",
-			 "at", "2025-11-24T16:00:00Z", "files");
+	json_t *rec = json_pack("{s:i, s:s, s:I, s:s, s:s, s:s, s:[]}", "lethe_evidence", 1,
+				"kind", kind, "seq", (json_int_t)s->seq, "tool", "lethe 0.1.0",
+				"host", "test", "at", "2025-11-24T16:00:00Z", "files");
+
+	/* a hold's own fields (the verifier checks them): a rule hold */
+	if (!strcmp(kind, "hold"))
+		json_object_update_new(rec, json_pack("{s:I, s:s, s:s, s:n}", "hold_id",
+						      (json_int_t)s->seq, "reason_digest",
+						      "0123456789abcdef0123456789abcdef"
+						      "0123456789abcdef0123456789abcdef",
+						      "rule", "old-chats", "until"));
+	return rec;
 }
 
 /* Add a file (data copied) to the commit being built and to rec's `files`. */
