@@ -480,6 +480,7 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.foreign_keys = lethe_sqlite_foreign_keys,
 	.check_expr = sqlite_check_expr,
 	.scan = lethe_sqlite_scan,
+	.count = lethe_sqlite_count,
 	.tables_read = lethe_sqlite_tables_read,
 	.begin = lethe_sqlite_begin,
 	.commit = lethe_sqlite_commit,

@@ -1,27 +1,40 @@
 /*
- * backend_sqlite_scan.c - one SQL query per lethe_scan, streamed row by row,
- * and the lethe_due() SQL function through which the query asks planning
- * whether a row is due.
+ * backend_sqlite_scan.c - one SQL query per lethe_scan, streamed row by row
+ * (lethe_sqlite_scan) or counted per class inside SQLite (lethe_sqlite_count),
+ * and the lethe_day() SQL function that reads a clock's UTC day.
+ *
+ * A row is decided in SQL by comparisons of its clock's day against the
+ * thresholds the calendar module computed (lethe_threshold): no retention
+ * arithmetic runs here. <day> is lethe_day((from)); <due> of a threshold is
+ *   BEFORE  lethe_day((from)) < due_before   (NULL for a NULL or invalid clock)
+ *   MATCH   (from) = 1                       (erasure: the subject match)
+ *   NEVER   0
+ * and a row's class (lethe_row_class) is
+ *   CASE WHEN (from) IS NULL THEN not_started
+ *        WHEN coalesce(<day> >= invalid_from, 1) THEN invalid
+ *        WHEN <day> >= due_before THEN not_due
+ *        WHEN <held> THEN held WHEN <blocked> THEN blocked ELSE due END
+ * (MATCH: held, blocked or due; NEVER: not_due).
  *
  * The query:
- *   SELECT "T"."key", (from), (subject), <blocked> FROM "T" WHERE (where)
+ *   SELECT "T"."key", <day>, (subject), <class> FROM "T" WHERE (where)
  * with NULL for an absent from/subject and 1 for an absent where. Runs page
  * through a table: `AND key > :lethe_after ... ORDER BY key LIMIT n`, and
  * leave out rows the rule already changed: `AND NOT EXISTS (SELECT 1 FROM
  * lethe_done ...)`. User expressions never hold parameters (check refuses
  * them), so the named :lethe_* parameters are ours. Rows due under an
- * excluded rule are left out: `AND NOT coalesce((where) AND lethe_due(..)
- * AND NOT <held>, 0)`; a held row stays in, so every rule that reaches it
- * counts it held (<held> is the same for every rule of a table: plan.c).
- * <blocked> is 0 without dependents, else
- *   CASE WHEN lethe_due(self_rule_id, (from)) THEN (dep OR ...) ELSE 0 END
- * and each dependent set d (child C referencing parent P) is
+ * excluded rule are left out: `AND NOT coalesce((where) AND <due> AND NOT
+ * <held>, 0)`; a held row stays in, so every rule that reaches it counts it
+ * held (<held> is the same for every rule of a table: plan.c).
+ * <blocked> is (dep OR ...), each dependent set d (child C referencing
+ * parent P) being
  *   EXISTS (SELECT 1 FROM "C" WHERE "C"."c1" = "P"."p1" AND ...
  *           AND (NOT (<due_any>) OR <nested>))
- * <due_any> = coalesce((where_i) AND lethe_due(id_i, (from_i)), 0) OR ...
- * (0 without rules: a row under no delete rule always blocks), <nested> the
- * same construction for d->children with C as parent (0 when none), and a
- * cycle replaces the condition by 1 (any child row blocks).
+ * <due_any> = coalesce((where_i) AND <due_i>, 0) OR ... with each child
+ * rule's own threshold (0 without rules: a row under no delete rule always
+ * blocks), <nested> the same construction for d->children with C as parent
+ * (0 when none), and a cycle replaces the condition by 1 (any child row
+ * blocks).
  *
  * Invariants:
  *  - Tables are never aliased: user expressions name their own table
@@ -31,8 +44,9 @@
  *    into a derived table lethe_k<depth>, and the child rows compared to it.
  *  - The whole query is prepared and stepped under the authorizer, so user
  *    expressions cannot write even from inside the generated query.
- *  - cur_scan is set only inside sqlite3_step() of a scan: lethe_due anywhere
- *    else is an SQL error.
+ *  - lethe_day() parses only: it accepts exactly the clock spellings of the
+ *    contract (calendar.h: lethe_day_from_text, lethe_day_from_unix) and
+ *    is NULL for NULL and for anything else (REAL, BLOB, other text).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,37 +84,34 @@ void lethe_sqlite_value(lethe_value *out, sqlite3_value *v)
 		out->s = "";
 }
 
-/* lethe_due(rule_id, clock) -> 0/1, from the current scan's due callback. */
-static void due_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* lethe_day(clock) -> the clock's UTC day (days from 1970-01-01), or NULL
+ * when the clock is NULL or no day of the contract. */
+static void day_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	lethe_sqlite *be = sqlite3_user_data(ctx);
-	const lethe_scan *scan = be->cur_scan;
-	lethe_value clock;
-	int r;
+	lethe_value v;
+	lethe_day day;
+	int rc;
 
 	(void)argc;
-	if (!scan || !scan->due) {
-		sqlite3_result_error(ctx, "lethe_due() used outside a scan", -1);
-		return;
-	}
-	lethe_sqlite_value(&clock, argv[1]);
-	r = scan->due(scan->due_ctx, sqlite3_value_int(argv[0]), &clock);
-	if (r < 0) {
-		if (!be->due_rc)
-			be->due_rc = r;
-		sqlite3_result_error(ctx, "due callback failed", -1);
-		return;
-	}
-	sqlite3_result_int(ctx, r != 0);
+	lethe_sqlite_value(&v, argv[0]);
+	if (v.type == LETHE_VALUE_INTEGER)
+		rc = lethe_day_from_unix(&day, v.i);
+	else if (v.type == LETHE_VALUE_TEXT)
+		rc = lethe_day_from_text(&day, v.s, v.len);
+	else
+		rc = -1; /* NULL; REAL and BLOB are no clock spelling of the contract */
+	if (rc < 0)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_int(ctx, day);
 }
 
 int lethe_sqlite_register_functions(lethe_sqlite *be)
 {
-	/* Not SQLITE_DIRECTONLY: the function is used in the top-level query.
-	 * Not deterministic either: its answer depends on the plan. */
-	if (sqlite3_create_function_v2(be->db, "lethe_due", 2, SQLITE_UTF8, be, due_func, NULL,
-				       NULL, NULL) != SQLITE_OK)
-		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_due: %s",
+	/* Not SQLITE_DIRECTONLY: the function is used in the top-level query. */
+	if (sqlite3_create_function_v2(be->db, "lethe_day", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+				       NULL, day_func, NULL, NULL, NULL) != SQLITE_OK)
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_day: %s",
 				       sqlite3_errmsg(be->db));
 	return 0;
 }
@@ -121,6 +132,24 @@ static void append_column_ref(sqlite3_str *s, const char *table, const char *col
 	lethe_sqlite_append_ident(s, column);
 }
 
+/* <due>: true when the clock `from` is due under th, NULL or false else. */
+static void append_due(sqlite3_str *s, const lethe_threshold *th, const char *from)
+{
+	switch (th->kind) {
+	case LETHE_DUE_BEFORE:
+		sqlite3_str_appendall(s, "lethe_day(");
+		append_expr(s, from, "NULL");
+		sqlite3_str_appendf(s, ") < %d", (int)th->due_before);
+		break;
+	case LETHE_DUE_MATCH:
+		append_expr(s, from, "NULL");
+		sqlite3_str_appendall(s, " = 1");
+		break;
+	default:
+		sqlite3_str_appendall(s, "0");
+	}
+}
+
 static void append_due_any(sqlite3_str *s, const lethe_dependents *d)
 {
 	size_t i;
@@ -132,9 +161,9 @@ static void append_due_any(sqlite3_str *s, const lethe_dependents *d)
 	for (i = 0; i < d->nrules; i++) {
 		sqlite3_str_appendall(s, i ? " OR coalesce(" : "coalesce(");
 		append_expr(s, d->rules[i].where, "1");
-		sqlite3_str_appendf(s, " AND lethe_due(%d, ", d->rules[i].id);
-		append_expr(s, d->rules[i].from, "NULL");
-		sqlite3_str_appendall(s, "), 0)");
+		sqlite3_str_appendall(s, " AND ");
+		append_due(s, &d->rules[i].due, d->rules[i].from);
+		sqlite3_str_appendall(s, ", 0)");
 	}
 }
 
@@ -280,36 +309,60 @@ static int guard_scan(const lethe_scan *scan)
 	return rc ? rc : guard_deps(rule, scan->deps, scan->ndeps);
 }
 
-/* The scan's SQL (sqlite3_malloc'd) in *out. */
-static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
+/* <class> of the scan's own rows (see the top of the file). */
+static int append_class(sqlite3_str *s, const lethe_scan *scan)
 {
-	sqlite3_str *s = sqlite3_str_new(be->db);
-	char *sql;
+	const lethe_threshold *th = &scan->due;
 	int rc = 0;
 
-	sqlite3_str_appendall(s, "SELECT ");
-	append_column_ref(s, scan->table, scan->key);
-	sqlite3_str_appendall(s, ", ");
-	append_expr(s, scan->from, "NULL");
-	sqlite3_str_appendall(s, ", ");
-	append_expr(s, scan->subject, "NULL");
-	sqlite3_str_appendall(s, ", ");
+	if (th->kind == LETHE_DUE_NEVER) {
+		sqlite3_str_appendf(s, "%d", LETHE_ROW_NOT_DUE);
+		return 0;
+	}
+	if (th->kind == LETHE_DUE_MATCH && !scan->held && !scan->ndeps) {
+		sqlite3_str_appendf(s, "%d", LETHE_ROW_DUE); /* a CASE needs a WHEN */
+		return 0;
+	}
+	sqlite3_str_appendall(s, "CASE");
+	if (th->kind == LETHE_DUE_BEFORE) {
+		sqlite3_str_appendall(s, " WHEN ");
+		append_expr(s, scan->from, "NULL");
+		sqlite3_str_appendf(s, " IS NULL THEN %d WHEN coalesce(lethe_day(", LETHE_ROW_NOT_STARTED);
+		append_expr(s, scan->from, "NULL");
+		sqlite3_str_appendf(s, ") >= %d, 1) THEN %d WHEN lethe_day(", (int)th->invalid_from,
+				    LETHE_ROW_INVALID);
+		append_expr(s, scan->from, "NULL");
+		sqlite3_str_appendf(s, ") >= %d THEN %d", (int)th->due_before, LETHE_ROW_NOT_DUE);
+	}
 	if (scan->held) {
-		sqlite3_str_appendall(s, "CASE WHEN ");
+		sqlite3_str_appendall(s, " WHEN ");
 		append_expr(s, scan->held, "0");
-		sqlite3_str_appendall(s, " THEN 2 ELSE ");
+		sqlite3_str_appendf(s, " THEN %d", LETHE_ROW_HELD);
 	}
 	if (scan->ndeps) {
-		sqlite3_str_appendf(s, "CASE WHEN lethe_due(%d, ", scan->self_rule_id);
-		append_expr(s, scan->from, "NULL");
-		sqlite3_str_appendall(s, ") THEN ");
+		sqlite3_str_appendall(s, " WHEN ");
 		rc = append_deps(s, scan->table, scan->deps, scan->ndeps, 0);
-		sqlite3_str_appendall(s, " ELSE 0 END");
-	} else {
-		sqlite3_str_appendall(s, "0");
+		sqlite3_str_appendf(s, " THEN %d", LETHE_ROW_BLOCKED);
 	}
-	if (scan->held)
-		sqlite3_str_appendall(s, " END");
+	sqlite3_str_appendf(s, " ELSE %d END", LETHE_ROW_DUE);
+	return rc;
+}
+
+/* <day>, or NULL when the scan's rows are not decided by days. */
+static void append_day(sqlite3_str *s, const lethe_scan *scan)
+{
+	if (scan->due.kind != LETHE_DUE_BEFORE || !scan->from) {
+		sqlite3_str_appendall(s, "NULL");
+		return;
+	}
+	sqlite3_str_appendall(s, "lethe_day(");
+	append_expr(s, scan->from, "NULL");
+	sqlite3_str_appendall(s, ")");
+}
+
+/* " FROM "T" WHERE ..." of a scan: its rows, without paging. */
+static void append_rows(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan)
+{
 	sqlite3_str_appendall(s, " FROM ");
 	lethe_sqlite_append_ident(s, scan->table);
 	sqlite3_str_appendall(s, " WHERE ");
@@ -317,9 +370,8 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 	for (size_t i = 0; i < scan->nexclude; i++) {
 		sqlite3_str_appendall(s, " AND NOT coalesce(");
 		append_expr(s, scan->exclude[i].where, "1");
-		sqlite3_str_appendf(s, " AND lethe_due(%d, ", scan->exclude[i].id);
-		append_expr(s, scan->exclude[i].from, "NULL");
-		sqlite3_str_appendall(s, ")");
+		sqlite3_str_appendall(s, " AND ");
+		append_due(s, &scan->exclude[i].due, scan->exclude[i].from);
 		/* a held row is no earlier rule's to dispose of: every rule that
 		 * reaches it counts it held (the held expression is the table's) */
 		if (scan->held) {
@@ -328,11 +380,6 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 			sqlite3_str_appendall(s, ", 0)");
 		}
 		sqlite3_str_appendall(s, ", 0)");
-	}
-	if (scan->after_key) {
-		sqlite3_str_appendall(s, " AND ");
-		append_column_ref(s, scan->table, scan->key);
-		sqlite3_str_appendall(s, " > :lethe_after");
 	}
 	if (scan->done_rule && lethe_sqlite_has_table(be, LETHE_DONE_TABLE)) {
 		sqlite3_str_appendall(s, " AND NOT (EXISTS (SELECT 1 FROM " LETHE_DONE_TABLE " AS d"
@@ -345,12 +392,12 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 			append_done_form(s, scan->table, &scan->done_columns[i]);
 		sqlite3_str_appendall(s, ")");
 	}
-	if (scan->limit > 0) {
-		sqlite3_str_appendall(s, " ORDER BY ");
-		append_column_ref(s, scan->table, scan->key);
-		sqlite3_str_appendf(s, " LIMIT %lld", (long long)scan->limit);
-	}
-	sql = sqlite3_str_finish(s);
+}
+
+static int finish(char **out, sqlite3_str *s, int rc)
+{
+	char *sql = sqlite3_str_finish(s);
+
 	if (rc) {
 		sqlite3_free(sql);
 		return rc;
@@ -361,50 +408,157 @@ static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
 	return 0;
 }
 
+/* The scan's SQL (sqlite3_malloc'd) in *out. */
+static int build_query(char **out, lethe_sqlite *be, const lethe_scan *scan)
+{
+	sqlite3_str *s = sqlite3_str_new(be->db);
+	int rc;
+
+	sqlite3_str_appendall(s, "SELECT ");
+	append_column_ref(s, scan->table, scan->key);
+	sqlite3_str_appendall(s, ", ");
+	append_day(s, scan);
+	sqlite3_str_appendall(s, ", ");
+	append_expr(s, scan->subject, "NULL");
+	sqlite3_str_appendall(s, ", ");
+	rc = append_class(s, scan);
+	append_rows(s, be, scan);
+	if (scan->classes && rc == 0) {
+		sqlite3_str_appendall(s, " AND (");
+		rc = append_class(s, scan);
+		sqlite3_str_appendall(s, ") IN (");
+		for (int c = 0, first = 1; c < LETHE_ROW_NCLASSES; c++)
+			if (scan->classes & (1u << c)) {
+				sqlite3_str_appendf(s, "%s%d", first ? "" : ", ", c);
+				first = 0;
+			}
+		sqlite3_str_appendall(s, ")");
+	}
+	if (scan->after_key) {
+		sqlite3_str_appendall(s, " AND ");
+		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendall(s, " > :lethe_after");
+	}
+	if (scan->limit > 0) {
+		sqlite3_str_appendall(s, " ORDER BY ");
+		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendf(s, " LIMIT %lld", (long long)scan->limit);
+	}
+	return finish(out, s, rc);
+}
+
+/* The count's SQL: the classes and days computed once per row in a
+ * subquery (its LIMIT keeps SQLite from flattening it into the aggregate,
+ * which would compute the class once per count), summed outside. */
+static int build_count(char **out, lethe_sqlite *be, const lethe_scan *scan)
+{
+	sqlite3_str *s = sqlite3_str_new(be->db);
+	int rc;
+
+	sqlite3_str_appendall(s, "SELECT ");
+	for (int c = 0; c < LETHE_ROW_NCLASSES; c++)
+		sqlite3_str_appendf(s, "count(*) FILTER (WHERE c = %d), ", c);
+	sqlite3_str_appendf(s, "min(d) FILTER (WHERE c = %d), max(d) FILTER (WHERE c = %d) "
+			    "FROM (SELECT ", LETHE_ROW_NOT_DUE, LETHE_ROW_NOT_DUE);
+	rc = append_class(s, scan);
+	sqlite3_str_appendall(s, " AS c, ");
+	append_day(s, scan);
+	sqlite3_str_appendall(s, " AS d");
+	append_rows(s, be, scan);
+	sqlite3_str_appendall(s, " LIMIT -1)");
+	return finish(out, s, rc);
+}
+
+/* Prepare sql under the authorizer and bind the scan's parameters. */
+static int prepare_scan(sqlite3_stmt **stmt, lethe_sqlite *be, const lethe_scan *scan,
+			const char *sql)
+{
+	char *errmsg = NULL;
+	int rc = lethe_sqlite_prepare_user(be, sql, stmt, &errmsg);
+
+	if (rc) {
+		if (errmsg)
+			rc = lethe_error_set(rc, "cannot scan '%s': %s", scan->table, errmsg);
+		free(errmsg);
+		return rc;
+	}
+	if (scan->after_key)
+		lethe_sqlite_bind_value(*stmt, sqlite3_bind_parameter_index(*stmt, ":lethe_after"),
+					scan->after_key);
+	if (scan->done_rule)
+		sqlite3_bind_text(*stmt, sqlite3_bind_parameter_index(*stmt, ":lethe_rule"),
+				  scan->done_rule, -1, SQLITE_STATIC);
+	if (scan->bind_subject)
+		lethe_sqlite_bind_value(*stmt, sqlite3_bind_parameter_index(*stmt, ":lethe_subject"),
+					scan->bind_subject);
+	return 0;
+}
+
+static int step_failed(lethe_sqlite *be, const lethe_scan *scan, int step)
+{
+	if (scan->rule)
+		return lethe_error_set(lethe_sqlite_code(step), "rule '%s': cannot scan '%s' of '%s': %s",
+				       scan->rule, scan->table, be->path, lethe_sqlite_errmsg(be));
+	return lethe_error_set(lethe_sqlite_code(step), "cannot scan '%s' of '%s': %s", scan->table,
+			       be->path, lethe_sqlite_errmsg(be));
+}
+
+int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	sqlite3_stmt *stmt = NULL;
+	char *sql = NULL;
+	int rc, step;
+
+	if ((rc = guard_scan(scan)) < 0 || (rc = build_count(&sql, be, scan)) ||
+	    (rc = prepare_scan(&stmt, be, scan, sql)))
+		goto out;
+	be->auth_on = 1;
+	step = sqlite3_step(stmt);
+	be->auth_on = 0;
+	if (step != SQLITE_ROW) {
+		rc = step_failed(be, scan, step);
+		goto out;
+	}
+	for (int c = 0; c < LETHE_ROW_NCLASSES; c++)
+		out->n[c] = sqlite3_column_int64(stmt, c);
+	out->min_not_due = sqlite3_column_int(stmt, LETHE_ROW_NCLASSES);
+	out->max_not_due = sqlite3_column_int(stmt, LETHE_ROW_NCLASSES + 1);
+out:
+	sqlite3_finalize(stmt);
+	sqlite3_free(sql);
+	return rc;
+}
+
 int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
 	sqlite3_stmt *stmt = NULL;
-	char *sql = NULL, *errmsg = NULL;
-	lethe_value key, clock, subject;
+	char *sql = NULL;
+	lethe_value key, subject;
 	int rc, step, cb = 0;
 
-	if ((rc = guard_scan(scan)) < 0)
+	if ((rc = guard_scan(scan)) < 0 || (rc = build_query(&sql, be, scan)) ||
+	    (rc = prepare_scan(&stmt, be, scan, sql)))
 		goto out;
-	rc = build_query(&sql, be, scan);
-	if (rc)
-		goto out;
-	rc = lethe_sqlite_prepare_user(be, sql, &stmt, &errmsg);
-	if (rc) {
-		if (errmsg)
-			rc = lethe_error_set(rc, "cannot scan '%s': %s", scan->table, errmsg);
-		goto out;
-	}
-	if (scan->after_key)
-		lethe_sqlite_bind_value(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_after"),
-					scan->after_key);
-	if (scan->done_rule)
-		sqlite3_bind_text(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_rule"),
-				  scan->done_rule, -1, SQLITE_STATIC);
-	if (scan->bind_subject)
-		lethe_sqlite_bind_value(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_subject"),
-					scan->bind_subject);
 	/* The authorizer stays on while stepping (SQLite may re-prepare the
 	 * statement after a schema change) but is off during the row callback,
 	 * which may use this backend for its own queries or a nested scan. */
-	be->due_rc = 0;
 	for (;;) {
+		int cls;
+
 		be->auth_on = 1;
-		be->cur_scan = scan;
 		step = sqlite3_step(stmt);
 		be->auth_on = 0;
-		be->cur_scan = NULL;
 		if (step != SQLITE_ROW)
 			break;
 		lethe_sqlite_value(&key, sqlite3_column_value(stmt, 0));
-		lethe_sqlite_value(&clock, sqlite3_column_value(stmt, 1));
 		lethe_sqlite_value(&subject, sqlite3_column_value(stmt, 2));
-		cb = scan->row(scan->row_ctx, &key, &clock, &subject, sqlite3_column_int(stmt, 3));
+		cls = sqlite3_column_int(stmt, 3);
+		if (cls < 0 || cls >= LETHE_ROW_NCLASSES)
+			cls = LETHE_ROW_INVALID; /* cannot happen: the CASE has no other value */
+		cb = scan->row(scan->row_ctx, &key, (lethe_row_class)cls,
+			       (lethe_day)sqlite3_column_int(stmt, 1), &subject);
 		if (cb)
 			break;
 	}
@@ -412,17 +566,10 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 		rc = cb;
 	else if (step == SQLITE_DONE)
 		rc = 0;
-	else if (be->due_rc)
-		rc = be->due_rc; /* the due callback has set its own error */
-	else if (scan->rule)
-		rc = lethe_error_set(lethe_sqlite_code(step), "rule '%s': cannot scan '%s' of '%s': %s",
-				     scan->rule, scan->table, be->path, lethe_sqlite_errmsg(be));
 	else
-		rc = lethe_error_set(lethe_sqlite_code(step), "cannot scan '%s' of '%s': %s", scan->table,
-				     be->path, lethe_sqlite_errmsg(be));
+		rc = step_failed(be, scan, step);
 out:
 	sqlite3_finalize(stmt);
 	sqlite3_free(sql);
-	free(errmsg);
 	return rc;
 }
