@@ -151,6 +151,13 @@ int lethe_sqlite_change_triggers(lethe_backend *base, const lethe_change *c,
 int lethe_sqlite_register_functions(lethe_sqlite *be);
 int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan);
 int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan);
+/* What lethe_day() returns for a clock that is no day: after every day. */
+#define LETHE_SQLITE_DAY_INVALID 2147483647
+/* backend_sqlite_scan_sql.c: the scan's SQL (sqlite3_malloc'd) in *out:
+ * rows (key, day, subject, class), or with count its counts per class and
+ * the first and last not-due day in one row. Refuses expressions that could
+ * leave their parentheses. */
+int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count);
 void lethe_sqlite_value(lethe_value *out, sqlite3_value *v);
 
 #endif
