@@ -16,7 +16,7 @@
  *   SELECT k, d, s, <class> AS c FROM (
  *     SELECT "T"."key" AS k, <day> AS d, (subject) AS s, <hb> AS h
  *     FROM "T" WHERE (where) ... [AND key > :lethe_after ORDER BY key LIMIT n]
- *     LIMIT -1) LIMIT -1
+ *     LIMIT -1) [ORDER BY k] LIMIT -1
  * (k, d, s, h and c are lethe_k ... lethe_c in the SQL, so that no column of
  * the user's tables can be taken for them)
  * where <hb> is CASE WHEN <held> THEN held WHEN <due> AND <blocked> THEN
@@ -396,7 +396,9 @@ static int append_query(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 			return rc;
 		}
 	}
-	sqlite3_str_appendall(s, " LIMIT -1");
+	/* paged: the page's rows (at most limit) in key order, which the
+	 * caller's next page starts after */
+	sqlite3_str_appendall(s, scan->limit > 0 ? " ORDER BY lethe_k LIMIT -1" : " LIMIT -1");
 	return rc;
 }
 
