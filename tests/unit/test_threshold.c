@@ -461,7 +461,7 @@ static void gen_register(gcase *g)
 
 		for (int k = 0; k < n; k++) {
 			int kind = pick(5) - 1;
-			char pid[24] = "NULL", kd[8] = "NULL";
+			char pid[24] = "NULL", kd[16] = "NULL";
 
 			if (t && pick(6))
 				snprintf(pid, sizeof(pid), "%d", 1 + pick(g->np));
