@@ -121,6 +121,14 @@ int lethe_backend_scan(lethe_backend *be, const lethe_scan *scan)
 	return be->ops->scan(be, scan);
 }
 
+int lethe_backend_reopen(lethe_backend **out, lethe_backend *be)
+{
+	if (!out || !be)
+		return lethe_error_set(LETHE_ESOFTWARE, "reopen: missing argument");
+	*out = NULL;
+	return be->ops->reopen ? be->ops->reopen(out, be) : 1;
+}
+
 int lethe_backend_count(lethe_scan_counts *out, lethe_backend *be, const lethe_scan *scan)
 {
 	if (!out || !be || !scan || !scan->table || !scan->key)

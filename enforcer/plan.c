@@ -29,11 +29,6 @@
 /* Deletion cascades are followed this deep; deeper is treated as blocked. */
 #define MAX_DEPENDENT_DEPTH 8
 
-typedef struct {
-	lethe_plan_clock clock;
-	lethe_rule_plan *rp;
-} plan_ctx;
-
 void lethe_plan_threshold(lethe_threshold *out, const lethe_plan_clock *c, size_t index)
 {
 	const lethe_rule *r = &c->policy->rules[index];
@@ -56,8 +51,7 @@ void lethe_plan_threshold(lethe_threshold *out, const lethe_plan_clock *c, size_
 	out->invalid_from = cut.invalid_from;
 }
 
-/* The day a not-due row of clock day `day` becomes due: its end + 1. */
-static int becomes_due(lethe_day *out, const lethe_plan_clock *c, const lethe_rule *r,
+int lethe_plan_becomes_due(lethe_day *out, const lethe_plan_clock *c, const lethe_rule *r,
 		       lethe_day day)
 {
 	lethe_day end;
@@ -70,7 +64,7 @@ static int becomes_due(lethe_day *out, const lethe_plan_clock *c, const lethe_ru
 	return 0;
 }
 
-static void note_not_due(lethe_rule_plan *rp, lethe_day next, lethe_day last)
+void lethe_plan_note_not_due(lethe_rule_plan *rp, lethe_day next, lethe_day last)
 {
 	if (!rp->has_next_due || next < rp->next_due)
 		rp->next_due = next;
@@ -103,7 +97,7 @@ static char *key_text(const lethe_value *k)
 	return strdup(buf);
 }
 
-static int add_example(lethe_rule_plan *rp, const lethe_value *key)
+int lethe_plan_add_example(lethe_rule_plan *rp, const lethe_value *key)
 {
 	char *k;
 
@@ -132,16 +126,16 @@ int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const l
 		if (lethe_plan_action(rp->rule, c->scope) == LETHE_ACTION_KEEP ||
 		    (c->scope && c->scope->erasure))
 			return 0;
-		if ((rc = becomes_due(&next, c, rp->rule, day)) < 0)
+		if ((rc = lethe_plan_becomes_due(&next, c, rp->rule, day)) < 0)
 			return rc;
-		note_not_due(rp, next, next);
+		lethe_plan_note_not_due(rp, next, next);
 		return 0;
 	case LETHE_ROW_NOT_STARTED:
 		rp->not_started++;
 		return 0;
 	case LETHE_ROW_INVALID:
 		rp->invalid++;
-		return add_example(rp, key);
+		return lethe_plan_add_example(rp, key);
 	case LETHE_ROW_HELD:
 		rp->held++;
 		return 0;
@@ -152,16 +146,6 @@ int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const l
 		return lethe_error_set(LETHE_ESOFTWARE, "rule '%s': unknown row class %d",
 				       rp->rule->name, (int)cls);
 	}
-}
-
-/* The examples of invalid clocks: the first keys, in key order. */
-static int invalid_row(void *vctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
-		       const lethe_value *subject)
-{
-	(void)cls;
-	(void)day;
-	(void)subject;
-	return add_example(vctx, key);
 }
 
 /* --- dependents: who would a deletion from `table` touch? --------------- */
@@ -455,77 +439,6 @@ void lethe_plan_scan_release(lethe_scan *scan)
 
 /* --- planning ------------------------------------------------------------- */
 
-/* One rule's counts, from the register's count of its scan; the invalid
- * rows' examples from a second scan of at most LETHE_PLAN_EXAMPLES rows. */
-static int count_rule(lethe_backend *be, lethe_scan *scan, plan_ctx *ctx)
-{
-	lethe_rule_plan *rp = ctx->rp;
-	lethe_scan_counts n;
-	lethe_day next, last;
-	int rc;
-
-	if ((rc = lethe_backend_count(&n, be, scan)) < 0)
-		return rc;
-	rp->due = n.n[LETHE_ROW_DUE];
-	rp->not_due = n.n[LETHE_ROW_NOT_DUE];
-	rp->not_started = n.n[LETHE_ROW_NOT_STARTED];
-	rp->invalid = n.n[LETHE_ROW_INVALID];
-	rp->held = n.n[LETHE_ROW_HELD];
-	rp->blocked = n.n[LETHE_ROW_BLOCKED];
-	for (int c = 0; c < LETHE_ROW_NCLASSES; c++)
-		rp->in_scope += n.n[c];
-	if (rp->not_due && scan->due.kind == LETHE_DUE_BEFORE) {
-		/* end is non-decreasing: the first and last days decide */
-		if ((rc = becomes_due(&next, &ctx->clock, rp->rule, n.min_not_due)) < 0 ||
-		    (rc = becomes_due(&last, &ctx->clock, rp->rule, n.max_not_due)) < 0)
-			return rc;
-		note_not_due(rp, next, last);
-	}
-	if (rp->invalid) {
-		scan->classes = 1u << LETHE_ROW_INVALID;
-		scan->limit = LETHE_PLAN_EXAMPLES;
-		scan->row = invalid_row;
-		scan->row_ctx = rp;
-		rc = lethe_backend_scan(be, scan);
-	}
-	return rc;
-}
-
-static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_foreign_keys *fks,
-		     size_t index, plan_ctx *ctx)
-{
-	const lethe_rule *r = &p->rules[index];
-	lethe_table_info *t = NULL;
-	lethe_dependents *deps = NULL;
-	size_t ndeps = 0;
-	lethe_scan scan;
-	const char *key;
-	int rc;
-
-	if ((rc = lethe_backend_table_info(&t, be, r->table)) < 0) {
-		if (rc == LETHE_ENOTFOUND)
-			rc = lethe_error_set(LETHE_EDATA, "rule '%s': no such table '%s'", r->name, r->table);
-		goto out;
-	}
-	if (!(key = lethe_rule_key(r, t))) {
-		rc = lethe_error_set(LETHE_EDATA, "rule '%s': table '%s' has no usable key",
-				     r->name, r->table);
-		goto out;
-	}
-	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, r, &ctx->clock)) < 0)
-		goto out;
-	if ((rc = lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, &ctx->clock)) < 0)
-		goto out;
-	rc = count_rule(be, &scan, ctx);
-	lethe_plan_scan_release(&scan);
-	if (rc > 0)
-		rc = lethe_error_set(LETHE_ESOFTWARE, "rule '%s': scan stopped (%d)", r->name, rc);
-out:
-	lethe_plan_dependents_free(deps, ndeps);
-	lethe_table_info_free(t);
-	return rc;
-}
-
 int lethe_plan_alloc(lethe_plan **out, const lethe_policy *policy, lethe_day as_of)
 {
 	lethe_plan *plan = calloc(1, sizeof(*plan));
@@ -540,40 +453,6 @@ int lethe_plan_alloc(lethe_plan **out, const lethe_policy *policy, lethe_day as_
 		plan->rules[i].rule = &policy->rules[i];
 	*out = plan;
 	return 0;
-}
-
-int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
-		   lethe_day as_of)
-{
-	return lethe_plan_new_scoped(out, be, policy, as_of, NULL);
-}
-
-int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
-			  lethe_day as_of, const lethe_plan_scope *scope)
-{
-	lethe_plan *plan = NULL;
-	lethe_foreign_keys *fks = NULL;
-	lethe_plan_holds holds = { 0 };
-	plan_ctx ctx = { { policy, as_of, scope, &holds }, NULL };
-	int rc;
-
-	if ((rc = lethe_plan_alloc(&plan, policy, as_of)) < 0 ||
-	    (rc = lethe_plan_holds_load(&holds, be, as_of)) < 0)
-		goto out;
-	if ((rc = lethe_backend_foreign_keys(&fks, be)) < 0)
-		goto out;
-	for (size_t i = 0; i < policy->nrules; i++) {
-		ctx.rp = &plan->rules[i];
-		if ((rc = plan_rule(be, policy, fks, i, &ctx)) < 0)
-			goto out;
-	}
-	*out = plan;
-	plan = NULL;
-out:
-	lethe_plan_holds_release(&holds);
-	lethe_foreign_keys_free(fks);
-	lethe_plan_free(plan);
-	return rc;
 }
 
 void lethe_plan_free(lethe_plan *plan)

@@ -266,6 +266,12 @@ typedef struct {
 
 int lethe_backend_count(lethe_scan_counts *out, lethe_backend *be, const lethe_scan *scan);
 
+/* Another read-only connection to the same register, with the same time
+ * bound, for reading in another thread (free it with lethe_backend_free).
+ * 1 and *out NULL when the backend cannot (or not now: inside one of its
+ * transactions, whose changes the other would not see). */
+int lethe_backend_reopen(lethe_backend **out, lethe_backend *be);
+
 /* The tables an expression over `table` reads (`table` itself included when
  * it does), as a malloc'd array of malloc'd names. Used to order disposal so
  * that no rule's clock is changed by a rule that ran before it. */
