@@ -475,13 +475,15 @@ out:
 
 /* A second, read-only connection to the same file (parallel planning); 1
  * and nothing opened while a transaction of ours is open, whose changes
- * another connection would not see. */
+ * another connection would not see, or when SQLite was built without
+ * thread safety. */
 static int sqlite_reopen(lethe_backend **out, lethe_backend *base)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
 	int rc;
 
-	if (be->in_txn)
+	/* a library built single-threaded may not be used from two threads */
+	if (be->in_txn || !sqlite3_threadsafe())
 		return 1;
 	if ((rc = lethe_backend_sqlite_open(out, be->path, LETHE_BACKEND_READONLY)) < 0)
 		return rc;

@@ -5,8 +5,10 @@
  *
  * A backend owns the SQL it generates: planning hands it a structured scan
  * description (which table, which expressions, which dependent rows decide
- * whether a deletion is blocked) and receives rows through a callback, one at
- * a time. Nothing here loads a table into memory.
+ * whether a deletion is blocked, the thresholds against which it compares the
+ * clocks) and receives rows through a callback, one at a time, or their
+ * counts per class. Nothing here loads a table into memory, and no retention
+ * arithmetic runs in the register.
  *
  * Invariants:
  *  - User expressions (where, from, subject) are only ever run read-only:
