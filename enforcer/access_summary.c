@@ -108,17 +108,19 @@ typedef struct {
 	int64_t rows;
 } rule_rows;
 
-static int row_day(void *vctx, const lethe_value *key, const lethe_value *clock,
-		   const lethe_value *subject, int blocked)
+static int row_day(void *vctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
+		   const lethe_value *subject)
 {
 	rule_rows *ctx = vctx;
 	lethe_rule_plan rp = { .rule = ctx->rule };
-	char day[11];
+	char text[11];
 	int rc;
 
 	(void)subject;
-	(void)blocked;
-	if ((rc = lethe_plan_count_row(&rp, ctx->clock, key, clock, 0)) < 0)
+	rc = lethe_plan_count_row(&rp, ctx->clock, key, cls, day);
+	for (size_t i = 0; i < rp.ninvalid_examples; i++)
+		free(rp.invalid_examples[i]);
+	if (rc < 0)
 		return rc;
 	ctx->rows++;
 	fputs("    row ", ctx->f);
@@ -129,8 +131,8 @@ static int row_day(void *vctx, const lethe_value *key, const lethe_value *clock,
 		fprintf(ctx->f, ": its period is over; %s at the next disposal run\n",
 			done_word(ctx->rule->action));
 	} else if (rp.has_next_due) {
-		lethe_day_format(rp.next_due, day);
-		fprintf(ctx->f, ": to be %s on %s\n", done_word(ctx->rule->action), day);
+		lethe_day_format(rp.next_due, text);
+		fprintf(ctx->f, ": to be %s on %s\n", done_word(ctx->rule->action), text);
 	} else if (rp.not_started) {
 		fputs(": its period has not started yet (e.g. an open case or an active consent)\n",
 		      ctx->f);

@@ -116,9 +116,27 @@ int lethe_backend_scan(lethe_backend *be, const lethe_scan *scan)
 {
 	if (!be || !scan || !scan->table || !scan->key || !scan->row)
 		return lethe_error_set(LETHE_ESOFTWARE, "scan: missing argument");
-	if (scan->ndeps && (!scan->deps || !scan->due))
-		return lethe_error_set(LETHE_ESOFTWARE, "scan: dependents without a due callback");
+	if (scan->ndeps && !scan->deps)
+		return lethe_error_set(LETHE_ESOFTWARE, "scan: missing dependents");
 	return be->ops->scan(be, scan);
+}
+
+int lethe_backend_reopen(lethe_backend **out, lethe_backend *be)
+{
+	if (!out || !be)
+		return lethe_error_set(LETHE_ESOFTWARE, "reopen: missing argument");
+	*out = NULL;
+	return be->ops->reopen ? be->ops->reopen(out, be) : 1;
+}
+
+int lethe_backend_count(lethe_scan_counts *out, lethe_backend *be, const lethe_scan *scan)
+{
+	if (!out || !be || !scan || !scan->table || !scan->key)
+		return lethe_error_set(LETHE_ESOFTWARE, "count: missing argument");
+	if (scan->ndeps && !scan->deps)
+		return lethe_error_set(LETHE_ESOFTWARE, "count: missing dependents");
+	memset(out, 0, sizeof(*out));
+	return be->ops->count(out, be, scan);
 }
 
 int lethe_backend_tables_read(char ***out, size_t *n, lethe_backend *be, const char *table,

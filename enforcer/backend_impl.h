@@ -21,6 +21,8 @@ struct lethe_backend_ops {
 	int (*check_expr)(lethe_backend *be, const char *table, const char *expr,
 			  char **errmsg);
 	int (*scan)(lethe_backend *be, const lethe_scan *scan);
+	int (*count)(lethe_scan_counts *out, lethe_backend *be, const lethe_scan *scan);
+	int (*reopen)(lethe_backend **out, lethe_backend *be);
 	int (*tables_read)(char ***out, size_t *n, lethe_backend *be, const char *table,
 			   const char *expr);
 	int (*begin)(lethe_backend *be);

@@ -469,6 +469,24 @@ out:
 	return rc;
 }
 
+/* A second, read-only connection to the same file (parallel planning); 1
+ * and nothing opened while a transaction of ours is open, whose changes
+ * another connection would not see, or when SQLite was built without
+ * thread safety. */
+static int sqlite_reopen(lethe_backend **out, lethe_backend *base)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	int rc;
+
+	/* a library built single-threaded may not be used from two threads */
+	if (be->in_txn || !sqlite3_threadsafe())
+		return 1;
+	if ((rc = lethe_backend_sqlite_open(out, be->path, LETHE_BACKEND_READONLY)) < 0)
+		return rc;
+	((lethe_sqlite *)*out)->limit_ms = be->limit_ms;
+	return 0;
+}
+
 static const struct lethe_backend_ops sqlite_ops = {
 	.name = "sqlite",
 	.free = sqlite_free,
@@ -476,6 +494,8 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.foreign_keys = lethe_sqlite_foreign_keys,
 	.check_expr = sqlite_check_expr,
 	.scan = lethe_sqlite_scan,
+	.count = lethe_sqlite_count,
+	.reopen = sqlite_reopen,
 	.tables_read = lethe_sqlite_tables_read,
 	.begin = lethe_sqlite_begin,
 	.commit = lethe_sqlite_commit,

@@ -2,7 +2,7 @@
  * backend_sqlite.h - internal: the SQLite backend object shared by
  * backend_sqlite.c (open, authorizer, expression checks),
  * backend_sqlite_schema.c (tables, foreign keys), backend_sqlite_scan.c
- * (scan queries, the lethe_due function) and backend_sqlite_watch.c (the
+ * (scan queries, the lethe_day function) and backend_sqlite_watch.c (the
  * statement time bound).
  *
  * Invariants:
@@ -31,8 +31,6 @@ typedef struct {
 	size_t nfunctions;
 	int auth_on;
 	char auth_reason[128];
-	const lethe_scan *cur_scan; /* set only inside a scan's sqlite3_step() */
-	int due_rc;             /* a due callback's failure, reported by scan */
 	const lethe_change *cur_change; /* set only while apply steps an UPDATE */
 	int transform_rc;       /* a transform callback's failure */
 	char ***reads;          /* non-NULL: collect tables read (tables_read) */
@@ -152,6 +150,14 @@ int lethe_sqlite_change_triggers(lethe_backend *base, const lethe_change *c,
 /* backend_sqlite_scan.c */
 int lethe_sqlite_register_functions(lethe_sqlite *be);
 int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan);
+int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan);
+/* What lethe_day() returns for a clock that is no day: after every day. */
+#define LETHE_SQLITE_DAY_INVALID 2147483647
+/* backend_sqlite_scan_sql.c: the scan's SQL (sqlite3_malloc'd) in *out:
+ * rows (key, day, subject, class), or with count its counts per class and
+ * the first and last not-due day in one row. Refuses expressions that could
+ * leave their parentheses. */
+int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count);
 void lethe_sqlite_value(lethe_value *out, sqlite3_value *v);
 
 #endif

@@ -497,3 +497,52 @@ int lethe_retention_end(lethe_day *out, lethe_day clock, lethe_counted_from cf,
 	/* lethe_day_add refuses a start past 9999-12-31 */
 	return lethe_day_add(out, start, retain);
 }
+
+/* The least day of [lo, hi) for which pred holds, or hi; pred must be false
+ * then true over the range (a prefix of false). */
+static lethe_day first_true(lethe_day lo, lethe_day hi,
+			    int (*pred)(lethe_day d, const void *ctx), const void *ctx)
+{
+	while (lo < hi) {
+		lethe_day mid = (lethe_day)(lo + (hi - lo) / 2);
+
+		if (pred(mid, ctx))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+typedef struct {
+	lethe_day as_of;
+	lethe_counted_from cf;
+	lethe_fiscal_year_end fye;
+	lethe_duration retain;
+} cutoff_rule;
+
+static int end_fails(lethe_day d, const void *ctx)
+{
+	const cutoff_rule *c = ctx;
+	lethe_day end;
+
+	return lethe_retention_end(&end, d, c->cf, c->fye, c->retain) < 0;
+}
+
+static int not_due(lethe_day d, const void *ctx)
+{
+	const cutoff_rule *c = ctx;
+	lethe_day end;
+
+	return lethe_retention_end(&end, d, c->cf, c->fye, c->retain) < 0 || !(c->as_of > end);
+}
+
+void lethe_retention_cutoff(lethe_cutoff *out, lethe_day as_of, lethe_counted_from cf,
+			    lethe_fiscal_year_end fye, lethe_duration retain)
+{
+	cutoff_rule c = { as_of, cf, fye, retain };
+
+	/* the failing days, a suffix, bound the search for the not-due ones */
+	out->invalid_from = first_true(DAY_MIN, DAY_MAX + 1, end_fails, &c);
+	out->due_before = first_true(DAY_MIN, out->invalid_from, not_due, &c);
+}

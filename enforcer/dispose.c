@@ -66,11 +66,11 @@ static void page_clear(page *pg)
 	pg->rows = 0;
 }
 
-static int page_row(void *ctx, const lethe_value *key, const lethe_value *clock,
-		    const lethe_value *subject, int blocked)
+static int page_row(void *ctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
+		    const lethe_value *subject)
 {
 	page *pg = ctx;
-	int due = lethe_plan_count_row(pg->rp, &pg->clock, key, clock, blocked);
+	int due = lethe_plan_count_row(pg->rp, &pg->clock, key, cls, day);
 	int rc;
 
 	if (due < 0)

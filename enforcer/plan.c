@@ -7,9 +7,12 @@
  *    stream through plan_row() and only counters and up to
  *    LETHE_PLAN_EXAMPLES example keys per rule are kept.
  *  - A row is due when its clock is valid and as_of > end (calendar.h). The
- *    same function decides for a rule's own rows and, called back from inside
- *    the database, for the dependent rows that make a deletion blocked, so
- *    `due` and `blocked` can never disagree.
+ *    register decides it by comparing the clock's day with the rule's
+ *    thresholds (lethe_plan_threshold, from the calendar module's cut-off),
+ *    the same for a rule's own rows, for the dependent rows that make a
+ *    deletion blocked and for a run's pages, so `due`, `blocked` and what a
+ *    run disposes of can never disagree. No retention arithmetic runs in the
+ *    register; planning receives counts, not rows.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,54 +29,48 @@
 /* Deletion cascades are followed this deep; deeper is treated as blocked. */
 #define MAX_DEPENDENT_DEPTH 8
 
-typedef enum { CLOCK_NOT_STARTED, CLOCK_INVALID, CLOCK_VALID } clock_state;
-
-typedef struct {
-	lethe_plan_clock clock;
-	lethe_rule_plan *rp;
-} plan_ctx;
-
-/* The last retained day of a row, from its clock value. */
-static clock_state rule_end(lethe_day *end, const lethe_policy *p, const lethe_rule *r,
-			    const lethe_value *v)
+void lethe_plan_threshold(lethe_threshold *out, const lethe_plan_clock *c, size_t index)
 {
-	lethe_day day;
-	int rc;
+	const lethe_rule *r = &c->policy->rules[index];
+	lethe_cutoff cut;
 
-	switch (v->type) {
-	case LETHE_VALUE_NULL:
-		return CLOCK_NOT_STARTED;
-	case LETHE_VALUE_INTEGER:
-		rc = lethe_day_from_unix(&day, v->i);
-		break;
-	case LETHE_VALUE_TEXT:
-		rc = lethe_day_from_text(&day, v->s, v->len);
-		break;
-	default: /* REAL and BLOB are no clock spelling of the contract */
-		return CLOCK_INVALID;
+	memset(out, 0, sizeof(*out));
+	if (lethe_plan_action(r, c->scope) == LETHE_ACTION_KEEP) {
+		out->kind = LETHE_DUE_NEVER;
+		return;
 	}
-	if (rc < 0 || !r->has_retain)
-		return rc < 0 ? CLOCK_INVALID : CLOCK_NOT_STARTED;
-	if (lethe_retention_end(end, day, r->counted_from, p->fiscal_year_end, r->retain) < 0)
-		return CLOCK_INVALID;
-	return CLOCK_VALID;
+	/* An erasure's clock is the subject match: 1 for the subject's rows. */
+	if (c->scope && c->scope->erasure) {
+		out->kind = LETHE_DUE_MATCH;
+		return;
+	}
+	lethe_retention_cutoff(&cut, c->as_of, r->counted_from, c->policy->fiscal_year_end,
+			       r->retain);
+	out->kind = LETHE_DUE_BEFORE;
+	out->due_before = cut.due_before;
+	out->invalid_from = cut.invalid_from;
 }
 
-int lethe_plan_due(void *vctx, int rule_id, const lethe_value *clock)
+int lethe_plan_becomes_due(lethe_day *out, const lethe_plan_clock *c, const lethe_rule *r,
+		       lethe_day day)
 {
-	const lethe_plan_clock *ctx = vctx;
-	const lethe_rule *r;
 	lethe_day end;
+	int rc = lethe_retention_end(&end, day, r->counted_from, c->policy->fiscal_year_end,
+				     r->retain);
 
-	if (rule_id < 0 || (size_t)rule_id >= ctx->policy->nrules)
-		return 0;
-	r = &ctx->policy->rules[rule_id];
-	if (lethe_plan_action(r, ctx->scope) == LETHE_ACTION_KEEP)
-		return 0;
-	/* An erasure's clock is the subject match: 1 for the subject's rows. */
-	if (ctx->scope && ctx->scope->erasure)
-		return clock->type == LETHE_VALUE_INTEGER && clock->i == 1;
-	return rule_end(&end, ctx->policy, r, clock) == CLOCK_VALID && ctx->as_of > end;
+	if (rc < 0)
+		return rc; /* cannot happen: the register decided end exists */
+	*out = end + 1;
+	return 0;
+}
+
+void lethe_plan_note_not_due(lethe_rule_plan *rp, lethe_day next, lethe_day last)
+{
+	if (!rp->has_next_due || next < rp->next_due)
+		rp->next_due = next;
+	if (!rp->has_next_due || last > rp->last_due)
+		rp->last_due = last;
+	rp->has_next_due = 1;
 }
 
 /* An example key as printed in text and JSON: integers and reals as numbers,
@@ -100,72 +97,55 @@ static char *key_text(const lethe_value *k)
 	return strdup(buf);
 }
 
-int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const lethe_value *key,
-			 const lethe_value *clock, int blocked)
+int lethe_plan_add_example(lethe_rule_plan *rp, const lethe_value *key)
 {
-	lethe_day end;
+	char *k;
 
-	rp->in_scope++;
-	if (lethe_plan_action(rp->rule, c->scope) == LETHE_ACTION_KEEP) {
-		rp->not_due++;
+	if (rp->ninvalid_examples >= LETHE_PLAN_EXAMPLES)
 		return 0;
-	}
-	if (c->scope && c->scope->erasure) {
-		if (blocked == 2) {
-			rp->held++;
-			return 0;
-		}
-		if (blocked) {
-			rp->blocked++;
-			return 0;
-		}
-		rp->due++;
-		return 1;
-	}
-	switch (rule_end(&end, c->policy, rp->rule, clock)) {
-	case CLOCK_NOT_STARTED:
-		rp->not_started++;
-		break;
-	case CLOCK_INVALID:
-		rp->invalid++;
-		if (rp->ninvalid_examples < LETHE_PLAN_EXAMPLES) {
-			char *k = key_text(key);
-			if (!k)
-				return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-			rp->invalid_examples[rp->ninvalid_examples++] = k;
-		}
-		break;
-	case CLOCK_VALID:
-		if (c->as_of > end) {
-			if (blocked == 2) {
-				rp->held++;
-				break;
-			}
-			if (blocked) {
-				rp->blocked++;
-				break;
-			}
-			rp->due++;
-			return 1;
-		}
-		rp->not_due++;
-		if (!rp->has_next_due || end + 1 < rp->next_due)
-			rp->next_due = end + 1;
-		if (!rp->has_next_due || end + 1 > rp->last_due)
-			rp->last_due = end + 1;
-		rp->has_next_due = 1;
-		break;
-	}
+	if (!(k = key_text(key)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	rp->invalid_examples[rp->ninvalid_examples++] = k;
 	return 0;
 }
 
-static int plan_row(void *vctx, const lethe_value *key, const lethe_value *clock,
-		    const lethe_value *subject, int blocked)
+int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const lethe_value *key,
+			 lethe_row_class cls, lethe_day day)
 {
-	plan_ctx *ctx = vctx;
-	int rc = lethe_plan_count_row(ctx->rp, &ctx->clock, key, clock, blocked);
+	lethe_day next;
+	int rc;
 
-	return rc < 0 ? rc : 0;
+	rp->in_scope++;
+	switch (cls) {
+	case LETHE_ROW_DUE:
+		rp->due++;
+		return 1;
+	case LETHE_ROW_NOT_DUE:
+		rp->not_due++;
+		/* keep rules and erasures have no day a row becomes due */
+		if (lethe_plan_action(rp->rule, c->scope) == LETHE_ACTION_KEEP ||
+		    (c->scope && c->scope->erasure))
+			return 0;
+		if ((rc = lethe_plan_becomes_due(&next, c, rp->rule, day)) < 0)
+			return rc;
+		lethe_plan_note_not_due(rp, next, next);
+		return 0;
+	case LETHE_ROW_NOT_STARTED:
+		rp->not_started++;
+		return 0;
+	case LETHE_ROW_INVALID:
+		rp->invalid++;
+		return lethe_plan_add_example(rp, key);
+	case LETHE_ROW_HELD:
+		rp->held++;
+		return 0;
+	case LETHE_ROW_BLOCKED:
+		rp->blocked++;
+		return 0;
+	default:
+		return lethe_error_set(LETHE_ESOFTWARE, "rule '%s': unknown row class %d",
+				       rp->rule->name, (int)cls);
+	}
 }
 
 /* --- dependents: who would a deletion from `table` touch? --------------- */
@@ -223,7 +203,7 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		}
 		rules = grown;
-		rules[count].id = (int)i;
+		lethe_plan_threshold(&rules[count].due, clock, i);
 		/* A held dependent row is not due: it blocks its parent's deletion.
 		 * The where strings of dependents are always the planner's own. */
 		char *held = NULL, *where = NULL;
@@ -385,11 +365,9 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 		return rc;
 	scan->held = held;
 	scan->rule = r->name;
-	scan->self_rule_id = (int)index;
+	lethe_plan_threshold(&scan->due, clock, index);
 	scan->deps = deps;
 	scan->ndeps = ndeps;
-	scan->due = lethe_plan_due;
-	scan->due_ctx = clock;
 	/* What a rule pseudonymised or masked is not selected by it again,
 	 * while its columns are still in the form the rule left them in. */
 	if (lethe_plan_action(r, clock->scope) == LETHE_ACTION_PSEUDONYMISE ||
@@ -437,7 +415,7 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 				return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 			}
 			ex = grown;
-			ex[n].id = (int)i;
+			lethe_plan_threshold(&ex[n].due, clock, i);
 			ex[n].where = e->where;
 			ex[n].from = clock->scope && clock->scope->erasure ? clock->scope->from[i] : e->from;
 			n++;
@@ -461,43 +439,6 @@ void lethe_plan_scan_release(lethe_scan *scan)
 
 /* --- planning ------------------------------------------------------------- */
 
-static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_foreign_keys *fks,
-		     size_t index, plan_ctx *ctx)
-{
-	const lethe_rule *r = &p->rules[index];
-	lethe_table_info *t = NULL;
-	lethe_dependents *deps = NULL;
-	size_t ndeps = 0;
-	lethe_scan scan;
-	const char *key;
-	int rc;
-
-	if ((rc = lethe_backend_table_info(&t, be, r->table)) < 0) {
-		if (rc == LETHE_ENOTFOUND)
-			rc = lethe_error_set(LETHE_EDATA, "rule '%s': no such table '%s'", r->name, r->table);
-		goto out;
-	}
-	if (!(key = lethe_rule_key(r, t))) {
-		rc = lethe_error_set(LETHE_EDATA, "rule '%s': table '%s' has no usable key",
-				     r->name, r->table);
-		goto out;
-	}
-	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, r, &ctx->clock)) < 0)
-		goto out;
-	if ((rc = lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, &ctx->clock)) < 0)
-		goto out;
-	scan.row = plan_row;
-	scan.row_ctx = ctx;
-	rc = lethe_backend_scan(be, &scan);
-	lethe_plan_scan_release(&scan);
-	if (rc > 0)
-		rc = lethe_error_set(LETHE_ESOFTWARE, "rule '%s': scan stopped (%d)", r->name, rc);
-out:
-	lethe_plan_dependents_free(deps, ndeps);
-	lethe_table_info_free(t);
-	return rc;
-}
-
 int lethe_plan_alloc(lethe_plan **out, const lethe_policy *policy, lethe_day as_of)
 {
 	lethe_plan *plan = calloc(1, sizeof(*plan));
@@ -512,40 +453,6 @@ int lethe_plan_alloc(lethe_plan **out, const lethe_policy *policy, lethe_day as_
 		plan->rules[i].rule = &policy->rules[i];
 	*out = plan;
 	return 0;
-}
-
-int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
-		   lethe_day as_of)
-{
-	return lethe_plan_new_scoped(out, be, policy, as_of, NULL);
-}
-
-int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
-			  lethe_day as_of, const lethe_plan_scope *scope)
-{
-	lethe_plan *plan = NULL;
-	lethe_foreign_keys *fks = NULL;
-	lethe_plan_holds holds = { 0 };
-	plan_ctx ctx = { { policy, as_of, scope, &holds }, NULL };
-	int rc;
-
-	if ((rc = lethe_plan_alloc(&plan, policy, as_of)) < 0 ||
-	    (rc = lethe_plan_holds_load(&holds, be, as_of)) < 0)
-		goto out;
-	if ((rc = lethe_backend_foreign_keys(&fks, be)) < 0)
-		goto out;
-	for (size_t i = 0; i < policy->nrules; i++) {
-		ctx.rp = &plan->rules[i];
-		if ((rc = plan_rule(be, policy, fks, i, &ctx)) < 0)
-			goto out;
-	}
-	*out = plan;
-	plan = NULL;
-out:
-	lethe_plan_holds_release(&holds);
-	lethe_foreign_keys_free(fks);
-	lethe_plan_free(plan);
-	return rc;
 }
 
 void lethe_plan_free(lethe_plan *plan)

@@ -18,4 +18,12 @@
  * table. 0 or LETHE_ESOFTWARE (out of memory). */
 int lethe_plan_held_expr(char **out, const lethe_plan_clock *c, size_t index);
 
+/* plan.c, shared with plan_rules.c: the day a not-due row of clock day
+ * `day` becomes due (its end + 1); widen rp's next_due/last_due; add an
+ * example key of an invalid row (up to LETHE_PLAN_EXAMPLES). */
+int lethe_plan_becomes_due(lethe_day *out, const lethe_plan_clock *c, const lethe_rule *r,
+			   lethe_day day);
+void lethe_plan_note_not_due(lethe_rule_plan *rp, lethe_day next, lethe_day last);
+int lethe_plan_add_example(lethe_rule_plan *rp, const lethe_value *key);
+
 #endif

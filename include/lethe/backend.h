@@ -5,8 +5,10 @@
  *
  * A backend owns the SQL it generates: planning hands it a structured scan
  * description (which table, which expressions, which dependent rows decide
- * whether a deletion is blocked) and receives rows through a callback, one at
- * a time. Nothing here loads a table into memory.
+ * whether a deletion is blocked, the thresholds against which it compares the
+ * clocks) and receives rows through a callback, one at a time, or their
+ * counts per class. Nothing here loads a table into memory, and no retention
+ * arithmetic runs in the register.
  *
  * Invariants:
  *  - User expressions (where, from, subject) are only ever run read-only:
@@ -21,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "calendar.h"
 
 typedef struct lethe_backend lethe_backend;
 
@@ -114,10 +117,36 @@ typedef struct lethe_done_column {
 	int n;
 } lethe_done_column;
 
+/* How a register decides whether a row is due: by comparisons of the clock
+ * alone, against days the calendar module computed (no retention arithmetic
+ * runs in the register; engines.md section 1). */
+typedef enum {
+	LETHE_DUE_NEVER,    /* nothing is due (keep) */
+	LETHE_DUE_BEFORE,   /* due iff the clock's UTC day < due_before */
+	LETHE_DUE_MATCH     /* erasure: the clock is the subject match; due iff 1 */
+} lethe_due_kind;
+
+typedef struct {
+	lethe_due_kind kind;
+	lethe_day due_before;   /* BEFORE: see lethe_cutoff (calendar.h) */
+	lethe_day invalid_from; /* BEFORE: a clock on this day or later is invalid */
+} lethe_threshold;
+
+/* What one row of a scan is, decided inside the register. */
+typedef enum {
+	LETHE_ROW_DUE,
+	LETHE_ROW_NOT_DUE,
+	LETHE_ROW_NOT_STARTED,  /* clock NULL */
+	LETHE_ROW_INVALID,      /* clock not a day of years 0001..9999, or its end is past them */
+	LETHE_ROW_HELD,         /* due, under a legal hold */
+	LETHE_ROW_BLOCKED,      /* due, deleting it would touch a dependent row not due */
+	LETHE_ROW_NCLASSES
+} lethe_row_class;
+
 /* A rule whose rows may be deleted: used to decide, inside the database,
  * whether a dependent row is itself due for deletion. */
 typedef struct {
-	int id;                 /* passed back to the due callback */
+	lethe_threshold due;
 	const char *where;      /* NULL: all rows of the table */
 	const char *from;       /* clock expression */
 } lethe_clock_rule;
@@ -148,15 +177,12 @@ typedef struct {
 	 * from lethe_holds; the same for every rule of one table). */
 	const char *held;
 
+	/* When a row of this scan is due (from the clock `from`). */
+	lethe_threshold due;
+
 	/* Blocked detection for deletions; ndeps 0 = never blocked. */
-	int self_rule_id;
 	const lethe_dependents *deps;
 	size_t ndeps;
-
-	/* due(ctx, rule id, clock value) -> 1 when due at the plan's as-of. Called
-	 * from inside the query for self_rule_id and the dependents' rules. */
-	int (*due)(void *ctx, int rule_id, const lethe_value *clock);
-	void *due_ctx;
 
 	/* Bound as :lethe_subject when not NULL (scopes of one data subject). */
 	const lethe_value *bind_subject;
@@ -180,12 +206,14 @@ typedef struct {
 	const struct lethe_done_column *done_columns;
 	size_t ndone_columns;
 
-	/* One call per row in scope. blocked is 2 when a legal hold covers the
-	 * row, else 1 when the row is due and its deletion would touch a
-	 * dependent row that is not due, else 0. Return 0 to go
-	 * on, non-zero to stop the scan with that code. */
-	int (*row)(void *ctx, const lethe_value *key, const lethe_value *clock,
-		   const lethe_value *subject, int blocked);
+	/* Non-zero: only the rows of these classes (bit 1 << class). */
+	unsigned classes;
+
+	/* One call per row in scope: its key, its class, its clock's UTC day
+	 * (meaningful for due and not-due rows), its subject. Return 0 to go on,
+	 * non-zero to stop the scan with that code. */
+	int (*row)(void *ctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
+		   const lethe_value *subject);
 	void *row_ctx;
 
 	/* For messages (e.g. the time bound): the rule scanned, or NULL. */
@@ -230,6 +258,21 @@ int lethe_backend_check_expr(lethe_backend *be, const char *table, const char *e
 /* Stream the rows of a scan; see lethe_scan. Returns 0, the row callback's
  * non-zero code, or a LETHE_E* code for a database failure. */
 int lethe_backend_scan(lethe_backend *be, const lethe_scan *scan);
+
+/* A scan's rows counted per class in the register (row, paging and class
+ * filter are ignored): no row leaves it. */
+typedef struct {
+	int64_t n[LETHE_ROW_NCLASSES];
+	lethe_day min_not_due, max_not_due; /* when n[LETHE_ROW_NOT_DUE] > 0 */
+} lethe_scan_counts;
+
+int lethe_backend_count(lethe_scan_counts *out, lethe_backend *be, const lethe_scan *scan);
+
+/* Another read-only connection to the same register, with the same time
+ * bound, for reading in another thread (free it with lethe_backend_free).
+ * 1 and *out NULL when the backend cannot (or not now: inside one of its
+ * transactions, whose changes the other would not see). */
+int lethe_backend_reopen(lethe_backend **out, lethe_backend *be);
 
 /* The tables an expression over `table` reads (`table` itself included when
  * it does), as a malloc'd array of malloc'd names. Used to order disposal so

@@ -96,4 +96,22 @@ lethe_day lethe_day_end_of_fiscal_year(lethe_day d, lethe_fiscal_year_end fye);
 int lethe_retention_end(lethe_day *out, lethe_day clock, lethe_counted_from cf,
 			lethe_fiscal_year_end fye, lethe_duration retain);
 
+/* The cut-off days of a rule at as_of, from which a register decides every
+ * row by comparing its clock's UTC day d (engines.md section 1):
+ *   d >= invalid_from   the end falls past 9999-12-31: the clock is invalid
+ *   d <  due_before     due (as_of > end(d))
+ *   otherwise           not due; it becomes due on end(d) + 1
+ * Both are days of DAY_MIN..DAY_MAX + 1 and due_before <= invalid_from. They
+ * exist because counted_from and every clamped addition are non-decreasing
+ * in d, so the due days are a prefix and the failing days a suffix; they are
+ * found by bisection over lethe_retention_end itself, the one definition of
+ * the arithmetic. */
+typedef struct {
+	lethe_day due_before;
+	lethe_day invalid_from;
+} lethe_cutoff;
+
+void lethe_retention_cutoff(lethe_cutoff *out, lethe_day as_of, lethe_counted_from cf,
+			    lethe_fiscal_year_end fye, lethe_duration retain);
+
 #endif

@@ -94,14 +94,16 @@ int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_polic
 /* A plan with zero counts for every rule of the policy. */
 int lethe_plan_alloc(lethe_plan **out, const lethe_policy *policy, lethe_day as_of);
 
-/* lethe_scan.due: 1 when the clock value is due under rule rule_id. ctx is a
- * lethe_plan_clock. */
-int lethe_plan_due(void *ctx, int rule_id, const lethe_value *clock);
+/* When a row of rule `index` is due in this clock's scope and day: the
+ * thresholds the register compares the rule's clock with (keep: never;
+ * erasure: the subject match; else the calendar's cut-off at as_of). */
+void lethe_plan_threshold(lethe_threshold *out, const lethe_plan_clock *c, size_t index);
 
-/* Count one row of a scan into rp. Returns 1 when the row is due and not
- * blocked (the row run disposes of), 0 otherwise, or a LETHE_E* code. */
+/* Count one row of a scan (its class and clock day, as the register decided
+ * them) into rp. Returns 1 when the row is due (the row run disposes of), 0
+ * otherwise, or a LETHE_E* code. */
 int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const lethe_value *key,
-			 const lethe_value *clock, int blocked);
+			 lethe_row_class cls, lethe_day day);
 
 /* The rows a deletion under `rule` would touch through foreign keys
  * (nothing for rules that do not delete). Free with

@@ -45,7 +45,7 @@ static void teardown(void)
 	rmdir(tmpdir);
 }
 
-static void make_db(const char *sql)
+__attribute__((unused)) static void make_db(const char *sql)
 {
 	sqlite3 *db;
 	char *err = NULL;

@@ -1,53 +1,51 @@
 /*
  * test_backend_sqlite_scan.c - scans of the SQLite backend on real database
- * files: values, where/from/subject, stopping, errors, lethe_due calls and
- * blocked detection through dependents (children, grandchildren, no rule,
- * cycles, self-references).
+ * files: values, where/from/subject, stopping, errors, the classes decided
+ * by thresholds (lethe_day of every clock spelling) and blocked detection
+ * through dependents (children, grandchildren, no rule, cycles,
+ * self-references).
  */
 #include "backend_fixture.h"
 
 /* --- scans --------------------------------------------------------------------- */
 
+#define DAY 86400
+#define NO_END 2932897 /* the day after 9999-12-31: no clock is past its end */
+
 typedef struct {
-	int calls[16];          /* lethe_due calls per rule id */
-	int due_limit;          /* clock integer <= due_limit is due */
 	int nrows;
 	int nblocked;
 	long long keys[64];
-	int blocked[64];
+	int cls[64];
 	char text[64][32];
 	int stop_after;         /* non-zero: return 42 after this many rows */
-	int fail_due;
 } probe;
 
-static int probe_due(void *ctx, int rule_id, const lethe_value *clock)
+/* Due when the clock's day is before `before`. */
+static lethe_threshold before(lethe_day day)
 {
-	probe *p = ctx;
+	lethe_threshold t = {LETHE_DUE_BEFORE, day, NO_END};
 
-	if (rule_id >= 0 && rule_id < 16)
-		p->calls[rule_id]++;
-	if (p->fail_due)
-		return lethe_error_set(LETHE_EIO, "due failed");
-	return clock->type == LETHE_VALUE_INTEGER && clock->i <= p->due_limit;
+	return t;
 }
 
-static int probe_row(void *ctx, const lethe_value *key, const lethe_value *clock,
-		     const lethe_value *subject, int blocked)
+static int probe_row(void *ctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
+		     const lethe_value *subject)
 {
 	probe *p = ctx;
 	int n = p->nrows++;
 
-	ck_assert_ptr_nonnull(clock);
+	(void)day;
 	if (n < 64) {
 		p->keys[n] = key->type == LETHE_VALUE_INTEGER ? key->i : -1;
-		p->blocked[n] = blocked;
+		p->cls[n] = cls;
 		if (subject->type == LETHE_VALUE_TEXT)
 			snprintf(p->text[n], sizeof(p->text[n]), "%.*s", (int)subject->len,
 				 subject->s);
 		else
 			snprintf(p->text[n], sizeof(p->text[n]), "<%d>", (int)subject->type);
 	}
-	p->nblocked += blocked;
+	p->nblocked += cls == LETHE_ROW_BLOCKED;
 	if (p->stop_after && p->nrows == p->stop_after)
 		return 42;
 	return 0;
@@ -101,35 +99,48 @@ START_TEST(scan_values)
 }
 END_TEST
 
-static int check_value_row(void *ctx, const lethe_value *key, const lethe_value *clock,
-			   const lethe_value *subject, int blocked)
+/* Every clock spelling through lethe_day: unix seconds, REAL, NULL, text
+ * that is no date, an offset that crosses midnight, a date-time in Z. */
+static int check_value_row(void *ctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
+			   const lethe_value *subject)
 {
 	int *n = ctx;
 
-	(void)blocked;
 	switch (key->i) {
 	case 1:
-		ck_assert_int_eq(clock->type, LETHE_VALUE_INTEGER);
-		ck_assert_int_eq(clock->i, 1);
+		ck_assert_int_eq(cls, LETHE_ROW_DUE);
+		ck_assert_int_eq(day, 0);
 		ck_assert_int_eq(subject->type, LETHE_VALUE_TEXT);
 		ck_assert_uint_eq(subject->len, 3);
 		ck_assert(memcmp(subject->s, "one", 3) == 0);
 		break;
 	case 2:
-		ck_assert_int_eq(clock->type, LETHE_VALUE_REAL);
-		ck_assert(clock->r == 2.5);
+		ck_assert_int_eq(cls, LETHE_ROW_INVALID);
 		ck_assert_int_eq(subject->type, LETHE_VALUE_BLOB);
 		ck_assert_uint_eq(subject->len, 2);
 		ck_assert(memcmp(subject->s, "\x00\xff", 2) == 0);
 		break;
 	case 3:
-		ck_assert_int_eq(clock->type, LETHE_VALUE_NULL);
+		ck_assert_int_eq(cls, LETHE_ROW_NOT_STARTED);
 		ck_assert_int_eq(subject->type, LETHE_VALUE_NULL);
 		break;
 	case 4:
+		ck_assert_int_eq(cls, LETHE_ROW_INVALID);
 		ck_assert_int_eq(subject->type, LETHE_VALUE_TEXT);
 		ck_assert_uint_eq(subject->len, 3);
 		ck_assert(memcmp(subject->s, "a\0b", 3) == 0);
+		break;
+	case 5: /* 1970-01-02T01:00+02:00 is 23:00 UTC on 1970-01-01 */
+		ck_assert_int_eq(cls, LETHE_ROW_DUE);
+		ck_assert_int_eq(day, 0);
+		break;
+	case 6: /* -86401 seconds: 1969-12-30 */
+		ck_assert_int_eq(cls, LETHE_ROW_DUE);
+		ck_assert_int_eq(day, -2);
+		break;
+	case 7:
+		ck_assert_int_eq(cls, LETHE_ROW_NOT_DUE);
+		ck_assert_int_eq(day, 1);
 		break;
 	default:
 		break;
@@ -143,14 +154,15 @@ START_TEST(scan_value_types)
 	lethe_backend *be;
 	int n = 0;
 	lethe_scan scan = {.table = "t", .key = "k", .from = "v", .subject = "s",
-			   .row = check_value_row, .row_ctx = &n};
+			   .due = before(1), .row = check_value_row, .row_ctx = &n};
 
 	make_db("CREATE TABLE t(k INTEGER PRIMARY KEY, v, s);"
 		"INSERT INTO t VALUES (1, 1, 'one'), (2, 2.5, x'00ff'), (3, NULL, NULL),"
-		" (4, 't', 'a' || char(0) || 'b');");
+		" (4, 't', 'a' || char(0) || 'b'), (5, '1970-01-02T01:00+02:00', NULL),"
+		" (6, -86401, NULL), (7, '1970-01-02Z', NULL);");
 	be = open_db(LETHE_BACKEND_READONLY);
 	ck_assert_int_eq(lethe_backend_scan(be, &scan), 0);
-	ck_assert_int_eq(n, 4);
+	ck_assert_int_eq(n, 7);
 	/* Absent from/subject come through as NULL values. */
 	n = 0;
 	scan.from = NULL;
@@ -165,7 +177,7 @@ END_TEST
 
 /*
  * customers <- orders (ON DELETE CASCADE) <- items (ON DELETE CASCADE);
- * clocks are plain integers, due when <= 100.
+ * clocks are unix seconds of day 10, 50 or 500, due when the day is <= 100.
  *   customer 1: order 10 (clock 50, due), item 100 (clock 50, due)  -> free
  *   customer 2: order 20 (clock 500, not due)                        -> blocked
  *   customer 3: order 30 (due), item 300 (clock 500, not due)        -> blocked
@@ -181,13 +193,16 @@ static const char shop_sql[] =
 	"INSERT INTO customers VALUES (1, 10), (2, 10), (3, 10), (4, 10), (5, 500);"
 	"INSERT INTO orders VALUES (10, 1, 50, 'closed'), (20, 2, 500, 'closed'),"
 	" (30, 3, 50, 'closed'), (50, 5, 500, 'open');"
-	"INSERT INTO items VALUES (100, 10, 50), (300, 30, 500);";
+	"INSERT INTO items VALUES (100, 10, 50), (300, 30, 500);"
+	"UPDATE customers SET closed = closed * 86400;"
+	"UPDATE orders SET placed = placed * 86400;"
+	"UPDATE items SET added = added * 86400;";
 
-static int blocked_of(const probe *p, long long key)
+static int class_of(const probe *p, long long key)
 {
 	for (int i = 0; i < p->nrows && i < 64; i++)
 		if (p->keys[i] == key)
-			return p->blocked[i];
+			return p->cls[i];
 	ck_abort_msg("no row %lld", key);
 	return -1;
 }
@@ -196,16 +211,17 @@ START_TEST(scan_blocked_by_dependents)
 {
 	lethe_backend *be;
 	lethe_foreign_keys *fks = NULL;
-	lethe_clock_rule order_rule = {.id = 2, .where = "orders.status = 'closed'",
+	lethe_clock_rule order_rule = {.due = before(101), .where = "orders.status = 'closed'",
 				       .from = "orders.placed"};
-	lethe_clock_rule item_rule = {.id = 3, .where = NULL, .from = "added"};
+	lethe_clock_rule item_rule = {.due = before(101), .where = NULL, .from = "added"};
 	lethe_dependents items = {.rules = &item_rule, .nrules = 1};
 	lethe_dependents orders = {.rules = &order_rule, .nrules = 1,
 				   .children = &items, .nchildren = 1};
-	probe p = {.due_limit = 100};
+	probe p = {0};
 	lethe_scan scan = {.table = "customers", .key = "id", .from = "closed",
-			   .self_rule_id = 1, .deps = &orders, .ndeps = 1,
-			   .due = probe_due, .due_ctx = &p, .row = probe_row, .row_ctx = &p};
+			   .due = before(101), .deps = &orders, .ndeps = 1,
+			   .row = probe_row, .row_ctx = &p};
+	lethe_scan_counts counts;
 
 	make_db(shop_sql);
 	be = open_db(LETHE_BACKEND_READONLY);
@@ -215,49 +231,53 @@ START_TEST(scan_blocked_by_dependents)
 
 	ck_assert_int_eq(lethe_backend_scan(be, &scan), 0);
 	ck_assert_int_eq(p.nrows, 5);
-	ck_assert_int_eq(blocked_of(&p, 1), 0);
-	ck_assert_int_eq(blocked_of(&p, 2), 1);  /* child not due */
-	ck_assert_int_eq(blocked_of(&p, 3), 1);  /* grandchild not due */
-	ck_assert_int_eq(blocked_of(&p, 4), 0);  /* no children */
-	ck_assert_int_eq(blocked_of(&p, 5), 0);  /* not due itself */
-	ck_assert_int_eq(p.calls[1], 5);         /* once per customer */
-	ck_assert_int_eq(p.calls[2], 3);         /* orders of due customers, status closed */
-	ck_assert_int_eq(p.calls[3], 2);         /* items of due orders */
-	ck_assert_int_eq(p.calls[0] + p.calls[4], 0);
+	ck_assert_int_eq(class_of(&p, 1), LETHE_ROW_DUE);
+	ck_assert_int_eq(class_of(&p, 2), LETHE_ROW_BLOCKED);  /* child not due */
+	ck_assert_int_eq(class_of(&p, 3), LETHE_ROW_BLOCKED);  /* grandchild not due */
+	ck_assert_int_eq(class_of(&p, 4), LETHE_ROW_DUE);      /* no children */
+	ck_assert_int_eq(class_of(&p, 5), LETHE_ROW_NOT_DUE);  /* not due itself */
+	/* the same classes counted inside the register */
+	ck_assert_int_eq(lethe_backend_count(&counts, be, &scan), 0);
+	ck_assert_int_eq(counts.n[LETHE_ROW_DUE], 2);
+	ck_assert_int_eq(counts.n[LETHE_ROW_BLOCKED], 2);
+	ck_assert_int_eq(counts.n[LETHE_ROW_NOT_DUE], 1);
+	ck_assert_int_eq(counts.min_not_due, 500);
+	ck_assert_int_eq(counts.max_not_due, 500);
+	/* only the blocked rows, in key order */
+	memset(&p, 0, sizeof(p));
+	scan.classes = 1u << LETHE_ROW_BLOCKED;
+	scan.limit = 10;
+	ck_assert_int_eq(lethe_backend_scan(be, &scan), 0);
+	ck_assert_int_eq(p.nrows, 2);
+	ck_assert_int_eq(p.keys[0], 2);
+	ck_assert_int_eq(p.keys[1], 3);
+	scan.classes = 0;
+	scan.limit = 0;
 
 	/* Every clock due: only customer 5 is blocked, by an open order that
 	 * the order rule's where does not select. */
 	memset(&p, 0, sizeof(p));
-	p.due_limit = 1000;
+	scan.due = order_rule.due = item_rule.due = before(1001);
 	ck_assert_int_eq(lethe_backend_scan(be, &scan), 0);
 	ck_assert_int_eq(p.nblocked, 1);
-	ck_assert_int_eq(blocked_of(&p, 5), 1);
+	ck_assert_int_eq(class_of(&p, 5), LETHE_ROW_BLOCKED);
 
 	/* Children under no delete rule block whenever they exist. */
 	memset(&p, 0, sizeof(p));
-	p.due_limit = 1000;
 	orders.nrules = 0;
 	orders.nchildren = 0;
 	ck_assert_int_eq(lethe_backend_scan(be, &scan), 0);
-	ck_assert_int_eq(blocked_of(&p, 1), 1);
-	ck_assert_int_eq(blocked_of(&p, 4), 0);
-	ck_assert_int_eq(blocked_of(&p, 5), 1);
-	ck_assert_int_eq(p.calls[2], 0);
+	ck_assert_int_eq(class_of(&p, 1), LETHE_ROW_BLOCKED);
+	ck_assert_int_eq(class_of(&p, 4), LETHE_ROW_DUE);
+	ck_assert_int_eq(class_of(&p, 5), LETHE_ROW_BLOCKED);
 
 	/* A cycle is blocked when any child row exists, whatever the rules. */
 	memset(&p, 0, sizeof(p));
-	p.due_limit = 1000;
 	orders.nrules = 1;
 	orders.cycle = 1;
 	ck_assert_int_eq(lethe_backend_scan(be, &scan), 0);
 	ck_assert_int_eq(p.nblocked, 4);
-	ck_assert_int_eq(blocked_of(&p, 4), 0);
-
-	/* A failing due callback ends the scan with its code. */
-	memset(&p, 0, sizeof(p));
-	p.fail_due = 1;
-	ck_assert_int_eq(lethe_backend_scan(be, &scan), LETHE_EIO);
-	ck_assert_str_eq(lethe_error_last(), "due failed");
+	ck_assert_int_eq(class_of(&p, 4), LETHE_ROW_DUE);
 
 	lethe_foreign_keys_free(fks);
 	lethe_backend_free(be);
@@ -269,31 +289,32 @@ START_TEST(scan_self_reference)
 {
 	lethe_backend *be;
 	lethe_foreign_keys *fks = NULL;
-	lethe_clock_rule rule = {.id = 1, .where = "employees.left_at IS NOT NULL",
+	lethe_clock_rule rule = {.due = before(101), .where = "employees.left_at IS NOT NULL",
 				 .from = "employees.left_at"};
 	lethe_dependents reports = {.rules = &rule, .nrules = 1};
-	probe p = {.due_limit = 100};
+	probe p = {0};
 	lethe_scan scan = {.table = "employees", .key = "id", .from = "left_at",
 			   .where = "left_at IS NOT NULL",
-			   .self_rule_id = 1, .deps = &reports, .ndeps = 1,
-			   .due = probe_due, .due_ctx = &p, .row = probe_row, .row_ctx = &p};
+			   .due = before(101), .deps = &reports, .ndeps = 1,
+			   .row = probe_row, .row_ctx = &p};
 
 	/* 1 left (due) and manages 2 (left, due); 3 left (due) and manages 4
 	 * (still employed); 5 left, manages nobody. */
 	make_db("CREATE TABLE employees(id INTEGER PRIMARY KEY, manager_id INT"
 		" REFERENCES employees ON DELETE SET NULL, left_at INT);"
 		"INSERT INTO employees VALUES (1, NULL, 10), (2, 1, 20), (3, NULL, 30),"
-		" (4, 3, NULL), (5, NULL, 40);");
+		" (4, 3, NULL), (5, NULL, 40);"
+		"UPDATE employees SET left_at = left_at * 86400;");
 	be = open_db(LETHE_BACKEND_READONLY);
 	ck_assert_int_eq(lethe_backend_foreign_keys(&fks, be), 0);
 	ck_assert_uint_eq(fks->count, 1);
 	reports.fk = &fks->items[0];
 	ck_assert_int_eq(lethe_backend_scan(be, &scan), 0);
 	ck_assert_int_eq(p.nrows, 4);
-	ck_assert_int_eq(blocked_of(&p, 1), 0);
-	ck_assert_int_eq(blocked_of(&p, 2), 0);
-	ck_assert_int_eq(blocked_of(&p, 3), 1);
-	ck_assert_int_eq(blocked_of(&p, 5), 0);
+	ck_assert_int_eq(class_of(&p, 1), LETHE_ROW_DUE);
+	ck_assert_int_eq(class_of(&p, 2), LETHE_ROW_DUE);
+	ck_assert_int_eq(class_of(&p, 3), LETHE_ROW_BLOCKED);
+	ck_assert_int_eq(class_of(&p, 5), LETHE_ROW_DUE);
 	lethe_foreign_keys_free(fks);
 	lethe_backend_free(be);
 }
@@ -306,16 +327,16 @@ typedef struct {
 
 /* Uses the backend from inside a row callback: the authorizer must not
  * refuse the backend's own schema queries there. */
-static int nested_row(void *ctx, const lethe_value *key, const lethe_value *clock,
-		      const lethe_value *subject, int blocked)
+static int nested_row(void *ctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
+		      const lethe_value *subject)
 {
 	nested_ctx *c = ctx;
 	lethe_table_info *t = NULL;
 
 	(void)key;
-	(void)clock;
+	(void)cls;
+	(void)day;
 	(void)subject;
-	(void)blocked;
 	ck_assert_int_eq(lethe_backend_table_info(&t, c->be, "orders"), 0);
 	ck_assert_uint_eq(t->ncolumns, 4);
 	lethe_table_info_free(t);

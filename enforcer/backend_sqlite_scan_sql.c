@@ -1,0 +1,453 @@
+/*
+ * backend_sqlite_scan_sql.c - the SQL of a lethe_scan: its rows, each with
+ * its class decided by comparisons with the rule's thresholds, or their
+ * counts per class (backend_sqlite_scan.c runs it).
+ *
+ * A row is decided in SQL by comparisons of its clock's day against the
+ * thresholds the calendar module computed (lethe_threshold): no retention
+ * arithmetic runs here. <day> is lethe_day((from)) (NULL for a NULL clock, a
+ * number after every day for an invalid one); <due> of a threshold is
+ *   BEFORE  lethe_day((from)) < due_before
+ *   MATCH   (from) = 1                       (erasure: the subject match)
+ *   NEVER   0
+ *
+ * The query, in two levels so that the clock expression (which may be a
+ * correlated subquery) runs once per row, and <blocked> only for due rows:
+ *   SELECT k, d, s, <class> AS c FROM (
+ *     SELECT "T"."key" AS k, <day> AS d, (subject) AS s, <hb> AS h
+ *     FROM "T" WHERE (where) ... [AND key > :lethe_after ORDER BY key LIMIT n]
+ *     LIMIT -1) [ORDER BY k] LIMIT -1
+ * (k, d, s, h and c are lethe_k ... lethe_c in the SQL, so that no column of
+ * the user's tables can be taken for them)
+ * where <hb> is CASE WHEN <held> THEN held WHEN <due> AND <blocked> THEN
+ * blocked ELSE due END and <class> is
+ *   CASE WHEN d IS NULL THEN not_started WHEN d >= invalid_from THEN invalid
+ *        WHEN d >= due_before THEN not_due ELSE h END
+ * (MATCH: h; NEVER: not_due). The LIMITs keep SQLite from flattening the
+ * inner query into the outer one, which would copy its expressions into
+ * every use of k, d, s and h. A count is one aggregate over the inner level
+ * whose FILTERs take <class> apart (append_count).
+ * A class filter (scan.classes) and its limit apply outside, in key order.
+ *
+ * NULL stands for an absent from/subject and 1 for an absent where. Runs
+ * leave out rows the rule already changed: `AND NOT EXISTS (SELECT 1 FROM
+ * lethe_done ...)`. User expressions never hold parameters (check refuses
+ * them), so the named :lethe_* parameters are ours. Rows due under an
+ * excluded rule are left out: `AND NOT coalesce((where) AND <due> AND NOT
+ * <held>, 0)`; a held row stays in, so every rule that reaches it counts it
+ * held (<held> is the same for every rule of a table: plan.c).
+ * <blocked> is (dep OR ...), each dependent set d (child C referencing
+ * parent P) being
+ *   EXISTS (SELECT 1 FROM "C" WHERE "C"."c1" = "P"."p1" AND ...
+ *           AND (NOT (<due_any>) OR <nested>))
+ * <due_any> = coalesce((where_i) AND <due_i>, 0) OR ... with each child
+ * rule's own threshold (0 without rules: a row under no delete rule always
+ * blocks), <nested> the same construction for d->children with C as parent
+ * (0 when none), and a cycle replaces the condition by 1 (any child row
+ * blocks).
+ *
+ * Invariants:
+ *  - Tables are never aliased: user expressions name their own table
+ *    (`marketing_profiles.customer_id`) and the innermost FROM "C" resolves
+ *    them. The one exception is a self-referencing key (C is P), where "C"
+ *    would hide the parent row: the parent's key values are first selected
+ *    into a derived table lethe_k<depth>, and the child rows compared to it.
+ *  - Every expression is guarded (lethe_sqlite_expr_guard) before it is
+ *    pasted, whoever composed it.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include "backend_sqlite.h"
+#include "lethe/error.h"
+
+/* "(\nexpr\n)" or `dflt`; the newlines end a trailing `--` comment. */
+static void append_expr(sqlite3_str *s, const char *expr, const char *dflt)
+{
+	if (expr)
+		sqlite3_str_appendf(s, "(\n%s\n)", expr);
+	else
+		sqlite3_str_appendall(s, dflt);
+}
+
+static void append_column_ref(sqlite3_str *s, const char *table, const char *column)
+{
+	lethe_sqlite_append_ident(s, table);
+	sqlite3_str_appendchar(s, 1, '.');
+	lethe_sqlite_append_ident(s, column);
+}
+
+/* <due>: true when the clock `from` is due under th, NULL or false else. */
+static void append_due(sqlite3_str *s, const lethe_threshold *th, const char *from)
+{
+	switch (th->kind) {
+	case LETHE_DUE_BEFORE:
+		sqlite3_str_appendall(s, "lethe_day(");
+		append_expr(s, from, "NULL");
+		sqlite3_str_appendf(s, ") < %d", (int)th->due_before);
+		break;
+	case LETHE_DUE_MATCH:
+		append_expr(s, from, "NULL");
+		sqlite3_str_appendall(s, " = 1");
+		break;
+	default:
+		sqlite3_str_appendall(s, "0");
+	}
+}
+
+static void append_due_any(sqlite3_str *s, const lethe_dependents *d)
+{
+	size_t i;
+
+	if (d->nrules == 0) {
+		sqlite3_str_appendall(s, "0");
+		return;
+	}
+	for (i = 0; i < d->nrules; i++) {
+		sqlite3_str_appendall(s, i ? " OR coalesce(" : "coalesce(");
+		append_expr(s, d->rules[i].where, "1");
+		sqlite3_str_appendall(s, " AND ");
+		append_due(s, &d->rules[i].due, d->rules[i].from);
+		sqlite3_str_appendall(s, ", 0)");
+	}
+}
+
+static int append_deps(sqlite3_str *s, const char *parent, const lethe_dependents *deps,
+		       size_t ndeps, int depth);
+
+static int append_dep(sqlite3_str *s, const char *parent, const lethe_dependents *d, int depth)
+{
+	const lethe_foreign_key *fk = d->fk;
+	const char *child;
+	size_t j;
+	int rc = 0, self;
+
+	if (!fk || fk->ncolumns == 0)
+		return lethe_error_set(LETHE_ESOFTWARE, "scan: dependents without a foreign key");
+	child = fk->child_table;
+	self = strcasecmp(child, parent) == 0;
+	sqlite3_str_appendall(s, self ? "(SELECT EXISTS (SELECT 1 FROM " : "EXISTS (SELECT 1 FROM ");
+	lethe_sqlite_append_ident(s, child);
+	sqlite3_str_appendall(s, " WHERE ");
+	for (j = 0; j < fk->ncolumns; j++) {
+		append_column_ref(s, child, fk->child_columns[j]);
+		sqlite3_str_appendall(s, " = ");
+		if (self)
+			sqlite3_str_appendf(s, "lethe_k%d.k%d", depth, (int)j);
+		else
+			append_column_ref(s, parent, fk->parent_columns[j]);
+		sqlite3_str_appendall(s, " AND ");
+	}
+	if (d->cycle) {
+		sqlite3_str_appendall(s, "1");
+	} else {
+		sqlite3_str_appendall(s, "(NOT (");
+		append_due_any(s, d);
+		sqlite3_str_appendall(s, ") OR ");
+		if (d->nchildren)
+			rc = append_deps(s, child, d->children, d->nchildren, depth + 1);
+		else
+			sqlite3_str_appendall(s, "0");
+		sqlite3_str_appendall(s, ")");
+	}
+	sqlite3_str_appendall(s, ")");
+	if (self) {
+		sqlite3_str_appendall(s, " FROM (SELECT ");
+		for (j = 0; j < fk->ncolumns; j++) {
+			append_column_ref(s, parent, fk->parent_columns[j]);
+			sqlite3_str_appendf(s, " AS k%d%s", (int)j, j + 1 < fk->ncolumns ? ", " : "");
+		}
+		sqlite3_str_appendf(s, ") AS lethe_k%d)", depth);
+	}
+	return rc;
+}
+
+static int append_deps(sqlite3_str *s, const char *parent, const lethe_dependents *deps,
+		       size_t ndeps, int depth)
+{
+	size_t i;
+	int rc = 0;
+
+	sqlite3_str_appendall(s, "(");
+	for (i = 0; i < ndeps && rc == 0; i++) {
+		if (i)
+			sqlite3_str_appendall(s, " OR ");
+		rc = append_dep(s, parent, &deps[i], depth);
+	}
+	sqlite3_str_appendall(s, ")");
+	return rc;
+}
+
+/* " AND (column still in its disposed form)" */
+static void append_done_form(sqlite3_str *s, const char *table, const lethe_done_column *d)
+{
+	sqlite3_str *c = sqlite3_str_new(NULL);
+	char *col;
+
+	append_column_ref(c, table, d->column);
+	col = sqlite3_str_finish(c);
+	if (!col) {
+		sqlite3_str_appendall(s, " AND 0");
+		return;
+	}
+	sqlite3_str_appendf(s, " AND (%s IS NULL", col);
+	switch (d->form) {
+	case LETHE_DONE_TOKEN:
+		sqlite3_str_appendf(s, " OR (typeof(%s) = 'text' AND length(%s) = 36 AND "
+				    "substr(%s, 1, 4) = 'tok_')", col, col, col);
+		break;
+	case LETHE_DONE_NULL:
+		break;
+	case LETHE_DONE_TEXT:
+		sqlite3_str_appendf(s, " OR %s = %Q", col, d->text ? d->text : "");
+		break;
+	case LETHE_DONE_MAXLEN:
+		sqlite3_str_appendf(s, " OR length(%s) <= %d", col, d->n);
+		break;
+	case LETHE_DONE_YEAR:
+	case LETHE_DONE_MONTH: {
+		int year = d->form == LETHE_DONE_YEAR;
+
+		sqlite3_str_appendf(s, " OR %s = %Q OR (typeof(%s) = 'text' AND %s GLOB '%s') OR "
+				    "(typeof(%s) = 'integer' AND %s = CAST(strftime('%%s', %s, 'unixepoch', "
+				    "'start of %s') AS INTEGER))", col, d->text ? d->text : "", col, col,
+				    year ? "[0-9][0-9][0-9][0-9]" : "[0-9][0-9][0-9][0-9]-[0-9][0-9]",
+				    col, col, col, year ? "year" : "month");
+		break;
+	}
+	}
+	sqlite3_str_appendall(s, ")");
+	sqlite3_free(col);
+}
+
+static int guard_deps(const char *rule, const lethe_dependents *deps, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		for (size_t k = 0; k < deps[i].nrules && rc == 0; k++)
+			if ((rc = lethe_sqlite_expr_guard(rule, "where", deps[i].rules[k].where)) == 0)
+				rc = lethe_sqlite_expr_guard(rule, "from", deps[i].rules[k].from);
+		if (rc == 0)
+			rc = guard_deps(rule, deps[i].children, deps[i].nchildren);
+	}
+	return rc;
+}
+
+/* Every expression of the scan stays within the parentheses append_expr
+ * puts around it, whoever composed it (check refuses the policy's own, this
+ * refuses anything that reached the backend another way, e.g. a hold's
+ * where written into lethe_holds by hand). */
+static int guard_scan(const lethe_scan *scan)
+{
+	const char *rule = scan->rule;
+	int rc = 0;
+
+	if ((rc = lethe_sqlite_expr_guard(rule, "where", scan->where)) ||
+	    (rc = lethe_sqlite_expr_guard(rule, "from", scan->from)) ||
+	    (rc = lethe_sqlite_expr_guard(rule, "subject", scan->subject)) ||
+	    (rc = lethe_sqlite_expr_guard(rule, "hold", scan->held)))
+		return rc;
+	for (size_t i = 0; i < scan->nexclude && rc == 0; i++)
+		if ((rc = lethe_sqlite_expr_guard(rule, "where", scan->exclude[i].where)) == 0)
+			rc = lethe_sqlite_expr_guard(rule, "from", scan->exclude[i].from);
+	return rc ? rc : guard_deps(rule, scan->deps, scan->ndeps);
+}
+
+/* <hb>: held, blocked or due, for a row that is due. */
+static int append_hb(sqlite3_str *s, const lethe_scan *scan)
+{
+	int rc = 0;
+
+	if (!scan->held && !scan->ndeps) {
+		sqlite3_str_appendf(s, "%d", LETHE_ROW_DUE);
+		return 0;
+	}
+	sqlite3_str_appendall(s, "CASE");
+	if (scan->held) {
+		sqlite3_str_appendall(s, " WHEN ");
+		append_expr(s, scan->held, "0");
+		sqlite3_str_appendf(s, " THEN %d", LETHE_ROW_HELD);
+	}
+	if (scan->ndeps) {
+		/* the dependents only matter for a due row */
+		sqlite3_str_appendall(s, " WHEN ");
+		append_due(s, &scan->due, scan->from);
+		sqlite3_str_appendall(s, " AND ");
+		rc = append_deps(s, scan->table, scan->deps, scan->ndeps, 0);
+		sqlite3_str_appendf(s, " THEN %d", LETHE_ROW_BLOCKED);
+	}
+	sqlite3_str_appendf(s, " ELSE %d END", LETHE_ROW_DUE);
+	return rc;
+}
+
+/* <class> over the inner query's lethe_d and lethe_h. */
+static void append_class(sqlite3_str *s, const lethe_threshold *th)
+{
+	switch (th->kind) {
+	case LETHE_DUE_BEFORE:
+		sqlite3_str_appendf(s, "CASE WHEN lethe_d IS NULL THEN %d WHEN lethe_d >= %d THEN %d "
+				    "WHEN lethe_d >= %d THEN %d ELSE lethe_h END", LETHE_ROW_NOT_STARTED,
+				    (int)th->invalid_from, LETHE_ROW_INVALID, (int)th->due_before,
+				    LETHE_ROW_NOT_DUE);
+		break;
+	case LETHE_DUE_MATCH:
+		sqlite3_str_appendall(s, "lethe_h");
+		break;
+	default:
+		sqlite3_str_appendf(s, "%d", LETHE_ROW_NOT_DUE);
+	}
+}
+
+/* " FROM "T" WHERE ..." of a scan: its rows, without paging. */
+static void append_rows(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan)
+{
+	sqlite3_str_appendall(s, " FROM ");
+	lethe_sqlite_append_ident(s, scan->table);
+	sqlite3_str_appendall(s, " WHERE ");
+	append_expr(s, scan->where, "1");
+	for (size_t i = 0; i < scan->nexclude; i++) {
+		sqlite3_str_appendall(s, " AND NOT coalesce(");
+		append_expr(s, scan->exclude[i].where, "1");
+		sqlite3_str_appendall(s, " AND ");
+		append_due(s, &scan->exclude[i].due, scan->exclude[i].from);
+		/* a held row is no earlier rule's to dispose of: every rule that
+		 * reaches it counts it held (the held expression is the table's) */
+		if (scan->held) {
+			sqlite3_str_appendall(s, " AND NOT coalesce(");
+			append_expr(s, scan->held, "0");
+			sqlite3_str_appendall(s, ", 0)");
+		}
+		sqlite3_str_appendall(s, ", 0)");
+	}
+	if (scan->done_rule && lethe_sqlite_has_table(be, LETHE_DONE_TABLE)) {
+		sqlite3_str_appendall(s, " AND NOT (EXISTS (SELECT 1 FROM " LETHE_DONE_TABLE " AS d"
+				      " WHERE d.rule = :lethe_rule AND d.key = +");
+		/* unary + drops the column's affinity, so lethe_done's primary
+		 * key (no affinity) can be searched on both columns */
+		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendall(s, ")");
+		for (size_t i = 0; i < scan->ndone_columns; i++)
+			append_done_form(s, scan->table, &scan->done_columns[i]);
+		sqlite3_str_appendall(s, ")");
+	}
+	if (scan->after_key) {
+		sqlite3_str_appendall(s, " AND ");
+		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendall(s, " > :lethe_after");
+	}
+}
+
+/* The inner level: the table's rows with their day and <hb>. */
+static int append_inner(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan, int count)
+{
+	/* a class filter takes the limit outside; counts take none */
+	int inner_limit = !count && !scan->classes && scan->limit > 0;
+	int rc;
+
+	sqlite3_str_appendall(s, "(SELECT ");
+	if (!count) {
+		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendall(s, " AS lethe_k, ");
+		append_expr(s, scan->subject, "NULL");
+		sqlite3_str_appendall(s, " AS lethe_s, ");
+	}
+	if (scan->due.kind == LETHE_DUE_BEFORE && scan->from) {
+		sqlite3_str_appendall(s, "lethe_day(");
+		append_expr(s, scan->from, "NULL");
+		sqlite3_str_appendall(s, ")");
+	} else {
+		sqlite3_str_appendall(s, "NULL");
+	}
+	sqlite3_str_appendall(s, " AS lethe_d, ");
+	rc = append_hb(s, scan);
+	sqlite3_str_appendall(s, " AS lethe_h");
+	append_rows(s, be, scan);
+	if (inner_limit || scan->classes) {
+		sqlite3_str_appendall(s, " ORDER BY ");
+		append_column_ref(s, scan->table, scan->key);
+	}
+	if (inner_limit)
+		sqlite3_str_appendf(s, " LIMIT %lld)", (long long)scan->limit);
+	else
+		sqlite3_str_appendall(s, " LIMIT -1)");
+	return rc;
+}
+
+/* The rows: the inner level classified (see the top of the file). */
+static int append_query(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan)
+{
+	int rc;
+
+	sqlite3_str_appendall(s, "SELECT lethe_k, lethe_d, lethe_s, ");
+	append_class(s, &scan->due);
+	sqlite3_str_appendall(s, " AS lethe_c FROM ");
+	rc = append_inner(s, be, scan, 0);
+	if (scan->classes) {
+		sqlite3_str_appendall(s, " WHERE lethe_c IN (");
+		for (int c = 0, first = 1; c < LETHE_ROW_NCLASSES; c++)
+			if (scan->classes & (1u << c)) {
+				sqlite3_str_appendf(s, "%s%d", first ? "" : ", ", c);
+				first = 0;
+			}
+		sqlite3_str_appendall(s, ") ORDER BY lethe_k");
+		if (scan->limit > 0) {
+			sqlite3_str_appendf(s, " LIMIT %lld", (long long)scan->limit);
+			return rc;
+		}
+	}
+	/* paged: the page's rows (at most limit) in key order, which the
+	 * caller's next page starts after */
+	sqlite3_str_appendall(s, scan->limit > 0 ? " ORDER BY lethe_k LIMIT -1" : " LIMIT -1");
+	return rc;
+}
+
+/* The counts: one aggregate over the inner level, with as few FILTERs as
+ * the classes need (each costs a comparison per row):
+ *   count(*), count(d), count(d >= invalid_from), count(d < due_before),
+ *   count(due and held), count(due and blocked),
+ *   min(d) FILTER (WHERE d >= due_before), max(d) FILTER (WHERE d < invalid_from)
+ * from which lethe_sqlite_count derives the classes. */
+static int append_count(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan)
+{
+	const lethe_threshold *th = &scan->due;
+	char due[64] = "1 AND ";
+
+	if (th->kind == LETHE_DUE_BEFORE)
+		snprintf(due, sizeof(due), "lethe_d < %d AND ", (int)th->due_before);
+	sqlite3_str_appendf(s, "SELECT count(*), count(lethe_d), count(*) FILTER (WHERE lethe_d >= %d), "
+			    "count(*) FILTER (WHERE lethe_d < %d), ", (int)th->invalid_from,
+			    (int)th->due_before);
+	if (scan->held && th->kind != LETHE_DUE_NEVER)
+		sqlite3_str_appendf(s, "count(*) FILTER (WHERE %slethe_h = %d), ", due, LETHE_ROW_HELD);
+	else
+		sqlite3_str_appendall(s, "0, ");
+	if (scan->ndeps && th->kind != LETHE_DUE_NEVER)
+		sqlite3_str_appendf(s, "count(*) FILTER (WHERE %slethe_h = %d), ", due, LETHE_ROW_BLOCKED);
+	else
+		sqlite3_str_appendall(s, "0, ");
+	sqlite3_str_appendf(s, "min(lethe_d) FILTER (WHERE lethe_d >= %d), max(lethe_d) FILTER "
+			    "(WHERE lethe_d < %d) FROM ", (int)th->due_before, (int)th->invalid_from);
+	return append_inner(s, be, scan, 1);
+}
+
+int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count)
+{
+	sqlite3_str *s;
+	char *sql;
+	int rc;
+
+	if ((rc = guard_scan(scan)) < 0)
+		return rc;
+	s = sqlite3_str_new(be->db);
+	rc = count ? append_count(s, be, scan) : append_query(s, be, scan);
+	sql = sqlite3_str_finish(s);
+	if (rc) {
+		sqlite3_free(sql);
+		return rc;
+	}
+	if (!sql)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	*out = sql;
+	return 0;
+}

@@ -1,0 +1,224 @@
+/*
+ * plan_rules.c - planning every rule of a policy: one count per rule in the
+ * register (plan.c decides what is counted), the rules shared out between
+ * this thread and, when the register allows a second connection, one more.
+ *
+ * Invariants:
+ *  - The rules are independent: each writes only its own lethe_rule_plan,
+ *    reads the policy, the foreign keys and the holds, which nobody writes
+ *    meanwhile, and uses its thread's own connection. A plan is the same
+ *    whichever thread counted which rule.
+ *  - A worker thread's error (the per-thread last error) is carried back
+ *    and set again in the calling thread; the first rule in policy order
+ *    that failed decides, as it would one rule after the other.
+ *  - Each rule is one statement, on either connection: no less consistent
+ *    than one connection running them one after the other, which never
+ *    read the rules in one snapshot either.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "lethe/check.h"
+#include "lethe/error.h"
+#include "lethe/plan.h"
+#include "plan_impl.h"
+
+/* At most this many threads (connections) plan at once: two cores here,
+ * and each connection adds its page cache to the peak memory. */
+#define MAX_THREADS 2
+
+/* The examples of invalid clocks: the first keys, in key order. */
+static int invalid_row(void *vctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
+		       const lethe_value *subject)
+{
+	(void)cls;
+	(void)day;
+	(void)subject;
+	return lethe_plan_add_example(vctx, key);
+}
+
+/* One rule's counts, from the register's count of its scan; the invalid
+ * rows' examples from a second scan of at most LETHE_PLAN_EXAMPLES rows. */
+static int count_rule(lethe_backend *be, lethe_scan *scan, const lethe_plan_clock *clock,
+		      lethe_rule_plan *rp)
+{
+	lethe_scan_counts n;
+	lethe_day next, last;
+	int rc;
+
+	if ((rc = lethe_backend_count(&n, be, scan)) < 0)
+		return rc;
+	rp->due = n.n[LETHE_ROW_DUE];
+	rp->not_due = n.n[LETHE_ROW_NOT_DUE];
+	rp->not_started = n.n[LETHE_ROW_NOT_STARTED];
+	rp->invalid = n.n[LETHE_ROW_INVALID];
+	rp->held = n.n[LETHE_ROW_HELD];
+	rp->blocked = n.n[LETHE_ROW_BLOCKED];
+	for (int c = 0; c < LETHE_ROW_NCLASSES; c++)
+		rp->in_scope += n.n[c];
+	if (rp->not_due && scan->due.kind == LETHE_DUE_BEFORE) {
+		/* end is non-decreasing: the first and last days decide */
+		if ((rc = lethe_plan_becomes_due(&next, clock, rp->rule, n.min_not_due)) < 0 ||
+		    (rc = lethe_plan_becomes_due(&last, clock, rp->rule, n.max_not_due)) < 0)
+			return rc;
+		lethe_plan_note_not_due(rp, next, last);
+	}
+	if (rp->invalid) {
+		scan->classes = 1u << LETHE_ROW_INVALID;
+		scan->limit = LETHE_PLAN_EXAMPLES;
+		scan->row = invalid_row;
+		scan->row_ctx = rp;
+		rc = lethe_backend_scan(be, scan);
+	}
+	return rc;
+}
+
+static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_foreign_keys *fks,
+		     size_t index, lethe_plan_clock *clock, lethe_rule_plan *rp)
+{
+	const lethe_rule *r = &p->rules[index];
+	lethe_table_info *t = NULL;
+	lethe_dependents *deps = NULL;
+	size_t ndeps = 0;
+	lethe_scan scan;
+	const char *key;
+	int rc;
+
+	if ((rc = lethe_backend_table_info(&t, be, r->table)) < 0) {
+		if (rc == LETHE_ENOTFOUND)
+			rc = lethe_error_set(LETHE_EDATA, "rule '%s': no such table '%s'", r->name, r->table);
+		goto out;
+	}
+	if (!(key = lethe_rule_key(r, t))) {
+		rc = lethe_error_set(LETHE_EDATA, "rule '%s': table '%s' has no usable key",
+				     r->name, r->table);
+		goto out;
+	}
+	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, r, clock)) < 0)
+		goto out;
+	if ((rc = lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, clock)) < 0)
+		goto out;
+	rc = count_rule(be, &scan, clock, rp);
+	lethe_plan_scan_release(&scan);
+	if (rc > 0)
+		rc = lethe_error_set(LETHE_ESOFTWARE, "rule '%s': scan stopped (%d)", r->name, rc);
+out:
+	lethe_plan_dependents_free(deps, ndeps);
+	lethe_table_info_free(t);
+	return rc;
+}
+
+typedef struct {
+	pthread_mutex_t lock;
+	size_t next;            /* the next rule to plan */
+	const lethe_policy *policy;
+	const lethe_foreign_keys *fks;
+	lethe_plan_clock *clock;
+	lethe_plan *plan;
+	int *rcs;               /* per rule: its result */
+	char **messages;        /* per rule: its error message (malloc'd), or NULL */
+} shared;
+
+typedef struct {
+	shared *sh;
+	lethe_backend *be;
+} worker;
+
+/* Plan rules, taken one at a time, until none is left. */
+static void *work(void *arg)
+{
+	worker *w = arg;
+	shared *sh = w->sh;
+
+	for (;;) {
+		size_t i;
+		int rc;
+
+		pthread_mutex_lock(&sh->lock);
+		i = sh->next++;
+		pthread_mutex_unlock(&sh->lock);
+		if (i >= sh->policy->nrules)
+			return NULL;
+		rc = plan_rule(w->be, sh->policy, sh->fks, i, sh->clock, &sh->plan->rules[i]);
+		sh->rcs[i] = rc;
+		if (rc < 0 && !(sh->messages[i] = strdup(lethe_error_last())))
+			sh->rcs[i] = LETHE_ESOFTWARE;
+	}
+}
+
+static int threads_wanted(const lethe_policy *p)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = cpus < 1 ? 1 : (size_t)cpus;
+
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	return (int)(n < p->nrules ? n : p->nrules);
+}
+
+/* Every rule of the plan, on be and, when it can, a second connection. */
+static int plan_rules(lethe_backend *be, const lethe_policy *p, const lethe_foreign_keys *fks,
+		      lethe_plan_clock *clock, lethe_plan *plan)
+{
+	shared sh = { .policy = p, .fks = fks, .clock = clock, .plan = plan };
+	worker main_w = { &sh, be }, other = { &sh, NULL };
+	pthread_t thread;
+	int started = 0, rc = 0;
+
+	if (!(sh.rcs = calloc(p->nrules ? p->nrules : 1, sizeof(int))) ||
+	    !(sh.messages = calloc(p->nrules ? p->nrules : 1, sizeof(char *)))) {
+		free(sh.rcs);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	pthread_mutex_init(&sh.lock, NULL);
+	/* no second connection, or no second thread: this thread alone */
+	if (threads_wanted(p) > 1 && lethe_backend_reopen(&other.be, be) == 0)
+		started = pthread_create(&thread, NULL, work, &other) == 0;
+	work(&main_w);
+	if (started)
+		pthread_join(thread, NULL);
+	lethe_backend_free(other.be);
+	pthread_mutex_destroy(&sh.lock);
+	for (size_t i = 0; i < p->nrules; i++) {
+		if (rc == 0 && sh.rcs[i] < 0)
+			rc = lethe_error_set(sh.rcs[i], "%s", sh.messages[i] ? sh.messages[i]
+									     : "out of memory");
+		free(sh.messages[i]);
+	}
+	free(sh.rcs);
+	free(sh.messages);
+	return rc;
+}
+
+int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
+		   lethe_day as_of)
+{
+	return lethe_plan_new_scoped(out, be, policy, as_of, NULL);
+}
+
+int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
+			  lethe_day as_of, const lethe_plan_scope *scope)
+{
+	lethe_plan *plan = NULL;
+	lethe_foreign_keys *fks = NULL;
+	lethe_plan_holds holds = { 0 };
+	lethe_plan_clock clock = { policy, as_of, scope, &holds };
+	int rc;
+
+	if ((rc = lethe_plan_alloc(&plan, policy, as_of)) < 0 ||
+	    (rc = lethe_plan_holds_load(&holds, be, as_of)) < 0)
+		goto out;
+	if ((rc = lethe_backend_foreign_keys(&fks, be)) < 0)
+		goto out;
+	if ((rc = plan_rules(be, policy, fks, &clock, plan)) < 0)
+		goto out;
+	*out = plan;
+	plan = NULL;
+out:
+	lethe_plan_holds_release(&holds);
+	lethe_foreign_keys_free(fks);
+	lethe_plan_free(plan);
+	return rc;
+}
+
