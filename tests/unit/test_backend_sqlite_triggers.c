@@ -5,7 +5,7 @@
  * and apply's refusal of a trigger nobody checked, on real SQLite files.
  */
 #include "backend_fixture.h"
-#include "../../enforcer/trigger_sql.h"
+#include "../../enforcer/backend/sqlite/trigger_sql.h"
 
 START_TEST(schema_keys_and_collations)
 {
