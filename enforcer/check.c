@@ -18,10 +18,6 @@
 #include "check_impl.h"
 #include "lethe/error.h"
 
-/* The rowid's names, in the order tried: a column may take any of them and
- * hide the rowid behind it. */
-static const char *const rowid_names[] = {"rowid", "_rowid_", "oid"};
-
 const char *lethe_rule_key(const lethe_rule *rule, const lethe_table_info *t)
 {
 	if (rule->key)
@@ -31,12 +27,9 @@ const char *lethe_rule_key(const lethe_rule *rule, const lethe_table_info *t)
 			if (t->columns[i].pk == 1)
 				return t->columns[i].name;
 	}
-	if (t->without_rowid)
-		return NULL;
-	for (size_t i = 0; i < sizeof(rowid_names) / sizeof(rowid_names[0]); i++)
-		if (!lethe_table_column(t, rowid_names[i]))
-			return rowid_names[i];
-	return NULL;
+	/* The engine's own row identity (SQLite: the rowid), chosen by the
+	 * backend. */
+	return t->row_key;
 }
 
 static int check_expr(lethe_backend *be, const char *table, const char *what,

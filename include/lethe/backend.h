@@ -17,6 +17,35 @@
  *    deterministic built-ins (and the backend's own lethe_* functions).
  *  - A backend opened LETHE_BACKEND_READONLY never changes the database file.
  *  - Values passed to callbacks are borrowed and valid only during the call.
+ *
+ * Engine notions. What crosses this interface is meant to be engine-neutral:
+ * thresholds (lethe_threshold), key ranges (after_key, limit), holds
+ * (lethe_hold), transform results (lethe_change.transform) and counts.
+ * Lethe's own tables (lethe_done, the holds, the suppression list, run
+ * markers, clean-up owed, the evidence head) are behind it: callers name
+ * none of them. Row identity is chosen by the backend (lethe_table_info's
+ * row_key). These notions still carry SQLite's mark, and why:
+ *  - lethe_table_info.without_rowid and .strict, lethe_column_info.rowid_alias,
+ *    .collation (SQLite's collation names) and .unique_other_collation: read
+ *    by check_schema.c to refuse keys and columns on which a run would
+ *    dispose of the wrong rows, with messages naming the SQLite cause. Another
+ *    engine leaves them 0 / "BINARY"-like until check asks the backend for
+ *    its own verdict instead.
+ *  - decl_type is the type as declared in the engine's DDL; subject.c applies
+ *    SQLite's INTEGER-affinity rule to it (and treats a key that is no column
+ *    as the integer rowid) to bind a subject's key as an integer, and
+ *    check_schema.c compares it with STRICT's TEXT and ANY. Moving these
+ *    behind the interface means an op that binds a key value for a column.
+ *  - A scan's or change's `key` may be "rowid", "_rowid_" or "oid" when the
+ *    policy or row_key names one; only the SQLite backend gives them meaning.
+ *  - where, from, subject, held and a hold's where are SQL expression text in
+ *    the register's own dialect: the policy language defines them so
+ *    (policy-language.md); the backend checks and pastes them, nothing else.
+ *  - lethe_value's types are SQLite's storage classes, which every engine's
+ *    values map onto.
+ *  - change_triggers, schema_text (CREATE statements) and finalise (FTS
+ *    optimise, WAL, VACUUM) describe SQLite's residue and triggers; their
+ *    results (names, text, warnings) are engine-neutral data.
  */
 #ifndef LETHE_BACKEND_H
 #define LETHE_BACKEND_H
@@ -69,11 +98,16 @@ typedef struct {
 typedef struct {
 	char *name;
 	int is_view;
-	int without_rowid;
-	int strict;
+	int without_rowid;  /* engine-specific (SQLite): see "engine notions" above */
+	int strict;         /* engine-specific (SQLite): see "engine notions" above */
 	lethe_column_info *columns;
 	size_t ncolumns;
 	int npk;          /* number of primary key columns */
+	/* The name by which the engine identifies each row when no column is
+	 * chosen (lethe_rule_key's last resort), or NULL when there is none.
+	 * SQLite: the first of rowid, _rowid_, oid that no column shadows; NULL
+	 * for a WITHOUT ROWID table or when all three are shadowed. Owned. */
+	char *row_key;
 } lethe_table_info;
 
 typedef enum {

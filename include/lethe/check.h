@@ -15,8 +15,10 @@
 int lethe_check_schema(lethe_backend *be, const lethe_policy *policy, lethe_diags *diags);
 
 /* The column that identifies a rule's rows: its `key`, else the table's single
- * primary-key column, else "rowid". NULL when none fits (a WITHOUT ROWID table
- * with a composite key and no `key`). The string is borrowed from rule or t. */
+ * primary-key column, else the engine's row identity (t->row_key: on SQLite
+ * "rowid", or _rowid_ or oid when a column shadows it). NULL when none fits (a
+ * WITHOUT ROWID table with a composite key and no `key`). The string is
+ * borrowed from rule or t. */
 const char *lethe_rule_key(const lethe_rule *rule, const lethe_table_info *t);
 
 #endif

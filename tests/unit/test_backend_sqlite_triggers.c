@@ -5,7 +5,7 @@
  * and apply's refusal of a trigger nobody checked, on real SQLite files.
  */
 #include "backend_fixture.h"
-#include "../../enforcer/trigger_sql.h"
+#include "../../enforcer/backend/sqlite/trigger_sql.h"
 
 START_TEST(schema_keys_and_collations)
 {
@@ -19,7 +19,8 @@ START_TEST(schema_keys_and_collations)
 		"CREATE UNIQUE INDEX m_a ON m(a COLLATE BINARY);"
 		"CREATE UNIQUE INDEX m_e ON m(lower(e));"
 		"CREATE TABLE d(k INTEGER PRIMARY KEY DESC, v);"
-		"CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;");
+		"CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+		"CREATE TABLE h(rowid, _rowid_, oid);");
 	be = open_db(LETHE_BACKEND_READONLY);
 	ck_assert_int_eq(lethe_backend_table_info(&t, be, "m"), 0);
 	c = lethe_table_column(t, "id");
@@ -35,17 +36,25 @@ START_TEST(schema_keys_and_collations)
 	ck_assert(!c->unique && c->in_unique);      /* read by lower(e) */
 	ck_assert(lethe_table_column(t, "g")->generated);
 	ck_assert(!lethe_table_column(t, "rowid")->unique);
+	/* the row identity the backend offers: the first unshadowed name */
+	ck_assert_str_eq(t->row_key, "_rowid_");
 	lethe_table_info_free(t);
 
 	ck_assert_int_eq(lethe_backend_table_info(&t, be, "d"), 0);
 	/* INTEGER PRIMARY KEY DESC is no rowid alias: it has an index. */
 	c = lethe_table_column(t, "k");
 	ck_assert(!c->rowid_alias && c->unique && !c->notnull);
+	ck_assert_str_eq(t->row_key, "rowid");
 	lethe_table_info_free(t);
 
 	ck_assert_int_eq(lethe_backend_table_info(&t, be, "w"), 0);
 	c = lethe_table_column(t, "k");
 	ck_assert(c->unique && c->notnull && !c->rowid_alias);
+	ck_assert_ptr_null(t->row_key);      /* WITHOUT ROWID: no row identity */
+	lethe_table_info_free(t);
+
+	ck_assert_int_eq(lethe_backend_table_info(&t, be, "h"), 0);
+	ck_assert_ptr_null(t->row_key);      /* every name of the rowid shadowed */
 	lethe_table_info_free(t);
 	lethe_backend_free(be);
 }

@@ -20,7 +20,7 @@
 #define LETHE_BACKEND_SQLITE_H
 
 #include <sqlite3.h>
-#include "backend_impl.h"
+#include "backend/backend_impl.h"
 
 typedef struct {
 	lethe_backend base;     /* first: see backend_impl.h */

@@ -49,6 +49,7 @@ void lethe_table_info_free(lethe_table_info *t)
 	}
 	free(t->columns);
 	free(t->name);
+	free(t->row_key);
 	free(t);
 }
 

@@ -195,6 +195,21 @@ out:
 	return rc;
 }
 
+/* t->row_key: the first name of the rowid that no column shadows (a column
+ * may take any of them and hide the rowid behind it), tried in this order. */
+static int choose_row_key(lethe_table_info *t)
+{
+	static const char *const rowid_names[] = {"rowid", "_rowid_", "oid"};
+
+	if (t->without_rowid)
+		return 0;
+	for (size_t i = 0; i < sizeof(rowid_names) / sizeof(rowid_names[0]); i++)
+		if (!lethe_table_column(t, rowid_names[i]))
+			return (t->row_key = strdup(rowid_names[i])) ? 0 :
+				lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return 0;
+}
+
 int lethe_sqlite_table_info(lethe_table_info **out, lethe_backend *base, const char *table)
 {
 	static const char sql[] =
@@ -229,6 +244,8 @@ int lethe_sqlite_table_info(lethe_table_info **out, lethe_backend *base, const c
 	rc = read_columns(be, t);
 	if (rc == 0)
 		rc = read_unique(be, t);
+	if (rc == 0)
+		rc = choose_row_key(t);
 	if (rc)
 		goto out;
 	*out = t;
