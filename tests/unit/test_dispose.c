@@ -83,7 +83,7 @@ static int on_batch(void *ctx, const lethe_rule *rule, const lethe_value *keys,
 		ck_assert_int_eq(keys[i].type, LETHE_VALUE_INTEGER);
 		ck_assert_uint_lt(s->nkeys, 64);
 		s->keys[s->nkeys++] = keys[i].i;
-		s->not_applied += !applied[i];
+		s->not_applied += applied && !applied[i];
 	}
 	s->changed += changed;
 	return 0;
