@@ -307,12 +307,19 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 			/* the counts are the plan's but for the rows disposed, which
 			 * the batches count; the invalid rows' examples move over */
 			lethe_rule_plan *rp = &run->rules[k];
+			int64_t planned = plan->rules[k].due;
 
 			*rp = plan->rules[k];
 			plan->rules[k].ninvalid_examples = 0;
-			rp->in_scope -= rp->due;
+			rp->in_scope -= planned;
 			rp->due = 0;
 			rc = dispose_rule(&ctx, k, rp);
+			/* a planned row the application made current (or held,
+			 * blocked, deleted) meanwhile was kept: not due now */
+			if (rp->due < planned) {
+				rp->not_due += planned - rp->due;
+				rp->in_scope += planned - rp->due;
+			}
 		}
 	}
 	if (rc == 0 && ctx.done > 0) {
