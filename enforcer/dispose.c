@@ -4,84 +4,59 @@
  * batches, one transaction each; finally the residue work.
  *
  * Invariants:
- *  - Rows are classified by the same code as plan (lethe_plan_count_row), on
- *    the same as-of, so the run's counts are the plan's.
- *  - A page holds at most batch_size rows of one rule, in key order, and only
- *    the due keys of that page are kept: memory is bounded by the batch.
+ *  - Rows are classified by the plan's own thresholds (the scan of
+ *    lethe_plan_scan_init), on the same as-of; a run's counts are the plan's
+ *    but for the rows disposed, which are what the batches' statements
+ *    changed.
+ *  - A batch is one statement that selects the due, unheld, unblocked rows
+ *    of a key range and disposes of them, inside the transaction that
+ *    commits them (lethe_backend_dispose): what is disposed is what was due,
+ *    not held and not blocked at that instant.
+ *  - A batch holds the keys it changed, at most its size (at most
+ *    BATCH_CEILING rows): memory is bounded by the batch.
  *  - Nothing is written before every rule's due count is known to be within
  *    the cap; nothing is written at all in a dry run.
  *  - A batch that disposes of rows records in its own transaction that
- *    clean-up is owed; only a complete clean-up forgets it, and a run begins
- *    with the clean-up an earlier one still owes (docs/disposal.md).
- *  - A page is read inside the transaction that disposes of it (dispose_page):
- *    what is disposed is what was due, not held and not blocked at that
- *    instant, and the counts are what the transaction changed.
+ *    clean-up is owed, and its run marker with the digests of its keys; only
+ *    a complete clean-up forgets what is owed, and a run begins with the
+ *    clean-up an earlier one still owes (docs/disposal.md).
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "lethe/check.h"
 #include "dispose_impl.h"
 #include "lethe/error.h"
 #include "testhook.h"
 #include "transform.h"
 
-typedef struct {
-	lethe_rule_plan *rp;
-	lethe_plan_clock clock;
-	size_t limit;
-	lethe_value *keys;      /* due keys of the page, strings owned */
-	size_t nkeys;
-	lethe_value last;       /* the page's last key, string owned */
-	size_t rows;            /* rows seen in the page */
-} page;
+/* Batch sizes: a batch is sized by the time its transaction took, so that a
+ * run does few commits and holds the write lock briefly: it doubles while a
+ * batch takes under BATCH_GROW_NS and halves when one takes over
+ * BATCH_SHRINK_NS, between LETHE_DISPOSE_BATCH and BATCH_CEILING rows (the
+ * ceiling bounds the keys a batch holds in memory). */
+#define BATCH_GROW_NS 250000000LL
+#define BATCH_SHRINK_NS 1000000000LL
+#define BATCH_CEILING 100000
 
-static void value_release(lethe_value *v)
+static int64_t now_ns(void)
 {
-	if (v->type == LETHE_VALUE_TEXT || v->type == LETHE_VALUE_BLOB)
-		free((void *)v->s);
-	memset(v, 0, sizeof(*v));
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int value_copy(lethe_value *out, const lethe_value *in)
+size_t lethe_dispose_next_batch(size_t rows, int64_t took_ns)
 {
-	*out = *in;
-	if (in->type == LETHE_VALUE_TEXT || in->type == LETHE_VALUE_BLOB) {
-		char *s = malloc(in->len + 1);
-
-		if (!s)
-			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		memcpy(s, in->s, in->len);
-		s[in->len] = '\0';
-		out->s = s;
-	}
-	return 0;
-}
-
-static void page_clear(page *pg)
-{
-	for (size_t i = 0; i < pg->nkeys; i++)
-		value_release(&pg->keys[i]);
-	pg->nkeys = 0;
-	pg->rows = 0;
-}
-
-static int page_row(void *ctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
-		    const lethe_value *subject)
-{
-	page *pg = ctx;
-	int due = lethe_plan_count_row(pg->rp, &pg->clock, key, cls, day);
-	int rc;
-
-	if (due < 0)
-		return due;
-	pg->rows++;
-	value_release(&pg->last);
-	if ((rc = value_copy(&pg->last, key)) < 0)
-		return rc;
-	if (due)
-		return value_copy(&pg->keys[pg->nkeys++], key);
-	return 0;
+	if (took_ns < BATCH_GROW_NS && rows <= BATCH_CEILING / 2)
+		return rows * 2;
+	if (took_ns < BATCH_GROW_NS)
+		return BATCH_CEILING;
+	if (took_ns > BATCH_SHRINK_NS && rows >= 2 * LETHE_DISPOSE_BATCH)
+		return rows / 2;
+	return rows;
 }
 
 typedef struct {
@@ -94,32 +69,31 @@ typedef struct {
 	int owed;               /* clean-up owed is recorded in a committed batch */
 } run_ctx;
 
-/* Read one page and apply its due keys in one transaction. The page is read
- * inside the BEGIN IMMEDIATE that disposes of it: no other connection can
- * write between the read and the change, so a row made current, held or
- * blocked by a concurrent writer before the lock was won is seen as such and
- * kept (docs/disposal.md, "Concurrent writers"). A page without due keys
- * wrote nothing: its transaction is rolled back, not committed, because in
- * rollback-journal mode even an empty COMMIT of a BEGIN IMMEDIATE waits for
- * every reader to finish. */
-static int dispose_page(run_ctx *rc_, const lethe_rule *r, lethe_change *c, page *pg,
-			lethe_scan *scan)
+/* One batch, one transaction: the statement that selects the due, unheld,
+ * unblocked rows of the key range after `after` and disposes of them
+ * (lethe_backend_dispose), the run marker with their digests, and the note
+ * that clean-up is owed. The selection runs inside the BEGIN IMMEDIATE that
+ * disposes, in the same statement: no other connection can write between
+ * them, so a row made current, held or blocked by a concurrent writer before
+ * the lock was won is seen as such and kept (docs/disposal.md, "Concurrent
+ * writers"). A batch that changed nothing wrote nothing: its transaction is
+ * rolled back, not committed, because in rollback-journal mode even an empty
+ * COMMIT of a BEGIN IMMEDIATE waits for every reader to finish. */
+static int dispose_batch(run_ctx *rc_, const lethe_rule *r, lethe_change *c, lethe_rule_plan *rp,
+			 const lethe_scan *scan, lethe_disposed *d)
 {
 	const lethe_dispose_options *o = rc_->opts;
-	int64_t changed = 0;
 	int rc;
 
 	if ((rc = lethe_backend_begin(rc_->be)) < 0)
 		return rc;
-	rc = lethe_backend_scan(rc_->be, scan);
-	if (rc == 0 && !pg->nkeys) {
+	rc = lethe_backend_dispose(d, rc_->be, c, scan);
+	if (rc == 0 && !d->n) {
 		lethe_backend_rollback(rc_->be);
 		return 0;
 	}
-	if (rc == 0)
-		rc = lethe_backend_apply(&changed, rc_->be, c, pg->keys, pg->nkeys);
 	if (rc == 0 && o->batch_hook)
-		rc = o->batch_hook(o->hook_ctx, r, pg->keys, c->applied, pg->nkeys, changed);
+		rc = o->batch_hook(o->hook_ctx, r, d->keys, NULL, d->n, (int64_t)d->n);
 	/* no disposal commits without the register saying clean-up is owed */
 	if (rc == 0 && !rc_->owed)
 		rc = lethe_backend_cleanup_owe(rc_->be);
@@ -127,25 +101,27 @@ static int dispose_page(run_ctx *rc_, const lethe_rule *r, lethe_change *c, page
 		rc = lethe_backend_commit(rc_->be);
 	if (rc != 0) {
 		lethe_backend_rollback(rc_->be);
-		pg->rp->due -= (int64_t)pg->nkeys;
 		return rc;
 	}
 	rc_->owed = 1;
 	lethe_test_crash_point("after-batch");
-	/* Read under the same lock, every due key is changed; the adjustment
-	 * only keeps the count honest should a statement change nothing. */
-	pg->rp->due += changed - (int64_t)pg->nkeys;
-	rc_->done += changed;
+	rp->due += (int64_t)d->n;
+	rp->in_scope += (int64_t)d->n;
+	rc_->done += (int64_t)d->n;
 	if (o->progress)
 		o->progress(o->progress_ctx, rc_->done, rc_->total);
 	return 0;
 }
 
+/* A rule's batches. Its counts other than the disposed rows are the plan's
+ * (rp arrives with them, due and the due rows' share of in_scope zeroed);
+ * what is disposed is what each batch's statement changed. */
 static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 {
 	const lethe_rule *r = &ctx->policy->rules[index];
-	size_t limit = lethe_test_batch_size(ctx->opts->batch_size ? ctx->opts->batch_size
-						      : LETHE_DISPOSE_BATCH);
+	/* the test override fixes the size (tests/e2e/test_run_live_writer.py) */
+	size_t fixed = lethe_test_batch_size(ctx->opts->batch_size);
+	size_t limit = fixed ? fixed : LETHE_DISPOSE_BATCH;
 	lethe_table_info *t = NULL;
 	lethe_dependents *deps = NULL;
 	size_t ndeps = 0;
@@ -153,11 +129,11 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	int *notnull = NULL, *unique = NULL;
 	lethe_transform tf = { .rule = r, .key = ctx->opts->pseudonym_key };
 	lethe_change change = { 0 };
-	page pg = { .rp = rp, .clock = { ctx->policy, ctx->opts->as_of, ctx->opts->scope, ctx->holds },
-		    .limit = limit };
+	lethe_plan_clock clock = { ctx->policy, ctx->opts->as_of, ctx->opts->scope, ctx->holds };
 	lethe_action action = lethe_plan_action(r, ctx->opts->scope);
 	lethe_scan scan = { 0 };
-	int rc, first = 1;
+	lethe_disposed d = { 0 }, last = { 0 };
+	int rc;
 
 	if ((rc = lethe_backend_table_info(&t, ctx->be, r->table)) < 0)
 		goto out;
@@ -194,32 +170,29 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 		change.transform_ctx = &tf;
 		change.done_rule = r->name;
 	}
-	if ((rc = lethe_plan_dependents(&deps, &ndeps, ctx->policy, ctx->fks, r, &pg.clock)) < 0)
+	if ((rc = lethe_plan_dependents(&deps, &ndeps, ctx->policy, ctx->fks, r, &clock)) < 0)
 		goto out;
-	if (!(pg.keys = calloc(limit, sizeof(*pg.keys))) ||
-	    !(change.applied = calloc(limit, 1))) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
 	if ((rc = lethe_plan_scan_init(&scan, ctx->policy, index, change.key, deps, ndeps,
-				       &pg.clock)) < 0)
+				       &clock)) < 0)
 		goto out;
-	scan.row = page_row;
-	scan.row_ctx = &pg;
-	scan.limit = (int64_t)limit;
-	do {
-		page_clear(&pg);
-		scan.after_key = first ? NULL : &pg.last;
-		first = 0;
-		if ((rc = dispose_page(ctx, r, &change, &pg, &scan)) != 0)
-			goto out;
-	} while (pg.rows == limit);
+	for (;;) {
+		int64_t t0 = now_ns();
+
+		scan.limit = (int64_t)limit;
+		scan.after_key = last.n ? &last.last : NULL;
+		if ((rc = dispose_batch(ctx, r, &change, rp, &scan, &d)) != 0 || d.n < limit)
+			break;
+		/* the next batch starts after this one's greatest key */
+		lethe_disposed_release(&last);
+		last = d;
+		memset(&d, 0, sizeof(d));
+		if (!fixed)
+			limit = lethe_dispose_next_batch(limit, now_ns() - t0);
+	}
 out:
 	lethe_plan_scan_release(&scan);
-	page_clear(&pg);
-	value_release(&pg.last);
-	free(pg.keys);
-	free(change.applied);
+	lethe_disposed_release(&d);
+	lethe_disposed_release(&last);
 	free(columns);
 	free(notnull);
 	free(unique);
@@ -331,7 +304,22 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 			run->rules[k].in_scope = plan->rules[k].in_scope;
 			run->rules[k].not_due = plan->rules[k].not_due;
 		} else {
-			rc = dispose_rule(&ctx, k, &run->rules[k]);
+			/* the counts are the plan's but for the rows disposed, which
+			 * the batches count; the invalid rows' examples move over */
+			lethe_rule_plan *rp = &run->rules[k];
+			int64_t planned = plan->rules[k].due;
+
+			*rp = plan->rules[k];
+			plan->rules[k].ninvalid_examples = 0;
+			rp->in_scope -= planned;
+			rp->due = 0;
+			rc = dispose_rule(&ctx, k, rp);
+			/* a planned row the application made current (or held,
+			 * blocked, deleted) meanwhile was kept: not due now */
+			if (rp->due < planned) {
+				rp->not_due += planned - rp->due;
+				rp->in_scope += planned - rp->due;
+			}
 		}
 	}
 	if (rc == 0 && ctx.done > 0) {

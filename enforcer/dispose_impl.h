@@ -13,15 +13,15 @@ typedef struct {
 	lethe_day as_of;
 	int64_t max_rows_per_rule;   /* 0: no cap */
 	int dry_run;                 /* plan only, change nothing */
-	size_t batch_size;           /* 0: LETHE_DISPOSE_BATCH */
+	size_t batch_size;           /* 0: sized by time (dispose.c); else fixed */
 	const lethe_token_key *pseudonym_key; /* required by pseudonymise rules */
 	int residue_fast;                     /* residue: fast, no VACUUM */
 	const lethe_plan_scope *scope;        /* NULL: the register; else one subject
 						 (an erasure when scope->erasure) */
 
 	/* Called inside each batch's transaction, after the rows are changed and
-	 * before COMMIT (for evidence markers): applied[i] tells whether keys[i]'s
-	 * row was changed. Non-zero return aborts the batch. */
+	 * before COMMIT (for evidence markers) with the keys the batch changed
+	 * (applied is NULL: every key was). Non-zero return aborts the batch. */
 	int (*batch_hook)(void *ctx, const lethe_rule *rule, const lethe_value *keys,
 			  const unsigned char *applied, size_t n, int64_t changed);
 
@@ -41,5 +41,8 @@ typedef struct {
  * *out is still set (with what was disposed) and the code is returned. */
 int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 		  const lethe_policy *policy, const lethe_dispose_options *opts);
+
+/* The size of the next batch after one of `rows` rows that took took_ns. */
+size_t lethe_dispose_next_batch(size_t rows, int64_t took_ns);
 
 #endif

@@ -181,6 +181,72 @@ int lethe_backend_apply(int64_t *changed, lethe_backend *be, const lethe_change 
 	return be->ops->apply(changed, be, c, keys, nkeys);
 }
 
+int lethe_backend_dispose(lethe_disposed *out, lethe_backend *be, const lethe_change *c,
+			  const lethe_scan *scan)
+{
+	if (!out || !be || !c || !c->table || !c->key || !scan || !scan->table || !scan->key)
+		return lethe_error_set(LETHE_ESOFTWARE, "dispose: missing argument");
+	if (!c->delete && (!c->ncolumns || !c->columns || !c->transform))
+		return lethe_error_set(LETHE_ESOFTWARE, "dispose: an update needs columns and a transform");
+	lethe_disposed_release(out);
+	return be->ops->dispose(out, be, c, scan);
+}
+
+static void disposed_value_free(lethe_value *v)
+{
+	if (v->type == LETHE_VALUE_TEXT || v->type == LETHE_VALUE_BLOB)
+		free((void *)v->s);
+	memset(v, 0, sizeof(*v));
+}
+
+void lethe_disposed_release(lethe_disposed *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		disposed_value_free(&d->keys[i]);
+	free(d->keys);
+	disposed_value_free(&d->last);
+	memset(d, 0, sizeof(*d));
+}
+
+/* A copy of in whose text or blob is owned by out. */
+static int disposed_value_copy(lethe_value *out, const lethe_value *in)
+{
+	*out = *in;
+	if (in->type == LETHE_VALUE_TEXT || in->type == LETHE_VALUE_BLOB) {
+		char *s = malloc(in->len + 1);
+
+		if (!s)
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		memcpy(s, in->s, in->len);
+		s[in->len] = '\0';
+		out->s = s;
+	}
+	return 0;
+}
+
+int lethe_disposed_add(lethe_disposed *d, const lethe_value *key, int greater)
+{
+	int rc;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		lethe_value *grown = realloc(d->keys, cap * sizeof(*grown));
+
+		if (!grown)
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		d->keys = grown;
+		d->cap = cap;
+	}
+	if ((rc = disposed_value_copy(&d->keys[d->n], key)) < 0)
+		return rc;
+	d->n++;
+	if (greater) {
+		disposed_value_free(&d->last);
+		rc = disposed_value_copy(&d->last, key);
+	}
+	return rc;
+}
+
 int lethe_backend_pin_schema(lethe_backend *be)
 {
 	if (!be)

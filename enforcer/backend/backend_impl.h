@@ -30,6 +30,8 @@ struct lethe_backend_ops {
 	void (*rollback)(lethe_backend *be);
 	int (*apply)(int64_t *changed, lethe_backend *be, const lethe_change *c,
 		     const lethe_value *keys, size_t nkeys);
+	int (*dispose)(lethe_disposed *out, lethe_backend *be, const lethe_change *c,
+		       const lethe_scan *scan);
 	int (*finalise)(lethe_backend *be, lethe_warnings *warnings, unsigned flags);
 	int (*mark)(lethe_backend *be, const char *run_id, const char *rule, int64_t disposed,
 		    const char *const *digests, size_t ndigests);

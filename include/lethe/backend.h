@@ -368,6 +368,29 @@ void lethe_backend_rollback(lethe_backend *be);
 int lethe_backend_apply(int64_t *changed, lethe_backend *be, const lethe_change *c,
 			const lethe_value *keys, size_t nkeys);
 
+/* The keys one disposal statement changed (lethe_backend_dispose), and the
+ * greatest of them in the key column's own order; every value and string is
+ * owned by the struct: lethe_disposed_release frees them and zeroes it. */
+typedef struct {
+	lethe_value *keys;
+	size_t n, cap;
+	lethe_value last;          /* the greatest key; LETHE_VALUE_NULL when n is 0 */
+} lethe_disposed;
+
+void lethe_disposed_release(lethe_disposed *d);
+/* Append a copy of key to d (and make it d->last when `greater`). */
+int lethe_disposed_add(lethe_disposed *d, const lethe_value *key, int greater);
+
+/* A batch as one statement, inside the open transaction: apply c to the rows
+ * of scan (its rule's rows after scan->after_key) that are due, not held and
+ * not blocked at this instant, at most scan->limit of them in key order; the
+ * selection and the change are one statement carrying the scan's predicate,
+ * so no row is changed that stopped being due after the plan. out receives
+ * the keys the statement changed (cleared first), out->n is what it changed.
+ * scan->classes and scan->row are ignored. Errors as lethe_backend_apply. */
+int lethe_backend_dispose(lethe_disposed *out, lethe_backend *be, const lethe_change *c,
+			  const lethe_scan *scan);
+
 /* --- a data subject's rows and the suppression list ------------------------------ */
 
 /* Every row of `table` matching `where` (a read-only user expression that may

@@ -83,7 +83,7 @@ static int on_batch(void *ctx, const lethe_rule *rule, const lethe_value *keys,
 		ck_assert_int_eq(keys[i].type, LETHE_VALUE_INTEGER);
 		ck_assert_uint_lt(s->nkeys, 64);
 		s->keys[s->nkeys++] = keys[i].i;
-		s->not_applied += !applied[i];
+		s->not_applied += applied && !applied[i];
 	}
 	s->changed += changed;
 	return 0;
@@ -404,6 +404,29 @@ START_TEST(test_dispose_failing_batch_hook)
 }
 END_TEST
 
+/* Batch sizes are an outcome of the time a batch took: they double while
+ * batches are quick, up to a ceiling, and halve when one is slow, down to
+ * LETHE_DISPOSE_BATCH. */
+START_TEST(test_dispose_batch_size_follows_time)
+{
+	const int64_t ms = 1000000;
+	size_t n = LETHE_DISPOSE_BATCH;
+	int steps = 0;
+
+	ck_assert_uint_eq(lethe_dispose_next_batch(1000, 10 * ms), 2000);
+	ck_assert_uint_eq(lethe_dispose_next_batch(1000, 500 * ms), 1000);
+	ck_assert_uint_eq(lethe_dispose_next_batch(8000, 1500 * ms), 4000);
+	ck_assert_uint_eq(lethe_dispose_next_batch(LETHE_DISPOSE_BATCH, 5000 * ms), LETHE_DISPOSE_BATCH);
+	while (steps < 100 && n != lethe_dispose_next_batch(n, ms)) {
+		n = lethe_dispose_next_batch(n, ms);
+		steps++;
+	}
+	ck_assert_uint_eq(n, 100000);
+	ck_assert_int_lt(steps, 10);
+	ck_assert_uint_eq(lethe_dispose_next_batch(n, 2000 * ms), 50000);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
@@ -413,6 +436,7 @@ int main(void)
 		test_dispose_pseudonymise_and_mask,
 		test_dispose_batch_hooks_see_disposed_keys,
 		test_dispose_failing_batch_hook,
+		test_dispose_batch_size_follows_time,
 	};
 
 	return rf_main("dispose", tests, sizeof(tests) / sizeof(tests[0]));

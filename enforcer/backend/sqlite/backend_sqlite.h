@@ -78,6 +78,17 @@ int lethe_sqlite_commit(lethe_backend *base);
 void lethe_sqlite_rollback(lethe_backend *base);
 int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 		       const lethe_value *keys, size_t nkeys);
+int lethe_sqlite_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
+			 const lethe_scan *scan);
+/* Bind a scan's named parameters (:lethe_after, :lethe_rule, :lethe_subject). */
+void lethe_sqlite_scan_bind(sqlite3_stmt *stmt, const lethe_scan *scan);
+/* As lethe_sqlite_prepare_user, for the one statement of a change
+ * (lethe_sqlite_dispose): its own writes and those of the triggers it fires
+ * are allowed (auth_on is LETHE_SQLITE_AUTH_CHANGE), the user's expressions
+ * in it stay read-only. */
+int lethe_sqlite_prepare_change(lethe_sqlite *be, const char *sql, sqlite3_stmt **out,
+				char **errmsg);
+#define LETHE_SQLITE_AUTH_CHANGE 2
 int lethe_sqlite_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags);
 int lethe_sqlite_register_write_functions(lethe_sqlite *be);
 /* Append the text of c's statement: DELETE, or UPDATE of c's columns through

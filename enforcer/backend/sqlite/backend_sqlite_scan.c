@@ -97,16 +97,21 @@ static int prepare_scan(sqlite3_stmt **stmt, lethe_sqlite *be, const lethe_scan 
 		free(errmsg);
 		return rc;
 	}
+	lethe_sqlite_scan_bind(*stmt, scan);
+	return 0;
+}
+
+void lethe_sqlite_scan_bind(sqlite3_stmt *stmt, const lethe_scan *scan)
+{
 	if (scan->after_key)
-		lethe_sqlite_bind_value(*stmt, sqlite3_bind_parameter_index(*stmt, ":lethe_after"),
+		lethe_sqlite_bind_value(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_after"),
 					scan->after_key);
 	if (scan->done_rule)
-		sqlite3_bind_text(*stmt, sqlite3_bind_parameter_index(*stmt, ":lethe_rule"),
+		sqlite3_bind_text(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_rule"),
 				  scan->done_rule, -1, SQLITE_STATIC);
 	if (scan->bind_subject)
-		lethe_sqlite_bind_value(*stmt, sqlite3_bind_parameter_index(*stmt, ":lethe_subject"),
+		lethe_sqlite_bind_value(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_subject"),
 					scan->bind_subject);
-	return 0;
 }
 
 static int step_failed(lethe_sqlite *be, const lethe_scan *scan, int step)

@@ -252,7 +252,8 @@ static int prepare_own(lethe_sqlite *be, sqlite3_str *s, sqlite3_stmt **stmt)
 	return 0;
 }
 
-void lethe_sqlite_change_sql(sqlite3_str *s, const lethe_change *c, int transform)
+/* "DELETE FROM T" or "UPDATE T SET ..." of c, without its WHERE. */
+static void change_head(sqlite3_str *s, const lethe_change *c, int transform)
 {
 	if (c->delete) {
 		sqlite3_str_appendall(s, "DELETE FROM ");
@@ -277,6 +278,11 @@ void lethe_sqlite_change_sql(sqlite3_str *s, const lethe_change *c, int transfor
 			sqlite3_str_appendall(s, ")");
 		}
 	}
+}
+
+void lethe_sqlite_change_sql(sqlite3_str *s, const lethe_change *c, int transform)
+{
+	change_head(s, c, transform);
 	sqlite3_str_appendall(s, " WHERE ");
 	lethe_sqlite_append_ident(s, c->key);
 	sqlite3_str_appendall(s, " = ?1");
@@ -370,5 +376,183 @@ int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change
 out:
 	sqlite3_finalize(stmt);
 	sqlite3_finalize(done);
+	return rc;
+}
+
+/* --- a batch as one statement ------------------------------------------------------------ */
+
+/* Is a greater than b in the key column's order (its collation, SQLite's
+ * order of types)? Integer keys, the common case, are compared here. */
+static int key_greater(sqlite3_stmt *cmp, const lethe_value *a, const lethe_value *b)
+{
+	int greater;
+
+	if (a->type == LETHE_VALUE_INTEGER && b->type == LETHE_VALUE_INTEGER)
+		return a->i > b->i;
+	lethe_sqlite_bind_value(cmp, 1, a);
+	lethe_sqlite_bind_value(cmp, 2, b);
+	greater = sqlite3_step(cmp) == SQLITE_ROW && sqlite3_column_int(cmp, 0);
+	sqlite3_reset(cmp);
+	return greater;
+}
+
+static int compare_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stmt **cmp)
+{
+	const char *coll = NULL;
+	sqlite3_str *s = sqlite3_str_new(be->db);
+
+	if (sqlite3_table_column_metadata(be->db, "main", c->table, c->key, NULL, &coll, NULL, NULL,
+					  NULL) != SQLITE_OK || !coll)
+		coll = "BINARY";
+	sqlite3_str_appendf(s, "SELECT ?1 > (?2 COLLATE \"%w\")", coll);
+	return prepare_own(be, s, cmp);
+}
+
+/* The statement: c's change of the rows whose key is among the scan's due
+ * rows (the scan's classified query, backend_sqlite_scan_sql.c, due rows
+ * only, in key order, at most limit), returning the keys it changed. */
+static int dispose_sql(char **out, lethe_sqlite *be, const lethe_change *c, const lethe_scan *scan)
+{
+	lethe_scan due = *scan;
+	sqlite3_str *s;
+	char *rows = NULL;
+	int rc;
+
+	due.classes = 1u << LETHE_ROW_DUE;
+	if ((rc = lethe_sqlite_scan_sql(&rows, be, &due, 0)) < 0)
+		return rc;
+	s = sqlite3_str_new(be->db);
+	change_head(s, c, 1);
+	sqlite3_str_appendall(s, " WHERE ");
+	lethe_sqlite_append_ident(s, c->key);
+	sqlite3_str_appendf(s, " IN (SELECT lethe_k FROM (%s)) RETURNING ", rows);
+	lethe_sqlite_append_ident(s, c->key);
+	sqlite3_free(rows);
+	if (!(*out = sqlite3_str_finish(s)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return 0;
+}
+
+static int record_done(lethe_sqlite *be, const lethe_change *c, const lethe_disposed *d)
+{
+	sqlite3_stmt *done = NULL;
+	sqlite3_str *s;
+	int rc, step;
+
+	rc = exec_write(be, "CREATE TABLE IF NOT EXISTS " LETHE_DONE_TABLE " (rule TEXT NOT NULL, "
+			"key NOT NULL, PRIMARY KEY (rule, key)) WITHOUT ROWID",
+			"create table " LETHE_DONE_TABLE);
+	if (rc < 0)
+		return rc;
+	s = sqlite3_str_new(be->db);
+	sqlite3_str_appendall(s, "INSERT OR IGNORE INTO " LETHE_DONE_TABLE " (rule, key) VALUES (?1, ?2)");
+	if ((rc = prepare_own(be, s, &done)) < 0)
+		return rc;
+	for (size_t i = 0; i < d->n && rc == 0; i++) {
+		sqlite3_bind_text(done, 1, c->done_rule, -1, SQLITE_STATIC);
+		lethe_sqlite_bind_value(done, 2, &d->keys[i]);
+		step = sqlite3_step(done);
+		sqlite3_reset(done);
+		if (step != SQLITE_DONE)
+			rc = lethe_error_set(lethe_sqlite_code(step), "cannot record rule '%s': %s",
+					     c->done_rule, sqlite3_errmsg(be->db));
+	}
+	sqlite3_finalize(done);
+	return rc;
+}
+
+/* The statement failed (a constraint, say) and SQLite undid it: the change
+ * is made again key by key (lethe_sqlite_apply) on the same due keys, whose
+ * error names the key that fails; the transaction is the caller's to roll
+ * back. Should every key pass one by one, the statement's error stands. */
+static int failed(lethe_sqlite *be, const lethe_change *c, const lethe_scan *scan, int step)
+{
+	int code = lethe_sqlite_code(step);
+	char *msg = strdup(lethe_sqlite_errmsg(be));
+	lethe_scan due = *scan;
+	lethe_disposed keys = { 0 };
+	sqlite3_stmt *stmt = NULL;
+	char *sql = NULL, *why = NULL;
+	lethe_value key;
+	int64_t changed;
+	int rc;
+
+	due.classes = 1u << LETHE_ROW_DUE;
+	if ((rc = lethe_sqlite_scan_sql(&sql, be, &due, 0)) == 0 &&
+	    (rc = lethe_sqlite_prepare_user(be, sql, &stmt, &why)) == 0) {
+		lethe_sqlite_scan_bind(stmt, &due);
+		while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
+			lethe_sqlite_value(&key, sqlite3_column_value(stmt, 0));
+			rc = lethe_disposed_add(&keys, &key, 0);
+		}
+		sqlite3_finalize(stmt);
+		if (rc == 0)
+			rc = lethe_sqlite_apply(&changed, (lethe_backend *)be, c, keys.keys, keys.n);
+	}
+	if (rc == 0)
+		rc = lethe_error_set(code, "rule '%s', table '%s': %s", c->rule ? c->rule : "?", c->table,
+				     msg ? msg : "cannot change rows");
+	lethe_disposed_release(&keys);
+	sqlite3_free(sql);
+	free(why);
+	free(msg);
+	return rc < 0 ? rc : lethe_error_set(code, "rule '%s', table '%s': cannot change rows",
+					     c->rule ? c->rule : "?", c->table);
+}
+
+int lethe_sqlite_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
+			 const lethe_scan *scan)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	sqlite3_stmt *stmt = NULL, *cmp = NULL;
+	char *sql = NULL, *why = NULL;
+	lethe_value key;
+	int rc, step;
+
+	if (!be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "dispose outside a transaction");
+	/* Inside BEGIN IMMEDIATE the schema cannot change: what is analysed here
+	 * is what the statement below runs. */
+	if ((rc = lethe_sqlite_refuse_triggers(be, c)) < 0 ||
+	    (rc = compare_statement(be, c, &cmp)) < 0 ||
+	    (rc = dispose_sql(&sql, be, c, scan)) < 0)
+		goto out;
+	if ((rc = lethe_sqlite_prepare_change(be, sql, &stmt, &why)) != 0) {
+		if (why)
+			rc = lethe_error_set(rc, "rule '%s': cannot dispose of rows of '%s': %s",
+					     c->rule ? c->rule : "?", c->table, why);
+		goto out;
+	}
+	lethe_sqlite_scan_bind(stmt, scan);
+	/* SQLite makes every change on the first step and keeps the returned
+	 * keys; the transform runs then, for each changed row. The statement
+	 * was prepared under the authorizer, which is off while it runs: the
+	 * register's full-text tables prepare statements of their own (PRAGMA
+	 * data_version), and inside BEGIN IMMEDIATE with the schema checked
+	 * unchanged (lethe_sqlite_begin) nothing makes SQLite re-prepare it. */
+	be->transform_rc = 0;
+	for (;;) {
+		be->cur_change = c;
+		step = sqlite3_step(stmt);
+		be->cur_change = NULL;
+		if (step != SQLITE_ROW)
+			break;
+		lethe_sqlite_value(&key, sqlite3_column_value(stmt, 0));
+		if ((rc = lethe_disposed_add(out, &key, !out->n || key_greater(cmp, &key, &out->last))) < 0)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		rc = be->transform_rc ? be->transform_rc : failed(be, c, scan, step);
+		goto out;
+	}
+	if (c->done_rule && out->n)
+		rc = record_done(be, c, out);
+out:
+	sqlite3_finalize(stmt);
+	sqlite3_finalize(cmp);
+	sqlite3_free(sql);
+	free(why);
+	if (rc < 0)
+		lethe_disposed_release(out);
 	return rc;
 }
