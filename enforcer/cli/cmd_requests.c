@@ -143,10 +143,12 @@ static int change(const lethe_cli_opts *opts, int argc, char **argv, int extend)
 	}
 	if ((status = cli_register_open(&reg, opts, 0)))
 		return status;
-	if ((rc = lethe_site_open(&site, reg.cfg, reg.policy, reg.be, LETHE_SITE_KEYS)) < 0 ||
-	    (extend ? (rc = lethe_site_request_extend(site, id, until, reason)) :
-	     ((rc = lethe_subject_find(&subject, reg.be, reg.policy, key)) < 0 ||
-	      (rc = lethe_site_request_add(&new_id, site, kind, &subject, received)))) < 0) {
+	rc = lethe_site_open(&site, reg.cfg, reg.policy, reg.be, LETHE_SITE_KEYS);
+	if (rc == 0 && extend)
+		rc = lethe_site_request_extend(site, id, until, reason);
+	else if (rc == 0 && (rc = lethe_subject_find(&subject, reg.be, reg.policy, key)) == 0)
+		rc = lethe_site_request_add(&new_id, site, kind, &subject, received);
+	if (rc < 0) {
 		status = cli_fail(rc);
 	} else if (!opts->quiet) {
 		if (extend)
