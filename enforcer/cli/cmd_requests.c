@@ -149,7 +149,8 @@ static int change(const lethe_cli_opts *opts, int argc, char **argv, int extend)
 	else if (rc == 0 && (rc = lethe_subject_find(&subject, reg.be, reg.policy, key)) == 0)
 		rc = lethe_site_request_add(&new_id, site, kind, &subject, received);
 	if (rc < 0) {
-		status = cli_fail(rc);
+		/* no such open request is bad data, as for `hold release` */
+		status = rc == LETHE_ENOTFOUND ? (cli_fail(rc), 65) : cli_fail(rc);
 	} else if (!opts->quiet) {
 		if (extend)
 			printf("request %lld extended until %s\n", id, until_arg);

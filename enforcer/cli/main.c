@@ -70,6 +70,9 @@ static int command_help(const char *name)
 		{ "init", "lethe init DIR [--database PATH] [--policies DIR]" },
 		{ "verify", "lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]" },
 		{ "status", "lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]" },
+		{ "requests", "lethe [-c FILE] requests [list] [--json] | requests add --kind access|erasure "
+			      "--subject KEY [--received YYYY-MM-DD] | requests extend ID --until YYYY-MM-DD "
+			      "--reason TEXT" },
 	};
 
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
