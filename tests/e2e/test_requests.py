@@ -13,7 +13,8 @@ shop:
 - a later `erase` answers the open request, keeping its received day;
 - the evidence records received and answered dates, holds neither a subject
   key nor the extension's reason, the register holds digests only, and
-  `lethe verify` passes."""
+  `lethe verify` passes; the verifier refuses a `received` that is not a
+  date in an erasure intent (signed by hand)."""
 import datetime
 import json
 import os
@@ -166,4 +167,23 @@ for r in erasures + exports:
     check(set(r) & {"subject_key", "key"} == set(), "no record carries a key field")
 rc, out, err = run("-c", cfg, "verify")
 equal(rc, 0, f"lethe verify passes ({out.strip()} {err.strip()})")
+
+# the independent verifier: received and answered, when present, are dates
+import lethe_verify_e2e as V  # noqa: E402  (builds its own signed repositories)
+
+
+def erasure_intent(**dates):
+    step = V.intent(1, V.RUN1, b"rules: [a]\n")
+    rec = json.loads(step["record"])
+    rec.update(request="erasure", subject="ab" * 32, **dates)
+    step["record"] = json.dumps(rec, indent=2).encode()
+    return step
+
+
+good = V.build([erasure_intent(received="2025-11-01", answered="2025-11-24"), V.completion(2, V.RUN1, 1)])
+rc, out, err = V.verify(good)
+equal(rc, 0, f"verify accepts an erasure intent with received and answered dates ({out.strip()})")
+for field, value in (("received", "2025-11-1"), ("answered", "yesterday")):
+    bad = V.build([erasure_intent(**{field: value}), V.completion(2, V.RUN1, 1)])
+    V.expect_fail(f"an erasure intent with {field} {value!r}", bad, 0, field)
 finish()
