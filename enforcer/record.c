@@ -168,6 +168,8 @@ json_t *lethe_record_intent(const lethe_record_intent_info *in)
 	if (json_object_set_new(o, "request", json_string(in->request)) < 0 ||
 	    json_object_set_new(o, "subject", json_string(in->subject ? in->subject : "")) < 0 ||
 	    (in->contact && json_object_set_new(o, "contact", json_string(in->contact)) < 0) ||
+	    (in->received && (json_object_set_new(o, "received", json_string(in->received)) < 0 ||
+			      json_object_set_new(o, "answered", json_string(in->as_of)) < 0)) ||
 	    (in->replay_of > 0 && json_object_set_new(o, "replay_of", json_integer(in->replay_of)) < 0)) {
 		json_decref(o);
 		return NULL;
@@ -232,13 +234,14 @@ json_t *lethe_record_release(int64_t hold_id, const char *reason_digest)
 }
 
 json_t *lethe_record_export(const char *subject, const lethe_access_result *res,
-			    const char *format)
+			    const char *format, const char *received, const char *answered)
 {
 	json_t *tables = json_array();
 
 	for (size_t i = 0; tables && i < res->ntables; i++)
 		json_array_append_new(tables, json_pack("{s:s, s:I}", "table", res->tables[i].table,
 							"rows", (json_int_t)res->tables[i].rows));
-	return json_pack("{s:s, s:s, s:o, s:{s:s, s:s}}", "request", "access", "subject", subject,
-			 "tables", tables, "archive", "format", format, "sha256", res->sha256);
+	return json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:s*, s:s*}", "request", "access", "subject",
+			 subject, "tables", tables, "archive", "format", format, "sha256", res->sha256,
+			 "received", received, "answered", answered);
 }

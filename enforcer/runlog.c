@@ -190,6 +190,7 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 					   .database = env->database, .schema_sha256 = schema,
 					   .request = env->request, .subject = env->subject_digest,
 					   .contact = env->subject_contact,
+					   .received = env->received,
 					   .replay_of = env->replay_of, .policy = policy,
 					   .rules = rules })),
 			   &f, lethe_record_run_label(env->request, env->replay_of), rl->run_id);

@@ -241,7 +241,7 @@ int lethe_site_erase(lethe_plan **done, lethe_warnings *warnings, lethe_site *s,
 	lethe_dispose_options o = { 0 };
 	lethe_plan_scope scope = { 0 };
 	lethe_runlog_env env = lethe_site_env(s);
-	char digest[LETHE_DIGEST_SIZE], contact[LETHE_DIGEST_SIZE];
+	char digest[LETHE_DIGEST_SIZE], contact[LETHE_DIGEST_SIZE], received[11];
 	int rc, identified = 0, write = (s->flags & LETHE_SITE_WRITE) != 0;
 
 	*done = NULL;
@@ -260,10 +260,20 @@ int lethe_site_erase(lethe_plan **done, lethe_warnings *warnings, lethe_site *s,
 		env.subject_digest = digest;
 		env.subject_contact = identified ? contact : NULL;
 		env.replay_of = replay_of;
+		/* a replay answers no new request */
+		if (replay_of <= 0) {
+			if ((rc = lethe_site_request_received(s, "erasure", digest, as_of, received)) < 0)
+				goto out;
+			env.received = received;
+		}
 		if ((rc = suppress(s, subject)) < 0)
 			goto out;
 	}
 	rc = dispose(done, warnings, s, &o, write ? &env : NULL);
+	if (rc == 0 && env.received &&
+	    lethe_site_request_answer(s, "erasure", digest, received, as_of) < 0)
+		rc = lethe_warnings_add(warnings, "the request was not registered: %s",
+					lethe_error_last()) < 0 ? LETHE_ESOFTWARE : 0;
 out:
 	lethe_plan_scope_release(&scope);
 	return rc;

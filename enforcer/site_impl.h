@@ -28,6 +28,7 @@ struct lethe_site {
 	lethe_evidence *ev;
 	lethe_recovery recovered;
 	char database[PATH_MAX];   /* the register's path, made absolute */
+	lethe_day received;        /* lethe_site_set_received; 0: none given */
 };
 
 /* The run log environment of a record outside a run (holds, export). */
@@ -39,5 +40,15 @@ void lethe_site_push(lethe_site *site, lethe_warnings *warnings);
 /* LETHE_ESOFTWARE unless the site was opened with all of `flags`. */
 int lethe_site_require(const lethe_site *site, unsigned flags, const char *what);
 
+/* The request register's side of an access or erasure (site_requests.c):
+ * the day the request of `kind` from the subject with `digest` was received
+ * (into received, "YYYY-MM-DD"): the one set by lethe_site_set_received, else
+ * the oldest open request of that kind and subject, else as_of. */
+int lethe_site_request_received(lethe_site *s, const char *kind, const char *digest,
+				lethe_day as_of, char received[11]);
+/* Mark that request answered on `answered` (adding it to the register when
+ * it was not registered yet), in a transaction of its own. */
+int lethe_site_request_answer(lethe_site *s, const char *kind, const char *digest,
+			      const char *received, lethe_day answered);
 
 #endif

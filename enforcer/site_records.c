@@ -141,22 +141,30 @@ int lethe_site_hold_release(int64_t *seq, lethe_warnings *warnings, lethe_site *
 /* The export's record: be (read-only is enough) refuses it, like every
  * record, on a main behind the register's remembered head. */
 static int record_export(lethe_site *s, const lethe_subject *subject,
-			 const lethe_access_result *res, const char *path)
+			 const lethe_access_result *res, const char *path, lethe_day as_of,
+			 lethe_warnings *warnings)
 {
 	lethe_runlog_env env = { .ev = s->ev, .signing_key = s->signing_key, .be = s->be };
-	char digest[LETHE_DIGEST_SIZE];
+	char digest[LETHE_DIGEST_SIZE], received[11], answered[11];
 	size_t len = strlen(path);
 	json_t *fields;
 	int rc;
 
 	if ((rc = lethe_subject_digest(digest, s->pseudonym_key, &subject->value)) < 0)
 		return rc;
+	if ((rc = lethe_site_request_received(s, "access", digest, as_of, received)) < 0)
+		return rc;
+	lethe_day_format(as_of, answered);
 	fields = lethe_record_export(digest, res, len > 4 && !strcasecmp(path + len - 4, ".zip") ?
-				     "zip" : "tar.gz");
+				     "zip" : "tar.gz", received, answered);
 	if (!fields)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	rc = lethe_runlog_record(NULL, &env, "export", fields);
 	json_decref(fields);
+	/* the export stands once recorded; a register that refuses is a warning */
+	if (rc == 0 && lethe_site_request_answer(s, "access", digest, received, as_of) < 0)
+		return lethe_warnings_add(warnings, "the request was not registered: %s",
+					  lethe_error_last()) < 0 ? LETHE_ESOFTWARE : 0;
 	return rc;
 }
 
@@ -176,7 +184,7 @@ int lethe_site_export(lethe_access_result **out, int *removed, lethe_warnings *w
 		return rc;
 	if ((rc = lethe_access_export(&res, s->be, s->policy, subject, as_of, path)) < 0)
 		goto out;
-	if ((rc = record_export(s, subject, res, path)) < 0) {
+	if ((rc = record_export(s, subject, res, path, as_of, warnings)) < 0) {
 		unlink(path);
 		*removed = 1;
 		lethe_access_result_free(res);

@@ -325,6 +325,25 @@ static void walk_free(walk_ctx *w)
 	free(w->hold_recs);
 }
 
+/* GDPR 12(3): an open request whose deadline (or extension) is within
+ * LETHE_STATUS_SOON days, or passed, is a warning. */
+static int request_warning(void *ctx, const lethe_request *r)
+{
+	lethe_status *st = ctx;
+	const char *deadline = r->extended_until ? r->extended_until : r->deadline;
+	lethe_day d;
+
+	if (r->answered || lethe_day_parse(&d, deadline) < 0 || d - st->as_of > LETHE_STATUS_SOON)
+		return 0;
+	if (d < st->as_of)
+		return lethe_warnings_add(&st->warnings, "%s request %lld (received %s) is past its "
+					  "deadline %s", r->kind, (long long)r->id, r->received,
+					  deadline);
+	return lethe_warnings_add(&st->warnings, "%s request %lld (received %s) is due by %s, in "
+				  "%d days", r->kind, (long long)r->id, r->received, deadline,
+				  (int)(d - st->as_of));
+}
+
 static int read_history(lethe_status *st, lethe_evidence *ev, lethe_backend *be)
 {
 	walk_ctx w = { .ev = ev, .st = st };
@@ -334,6 +353,8 @@ static int read_history(lethe_status *st, lethe_evidence *ev, lethe_backend *be)
 		rc = history_warnings(st, &w);
 	if (rc == 0)
 		rc = read_holds(st, be, &w);
+	if (rc == 0)
+		rc = lethe_backend_requests(be, request_warning, st);
 	walk_free(&w);
 	return rc;
 }

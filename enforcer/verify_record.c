@@ -319,6 +319,15 @@ static void intent_label(char out[16], json_t *rec)
 		snprintf(out, 16, "%s", request);
 }
 
+/* A request's optional received and answered days (GDPR 12(3)), dates only. */
+static int check_request_dates(record *r, json_t *rec)
+{
+	if ((json_object_get(rec, "received") && shaped(r, NULL, rec, "", "received", "date") < 0) ||
+	    (json_object_get(rec, "answered") && shaped(r, NULL, rec, "", "answered", "date") < 0))
+		return LETHE_EVERIFY;
+	return 0;
+}
+
 /* An erasure's fields: the subject's digest and, when recorded, the digest
  * of its contact values (digests only: nothing personal). */
 static int check_request(record *r, json_t *rec)
@@ -330,6 +339,7 @@ static int check_request(record *r, json_t *rec)
 	if (field(r, &v, rec, "", "request", JSON_STRING) < 0 ||
 	    shaped(r, NULL, rec, "", "subject", "hex64") < 0 ||
 	    (json_object_get(rec, "contact") && shaped(r, NULL, rec, "", "contact", "hex64") < 0) ||
+	    check_request_dates(r, rec) < 0 ||
 	    (json_object_get(rec, "replay_of") && count(r, NULL, rec, "", "replay_of") < 0))
 		return LETHE_EVERIFY;
 	return 0;
@@ -548,7 +558,8 @@ static int check_export(record *r, json_t *rec)
 	    field(r, &tables, rec, "", "tables", JSON_ARRAY) < 0 ||
 	    field(r, &archive, rec, "", "archive", JSON_OBJECT) < 0 ||
 	    field(r, &v, archive, "archive.", "format", JSON_STRING) < 0 ||
-	    shaped(r, NULL, archive, "archive.", "sha256", "hex64") < 0)
+	    shaped(r, NULL, archive, "archive.", "sha256", "hex64") < 0 ||
+	    check_request_dates(r, rec) < 0)
 		return LETHE_EVERIFY;
 	if (strcmp(json_string_value(json_object_get(rec, "request")), "access"))
 		return verify_fail(r->s, "%s: an export's 'request' is not 'access'", r->path);

@@ -418,3 +418,18 @@ int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold
 		return lethe_error_set(LETHE_ESOFTWARE, "holds: missing argument");
 	return be->ops->holds(be, cb, ctx);
 }
+
+int lethe_backend_request_put(int64_t *id, lethe_backend *be, const lethe_request *r)
+{
+	if (!be || !r || !id)
+		return lethe_error_set(LETHE_ESOFTWARE, "request: missing argument");
+	return be->ops->request_put(id, be, r);
+}
+
+int lethe_backend_requests(lethe_backend *be, int (*cb)(void *ctx, const lethe_request *r),
+			   void *ctx)
+{
+	if (!be || !cb)
+		return lethe_error_set(LETHE_ESOFTWARE, "requests: missing argument");
+	return be->ops->requests(be, cb, ctx);
+}

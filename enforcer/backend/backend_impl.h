@@ -58,6 +58,8 @@ struct lethe_backend_ops {
 	int (*hold_release)(lethe_backend *be, int64_t id, const char *released_at,
 			      const char *reason);
 	int (*holds)(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
+	int (*request_put)(int64_t *id, lethe_backend *be, const lethe_request *r);
+	int (*requests)(lethe_backend *be, int (*cb)(void *ctx, const lethe_request *r), void *ctx);
 	int (*time_limit)(lethe_backend *be, int64_t seconds);
 	int (*pin_schema)(lethe_backend *be);
 	int (*change_triggers)(lethe_backend *be, const lethe_change *c,

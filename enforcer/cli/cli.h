@@ -42,6 +42,7 @@ int cmd_init(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_status(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_requests(const lethe_cli_opts *opts, int argc, char **argv);
 
 /* What check, plan and run work on: the configuration, the policy, and the
  * register, loaded and checked against each other. */
@@ -60,6 +61,9 @@ void cli_register_close(cli_register *r);
 
 /* --as-of: arg as YYYY-MM-DD, or today (UTC) when arg is NULL. 0 or 64. */
 int cli_parse_as_of(lethe_day *out, const char *arg);
+/* --received: arg as YYYY-MM-DD not after today (UTC), or today when arg is
+ * NULL. 0 or 64 (said on stderr). */
+int cli_parse_received(lethe_day *out, const char *arg);
 
 /* Log levels: syslog priorities, written as "<N>" prefixes for journald. */
 enum { CLI_ERR = 3, CLI_WARNING = 4, CLI_NOTICE = 5, CLI_INFO = 6, CLI_DEBUG = 7 };

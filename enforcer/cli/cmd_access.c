@@ -5,7 +5,8 @@
  * each category is kept for, how long, on what basis and when each row will
  * be disposed of.
  *
- * The database is opened read-only and is not changed. The export is
+ * The database is not changed except for the register of requests
+ * (lethe_requests: received, answered, by subject digest). The export is
  * recorded in the evidence (kind "export": the subject's keyed digest, the
  * row count per table and the archive's SHA-256, never its content); an
  * export that could not be recorded is removed. The database lock is held
@@ -22,6 +23,7 @@
 typedef struct {
 	const char *subject;
 	const char *output;
+	const char *received;
 } access_args;
 
 static int parse_args(access_args *a, int argc, char **argv)
@@ -29,11 +31,11 @@ static int parse_args(access_args *a, int argc, char **argv)
 	lethe_archive_format f;
 
 	for (int i = 1; i < argc; i++) {
-		static const char *const names[] = { "--subject", "--output" };
-		const char **slots[] = { &a->subject, &a->output };
+		static const char *const names[] = { "--subject", "--output", "--received" };
+		const char **slots[] = { &a->subject, &a->output, &a->received };
 		int missing = 0, matched = 0;
 
-		for (size_t k = 0; k < 2 && !matched; k++) {
+		for (size_t k = 0; k < 3 && !matched; k++) {
 			const char *v = cli_option_value(argc, argv, &i, names[k], &missing);
 
 			if (missing) {
@@ -48,7 +50,8 @@ static int parse_args(access_args *a, int argc, char **argv)
 		if (matched)
 			continue;
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: lethe [-c FILE] access --subject KEY --output FILE.zip|FILE.tar.gz\n");
+			printf("usage: lethe [-c FILE] access --subject KEY --output FILE.zip|FILE.tar.gz "
+			       "[--received YYYY-MM-DD]\n");
 			return -1;
 		}
 		cli_error("access: unexpected argument '%s'", argv[i]);
@@ -73,15 +76,20 @@ int cmd_access(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_subject subject = { 0 };
 	lethe_site *site = NULL;
 	cli_register r = { 0 };
-	lethe_day today;
+	lethe_day today, received;
 	int status, rc, removed = 0;
 
 	if ((status = parse_args(&a, argc, argv)))
 		return status < 0 ? 0 : status;
 	cli_parse_as_of(&today, NULL);
-	if ((status = cli_register_open(&r, opts, LETHE_BACKEND_READONLY)))
+	if ((status = cli_parse_received(&received, a.received)))
 		return status;
-	if ((rc = lethe_site_open(&site, r.cfg, r.policy, r.be, LETHE_SITE_KEYS)) < 0 ||
+	/* read-write for the register of requests only: the export changes nothing else */
+	if ((status = cli_register_open(&r, opts, 0)))
+		return status;
+	if ((rc = lethe_site_open(&site, r.cfg, r.policy, r.be, LETHE_SITE_KEYS)) == 0 && a.received)
+		lethe_site_set_received(site, received);
+	if (rc < 0 ||
 	    (rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
 	    (rc = lethe_site_export(&res, &removed, &warnings, site, &subject, today, a.output)) < 0) {
 		status = cli_fail(rc);

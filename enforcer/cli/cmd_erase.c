@@ -21,6 +21,7 @@
 
 typedef struct {
 	const char *subject;
+	const char *received;
 	int dry_run;
 	int json;
 } erase_args;
@@ -36,12 +37,18 @@ static int parse_args(erase_args *a, int argc, char **argv)
 			return 64;
 		} else if (v) {
 			a->subject = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--received", &missing)) || missing) {
+			if (missing) {
+				cli_error("--received needs a date");
+				return 64;
+			}
+			a->received = v;
 		} else if (!strcmp(argv[i], "--dry-run")) {
 			a->dry_run = 1;
 		} else if (!strcmp(argv[i], "--json")) {
 			a->json = 1;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: lethe [-c FILE] erase --subject KEY [--dry-run] [--json]\n");
+			printf("usage: lethe [-c FILE] erase --subject KEY [--received YYYY-MM-DD] [--dry-run] [--json]\n");
 			return -1;
 		} else {
 			cli_error("erase: unexpected argument '%s'", argv[i]);
@@ -145,12 +152,14 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_plan *done = NULL, *kept = NULL;
 	lethe_subject subject = { 0 };
 	lethe_site *site = NULL;
-	lethe_day as_of;
+	lethe_day as_of, received;
 	cli_register r = { 0 };
 	int status, rc;
 
 	if ((status = parse_args(&a, argc, argv)))
 		return status < 0 ? 0 : status;
+	if ((status = cli_parse_received(&received, a.received)))
+		return status;
 	cli_parse_as_of(&as_of, NULL);
 	if ((status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
 		return status;
@@ -160,6 +169,8 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 		status = cli_fail(rc);
 		goto out;
 	}
+	if (a.received)
+		lethe_site_set_received(site, received);
 	rc = lethe_site_erase(&done, &warnings, site, &subject, as_of, 0);
 	cli_warnings(opts, &warnings);
 	if (rc < 0 || (rc = lethe_plan_new_scoped(&kept, r.be, r.policy, as_of, &keep)) < 0) {

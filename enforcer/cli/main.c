@@ -18,6 +18,7 @@ static const command commands[] = {
 	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do" },
 	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept" },
 	{ "hold", cmd_hold, "legal holds: add, list, release" },
+	{ "requests", cmd_requests, "the register of requests: list, add, extend (GDPR 12(3))" },
 	{ "access", cmd_access, "export a data subject's data and what is kept, why and until when" },
 	{ "replay", cmd_replay, "after a restore from a backup, erase again what was erased since" },
 	{ "suppressed", cmd_suppressed, "exit 0 when a contact value is on the suppression list" },
@@ -37,8 +38,13 @@ static void usage(FILE *f)
 		   "  lethe [-c FILE] plan [--as-of YYYY-MM-DD] [--json]\n"
 		   "  lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
 		   "                      [--max-rows-per-rule N]\n"
-		   "  lethe [-c FILE] erase --subject KEY [--dry-run] [--json]\n"
+		   "  lethe [-c FILE] erase --subject KEY [--received YYYY-MM-DD] [--dry-run] [--json]\n"
 		   "  lethe [-c FILE] access --subject KEY --output FILE.zip|FILE.tar.gz\n"
+		   "                         [--received YYYY-MM-DD]\n"
+		   "  lethe [-c FILE] requests [list] [--json]\n"
+		   "  lethe [-c FILE] requests add --kind access|erasure --subject KEY\n"
+		   "                           [--received YYYY-MM-DD]\n"
+		   "  lethe [-c FILE] requests extend ID --until YYYY-MM-DD --reason TEXT\n"
 		   "  lethe [-c FILE] replay [--dry-run] [--json]\n"
 		   "  lethe [-c FILE] suppressed VALUE\n"
 		   "  lethe [-c FILE] hold add --reason TEXT (--subject KEY | --rule NAME [--where SQL])\n"
@@ -64,6 +70,9 @@ static int command_help(const char *name)
 		{ "init", "lethe init DIR [--database PATH] [--policies DIR]" },
 		{ "verify", "lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]" },
 		{ "status", "lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]" },
+		{ "requests", "lethe [-c FILE] requests [list] [--json] | requests add --kind access|erasure "
+			      "--subject KEY [--received YYYY-MM-DD] | requests extend ID --until YYYY-MM-DD "
+			      "--reason TEXT" },
 	};
 
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {

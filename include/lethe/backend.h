@@ -433,6 +433,30 @@ int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *releas
 /* Every hold, in force or not, by id. */
 int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 
+/* --- the register of data subjects' requests (GDPR 12(3)) ---------------------
+ * Lethe's table lethe_requests; subjects by their keyed digest only, so the
+ * register keeps no link to an erased person. Dates are "YYYY-MM-DD". */
+
+typedef struct {
+	int64_t id;                 /* 0 for a new request */
+	const char *kind;           /* "access" or "erasure" */
+	const char *subject;        /* the subject's keyed digest (hex) */
+	const char *received;
+	const char *deadline;       /* received + one month */
+	const char *answered;       /* NULL while open */
+	const char *extended_until; /* NULL: not extended */
+	const char *extension_reason; /* with extended_until; the register only */
+} lethe_request;
+
+/* Inside the open transaction: id 0 adds the request (*id gets its number),
+ * otherwise those of request id's answered, extended_until and
+ * extension_reason that are not NULL are set (LETHE_ENOTFOUND for no such
+ * request). */
+int lethe_backend_request_put(int64_t *id, lethe_backend *be, const lethe_request *r);
+/* Every request, oldest received first (then by id). */
+int lethe_backend_requests(lethe_backend *be, int (*cb)(void *ctx, const lethe_request *r),
+			   void *ctx);
+
 /* --- run markers: what a run committed, kept in the register itself ------------
  * Written in the same transaction as a batch, so the evidence can always be
  * brought in line with what really happened (docs/evidence-format.md). */

@@ -103,6 +103,8 @@ typedef struct {
 	const char *request;          /* NULL for a run; "erasure" */
 	const char *subject;          /* with request: the subject digest */
 	const char *contact;          /* with request, optional: the contact digest */
+	const char *received;         /* with request, optional: the day it was received
+					 (then `answered` is as_of) */
 	int64_t replay_of;            /* > 0: the intent seq a replay re-applies */
 	struct json_t *policy;        /* borrowed array of {path, sha256} */
 	struct json_t *rules;         /* borrowed array of lethe_record_rule */
@@ -138,9 +140,10 @@ struct json_t *lethe_record_hold(int64_t hold_id, const char *reason_digest, con
 				 const char *rule, const char *where_digest, const char *until);
 struct json_t *lethe_record_release(int64_t hold_id, const char *reason_digest);
 /* An export's fields: the subject digest, the archive's tables, format
- * ("zip" or "tar.gz") and SHA-256. */
+ * ("zip" or "tar.gz") and SHA-256, and when not NULL the request's received
+ * and answered days. */
 struct json_t *lethe_record_export(const char *subject, const lethe_access_result *res,
-				   const char *format);
+				   const char *format, const char *received, const char *answered);
 
 /* --- the files of a record's commit ------------------------------------------ */
 

@@ -39,6 +39,7 @@ typedef struct {
 	const char *subject_digest;          /* keyed digest of the subject's key */
 	const char *subject_contact;         /* keyed digest of the subject's contact
 						values (lethe_subject_identity), or NULL */
+	const char *received;                /* an erasure request's received day, or NULL */
 	int64_t replay_of;                   /* > 0: `lethe replay` re-applies the erasure
 						whose intent has this seq; 0 otherwise */
 } lethe_runlog_env;

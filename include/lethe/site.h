@@ -178,6 +178,32 @@ int lethe_site_export(lethe_access_result **out, int *removed, lethe_warnings *w
 		      lethe_site *site, const lethe_subject *subject, lethe_day as_of,
 		      const char *path);
 
+/* --- the register of requests (GDPR 12(3)) ------------------------------------
+ * Every access export and erasure on a site with keys is a request the
+ * register (lethe_backend_request_put) records: received, deadline (one
+ * month later), answered. Subjects by their keyed digest only. */
+
+/* The deadline of a request received on `received`: the same day of the
+ * next month, clamped to that month's end (2026-01-31 -> 2026-02-28). */
+int lethe_request_deadline(lethe_day *out, lethe_day received);
+
+/* The day the request the next lethe_site_erase or lethe_site_export
+ * answers was received (not after its as_of; the caller checks). Without
+ * it, the oldest open request of that kind for the subject, else as_of. */
+void lethe_site_set_received(lethe_site *site, lethe_day received);
+
+/* Register a request received but not yet answered ("access" or "erasure"),
+ * on a site with LETHE_SITE_KEYS and a backend opened read-write. *id gets
+ * its number. LETHE_EUSAGE for an unknown kind. */
+int lethe_site_request_add(int64_t *id, lethe_site *site, const char *kind,
+			   const lethe_subject *subject, lethe_day received);
+
+/* Extend open request id's deadline to `until`, with a reason (kept in the
+ * register only): later than its deadline and at most three months after
+ * receipt (GDPR 12(3): two further months), else LETHE_EUSAGE;
+ * LETHE_ENOTFOUND when there is no open request id. */
+int lethe_site_request_extend(lethe_site *site, int64_t id, lethe_day until, const char *reason);
+
 #ifdef __cplusplus
 }
 #endif

@@ -198,7 +198,7 @@ START_TEST(every_builder_verifies)
 	commit(&s, record(LETHE_RECORD_HOLD, 6, lethe_record_hold(2, reason, NULL, rule.name, where,
 								   NULL)), &f, NULL, NULL);
 	commit(&s, record(LETHE_RECORD_RELEASE, 7, lethe_record_release(1, reason)), &f, NULL, NULL);
-	commit(&s, record(LETHE_RECORD_EXPORT, 8, lethe_record_export(subject, &res, "zip")), &f,
+	commit(&s, record(LETHE_RECORD_EXPORT, 8, lethe_record_export(subject, &res, "zip", NULL, NULL)), &f,
 	       NULL, NULL);
 
 	ck_assert_msg(lethe_verify(&rep, s.repo, s.signers) == 0, "%s", rep.reason);

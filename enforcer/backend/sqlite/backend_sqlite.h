@@ -129,6 +129,10 @@ int lethe_sqlite_suppress(lethe_backend *base, const char *const *tokens, size_t
 			  const char *added_at);
 int lethe_sqlite_suppressed(int *found, lethe_backend *base, const char *token);
 
+/* backend_sqlite_requests.c */
+int lethe_sqlite_request_put(int64_t *id, lethe_backend *base, const lethe_request *r);
+int lethe_sqlite_requests(lethe_backend *base, int (*cb)(void *ctx, const lethe_request *r),
+			  void *ctx);
 /* backend_sqlite_holds.c */
 int lethe_sqlite_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h);
 int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *released_at,
