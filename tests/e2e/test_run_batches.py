@@ -65,6 +65,8 @@ small, small_commits = case("small", 1000)
 large, large_commits = case("large", 31000)
 extra = large_commits - small_commits
 print(f"note: commits {small_commits} for {small} rows, {large_commits} for {large} rows")
-check(0 < extra <= 8, f"the {large - small} extra rows cost {extra} more commits "
+# fixed 1,000-row batches cost 26 more (base: 30); growing ones 4 to 5 on a quiet
+# machine, more where everything is slow (valgrind: 9): still far below
+check(0 < extra <= 13, f"the {large - small} extra rows cost {extra} more commits "
       f"(a few growing batches, not one per 1,000 rows)")
 finish()
