@@ -13,6 +13,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "lethe/calendar.h"
@@ -21,22 +22,45 @@
 #include "lethe/record.h"
 #include "util.h"
 
+typedef struct {
+	lethe_clock_reference *ref;
+	int seen;               /* commits visited, newest first */
+} reference_walk;
+
+/* Newest first: the first commit is the last record; stop at the first run
+ * record (intent, completion, abort). */
 static int take(void *ctx, const lethe_evidence_commit_info *c)
 {
-	lethe_clock_reference *ref = ctx;
+	reference_walk *w = ctx;
 	lethe_record_kind kind;
 	int64_t seq;
 
-	ref->last_record = c->committer_time;
-	if (lethe_record_message_parse(c->message, &kind, &seq) == 0 && lethe_record_kind_is_run(kind))
-		ref->last_run = c->committer_time;
+	if (!w->seen++)
+		w->ref->last_record = c->committer_time;
+	if (lethe_record_message_parse(c->message, &kind, &seq) == 0 && lethe_record_kind_is_run(kind)) {
+		w->ref->last_run = c->committer_time;
+		return 1;
+	}
 	return 0;
 }
 
+/* Only the newest commits are loaded, back to the last run (usually the
+ * head itself): this runs before every run, on histories of thousands of
+ * commits. */
 int lethe_clock_reference_read(lethe_clock_reference *out, lethe_evidence *ev)
 {
+	reference_walk w = { out, 0 };
+	char *ids = NULL;
+	size_t n = 0;
+	int rc;
+
 	memset(out, 0, sizeof(*out));
-	return lethe_evidence_walk(ev, take, out);
+	if ((rc = lethe_evidence_history(&ids, &n, ev)) < 0)
+		return rc;
+	for (size_t i = n; i-- > 0 && rc == 0;)
+		rc = lethe_evidence_visit(ev, ids + 41 * i, take, &w);
+	free(ids);
+	return rc < 0 ? rc : 0;
 }
 
 static lethe_day day_of(int64_t t)
