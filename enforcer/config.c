@@ -24,10 +24,12 @@
 #include "lethe/text.h"
 #include "yaml_doc.h"
 
-enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_N };
+enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_APPROVAL, K_N };
 static const char *const top_keys[] = {
-	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", NULL
+	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", "approval", NULL
 };
+
+static const char *const approval_keys[] = { "required", NULL };
 
 enum { E_REPOSITORY, E_SIGNING_KEY, E_ALLOWED_SIGNERS, E_REMOTE, E_N };
 static const char *const evidence_keys[] = {
@@ -155,6 +157,27 @@ static void load_limits(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n)
 	positive_limit(y, v[2], "max_days_between_runs", &cfg->max_days_between_runs);
 }
 
+/* approval: {required: true|false} (lethe/approval.h). */
+static void load_approval(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n)
+{
+	yaml_node_t *v[1];
+	lethe_mark km[1];
+	const char *r;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'approval': expected a mapping, "
+				 "e.g. {required: true}");
+		return;
+	}
+	lethe_ydoc_fields(y, n, approval_keys, v, km, " in 'approval'");
+	if (!v[0] || !(r = lethe_ydoc_str(y, v[0], "required")))
+		return;
+	if (!strcmp(r, "true"))
+		cfg->approval_required = 1;
+	else if (strcmp(r, "false"))
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[0]), "'required' must be true or false");
+}
+
 static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 {
 	yaml_node_t *root = lethe_ydoc_root(y), *v[K_N];
@@ -182,6 +205,8 @@ static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 		load_evidence(y, cfg, v[K_EVIDENCE], dir);
 	if (v[K_LIMITS])
 		load_limits(y, cfg, v[K_LIMITS]);
+	if (v[K_APPROVAL])
+		load_approval(y, cfg, v[K_APPROVAL]);
 	if (v[K_RESIDUE]) {
 		const char *r = lethe_ydoc_str(y, v[K_RESIDUE], "residue");
 

@@ -23,6 +23,7 @@ static const char *const kind_names[] = {
 	[LETHE_RECORD_INTENT] = "intent",   [LETHE_RECORD_COMPLETION] = "completion",
 	[LETHE_RECORD_ABORT] = "abort",     [LETHE_RECORD_HOLD] = "hold",
 	[LETHE_RECORD_RELEASE] = "release", [LETHE_RECORD_EXPORT] = "export",
+	[LETHE_RECORD_APPROVAL] = "approval",
 };
 
 const char *lethe_record_kind_name(lethe_record_kind k)
@@ -163,6 +164,17 @@ json_t *lethe_record_intent(const lethe_record_intent_info *in)
 			      in->as_of, "database", "path", in->database, "schema_sha256",
 			      in->schema_sha256, "policy", in->policy, "rules", in->rules);
 
+	if (o && in->approval > 0 &&
+	    json_object_set_new(o, "approval", json_integer(in->approval)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && in->plan_sha256 &&
+	    json_object_set_new(o, "plan", json_pack("{s:s, s:s}", "sha256", in->plan_sha256,
+						     "as_of", in->plan_as_of)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	if (!o || !in->request)
 		return o;
 	if (json_object_set_new(o, "request", json_string(in->request)) < 0 ||

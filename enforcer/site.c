@@ -208,6 +208,13 @@ int lethe_site_run(lethe_plan **result, lethe_warnings *warnings, lethe_site *s,
 							     : s->cfg->max_rows_per_rule;
 	o.progress = opts->progress;
 	o.progress_ctx = opts->progress_ctx;
+	/* a site that requires approval applies the approved policy set only */
+	if (s->cfg->approval_required && (s->flags & LETHE_SITE_WRITE)) {
+		int rc = lethe_site_approved(&env.approval_seq, s);
+
+		if (rc < 0)
+			return rc;
+	}
 	return dispose(result, warnings, s, &o, s->flags & LETHE_SITE_WRITE ? &env : NULL);
 }
 

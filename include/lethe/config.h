@@ -31,6 +31,8 @@ typedef struct {
 	int64_t statement_seconds; /* limits.statement_seconds, default LETHE_DEFAULT_STATEMENT_SECONDS (backend.h) */
 	int64_t max_days_between_runs; /* limits.max_days_between_runs, default above */
 	int residue_fast;          /* residue: fast (no VACUUM after a run); default full */
+	int approval_required;     /* approval.required: a run applies only an approved
+				      policy set (lethe/approval.h); default false */
 
 	/* where each key's value stands, for later faults (e.g. database missing) */
 	lethe_mark database_mark;

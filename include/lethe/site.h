@@ -178,6 +178,28 @@ int lethe_site_export(lethe_access_result **out, int *removed, lethe_warnings *w
 		      lethe_site *site, const lethe_subject *subject, lethe_day as_of,
 		      const char *path);
 
+/* --- approvals (lethe/approval.h) --------------------------------------------- */
+
+/*
+ * Record a person's approval of the site's policy set on a writing site:
+ * approver_key is the approver's own key, which evidence.allowed_signers
+ * must list on an approver line (namespaces="lethe-approval"); reason is
+ * one line. *seq gets the record's seq, digest the policy digest approved.
+ * LETHE_ECONFIG without evidence.allowed_signers; LETHE_ENOPERM when the
+ * key is no approver; LETHE_EUSAGE for a bad reason.
+ */
+int lethe_site_approve(int64_t *seq, char digest[65], lethe_warnings *warnings, lethe_site *site,
+		       const lethe_sshkey *approver_key, const char *reason);
+
+/*
+ * Whether the site's policy set is the one the newest approval of the
+ * evidence approved, and that approval is signed by an approver that
+ * evidence.allowed_signers lists. 0 with *seq the approval's seq;
+ * LETHE_ECONFIG saying what changed (or that nothing was approved, or why
+ * the approval is not valid) otherwise. Needs LETHE_SITE_KEYS.
+ */
+int lethe_site_approved(int64_t *seq, lethe_site *site);
+
 /* --- the register of requests (GDPR 12(3)) ------------------------------------
  * Every access export and erasure on a site with keys is a request the
  * register (lethe_backend_request_put) records: received, deadline (one
