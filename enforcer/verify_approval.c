@@ -151,12 +151,31 @@ int verify_approval_record(verify_state *s, const char *path, int64_t seq, json_
 	return 0;
 }
 
+/* An intent's optional `plan`: {sha256: 64 hex, as_of: the intent's as_of}. */
+static int intent_plan(verify_state *s, const char *path, json_t *rec)
+{
+	json_t *p = json_object_get(rec, "plan");
+	const char *as_of;
+
+	if (!p)
+		return 0;
+	as_of = str(p, "as_of");
+	if (!json_is_object(p) || !is_hex64(str(p, "sha256")) || !as_of)
+		return verify_fail(s, "%s: 'plan' is not {\"sha256\": 64 hex digits, \"as_of\": "
+				   "a date}", path);
+	if (!str(rec, "as_of") || strcmp(as_of, str(rec, "as_of")))
+		return verify_fail(s, "%s: the plan's as_of %s is not the run's", path, as_of);
+	return 0;
+}
+
 int verify_intent_approval(verify_state *s, const char *path, json_t *rec)
 {
 	json_t *a = json_object_get(rec, "approval");
 	char digest[65];
 	int rc;
 
+	if ((rc = intent_plan(s, path, rec)) < 0)
+		return rc;
 	if (!a)
 		return 0;
 	if (!json_is_integer(a))

@@ -149,8 +149,8 @@ int verify_record(verify_state *s, const char *path, int64_t seq, const char *ki
  * the signer listed on an approver line for its principal at its time. */
 int verify_approval_record(verify_state *s, const char *path, int64_t seq, struct json_t *rec);
 
-/* An intent's optional `approval`: an earlier approval record of this
- * intent's policy digest. */
+/* An intent's optional `approval` (an earlier approval record of this
+ * intent's policy digest) and `plan` (its shape and as-of). */
 int verify_intent_approval(verify_state *s, const char *path, struct json_t *rec);
 
 /* The intent with sequence number seq, or NULL. */

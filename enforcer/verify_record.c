@@ -248,6 +248,9 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 			return LETHE_EVERIFY;
 		total += n;
 	}
+	/* run --plan: due rows the plan did not name (docs/evidence-format.md) */
+	if (json_object_get(rule, "unplanned") && count(r, NULL, rule, where, "unplanned") < 0)
+		return LETHE_EVERIFY;
 	if (!completion)
 		return count(r, NULL, rule, where, "due");
 	if (count(r, &disposed, rule, where, "disposed") < 0)

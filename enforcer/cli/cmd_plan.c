@@ -33,10 +33,10 @@ static const char usage_text[] =
 	"usage: lethe [-c FILE] plan [--as-of YYYY-MM-DD] [--json]\n"
 	"       lethe [-c FILE] plan --compare DRAFT_DIR [--as-of YYYY-MM-DD] [--json]\n"
 	"       lethe [-c FILE] plan --keys RULE [--as-of YYYY-MM-DD]\n"
-	"       lethe [-c FILE] plan --out FILE [--as-of YYYY-MM-DD]";
+	"       lethe [-c FILE] plan --out FILE [--key APPROVER_KEY] [--as-of YYYY-MM-DD]";
 
 typedef struct {
-	const char *as_of, *compare, *keys, *out;
+	const char *as_of, *compare, *keys, *out, *key;
 	int json;
 } plan_args;
 
@@ -50,6 +50,7 @@ static int parse_args(plan_args *a, int argc, char **argv)
 		{ "policies", required_argument, NULL, 'c' },
 		{ "keys", required_argument, NULL, 'k' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -64,6 +65,7 @@ static int parse_args(plan_args *a, int argc, char **argv)
 		case 'c': a->compare = optarg; break;
 		case 'k': a->keys = optarg; break;
 		case 'o': a->out = optarg; break;
+		case 'K': a->key = optarg; break;
 		case 'h': printf("%s\n", usage_text); return -1;
 		default:
 			cli_error("plan: unexpected argument '%s'\n%s", argv[optind - 1], usage_text);
@@ -74,7 +76,8 @@ static int parse_args(plan_args *a, int argc, char **argv)
 		cli_error("plan: unexpected argument '%s'\n%s", argv[optind], usage_text);
 		return 64;
 	}
-	if (!!a->compare + !!a->keys + !!a->out > 1 || ((a->keys || a->out) && a->json)) {
+	if (!!a->compare + !!a->keys + !!a->out > 1 || ((a->keys || a->out) && a->json) ||
+	    (a->key && !a->out)) {
 		cli_error("plan: --compare, --keys and --out go alone (--json with --compare)\n%s",
 			  usage_text);
 		return 64;
@@ -106,7 +109,7 @@ int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv)
 		goto out;
 	}
 	if (a.out) {
-		status = cli_plan_write(opts, &r, a.out, as_of);
+		status = cli_plan_write(opts, &r, a.out, a.key, as_of);
 		goto out;
 	}
 	rc = lethe_plan_new(&plan, r.be, r.policy, as_of);

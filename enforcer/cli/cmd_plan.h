@@ -16,7 +16,9 @@ int cli_plan_compare(const lethe_cli_opts *opts, cli_register *r, const char *dr
  * stdout (never into the evidence). 0 or the exit status. */
 int cli_plan_keys(const lethe_cli_opts *opts, cli_register *r, const char *rule, lethe_day as_of);
 
-/* --out FILE: the signed plan of r at as_of (lethe/planfile.h). */
-int cli_plan_write(const lethe_cli_opts *opts, cli_register *r, const char *path, lethe_day as_of);
+/* --out FILE: the signed plan of r at as_of (lethe/planfile.h), signed
+ * with the approver's key at key_path, else the site's signing key. */
+int cli_plan_write(const lethe_cli_opts *opts, cli_register *r, const char *path,
+		   const char *key_path, lethe_day as_of);
 
 #endif
