@@ -207,43 +207,9 @@ int lethe_approval_check(const json_t *rec, const lethe_allowed_signers *signers
 	return rc;
 }
 
-/* The last path of the listing that is an approval (records come in
- * sequence order, their names being zero-padded). */
-static int remember_approval(void *ctx, const char *path, const char *blob)
-{
-	char **last = ctx, *copy;
-	lethe_record_kind k;
-	int64_t seq;
-
-	(void)blob;
-	if (lethe_record_path_parse(path, &seq, &k) < 0 || k != LETHE_RECORD_APPROVAL)
-		return 0;
-	if (!(copy = strdup(path)))
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	free(*last);
-	*last = copy;
-	return 0;
-}
-
 int lethe_approval_latest(int64_t *seq, json_t **rec, lethe_evidence *ev)
 {
-	char head[41], *last = NULL;
-	lethe_record_kind k;
-	int rc;
-
-	*seq = 0;
-	*rec = NULL;
-	rc = lethe_evidence_head(head, ev);
-	if (rc == LETHE_ENOTFOUND)
-		return 0;
-	if (rc < 0 || (rc = lethe_evidence_list(ev, head, "records", remember_approval, &last)) < 0 ||
-	    !last)
-		goto out;
-	if ((rc = lethe_record_path_parse(last, seq, &k)) == 0)
-		rc = lethe_record_load(rec, ev, head, last);
-out:
-	free(last);
-	return rc;
+	return lethe_record_latest(seq, rec, ev, LETHE_RECORD_APPROVAL);
 }
 
 /* The sha256 of the entry of files whose base name is that of path, or NULL. */

@@ -29,7 +29,7 @@ static const char *const top_keys[] = {
 	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", "approval", NULL
 };
 
-static const char *const approval_keys[] = { "required", NULL };
+static const char *const approval_keys[] = { "required", "plan_above", "plan_first_run", NULL };
 
 enum { E_REPOSITORY, E_SIGNING_KEY, E_ALLOWED_SIGNERS, E_REMOTE, E_N };
 static const char *const evidence_keys[] = {
@@ -158,11 +158,23 @@ static void load_limits(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n)
 }
 
 /* approval: {required: true|false} (lethe/approval.h). */
+/* A true or false scalar at n into *out (absent: untouched). */
+static void boolean(lethe_ydoc *y, const yaml_node_t *n, const char *name, int *out)
+{
+	const char *r = n ? lethe_ydoc_str(y, n, name) : NULL;
+
+	if (r && !strcmp(r, "true"))
+		*out = 1;
+	else if (r && !strcmp(r, "false"))
+		*out = 0;
+	else if (r)
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'%s' must be true or false", name);
+}
+
 static void load_approval(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n)
 {
-	yaml_node_t *v[1];
-	lethe_mark km[1];
-	const char *r;
+	yaml_node_t *v[3];
+	lethe_mark km[3];
 
 	if (n->type != YAML_MAPPING_NODE) {
 		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'approval': expected a mapping, "
@@ -170,12 +182,9 @@ static void load_approval(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n
 		return;
 	}
 	lethe_ydoc_fields(y, n, approval_keys, v, km, " in 'approval'");
-	if (!v[0] || !(r = lethe_ydoc_str(y, v[0], "required")))
-		return;
-	if (!strcmp(r, "true"))
-		cfg->approval_required = 1;
-	else if (strcmp(r, "false"))
-		lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[0]), "'required' must be true or false");
+	boolean(y, v[0], "required", &cfg->approval_required);
+	positive_limit(y, v[1], "plan_above", &cfg->approval_plan_above);
+	boolean(y, v[2], "plan_first_run", &cfg->approval_plan_first_run);
 }
 
 static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)

@@ -217,6 +217,13 @@ int lethe_site_run(lethe_plan **result, lethe_warnings *warnings, lethe_site *s,
 		if (rc < 0)
 			return rc;
 	}
+	/* big runs, and a site's first, may need a plan an approver signed */
+	{
+		int rc = lethe_site_plan_required(s, opts->plan, opts->as_of);
+
+		if (rc < 0)
+			return rc;
+	}
 	/* a signed plan: exactly its rows that are still due */
 	if (opts->plan) {
 		int rc = lethe_site_plan_check(s, opts->plan, opts->as_of);

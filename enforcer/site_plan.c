@@ -8,6 +8,7 @@
  *    set in force (same digest), and its as-of is the run's and not past.
  *  - Messages say what is stale and what to do: plan again.
  */
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "lethe/approval.h"
 #include "lethe/error.h"
 #include "lethe/planfile.h"
+#include "lethe/record.h"
 #include "site_impl.h"
 #include "util.h"
 
@@ -39,24 +41,29 @@ int lethe_site_plan_write(json_t **plan, lethe_site *s, lethe_day as_of,
 	return rc;
 }
 
+/* 1 when an approver line of the allowed signers lists the plan's signer. */
+static int by_approver(const lethe_site *s, const lethe_planfile *pf)
+{
+	lethe_allowed_signers *signers = NULL;
+	int yes = s->cfg->allowed_signers &&
+		  lethe_allowed_signers_load(&signers, s->cfg->allowed_signers) == 0 &&
+		  lethe_allowed_signers_find_explicit(signers, NULL, lethe_planfile_signer(pf),
+						      LETHE_APPROVAL_NAMESPACE,
+						      (int64_t)time(NULL)) == 0;
+
+	lethe_allowed_signers_free(signers);
+	return yes;
+}
+
 /* The site's own key, or a key an approver line lists. */
 static int check_signer(lethe_site *s, const lethe_planfile *pf)
 {
 	const unsigned char *pk = lethe_planfile_signer(pf);
-	lethe_allowed_signers *signers = NULL;
 	char *fp = NULL;
 	int rc;
 
-	if (!memcmp(pk, lethe_sshkey_public(s->signing_key), 32))
+	if (!memcmp(pk, lethe_sshkey_public(s->signing_key), 32) || by_approver(s, pf))
 		return 0;
-	if (s->cfg->allowed_signers &&
-	    lethe_allowed_signers_load(&signers, s->cfg->allowed_signers) == 0 &&
-	    lethe_allowed_signers_find_explicit(signers, NULL, pk, LETHE_APPROVAL_NAMESPACE,
-						(int64_t)time(NULL)) == 0) {
-		lethe_allowed_signers_free(signers);
-		return 0;
-	}
-	lethe_allowed_signers_free(signers);
 	if ((rc = lethe_sshkey_fingerprint(&fp, pk)) < 0)
 		return rc;
 	rc = lethe_error_set(LETHE_EVERIFY, "the plan is signed by key %s, which is neither this "
@@ -100,4 +107,41 @@ int lethe_site_plan_check(lethe_site *s, const lethe_planfile *pf, lethe_day as_
 	free(what);
 	json_decref(files);
 	return rc;
+}
+
+int lethe_site_plan_required(lethe_site *s, const lethe_planfile *pf, lethe_day as_of)
+{
+	const lethe_config *cfg = s->cfg;
+	lethe_plan *plan = NULL;
+	json_t *intent = NULL;
+	int64_t seq = 0, total = 0;
+	int rc;
+
+	if ((!cfg->approval_plan_above && !cfg->approval_plan_first_run) ||
+	    !(s->flags & LETHE_SITE_WRITE) || (pf && by_approver(s, pf)))
+		return 0;
+	if (cfg->approval_plan_first_run) {
+		if ((rc = lethe_record_latest(&seq, &intent, s->ev, LETHE_RECORD_INTENT)) < 0)
+			return rc;
+		json_decref(intent);
+		if (!seq)
+			return lethe_error_set(LETHE_ECONFIG, "the first run of this site needs a plan "
+					       "an approver signed (approval.plan_first_run): lethe "
+					       "plan --out FILE --key APPROVER_KEY, then lethe run "
+					       "--plan FILE; nothing was changed");
+	}
+	if (!cfg->approval_plan_above)
+		return 0;
+	if ((rc = lethe_plan_new(&plan, s->be, s->policy, as_of)) < 0)
+		return rc;
+	for (size_t i = 0; i < plan->nrules; i++)
+		total += plan->rules[i].due;
+	lethe_plan_free(plan);
+	if (total > cfg->approval_plan_above)
+		return lethe_error_set(LETHE_ECONFIG, "the run would dispose of %" PRId64 " rows, more "
+				       "than approval.plan_above (%" PRId64 "): it needs a plan an "
+				       "approver signed (lethe plan --out FILE --key APPROVER_KEY, "
+				       "then lethe run --plan FILE); nothing was changed", total,
+				       cfg->approval_plan_above);
+	return 0;
 }

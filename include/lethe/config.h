@@ -33,6 +33,9 @@ typedef struct {
 	int residue_fast;          /* residue: fast (no VACUUM after a run); default full */
 	int approval_required;     /* approval.required: a run applies only an approved
 				      policy set (lethe/approval.h); default false */
+	int64_t approval_plan_above; /* approval.plan_above: a run of more rows needs a
+					plan an approver signed; 0 none */
+	int approval_plan_first_run; /* approval.plan_first_run: so does a site's first run */
 
 	/* where each key's value stands, for later faults (e.g. database missing) */
 	lethe_mark database_mark;

@@ -191,6 +191,10 @@ int lethe_record_load(struct json_t **out, lethe_evidence *ev, const char *commi
 /* The record with sequence number seq and kind k of commit. */
 int lethe_record_read(struct json_t **out, lethe_evidence *ev, const char *commit, int64_t seq,
 		      lethe_record_kind k);
+/* The newest record of kind k on main: its seq and JSON (caller owns); 0
+ * and NULL when there is none. */
+int lethe_record_latest(int64_t *seq, struct json_t **out, lethe_evidence *ev, lethe_record_kind k);
+
 /* The last record of main: its seq and JSON (caller owns); 0 and NULL when
  * the repository has no commit yet. */
 int lethe_record_last(int64_t *seq, struct json_t **out, lethe_evidence *ev);
