@@ -80,7 +80,8 @@ static json_t *rule_entry(lethe_backend *be, const lethe_policy *p, size_t i,
 
 	if (!digests || (rp->due && lethe_plan_due_keys(be, p, i, as_of, collect_key, &c) < 0))
 		goto out;
-	qsort(c.d, c.n, sizeof(*c.d), cmp_digest);
+	if (c.n)
+		qsort(c.d, c.n, sizeof(*c.d), cmp_digest);
 	for (size_t j = 0; j < c.n; j++)
 		if (json_array_append_new(digests, json_string(c.d[j])) < 0)
 			goto out;
