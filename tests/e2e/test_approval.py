@@ -98,4 +98,17 @@ check(s.dump() == after_run, "nothing was disposed of under the forged approval"
 rc, out, err = s.lethe("verify")
 equal(rc, 1, "verify rejects the forged approval")
 check("approval" in out + err, f"verify names the approval record ({(out + err).strip()[:300]})")
+
+# the approval key in lethe.yaml is checked like every other
+with open(s.cfg) as f:
+    text = f.read()
+for bad, words in (("approval:\n  required: yes\n", "'required' must be true or false"),
+                   ("approval:\n  needed: true\n", "needed"),
+                   ("approval: true\n", "'approval': expected a mapping"),
+                   ("approval:\n  plan_above: 0\n", "'plan_above' must be a positive integer")):
+    with open(s.cfg, "w") as f:
+        f.write(text.replace("approval:\n  required: true\n", bad))
+    rc, out, err = s.lethe("check")
+    check(rc == 78 and words in err and "lethe.yaml:" in err,
+          f"a bad approval key is a configuration fault naming the line ({rc}, {err.strip()[:200]})")
 finish()
