@@ -24,10 +24,12 @@
 #include "lethe/text.h"
 #include "yaml_doc.h"
 
-enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_N };
+enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_APPROVAL, K_N };
 static const char *const top_keys[] = {
-	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", NULL
+	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", "approval", NULL
 };
+
+static const char *const approval_keys[] = { "required", "plan_above", "plan_first_run", NULL };
 
 enum { E_REPOSITORY, E_SIGNING_KEY, E_ALLOWED_SIGNERS, E_REMOTE, E_N };
 static const char *const evidence_keys[] = {
@@ -155,6 +157,36 @@ static void load_limits(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n)
 	positive_limit(y, v[2], "max_days_between_runs", &cfg->max_days_between_runs);
 }
 
+/* approval: {required: true|false} (lethe/approval.h). */
+/* A true or false scalar at n into *out (absent: untouched). */
+static void boolean(lethe_ydoc *y, const yaml_node_t *n, const char *name, int *out)
+{
+	const char *r = n ? lethe_ydoc_str(y, n, name) : NULL;
+
+	if (r && !strcmp(r, "true"))
+		*out = 1;
+	else if (r && !strcmp(r, "false"))
+		*out = 0;
+	else if (r)
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'%s' must be true or false", name);
+}
+
+static void load_approval(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n)
+{
+	yaml_node_t *v[3];
+	lethe_mark km[3];
+
+	if (n->type != YAML_MAPPING_NODE) {
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'approval': expected a mapping, "
+				 "e.g. {required: true}");
+		return;
+	}
+	lethe_ydoc_fields(y, n, approval_keys, v, km, " in 'approval'");
+	boolean(y, v[0], "required", &cfg->approval_required);
+	positive_limit(y, v[1], "plan_above", &cfg->approval_plan_above);
+	boolean(y, v[2], "plan_first_run", &cfg->approval_plan_first_run);
+}
+
 static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 {
 	yaml_node_t *root = lethe_ydoc_root(y), *v[K_N];
@@ -182,6 +214,8 @@ static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 		load_evidence(y, cfg, v[K_EVIDENCE], dir);
 	if (v[K_LIMITS])
 		load_limits(y, cfg, v[K_LIMITS]);
+	if (v[K_APPROVAL])
+		load_approval(y, cfg, v[K_APPROVAL]);
 	if (v[K_RESIDUE]) {
 		const char *r = lethe_ydoc_str(y, v[K_RESIDUE], "residue");
 

@@ -30,6 +30,11 @@ typedef struct {
 	int (*intent_hook)(void *ctx, const lethe_plan *plan);
 	void *hook_ctx;
 
+	/* run --plan: only rows admit(admit_ctx, rule, key) names are disposed of
+	 * (lethe_scan.admit); due rows it does not name count as `unplanned`. */
+	int (*admit)(void *ctx, const char *rule, const lethe_value *key);
+	void *admit_ctx;
+
 	/* Called after each batch: rows disposed so far, of total due. */
 	void (*progress)(void *ctx, int64_t done, int64_t total);
 	void *progress_ctx;

@@ -23,6 +23,7 @@ static const char *const kind_names[] = {
 	[LETHE_RECORD_INTENT] = "intent",   [LETHE_RECORD_COMPLETION] = "completion",
 	[LETHE_RECORD_ABORT] = "abort",     [LETHE_RECORD_HOLD] = "hold",
 	[LETHE_RECORD_RELEASE] = "release", [LETHE_RECORD_EXPORT] = "export",
+	[LETHE_RECORD_APPROVAL] = "approval",
 };
 
 const char *lethe_record_kind_name(lethe_record_kind k)
@@ -148,13 +149,21 @@ void lethe_record_row_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key 
 
 json_t *lethe_record_rule(const lethe_rule_plan *rp, lethe_action applied)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "name", rp->rule->name, "table", rp->rule->table,
 			 "action", lethe_action_name(applied), "basis", rp->rule->basis,
 			 "in_scope", (json_int_t)rp->in_scope, "due", (json_int_t)rp->due,
 			 "not_due", (json_int_t)rp->not_due, "not_started", (json_int_t)rp->not_started,
 			 "invalid", (json_int_t)rp->invalid, "held", (json_int_t)rp->held,
 			 "blocked", (json_int_t)rp->blocked);
+
+	/* run --plan: rows due that the plan did not name, left for a later run */
+	if (o && rp->unplanned > 0 &&
+	    json_object_set_new(o, "unplanned", json_integer(rp->unplanned)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 json_t *lethe_record_intent(const lethe_record_intent_info *in)
@@ -163,6 +172,17 @@ json_t *lethe_record_intent(const lethe_record_intent_info *in)
 			      in->as_of, "database", "path", in->database, "schema_sha256",
 			      in->schema_sha256, "policy", in->policy, "rules", in->rules);
 
+	if (o && in->approval > 0 &&
+	    json_object_set_new(o, "approval", json_integer(in->approval)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && in->plan_sha256 &&
+	    json_object_set_new(o, "plan", json_pack("{s:s, s:s}", "sha256", in->plan_sha256,
+						     "as_of", in->plan_as_of)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	if (!o || !in->request)
 		return o;
 	if (json_object_set_new(o, "request", json_string(in->request)) < 0 ||

@@ -197,3 +197,48 @@ out:
 	free(last);
 	return rc;
 }
+
+typedef struct {
+	lethe_record_kind kind;
+	char *last;
+} latest_of;
+
+/* The last path of the listing of that kind (records come in seq order). */
+static int remember_kind(void *ctx, const char *path, const char *blob)
+{
+	latest_of *l = ctx;
+	lethe_record_kind k;
+	int64_t seq;
+	char *copy;
+
+	(void)blob;
+	if (lethe_record_path_parse(path, &seq, &k) < 0 || k != l->kind)
+		return 0;
+	if (!(copy = strdup(path)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	free(l->last);
+	l->last = copy;
+	return 0;
+}
+
+int lethe_record_latest(int64_t *seq, json_t **out, lethe_evidence *ev, lethe_record_kind k)
+{
+	latest_of l = { k, NULL };
+	lethe_record_kind got;
+	char head[41];
+	int rc;
+
+	*seq = 0;
+	*out = NULL;
+	rc = lethe_evidence_head(head, ev);
+	if (rc == LETHE_ENOTFOUND)
+		return 0;
+	if (rc < 0 || (rc = lethe_evidence_list(ev, head, "records", remember_kind, &l)) < 0 ||
+	    !l.last)
+		goto out;
+	if ((rc = lethe_record_path_parse(l.last, seq, &got)) == 0)
+		rc = lethe_record_load(out, ev, head, l.last);
+out:
+	free(l.last);
+	return rc;
+}

@@ -20,6 +20,7 @@
 #include "lethe/clockguard.h"
 #include "lethe/error.h"
 #include "lethe/evidence_tip.h"
+#include "lethe/planfile.h"
 #include "site_impl.h"
 #include "util.h"
 
@@ -202,12 +203,40 @@ int lethe_site_run(lethe_plan **result, lethe_warnings *warnings, lethe_site *s,
 {
 	lethe_dispose_options o = { 0 };
 	lethe_runlog_env env = lethe_site_env(s);
+	char plan_day[11];
 
 	o.as_of = opts->as_of;
 	o.max_rows_per_rule = opts->max_rows_per_rule >= 0 ? opts->max_rows_per_rule
 							     : s->cfg->max_rows_per_rule;
 	o.progress = opts->progress;
 	o.progress_ctx = opts->progress_ctx;
+	/* a site that requires approval applies the approved policy set only */
+	if (s->cfg->approval_required && (s->flags & LETHE_SITE_WRITE)) {
+		int rc = lethe_site_approved(&env.approval_seq, s);
+
+		if (rc < 0)
+			return rc;
+	}
+	/* big runs, and a site's first, may need a plan an approver signed */
+	{
+		int rc = lethe_site_plan_required(s, opts->plan, opts->as_of);
+
+		if (rc < 0)
+			return rc;
+	}
+	/* a signed plan: exactly its rows that are still due */
+	if (opts->plan) {
+		int rc = lethe_site_plan_check(s, opts->plan, opts->as_of);
+
+		if (rc < 0)
+			return rc;
+		lethe_planfile_set_key(opts->plan, s->pseudonym_key);
+		o.admit = lethe_planfile_admit;
+		o.admit_ctx = opts->plan;
+		env.plan_sha256 = lethe_planfile_sha256(opts->plan);
+		lethe_day_format(lethe_planfile_as_of(opts->plan), plan_day);
+		env.plan_as_of = plan_day;
+	}
 	return dispose(result, warnings, s, &o, s->flags & LETHE_SITE_WRITE ? &env : NULL);
 }
 

@@ -248,6 +248,9 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 			return LETHE_EVERIFY;
 		total += n;
 	}
+	/* run --plan: due rows the plan did not name (docs/evidence-format.md) */
+	if (json_object_get(rule, "unplanned") && count(r, NULL, rule, where, "unplanned") < 0)
+		return LETHE_EVERIFY;
 	if (!completion)
 		return count(r, NULL, rule, where, "due");
 	if (count(r, &disposed, rule, where, "disposed") < 0)
@@ -381,7 +384,8 @@ static int check_intent(record *r, json_t *rec, int64_t seq)
 		    strcmp(json_string_value(json_object_get(f, "sha256")), want) != 0)
 			return verify_fail(s, "%s: sha256 of '%s' does not match", r->path, path);
 	}
-	if ((rc = check_rules(r, rec, 0, 0, run_id)) < 0 || (rc = check_request(r, rec)) < 0)
+	if ((rc = check_rules(r, rec, 0, 0, run_id)) < 0 || (rc = check_request(r, rec)) < 0 ||
+	    (rc = verify_intent_approval(s, r->path, rec)) < 0)
 		return rc;
 	for (i = 0; i < s->nintents; i++)
 		if (!strcmp(s->intents[i].run_id, run_id))
@@ -629,6 +633,8 @@ static int check_parsed(verify_state *s, const char *path, int64_t seq, const ch
 		rc = check_release(&r, rec);
 	else if (!strcmp(kind, "export"))
 		rc = check_export(&r, rec);
+	else if (!strcmp(kind, "approval"))
+		rc = verify_approval_record(s, path, seq, rec);
 	if (rc == 0 && keep)
 		*keep = json_incref(rec);
 	goto out;

@@ -252,6 +252,13 @@ typedef struct {
 
 	/* For messages (e.g. the time bound): the rule scanned, or NULL. */
 	const char *rule;
+
+	/* Non-NULL: only the rows for whose key admit(admit_ctx, rule, key)
+	 * returns 1 are in scope (run --plan: the rows a signed plan names,
+	 * lethe/planfile.h). Called while the statement steps: it must not use
+	 * the backend, and 0 is its answer to anything it cannot decide. */
+	int (*admit)(void *ctx, const char *rule, const lethe_value *key);
+	void *admit_ctx;
 } lethe_scan;
 
 /* --- life cycle -------------------------------------------------------------- */

@@ -48,7 +48,8 @@ typedef enum {
 	LETHE_RECORD_ABORT,
 	LETHE_RECORD_HOLD,
 	LETHE_RECORD_RELEASE,
-	LETHE_RECORD_EXPORT
+	LETHE_RECORD_EXPORT,
+	LETHE_RECORD_APPROVAL         /* lethe/approval.h builds its fields */
 } lethe_record_kind;
 
 /* "intent", "completion", ...: the name in paths, messages and `kind`. */
@@ -106,6 +107,9 @@ typedef struct {
 	const char *received;         /* with request, optional: the day it was received
 					 (then `answered` is as_of) */
 	int64_t replay_of;            /* > 0: the intent seq a replay re-applies */
+	int64_t approval;             /* > 0: the approval record the run relies on */
+	const char *plan_sha256;      /* run --plan: the plan file's SHA-256 and as-of */
+	const char *plan_as_of;
 	struct json_t *policy;        /* borrowed array of {path, sha256} */
 	struct json_t *rules;         /* borrowed array of lethe_record_rule */
 } lethe_record_intent_info;
@@ -187,6 +191,10 @@ int lethe_record_load(struct json_t **out, lethe_evidence *ev, const char *commi
 /* The record with sequence number seq and kind k of commit. */
 int lethe_record_read(struct json_t **out, lethe_evidence *ev, const char *commit, int64_t seq,
 		      lethe_record_kind k);
+/* The newest record of kind k on main: its seq and JSON (caller owns); 0
+ * and NULL when there is none. */
+int lethe_record_latest(int64_t *seq, struct json_t **out, lethe_evidence *ev, lethe_record_kind k);
+
 /* The last record of main: its seq and JSON (caller owns); 0 and NULL when
  * the repository has no commit yet. */
 int lethe_record_last(int64_t *seq, struct json_t **out, lethe_evidence *ev);

@@ -32,6 +32,7 @@ typedef struct {
 	int auth_on;
 	char auth_reason[128];
 	const lethe_change *cur_change; /* set only while apply steps an UPDATE */
+	const lethe_scan *admit_scan;   /* set while a scan with admit steps (lethe_admit) */
 	int transform_rc;       /* a transform callback's failure */
 	char ***reads;          /* non-NULL: collect tables read (tables_read) */
 	size_t *nreads;

@@ -74,8 +74,29 @@ static void day_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_int(ctx, day);
 }
 
+/* lethe_admit(key): the admit callback of the scan stepping now (1 when none). */
+static void admit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	lethe_sqlite *be = sqlite3_user_data(ctx);
+	const lethe_scan *scan = be->admit_scan;
+	lethe_value v;
+
+	(void)argc;
+	if (!scan || !scan->admit) {
+		sqlite3_result_int(ctx, 1);
+		return;
+	}
+	lethe_sqlite_value(&v, argv[0]);
+	sqlite3_result_int(ctx, scan->admit(scan->admit_ctx, scan->rule, &v) == 1);
+}
+
 int lethe_sqlite_register_functions(lethe_sqlite *be)
 {
+	/* Not deterministic: its answer is the scan's that steps (run --plan). */
+	if (sqlite3_create_function_v2(be->db, "lethe_admit", 1, SQLITE_UTF8, be, admit_func,
+				       NULL, NULL, NULL) != SQLITE_OK)
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_admit: %s",
+				       sqlite3_errmsg(be->db));
 	/* Not SQLITE_DIRECTONLY: the function is used in the top-level query. */
 	if (sqlite3_create_function_v2(be->db, "lethe_day", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
 				       NULL, day_func, NULL, NULL, NULL) != SQLITE_OK)
@@ -165,7 +186,9 @@ int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_
 	    (rc = prepare_scan(&stmt, be, scan, sql)))
 		goto out;
 	be->auth_on = 1;
+	be->admit_scan = scan;
 	step = sqlite3_step(stmt);
+	be->admit_scan = NULL;
 	be->auth_on = 0;
 	if (step != SQLITE_ROW) {
 		rc = step_failed(be, scan, step);
@@ -196,7 +219,9 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 		int cls;
 
 		be->auth_on = 1;
+		be->admit_scan = scan;
 		step = sqlite3_step(stmt);
+		be->admit_scan = NULL;
 		be->auth_on = 0;
 		if (step != SQLITE_ROW)
 			break;

@@ -481,10 +481,12 @@ static int failed(lethe_sqlite *be, const lethe_change *c, const lethe_scan *sca
 	if ((rc = lethe_sqlite_scan_sql(&sql, be, &due, 0)) == 0 &&
 	    (rc = lethe_sqlite_prepare_user(be, sql, &stmt, &why)) == 0) {
 		lethe_sqlite_scan_bind(stmt, &due);
+		be->admit_scan = scan;
 		while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
 			lethe_sqlite_value(&key, sqlite3_column_value(stmt, 0));
 			rc = lethe_disposed_add(&keys, &key, 0);
 		}
+		be->admit_scan = NULL;
 		sqlite3_finalize(stmt);
 		if (rc == 0)
 			rc = lethe_sqlite_apply(&changed, (lethe_backend *)be, c, keys.keys, keys.n);
@@ -533,7 +535,9 @@ int lethe_sqlite_dispose(lethe_disposed *out, lethe_backend *base, const lethe_c
 	be->transform_rc = 0;
 	for (;;) {
 		be->cur_change = c;
+		be->admit_scan = scan;
 		step = sqlite3_step(stmt);
+		be->admit_scan = NULL;
 		be->cur_change = NULL;
 		if (step != SQLITE_ROW)
 			break;
