@@ -12,6 +12,7 @@
  *    hex digits, each ended by a newline.
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lethe/error.h"
@@ -62,8 +63,16 @@ static int list_record(void *vctx, const char *path, const char *blob)
 	int64_t seq;
 	int rc;
 
-	if (lethe_record_path_parse(path, &seq, &kind) != 0)
-		return 0;
+	if (lethe_record_path_parse(path, &seq, &kind) != 0) {
+		/* a kind this version does not write (e.g. an approval): by its name */
+		const char *base = strrchr(path, '/');
+		long long n;
+		char k[32];
+
+		if (!base || sscanf(base + 1, "%8lld-%31[a-z].json", &n, k) != 2)
+			return 0;
+		seq = n;
+	}
 	if (seq < 1 || (size_t)seq > w->nids)
 		return lethe_error_set(LETHE_EDATA, "record '%s' has no commit on main", path);
 	if ((rc = lethe_evidence_read_blob(&data, &len, w->ev, blob)) < 0)
@@ -210,6 +219,18 @@ static void keep_relevant(lethe_evidence_findings *f, const char *subject)
 int lethe_evidence_find(lethe_evidence_findings **out, lethe_evidence *ev, const char *subject,
 			const lethe_row_query *rows, size_t nrows)
 {
+	return lethe_evidence_records_matching(out, ev, subject, rows, nrows, 0);
+}
+
+int lethe_evidence_records(lethe_evidence_findings **out, lethe_evidence *ev)
+{
+	return lethe_evidence_records_matching(out, ev, NULL, NULL, 0, 1);
+}
+
+int lethe_evidence_records_matching(lethe_evidence_findings **out, lethe_evidence *ev,
+				    const char *subject, const lethe_row_query *rows, size_t nrows,
+				    int all)
+{
 	find_walk w = { ev, NULL, NULL, 0, 0 };
 	int rc;
 
@@ -230,7 +251,8 @@ int lethe_evidence_find(lethe_evidence_findings **out, lethe_evidence *ev, const
 		rc = find_row(w.f, ev, &rows[i]);
 	if (rc < 0)
 		goto out;
-	keep_relevant(w.f, subject);
+	if (!all)
+		keep_relevant(w.f, subject);
 	*out = w.f;
 	w.f = NULL;
 out:

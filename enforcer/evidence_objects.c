@@ -152,3 +152,56 @@ out:
 	git_commit_free(c);
 	return rc;
 }
+
+/* The blob at path of commit, or NULL (*b untouched) when there is none. */
+static int blob_at(git_blob **b, lethe_evidence *ev, const char *commit, const char *path)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	git_tree_entry *e = NULL;
+	int rc = 0;
+
+	if (!commit || !path)
+		return 0;
+	if ((rc = lethe_evidence_lookup_commit(&c, ev, commit)) != 0)
+		return rc;
+	if (git_commit_tree(&t, c) < 0)
+		rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read the tree of %s", commit);
+	else if (git_tree_entry_bypath(&e, t, path) == 0 && git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
+		 git_blob_lookup(b, ev->repo, git_tree_entry_id(e)) < 0)
+		rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read '%s' of %s", path, commit);
+	git_tree_entry_free(e);
+	git_tree_free(t);
+	git_commit_free(c);
+	return rc;
+}
+
+int lethe_evidence_patch(char **out, lethe_evidence *ev, const char *old_commit,
+			 const char *old_path, const char *new_commit, const char *new_path)
+{
+	git_blob *a = NULL, *b = NULL;
+	git_patch *patch = NULL;
+	git_buf buf = { 0 };
+	git_diff_options o;
+	int rc;
+
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	o.context_lines = 2;
+	if ((rc = blob_at(&a, ev, old_commit, old_path)) < 0 ||
+	    (rc = blob_at(&b, ev, new_commit, new_path)) < 0)
+		goto out;
+	if (git_patch_from_blobs(&patch, a, old_path, b, new_path, &o) < 0 ||
+	    git_patch_to_buf(&buf, patch) < 0) {
+		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot compare '%s'", new_path ? new_path :
+					     old_path ? old_path : "");
+		goto out;
+	}
+	if (!(*out = strndup(buf.ptr ? buf.ptr : "", buf.size)))
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+out:
+	git_buf_dispose(&buf);
+	git_patch_free(patch);
+	git_blob_free(a);
+	git_blob_free(b);
+	return rc;
+}

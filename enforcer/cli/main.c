@@ -28,6 +28,7 @@ static const command commands[] = {
 	{ "status", cmd_status, "the last run, what becomes due soon, unpushed evidence, warnings" },
 	{ "prove", cmd_prove, "write a proof of what the evidence says about one data subject" },
 	{ "verify-proof", cmd_verify_proof, "check a subject's proof offline with the allowed signers" },
+	{ "report", cmd_report, "write the compliance report: a static HTML page over evidence and plan" },
 	{ "digest", cmd_digest, "a row's or subject's keyed digest, and the runs that disposed of it" },
 };
 
@@ -60,7 +61,9 @@ static void usage(FILE *f)
 		   "  lethe [-c FILE] prove --subject KEY --output FILE [--as-of YYYY-MM-DD]\n"
 		   "  lethe verify-proof FILE --allowed-signers FILE [--pseudonym-key FILE] [--json]\n"
 		   "  lethe [-c FILE] digest (--table NAME | --rule NAME) --key KEY [--json]\n"
-		   "  lethe [-c FILE] digest --subject KEY [--json]\n\n"
+		   "  lethe [-c FILE] digest --subject KEY [--json]\n"
+		   "  lethe [-c FILE] report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD]\n"
+		   "                         [--language en|fi] [--json]\n\n"
 		   "the configuration is -c FILE, else $LETHE_CONFIG, else ./lethe.yaml,\n"
 		   "else /etc/lethe/lethe.yaml.\n");
 }
@@ -79,6 +82,7 @@ static int command_help(const char *name)
 		{ "status", "lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]" },
 		{ "prove", "lethe [-c FILE] prove --subject KEY --output FILE [--as-of YYYY-MM-DD]" },
 		{ "verify-proof", "lethe verify-proof FILE --allowed-signers FILE [--pseudonym-key FILE] [--json]" },
+		{ "report", "lethe [-c FILE] report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD] [--language en|fi] [--json]" },
 		{ "digest", "lethe [-c FILE] digest (--table NAME | --rule NAME) --key KEY | --subject KEY [--json]" },
 		{ "requests", "lethe [-c FILE] requests [list] [--json] | requests add --kind access|erasure "
 			      "--subject KEY [--received YYYY-MM-DD] | requests extend ID --until YYYY-MM-DD "

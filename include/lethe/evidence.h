@@ -231,6 +231,13 @@ int lethe_evidence_path_objects(lethe_evidence *ev, const char *commit_oid, cons
 					  const void *data, size_t len),
 				void *ctx);
 
+/* The unified diff (2 lines of context) of the file old_path in old_commit
+ * against new_path in new_commit, as git prints it; either side NULL (or
+ * a file that is not there) is an empty file. *out malloc'd, caller frees;
+ * "" when they are equal. */
+int lethe_evidence_patch(char **out, lethe_evidence *ev, const char *old_commit,
+			 const char *old_path, const char *new_commit, const char *new_path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -104,6 +104,13 @@ typedef struct {
 int lethe_evidence_find(lethe_evidence_findings **out, lethe_evidence *ev, const char *subject,
 			const lethe_row_query *rows, size_t nrows);
 void lethe_evidence_findings_free(lethe_evidence_findings *f);
+/* Every record of main, of any kind (also kinds this version does not
+ * write, named by their file), in sequence order: what a report reads. */
+int lethe_evidence_records(lethe_evidence_findings **out, lethe_evidence *ev);
+/* lethe_evidence_find, or with all every record. */
+int lethe_evidence_records_matching(lethe_evidence_findings **out, lethe_evidence *ev,
+				    const char *subject, const lethe_row_query *rows, size_t nrows,
+				    int all);
 
 /* Whether the record kind of f->records[i] is `kind`. */
 int lethe_found_is(const lethe_found_record *r, const char *kind);
