@@ -381,6 +381,11 @@ int lethe_report_model(json_t **out, const lethe_report_input *in)
 		char day[11];
 		json_t *c;
 
+		/* the verifier stops before reading the record of a commit whose
+		 * signature fails: its number is the record's */
+		if (!strcmp(state, "failed") && rep.seq < 0)
+			json_object_set_new(json_object_get(model, "verification"), "seq",
+					    json_integer(f->records[i].seq));
 		record_day(day, r);
 		if (*since && strcmp(day, since) < 0)
 			continue;
