@@ -37,6 +37,16 @@ static void none(page *p)
 	rp_raw(p, "</p>");
 }
 
+/* A table's opening and its header row: column i is numeric when bit i of
+ * numeric is set; "#" for T_COUNT. */
+static void thead(page *p, const report_text *cols, size_t n, unsigned numeric)
+{
+	rp_raw(p, "<div class=\"wide\"><table><thead><tr>");
+	for (size_t i = 0; i < n; i++)
+		rp_th(p, cols[i] == T_COUNT ? "#" : rp_T(p, cols[i]), (numeric >> i) & 1);
+	rp_raw(p, "</tr></thead><tbody>");
+}
+
 /* A text with %lld and %s directives, each value escaped. */
 static void sentence(page *p, const char *fmt, const json_t *args)
 {
@@ -141,13 +151,8 @@ static void due_now(page *p, const json_t *list)
 
 	rp_raw(p, "<h3>");
 	rp_esc(p, rp_T(p, T_DUE_NOW));
-	rp_raw(p, "</h3><div class=\"wide\"><table><thead><tr>");
-	rp_th(p, rp_T(p, T_RULE), 0);
-	rp_th(p, rp_T(p, T_ACTION), 0);
-	rp_th(p, rp_T(p, T_DUE_NOW), 1);
-	rp_th(p, rp_T(p, T_HELD), 1);
-	rp_th(p, rp_T(p, T_BASIS), 0);
-	rp_raw(p, "</tr></thead><tbody>");
+	rp_raw(p, "</h3>");
+	thead(p, (const report_text[]){ T_RULE, T_ACTION, T_DUE_NOW, T_HELD, T_BASIS }, 5, 0xc);
 	json_array_foreach(list, i, r) {
 		rp_raw(p, "<tr>");
 		rp_td(p, rp_str(r, "rule"));
@@ -171,15 +176,8 @@ static void holds(page *p, const json_t *list)
 		rp_raw(p, "</section>");
 		return;
 	}
-	rp_raw(p, "<div class=\"wide\"><table><thead><tr>");
-	rp_th(p, rp_T(p, T_HOLD), 1);
-	rp_th(p, rp_T(p, T_SCOPE), 0);
-	rp_th(p, rp_T(p, T_REASON), 0);
-	rp_th(p, rp_T(p, T_PLACED_BY), 0);
-	rp_th(p, rp_T(p, T_SINCE_COL), 0);
-	rp_th(p, rp_T(p, T_UNTIL), 0);
-	rp_th(p, rp_T(p, T_RELEASED), 0);
-	rp_raw(p, "</tr></thead><tbody>");
+	thead(p, (const report_text[]){ T_HOLD, T_SCOPE, T_REASON, T_PLACED_BY, T_SINCE_COL,
+					T_UNTIL, T_RELEASED }, 7, 0x1);
 	json_array_foreach(list, i, h) {
 		const char *rule = rp_str(h, "rule");
 		char *scope = NULL, *rel = NULL;
@@ -234,15 +232,9 @@ static void requests(page *p, const json_t *list)
 	rp_raw(p, count[1] || count[3] ? "<p class=\"bad\">" : "<p class=\"ok\">");
 	sentence(p, rp_T(p, T_REQUESTS_SUMMARY), args);
 	json_decref(args);
-	rp_raw(p, "</p><div class=\"wide\"><table><thead><tr>");
-	rp_th(p, "#", 1);
-	rp_th(p, rp_T(p, T_KIND), 0);
-	rp_th(p, rp_T(p, T_SUBJECT_DIGEST), 0);
-	rp_th(p, rp_T(p, T_RECEIVED), 0);
-	rp_th(p, rp_T(p, T_DEADLINE), 0);
-	rp_th(p, rp_T(p, T_ANSWERED), 0);
-	rp_th(p, rp_T(p, T_STATE), 0);
-	rp_raw(p, "</tr></thead><tbody>");
+	rp_raw(p, "</p>");
+	thead(p, (const report_text[]){ T_COUNT, T_KIND, T_SUBJECT_DIGEST, T_RECEIVED, T_DEADLINE,
+					T_ANSWERED, T_STATE }, 7, 0x1);
 	json_array_foreach(list, i, r) {
 		const char *st = rp_str(r, "state"), *shown = st;
 
@@ -325,14 +317,8 @@ static void approvals(page *p, const json_t *list)
 		rp_raw(p, "</section>");
 		return;
 	}
-	rp_raw(p, "<div class=\"wide\"><table><thead><tr>");
-	rp_th(p, rp_T(p, T_RECORD), 1);
-	rp_th(p, rp_T(p, T_DAY), 0);
-	rp_th(p, rp_T(p, T_APPROVER), 0);
-	rp_th(p, rp_T(p, T_KEY), 0);
-	rp_th(p, rp_T(p, T_REASON), 0);
-	rp_th(p, rp_T(p, T_POLICY_DIGEST), 0);
-	rp_raw(p, "</tr></thead><tbody>");
+	thead(p, (const report_text[]){ T_RECORD, T_DAY, T_APPROVER, T_KEY, T_REASON,
+					T_POLICY_DIGEST }, 6, 0x1);
 	json_array_foreach(list, i, a) {
 		rp_raw(p, "<tr>");
 		rp_tdn(p, rp_num(a, "seq"));
@@ -352,13 +338,7 @@ static void commits(page *p, const json_t *list)
 	size_t i;
 
 	heading(p, 8);
-	rp_raw(p, "<div class=\"wide\"><table><thead><tr>");
-	rp_th(p, rp_T(p, T_RECORD), 1);
-	rp_th(p, rp_T(p, T_DAY), 0);
-	rp_th(p, rp_T(p, T_KIND), 0);
-	rp_th(p, rp_T(p, T_COMMIT), 0);
-	rp_th(p, rp_T(p, T_VERIFIED), 0);
-	rp_raw(p, "</tr></thead><tbody>");
+	thead(p, (const report_text[]){ T_RECORD, T_DAY, T_KIND, T_COMMIT, T_VERIFIED }, 5, 0x1);
 	json_array_foreach(list, i, c) {
 		const char *v = rp_str(c, "verified");
 		char *kind = NULL;
