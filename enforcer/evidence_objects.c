@@ -1,41 +1,65 @@
 /*
  * evidence_objects.c - raw git objects: a repository in memory built from
- * objects handed over (a proof's), and the objects on the way from a commit
- * to one of its files (what a proof carries).
+ * objects handed over (a proof's, in a scratch repository removed when it is
+ * freed), and the objects on the way from a commit to one of its files
+ * (what a proof carries).
  *
  * Invariants:
  *  - An object's id is always the one git computes from its bytes: a proof
  *    cannot name an object by an id its bytes do not hash to.
- *  - The repository in memory has no refs and no files on disk; it is read
- *    by id only (lethe_evidence_visit, lethe_evidence_read).
+ *  - The scratch repository has no refs; it is read by id only
+ *    (lethe_evidence_visit, lethe_evidence_read), and removed by
+ *    lethe_evidence_free.
  */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <git2/sys/mempack.h>
-#include <git2/sys/odb_backend.h>
 #include "evidence_impl.h"
 #include "lethe/error.h"
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void lethe_evidence_remove_scratch(const char *path)
+{
+	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A scratch bare repository in $TMPDIR (libgit2's in-memory object store
+ * hands out object data without the terminating NUL its commit parser
+ * relies on, so the objects go through its ordinary loose-object store). */
 int lethe_evidence_open_memory(lethe_evidence **out)
 {
-	git_odb *odb = NULL;
-	git_odb_backend *mem = NULL;
+	const char *tmp = getenv("TMPDIR");
 	git_repository *repo = NULL;
 	lethe_evidence *ev = NULL;
+	char *dir = NULL;
 	int rc = 0;
 
 	if (git_libgit2_init() < 0)
 		return lethe_evidence_git_fail(LETHE_ESOFTWARE, "cannot initialise libgit2");
-	if (git_odb_new(&odb) < 0 || git_mempack_new(&mem) < 0 ||
-	    git_odb_add_backend(odb, mem, 1) < 0) {
-		if (mem && odb)
-			mem->free(mem);
-		rc = lethe_evidence_git_fail(LETHE_ESOFTWARE, "cannot make an object store in memory");
+	if (asprintf(&dir, "%s/lethe-proof-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0) {
+		dir = NULL;
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	mem = NULL; /* the odb owns it */
-	if (git_repository_wrap_odb(&repo, odb) < 0) {
-		rc = lethe_evidence_git_fail(LETHE_ESOFTWARE, "cannot make a repository in memory");
+	if (!mkdtemp(dir)) {
+		rc = lethe_error_set(LETHE_ECANTCREAT, "cannot create a scratch folder '%s': %s", dir,
+				     strerror(errno));
+		free(dir);
+		dir = NULL;
+		goto out;
+	}
+	if (git_repository_init(&repo, dir, 1) < 0) {
+		rc = lethe_evidence_git_fail(LETHE_ECANTCREAT, "cannot make a scratch repository");
 		goto out;
 	}
 	if (!(ev = calloc(1, sizeof(*ev))) || !(ev->dir = strdup("(proof)"))) {
@@ -45,11 +69,16 @@ int lethe_evidence_open_memory(lethe_evidence **out)
 		goto out;
 	}
 	ev->repo = repo;
+	ev->scratch = dir;
 	repo = NULL;
+	dir = NULL;
 	*out = ev;
 out:
 	git_repository_free(repo);
-	git_odb_free(odb);
+	if (dir) {
+		lethe_evidence_remove_scratch(dir);
+		free(dir);
+	}
 	if (rc)
 		git_libgit2_shutdown();
 	return rc;

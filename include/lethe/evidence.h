@@ -208,9 +208,11 @@ int lethe_evidence_remote_head(char out_oid[41], int *found, lethe_evidence *ev,
 /* --- raw objects (proofs) ------------------------------------------------- */
 
 /*
- * A repository in memory that holds only the objects put into it (a proof's,
- * lethe/proof.h): every reader above works on it, and a file whose commit,
- * trees or blob are missing is simply not there. *out as lethe_evidence_open.
+ * A scratch repository that holds only the objects put into it (a proof's,
+ * lethe/proof.h), in a new folder of $TMPDIR (else /tmp) that
+ * lethe_evidence_free removes: every reader above works on it, and a file
+ * whose commit, trees or blob are missing is simply not there. *out as
+ * lethe_evidence_open.
  */
 int lethe_evidence_open_memory(lethe_evidence **out);
 
