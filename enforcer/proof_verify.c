@@ -226,6 +226,19 @@ static json_t *intent_of(checker *c, const json_t *r)
 	return NULL;
 }
 
+/* Whether the proof holds the hold that release r releases. */
+static int releases_a_hold(checker *c, const json_t *r)
+{
+	const char *key;
+	json_t *h;
+
+	json_object_foreach(c->records, key, h)
+		if (!strcmp(kind(h), "hold") &&
+		    json_equal(json_object_get(h, "hold_id"), json_object_get(r, "hold_id")))
+			return 1;
+	return 0;
+}
+
 /* What each record says about the subject. */
 static int facts(checker *c)
 {
@@ -241,6 +254,8 @@ static int facts(checker *c)
 			if (!s || strcmp(s, c->subject))
 				return bad("record %08" PRId64 " names another subject", (int64_t)seq);
 		}
+		if (!strcmp(k, "release") && !releases_a_hold(c, r))
+			return bad("record %08" PRId64 " releases no hold of the subject", (int64_t)seq);
 		if (!strcmp(k, "intent"))
 			rc = say(c->res, "record %08" PRId64 ": erasure requested%s%s, run %s as of %s",
 				 (int64_t)seq, str(r, "received") ? " on " : "",

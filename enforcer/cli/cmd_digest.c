@@ -182,21 +182,22 @@ int cmd_digest(const lethe_cli_opts *opts, int argc, char **argv)
 		status = 65;
 		goto out;
 	}
-	if ((rc = lethe_evidence_find(&f, e.ev, subject ? sdigest : NULL, q.q, rule ? 0 : q.n)) < 0) {
-		status = cli_fail(rc);
-		goto out;
-	}
 	if (rule) { /* only the rule asked for */
-		lethe_evidence_findings_free(f);
-		f = NULL;
+		size_t found = 0;
+
 		for (size_t i = 0; i < q.n; i++)
 			if (!strcmp(q.q[i].rule, rule))
-				q.q[0] = q.q[i];
-		q.n = 1;
-		if ((rc = lethe_evidence_find(&f, e.ev, NULL, q.q, 1)) < 0) {
-			status = cli_fail(rc);
+				q.q[found++] = q.q[i];
+		q.n = found;
+		if (!found) {
+			cli_error("digest: rule '%s' has no key to digest", rule);
+			status = 65;
 			goto out;
 		}
+	}
+	if ((rc = lethe_evidence_find(&f, e.ev, subject ? sdigest : NULL, q.q, q.n)) < 0) {
+		status = cli_fail(rc);
+		goto out;
 	}
 	root = json_pack("{s:s?, s:[], s:[]}", "subject", subject ? sdigest : NULL, "rows", "records");
 	rows = json_object_get(root, "rows");
