@@ -156,10 +156,12 @@ void rp_free_strs(char **v, size_t n)
 	free(v);
 }
 
-/* A stacked bar chart: nx bars (labels xl), ns series (names sn), values
- * val[s * nx + x]; then its legend. */
+/* A stacked bar chart: nx bars (labels xl), ns series (names sn, each in
+ * the palette's colour color[s], so a rule keeps its colour from chart to
+ * chart), values val[s * nx + x]; then its legend. */
 static void rp_chart(page *p, const char *id, const char *title, const char *desc, size_t nx,
-		  char *const *xl, size_t ns, const char *const *sn, const long long *val)
+		  char *const *xl, size_t ns, const char *const *sn, const size_t *color,
+		  const long long *val)
 {
 	long long max = 0, step;
 	double bw, scale;
@@ -199,7 +201,7 @@ static void rp_chart(page *p, const char *id, const char *title, const char *des
 				continue;
 			rp_rawf(p, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>",
 			     left + bw * 0.12, base - h, bw * 0.76, h,
-			     palette[s % (sizeof(palette) / sizeof(*palette))]);
+			     palette[color[s] % (sizeof(palette) / sizeof(*palette))]);
 			base -= h;
 		}
 		if (nx <= 24 || x % 2 == 0) {
@@ -212,7 +214,7 @@ static void rp_chart(page *p, const char *id, const char *title, const char *des
 	rp_raw(p, "</svg><figcaption class=\"legend\">");
 	for (size_t s = 0; s < ns; s++) {
 		rp_rawf(p, "<span><i style=\"background:%s\"></i>",
-		     palette[s % (sizeof(palette) / sizeof(*palette))]);
+		     palette[color[s] % (sizeof(palette) / sizeof(*palette))]);
 		rp_esc(p, sn[s]);
 		rp_raw(p, "</span>");
 	}
@@ -254,10 +256,11 @@ void rp_month_chart(page *p, const char *id, report_text title, report_text desc
 			size_t norder)
 {
 	const char **sn = calloc(norder ? norder : 1, sizeof(*sn));
+	size_t *color = calloc(norder ? norder : 1, sizeof(*color));
 	long long *val = calloc((norder ? norder : 1) * (nm ? nm : 1), sizeof(*val));
 	size_t ns = 0;
 
-	if (!sn || !val) {
+	if (!sn || !val || !color) {
 		p->oom = 1;
 		goto out;
 	}
@@ -268,8 +271,10 @@ void rp_month_chart(page *p, const char *id, report_text title, report_text desc
 			val[ns * nm + x] = rp_num(json_object_get(by_month, months[x]), order[s]);
 			any |= val[ns * nm + x] != 0;
 		}
-		if (any)
+		if (any) {
+			color[ns] = s;
 			sn[ns++] = order[s];
+		}
 	}
 	if (nm == 0 || ns == 0) {
 		rp_raw(p, "<p>");
@@ -277,10 +282,11 @@ void rp_month_chart(page *p, const char *id, report_text title, report_text desc
 		rp_raw(p, "</p>");
 		goto out;
 	}
-	rp_chart(p, id, rp_T(p, title), rp_T(p, desc), nm, months, ns, sn, val);
+	rp_chart(p, id, rp_T(p, title), rp_T(p, desc), nm, months, ns, sn, color, val);
 	rp_chart_table(p, rp_T(p, T_CHART_TABLE), nm, months, ns, sn, val);
 out:
 	free(sn);
+	free(color);
 	free(val);
 }
 
