@@ -88,6 +88,7 @@ int lethe_record_message(char **out, lethe_record_kind k, int64_t seq, const cha
 {
 	int n = run_id ? asprintf(out, "lethe: %s %08" PRId64 " %s %s", lethe_record_kind_name(k),
 				  seq, label ? label : "run", run_id)
+		: label ? asprintf(out, "lethe: %s %08" PRId64 " %s", lethe_record_kind_name(k), seq, label)
 		       : asprintf(out, "lethe: %s %08" PRId64, lethe_record_kind_name(k), seq);
 
 	if (n < 0) {
@@ -104,6 +105,30 @@ int lethe_record_message_parse(const char *message, lethe_record_kind *k, int64_
 	if (!message || sscanf(message, "lethe: %15s %" SCNd64, kind, seq) != 2 ||
 	    lethe_record_kind_parse(k, kind) < 0)
 		return LETHE_ENOTFOUND;
+	return 0;
+}
+
+int lethe_record_describe(char **out, const json_t *record)
+{
+	const char *kind = json_string_value(json_object_get(record, "kind"));
+	const char *by = json_string_value(json_object_get(record, "by"));
+	const char *rule = json_string_value(json_object_get(record, "rule"));
+	json_int_t hold = json_integer_value(json_object_get(record, "hold_id"));
+	int n;
+
+	*out = NULL;
+	if (!kind || (strcmp(kind, "hold") && strcmp(kind, "release")))
+		return 0;
+	if (!strcmp(kind, "hold"))
+		n = asprintf(out, "%s%s%s%s", rule ? "rule " : "subject", rule ? rule : "",
+			     by ? " by " : "", by ? by : "");
+	else
+		n = asprintf(out, "hold %" JSON_INTEGER_FORMAT "%s%s", hold, by ? " by " : "",
+			     by ? by : "");
+	if (n < 0) {
+		*out = NULL;
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
 	return 0;
 }
 

@@ -86,6 +86,7 @@ int lethe_record_commit(char oid[41], lethe_evidence *ev, const lethe_sshkey *ke
 	const char *kind_name = json_string_value(json_object_get(record, "kind"));
 	int64_t seq = json_integer_value(json_object_get(record, "seq"));
 	char path[LETHE_RECORD_PATH_SIZE], hex[LETHE_SHA256_HEX_SIZE], *text = NULL, *msg = NULL;
+	char *what = NULL;
 	lethe_record_kind kind;
 	int rc;
 
@@ -112,14 +113,24 @@ int lethe_record_commit(char oid[41], lethe_evidence *ev, const lethe_sshkey *ke
 	}
 	json_object_set_new(record, "files", files);
 	text = json_dumps(record, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (!run_id && !label && (rc = lethe_record_describe(&what, record)) < 0) {
+		free(text);
+		json_decref(record);
+		return rc;
+	}
 	json_decref(record);
-	if (!text)
+	if (!text) {
+		free(what);
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
 	lethe_record_path(path, seq, kind);
 	if ((rc = lethe_record_files_add(f, path, text, strlen(text))) < 0 ||
-	    (rc = lethe_record_message(&msg, kind, seq, label, run_id)) < 0)
+	    (rc = lethe_record_message(&msg, kind, seq, what ? what : label, run_id)) < 0) {
+		free(what);
 		return rc;
+	}
 	rc = lethe_evidence_commit(oid, ev, key, f->items, f->n, msg);
+	free(what);
 	free(msg);
 	return rc;
 }

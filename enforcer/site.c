@@ -126,6 +126,7 @@ void lethe_site_free(lethe_site *s)
 	lethe_sshkey_free(s->signing_key);
 	lethe_token_key_free(s->pseudonym_key);
 	lethe_lock_release(s->lock);
+	free(s->actor);
 	free(s);
 }
 

@@ -29,6 +29,7 @@ struct lethe_site {
 	lethe_recovery recovered;
 	char database[PATH_MAX];   /* the register's path, made absolute */
 	lethe_day received;        /* lethe_site_set_received; 0: none given */
+	char *actor;               /* lethe_site_set_actor; NULL: none given */
 };
 
 /* The run log environment of a record outside a run (holds, export). */

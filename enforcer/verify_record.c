@@ -516,6 +516,21 @@ static int text_or_digest(record *r, json_t *rec, const char *digest_name, const
 	return verify_fail(r->s, "%s: '%s' is missing", r->path, digest_name);
 }
 
+/* `by` (optional, records since they name who acted): a principal of 1 to
+ * 64 of A-Z a-z 0-9 . _ @ + -, one word of the commit subject. */
+static int check_by(record *r, json_t *rec)
+{
+	json_t *by = json_object_get(rec, "by");
+	const char *s = json_string_value(by);
+
+	if (!by)
+		return 0;
+	if (!s || !*s || strlen(s) > 64 ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+-") != strlen(s))
+		return verify_fail(r->s, "%s: 'by' is not a principal", r->path);
+	return 0;
+}
+
 /* hold: its id, the reason's digest, exactly one of a subject digest and a
  * rule (a --where only with a rule), and a lapse day or none. */
 static int check_hold(record *r, json_t *rec)
@@ -524,7 +539,7 @@ static int check_hold(record *r, json_t *rec)
 	json_t *rule = json_object_get(rec, "rule"), *until = json_object_get(rec, "until");
 
 	if (count(r, NULL, rec, "", "hold_id") < 0 ||
-	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0)
+	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0 || check_by(r, rec) < 0)
 		return LETHE_EVERIFY;
 	if (!subject == !rule)
 		return verify_fail(r->s, "%s: a hold names either a 'subject' or a 'rule'", r->path);
@@ -544,7 +559,7 @@ static int check_hold(record *r, json_t *rec)
 static int check_release(record *r, json_t *rec)
 {
 	if (count(r, NULL, rec, "", "hold_id") < 0 ||
-	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0)
+	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0 || check_by(r, rec) < 0)
 		return LETHE_EVERIFY;
 	return 0;
 }

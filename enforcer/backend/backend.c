@@ -405,11 +405,11 @@ int lethe_backend_hold_add(int64_t *id, lethe_backend *be, const lethe_hold *h)
 }
 
 int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *released_at,
-			       const char *reason)
+			       const char *reason, const char *released_by)
 {
 	if (!be || !released_at)
 		return lethe_error_set(LETHE_ESOFTWARE, "hold release: missing argument");
-	return be->ops->hold_release(be, id, released_at, reason);
+	return be->ops->hold_release(be, id, released_at, reason, released_by);
 }
 
 int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx)

@@ -56,7 +56,7 @@ struct lethe_backend_ops {
 	int (*suppressed)(int *found, lethe_backend *be, const char *token);
 	int (*hold_add)(int64_t *id, lethe_backend *be, const lethe_hold *h);
 	int (*hold_release)(lethe_backend *be, int64_t id, const char *released_at,
-			      const char *reason);
+			      const char *reason, const char *released_by);
 	int (*holds)(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 	int (*request_put)(int64_t *id, lethe_backend *be, const lethe_request *r);
 	int (*requests)(lethe_backend *be, int (*cb)(void *ctx, const lethe_request *r), void *ctx);

@@ -428,6 +428,8 @@ typedef struct {
 	const char *released_at; /* NULL while in force */
 	const char *reason;      /* why it was added; NULL in a register of an older Lethe */
 	const char *release_reason; /* why it was released; NULL while in force */
+	const char *placed_by;   /* who added it (lethe_site_set_actor); NULL: not named */
+	const char *released_by; /* who released it; NULL: not named or in force */
 } lethe_hold;
 
 /* Inside the open transaction: add a hold, *id receives its number. */
@@ -436,7 +438,7 @@ int lethe_backend_hold_add(int64_t *id, lethe_backend *be, const lethe_hold *h);
  * no such hold in force. The register keeps the reasons and --where texts,
  * the evidence only their keyed digests (docs/evidence-format.md). */
 int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *released_at,
-			       const char *reason);
+			       const char *reason, const char *released_by);
 /* Every hold, in force or not, by id. */
 int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 

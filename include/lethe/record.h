@@ -71,9 +71,16 @@ int lethe_record_digest_path(char **out, const char *run_id, const char *rule);
  * "replay" for an erasure re-applying an earlier one (replay_of > 0). */
 const char *lethe_record_run_label(const char *request, int64_t replay_of);
 /* The commit message "lethe: KIND NNNNNNNN", for a run's records followed
- * by " LABEL RUNID"; malloc'd into *out (caller frees). */
+ * by " LABEL RUNID", for others followed by " LABEL" when label is not NULL
+ * (lethe_record_describe); malloc'd into *out (caller frees). */
 int lethe_record_message(char **out, lethe_record_kind k, int64_t seq, const char *label,
 			 const char *run_id);
+/* What the commit subject of a record outside a run says after "lethe:
+ * KIND NNNNNNNN": a hold's scope ("subject" or "rule NAME"), a release's
+ * "hold ID", each followed by " by PRINCIPAL" when the record has `by`;
+ * *out NULL for other kinds (their subject says no more). Never a reason:
+ * reasons may name a person (docs/evidence-format.md, "Texts of holds"). */
+int lethe_record_describe(char **out, const struct json_t *record);
 /* The kind and sequence number of a commit message: 0, or LETHE_ENOTFOUND
  * (no error set) when it is not a record's message. */
 int lethe_record_message_parse(const char *message, lethe_record_kind *k, int64_t *seq);

@@ -167,6 +167,13 @@ typedef struct {
 int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, lethe_site *site,
 			const lethe_site_hold *hold);
 
+/* Who places or releases holds through this site (a person's principal,
+ * e.g. their login or e-mail: 1 to 64 of A-Z a-z 0-9 . _ @ + -): recorded
+ * as `by` in hold and release records and their commit subjects, and kept
+ * in the register. NULL: nobody named (records of earlier versions).
+ * LETHE_EUSAGE for a name outside that alphabet. */
+int lethe_site_set_actor(lethe_site *site, const char *by);
+
 /* Release hold id with a reason, as lethe_site_hold_add records (kind
  * "release"). LETHE_ENOTFOUND when no hold id is in force. */
 int lethe_site_hold_release(int64_t *seq, lethe_warnings *warnings, lethe_site *site, int64_t id,

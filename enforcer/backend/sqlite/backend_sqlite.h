@@ -137,7 +137,7 @@ int lethe_sqlite_requests(lethe_backend *base, int (*cb)(void *ctx, const lethe_
 /* backend_sqlite_holds.c */
 int lethe_sqlite_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h);
 int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *released_at,
-			      const char *reason);
+			      const char *reason, const char *released_by);
 int lethe_sqlite_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 
 /* backend_sqlite_watch.c: the statement time bound and expression guard */
