@@ -47,6 +47,37 @@ static void thead(page *p, const report_text *cols, size_t n, unsigned numeric)
 	rp_raw(p, "</tr></thead><tbody>");
 }
 
+/* A column of a table whose cells are the model's fields as they are. */
+typedef struct {
+	report_text label;
+	const char *field;
+	int numeric;
+} field_col;
+
+/* A whole table, header and one row per element of list, each cell one
+ * field of the element: text escaped, numbers right-aligned. */
+static void field_table(page *p, const json_t *list, const field_col *cols, size_t n)
+{
+	const json_t *e;
+	size_t i;
+
+	rp_raw(p, "<div class=\"wide\"><table><thead><tr>");
+	for (size_t c = 0; c < n; c++)
+		rp_th(p, cols[c].label == T_COUNT ? "#" : rp_T(p, cols[c].label), cols[c].numeric);
+	rp_raw(p, "</tr></thead><tbody>");
+	json_array_foreach(list, i, e) {
+		rp_raw(p, "<tr>");
+		for (size_t c = 0; c < n; c++) {
+			if (cols[c].numeric)
+				rp_tdn(p, rp_num(e, cols[c].field));
+			else
+				rp_td(p, rp_str(e, cols[c].field));
+		}
+		rp_raw(p, "</tr>");
+	}
+	rp_raw(p, "</tbody></table></div>");
+}
+
 /* A text with %lld and %s directives, each value escaped. */
 static void sentence(page *p, const char *fmt, const json_t *args)
 {
@@ -146,23 +177,13 @@ static void monthly(page *p, const json_t *m)
 
 static void due_now(page *p, const json_t *list)
 {
-	const json_t *r;
-	size_t i;
-
 	rp_raw(p, "<h3>");
 	rp_esc(p, rp_T(p, T_DUE_NOW));
 	rp_raw(p, "</h3>");
-	thead(p, (const report_text[]){ T_RULE, T_ACTION, T_DUE_NOW, T_HELD, T_BASIS }, 5, 0xc);
-	json_array_foreach(list, i, r) {
-		rp_raw(p, "<tr>");
-		rp_td(p, rp_str(r, "rule"));
-		rp_td(p, rp_str(r, "action"));
-		rp_tdn(p, rp_num(r, "due"));
-		rp_tdn(p, rp_num(r, "held"));
-		rp_td(p, rp_str(r, "basis"));
-		rp_raw(p, "</tr>");
-	}
-	rp_raw(p, "</tbody></table></div></section>");
+	field_table(p, list, (const field_col[]){ { T_RULE, "rule", 0 }, { T_ACTION, "action", 0 },
+					   { T_DUE_NOW, "due", 1 }, { T_HELD, "held", 1 },
+					   { T_BASIS, "basis", 0 } }, 5);
+	rp_raw(p, "</section>");
 }
 
 static void holds(page *p, const json_t *list)
@@ -308,28 +329,17 @@ static void policy(page *p, const json_t *list)
 
 static void approvals(page *p, const json_t *list)
 {
-	const json_t *a;
-	size_t i;
-
 	heading(p, 7);
 	if (!json_array_size(list)) {
 		none(p);
 		rp_raw(p, "</section>");
 		return;
 	}
-	thead(p, (const report_text[]){ T_RECORD, T_DAY, T_APPROVER, T_KEY, T_REASON,
-					T_POLICY_DIGEST }, 6, 0x1);
-	json_array_foreach(list, i, a) {
-		rp_raw(p, "<tr>");
-		rp_tdn(p, rp_num(a, "seq"));
-		rp_td(p, rp_str(a, "day"));
-		rp_td(p, rp_str(a, "approver"));
-		rp_td(p, rp_str(a, "key"));
-		rp_td(p, rp_str(a, "reason"));
-		rp_td(p, rp_str(a, "policy_digest"));
-		rp_raw(p, "</tr>");
-	}
-	rp_raw(p, "</tbody></table></div></section>");
+	field_table(p, list, (const field_col[]){ { T_RECORD, "seq", 1 }, { T_DAY, "day", 0 },
+					   { T_APPROVER, "approver", 0 }, { T_KEY, "key", 0 },
+					   { T_REASON, "reason", 0 },
+					   { T_POLICY_DIGEST, "policy_digest", 0 } }, 6);
+	rp_raw(p, "</section>");
 }
 
 static void commits(page *p, const json_t *list)
