@@ -73,4 +73,7 @@ struct lethe_backend {
 /* backend_sqlite.c: `path` is a file name, taken literally (not a URI). */
 int lethe_backend_sqlite_open(lethe_backend **out, const char *path, unsigned flags);
 
+/* backend_pg.c: `location` is a libpq connection URI or key/value string. */
+int lethe_backend_pg_open(lethe_backend **out, const char *location, unsigned flags);
+
 #endif
