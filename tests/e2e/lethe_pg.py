@@ -133,14 +133,15 @@ class PostgresServer:
     def sql(self, dbname, text, check=True):
         """Run SQL through psql; the rows of the last statement as lists of
         strings (NULL as None)."""
-        p = subprocess.run(self.psql_cmd(dbname) + ["-A", "-t", "-F", "\x1f", "-P", "null=\x1e",
-                                                    "-f", "-"],
+        p = subprocess.run(self.psql_cmd(dbname) + ["-A", "-t", "-F", "\x1f", "-R", "\x1d",
+                                                    "-P", "null=\x1e", "-f", "-"],
                            input=text, capture_output=True, text=True, timeout=600)
         if check and p.returncode != 0:
             raise RuntimeError(f"psql failed: {p.stderr.strip()}")
         rows = []
-        for line in p.stdout.split("\n"):
-            if line == "":
+        for line in p.stdout.split("\x1d"):
+            line = line.strip("\n") if line.endswith("\n") and "\x1f" not in line[-1:] else line
+            if line == "" or line == "\n":
                 continue
             rows.append([None if v == "\x1e" else v for v in line.split("\x1f")])
         return rows

@@ -167,9 +167,15 @@ static int update_row(lethe_pg *be, const lethe_change *c, const char *update, P
 	for (size_t i = 0; i < c->ncolumns && rc == 0; i++) {
 		lethe_pg_value(&in, res, row, (int)i + 1, &scratch);
 		rc = c->transform(c->transform_ctx, i, &in, &vals[0], &vals[i + 1]);
-		if (rc == 0)
-			params[i + 1] = lethe_pg_param(&vals[i + 1], bufs[i + 1], sizeof(bufs[i + 1]),
-						       &heap[i + 1]);
+		/* the new value may live in the transform's memory only until its
+		 * next call: the parameter is a copy */
+		if (rc == 0 && (params[i + 1] = lethe_pg_param(&vals[i + 1], bufs[i + 1],
+							       sizeof(bufs[i + 1]), &heap[i + 1])) &&
+		    params[i + 1] != bufs[i + 1] && params[i + 1] != heap[i + 1]) {
+			if (!(heap[i + 1] = strdup(params[i + 1])))
+				rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			params[i + 1] = heap[i + 1];
+		}
 	}
 	if (rc == 0 && (rc = lethe_pg_exec(NULL, be, "change a row", update, (int)n, params)) < 0) {
 		char why[512];
