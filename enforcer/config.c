@@ -106,7 +106,8 @@ static char *path_value(lethe_ydoc *y, const yaml_node_t *n, const char *key,
  * passfile=...) or a service file, never in lethe.yaml (docs/configuration.md). */
 static char *database_value(lethe_ydoc *y, const yaml_node_t *n, const char *dir)
 {
-	const char *v = n ? lethe_ydoc_str(y, n, "database") : NULL;
+	/* a scalar is looked at here; anything else is path_value's to report */
+	const char *v = n && n->type == YAML_SCALAR_NODE ? lethe_ydoc_str(y, n, "database") : NULL;
 
 	if (!v || !lethe_location_is_server(v))
 		return path_value(y, n, "database", dir, 1);
@@ -206,11 +207,15 @@ static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 	if (v[K_RESIDUE]) {
 		const char *r = lethe_ydoc_str(y, v[K_RESIDUE], "residue");
 
-		if (r && !strcmp(r, "fast"))
+		/* R0, R1, R2: the levels of a server (docs/disposal.md,
+		 * "PostgreSQL"); on SQLite R0 and R1 act as fast, R2 as full */
+		if (r && (!strcmp(r, "fast") || !strcmp(r, "R0")))
 			cfg->residue_fast = 1;
-		else if (r && strcmp(r, "full"))
+		else if (r && !strcmp(r, "R1"))
+			cfg->residue_no_wal = 1;
+		else if (r && strcmp(r, "full") && strcmp(r, "R2"))
 			lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[K_RESIDUE]),
-					 "'residue' must be full or fast");
+					 "'residue' must be full or fast (or a level: R0, R1, R2)");
 	}
 }
 

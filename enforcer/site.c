@@ -180,6 +180,7 @@ static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
 	*out = NULL;
 	o->dry_run = env == NULL;
 	o->residue_fast = s->cfg->residue_fast;
+	o->residue_no_wal = s->cfg->residue_no_wal;
 	if (env) {
 		if ((rc = lethe_runlog_new(&rl, env, o->as_of)) < 0)
 			return rc;

@@ -533,7 +533,8 @@ typedef struct {
 	char **items;
 	size_t count;
 } lethe_warnings;
-enum { LETHE_FINALISE_NO_VACUUM = 1 << 0 };  /* residue: fast */
+enum { LETHE_FINALISE_NO_VACUUM = 1 << 0,  /* residue: fast (a server: level R0) */
+       LETHE_FINALISE_NO_WAL = 1 << 1 };    /* residue: R1, a server's WAL is not cycled */
 int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned flags);
 /* Append one formatted line; 0 or LETHE_ESOFTWARE. */
 int lethe_warnings_add(lethe_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

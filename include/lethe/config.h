@@ -31,6 +31,7 @@ typedef struct {
 	int64_t statement_seconds; /* limits.statement_seconds, default LETHE_DEFAULT_STATEMENT_SECONDS (backend.h) */
 	int64_t max_days_between_runs; /* limits.max_days_between_runs, default above */
 	int residue_fast;          /* residue: fast (no VACUUM after a run); default full */
+	int residue_no_wal;        /* residue: R1 (a server's WAL is not cycled); R0 is fast */
 
 	/* where each key's value stands, for later faults (e.g. database missing) */
 	lethe_mark database_mark;

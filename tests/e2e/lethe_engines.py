@@ -65,6 +65,16 @@ class SqliteEngine:
     def dump(self, table, order="id"):
         return [[normalise(v) for v in r] for r in self.sql(f'SELECT * FROM "{table}" ORDER BY {order}')]
 
+    def backup(self, path):
+        """A copy of the register as it is now (lethe must not be running)."""
+        import shutil
+        shutil.copyfile(self.db, path)
+        return path
+
+    def restore(self, backup):
+        import shutil
+        shutil.copyfile(backup, self.db)
+
 
 class PostgresEngine:
     name = "postgresql"
@@ -97,6 +107,17 @@ class PostgresEngine:
 
     def dump(self, table, order="id"):
         return [[normalise(v) for v in r] for r in self.sql(f'SELECT * FROM "{table}" ORDER BY {order}')]
+
+
+    def backup(self, name):
+        """A copy of the database as it is now, as another database."""
+        name = os.path.basename(name)
+        self.server.sql("postgres", f'CREATE DATABASE "{name}" TEMPLATE "{self.dbname}"')
+        return name
+
+    def restore(self, backup):
+        self.server.sql("postgres", f'DROP DATABASE "{self.dbname}" WITH (FORCE)')
+        self.server.sql("postgres", f'CREATE DATABASE "{self.dbname}" TEMPLATE "{backup}"')
 
 
 ENGINES = {"sqlite": SqliteEngine, "postgresql": PostgresEngine}

@@ -77,11 +77,13 @@ class PostgresServer:
         opts = {"listen_addresses": "''", "unix_socket_directories": f"'{self.dir}'",
                 "port": str(self.port), "fsync": "off", "autovacuum": "off",
                 "wal_compression": "off", "full_page_writes": "on",
-                "max_connections": "30", "shared_buffers": "16MB"}
+                "max_connections": "30", "shared_buffers": "16MB",
+                # few, small WAL segments: residue level R2 cycles them all
+                "min_wal_size": "2MB", "max_wal_size": "32MB"}
         opts.update(settings or {})
         self._run([os.path.join(self.bindir, "initdb"), "-D", self.data_dir, "-U", self.user,
                    "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions",
-                   *initdb_args])
+                   *(initdb_args or ["--wal-segsize=1"])])
         o = " ".join(f"-c {k}={v}" for k, v in opts.items())
         self._run([os.path.join(self.bindir, "pg_ctl"), "-D", self.data_dir, "-l",
                    os.path.join(self.dir, "log"), "-w", "-s", "-o", o, "start"])

@@ -91,6 +91,8 @@ int lethe_pg_exec(PGresult **res, lethe_pg *be, const char *what, const char *sq
 		return 0;
 	}
 	code = lethe_pg_code(r);
+	snprintf(be->last_state, sizeof(be->last_state), "%s",
+		 r && PQresultErrorField(r, PG_DIAG_SQLSTATE) ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : "");
 	lethe_pg_why(why, sizeof(why), be, r);
 	PQclear(r);
 	if (code == LETHE_ETEMPFAIL)
@@ -269,6 +271,7 @@ static void pg_free(lethe_backend *base)
 		free(be->clocks[i].table);
 	}
 	free(be->clocks);
+	lethe_strvec_clear(&be->changed);
 	free(be->location);
 	free(be->label);
 	free(be->pinned);

@@ -3,7 +3,7 @@
  * backend_pg.c (open, connection, errors, transactions, expression checks),
  * backend_pg_schema.c (tables, foreign keys, schema text),
  * backend_pg_scan.c (scan SQL, scans, counts), backend_pg_write.c (apply,
- * dispose, residue) and backend_pg_own.c (Lethe's own tables).
+ * dispose), backend_pg_residue.c (levels R0-R2) and backend_pg_own.c (Lethe's own tables).
  *
  * Invariants:
  *  - Only the backend_pg*.c files include this header (it pulls in
@@ -24,6 +24,7 @@
 #include <libpq-fe.h>
 #include "backend/backend_impl.h"
 #include "strbuf.h"
+#include "strvec.h"
 
 /* The advisory lock key of "one run at a time" ('lethe' in ASCII). */
 #define LETHE_PG_RUN_LOCK "465779301989"
@@ -43,6 +44,7 @@ typedef struct {
 	char *label;            /* for messages: "dbname@host" */
 	unsigned flags;
 	int in_txn;
+	char last_state[6];     /* SQLSTATE of the last failed statement, "" if none */
 	int own_schema;         /* schema lethe exists */
 	int64_t limit_ms;       /* statement_timeout */
 	lethe_pg_clock_type *clocks;
@@ -50,6 +52,7 @@ typedef struct {
 	/* While a batch's re-check is built (backend_pg_write.c): a condition
 	 * on the key added to the scan's rows, and the text array it binds. */
 	const char *keys_where, *keys_param;
+	lethe_strvec changed;   /* tables this session changed rows of (residue) */
 	char *pinned;           /* the checked schema (pin_schema), or NULL */
 	size_t npinned;
 } lethe_pg;
@@ -113,7 +116,12 @@ int lethe_pg_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 		   const lethe_value *keys, size_t nkeys);
 int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
 		     const lethe_scan *scan);
+
+/* backend_pg_residue.c */
 int lethe_pg_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags);
+/* Remember that rows of `table` were changed (and, through foreign keys
+ * that cascade or set null, of its dependents). */
+int lethe_pg_note_changed(lethe_pg *be, const char *table);
 
 /* backend_pg_own.c: Lethe's own tables */
 int lethe_pg_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,

@@ -251,6 +251,8 @@ int lethe_pg_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 	}
 	if (rc == 0)
 		*changed = total;
+	if (rc == 0 && total > 0)
+		rc = lethe_pg_note_changed(be, c->table);
 	lethe_strbuf_release(&sel);
 	lethe_strbuf_release(&upd);
 	return rc;
@@ -318,10 +320,9 @@ static int add_keys(lethe_disposed *out, const PGresult *res)
 	return rc;
 }
 
-int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
-		     const lethe_scan *scan)
+static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c,
+			const lethe_scan *scan)
 {
-	lethe_pg *be = (lethe_pg *)base;
 	lethe_scan due = *scan, recheck;
 	lethe_value params[4];
 	lethe_strbuf s = LETHE_STRBUF_INIT, keys = LETHE_STRBUF_INIT, upd = LETHE_STRBUF_INIT;
@@ -329,8 +330,6 @@ int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_chang
 	char *rows = NULL, *type = NULL, *extra = NULL;
 	int rc, np = 0;
 
-	if (!be->in_txn)
-		return lethe_error_set(LETHE_ESOFTWARE, "dispose outside a transaction");
 	if ((rc = refuse_triggers(be, c)) < 0 || (rc = key_type(&type, be, c)) < 0)
 		goto out;
 	/* 1. lock the page's due rows, skipping those another transaction holds */
@@ -405,6 +404,8 @@ int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_chang
 	}
 	if (rc == 0)
 		rc = add_keys(out, res);
+	if (rc == 0 && out->n > 0)
+		rc = lethe_pg_note_changed(be, c->table);
 	if (rc == 0 && c->delete && c->done_rule)
 		for (size_t i = 0; i < out->n && rc == 0; i++)
 			rc = record_done(be, c, &out->keys[i]);
@@ -422,17 +423,38 @@ out:
 	return rc;
 }
 
-/* Residue level R0 (logical): the rows are gone from every query once the
- * batch committed. Relation files and WAL still hold the bytes until a
- * rewrite and WAL cycling (engines.md section 3), which this build does not
- * perform: said as a warning, never as "clean". */
-int lethe_pg_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags)
+/* A serialization failure or deadlock (40001, 40P01) undoes the batch to its
+ * savepoint and tries it again, a bounded number of times; anything else,
+ * or the last failure, is the caller's (its transaction rolls back). */
+#define DISPOSE_TRIES 3
+
+int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
+		     const lethe_scan *scan)
 {
 	lethe_pg *be = (lethe_pg *)base;
+	int rc = 0;
 
-	(void)flags;
-	return lethe_warnings_add(warnings, "postgresql '%s': residue level R0 (logical) reached; "
-				  "R1 (relation files) and R2 (WAL) are not performed by this build: "
-				  "disposed bytes may remain in data files and WAL until the server "
-				  "rewrites them (docs/disposal.md)", be->label);
+	if (!be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "dispose outside a transaction");
+	/* A hold placed in another transaction (lethe.lethe_holds) commits
+	 * before this batch reads, or waits until it has committed: no write
+	 * skew between a hold and the disposal it stops (engines.md s. 2). */
+	if ((rc = lethe_pg_exec(NULL, be, "lock the holds", "LOCK TABLE lethe.lethe_holds IN SHARE MODE",
+				0, NULL)) < 0)
+		return rc;
+	for (int attempt = 1; attempt <= DISPOSE_TRIES; attempt++) {
+		if ((rc = lethe_pg_exec(NULL, be, "mark the batch", "SAVEPOINT lethe_batch", 0, NULL)) < 0)
+			return rc;
+		be->last_state[0] = '\0';
+		rc = dispose_once(out, be, c, scan);
+		if (rc >= 0 || attempt == DISPOSE_TRIES ||
+		    (strcmp(be->last_state, "40001") && strcmp(be->last_state, "40P01")))
+			break;
+		if (lethe_pg_exec(NULL, be, "retry the batch", "ROLLBACK TO SAVEPOINT lethe_batch", 0,
+				  NULL) < 0)
+			break;
+	}
+	if (rc >= 0)
+		lethe_pg_exec(NULL, be, "release the batch", "RELEASE SAVEPOINT lethe_batch", 0, NULL);
+	return rc;
 }
