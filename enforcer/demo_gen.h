@@ -47,6 +47,10 @@ typedef struct demo_sink demo_sink;
 int demo_sink_row(demo_sink *sink, demo_table t, int64_t id,
 		  const lethe_value *vals, size_t n);
 
+/* The indexes both sinks create after the load (demo_sqlite.c; the same SQL
+ * on SQLite and PostgreSQL). */
+extern const char demo_index_sql[];
+
 /* demo_pg.c: the PostgreSQL sink. demo_sink_row hands rows to
  * demo_pg_row while demo_pg_build runs (it sets *slot, the sink's pg). */
 typedef struct demo_pg demo_pg;

@@ -140,25 +140,6 @@ static const char pg_schema_sql[] =
 	"  old_value text,\n"
 	"  new_value text);\n";
 
-static const char pg_index_sql[] =
-	"CREATE INDEX addresses_customer_id ON addresses(customer_id);\n"
-	"CREATE INDEX orders_customer_id ON orders(customer_id);\n"
-	"CREATE INDEX order_lines_order_id ON order_lines(order_id);\n"
-	"CREATE INDEX order_lines_product_id ON order_lines(product_id);\n"
-	"CREATE INDEX invoices_order_id ON invoices(order_id);\n"
-	"CREATE INDEX payments_invoice_id ON payments(invoice_id);\n"
-	"CREATE INDEX deliveries_order_id ON deliveries(order_id);\n"
-	"CREATE INDEX returns_order_id ON returns(order_id);\n"
-	"CREATE INDEX complaints_customer_id ON complaints(customer_id);\n"
-	"CREATE INDEX complaints_order_id ON complaints(order_id);\n"
-	"CREATE INDEX consents_customer_id ON consents(customer_id);\n"
-	"CREATE INDEX marketing_bans_customer_id ON marketing_bans(customer_id);\n"
-	"CREATE INDEX chat_transcripts_customer_id ON chat_transcripts(customer_id);\n"
-	"CREATE INDEX feedback_customer_id ON feedback(customer_id);\n"
-	"CREATE INDEX feedback_order_id ON feedback(order_id);\n"
-	"CREATE INDEX page_events_customer_id ON page_events(customer_id);\n"
-	"CREATE INDEX change_history_customer_id ON change_history(customer_id);\n";
-
 /* Columns per table, id included (demo_gen.h's order). */
 static const int ncolumns[DEMO_NTABLES] = { 8, 6, 4, 5, 5, 8, 6, 8, 5, 6, 6, 6, 4, 5, 6, 7, 6 };
 static const char *const tables[DEMO_NTABLES] = {
@@ -262,7 +243,7 @@ int demo_pg_build(demo_sink *sink, demo_pg **slot, const char *location, int64_t
 	*slot = &s;
 	rc = demo_generate(sink, customers, seed);
 	*slot = NULL;
-	if (rc == 0 && (rc = exec(&s, pg_index_sql, "index")) == 0 &&
+	if (rc == 0 && (rc = exec(&s, demo_index_sql, "index")) == 0 &&
 	    (rc = exec(&s, "COMMIT", "commit")) == 0)
 		rc = exec(&s, "ANALYZE", "analyze");
 out:

@@ -167,7 +167,7 @@ static const char schema_sql[] =
 
 /* Created after the load: building an index once is faster than keeping it
  * up to date row by row. marketing_profiles.customer_id has its UNIQUE one. */
-static const char index_sql[] =
+const char demo_index_sql[] =
 	"CREATE INDEX addresses_customer_id ON addresses(customer_id);\n"
 	"CREATE INDEX orders_customer_id ON orders(customer_id);\n"
 	"CREATE INDEX order_lines_order_id ON order_lines(order_id);\n"
@@ -281,7 +281,7 @@ static int build(demo_sink *s, const lethe_demo_options *o)
 	rc = demo_generate(s, o->customers, o->seed);
 	if (rc)
 		goto out;
-	if (sqlite3_exec(s->db, index_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_exec(s->db, demo_index_sql, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(s->db, "COMMIT; ANALYZE;", NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_fail(s, "write");
 out:

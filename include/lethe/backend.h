@@ -292,6 +292,12 @@ void lethe_foreign_keys_free(lethe_foreign_keys *fks);
 int lethe_backend_check_expr(lethe_backend *be, const char *table, const char *expr,
 			     char **errmsg);
 
+/* Whether `expr` (a checked expression over `table`) can be a rule's clock:
+ * 0, or LETHE_EDATA and *errmsg (malloc'd) saying what to write instead
+ * (PostgreSQL: a text clock needs a cast to date or timestamptz). */
+int lethe_backend_check_clock(lethe_backend *be, const char *table, const char *expr,
+			      char **errmsg);
+
 /* --- reading ------------------------------------------------------------------- */
 
 /* Stream the rows of a scan; see lethe_scan. Returns 0, the row callback's

@@ -4,7 +4,7 @@ due customers and making due profiles current, committing each change with
 a log row in the same transaction, for the whole of each run. Afterwards
 none of the logged rows is disposed of. Also: one run at a time (a second
 writer exits 75 naming the holder's server pid), and check refuses volatile
-functions and clock readings with FILE:LINE:COL. Modelled on
+functions, clock readings and text clocks with FILE:LINE:COL. Modelled on
 test_run_live_writer.py; the server is started by the test (lethe_pg.py)."""
 import datetime
 import json
@@ -158,6 +158,12 @@ rules:
     from: CURRENT_DATE
     retain: 1 year
     action: delete
+  - name: text-clock
+    basis: test
+    table: profiles
+    from: email
+    retain: 1 year
+    action: delete
 """)
     os.makedirs(os.path.join(d, "badsite"))
     bad = config(os.path.join(d, "badsite"), srv.location("live1"), os.path.join(d, "bad"))
@@ -166,6 +172,15 @@ rules:
     e2e.check("rules.yaml:6:" in err and "random" in err and "volatile" in err,
               f"random() refused at its line ({err.strip()})")
     e2e.check("rules.yaml:13:" in err and "current_date" in err, "CURRENT_DATE refused at its line")
+    e2e.check("rules.yaml:19:" in err and "is text" in err and "::date" in err,
+              "a text clock is refused with the cast to write")
+
+    # a password in lethe.yaml is refused, wherever it is written
+    for loc in ("postgresql://lethe:s3cret@localhost/shop", f"{srv.location('live1')} password=s3cret"):
+        e2e.write(os.path.join(d, "pw", "lethe.yaml"), f"database: '{loc}'\npolicies: {pol}\n")
+        rc, out, err = e2e.run("-c", os.path.join(d, "pw", "lethe.yaml"), "check")
+        e2e.check(rc == 78 and "password" in err and "s3cret" not in err and "lethe.yaml:1:" in err,
+                  f"check refuses a password in database: ({rc}: {err.strip()})")
 finally:
     srv.stop()
 e2e.finish()

@@ -551,4 +551,5 @@ static const struct lethe_backend_ops pg_ops = {
 	.time_limit = pg_time_limit,
 	.change_triggers = lethe_pg_change_triggers,
 	.pin_schema = lethe_pg_pin_schema,
+	.check_clock = lethe_pg_check_clock,
 };

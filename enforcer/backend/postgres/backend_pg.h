@@ -103,6 +103,9 @@ int lethe_pg_tables_read(char ***out, size_t *n, lethe_backend *base, const char
 int lethe_pg_scan_sql(char **out, lethe_pg *be, const lethe_scan *scan, int count,
 		      lethe_value *params, int *nparams);
 int lethe_pg_scan(lethe_backend *base, const lethe_scan *scan);
+/* A clock of a type that is no day (text, say): LETHE_EDATA with the cast
+ * to write in *errmsg. */
+int lethe_pg_check_clock(lethe_backend *base, const char *table, const char *expr, char **errmsg);
 int lethe_pg_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan);
 /* Run a statement with lethe_value parameters. */
 int lethe_pg_exec_values(PGresult **res, lethe_pg *be, const char *what, const char *sql,

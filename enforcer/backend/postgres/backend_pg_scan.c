@@ -172,6 +172,17 @@ static int append_day(lethe_strbuf *s, lethe_pg *be, const char *table, const ch
 	return 0;
 }
 
+int lethe_pg_check_clock(lethe_backend *base, const char *table, const char *expr, char **errmsg)
+{
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+	int rc = append_day(&s, (lethe_pg *)base, table, expr, NULL);
+
+	lethe_strbuf_release(&s);
+	if (rc == LETHE_EDATA && !(*errmsg = strdup(lethe_error_last())))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return rc;
+}
+
 /* <due>: true when the clock is due under th. */
 static int append_due(lethe_strbuf *s, lethe_pg *be, const char *table, const lethe_threshold *th,
 		      const char *from, const char *rule)
@@ -576,7 +587,6 @@ int lethe_pg_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan
 	PGresult *res = NULL;
 	char *sql = NULL;
 	int rc, np = 0;
-	int64_t total, days, invalid, before;
 
 	if ((rc = lethe_pg_scan_sql(&sql, be, scan, 1, params, &np)) < 0)
 		return rc;
@@ -584,31 +594,13 @@ int lethe_pg_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan
 	free(sql);
 	if (rc < 0)
 		return scan_failed(rc, scan);
-	memset(out, 0, sizeof(*out));
-	total = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	days = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	invalid = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-	before = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-	out->n[LETHE_ROW_HELD] = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-	out->n[LETHE_ROW_BLOCKED] = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-	switch (scan->due.kind) {
-	case LETHE_DUE_BEFORE:
-		out->n[LETHE_ROW_NOT_STARTED] = total - days;
-		out->n[LETHE_ROW_INVALID] = invalid;
-		out->n[LETHE_ROW_NOT_DUE] = days - invalid - before;
-		break;
-	case LETHE_DUE_MATCH:
-		before = total;
-		break;
-	default:
-		before = 0;
-		out->n[LETHE_ROW_NOT_DUE] = total;
-	}
-	out->n[LETHE_ROW_DUE] = before - out->n[LETHE_ROW_HELD] - out->n[LETHE_ROW_BLOCKED];
-	if (out->n[LETHE_ROW_NOT_DUE] && scan->due.kind == LETHE_DUE_BEFORE) {
-		out->min_not_due = (lethe_day)atoi(PQgetvalue(res, 0, 6));
-		out->max_not_due = (lethe_day)atoi(PQgetvalue(res, 0, 7));
-	}
+	lethe_backend_counts_derive(out, &scan->due, strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+				    strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+				    strtoll(PQgetvalue(res, 0, 2), NULL, 10),
+				    strtoll(PQgetvalue(res, 0, 3), NULL, 10),
+				    strtoll(PQgetvalue(res, 0, 4), NULL, 10),
+				    strtoll(PQgetvalue(res, 0, 5), NULL, 10),
+				    (lethe_day)atoi(PQgetvalue(res, 0, 6)), (lethe_day)atoi(PQgetvalue(res, 0, 7)));
 	PQclear(res);
 	return 0;
 }

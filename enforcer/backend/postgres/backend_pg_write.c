@@ -72,19 +72,6 @@ void lethe_pg_rollback(lethe_backend *base)
 	be->in_txn = 0;
 }
 
-/* "42" or "'abc'" for messages (keys are identifiers, escaped and cut). */
-static void key_label(char *buf, size_t size, const lethe_value *k)
-{
-	char q[LETHE_EXCERPT_SIZE];
-
-	if (k->type == LETHE_VALUE_INTEGER)
-		snprintf(buf, size, "%lld", (long long)k->i);
-	else if (k->type == LETHE_VALUE_TEXT)
-		snprintf(buf, size, "'%s'", lethe_text_quote(q, k->s, k->len));
-	else
-		snprintf(buf, size, "(%s key)", k->type == LETHE_VALUE_NULL ? "null" : "binary");
-}
-
 /* Refuse a change that would fire a trigger the rule does not acknowledge. */
 static int refuse_triggers_cb(void *ctx, const char *trigger, int harmless)
 {
@@ -181,7 +168,7 @@ static int update_row(lethe_pg *be, const lethe_change *c, const char *update, P
 		char why[512];
 
 		snprintf(why, sizeof(why), "%s", lethe_error_last());
-		key_label(label, sizeof(label), &vals[0]);
+		lethe_backend_key_label(label, sizeof(label), &vals[0]);
 		rc = lethe_error_set(rc, "rule '%s', table '%s', key %s: %s", c->rule ? c->rule : "?",
 				     c->table, label, why);
 	}
@@ -232,7 +219,7 @@ int lethe_pg_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 			char why[512], label[LETHE_EXCERPT_SIZE + 2];
 
 			snprintf(why, sizeof(why), "%s", lethe_error_last());
-			key_label(label, sizeof(label), &keys[i]);
+			lethe_backend_key_label(label, sizeof(label), &keys[i]);
 			rc = lethe_error_set(rc, "rule '%s', table '%s', key %s: %s",
 					     c->rule ? c->rule : "?", c->table, label, why);
 			break;
