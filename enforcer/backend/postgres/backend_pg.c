@@ -315,7 +315,9 @@ static int setup(lethe_pg *be)
 			   "set_config('extra_float_digits', '3', false), "
 			   "set_config('search_path', 'public, lethe', false), "
 			   "set_config('default_transaction_isolation', 'read committed', false), "
-			   "set_config('application_name', 'lethe', false)", 0, NULL);
+			   "set_config('application_name', 'lethe', false), "
+			   /* compiling a scan's many expressions costs more than it saves */
+			   "set_config('jit', 'off', false)", 0, NULL);
 	if (rc == 0 && (be->flags & LETHE_BACKEND_READONLY))
 		rc = lethe_pg_exec(NULL, be, "make the session read-only",
 				   "SET default_transaction_read_only = on", 0, NULL);

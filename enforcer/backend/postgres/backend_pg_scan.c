@@ -9,7 +9,7 @@
  * up and evaluating the clock more than once), an outer level classifying
  * it by comparisons with the thresholds. What differs:
  *  - <day> is typed: a date, timestamp (read as UTC) or timestamptz clock
- *    becomes its UTC day by date arithmetic; an integer clock is unix
+ *    becomes its UTC day (floor of its epoch / 86400); an integer clock is unix
  *    seconds; a day outside 0001..9999 (or infinity) is invalid. A text or
  *    other clock is refused with what to write instead (a cast).
  *  - Booleans are SQL booleans: an absent where is TRUE, coalesce(x, FALSE).
@@ -31,7 +31,8 @@
 #include "lethe/error.h"
 #include "vec.h"
 
-#define DAY_INVALID "2147483647"
+/* The day of 0001-01-01, the first of the contract's days. */
+#define FIRST_DAY (-719162)
 
 static int guard(const char *rule, const char *what, const char *expr)
 {
@@ -113,43 +114,35 @@ static int clock_type(unsigned *oid, lethe_pg *be, const char *table, const char
 	return 0;
 }
 
-/* <day> of clock `from` over `table`: its UTC day as days since 1970-01-01,
- * NULL for NULL, DAY_INVALID outside 0001-01-01..9999-12-31. */
+/* <day> of clock `from` over `table`: its UTC day as days since 1970-01-01
+ * (numeric), NULL for NULL, +-Infinity for an infinite date. One
+ * evaluation of the expression (it may be a correlated subquery): a day
+ * before 0001-01-01 (FIRST_DAY) or from invalid_from on is classed invalid
+ * where the day is compared, never here. */
 static int append_day(lethe_strbuf *s, lethe_pg *be, const char *table, const char *from,
 		      const char *rule)
 {
-	lethe_strbuf x = LETHE_STRBUF_INIT;
 	unsigned oid;
 	int rc;
 
 	if (!from) {
-		lethe_strbuf_adds(s, "NULL::int");
+		lethe_strbuf_adds(s, "NULL::numeric");
 		return 0;
 	}
 	if ((rc = clock_type(&oid, be, table, from)) < 0)
 		return rc;
 	switch (oid) {
 	case 1082: /* date */
-		append_expr(&x, from, "NULL");
-		break;
 	case 1114: /* timestamp: read as UTC */
-		lethe_strbuf_adds(&x, "CAST(");
-		append_expr(&x, from, "NULL");
-		lethe_strbuf_adds(&x, " AS date)");
-		break;
-	case 1184: /* timestamptz: its UTC day */
-		lethe_strbuf_adds(&x, "CAST(");
-		append_expr(&x, from, "NULL");
-		lethe_strbuf_adds(&x, " AT TIME ZONE 'UTC' AS date)");
-		break;
+	case 1184: /* timestamptz: its UTC instant */
+		lethe_strbuf_adds(s, "floor(extract(epoch FROM ");
+		append_expr(s, from, "NULL");
+		lethe_strbuf_adds(s, ") / 86400)");
+		return 0;
 	case 20: case 21: case 23: /* unix seconds */
-		lethe_strbuf_adds(s, "CASE WHEN ");
+		lethe_strbuf_adds(s, "floor(");
 		append_expr(s, from, "NULL");
-		lethe_strbuf_adds(s, " IS NULL THEN NULL WHEN ");
-		append_expr(s, from, "NULL");
-		lethe_strbuf_adds(s, " BETWEEN -62135596800 AND 253402300799 THEN CAST(floor(");
-		append_expr(s, from, "NULL");
-		lethe_strbuf_adds(s, " / 86400.0) AS int) ELSE " DAY_INVALID " END");
+		lethe_strbuf_adds(s, " / 86400.0)");
 		return 0;
 	case 25: case 1043: case 1042: case 705: /* text, varchar, char, unknown */
 		return lethe_error_set(LETHE_EDATA, "%s%s%sthe clock of table '%s' is text: on "
@@ -161,15 +154,6 @@ static int append_day(lethe_strbuf *s, lethe_pg *be, const char *table, const ch
 				       "is no day (type oid %u): cast it to date or timestamptz",
 				       rule ? "rule '" : "", rule ? rule : "", rule ? "': " : "", table, oid);
 	}
-	lethe_strbuf_adds(s, "CASE WHEN ");
-	lethe_strbuf_adds(s, lethe_strbuf_str(&x));
-	lethe_strbuf_adds(s, " IS NULL THEN NULL WHEN ");
-	lethe_strbuf_adds(s, lethe_strbuf_str(&x));
-	lethe_strbuf_adds(s, " BETWEEN DATE '0001-01-01' AND DATE '9999-12-31' THEN ");
-	lethe_strbuf_adds(s, lethe_strbuf_str(&x));
-	lethe_strbuf_adds(s, " - DATE '1970-01-01' ELSE " DAY_INVALID " END");
-	lethe_strbuf_release(&x);
-	return 0;
 }
 
 int lethe_pg_check_clock(lethe_backend *base, const char *table, const char *expr, char **errmsg)
@@ -191,9 +175,9 @@ static int append_due(lethe_strbuf *s, lethe_pg *be, const char *table, const le
 
 	switch (th->kind) {
 	case LETHE_DUE_BEFORE:
-		lethe_strbuf_adds(s, "(");
+		/* a range: the day is evaluated once, NULL and infinities fall out */
+		lethe_strbuf_addf(s, "numrange(%d, %d) @> ", FIRST_DAY, (int)th->due_before);
 		rc = append_day(s, be, table, from, rule);
-		lethe_strbuf_addf(s, ") < %d", (int)th->due_before);
 		break;
 	case LETHE_DUE_MATCH:
 		append_expr(s, from, "NULL");
@@ -347,9 +331,9 @@ static void append_class(lethe_strbuf *s, const lethe_threshold *th)
 {
 	switch (th->kind) {
 	case LETHE_DUE_BEFORE:
-		lethe_strbuf_addf(s, "CASE WHEN lethe_d IS NULL THEN %d WHEN lethe_d >= %d THEN %d "
-				  "WHEN lethe_d >= %d THEN %d ELSE lethe_h END", LETHE_ROW_NOT_STARTED,
-				  (int)th->invalid_from, LETHE_ROW_INVALID, (int)th->due_before,
+		lethe_strbuf_addf(s, "CASE WHEN lethe_d IS NULL THEN %d WHEN lethe_d >= %d OR lethe_d < %d "
+				  "THEN %d WHEN lethe_d >= %d THEN %d ELSE lethe_h END", LETHE_ROW_NOT_STARTED,
+				  (int)th->invalid_from, FIRST_DAY, LETHE_ROW_INVALID, (int)th->due_before,
 				  LETHE_ROW_NOT_DUE);
 		break;
 	case LETHE_DUE_MATCH:
@@ -458,7 +442,7 @@ static int append_inner(lethe_strbuf *s, lethe_pg *be, const lethe_scan *scan, i
 	if (scan->due.kind == LETHE_DUE_BEFORE && scan->from)
 		rc = append_day(s, be, scan->table, scan->from, scan->rule);
 	else
-		rc = (lethe_strbuf_adds(s, "NULL::int"), 0);
+		rc = (lethe_strbuf_adds(s, "NULL::numeric"), 0);
 	lethe_strbuf_adds(s, " AS lethe_d, ");
 	if (rc == 0)
 		rc = append_hb(s, be, scan);
@@ -506,10 +490,11 @@ static int append_count(lethe_strbuf *s, lethe_pg *be, const lethe_scan *scan)
 	char due[64] = "TRUE AND ";
 
 	if (th->kind == LETHE_DUE_BEFORE)
-		snprintf(due, sizeof(due), "lethe_d < %d AND ", (int)th->due_before);
-	lethe_strbuf_addf(s, "SELECT count(*), count(lethe_d), count(*) FILTER (WHERE lethe_d >= %d), "
-			  "count(*) FILTER (WHERE lethe_d < %d), ", (int)th->invalid_from,
-			  (int)th->due_before);
+		snprintf(due, sizeof(due), "lethe_d < %d AND lethe_d >= %d AND ", (int)th->due_before,
+			 FIRST_DAY);
+	lethe_strbuf_addf(s, "SELECT count(*), count(lethe_d), count(*) FILTER (WHERE lethe_d >= %d OR "
+			  "lethe_d < %d), count(*) FILTER (WHERE lethe_d < %d AND lethe_d >= %d), ",
+			  (int)th->invalid_from, FIRST_DAY, (int)th->due_before, FIRST_DAY);
 	if (scan->held && th->kind != LETHE_DUE_NEVER)
 		lethe_strbuf_addf(s, "count(*) FILTER (WHERE %slethe_h = %d), ", due, LETHE_ROW_HELD);
 	else
