@@ -148,8 +148,14 @@ static const char *const tables[DEMO_NTABLES] = {
 	"chat_transcripts", "feedback", "page_events", "change_history",
 };
 
+
+/* Rows are sent in libpq's pipeline mode and their results read every
+ * PIPELINE_ROWS rows: one round trip per batch instead of one per row. */
+#define PIPELINE_ROWS 2000
+
 struct demo_pg {
 	PGconn *conn;
+	int pending;            /* rows sent since the last sync */
 };
 
 static int pg_fail(demo_pg *s, PGresult *res, const char *what)
@@ -163,11 +169,37 @@ static int pg_fail(demo_pg *s, PGresult *res, const char *what)
 	return rc;
 }
 
+/* Sync the pipeline and read every result up to the sync point. */
+static int drain(demo_pg *s)
+{
+	PGresult *res;
+	int rc = 0;
+
+	if (!PQpipelineSync(s->conn))
+		return pg_fail(s, NULL, "write");
+	for (;;) {
+		res = PQgetResult(s->conn);
+		if (!res && PQstatus(s->conn) != CONNECTION_OK)
+			return pg_fail(s, NULL, "write");
+		if (!res)
+			continue; /* the end of one query's results */
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = pg_fail(s, res, "write");
+		else
+			PQclear(res);
+	}
+	s->pending = 0;
+	return rc;
+}
+
 int demo_pg_row(demo_pg *s, demo_table t, int64_t id, const lethe_value *vals, size_t n)
 {
 	const char *params[8];
 	char ids[8][24], *heap[8] = { 0 }, name[8];
-	PGresult *res;
 	int rc = 0;
 
 	if ((int)n + 1 != ncolumns[t] || n + 1 > 8)
@@ -188,11 +220,10 @@ int demo_pg_row(demo_pg *s, demo_table t, int64_t id, const lethe_value *vals, s
 		}
 	}
 	snprintf(name, sizeof(name), "ins%d", (int)t);
-	res = PQexecPrepared(s->conn, name, (int)n + 1, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = pg_fail(s, res, "write");
-	else
-		PQclear(res);
+	if (!PQsendQueryPrepared(s->conn, name, (int)n + 1, params, NULL, NULL, 0))
+		rc = pg_fail(s, NULL, "write");
+	else if (++s->pending >= PIPELINE_ROWS)
+		rc = drain(s);
 out:
 	for (size_t i = 0; i < 8; i++)
 		free(heap[i]);
@@ -212,7 +243,7 @@ static int exec(demo_pg *s, const char *sql, const char *what)
 int demo_pg_build(demo_sink *sink, demo_pg **slot, const char *location, int64_t customers,
 		  uint64_t seed)
 {
-	demo_pg s = { PQconnectdb(location) };
+	demo_pg s = { PQconnectdb(location), 0 };
 	int rc = 0;
 
 	if (!s.conn || PQstatus(s.conn) != CONNECTION_OK) {
@@ -240,9 +271,17 @@ int demo_pg_build(demo_sink *sink, demo_pg **slot, const char *location, int64_t
 		}
 		PQclear(res);
 	}
+	if (!PQenterPipelineMode(s.conn)) {
+		rc = pg_fail(&s, NULL, "write");
+		goto out;
+	}
 	*slot = &s;
 	rc = demo_generate(sink, customers, seed);
 	*slot = NULL;
+	if (rc == 0)
+		rc = drain(&s);
+	if (!PQexitPipelineMode(s.conn) && rc == 0)
+		rc = pg_fail(&s, NULL, "write");
 	if (rc == 0 && (rc = exec(&s, demo_index_sql, "index")) == 0 &&
 	    (rc = exec(&s, "COMMIT", "commit")) == 0)
 		rc = exec(&s, "ANALYZE", "analyze");
