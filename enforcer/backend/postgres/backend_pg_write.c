@@ -418,7 +418,7 @@ static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c
 {
 	lethe_scan due = *scan, recheck;
 	lethe_value params[4];
-	lethe_strbuf s = LETHE_STRBUF_INIT, keys = LETHE_STRBUF_INIT, upd = LETHE_STRBUF_INIT;
+	lethe_strbuf s = LETHE_STRBUF_INIT, keys = LETHE_STRBUF_INIT;
 	PGresult *locked = NULL, *res = NULL;
 	char *rows = NULL, *type = NULL, *extra = NULL;
 	int rc, np = 0;
@@ -507,7 +507,6 @@ out:
 	free(extra);
 	lethe_strbuf_release(&s);
 	lethe_strbuf_release(&keys);
-	lethe_strbuf_release(&upd);
 	if (rc < 0)
 		lethe_disposed_release(out);
 	return rc;
