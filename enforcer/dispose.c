@@ -255,7 +255,8 @@ static int check_cap(const lethe_plan *plan, int64_t cap)
  * 0 done, 1 still owed (warned), or an error. */
 static int clean_up(lethe_backend *be, lethe_warnings *warnings, const lethe_dispose_options *opts)
 {
-	int rc = lethe_backend_finalise(be, warnings, opts->residue_fast ? LETHE_FINALISE_NO_VACUUM : 0);
+	int rc = lethe_backend_finalise(be, warnings, (opts->residue_fast ? LETHE_FINALISE_NO_VACUUM : 0) |
+					(opts->residue_no_wal ? LETHE_FINALISE_NO_WAL : 0));
 
 	return rc == 0 ? lethe_backend_cleanup_done(be) : rc;
 }

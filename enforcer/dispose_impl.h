@@ -16,6 +16,7 @@ typedef struct {
 	size_t batch_size;           /* 0: sized by time (dispose.c); else fixed */
 	const lethe_token_key *pseudonym_key; /* required by pseudonymise rules */
 	int residue_fast;                     /* residue: fast, no VACUUM */
+	int residue_no_wal;                   /* residue: R1, no WAL cycling */
 	const lethe_plan_scope *scope;        /* NULL: the register; else one subject
 						 (an erasure when scope->erasure) */
 

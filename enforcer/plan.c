@@ -212,7 +212,8 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 		if (lethe_plan_held_expr(&held, clock, i) < 0)
 			len = -1;
 		else if (held)
-			len = asprintf(&where, "(\n%s\n) AND NOT (\n%s\n)", r->where ? r->where : "1", held);
+			len = asprintf(&where, "(\n%s\n) AND NOT (\n%s\n)", r->where ? r->where : "TRUE",
+				       held);
 		else
 			len = r->where ? ((where = strdup(r->where)) ? 0 : -1) : 0;
 		free(held);

@@ -62,9 +62,12 @@ static int open_keys(lethe_site *s, int write)
 			return lethe_error_set(LETHE_ECONFIG, "'%s': '%s' is not configured; a run "
 					       "records signed evidence (lethe init DIR makes a site)",
 					       cfg->path, names[i]);
-	if (!realpath(cfg->database, s->database))
+	/* a server's location is taken as written (its run lock is the backend's) */
+	if (lethe_location_is_server(cfg->database))
+		snprintf(s->database, sizeof(s->database), "%s", cfg->database);
+	else if (!realpath(cfg->database, s->database))
 		return lethe_error_set(LETHE_ENOINPUT, "cannot resolve '%s'", cfg->database);
-	if (write && (rc = writable(s->database)) < 0)
+	else if (write && (rc = writable(s->database)) < 0)
 		return rc;
 	if ((rc = lethe_token_key_load(&s->pseudonym_key, cfg->pseudonym_key)) < 0 ||
 	    (rc = lethe_sshkey_load(&s->signing_key, cfg->signing_key)) < 0 ||
@@ -105,7 +108,8 @@ int lethe_site_open(lethe_site **out, const lethe_config *cfg, const lethe_polic
 	if (flags & LETHE_SITE_WRITE)
 		flags |= LETHE_SITE_KEYS;
 	*s = (lethe_site){ .cfg = cfg, .policy = policy, .be = be, .flags = flags };
-	if ((flags & LETHE_SITE_WRITE) && (rc = lethe_lock_acquire(&s->lock, cfg->database)) < 0)
+	if ((flags & LETHE_SITE_WRITE) && !lethe_location_is_server(cfg->database) &&
+	    (rc = lethe_lock_acquire(&s->lock, cfg->database)) < 0)
 		goto fail;
 	if ((flags & LETHE_SITE_KEYS) && (rc = open_keys(s, flags & LETHE_SITE_WRITE)) < 0)
 		goto fail;
@@ -178,6 +182,7 @@ static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
 	*out = NULL;
 	o->dry_run = env == NULL;
 	o->residue_fast = s->cfg->residue_fast;
+	o->residue_no_wal = s->cfg->residue_no_wal;
 	if (env) {
 		if ((rc = lethe_runlog_new(&rl, env, o->as_of)) < 0)
 			return rc;

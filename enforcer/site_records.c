@@ -215,7 +215,8 @@ int lethe_site_export(lethe_access_result **out, int *removed, lethe_warnings *w
 	*removed = 0;
 	if ((rc = lethe_site_require(s, LETHE_SITE_KEYS, "access export")) < 0)
 		return rc;
-	if (!s->lock && (rc = lethe_lock_acquire(&lock, s->cfg->database)) < 0)
+	if (!s->lock && !lethe_location_is_server(s->cfg->database) &&
+	    (rc = lethe_lock_acquire(&lock, s->cfg->database)) < 0)
 		return rc;
 	if ((rc = lethe_access_export(&res, s->be, s->policy, subject, as_of, path)) < 0)
 		goto out;

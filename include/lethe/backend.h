@@ -267,6 +267,11 @@ typedef struct {
  * today). LETHE_ENOINPUT when the file does not exist, LETHE_EDATA when it is
  * not a database, LETHE_ETEMPFAIL when locked. */
 int lethe_backend_open(lethe_backend **out, const char *location, unsigned flags);
+/* 1 when location names a database server (a postgresql:// or postgres://
+ * URI, or a libpq key/value string such as "host=/run/pg dbname=shop")
+ * rather than a file: then it is neither resolved as a path nor locked as a
+ * file (the server's run lock is the backend's). */
+int lethe_location_is_server(const char *location);
 void lethe_backend_free(lethe_backend *be);
 
 /* The time bound of every statement run on the register: a statement still
@@ -293,6 +298,12 @@ void lethe_foreign_keys_free(lethe_foreign_keys *fks);
  * "no such column: x" or "function 'random' is not allowed". */
 int lethe_backend_check_expr(lethe_backend *be, const char *table, const char *expr,
 			     char **errmsg);
+
+/* Whether `expr` (a checked expression over `table`) can be a rule's clock:
+ * 0, or LETHE_EDATA and *errmsg (malloc'd) saying what to write instead
+ * (PostgreSQL: a text clock needs a cast to date or timestamptz). */
+int lethe_backend_check_clock(lethe_backend *be, const char *table, const char *expr,
+			      char **errmsg);
 
 /* --- reading ------------------------------------------------------------------- */
 
@@ -537,7 +548,8 @@ typedef struct {
 	char **items;
 	size_t count;
 } lethe_warnings;
-enum { LETHE_FINALISE_NO_VACUUM = 1 << 0 };  /* residue: fast */
+enum { LETHE_FINALISE_NO_VACUUM = 1 << 0,  /* residue: fast (a server: level R0) */
+       LETHE_FINALISE_NO_WAL = 1 << 1 };    /* residue: R1, a server's WAL is not cycled */
 int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned flags);
 /* Append one formatted line; 0 or LETHE_ESOFTWARE. */
 int lethe_warnings_add(lethe_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -36,6 +36,7 @@ typedef struct {
 	int64_t approval_plan_above; /* approval.plan_above: a run of more rows needs a
 					plan an approver signed; 0 none */
 	int approval_plan_first_run; /* approval.plan_first_run: so does a site's first run */
+	int residue_no_wal;        /* residue: R1 (a server's WAL is not cycled); R0 is fast */
 
 	/* where each key's value stands, for later faults (e.g. database missing) */
 	lethe_mark database_mark;

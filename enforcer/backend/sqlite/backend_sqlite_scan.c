@@ -149,30 +149,10 @@ static int step_failed(lethe_sqlite *be, const lethe_scan *scan, int step)
  * least day not yet due and the greatest valid day. */
 static void counts_from_row(lethe_scan_counts *out, const lethe_threshold *th, sqlite3_stmt *stmt)
 {
-	int64_t total = sqlite3_column_int64(stmt, 0), days = sqlite3_column_int64(stmt, 1);
-	int64_t invalid = sqlite3_column_int64(stmt, 2), before = sqlite3_column_int64(stmt, 3);
-	lethe_day min = sqlite3_column_int(stmt, 6), max = sqlite3_column_int(stmt, 7);
-
-	out->n[LETHE_ROW_HELD] = sqlite3_column_int64(stmt, 4);
-	out->n[LETHE_ROW_BLOCKED] = sqlite3_column_int64(stmt, 5);
-	switch (th->kind) {
-	case LETHE_DUE_BEFORE:
-		out->n[LETHE_ROW_NOT_STARTED] = total - days;
-		out->n[LETHE_ROW_INVALID] = invalid;
-		out->n[LETHE_ROW_NOT_DUE] = days - invalid - before;
-		break;
-	case LETHE_DUE_MATCH:
-		before = total;
-		break;
-	default:
-		before = 0;
-		out->n[LETHE_ROW_NOT_DUE] = total;
-	}
-	out->n[LETHE_ROW_DUE] = before - out->n[LETHE_ROW_HELD] - out->n[LETHE_ROW_BLOCKED];
-	if (out->n[LETHE_ROW_NOT_DUE] && th->kind == LETHE_DUE_BEFORE) {
-		out->min_not_due = min;
-		out->max_not_due = max;
-	}
+	lethe_backend_counts_derive(out, th, sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
+				    sqlite3_column_int64(stmt, 2), sqlite3_column_int64(stmt, 3),
+				    sqlite3_column_int64(stmt, 4), sqlite3_column_int64(stmt, 5),
+				    sqlite3_column_int(stmt, 6), sqlite3_column_int(stmt, 7));
 }
 
 int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan)

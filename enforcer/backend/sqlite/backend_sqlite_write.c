@@ -296,20 +296,6 @@ static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stm
 	return prepare_own(be, s, stmt);
 }
 
-/* "42" or "'abc'" for messages; keys are identifiers, not personal data,
- * but text from the register: escaped and cut (lethe/text.h). */
-static void key_label(char *buf, size_t size, const lethe_value *k)
-{
-	char q[LETHE_EXCERPT_SIZE];
-
-	if (k->type == LETHE_VALUE_INTEGER)
-		snprintf(buf, size, "%lld", (long long)k->i);
-	else if (k->type == LETHE_VALUE_TEXT)
-		snprintf(buf, size, "'%s'", lethe_text_quote(q, k->s, k->len));
-	else
-		snprintf(buf, size, "(%s key)", k->type == LETHE_VALUE_NULL ? "null" : "binary");
-}
-
 int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 		       const lethe_value *keys, size_t nkeys)
 {
@@ -348,7 +334,7 @@ int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change
 		be->cur_change = NULL;
 		sqlite3_reset(stmt);
 		if (step != SQLITE_DONE) {
-			key_label(label, sizeof(label), &keys[i]);
+			lethe_backend_key_label(label, sizeof(label), &keys[i]);
 			if (be->transform_rc)
 				rc = be->transform_rc;
 			else
