@@ -150,7 +150,7 @@ int lethe_pg_suppress(lethe_backend *base, const char *const *tokens, size_t n,
 int lethe_pg_suppressed(int *found, lethe_backend *base, const char *token);
 int lethe_pg_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h);
 int lethe_pg_hold_release(lethe_backend *base, int64_t id, const char *released_at,
-			  const char *reason);
+			  const char *reason, const char *released_by);
 int lethe_pg_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 int lethe_pg_request_put(int64_t *id, lethe_backend *base, const lethe_request *r);
 int lethe_pg_requests(lethe_backend *base, int (*cb)(void *ctx, const lethe_request *r),

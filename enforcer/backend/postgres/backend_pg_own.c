@@ -37,7 +37,7 @@ static const char create_sql[] =
 	"added_at text NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS lethe.lethe_holds (id bigserial PRIMARY KEY, subject text, "
 	"subject_type int, rule text, where_sql text, until text, created_at text NOT NULL, "
-	"released_at text, reason text, release_reason text);"
+	"released_at text, reason text, release_reason text, placed_by text, released_by text);"
 	"CREATE TABLE IF NOT EXISTS lethe.lethe_requests (id bigserial PRIMARY KEY, kind text NOT NULL, "
 	"subject_digest text NOT NULL, received text NOT NULL, deadline text NOT NULL, "
 	"answered_at text, extended_until text, extension_reason text);"
@@ -423,12 +423,13 @@ int lethe_pg_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h)
 	p[4] = h->until;
 	p[5] = h->created_at;
 	p[6] = h->reason;
+	p[7] = h->placed_by;
 	/* A subject's hold takes the subject's lock, which a disposal of that
 	 * subject's rows in another transaction also takes (engines.md s. 2). */
 	rc = lethe_pg_exec(&res, be, "add a hold",
 			   "INSERT INTO lethe.lethe_holds (subject, subject_type, rule, where_sql, until, "
-			   "created_at, reason) VALUES ($1, $2::int, $3, $4, $5, $6, $7) RETURNING id",
-			   7, p);
+			   "created_at, reason, placed_by) VALUES ($1, $2::int, $3, $4, $5, $6, $7, $8) "
+			   "RETURNING id", 8, p);
 	free(heap);
 	if (rc < 0)
 		return rc;
@@ -438,18 +439,18 @@ int lethe_pg_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h)
 }
 
 int lethe_pg_hold_release(lethe_backend *base, int64_t id, const char *released_at,
-			  const char *reason)
+			  const char *reason, const char *released_by)
 {
 	lethe_pg *be = (lethe_pg *)base;
 	char n[32];
-	const char *p[3] = { n, released_at, reason };
+	const char *p[4] = { n, released_at, reason, released_by };
 	PGresult *res = NULL;
 	int rc, changed;
 
 	snprintf(n, sizeof(n), "%lld", (long long)id);
 	if ((rc = lethe_pg_exec(&res, be, "release a hold", "UPDATE lethe.lethe_holds SET released_at "
-				"= $2, release_reason = $3 WHERE id = $1 AND released_at IS NULL",
-				3, p)) < 0)
+				"= $2, release_reason = $3, released_by = $4 WHERE id = $1 AND released_at "
+				"IS NULL", 4, p)) < 0)
 		return rc;
 	changed = atoi(PQcmdTuples(res));
 	PQclear(res);
@@ -470,7 +471,8 @@ int lethe_pg_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h
 	if (!be->own_schema)
 		return 0;
 	if ((rc = lethe_pg_exec(&res, be, "read the holds", "SELECT id, subject, subject_type, rule, "
-				"where_sql, until, created_at, released_at, reason, release_reason FROM "
+				"where_sql, until, created_at, released_at, reason, release_reason, placed_by, "
+				"released_by FROM "
 				"lethe.lethe_holds ORDER BY id", 0, NULL)) < 0)
 		return rc;
 	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
@@ -495,6 +497,8 @@ int lethe_pg_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h
 		h.released_at = opt(res, r, 7);
 		h.reason = opt(res, r, 8);
 		h.release_reason = opt(res, r, 9);
+		h.placed_by = opt(res, r, 10);
+		h.released_by = opt(res, r, 11);
 		rc = cb(ctx, &h);
 	}
 	PQclear(res);

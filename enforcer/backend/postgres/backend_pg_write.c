@@ -370,12 +370,23 @@ out:
 	return rc;
 }
 
-/* An array literal of the keys in column 0 of res. */
-static void keys_literal(lethe_strbuf *s, const PGresult *res)
+/* An array literal of the keys in column 0 of res that the scan admits
+ * (run --plan: only the keys a signed plan names; lethe_scan.admit); *n is
+ * how many. */
+static void keys_literal(lethe_strbuf *s, size_t *n, const PGresult *res, const lethe_scan *scan)
 {
+	unsigned char *scratch = NULL;
+	lethe_value k;
+
+	*n = 0;
 	lethe_strbuf_addch(s, '{');
 	for (int i = 0; i < PQntuples(res); i++) {
-		if (i)
+		if (scan->admit) {
+			lethe_pg_value(&k, res, i, 0, &scratch);
+			if (scan->admit(scan->admit_ctx, scan->rule, &k) != 1)
+				continue;
+		}
+		if ((*n)++)
 			lethe_strbuf_addch(s, ',');
 		lethe_strbuf_addch(s, '"');
 		for (const char *p = PQgetvalue(res, i, 0); *p; p++) {
@@ -386,6 +397,7 @@ static void keys_literal(lethe_strbuf *s, const PGresult *res)
 		lethe_strbuf_addch(s, '"');
 	}
 	lethe_strbuf_addch(s, '}');
+	free(scratch);
 }
 
 /* "KEY IN (SELECT lethe_k FROM (<rows>) AS lethe_l)" */
@@ -421,6 +433,7 @@ static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c
 	lethe_strbuf s = LETHE_STRBUF_INIT, keys = LETHE_STRBUF_INIT;
 	PGresult *locked = NULL, *res = NULL;
 	char *rows = NULL, *type = NULL, *extra = NULL;
+	size_t nkeys;
 	int rc, np = 0;
 
 	if ((rc = refuse_triggers(be, c)) < 0 || (rc = column_type(&type, be, c->table, c->key)) < 0)
@@ -448,7 +461,9 @@ static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c
 	if (PQntuples(locked) == 0)
 		goto out;
 	/* 2. the same predicate on the locked rows, in a fresh snapshot */
-	keys_literal(&keys, locked);
+	keys_literal(&keys, &nkeys, locked, scan);
+	if (nkeys == 0)
+		goto out;
 	lethe_strbuf_reset(&s);
 	lethe_pg_ident(&s, c->table);
 	lethe_strbuf_addch(&s, '.');
