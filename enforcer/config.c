@@ -113,10 +113,13 @@ static char *database_value(lethe_ydoc *y, const yaml_node_t *n, const char *dir
 		return path_value(y, n, "database", dir, 1);
 	if (strstr(v, "password=") || strstr(v, "password =") ||
 	    (!strncmp(v, "postgres", 8) && strchr(v, '@') &&
-	     strchr(strstr(v, "://") + 3, ':') && strchr(strstr(v, "://") + 3, ':') < strchr(v, '@'))) {
+	     strchr(strstr(v, "://") + 3, ':') && strchr(strstr(v, "://") + 3, ':') < strchr(v, '@')) ||
+	    (lethe_location_is_mariadb(v) && strchr(v, '@') &&
+	     memchr(strstr(v, "://") + 3, ':', (size_t)(strchr(v, '@') - strstr(v, "://") - 3)))) {
 		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'database' holds a password: put it in a "
-				 "passfile (~/.pgpass, or passfile=PATH in the connection string) or a "
-				 "service file, never in lethe.yaml");
+				 "passfile (~/.pgpass, or passfile=PATH in the connection string), a "
+				 "service file or a MariaDB option file (option_file=PATH), never in "
+				 "lethe.yaml");
 		return NULL;
 	}
 	return lethe_ydoc_strdup(y, v);

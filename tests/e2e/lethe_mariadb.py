@@ -40,6 +40,19 @@ def require(what="MariaDB tests"):
     sys.exit(1 if ci else 77)
 
 
+def unescape(v):
+    """The batch format's escapes: \\n \\t \\0 \\\\."""
+    out, i = [], 0
+    while i < len(v):
+        if v[i] == "\\" and i + 1 < len(v):
+            out.append({"n": "\n", "t": "\t", "0": "\0", "\\": "\\"}.get(v[i + 1], v[i + 1]))
+            i += 2
+        else:
+            out.append(v[i])
+            i += 1
+    return "".join(out)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -158,13 +171,13 @@ class MariadbServer:
 
     def client_cmd(self, dbname):
         cmd = [self.bins[2], "--no-defaults", f"--socket={self.socket}", f"--user={self.user}",
-               "--batch", "--skip-column-names", "--raw"]
+               "--batch", "--skip-column-names"]
         return cmd + ([dbname] if dbname else [])
 
     def sql(self, dbname, text, check=True):
         """Run SQL through the mariadb client; the rows of the statements'
-        results as lists of strings (NULL as None). Values may not hold tabs
-        or newlines (--raw prints them unescaped)."""
+        results as lists of strings (NULL as None; the text 'NULL' reads as
+        None too: the batch format does not tell them apart)."""
         p = subprocess.run(self.client_cmd(dbname) + ["--execute", "SET time_zone='+00:00';" + text],
                            capture_output=True, text=True, timeout=600)
         if check and p.returncode != 0:
@@ -173,7 +186,7 @@ class MariadbServer:
         for line in p.stdout.split("\n"):
             if line == "":
                 continue
-            rows.append([None if v == "NULL" else v for v in line.split("\t")])
+            rows.append([None if v == "NULL" else unescape(v) for v in line.split("\t")])
         return rows
 
     def value(self, dbname, text):
