@@ -10,7 +10,7 @@
  *    client library with the group of option_group=, default "client").
  *  - Ops this backend does not implement yet fail with LETHE_EUSAGE and a
  *    message naming the operation and MariaDB, so no command half-runs:
- *    they fail before the first change (begin is refused for a writer).
+ *    a writer's transaction fails at its first change and rolls back.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
 #include "backend_maria.h"
@@ -47,6 +48,8 @@ void lethe_maria_result_free(lethe_maria_result *r)
 	for (i = 0; r->cells && i < r->nrows * r->ncols; i++)
 		free(r->cells[i]);
 	free(r->names);
+	free(r->types);
+	free(r->binary);
 	free(r->cells);
 	free(r->lens);
 	free(r);
@@ -147,6 +150,8 @@ static int fetch_all(lethe_maria_result **out, lethe_maria *be, const char *what
 	if (mysql_stmt_store_result(st))
 		return lethe_maria_result_free(r), stmt_fail(be, what, st);
 	if (!(r->names = calloc(nc ? nc : 1, sizeof(char *))) ||
+	    !(r->types = calloc(nc ? nc : 1, sizeof(int))) ||
+	    !(r->binary = calloc(nc ? nc : 1, sizeof(int))) ||
 	    !(b = calloc(nc ? nc : 1, sizeof(*b))) || !(lens = calloc(nc ? nc : 1, sizeof(*lens))) ||
 	    !(nulls = calloc(nc ? nc : 1, sizeof(*nulls))) ||
 	    !(bufs = calloc(nc ? nc : 1, sizeof(char *))))
@@ -155,6 +160,8 @@ static int fetch_all(lethe_maria_result **out, lethe_maria *be, const char *what
 		if (!(r->names[i] = strdup(fields[i].name)) ||
 		    !(bufs[i] = malloc(fields[i].max_length + 1)))
 			goto oom;
+		r->types[i] = (int)fields[i].type;
+		r->binary[i] = fields[i].charsetnr == 63;
 		b[i].buffer_type = MYSQL_TYPE_STRING;
 		b[i].buffer = bufs[i];
 		b[i].buffer_length = fields[i].max_length + 1;
@@ -274,6 +281,41 @@ int lethe_maria_exec(lethe_maria_result **res, lethe_maria *be, const char *what
 	if (res && !(*res = calloc(1, sizeof(**res))))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	return 0;
+}
+
+void lethe_maria_value(lethe_value *out, const lethe_maria_result *r, size_t row, size_t col)
+{
+	const char *c = r->cells[row * r->ncols + col];
+
+	memset(out, 0, sizeof(*out));
+	if (!c) {
+		out->type = LETHE_VALUE_NULL;
+		return;
+	}
+	switch (r->types[col]) {
+	case MYSQL_TYPE_TINY: case MYSQL_TYPE_SHORT: case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_INT24: case MYSQL_TYPE_LONGLONG: case MYSQL_TYPE_YEAR:
+		out->type = LETHE_VALUE_INTEGER;
+		out->i = strtoll(c, NULL, 10);
+		return;
+	case MYSQL_TYPE_FLOAT: case MYSQL_TYPE_DOUBLE:
+		out->type = LETHE_VALUE_REAL;
+		out->r = strtod(c, NULL);
+		return;
+	default:
+		/* a binary string (charset 63); dates and decimals are text */
+		out->type = LETHE_VALUE_TEXT;
+		if (r->binary[col] && (r->types[col] == MYSQL_TYPE_BLOB ||
+				       r->types[col] == MYSQL_TYPE_TINY_BLOB ||
+				       r->types[col] == MYSQL_TYPE_MEDIUM_BLOB ||
+				       r->types[col] == MYSQL_TYPE_LONG_BLOB ||
+				       r->types[col] == MYSQL_TYPE_STRING ||
+				       r->types[col] == MYSQL_TYPE_VAR_STRING ||
+				       r->types[col] == MYSQL_TYPE_VARCHAR))
+			out->type = LETHE_VALUE_BLOB;
+		out->s = c;
+		out->len = r->lens[row * r->ncols + col];
+	}
 }
 
 /* --- location ---------------------------------------------------------------------- */
@@ -404,6 +446,7 @@ static void maria_free(lethe_backend *base)
 		mysql_close(be->conn);	/* ends the session: the run lock goes with it */
 	free(be->label);
 	free(be->dbname);
+	free(be->pinned);
 	free(be);
 }
 
@@ -428,13 +471,37 @@ static int maria_time_limit(lethe_backend *base, int64_t seconds)
 				2, v);
 }
 
+/* Lethe's own tables, in the register's database under the prefix lethe_
+ * (a database of its own would need rights on a second database, which a
+ * shop's hosting rarely grants). Today only the schema version: the tables
+ * of the write path come with it, and the version says which are there.
+ * DDL commits implicitly on MariaDB, so this runs before a transaction. */
+static int own_schema(lethe_maria *be)
+{
+	lethe_value v[1] = { { .type = LETHE_VALUE_INTEGER, .i = LETHE_MARIA_SCHEMA_VERSION } };
+	int rc;
+
+	if ((rc = lethe_maria_exec(NULL, be, "create Lethe's tables",
+				   "CREATE TABLE IF NOT EXISTS lethe_schema_version (version INT NOT NULL "
+				   "PRIMARY KEY) ENGINE=InnoDB", 0, NULL)) < 0)
+		return rc;
+	return lethe_maria_exec(NULL, be, "record the schema version",
+				"INSERT INTO lethe_schema_version (version) SELECT ? FROM DUAL WHERE NOT "
+				"EXISTS (SELECT 1 FROM lethe_schema_version)", 1, v);
+}
+
+/* A writer's transaction: every op that would change a row is refused
+ * (not_yet), so a command fails at its first change and the transaction is
+ * rolled back with nothing changed. */
 static int maria_begin(lethe_backend *base)
 {
 	lethe_maria *be = (lethe_maria *)base;
+	int rc;
 
-	if (!(be->flags & LETHE_BACKEND_READONLY))
-		return not_yet(base, "change rows");
-	if (mysql_query(be->conn, "START TRANSACTION READ ONLY"))
+	if (!(be->flags & LETHE_BACKEND_READONLY) && (rc = own_schema(be)) < 0)
+		return rc;
+	if (mysql_query(be->conn, be->flags & LETHE_BACKEND_READONLY ? "START TRANSACTION READ ONLY"
+								      : "START TRANSACTION"))
 		return fail(be, "begin a transaction", mysql_errno(be->conn), mysql_error(be->conn));
 	be->in_txn = 1;
 	return 0;
@@ -495,12 +562,10 @@ static int maria_check_expr(lethe_backend *base, const char *table, const char *
 
 /* --- operations not implemented yet (see the file's invariants) --------------------- */
 
-static int no_scan(lethe_backend *b, const lethe_scan *s)
-{ (void)s; return not_yet(b, "scan rows"); }
-static int no_count(lethe_scan_counts *o, lethe_backend *b, const lethe_scan *s)
-{ (void)o; (void)s; return not_yet(b, "count rows"); }
-static int no_reopen(lethe_backend **o, lethe_backend *b)
-{ (void)o; return not_yet(b, "open a second session"); }
+/* A second session for reading in another thread: not offered (the
+ * interface allows 1, and the caller reads on this one). */
+static int maria_reopen(lethe_backend **o, lethe_backend *b)
+{ (void)b; *o = NULL; return 1; }
 static int no_tables_read(char ***o, size_t *n, lethe_backend *b, const char *t, const char *e)
 { (void)o; (void)n; (void)t; (void)e; return not_yet(b, "list the tables an expression reads"); }
 static int no_apply(int64_t *c, lethe_backend *b, const lethe_change *ch, const lethe_value *k,
@@ -533,8 +598,6 @@ static int no_evidence_head(int *f, int64_t *seq, char c[41], lethe_backend *b, 
 static int no_evidence_head_set(lethe_backend *b, const char *r, int64_t s, const char *c,
 				const char *at)
 { (void)r; (void)s; (void)c; (void)at; return not_yet(b, "record the evidence head"); }
-static int no_schema_text(char **o, size_t *l, lethe_backend *b)
-{ (void)o; (void)l; return not_yet(b, "read the schema"); }
 static int no_rows(lethe_backend *b, const char *t, const char *w, const lethe_value *s,
 		   int (*cb)(void *, size_t, const char *const *, const lethe_value *), void *ctx)
 { (void)t; (void)w; (void)s; (void)cb; (void)ctx; return not_yet(b, "read rows"); }
@@ -552,11 +615,6 @@ static int no_request_put(int64_t *id, lethe_backend *b, const lethe_request *r)
 { (void)id; (void)r; return not_yet(b, "record a request"); }
 static int no_requests(lethe_backend *b, int (*cb)(void *, const lethe_request *), void *ctx)
 { (void)b; (void)cb; (void)ctx; return 0; }
-static int no_pin_schema(lethe_backend *b)
-{ return not_yet(b, "pin the schema"); }
-static int no_change_triggers(lethe_backend *b, const lethe_change *c,
-			      int (*cb)(void *, const char *, int), void *ctx)
-{ (void)c; (void)cb; (void)ctx; return not_yet(b, "list triggers"); }
 
 static const struct lethe_backend_ops maria_ops = {
 	.name = "mariadb",
@@ -564,9 +622,9 @@ static const struct lethe_backend_ops maria_ops = {
 	.table_info = lethe_maria_table_info,
 	.foreign_keys = lethe_maria_foreign_keys,
 	.check_expr = maria_check_expr,
-	.scan = no_scan,
-	.count = no_count,
-	.reopen = no_reopen,
+	.scan = lethe_maria_scan,
+	.count = lethe_maria_count,
+	.reopen = maria_reopen,
 	.tables_read = no_tables_read,
 	.begin = maria_begin,
 	.commit = maria_commit,
@@ -583,7 +641,7 @@ static const struct lethe_backend_ops maria_ops = {
 	.cleanup_done = no_cleanup_done,
 	.evidence_head = no_evidence_head,
 	.evidence_head_set = no_evidence_head_set,
-	.schema_text = no_schema_text,
+	.schema_text = lethe_maria_schema_text,
 	.rows = no_rows,
 	.suppress = no_suppress,
 	.suppressed = no_suppressed,
@@ -593,8 +651,9 @@ static const struct lethe_backend_ops maria_ops = {
 	.request_put = no_request_put,
 	.requests = no_requests,
 	.time_limit = maria_time_limit,
-	.pin_schema = no_pin_schema,
-	.change_triggers = no_change_triggers,
+	.pin_schema = lethe_maria_pin_schema,
+	.change_triggers = lethe_maria_change_triggers,
+	.check_clock = lethe_maria_check_clock,
 };
 
 /* A connection as the location says, with the session's settings. */
@@ -617,7 +676,7 @@ static int open_conn(MYSQL **out, const maria_location *l, const char *label)
 	mysql_optionsv(conn, MYSQL_OPT_LOCAL_INFILE, &no);
 	mysql_optionsv(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_optionsv(conn, MYSQL_INIT_COMMAND,
-		       "SET time_zone = '+00:00', sql_mode = 'ANSI,STRICT_ALL_TABLES', "
+		       "SET time_zone = '+00:00', sql_mode = 'ANSI,STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES', "
 		       "autocommit = 1");
 	if (!mysql_real_connect(conn, l->host, l->user, NULL, l->db, l->port, l->socket, 0)) {
 		unsigned e = mysql_errno(conn);
@@ -709,5 +768,74 @@ int lethe_backend_maria_open(lethe_backend **out, const char *location, unsigned
 		return rc;
 	}
 	*out = &be->base;
+	return 0;
+}
+
+/* --- parameters --------------------------------------------------------------------- */
+
+int lethe_maria_positional(char **out, lethe_value **values, size_t *nvalues, const char *sql,
+			   const char *const *names, const lethe_value *bound, size_t nnames)
+{
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+	lethe_value *v = NULL;
+	size_t n = 0, cap = 0;
+	const char *p = sql;
+
+	while (*p) {
+		if (*p == '\'' || *p == '"' || *p == '`') {
+			char q = *p;
+			const char *e = p + 1;
+
+			while (*e && !(*e == q && e[1] != q))
+				e += (*e == q) ? 2 : 1;
+			if (*e)
+				e++;
+			lethe_strbuf_add(&s, p, (size_t)(e - p));
+			p = e;
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-') {
+			const char *e = strchr(p, '\n');
+
+			e = e ? e : p + strlen(p);
+			lethe_strbuf_add(&s, p, (size_t)(e - p));
+			p = e;
+			continue;
+		}
+		if (*p == ':' && p[1] != ':' && (p == sql || p[-1] != ':')) {
+			size_t i;
+
+			for (i = 0; i < nnames; i++) {
+				size_t len = strlen(names[i]);
+
+				if (!strncasecmp(p + 1, names[i], len) &&
+				    !(isalnum((unsigned char)p[1 + len]) || p[1 + len] == '_'))
+					break;
+			}
+			if (i < nnames) {
+				if (n == cap) {
+					lethe_value *nv = realloc(v, (cap = cap ? cap * 2 : 4) * sizeof(*v));
+
+					if (!nv) {
+						free(v);
+						lethe_strbuf_release(&s);
+						return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+					}
+					v = nv;
+				}
+				v[n++] = bound[i];
+				lethe_strbuf_addch(&s, '?');
+				p += 1 + strlen(names[i]);
+				continue;
+			}
+		}
+		lethe_strbuf_addch(&s, *p++);
+	}
+	if (!(*out = lethe_strbuf_detach(&s, NULL))) {
+		free(v);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	*values = v;
+	*nvalues = n;
 	return 0;
 }

@@ -173,3 +173,105 @@ out:
 	lethe_foreign_keys_free(fks);
 	return rc;
 }
+
+/* Triggers on the changed table for its event (DELETE or UPDATE). A
+ * cascade's triggers on other tables: InnoDB never fires triggers for
+ * foreign-key actions, so there are none to report. */
+int lethe_maria_change_triggers(lethe_backend *base, const lethe_change *c,
+				int (*cb)(void *ctx, const char *trigger, int harmless), void *ctx)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	lethe_maria_result *r = NULL;
+	const char *event = c->delete ? "DELETE" : "UPDATE";
+	lethe_value v[2] = { { .type = LETHE_VALUE_TEXT, .s = c->table, .len = strlen(c->table) },
+			     { .type = LETHE_VALUE_TEXT, .s = event, .len = strlen(event) } };
+	int rc;
+
+	if ((rc = lethe_maria_exec(&r, be, "read the triggers",
+				   "SELECT trigger_name FROM information_schema.triggers WHERE "
+				   "event_object_schema = DATABASE() AND event_object_table = ? AND "
+				   "event_manipulation = ? ORDER BY trigger_name", 2, v)) < 0)
+		return rc;
+	for (size_t i = 0; i < r->nrows && rc == 0; i++)
+		rc = cb(ctx, cell(r, i, 0), 0);
+	lethe_maria_result_free(r);
+	return rc;
+}
+
+/* Drop " AUTO_INCREMENT=N" (the next id, which every insert moves) from a
+ * CREATE TABLE statement, in place. */
+static void drop_auto_increment(char *sql)
+{
+	char *p = strstr(sql, " AUTO_INCREMENT=");
+
+	if (p) {
+		char *e = p + 16;
+
+		while (*e >= '0' && *e <= '9')
+			e++;
+		memmove(p, e, strlen(e) + 1);
+	}
+}
+
+/* Every table's and view's CREATE statement (SHOW CREATE) and every
+ * trigger's, in name order, NUL-separated; Lethe's own lethe_ tables left
+ * out. */
+int lethe_maria_schema_text(char **out, size_t *len, lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	lethe_maria_result *names = NULL, *r = NULL;
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+	int rc;
+
+	if ((rc = lethe_maria_exec(&names, be, "read the schema",
+				   "SELECT table_name, table_type = 'VIEW' FROM information_schema.tables "
+				   "WHERE table_schema = DATABASE() AND table_name NOT LIKE 'lethe\\_%' "
+				   "ORDER BY table_name", 0, NULL)) < 0)
+		return rc;
+	for (size_t i = 0; i < names->nrows && rc == 0; i++) {
+		lethe_strbuf q = LETHE_STRBUF_INIT;
+
+		lethe_strbuf_adds(&q, strcmp(cell(names, i, 1), "1") ? "SHOW CREATE TABLE "
+								       : "SHOW CREATE VIEW ");
+		lethe_maria_ident(&q, cell(names, i, 0));
+		rc = lethe_maria_exec(&r, be, "read the schema", lethe_strbuf_str(&q), 0, NULL);
+		lethe_strbuf_release(&q);
+		if (rc == 0 && r->nrows && r->ncols >= 2 && r->cells[1]) {
+			drop_auto_increment(r->cells[1]);
+			lethe_strbuf_add(&s, r->cells[1], strlen(r->cells[1]) + 1);
+		}
+		lethe_maria_result_free(r);
+		r = NULL;
+	}
+	if (rc == 0 && (rc = lethe_maria_exec(&r, be, "read the schema",
+					      "SELECT concat('TRIGGER ', trigger_name, ' ', action_timing, "
+					      "' ', event_manipulation, ' ON ', event_object_table, ' ', "
+					      "action_statement) FROM information_schema.triggers WHERE "
+					      "trigger_schema = DATABASE() ORDER BY trigger_name", 0, NULL)) == 0)
+		for (size_t i = 0; i < r->nrows; i++)
+			lethe_strbuf_add(&s, cell(r, i, 0), strlen(cell(r, i, 0)) + 1);
+	lethe_maria_result_free(names);
+	lethe_maria_result_free(r);
+	if (rc < 0) {
+		lethe_strbuf_release(&s);
+		return rc;
+	}
+	if (!(*out = lethe_strbuf_detach(&s, len)))
+		return oom();
+	return 0;
+}
+
+int lethe_maria_pin_schema(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = lethe_maria_schema_text(&text, &len, base)) < 0)
+		return rc;
+	free(be->pinned);
+	be->pinned = text;
+	be->npinned = len;
+	return 0;
+}
