@@ -132,12 +132,25 @@ int lethe_pg_mark(lethe_backend *base, const char *run_id, const char *rule, int
 			   "($1, $2, $3, 1) ON CONFLICT (run_id, rule) DO UPDATE SET disposed = "
 			   "lethe_runs.disposed + excluded.disposed, batches = lethe_runs.batches + 1",
 			   3, p);
-	for (size_t i = 0; i < ndigests && rc == 0; i++) {
-		const char *d[2] = { rule, digests[i] };
+	if (rc == 0 && ndigests) {
+		/* one statement per batch: the digests as one text array (hex
+		 * digits, quoted all the same) */
+		lethe_strbuf arr = LETHE_STRBUF_INIT;
+		const char *d[2] = { rule, NULL };
 
-		rc = lethe_pg_exec(NULL, be, "write the run's digests",
-				   "INSERT INTO lethe.lethe_run_digests (rule, digest) VALUES ($1, $2)",
-				   2, d);
+		lethe_strbuf_addch(&arr, '{');
+		for (size_t i = 0; i < ndigests; i++) {
+			lethe_strbuf_adds(&arr, i ? ",\"" : "\"");
+			for (const char *c = digests[i]; *c; c++)
+				if (*c != '"' && *c != '\\')
+					lethe_strbuf_addch(&arr, *c);
+			lethe_strbuf_addch(&arr, '"');
+		}
+		lethe_strbuf_addch(&arr, '}');
+		d[1] = lethe_strbuf_str(&arr);
+		rc = lethe_pg_exec(NULL, be, "write the run's digests", "INSERT INTO lethe.lethe_run_digests "
+				   "(rule, digest) SELECT $1, unnest($2::text[])", 2, d);
+		lethe_strbuf_release(&arr);
 	}
 	return rc;
 }

@@ -449,11 +449,16 @@ static int append_inner(lethe_strbuf *s, lethe_pg *be, const lethe_scan *scan, i
 	lethe_strbuf_adds(s, " AS lethe_h");
 	if (rc == 0)
 		rc = append_rows(s, be, scan);
-	if (inner_limit) {
+	/* in key order also under a class filter, so that the outer level's
+	 * ORDER BY and LIMIT read the key's index and stop after `limit` rows
+	 * instead of classifying every row after after_key (one batch must not
+	 * cost the whole table) */
+	if (inner_limit || (scan->classes && scan->limit > 0)) {
 		lethe_strbuf_adds(s, " ORDER BY ");
 		append_column_ref(s, scan->table, scan->key);
-		lethe_strbuf_addf(s, " LIMIT %lld", (long long)scan->limit);
 	}
+	if (inner_limit)
+		lethe_strbuf_addf(s, " LIMIT %lld", (long long)scan->limit);
 	lethe_strbuf_adds(s, " OFFSET 0) AS lethe_q");
 	return rc;
 }
