@@ -4,12 +4,14 @@ lethe_mariadb.py; in CI a missing server is a failure):
    file for the same seed;
  - `init --database`, `check` and `plan --json` work, and plan gives the same
    counts as on the SQLite file for several as-of days;
- - a MyISAM table named by a rule is refused by `check`;
+ - a MyISAM table named by a rule is refused by `check`, and so is an
+   expression that reads the clock (NOW());
  - a password in the location is refused, nothing connects;
  - a second writer finds the run lock (GET_LOCK) held: exit 75;
  - `run`, which this backend cannot do yet, fails with a clear error and
    changes nothing (every row as before)."""
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -109,6 +111,19 @@ try:
     rc, out, err = e2e.run("-c", bad, "check")
     e2e.check(rc != 0 and "password" in err and "secret" not in err,
               f"a password in database: is refused (exit {rc}: {err.strip()})")
+
+    # an expression that reads the clock is refused by check, at its line
+    pol2 = os.path.join(tmp, "policies-now")
+    shutil.copytree(policies, pol2)
+    with open(os.path.join(pol2, "99-now.yaml"), "w") as f:
+        f.write("lethe: 1\nrules:\n  - name: old-events\n    basis: test\n    table: orders\n"
+                "    where: order_date < NOW()\n    from: order_date\n    retain: 1 year\n"
+                "    action: delete\n")
+    with open(os.path.join(tmp, "now.yaml"), "w") as f:
+        f.write(re.sub(r"(?m)^policies: .*$", f"policies: '{pol2}'", text))
+    rc, out, err = e2e.run("-c", os.path.join(tmp, "now.yaml"), "check")
+    e2e.check(rc == 65 and "99-now.yaml:6" in err and "NOW" in err,
+              f"check refuses NOW() in an expression at its line (exit {rc}: {err.strip()[-300:]})")
 finally:
     for eng in engines:
         eng.stop()

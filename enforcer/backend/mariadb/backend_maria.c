@@ -526,6 +526,67 @@ static void maria_rollback(lethe_backend *base)
 	be->in_txn = 0;
 }
 
+static int in_list(const char *const *words, const char *word, size_t n)
+{
+	for (; *words; words++)
+		if (strlen(*words) == n && !strncasecmp(word, *words, n))
+			return 1;
+	return 0;
+}
+
+/* The first word of expr, outside quotes and comments, that reads the
+ * clock, the session or chance (a rule must give the same answer for the
+ * same as-of day), or NULL. A deny-list: MariaDB's catalogue does not mark
+ * built-in functions deterministic as PostgreSQL's does. */
+static const char *unstable_word(const char *expr, char *buf, size_t size)
+{
+	/* keywords that need no parentheses */
+	static const char *const keywords[] = { "current_date", "current_time",
+		"current_timestamp", "localtime", "localtimestamp", "current_user", "utc_date",
+		"utc_time", "utc_timestamp", NULL };
+	/* functions: the word followed by '(' (without one it may be a
+	 * column, e.g. `user`) */
+	static const char *const functions[] = { "now", "curdate", "curtime", "sysdate",
+		"unix_timestamp", "rand", "uuid", "uuid_short", "sys_guid", "sleep", "benchmark",
+		"get_lock", "release_lock", "is_free_lock", "is_used_lock", "last_insert_id",
+		"connection_id", "found_rows", "row_count", "user", "session_user", "system_user",
+		"database", "schema", "nextval", "lastval", "setval", "load_file", NULL };
+	const char *p = expr, *q;
+
+	while (*p) {
+		if (*p == '\'' || *p == '"' || *p == '`') {
+			char quote = *p++;
+
+			while (*p && !(*p == quote && p[1] != quote))
+				p += (*p == quote) ? 2 : 1;
+			if (*p)
+				p++;
+			continue;
+		}
+		if (isalpha((unsigned char)*p) || *p == '_') {
+			const char *b = p;
+			size_t n;
+
+			while (isalnum((unsigned char)*p) || *p == '_' || *p == '$')
+				p++;
+			n = (size_t)(p - b);
+			/* a qualified name (t.now) is a column, not a function */
+			if (b > expr && b[-1] == '.')
+				continue;
+			for (q = p; isspace((unsigned char)*q); q++)
+				;
+			/* a keyword may also be called: CURRENT_DATE() */
+			if (in_list(keywords, b, n) || (*q == '(' && in_list(functions, b, n))) {
+				snprintf(buf, size, "%.*s", (int)n, b);
+				return buf;
+			}
+			continue;
+		}
+		p++;
+	}
+	return NULL;
+}
+
 /* An expression is checked by preparing (never running) a SELECT of it
  * over the table: the server resolves its columns and functions. */
 static int maria_check_expr(lethe_backend *base, const char *table, const char *expr,
@@ -534,8 +595,17 @@ static int maria_check_expr(lethe_backend *base, const char *table, const char *
 	lethe_maria *be = (lethe_maria *)base;
 	lethe_strbuf s = LETHE_STRBUF_INIT;
 	MYSQL_STMT *st;
+	char word[64];
 	int rc = 0;
 
+
+	if (unstable_word(expr, word, sizeof(word))) {
+		lethe_strbuf_addf(&s, "'%s' reads the clock, the session or chance: a rule must give the "
+				  "same answer for the same as-of day (the thresholds carry the date)", word);
+		if (!(*errmsg = lethe_strbuf_detach(&s, NULL)))
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		return LETHE_EDATA;
+	}
 	if (strstr(expr, ":lethe_"))
 		return not_yet(base, "check an expression with Lethe's parameters");
 	lethe_strbuf_adds(&s, "SELECT (");
