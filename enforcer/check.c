@@ -86,6 +86,11 @@ static int check_rule(lethe_backend *be, const lethe_rule *rule, const lethe_for
 	rc = lethe_backend_table_info(&t, be, rule->table);
 	if (rc == LETHE_ENOTFOUND)
 		return lethe_diags_addm(d, rule->table_mark, "no such table '%s'", rule->table);
+	/* a table the engine cannot act on (MariaDB: not InnoDB) is a fault of
+	 * the policy's table, reported at it (EDATA with no diagnostic would
+	 * read as a clean check) */
+	if (rc == LETHE_EDATA)
+		return lethe_diags_addm(d, rule->table_mark, "%s", lethe_error_last());
 	if (rc < 0)
 		return rc;
 	if (t->is_view) {

@@ -102,6 +102,19 @@ static char *path_value(lethe_ydoc *y, const yaml_node_t *n, const char *key,
 	return r;
 }
 
+/* Whether a URI's authority (between :// and the path) has user:password@. */
+static int uri_has_password(const char *v)
+{
+	const char *a = strstr(v, "://"), *end, *at;
+
+	if (!a)
+		return 0;
+	a += 3;
+	end = a + strcspn(a, "/?");
+	at = memchr(a, '@', (size_t)(end - a));
+	return at && memchr(a, ':', (size_t)(at - a)) != NULL;
+}
+
 /* `database:` is an SQLite file (resolved against the folder of lethe.yaml)
  * or a PostgreSQL connection (URI or key/value string), taken as written.
  * A password in it is refused: it belongs in a passfile (~/.pgpass or
@@ -115,10 +128,12 @@ static char *database_value(lethe_ydoc *y, const yaml_node_t *n, const char *dir
 		return path_value(y, n, "database", dir, 1);
 	if (strstr(v, "password=") || strstr(v, "password =") ||
 	    (!strncmp(v, "postgres", 8) && strchr(v, '@') &&
-	     strchr(strstr(v, "://") + 3, ':') && strchr(strstr(v, "://") + 3, ':') < strchr(v, '@'))) {
+	     strchr(strstr(v, "://") + 3, ':') && strchr(strstr(v, "://") + 3, ':') < strchr(v, '@')) ||
+	    (lethe_location_is_mariadb(v) && uri_has_password(v))) {
 		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'database' holds a password: put it in a "
-				 "passfile (~/.pgpass, or passfile=PATH in the connection string) or a "
-				 "service file, never in lethe.yaml");
+				 "passfile (~/.pgpass, or passfile=PATH in the connection string), a "
+				 "service file or a MariaDB option file (option_file=PATH), never in "
+				 "lethe.yaml");
 		return NULL;
 	}
 	return lethe_ydoc_strdup(y, v);

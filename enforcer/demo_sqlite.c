@@ -209,6 +209,7 @@ static const char *const insert_sql[DEMO_NTABLES] = {
 
 struct demo_sink {
 	demo_pg *pg;            /* non-NULL: rows go to PostgreSQL (demo_pg.c) */
+	demo_maria *maria;      /* non-NULL: rows go to MariaDB (demo_maria.c) */
 	sqlite3 *db;
 	const char *path;
 	sqlite3_stmt *insert[DEMO_NTABLES];
@@ -228,6 +229,8 @@ int demo_sink_row(demo_sink *s, demo_table t, int64_t id, const lethe_value *val
 
 	if (s->pg)
 		return demo_pg_row(s->pg, t, id, vals, n);
+	if (s->maria)
+		return demo_maria_row(s->maria, t, id, vals, n);
 	if ((size_t)sqlite3_bind_parameter_count(st) != n + 1)
 		return lethe_error_set(LETHE_ESOFTWARE, "demo row of table %d has %zu values",
 				       (int)t, n);
@@ -391,7 +394,11 @@ int lethe_demo_write(const char *dir, const lethe_demo_options *opts)
 				rc = lethe_error_set(LETHE_EUSAGE, "database has a control character");
 				goto out;
 			}
-		if ((rc = demo_pg_build(&sink, &sink.pg, o.database, o.customers, o.seed)) == 0)
+		if (lethe_location_is_mariadb(o.database))
+			rc = demo_maria_build(&sink, &sink.maria, o.database, o.customers, o.seed);
+		else
+			rc = demo_pg_build(&sink, &sink.pg, o.database, o.customers, o.seed);
+		if (rc == 0)
 			rc = write_config(yaml, o.policies_dir, o.database);
 		goto out;
 	}

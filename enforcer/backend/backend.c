@@ -7,7 +7,8 @@
  *  - This file knows no database library; choosing a backend from the
  *    location is the only backend-specific decision made here (a
  *    postgresql:// or postgres:// URI or a libpq key/value string is a
- *    PostgreSQL server, anything else an SQLite file path).
+ *    PostgreSQL server, a mariadb:// or mysql:// URI a MariaDB/MySQL
+ *    server, anything else an SQLite file path).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@ int lethe_backend_open(lethe_backend **out, const char *location, unsigned flags
 {
 	if (!out || !location || !*location)
 		return lethe_error_set(LETHE_EUSAGE, "cannot open database: no location given");
+	if (lethe_location_is_mariadb(location))
+		return lethe_backend_maria_open(out, location, flags);
 	if (lethe_location_is_server(location))
 		return lethe_backend_pg_open(out, location, flags);
 	return lethe_backend_sqlite_open(out, location, flags);
@@ -33,11 +36,18 @@ int lethe_location_is_server(const char *location)
 		return 0;
 	if (!strncmp(location, "postgresql://", 13) || !strncmp(location, "postgres://", 11))
 		return 1;
+	if (lethe_location_is_mariadb(location))
+		return 1;
 	/* a libpq key/value string: "host=... dbname=..." (a file name with
 	 * '=' and a space in it is taken for one: write it as ./name) */
 	return location[0] != '/' && location[0] != '.' && strchr(location, '=') &&
 	       (strstr(location, "dbname=") || strstr(location, "host=") ||
 		strstr(location, "service="));
+}
+
+int lethe_location_is_mariadb(const char *location)
+{
+	return location && (!strncmp(location, "mariadb://", 10) || !strncmp(location, "mysql://", 8));
 }
 
 void lethe_backend_free(lethe_backend *be)

@@ -89,4 +89,7 @@ int lethe_backend_sqlite_open(lethe_backend **out, const char *path, unsigned fl
 /* backend_pg.c: `location` is a libpq connection URI or key/value string. */
 int lethe_backend_pg_open(lethe_backend **out, const char *location, unsigned flags);
 
+/* backend_maria.c: `location` is a mariadb:// or mysql:// URI. */
+int lethe_backend_maria_open(lethe_backend **out, const char *location, unsigned flags);
+
 #endif

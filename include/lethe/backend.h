@@ -268,10 +268,13 @@ typedef struct {
  * not a database, LETHE_ETEMPFAIL when locked. */
 int lethe_backend_open(lethe_backend **out, const char *location, unsigned flags);
 /* 1 when location names a database server (a postgresql:// or postgres://
- * URI, or a libpq key/value string such as "host=/run/pg dbname=shop")
+ * URI, or a libpq key/value string such as "host=/run/pg dbname=shop", or
+ * a mariadb:// or mysql:// URI)
  * rather than a file: then it is neither resolved as a path nor locked as a
  * file (the server's run lock is the backend's). */
 int lethe_location_is_server(const char *location);
+/* 1 when location is a mariadb:// or mysql:// URI (a server too). */
+int lethe_location_is_mariadb(const char *location);
 void lethe_backend_free(lethe_backend *be);
 
 /* The time bound of every statement run on the register: a statement still

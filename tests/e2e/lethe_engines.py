@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 
 import lethe_e2e as e2e
+import lethe_mariadb
 import lethe_pg
 
 
@@ -120,7 +121,30 @@ class PostgresEngine:
         self.server.sql("postgres", f'CREATE DATABASE "{self.dbname}" TEMPLATE "{backup}"')
 
 
-ENGINES = {"sqlite": SqliteEngine, "postgresql": PostgresEngine}
+class MariadbEngine(PostgresEngine):
+    """The same over a throwaway MariaDB server (lethe_mariadb.py)."""
+    name = "mariadb"
+
+    def start(self, tmpdir):
+        lethe_mariadb.require()
+        self.server = lethe_mariadb.MariadbServer().start(tmpdir)
+        self.dbname = "shop"
+        self.loc = self.server.create_database(self.dbname)
+        return self
+
+    def sql(self, text):
+        return self.server.sql(self.dbname, text)
+
+    def dump(self, table, order="id"):
+        return [[normalise(v) for v in r] for r in self.sql(f"SELECT * FROM `{table}` ORDER BY {order}")]
+
+    def backup(self, name):
+        raise NotImplementedError("backup of a MariaDB register")
+
+    restore = backup
+
+
+ENGINES = {"sqlite": SqliteEngine, "postgresql": PostgresEngine, "mariadb": MariadbEngine}
 
 
 def engine(name=None):
