@@ -24,9 +24,10 @@
 #include "lethe/text.h"
 #include "yaml_doc.h"
 
-enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_N };
+enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_LANGUAGE, K_N };
 static const char *const top_keys[] = {
-	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", NULL
+	"database", "policies", "pseudonym_key", "evidence", "limits", "residue",
+	"language", NULL
 };
 
 enum { E_REPOSITORY, E_SIGNING_KEY, E_ALLOWED_SIGNERS, E_REMOTE, E_N };
@@ -191,6 +192,16 @@ static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 			lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[K_RESIDUE]),
 					 "'residue' must be full or fast");
 	}
+	if (v[K_LANGUAGE]) {
+		const char *l = lethe_ydoc_str(y, v[K_LANGUAGE], "language");
+
+		if (l && strcmp(l, "fi") && strcmp(l, "sv") && strcmp(l, "en"))
+			lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[K_LANGUAGE]),
+					 "'language' must be fi, sv or en");
+		else if (l)
+			cfg->language = lethe_ydoc_strdup(y, l);
+		cfg->language_mark = lethe_ydoc_mark(y, v[K_LANGUAGE]);
+	}
 }
 
 int lethe_config_load(lethe_config **out, const char *path, lethe_diags *diags)
@@ -252,6 +263,7 @@ void lethe_config_free(lethe_config *cfg)
 	free(cfg->signing_key);
 	free(cfg->allowed_signers);
 	free(cfg->remote);
+	free(cfg->language);
 	free(cfg);
 }
 

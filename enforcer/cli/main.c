@@ -26,6 +26,7 @@ static const command commands[] = {
 	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
 	{ "verify", cmd_verify, "check the evidence repository's signatures and records" },
 	{ "status", cmd_status, "the last run, what becomes due soon, unpushed evidence, warnings" },
+	{ "notice", cmd_notice, "write the privacy notice or the GDPR 30 record of processing" },
 };
 
 static void usage(FILE *f)

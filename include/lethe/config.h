@@ -31,6 +31,8 @@ typedef struct {
 	int64_t statement_seconds; /* limits.statement_seconds, default LETHE_DEFAULT_STATEMENT_SECONDS (backend.h) */
 	int64_t max_days_between_runs; /* limits.max_days_between_runs, default above */
 	int residue_fast;          /* residue: fast (no VACUUM after a run); default full */
+	char *language;            /* language: fi|sv|en of answers and notices; NULL = en */
+	lethe_mark language_mark;
 
 	/* where each key's value stands, for later faults (e.g. database missing) */
 	lethe_mark database_mark;
