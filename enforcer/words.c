@@ -72,3 +72,11 @@ const char *lethe_words_right(size_t i)
 
 	return i < sizeof(rights) / sizeof(*rights) ? _(rights[i]) : NULL;
 }
+
+lethe_lang lethe_words_lang(void)
+{
+	lethe_lang l;
+
+	/* TRANSLATORS: the catalog's own language code: fi in fi.po, sv in sv.po */
+	return lethe_lang_parse(&l, _("@language-code")) == 0 ? l : LETHE_LANG_EN;
+}

@@ -30,4 +30,10 @@ void lethe_words_basis(FILE *f, lethe_basis b);
  * NULL after the last. */
 const char *lethe_words_right(size_t i);
 
+/* The language of the process's messages (lethe/i18n.h), which the command
+ * layer chose: the catalog answers its own code; English without one. The
+ * library's texts follow it, so Lethe's words and the declared texts are
+ * always in one language. */
+lethe_lang lethe_words_lang(void);
+
 #endif
