@@ -98,15 +98,16 @@ static void category_heading(FILE *f, const lethe_policy *p, const lethe_rule *r
 		fprintf(f, "  %s: %s\n", _("criteria"), lethe_ltext_get(&c->criteria, lang));
 }
 
-/* "Title\n-----\n" */
+/* The title wrapped, underlined up to the wrapping width. */
 static void section(FILE *f, const char *title)
 {
 	size_t n = 0;
 
-	fprintf(f, "\n%s\n", title);
+	fputc('\n', f);
+	print_wrapped(f, title);
 	for (const char *s = title; *s; s++)
 		n += ((unsigned char)*s & 0xc0) != 0x80; /* characters, not bytes */
-	while (n--)
+	for (n = n < 76 ? n : 76; n; n--)
 		fputc('-', f);
 	fputc('\n', f);
 }
@@ -264,7 +265,8 @@ static int rule_section(FILE *f, lethe_backend *be, const lethe_policy *p, size_
 	}
 	fputc('\n', f);
 	category_heading(f, p, r);
-	fprintf(f, "  %s: %s (%s %s)\n", _("category"), r->name, _("table"), r->table);
+	fprintf(f, "  %s: %s (%s %s)\n", p->declarations ? _("rule") : _("category"), r->name,
+		_("table"), r->table);
 	fprintf(f, "  %s: ", _("how long"));
 	lethe_words_period(f, r);
 	fputc('\n', f);
