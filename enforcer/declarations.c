@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include "declarations_load.h"
+#include "lethe/error.h"
 #include "lethe/text.h"
 #include "vec.h"
 
@@ -63,6 +64,22 @@ const char *lethe_ltext_get(const lethe_ltext *t, lethe_lang l)
 int lethe_declarations_speak(const lethe_declarations *d, lethe_lang l)
 {
 	return d && (unsigned)l < LETHE_LANG_N && (d->languages & (1u << l));
+}
+
+int lethe_declarations_language_fault(const lethe_declarations *d, const char *code,
+				      lethe_mark m, lethe_diags *diags)
+{
+	lethe_lang l;
+
+	if (lethe_lang_parse(&l, code) < 0 || (d ? lethe_declarations_speak(d, l) : l == LETHE_LANG_EN))
+		return 0;
+	if (d ? lethe_diags_addm(diags, m, "'language': the policies' declarations have no '%s' "
+				 "texts (declarations.languages at %s:%d)", code, d->mark.file,
+				 d->mark.line)
+	      : lethe_diags_addm(diags, m, "'language': '%s' needs the policies' 'declarations' "
+				 "with its texts; without them only en is spoken", code))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return 0;
 }
 
 const lethe_category *lethe_declarations_category_of(const lethe_declarations *d,

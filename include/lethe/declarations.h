@@ -130,4 +130,10 @@ int lethe_declarations_speak(const lethe_declarations *d, lethe_lang l);
 const lethe_category *lethe_declarations_category_of(const lethe_declarations *d,
 						     const char *table);
 
+/* A fault at m when language code is not one the declarations speak
+ * (without declarations only en is spoken). 0 (fault or not) or
+ * LETHE_ESOFTWARE when out of memory. */
+int lethe_declarations_language_fault(const lethe_declarations *d, const char *code,
+				      lethe_mark m, lethe_diags *diags);
+
 #endif
