@@ -193,6 +193,7 @@ static void declared_sections(FILE *f, const lethe_declarations *d)
 	fprintf(f, "%s\n", _("You have the right:"));
 	for (size_t i = 0; (right = lethe_words_right(i)); i++)
 		item(f, NULL, right);
+	fputc('\n', f);
 	print_wrapped(f, lethe_ltext_get(&d->rights, lang));
 	fputc('\n', f);
 	print_wrapped(f, _("You have the right to lodge a complaint with the supervisory authority if "
