@@ -65,6 +65,8 @@ for lang in ("fi", "sv", "en"):
     archive = os.path.join(d, f"access-{lang}.zip")
     rc, out, err = run("-c", cfg, "access", "--subject", "1", "--output", archive, "--lang", lang)
     equal(rc, 0, f"access --lang {lang} ({err.strip()})")
+    if rc != 0:
+        continue
     with zipfile.ZipFile(archive) as z:
         expected(f"summary.{lang}.txt", z.read("summary.txt").decode("utf-8"))
 
