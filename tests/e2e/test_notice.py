@@ -149,6 +149,20 @@ rc, _, err = run("-c", os.path.join(shop, "lethe.yaml"), "check")
 equal(rc, 65, "check reports the same faults")
 check("missing the 'sv' translation" in err and "one legal basis per purpose" in err, f"check: {err}")
 
+# Declared text is text, never markup: escaped in HTML and in Markdown.
+odd = os.path.join(d, "odd")
+shutil.copytree(POLICIES, odd)
+path = os.path.join(odd, "90-declarations.yaml")
+write(path, open(path, encoding="utf-8").read().replace(
+    "en: Minime.fi customer register", "en: 'Shop <script>x</script> & *bold* | [a](b)'", 1))
+rc, out, err = run("notice", "--policies", odd, "--lang", "en", "--format", "html")
+equal(rc, 0, f"notice with markup in a text ({err.strip()})")
+check("&lt;script&gt;x&lt;/script&gt; &amp; *bold*" in out and "<script>" not in out,
+      "HTML escapes the declared text")
+rc, out, err = run("notice", "--policies", odd, "--lang", "en")
+check("Shop \\<script\\>x\\</script\\> & \\*bold\\* \\| \\[a\\](b)" in out,
+      f"Markdown escapes the declared text: {out.splitlines()[2]!r}")
+
 # Without declarations there is no notice.
 plain = os.path.join(d, "plain")
 os.makedirs(plain)
