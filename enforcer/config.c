@@ -24,9 +24,11 @@
 #include "lethe/text.h"
 #include "yaml_doc.h"
 
-enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_APPROVAL, K_N };
+enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_APPROVAL, K_LANGUAGE,
+       K_N };
 static const char *const top_keys[] = {
-	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", "approval", NULL
+	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", "approval",
+	"language", NULL
 };
 
 static const char *const approval_keys[] = { "required", "plan_above", "plan_first_run", NULL };
@@ -266,6 +268,16 @@ static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 			lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[K_RESIDUE]),
 					 "'residue' must be full or fast (or a level: R0, R1, R2)");
 	}
+	if (v[K_LANGUAGE]) {
+		const char *l = lethe_ydoc_str(y, v[K_LANGUAGE], "language");
+
+		if (l && strcmp(l, "fi") && strcmp(l, "sv") && strcmp(l, "en"))
+			lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[K_LANGUAGE]),
+					 "'language' must be fi, sv or en");
+		else if (l)
+			cfg->language = lethe_ydoc_strdup(y, l);
+		cfg->language_mark = lethe_ydoc_mark(y, v[K_LANGUAGE]);
+	}
 }
 
 int lethe_config_load(lethe_config **out, const char *path, lethe_diags *diags)
@@ -327,6 +339,7 @@ void lethe_config_free(lethe_config *cfg)
 	free(cfg->signing_key);
 	free(cfg->allowed_signers);
 	free(cfg->remote);
+	free(cfg->language);
 	free(cfg);
 }
 

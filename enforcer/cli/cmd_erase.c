@@ -1,5 +1,6 @@
 /*
- * cmd_erase.c - `lethe [-c FILE] erase --subject KEY [--dry-run] [--json]`:
+ * cmd_erase.c - `lethe [-c FILE] erase --subject KEY [--lang fi|sv|en]
+ * [--dry-run] [--json]`:
  * a data subject's erasure request. Every rule's on_erasure action is
  * applied to the subject's rows now, whatever their clocks, with the batches,
  * residue work and evidence of a run; what must be kept is kept; and the
@@ -16,12 +17,14 @@
 #include <string.h>
 #include "cli.h"
 #include "lethe/error.h"
+#include "lethe/i18n.h"
 #include "lethe/site.h"
 #include "lethe/subject.h"
 
 typedef struct {
 	const char *subject;
 	const char *received;
+	const char *lang;
 	int dry_run;
 	int json;
 } erase_args;
@@ -43,12 +46,18 @@ static int parse_args(erase_args *a, int argc, char **argv)
 				return 64;
 			}
 			a->received = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--lang", &missing)) || missing) {
+			if (missing) {
+				cli_error("--lang needs fi, sv or en");
+				return 64;
+			}
+			a->lang = v;
 		} else if (!strcmp(argv[i], "--dry-run")) {
 			a->dry_run = 1;
 		} else if (!strcmp(argv[i], "--json")) {
 			a->json = 1;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: lethe [-c FILE] erase --subject KEY [--received YYYY-MM-DD] [--dry-run] [--json]\n");
+			printf("usage: lethe [-c FILE] erase --subject KEY [--received YYYY-MM-DD] [--lang fi|sv|en] [--dry-run] [--json]\n");
 			return -1;
 		} else {
 			cli_error("erase: unexpected argument '%s'", argv[i]);
@@ -62,50 +71,90 @@ static int parse_args(erase_args *a, int argc, char **argv)
 	return 0;
 }
 
-/* Why rows of a rule stay. */
+/*
+ * The answer's words are catalog entries (po/fi.po, po/sv.po): the reasons
+ * rows stay are a table, so a new reason is one line here and one entry in
+ * each catalog. The JSON answer keeps the English text (scripts match it).
+ */
+enum { KEPT_BY_BASIS, KEPT_BY_HOLD, KEPT_BY_DEPENDANT };
+static const char *const kept_reasons[] = {
+	[KEPT_BY_BASIS] = N_("kept: required by its basis"),
+	[KEPT_BY_HOLD] = N_("kept: legal hold"),
+	[KEPT_BY_DEPENDANT] = N_("kept: other data that must be kept depends on it"),
+};
+
+/* The actions as the answer names them (lethe_action_name's words). */
+static const char *const action_words[] = {
+	[LETHE_ACTION_DELETE] = N_("delete"),
+	[LETHE_ACTION_PSEUDONYMISE] = N_("pseudonymise"),
+	[LETHE_ACTION_MASK] = N_("mask"),
+	[LETHE_ACTION_KEEP] = N_("keep"),
+};
+
+/* Why rows of a rule stay (untranslated). */
 static const char *kept_reason(const lethe_rule_plan *done)
 {
 	if (done->rule->on_erasure == LETHE_ACTION_KEEP)
-		return "kept: required by its basis";
+		return kept_reasons[KEPT_BY_BASIS];
 	if (done->held)
-		return "kept: legal hold";
-	return "kept: other data that must be kept depends on it";
+		return kept_reasons[KEPT_BY_HOLD];
+	return kept_reasons[KEPT_BY_DEPENDANT];
+}
+
+/* The heading of a rule's rows: its declared category in the answer's
+ * language, else the rule's description. */
+static const char *category_name(const lethe_policy *p, const lethe_rule *r, lethe_lang lang)
+{
+	const lethe_category *c = lethe_declarations_category_of(p->declarations, r->table);
+
+	if (c)
+		return lethe_ltext_get(&c->name, lang);
+	return r->description ? r->description : r->name;
 }
 
 static void answer_text(const lethe_plan *done, const lethe_plan *kept, const char *subject,
-			int dry_run)
+			int dry_run, const lethe_policy *p, lethe_lang lang)
 {
 	char today[11], a[11], b[11];
 
 	lethe_day_format(done->as_of, today);
-	printf("Erasure request for data subject %s, %s%s\n\n", subject, today,
-	       dry_run ? " (dry run: nothing was changed)" : "");
+	printf(_("Erasure request for data subject %s, %s"), subject, today);
+	printf("%s\n\n", dry_run ? _(" (dry run: nothing was changed)") : "");
 	for (size_t i = 0; i < done->nrules; i++) {
 		const lethe_rule_plan *d = &done->rules[i], *k = &kept->rules[i];
-		int64_t stay = d->in_scope - d->due;
+		long long stay = d->in_scope - d->due, due = d->due;
 
 		if (!d->in_scope)
 			continue;
-		printf("%s (%s)\n", d->rule->description ? d->rule->description : d->rule->name,
-		       d->rule->name);
-		if (d->due)
-			printf("  erased: %" PRId64 " row%s (%s)\n", d->due, d->due == 1 ? "" : "s",
-			       lethe_action_name(d->rule->on_erasure) );
+		printf("%s (%s)\n", category_name(p, d->rule, lang), d->rule->name);
+		if (due) {
+			printf(P_("  erased: %lld row (%s)", "  erased: %lld rows (%s)", due), due,
+			       (unsigned)d->rule->on_erasure < sizeof(action_words) / sizeof(*action_words)
+				       ? _(action_words[d->rule->on_erasure])
+				       : lethe_action_name(d->rule->on_erasure));
+			putchar('\n');
+		}
 		if (stay > 0) {
-			printf("  %s, %" PRId64 " row%s; basis: %s\n", kept_reason(d), stay,
-			       stay == 1 ? "" : "s", d->rule->basis);
+			printf(P_("  %s, %lld row; basis: %s", "  %s, %lld rows; basis: %s", stay),
+			       _(kept_reason(d)), stay, d->rule->basis);
+			putchar('\n');
 			if (k->has_next_due) {
 				lethe_day_format(k->next_due, a);
 				lethe_day_format(k->last_due, b);
 				if (k->next_due == k->last_due)
-					printf("  to be disposed of on %s\n", a);
+					printf(_("  to be disposed of on %s"), a);
 				else
-					printf("  to be disposed of between %s and %s\n", a, b);
+					printf(_("  to be disposed of between %s and %s"), a, b);
+				putchar('\n');
 			}
-			if (k->not_started)
-				printf("  %" PRId64 " row%s kept until %s clock starts (e.g. an open case)\n",
-				       k->not_started, k->not_started == 1 ? "" : "s",
-				       k->not_started == 1 ? "its" : "their");
+			if (k->not_started) {
+				long long ns = k->not_started;
+
+				printf(P_("  %lld row kept until its clock starts (e.g. an open case)",
+					  "  %lld rows kept until their clock starts (e.g. an open case)",
+					  ns), ns);
+				putchar('\n');
+			}
 		}
 	}
 }
@@ -154,6 +203,7 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_site *site = NULL;
 	lethe_day as_of, received;
 	cli_register r = { 0 };
+	lethe_lang lang;
 	int status, rc;
 
 	if ((status = parse_args(&a, argc, argv)))
@@ -163,6 +213,10 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	cli_parse_as_of(&as_of, NULL);
 	if ((status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
 		return status;
+	if ((status = cli_lang_use(&lang, a.lang, r.cfg, r.policy))) {
+		cli_register_close(&r);
+		return status;
+	}
 	if ((rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
 	    (rc = lethe_plan_scope_init(&keep, r.policy, &subject.value, 0)) < 0 ||
 	    (rc = lethe_site_open(&site, r.cfg, r.policy, r.be, a.dry_run ? 0 : LETHE_SITE_WRITE)) < 0) {
@@ -180,7 +234,7 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	if (a.json)
 		status = answer_json(done, kept, a.subject, a.dry_run);
 	else
-		answer_text(done, kept, a.subject, a.dry_run);
+		answer_text(done, kept, a.subject, a.dry_run, r.policy, lang);
 out:
 	lethe_plan_free(done);
 	lethe_plan_free(kept);

@@ -31,6 +31,7 @@ static const command commands[] = {
 	{ "verify-proof", cmd_verify_proof, "check a subject's proof offline with the allowed signers" },
 	{ "report", cmd_report, "write the compliance report: a static HTML page over evidence and plan" },
 	{ "digest", cmd_digest, "a row's or subject's keyed digest, and the runs that disposed of it" },
+	{ "notice", cmd_notice, "write the privacy notice or the GDPR 30 record of processing" },
 };
 
 static void usage(FILE *f)

@@ -37,6 +37,8 @@ typedef struct {
 					plan an approver signed; 0 none */
 	int approval_plan_first_run; /* approval.plan_first_run: so does a site's first run */
 	int residue_no_wal;        /* residue: R1 (a server's WAL is not cycled); R0 is fast */
+	char *language;            /* language: fi|sv|en of answers and notices; NULL = en */
+	lethe_mark language_mark;
 
 	/* where each key's value stands, for later faults (e.g. database missing) */
 	lethe_mark database_mark;

@@ -86,6 +86,10 @@ typedef struct {
 
 	lethe_rule *rules;
 	size_t nrules;
+
+	/* declarations: what the register declares about itself
+	 * (lethe/declarations.h); NULL when no file declares it */
+	struct lethe_declarations *declarations;
 } lethe_policy;
 
 /* Load every *.yaml of folder, in name order. Faults of all files go to
