@@ -677,8 +677,9 @@ static int no_suppressed(int *f, lethe_backend *b, const char *t)
 { (void)f; (void)t; return not_yet(b, "read suppression tokens"); }
 static int no_hold_add(int64_t *id, lethe_backend *b, const lethe_hold *h)
 { (void)id; (void)h; return not_yet(b, "record a hold"); }
-static int no_hold_release(lethe_backend *b, int64_t id, const char *at, const char *r)
-{ (void)id; (void)at; (void)r; return not_yet(b, "release a hold"); }
+static int no_hold_release(lethe_backend *b, int64_t id, const char *at, const char *r,
+			   const char *by)
+{ (void)id; (void)at; (void)r; (void)by; return not_yet(b, "release a hold"); }
 static int no_holds(lethe_backend *b, int (*cb)(void *, const lethe_hold *), void *ctx)
 { (void)b; (void)cb; (void)ctx; return 0; /* no hold can have been recorded */ }
 static int no_request_put(int64_t *id, lethe_backend *b, const lethe_request *r)
