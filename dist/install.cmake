@@ -20,7 +20,19 @@ install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/operations.
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/dist/lethe.bash-completion
   DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME lethe)
-install(FILES ${CMAKE_SOURCE_DIR}/dist/lethe.yaml DESTINATION ${LETHE_SYSCONFDIR}/lethe)
+# The configuration: lethe.yaml.example always, lethe.yaml only where there is
+# none yet, so a reinstall never overwrites the operator's edits.
+install(FILES ${CMAKE_SOURCE_DIR}/dist/lethe.yaml DESTINATION ${LETHE_SYSCONFDIR}/lethe
+  RENAME lethe.yaml.example)
+install(CODE "
+  set(cfg \"\$ENV{DESTDIR}${LETHE_SYSCONFDIR}/lethe/lethe.yaml\")
+  if(EXISTS \"\${cfg}\")
+    message(STATUS \"Kept: \${cfg} (the new example is lethe.yaml.example beside it)\")
+  else()
+    file(INSTALL \"${CMAKE_SOURCE_DIR}/dist/lethe.yaml\" DESTINATION  # prepends DESTDIR itself
+         \"${LETHE_SYSCONFDIR}/lethe\")
+  endif()
+")
 install(FILES ${CMAKE_SOURCE_DIR}/dist/lethe.sysusers DESTINATION lib/sysusers.d RENAME lethe.conf)
 
 # The unit names the binary by its installed path, known only at install time
