@@ -32,7 +32,8 @@ FILES = ["/usr/bin/lethe", "/usr/share/man/man1/lethe.1", "/usr/share/man/man5/l
          "/usr/share/lethe/policies/10-bookkeeping.yaml", "/usr/lib/systemd/system/lethe.service",
          "/usr/lib/systemd/system/lethe.timer", "/usr/lib/sysusers.d/lethe.conf",
          "/usr/share/bash-completion/completions/lethe", "/usr/share/doc/lethe/operations.md",
-         "/etc/lethe/lethe.yaml.example"]
+         "/etc/lethe/lethe.yaml.example", "/usr/share/zsh/vendor-completions/_lethe",
+         "/usr/share/fish/vendor_completions.d/lethe.fish"]
 for f in FILES:
     check(os.path.isfile(at(f)), f"installed {f}")
 check(os.access(LETHE, os.X_OK), "the installed lethe is executable")
