@@ -39,6 +39,12 @@ rc, _, err = run("-c", cfg, "check")
 check(rc == 78 and "did you mean 'limits'" in err, f"did you mean a configuration key ({err.strip()})")
 
 
+deep = os.path.join(d, "a", "b", "shop")
+rc, _, err = run("demo", deep, "--customers", "20")
+check(rc == 0 and os.path.isfile(os.path.join(deep, "shop.sqlite")),
+      f"demo DIR makes DIR's missing parents ({err.strip()})")
+
+
 def script(shell):
     rc, out, err = run("completion", shell)
     equal(rc, 0, f"completion {shell}")
