@@ -36,7 +36,6 @@ static const cli_option run_options[] = {
 	{ "max-rows-per-rule", "N", "refuse a rule that would dispose of more (0: no limit)", 0 },
 	{ "allow-future-as-of", NULL, "accept an --as-of after today (disposes early)", 0 },
 	{ "allow-clock-jump", NULL, "accept a clock far from the last evidence record, once", 0 },
-	{ "prometheus", "FILE", "write node-exporter textfile metrics to FILE after the run", 0 },
 	END
 };
 static const cli_option erase_options[] = {
@@ -109,7 +108,7 @@ const cli_command cli_commands[] = {
 	  "plan [--as-of YYYY-MM-DD] [--json]", NULL, plan_options },
 	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do",
 	  "run [--as-of YYYY-MM-DD] [--dry-run] [--json] [--max-rows-per-rule N]\n"
-	  "    [--allow-future-as-of] [--allow-clock-jump] [--prometheus FILE]", NULL, run_options },
+	  "    [--allow-future-as-of] [--allow-clock-jump]", NULL, run_options },
 	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept",
 	  "erase --subject KEY [--received YYYY-MM-DD] [--dry-run] [--json]", NULL, erase_options },
 	{ "hold", cmd_hold, "legal holds: add, list, release",
