@@ -17,9 +17,10 @@
  *  - Lethe's named parameters become '?', one per occurrence.
  *  - A self-referencing foreign key among the dependents is not supported
  *    yet (a clear error, nothing is scanned).
- *  - Lethe's own tables (lethe_done) are not implemented yet: since no
- *    change can be applied, no row is recorded as changed, and a scan that
- *    leaves out such rows leaves out none.
+ *  - Rows a rule already changed are in lethe_done with the key as text
+ *    (CAST(key AS CHAR)); a batch's re-check adds a condition on the
+ *    locked keys (be->keys_where), whose values are spliced into the
+ *    parameters at their place.
  *
  * Invariants:
  *  - Every expression is guarded (lethe_expr_escape_composed) before it is
@@ -341,6 +342,49 @@ static void append_class(lethe_strbuf *s, const lethe_threshold *th)
 	}
 }
 
+/* A column already in the form the rule writes (the row was changed by an
+ * earlier run whose lethe_done record was lost with a restore): NULL, a
+ * token, the fixed text, short enough, a year or a month. */
+static void append_done_form(lethe_strbuf *s, const char *table, const lethe_done_column *d)
+{
+	lethe_strbuf c = LETHE_STRBUF_INIT;
+	const char *col;
+
+	lethe_strbuf_adds(&c, "CAST(");
+	append_column_ref(&c, table, d->column);
+	lethe_strbuf_adds(&c, " AS CHAR)");
+	col = lethe_strbuf_str(&c);
+	lethe_strbuf_addf(s, " AND (%s IS NULL", col);
+	switch (d->form) {
+	case LETHE_DONE_TOKEN:
+		lethe_strbuf_addf(s, " OR (CHAR_LENGTH(%s) = 36 AND substr(%s, 1, 4) = 'tok_')", col, col);
+		break;
+	case LETHE_DONE_NULL:
+		break;
+	case LETHE_DONE_TEXT:
+		lethe_strbuf_addf(s, " OR %s = ", col);
+		lethe_strbuf_addch(s, '\'');
+		for (const char *p = d->text ? d->text : ""; *p; p++) {
+			if (*p == '\'')
+				lethe_strbuf_addch(s, '\'');
+			lethe_strbuf_addch(s, *p);
+		}
+		lethe_strbuf_addch(s, '\'');
+		break;
+	case LETHE_DONE_MAXLEN:
+		lethe_strbuf_addf(s, " OR CHAR_LENGTH(%s) <= %d", col, d->n);
+		break;
+	case LETHE_DONE_YEAR:
+		lethe_strbuf_addf(s, " OR %s REGEXP '^[0-9]{4}$'", col);
+		break;
+	case LETHE_DONE_MONTH:
+		lethe_strbuf_addf(s, " OR %s REGEXP '^[0-9]{4}-[0-9]{2}$'", col);
+		break;
+	}
+	lethe_strbuf_adds(s, ")");
+	lethe_strbuf_release(&c);
+}
+
 static int append_rows(lethe_strbuf *s, lethe_maria *be, const lethe_scan *scan)
 {
 	int rc = 0;
@@ -363,8 +407,19 @@ static int append_rows(lethe_strbuf *s, lethe_maria *be, const lethe_scan *scan)
 		}
 		lethe_strbuf_adds(s, ", FALSE)");
 	}
-	/* rows a rule already changed: recorded in lethe_done, which this
-	 * backend does not write yet (apply is refused), so none are recorded */
+	if (scan->done_rule && be->own_schema) {
+		lethe_strbuf_adds(s, " AND NOT (EXISTS (SELECT 1 FROM lethe_done AS d WHERE "
+				  "d.rule = :lethe_rule AND d.\"key\" = CAST(");
+		append_column_ref(s, scan->table, scan->key);
+		lethe_strbuf_adds(s, " AS CHAR))");
+		for (size_t i = 0; i < scan->ndone_columns; i++)
+			append_done_form(s, scan->table, &scan->done_columns[i]);
+		lethe_strbuf_adds(s, ")");
+	}
+	if (be->keys_where) {
+		lethe_strbuf_adds(s, " AND ");
+		lethe_strbuf_adds(s, be->keys_where);
+	}
 	if (scan->after_key) {
 		lethe_strbuf_adds(s, " AND ");
 		append_column_ref(s, scan->table, scan->key);
@@ -459,8 +514,40 @@ static int append_count(lethe_strbuf *s, lethe_maria *be, const lethe_scan *scan
 
 /* The scan's SQL in *out and its parameters, one per '?', in *params
  * (malloc'd array of values borrowed from scan). */
-static int scan_sql(char **out, lethe_value **params, size_t *nparams, const lethe_scan *scan,
-		    lethe_maria *be, int count)
+/* The batch's keys (be->keys) are bound to the '?'s of be->keys_where,
+ * which sit in the SQL after every named parameter that comes before them:
+ * inserted at the position of the first '?' of keys_where. */
+static int splice_keys(lethe_value **params, size_t *nparams, const char *sql, lethe_maria *be)
+{
+	const char *at = strstr(sql, be->keys_where);
+	size_t before = 0, n = *nparams;
+	lethe_value *v;
+
+	if (!at)
+		return lethe_error_set(LETHE_ESOFTWARE, "scan: the batch's keys are not in its SQL");
+	/* the named parameters are outside quotes: count the '?'s before
+	 * keys_where outside quotes the same way */
+	for (const char *p = sql; p < at; p++) {
+		if (*p == '\'' || *p == '"' || *p == '`') {
+			char q = *p++;
+
+			while (p < at && *p && !(*p == q && p[1] != q))
+				p += (*p == q) ? 2 : 1;
+			continue;
+		}
+		before += *p == '?';
+	}
+	if (!(v = realloc(*params, (n + be->nkeys + 1) * sizeof(*v))))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	memmove(v + before + be->nkeys, v + before, (n - before) * sizeof(*v));
+	memcpy(v + before, be->keys, be->nkeys * sizeof(*v));
+	*params = v;
+	*nparams = n + be->nkeys;
+	return 0;
+}
+
+int lethe_maria_scan_sql(char **out, lethe_value **params, size_t *nparams, lethe_maria *be,
+			 const lethe_scan *scan, int count)
 {
 	lethe_strbuf s = LETHE_STRBUF_INIT;
 	lethe_value bound[3] = { { .type = LETHE_VALUE_NULL }, { .type = LETHE_VALUE_NULL },
@@ -483,6 +570,8 @@ static int scan_sql(char **out, lethe_value **params, size_t *nparams, const let
 					  .len = strlen(scan->done_rule) };
 	rc = lethe_maria_positional(out, params, nparams, lethe_strbuf_str(&s), param_names, bound, 3);
 	lethe_strbuf_release(&s);
+	if (rc == 0 && be->keys_where && be->nkeys)
+		rc = splice_keys(params, nparams, *out, be);
 	return rc;
 }
 
@@ -512,7 +601,7 @@ int lethe_maria_count(lethe_scan_counts *out, lethe_backend *base, const lethe_s
 	char *sql = NULL;
 	int rc;
 
-	if ((rc = scan_sql(&sql, &params, &np, scan, be, 1)) < 0)
+	if ((rc = lethe_maria_scan_sql(&sql, &params, &np, be, scan, 1)) < 0)
 		return rc;
 	rc = lethe_maria_exec(&r, be, "count rows", sql, np, params);
 	free(sql);
@@ -540,7 +629,7 @@ int lethe_maria_scan(lethe_backend *base, const lethe_scan *scan)
 	char *sql = NULL;
 	int rc, cb = 0;
 
-	if ((rc = scan_sql(&sql, &params, &np, scan, be, 0)) < 0)
+	if ((rc = lethe_maria_scan_sql(&sql, &params, &np, be, scan, 0)) < 0)
 		return rc;
 	rc = lethe_maria_exec(&r, be, "scan rows", sql, np, params);
 	free(sql);

@@ -1,0 +1,431 @@
+/*
+ * backend_maria_write.c - the MariaDB backend's writing side: transactions
+ * (READ COMMITTED), batches that re-check every row at the instant they
+ * dispose of it, and key-by-key changes.
+ *
+ * A batch (lethe_maria_dispose), as on PostgreSQL (backend_pg_write.c):
+ *  1. lock: SELECT key FROM T WHERE key IN (SELECT lethe_k FROM (<the
+ *     scan's due rows, paged>) AS lethe_l) ORDER BY key FOR UPDATE SKIP
+ *     LOCKED. A row another transaction holds is skipped (left for the next
+ *     run, never lost); InnoDB's foreign-key check of an insert takes a
+ *     shared lock on the parent row, so no child can be added under a
+ *     locked row from here on.
+ *  2. change: the same due predicate again, in a new statement (READ
+ *     COMMITTED: a fresh read view per statement), restricted to the locked
+ *     keys: a row made current, held or given a child between the plan and
+ *     the lock is not due any more and stays. DELETE ... WHERE key IN
+ *     (<re-check>) RETURNING key (MariaDB 10.0.5+); for pseudonymise and
+ *     mask the rows of the re-check are read, transformed in the client and
+ *     written back by key.
+ * Each statement of a batch runs under max_statement_time and
+ * innodb_lock_wait_timeout (maria_time_limit); a lock wait timeout or a
+ * deadlock undoes the batch to its savepoint and retries it, a bounded
+ * number of times.
+ *
+ * Invariants:
+ *  - Every write runs inside a transaction of ours (READ COMMITTED) whose
+ *    schema is checked unchanged at its start.
+ *  - Values (keys, new column values, rule names) are parameters of
+ *    prepared statements only.
+ *  - be->keys_where and be->keys are set only while a batch's re-check is
+ *    built.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <mysqld_error.h>
+#include "backend_maria.h"
+#include "lethe/error.h"
+#include "lethe/text.h"
+
+int lethe_maria_begin(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	char *text = NULL;
+	size_t len = 0;
+	int rc, same;
+
+	if (be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "a transaction is already open on '%s'", be->label);
+	if (be->flags & LETHE_BACKEND_READONLY) {
+		if ((rc = lethe_maria_exec(NULL, be, "begin a transaction",
+					   "START TRANSACTION READ ONLY", 0, NULL)) < 0)
+			return rc;
+		be->in_txn = 1;
+		return 0;
+	}
+	/* DDL commits implicitly: Lethe's tables before the transaction */
+	if ((rc = lethe_maria_own_schema(be)) < 0)
+		return rc;
+	if ((rc = lethe_maria_exec(NULL, be, "begin a transaction",
+				   "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", 0, NULL)) < 0 ||
+	    (rc = lethe_maria_exec(NULL, be, "begin a transaction", "START TRANSACTION", 0, NULL)) < 0)
+		return rc;
+	be->in_txn = 1;
+	if (!be->pinned)
+		return 0;
+	if ((rc = lethe_maria_schema_text(&text, &len, base)) < 0) {
+		lethe_maria_rollback(base);
+		return rc;
+	}
+	same = len == be->npinned && memcmp(text, be->pinned, len) == 0;
+	free(text);
+	if (!same) {
+		lethe_maria_rollback(base);
+		return lethe_error_set(LETHE_ETEMPFAIL, "the schema of '%s' changed since it was "
+				       "checked; nothing was changed, run again", be->label);
+	}
+	return 0;
+}
+
+int lethe_maria_commit(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	int rc;
+
+	if (!be->in_txn)
+		return 0;
+	rc = lethe_maria_exec(NULL, be, "commit", "COMMIT", 0, NULL);
+	if (rc < 0)
+		lethe_maria_rollback(base);
+	be->in_txn = 0;
+	return rc;
+}
+
+void lethe_maria_rollback(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+
+	if (be->in_txn)
+		mysql_rollback(be->conn);
+	be->in_txn = 0;
+}
+
+/* Refuse a change that would fire a trigger the rule does not acknowledge. */
+static int refuse_triggers_cb(void *ctx, const char *trigger, int harmless)
+{
+	const lethe_change *c = ctx;
+
+	if (harmless)
+		return 0;
+	for (size_t i = 0; i < c->ntriggers; i++)
+		if (!strcmp(c->triggers[i], trigger))
+			return 0;
+	return lethe_error_set(LETHE_EDATA, "rule '%s': changing '%s' would run trigger '%s', which "
+			       "the rule does not acknowledge (triggers: in the rule); nothing was changed",
+			       c->rule ? c->rule : "?", c->table, trigger);
+}
+
+static int refuse_triggers(lethe_maria *be, const lethe_change *c)
+{
+	return lethe_maria_change_triggers(&be->base, c, refuse_triggers_cb, (void *)c);
+}
+
+static int record_done(lethe_maria *be, const lethe_change *c, const lethe_value *key)
+{
+	lethe_value v[2] = { { .type = LETHE_VALUE_TEXT, .s = c->done_rule,
+			       .len = strlen(c->done_rule) }, *key };
+
+	return lethe_maria_exec(NULL, be, "record a changed row",
+				"INSERT INTO lethe_done (rule, \"key\") VALUES (?, ?) "
+				"ON DUPLICATE KEY UPDATE rule = rule", 2, v);
+}
+
+static int key_failed(int rc, const lethe_change *c, const lethe_value *key)
+{
+	char why[512], label[LETHE_EXCERPT_SIZE + 2];
+
+	snprintf(why, sizeof(why), "%s", lethe_error_last());
+	if (!key)
+		return lethe_error_set(rc, "rule '%s', table '%s': %s", c->rule ? c->rule : "?",
+				       c->table, why);
+	lethe_backend_key_label(label, sizeof(label), key);
+	return lethe_error_set(rc, "rule '%s', table '%s', key %s: %s", c->rule ? c->rule : "?",
+			       c->table, label, why);
+}
+
+/* UPDATE T SET c1 = ?, ... WHERE key = ? */
+static void update_sql(lethe_strbuf *s, const lethe_change *c)
+{
+	lethe_strbuf_adds(s, "UPDATE ");
+	lethe_maria_ident(s, c->table);
+	lethe_strbuf_adds(s, " SET ");
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		if (i)
+			lethe_strbuf_adds(s, ", ");
+		lethe_maria_ident(s, c->columns[i]);
+		lethe_strbuf_adds(s, " = ?");
+	}
+	lethe_strbuf_adds(s, " WHERE ");
+	lethe_maria_ident(s, c->key);
+	lethe_strbuf_adds(s, " = ?");
+}
+
+/* SELECT key, c1, ... FROM T WHERE */
+static void select_sql(lethe_strbuf *s, const lethe_change *c)
+{
+	lethe_strbuf_adds(s, "SELECT ");
+	lethe_maria_ident(s, c->key);
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		lethe_strbuf_adds(s, ", ");
+		lethe_maria_ident(s, c->columns[i]);
+	}
+	lethe_strbuf_adds(s, " FROM ");
+	lethe_maria_ident(s, c->table);
+	lethe_strbuf_adds(s, " WHERE ");
+}
+
+/* Transform every row of r (key, then c's columns) and write it back by
+ * key; the keys are added to out (when given). */
+static int update_rows(lethe_maria *be, const lethe_change *c, const lethe_maria_result *r,
+		       lethe_disposed *out)
+{
+	size_t n = c->ncolumns + 1;
+	lethe_strbuf upd = LETHE_STRBUF_INIT;
+	lethe_value *vals = calloc(n, sizeof(*vals)), key, in;
+	char **copies = calloc(n, sizeof(*copies));
+	int rc = 0;
+
+	if (!vals || !copies) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	update_sql(&upd, c);
+	for (size_t row = 0; row < r->nrows && rc == 0; row++) {
+		lethe_maria_value(&key, r, row, 0);
+		for (size_t i = 0; i < c->ncolumns && rc == 0; i++) {
+			lethe_maria_value(&in, r, row, i + 1);
+			vals[i] = (lethe_value){ .type = LETHE_VALUE_NULL };
+			if ((rc = c->transform(c->transform_ctx, i, &in, &key, &vals[i])) < 0)
+				break;
+			/* the new value may live in the transform's memory only
+			 * until its next call: the parameter is a copy */
+			if (vals[i].type == LETHE_VALUE_TEXT || vals[i].type == LETHE_VALUE_BLOB) {
+				free(copies[i]);
+				if (!(copies[i] = malloc(vals[i].len + 1))) {
+					rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+					break;
+				}
+				memcpy(copies[i], vals[i].s, vals[i].len);
+				copies[i][vals[i].len] = 0;
+				vals[i].s = copies[i];
+			}
+		}
+		if (rc < 0)
+			break;
+		vals[c->ncolumns] = key;
+		if ((rc = lethe_maria_exec(NULL, be, "change a row", lethe_strbuf_str(&upd), n, vals)) < 0)
+			rc = key_failed(rc, c, &key);
+		if (rc == 0 && c->done_rule)
+			rc = record_done(be, c, &key);
+		if (rc == 0 && out)
+			rc = lethe_disposed_add(out, &key, 1);
+	}
+out:
+	for (size_t i = 0; copies && i < n; i++)
+		free(copies[i]);
+	free(copies);
+	free(vals);
+	lethe_strbuf_release(&upd);
+	return rc;
+}
+
+int lethe_maria_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
+		      const lethe_value *keys, size_t nkeys)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	lethe_strbuf sel = LETHE_STRBUF_INIT;
+	int64_t total = 0;
+	int rc;
+
+	if (!be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "apply outside a transaction");
+	if ((rc = refuse_triggers(be, c)) < 0)
+		return rc;
+	if (c->delete) {
+		lethe_strbuf_adds(&sel, "DELETE FROM ");
+		lethe_maria_ident(&sel, c->table);
+		lethe_strbuf_adds(&sel, " WHERE ");
+		lethe_maria_ident(&sel, c->key);
+		lethe_strbuf_adds(&sel, " = ?");
+	} else {
+		select_sql(&sel, c);
+		lethe_maria_ident(&sel, c->key);
+		lethe_strbuf_adds(&sel, " = ? FOR UPDATE");
+	}
+	for (size_t i = 0; i < nkeys && rc == 0; i++) {
+		lethe_maria_result *r = NULL;
+		int64_t n = 0;
+
+		if ((rc = lethe_maria_exec(&r, be, "change a row", lethe_strbuf_str(&sel), 1,
+					   &keys[i])) < 0) {
+			rc = key_failed(rc, c, &keys[i]);
+			break;
+		}
+		if (c->delete) {
+			n = (int64_t)be->affected;
+		} else {
+			n = (int64_t)r->nrows;
+			rc = update_rows(be, c, r, NULL);
+		}
+		lethe_maria_result_free(r);
+		total += n;
+		if (c->applied)
+			c->applied[i] = n > 0;
+		if (rc == 0 && c->delete && c->done_rule && n > 0)
+			rc = record_done(be, c, &keys[i]);
+	}
+	if (rc == 0)
+		*changed = total;
+	if (rc == 0 && total > 0)
+		rc = lethe_maria_note_changed(be, c->table);
+	lethe_strbuf_release(&sel);
+	return rc;
+}
+
+/* "T.key IN (SELECT lethe_k FROM (<rows>) AS lethe_l)" */
+static void key_in(lethe_strbuf *s, const lethe_change *c, const char *rows)
+{
+	lethe_maria_ident(s, c->table);
+	lethe_strbuf_addch(s, '.');
+	lethe_maria_ident(s, c->key);
+	lethe_strbuf_adds(s, " IN (SELECT lethe_k FROM (");
+	lethe_strbuf_adds(s, rows);
+	lethe_strbuf_adds(s, ") AS lethe_l)");
+}
+
+static int dispose_once(lethe_disposed *out, lethe_maria *be, const lethe_change *c,
+			const lethe_scan *scan)
+{
+	lethe_scan due = *scan, recheck;
+	lethe_value *params = NULL, *keys = NULL, k;
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+	lethe_maria_result *locked = NULL, *res = NULL;
+	size_t np = 0;
+	char *rows = NULL;
+	int rc;
+
+	if ((rc = refuse_triggers(be, c)) < 0)
+		goto out;
+	/* 1. lock the page's due rows, skipping those another transaction holds */
+	due.classes = 1u << LETHE_ROW_DUE;
+	if ((rc = lethe_maria_scan_sql(&rows, &params, &np, be, &due, 0)) < 0)
+		goto out;
+	lethe_strbuf_adds(&s, "SELECT ");
+	lethe_maria_ident(&s, c->table);
+	lethe_strbuf_addch(&s, '.');
+	lethe_maria_ident(&s, c->key);
+	lethe_strbuf_adds(&s, " FROM ");
+	lethe_maria_ident(&s, c->table);
+	lethe_strbuf_adds(&s, " WHERE ");
+	key_in(&s, c, rows);
+	lethe_strbuf_adds(&s, " ORDER BY 1 FOR UPDATE SKIP LOCKED");
+	free(rows);
+	rows = NULL;
+	rc = lethe_maria_exec(&locked, be, "lock due rows", lethe_strbuf_str(&s), np, params);
+	free(params);
+	params = NULL;
+	if (rc < 0 || locked->nrows == 0)
+		goto out;
+	/* 2. the same predicate on the locked rows, in a fresh read view */
+	if (!(keys = calloc(locked->nrows, sizeof(*keys)))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	lethe_strbuf_reset(&s);
+	lethe_maria_ident(&s, c->table);
+	lethe_strbuf_addch(&s, '.');
+	lethe_maria_ident(&s, c->key);
+	lethe_strbuf_adds(&s, " IN (");
+	for (size_t i = 0; i < locked->nrows; i++) {
+		lethe_maria_value(&keys[i], locked, i, 0);
+		lethe_strbuf_adds(&s, i ? ", ?" : "?");
+	}
+	lethe_strbuf_adds(&s, ")");
+	recheck = due;
+	recheck.after_key = NULL;
+	recheck.limit = 0;
+	be->keys_where = lethe_strbuf_str(&s);
+	be->keys = keys;
+	be->nkeys = locked->nrows;
+	rc = lethe_maria_scan_sql(&rows, &params, &np, be, &recheck, 0);
+	be->keys_where = NULL;
+	be->keys = NULL;
+	be->nkeys = 0;
+	if (rc < 0)
+		goto out;
+	lethe_strbuf_reset(&s);
+	if (c->delete) {
+		lethe_strbuf_adds(&s, "DELETE FROM ");
+		lethe_maria_ident(&s, c->table);
+		lethe_strbuf_adds(&s, " WHERE ");
+		key_in(&s, c, rows);
+		lethe_strbuf_adds(&s, " RETURNING ");
+		lethe_maria_ident(&s, c->key);
+	} else {
+		select_sql(&s, c);
+		key_in(&s, c, rows);
+		lethe_strbuf_adds(&s, " ORDER BY 1");
+	}
+	if ((rc = lethe_maria_exec(&res, be, "dispose of rows", lethe_strbuf_str(&s), np,
+				   params)) < 0) {
+		rc = key_failed(rc, c, NULL);
+		goto out;
+	}
+	if (!c->delete) {
+		rc = update_rows(be, c, res, out);
+	} else {
+		/* RETURNING gives the keys in the order deleted: sorted here by
+		 * the caller's digests, not needed in order */
+		for (size_t i = 0; i < res->nrows && rc == 0; i++) {
+			lethe_maria_value(&k, res, i, 0);
+			rc = lethe_disposed_add(out, &k, 1);
+			if (rc == 0 && c->done_rule)
+				rc = record_done(be, c, &k);
+		}
+	}
+	if (rc == 0 && out->n > 0)
+		rc = lethe_maria_note_changed(be, c->table);
+out:
+	lethe_maria_result_free(locked);
+	lethe_maria_result_free(res);
+	free(rows);
+	free(params);
+	free(keys);
+	lethe_strbuf_release(&s);
+	if (rc < 0)
+		lethe_disposed_release(out);
+	return rc;
+}
+
+/* A lock wait timeout or a deadlock undoes the batch to its savepoint and
+ * tries it again, a bounded number of times; anything else, or the last
+ * failure, is the caller's (its transaction rolls back). A deadlock rolls
+ * the whole transaction back in InnoDB: then there is no savepoint and the
+ * failure is the caller's at once. */
+#define DISPOSE_TRIES 3
+
+int lethe_maria_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
+			const lethe_scan *scan)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	int rc = 0;
+
+	if (!be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "dispose outside a transaction");
+	for (int attempt = 1; attempt <= DISPOSE_TRIES; attempt++) {
+		if ((rc = lethe_maria_exec(NULL, be, "mark the batch", "SAVEPOINT lethe_batch", 0,
+					   NULL)) < 0)
+			return rc;
+		be->last_errno = 0;
+		rc = dispose_once(out, be, c, scan);
+		if (rc >= 0 || attempt == DISPOSE_TRIES || be->last_errno != ER_LOCK_WAIT_TIMEOUT)
+			break;
+		if (lethe_maria_exec(NULL, be, "retry the batch", "ROLLBACK TO SAVEPOINT lethe_batch", 0,
+				     NULL) < 0)
+			break;
+	}
+	if (rc >= 0)
+		lethe_maria_exec(NULL, be, "release the batch", "RELEASE SAVEPOINT lethe_batch", 0, NULL);
+	return rc;
+}
