@@ -257,6 +257,11 @@ int lethe_maria_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned
 		rc = blocked(warnings, be, 0, lethe_strbuf_str(&msg));
 		goto out;
 	}
+	/* a rebuild waits for the table's metadata lock, and every new query
+	 * of the table queues behind it: waited for 10 s at most */
+	if ((rc = lethe_maria_exec(NULL, be, "bound the metadata lock wait",
+				   "SET SESSION lock_wait_timeout = 10", 0, NULL)) < 0)
+		goto out;
 	for (size_t i = 0; i < be->changed.n; i++)
 		if ((rc = rebuild(be, be->changed.v[i], buf, sizeof(buf))) < 0) {
 			lethe_strbuf_addf(&msg, "R1 blocked: %s%s (clean-up stays owed)", buf,

@@ -294,11 +294,46 @@ static void key_in(lethe_strbuf *s, const lethe_change *c, const char *rows)
 	lethe_strbuf_adds(s, ") AS lethe_l)");
 }
 
+static int cell_cmp(const void *a, const void *b)
+{
+	const char *const *x = a, *const *y = b;
+
+	return strcmp(*x ? *x : "", *y ? *y : "");
+}
+
+/* The keys DELETE ... RETURNING gave (in no promised order) added to out
+ * in the key order of the locked rows, so out->last is the greatest. */
+static int add_deleted(lethe_disposed *out, lethe_maria *be, const lethe_change *c,
+		       const lethe_maria_result *locked, const lethe_maria_result *deleted)
+{
+	const char **gone = calloc(deleted->nrows + 1, sizeof(*gone));
+	lethe_value k;
+	int rc = 0;
+
+	if (!gone)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	for (size_t i = 0; i < deleted->nrows; i++)
+		gone[i] = deleted->cells[i * deleted->ncols];
+	qsort(gone, deleted->nrows, sizeof(*gone), cell_cmp);
+	for (size_t i = 0; i < locked->nrows && rc == 0; i++) {
+		const char *key = locked->cells[i * locked->ncols];
+
+		if (!key || !bsearch(&key, gone, deleted->nrows, sizeof(*gone), cell_cmp))
+			continue;
+		lethe_maria_value(&k, locked, i, 0);
+		rc = lethe_disposed_add(out, &k, 1);
+		if (rc == 0 && c->done_rule)
+			rc = record_done(be, c, &k);
+	}
+	free(gone);
+	return rc;
+}
+
 static int dispose_once(lethe_disposed *out, lethe_maria *be, const lethe_change *c,
 			const lethe_scan *scan)
 {
 	lethe_scan due = *scan, recheck;
-	lethe_value *params = NULL, *keys = NULL, k;
+	lethe_value *params = NULL, *keys = NULL;
 	lethe_strbuf s = LETHE_STRBUF_INIT;
 	lethe_maria_result *locked = NULL, *res = NULL;
 	size_t np = 0;
@@ -375,14 +410,7 @@ static int dispose_once(lethe_disposed *out, lethe_maria *be, const lethe_change
 	if (!c->delete) {
 		rc = update_rows(be, c, res, out);
 	} else {
-		/* RETURNING gives the keys in the order deleted: sorted here by
-		 * the caller's digests, not needed in order */
-		for (size_t i = 0; i < res->nrows && rc == 0; i++) {
-			lethe_maria_value(&k, res, i, 0);
-			rc = lethe_disposed_add(out, &k, 1);
-			if (rc == 0 && c->done_rule)
-				rc = record_done(be, c, &k);
-		}
+		rc = add_deleted(out, be, c, locked, res);
 	}
 	if (rc == 0 && out->n > 0)
 		rc = lethe_maria_note_changed(be, c->table);
@@ -398,12 +426,23 @@ out:
 	return rc;
 }
 
-/* A lock wait timeout or a deadlock undoes the batch to its savepoint and
- * tries it again, a bounded number of times; anything else, or the last
- * failure, is the caller's (its transaction rolls back). A deadlock rolls
- * the whole transaction back in InnoDB: then there is no savepoint and the
- * failure is the caller's at once. */
+/* A lock wait timeout undoes the batch to its savepoint and tries it
+ * again, a bounded number of times. A deadlock rolls InnoDB's whole
+ * transaction back: the batch is the first change of its transaction (one
+ * transaction per batch, dispose.c), so a new one starts and the batch is
+ * tried again in it. Anything else, or the last failure, is the caller's
+ * (its transaction rolls back). */
 #define DISPOSE_TRIES 3
+
+static int restart(lethe_maria *be)
+{
+	int rc;
+
+	if ((rc = lethe_maria_exec(NULL, be, "begin a transaction",
+				   "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", 0, NULL)) < 0)
+		return rc;
+	return lethe_maria_exec(NULL, be, "begin a transaction", "START TRANSACTION", 0, NULL);
+}
 
 int lethe_maria_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
 			const lethe_scan *scan)
@@ -419,9 +458,15 @@ int lethe_maria_dispose(lethe_disposed *out, lethe_backend *base, const lethe_ch
 			return rc;
 		be->last_errno = 0;
 		rc = dispose_once(out, be, c, scan);
-		if (rc >= 0 || attempt == DISPOSE_TRIES || be->last_errno != ER_LOCK_WAIT_TIMEOUT)
+		if (rc >= 0 || attempt == DISPOSE_TRIES)
 			break;
-		if (lethe_maria_exec(NULL, be, "retry the batch", "ROLLBACK TO SAVEPOINT lethe_batch", 0,
+		if (be->last_errno == ER_LOCK_DEADLOCK) {
+			if (restart(be) < 0)
+				break;
+			continue;
+		}
+		if (be->last_errno != ER_LOCK_WAIT_TIMEOUT ||
+		    lethe_maria_exec(NULL, be, "retry the batch", "ROLLBACK TO SAVEPOINT lethe_batch", 0,
 				     NULL) < 0)
 			break;
 	}
