@@ -282,6 +282,21 @@ int lethe_disposed_add(lethe_disposed *d, const lethe_value *key, int greater)
 	return rc;
 }
 
+/* See backend_impl.h. */
+int lethe_backend_refuse_trigger(void *ctx, const char *trigger, int harmless)
+{
+	const lethe_change *c = ctx;
+
+	if (harmless)
+		return 0;
+	for (size_t i = 0; i < c->ntriggers; i++)
+		if (!strcmp(c->triggers[i], trigger))
+			return 0;
+	return lethe_error_set(LETHE_EDATA, "rule '%s': changing '%s' would run trigger '%s', which "
+			       "the rule does not acknowledge (triggers: in the rule); nothing was changed",
+			       c->rule ? c->rule : "?", c->table, trigger);
+}
+
 int lethe_backend_pin_schema(lethe_backend *be)
 {
 	if (!be)

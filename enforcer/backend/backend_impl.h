@@ -83,6 +83,10 @@ void lethe_backend_counts_derive(lethe_scan_counts *out, const lethe_threshold *
 				 int64_t days, int64_t invalid, int64_t before, int64_t held,
 				 int64_t blocked, lethe_day min, lethe_day max);
 
+/* A change_triggers callback (ctx: the lethe_change) that refuses a
+ * trigger the rule does not acknowledge (LETHE_EDATA naming it). */
+int lethe_backend_refuse_trigger(void *ctx, const char *trigger, int harmless);
+
 /* backend_sqlite.c: `path` is a file name, taken literally (not a URI). */
 int lethe_backend_sqlite_open(lethe_backend **out, const char *path, unsigned flags);
 
