@@ -312,6 +312,16 @@ int lethe_backend_change_triggers(lethe_backend *be, const lethe_change *c,
 	return be->ops->change_triggers(be, c, cb, ctx);
 }
 
+int lethe_backend_residue_check(lethe_backend *be, const char *const *tables, size_t ntables,
+				unsigned flags, lethe_warnings *warnings)
+{
+	if (!be || !warnings || (ntables && !tables))
+		return lethe_error_set(LETHE_ESOFTWARE, "residue_check: missing argument");
+	if (!be->ops->residue_check)
+		return 0;
+	return be->ops->residue_check(be, tables, ntables, flags, warnings);
+}
+
 int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned flags)
 {
 	return be->ops->finalise(be, warnings, flags);

@@ -66,6 +66,9 @@ struct lethe_backend_ops {
 			       int (*cb)(void *ctx, const char *trigger, int harmless), void *ctx);
 	/* optional (NULL: every expression may be a clock) */
 	int (*check_clock)(lethe_backend *be, const char *table, const char *expr, char **errmsg);
+	/* optional (NULL: nothing stands in the way of a level) */
+	int (*residue_check)(lethe_backend *be, const char *const *tables, size_t ntables,
+			     unsigned flags, lethe_warnings *warnings);
 };
 
 struct lethe_backend {

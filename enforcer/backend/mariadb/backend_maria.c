@@ -616,6 +616,7 @@ static const struct lethe_backend_ops maria_ops = {
 	.pin_schema = lethe_maria_pin_schema,
 	.change_triggers = lethe_maria_change_triggers,
 	.check_clock = lethe_maria_check_clock,
+	.residue_check = lethe_maria_residue_check,
 };
 
 /* A connection as the location says, with the session's settings. */

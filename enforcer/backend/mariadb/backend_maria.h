@@ -134,6 +134,8 @@ int lethe_maria_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned
 int lethe_maria_note_changed(lethe_maria *be, const char *table);
 /* Why a rebuild of `table` cannot leave clean files, appended to out
  * ("" when nothing stands in the way): for check and finalise. */
+int lethe_maria_residue_check(lethe_backend *base, const char *const *tables, size_t ntables,
+			      unsigned flags, lethe_warnings *warnings);
 int lethe_maria_rebuild_blockers(lethe_strbuf *out, lethe_maria *be, const char *table);
 
 /* backend_maria_own.c: Lethe's own tables */

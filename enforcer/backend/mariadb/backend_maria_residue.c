@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include "backend_maria.h"
 #include "lethe/error.h"
 
@@ -155,11 +156,69 @@ static int rebuild(lethe_maria *be, const char *table, char *why, size_t size)
 	return rc;
 }
 
+/* The binary log rotated and every earlier file purged; "" in why when
+ * done. MariaDB keeps a file until its transactions are durable in InnoDB
+ * (the binlog checkpoint, a background step): PURGE then leaves it in
+ * place without an error, so the files left are counted and the purge
+ * tried again for up to PURGE_WAIT_MS. */
+#define PURGE_WAIT_MS 10000
+
+static int purge_binlog(lethe_strbuf *why, lethe_maria *be)
+{
+	lethe_maria_result *cur = NULL, *all = NULL;
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+	int rc, waited = 0;
+
+	if ((rc = lethe_maria_exec(NULL, be, "rotate the binary log", "FLUSH BINARY LOGS", 0,
+				   NULL)) < 0 ||
+	    (rc = lethe_maria_exec(&cur, be, "read the binary log", "SHOW MASTER STATUS", 0,
+				   NULL)) < 0 || !cur->nrows || !cur->cells[0]) {
+		lethe_strbuf_addf(why, "%sthe binary log could not be rotated: %s",
+				  why->len ? ", " : "", rc < 0 ? lethe_error_last() : "no current file");
+		lethe_maria_result_free(cur);
+		return 0;
+	}
+	/* PURGE takes no parameter: the file name is the server's own */
+	lethe_strbuf_adds(&s, "PURGE BINARY LOGS TO '");
+	for (const char *p = cur->cells[0]; *p; p++)
+		if (*p != '\'' && *p != '\\')
+			lethe_strbuf_addch(&s, *p);
+	lethe_strbuf_adds(&s, "'");
+	for (;;) {
+		lethe_maria_result_free(all);
+		all = NULL;
+		if ((rc = lethe_maria_exec(NULL, be, "purge the binary log", lethe_strbuf_str(&s), 0,
+					   NULL)) < 0 ||
+		    (rc = lethe_maria_exec(&all, be, "list the binary log", "SHOW BINARY LOGS", 0,
+					   NULL)) < 0) {
+			lethe_strbuf_addf(why, "%sthe binary log could not be purged: %s",
+					  why->len ? ", " : "", lethe_error_last());
+			rc = 0;
+			break;
+		}
+		if (all->nrows <= 1)
+			break;
+		if (waited >= PURGE_WAIT_MS) {
+			lethe_strbuf_addf(why, "%sbinary log file '%s' (written before the disposal) "
+					  "is still kept by the server after %d s", why->len ? ", " : "",
+					  all->cells[0] ?
+					  all->cells[0] : "?", PURGE_WAIT_MS / 1000);
+			break;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+		waited += 100;
+	}
+	lethe_strbuf_release(&s);
+	lethe_maria_result_free(cur);
+	lethe_maria_result_free(all);
+	return rc;
+}
+
 /* R2: rotate and purge the binary log, replace the redo log. "" in why
  * when done. */
 static int logs(lethe_strbuf *why, lethe_maria *be)
 {
-	lethe_maria_result *r = NULL, *cur = NULL;
+	lethe_maria_result *r = NULL;
 	char buf[512];
 	int rc;
 
@@ -169,44 +228,8 @@ static int logs(lethe_strbuf *why, lethe_maria *be)
 			      0, NULL);
 	if (rc < 0)
 		return rc;
-	if (r->cells[0] && strcmp(r->cells[0], "0")) {
-		if (r->cells[2] && strcmp(r->cells[2], "0")) {
-			lethe_strbuf_addf(why, "%s replica(s) read the binary log (it is not purged "
-					  "under them)", r->cells[2]);
-			goto out;
-		}
-		if ((rc = lethe_maria_exec(NULL, be, "rotate the binary log", "FLUSH BINARY LOGS", 0,
-					   NULL)) < 0 ||
-		    (rc = lethe_maria_exec(&cur, be, "read the binary log", "SHOW MASTER STATUS", 0,
-					   NULL)) < 0 || !cur->nrows) {
-			lethe_strbuf_addf(why, "the binary log could not be rotated: %s",
-					  rc < 0 ? lethe_error_last() : "no current file");
-			rc = 0;
-			goto out;
-		}
-		{
-			lethe_value f = { .type = LETHE_VALUE_TEXT, .s = cur->cells[0],
-					  .len = strlen(cur->cells[0]) };
-			lethe_strbuf s = LETHE_STRBUF_INIT;
-
-			/* PURGE takes no parameter: the file name is the server's own */
-			lethe_strbuf_adds(&s, "PURGE BINARY LOGS TO '");
-			for (const char *p = f.s; *p; p++)
-				if (*p != '\'' && *p != '\\')
-					lethe_strbuf_addch(&s, *p);
-			lethe_strbuf_adds(&s, "'");
-			rc = lethe_maria_exec(NULL, be, "purge the binary log", lethe_strbuf_str(&s), 0,
-					      NULL);
-			lethe_strbuf_release(&s);
-			if (rc < 0) {
-				lethe_strbuf_addf(why, "the binary log could not be purged: %s",
-						  lethe_error_last());
-				rc = 0;
-				goto out;
-			}
-		}
-	}
-	/* the redo log: resized away and back, each resize a fresh file */
+	/* the redo log first (its checkpoint also lets the binary log's files
+	 * go): resized away and back, each resize a fresh file */
 	{
 		long long size = r->cells[1] ? atoll(r->cells[1]) : 0;
 		lethe_value v[1] = { { .type = LETHE_VALUE_INTEGER, .i = size + (1 << 20) } };
@@ -225,9 +248,16 @@ static int logs(lethe_strbuf *why, lethe_maria *be)
 			rc = 0;
 		}
 	}
+	if (r->cells[0] && strcmp(r->cells[0], "0")) {
+		if (r->cells[2] && strcmp(r->cells[2], "0")) {
+			lethe_strbuf_addf(why, "%s%s replica(s) read the binary log (it is not "
+					  "purged under them)", why->len ? ", " : "", r->cells[2]);
+			goto out;
+		}
+		rc = purge_binlog(why, be);
+	}
 out:
 	lethe_maria_result_free(r);
-	lethe_maria_result_free(cur);
 	return rc;
 }
 
@@ -289,5 +319,70 @@ int lethe_maria_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned
 out:
 	lethe_strbuf_release(&why);
 	lethe_strbuf_release(&msg);
+	return rc;
+}
+
+/* The server's settings as one row: see residue_check. */
+static const char settings_sql[] =
+	"SELECT @@innodb_immediate_scrub_data_uncompressed, @@log_bin, @@binlog_format, "
+	"@@binlog_row_image, @@binlog_expire_logs_seconds, @@general_log, @@slow_query_log, "
+	"@@long_query_time, @@version, (SELECT count(*) FROM information_schema.processlist "
+	"WHERE command LIKE 'Binlog Dump%')";
+
+int lethe_maria_residue_check(lethe_backend *base, const char *const *tables, size_t ntables,
+			      unsigned flags, lethe_warnings *w)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	lethe_strbuf why = LETHE_STRBUF_INIT;
+	lethe_maria_result *r = NULL;
+	const char *const *c;
+	int rc, want = flags & LETHE_FINALISE_NO_VACUUM ? 0 : flags & LETHE_FINALISE_NO_WAL ? 1 : 2;
+
+	if ((rc = lethe_maria_exec(&r, be, "read the server's settings", settings_sql, 0, NULL)) < 0)
+		return rc;
+	c = (const char *const *)r->cells;
+	/* values first: a log that records them defeats every level */
+	if (c[5] && !strcmp(c[5], "1"))
+		rc = lethe_warnings_add(w, "'%s': general_log is ON: MariaDB writes every statement "
+					"with its parameter values into it, the disposed keys and "
+					"subjects included; turn it off for Lethe's account", be->label);
+	if (rc == 0 && c[6] && !strcmp(c[6], "1") && c[7] && atof(c[7]) < 10)
+		rc = lethe_warnings_add(w, "'%s': slow_query_log is ON with long_query_time %s s: "
+					"statements slower than that are logged with their parameter "
+					"values", be->label, c[7]);
+	if (rc == 0 && c[0] && !strcmp(c[0], "0"))
+		rc = lethe_warnings_add(w, "'%s': innodb_immediate_scrub_data_uncompressed is OFF: "
+					"purged rows keep their bytes in the tablespace pages%s",
+					be->label, want ? " until the rebuild after each run (R1)"
+					: " (residue: R0 leaves them there)");
+	if (rc == 0 && c[1] && strcmp(c[1], "0") && c[3] && !strcmp(c[3], "FULL") && c[4] &&
+	    !strcmp(c[4], "0"))
+		rc = lethe_warnings_add(w, "'%s': the binary log (binlog_format %s, binlog_row_image "
+					"FULL) keeps every disposed row's before-image and never expires "
+					"(binlog_expire_logs_seconds 0)%s", be->label, c[2] ? c[2] : "?",
+					want == 2 ? "; each run purges it (R2)" :
+					": set residue: R2, or an expiry");
+	if (rc == 0 && want == 2 && c[9] && strcmp(c[9], "0"))
+		rc = lethe_warnings_add(w, "'%s': R2 is out of reach: %s replica(s) read the binary "
+					"log, which is not purged under them", be->label, c[9]);
+	if (rc == 0 && want == 2 && c[8] && (atoi(c[8]) < 10 || (atoi(c[8]) == 10 &&
+					      atoi(strchr(c[8], '.') ? strchr(c[8], '.') + 1 : "0") < 9)))
+		rc = lethe_warnings_add(w, "'%s': R2 is out of reach: server %s cannot replace its redo "
+					"log (MariaDB 10.9 or later resizes it); it keeps pre-images "
+					"until it wraps", be->label, c[8]);
+	lethe_maria_result_free(r);
+	for (size_t i = 0; i < ntables && rc == 0 && want >= 1; i++) {
+		size_t j;
+
+		for (j = 0; j < i && strcmp(tables[j], tables[i]); j++)
+			;
+		if (j < i)
+			continue;
+		lethe_strbuf_reset(&why);
+		if ((rc = lethe_maria_rebuild_blockers(&why, be, tables[i])) == 0 && why.len)
+			rc = lethe_warnings_add(w, "'%s': R1 is out of reach: %s", be->label,
+						lethe_strbuf_str(&why));
+	}
+	lethe_strbuf_release(&why);
 	return rc;
 }
