@@ -23,6 +23,7 @@
 #include "backend_maria.h"
 #include "lethe/error.h"
 
+#define DIGESTS_PER_INSERT 1000
 #define OWN_TABLE " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
 static const char *const create_sql[] = {
@@ -151,21 +152,23 @@ int lethe_maria_mark(lethe_backend *base, const char *run_id, const char *rule, 
 			      "INSERT INTO lethe_runs (run_id, rule, disposed, batches) VALUES (?, ?, ?, 1) "
 			      "ON DUPLICATE KEY UPDATE disposed = disposed + VALUES(disposed), "
 			      "batches = batches + 1", 3, v);
-	if (rc == 0 && ndigests) {
-		/* one statement per batch: (?, ?) per digest */
+	/* (?, ?) per digest, DIGESTS_PER_INSERT at a time (a statement takes
+	 * at most 65,535 parameters) */
+	for (size_t from = 0; rc == 0 && from < ndigests; from += DIGESTS_PER_INSERT) {
+		size_t n = ndigests - from < DIGESTS_PER_INSERT ? ndigests - from : DIGESTS_PER_INSERT;
 		lethe_strbuf s = LETHE_STRBUF_INIT;
-		lethe_value *d = calloc(2 * ndigests, sizeof(*d));
+		lethe_value *d = calloc(2 * n, sizeof(*d));
 
 		if (!d)
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		lethe_strbuf_adds(&s, "INSERT INTO lethe_run_digests (rule, digest) VALUES ");
-		for (size_t i = 0; i < ndigests; i++) {
+		for (size_t i = 0; i < n; i++) {
 			lethe_strbuf_adds(&s, i ? ", (?, ?)" : "(?, ?)");
 			d[2 * i] = text(rule);
-			d[2 * i + 1] = text(digests[i]);
+			d[2 * i + 1] = text(digests[from + i]);
 		}
 		rc = lethe_maria_exec(NULL, be, "write the run's digests", lethe_strbuf_str(&s),
-				      2 * ndigests, d);
+				      2 * n, d);
 		lethe_strbuf_release(&s);
 		free(d);
 	}

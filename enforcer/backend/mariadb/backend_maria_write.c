@@ -38,6 +38,11 @@
 #include "lethe/error.h"
 #include "lethe/text.h"
 
+/* A statement takes at most 65,535 parameters: keys are re-checked and
+ * changed, new values written and changed rows recorded CHUNK values at a
+ * time, all in the batch's transaction. */
+#define CHUNK 2000
+
 int lethe_maria_begin(lethe_backend *base)
 {
 	lethe_maria *be = (lethe_maria *)base;
@@ -129,21 +134,28 @@ static int key_failed(int rc, const lethe_change *c, const lethe_value *key)
 			       c->table, label, why);
 }
 
-/* UPDATE T SET c1 = ?, ... WHERE key = ? */
-static void update_sql(lethe_strbuf *s, const lethe_change *c)
+/* Record n changed keys in one statement (n <= CHUNK). */
+static int record_done_many(lethe_maria *be, const lethe_change *c, const lethe_value *keys,
+			    size_t n)
 {
-	lethe_strbuf_adds(s, "UPDATE ");
-	lethe_maria_ident(s, c->table);
-	lethe_strbuf_adds(s, " SET ");
-	for (size_t i = 0; i < c->ncolumns; i++) {
-		if (i)
-			lethe_strbuf_adds(s, ", ");
-		lethe_maria_ident(s, c->columns[i]);
-		lethe_strbuf_adds(s, " = ?");
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+	lethe_value *v = calloc(2 * n + 1, sizeof(*v));
+	int rc;
+
+	if (!v)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	lethe_strbuf_adds(&s, "INSERT INTO lethe_done (rule, \"key\") VALUES ");
+	for (size_t i = 0; i < n; i++) {
+		lethe_strbuf_adds(&s, i ? ", (?, ?)" : "(?, ?)");
+		v[2 * i] = (lethe_value){ .type = LETHE_VALUE_TEXT, .s = c->done_rule,
+					  .len = strlen(c->done_rule) };
+		v[2 * i + 1] = keys[i];
 	}
-	lethe_strbuf_adds(s, " WHERE ");
-	lethe_maria_ident(s, c->key);
-	lethe_strbuf_adds(s, " = ?");
+	lethe_strbuf_adds(&s, " ON DUPLICATE KEY UPDATE rule = rule");
+	rc = n ? lethe_maria_exec(NULL, be, "record changed rows", lethe_strbuf_str(&s), 2 * n, v) : 0;
+	lethe_strbuf_release(&s);
+	free(v);
+	return rc;
 }
 
 /* SELECT key, c1, ... FROM T WHERE */
@@ -160,58 +172,114 @@ static void select_sql(lethe_strbuf *s, const lethe_change *c)
 	lethe_strbuf_adds(s, " WHERE ");
 }
 
-/* Transform every row of r (key, then c's columns) and write it back by
- * key; the keys are added to out (when given). */
-static int update_rows(lethe_maria *be, const lethe_change *c, const lethe_maria_result *r,
-		       lethe_disposed *out)
+/* UPDATE T JOIN (SELECT ? AS k, ? AS c0, ... UNION ALL SELECT ?, ?, ...)
+ * AS lethe_v ON T.key = lethe_v.k SET T.c0 = lethe_v.c0, ...: rows of the
+ * new values, one statement for n rows. */
+static void update_sql(lethe_strbuf *s, const lethe_change *c, size_t n)
 {
-	size_t n = c->ncolumns + 1;
+	lethe_strbuf_adds(s, "UPDATE ");
+	lethe_maria_ident(s, c->table);
+	lethe_strbuf_adds(s, " JOIN (");
+	for (size_t r = 0; r < n; r++) {
+		lethe_strbuf_adds(s, r ? " UNION ALL SELECT ?" : "SELECT ? AS k");
+		for (size_t i = 0; i < c->ncolumns; i++)
+			lethe_strbuf_addf(s, r ? ", ?" : ", ? AS c%zu", i);
+	}
+	lethe_strbuf_adds(s, ") AS lethe_v ON ");
+	lethe_maria_ident(s, c->table);
+	lethe_strbuf_addch(s, '.');
+	lethe_maria_ident(s, c->key);
+	lethe_strbuf_adds(s, " = lethe_v.k SET ");
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		if (i)
+			lethe_strbuf_adds(s, ", ");
+		lethe_maria_ident(s, c->table);
+		lethe_strbuf_addch(s, '.');
+		lethe_maria_ident(s, c->columns[i]);
+		lethe_strbuf_addf(s, " = lethe_v.c%zu", i);
+	}
+}
+
+/* Rows [from, from + n) of r (key, then c's columns) transformed and
+ * written back in one statement; the keys added to out (when given). The
+ * new values are copied at once: one may live in the transform's memory
+ * only until its next call. */
+static int update_some(lethe_maria *be, const lethe_change *c, const lethe_maria_result *r,
+		       size_t from, size_t n, lethe_disposed *out)
+{
+	size_t w = c->ncolumns + 1;
 	lethe_strbuf upd = LETHE_STRBUF_INIT;
-	lethe_value *vals = calloc(n, sizeof(*vals)), key, in;
-	char **copies = calloc(n, sizeof(*copies));
+	lethe_value *vals = calloc(n * w + 1, sizeof(*vals)), key, in, nv;
+	char **copies = calloc(n * w + 1, sizeof(*copies));
 	int rc = 0;
 
 	if (!vals || !copies) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	update_sql(&upd, c);
-	for (size_t row = 0; row < r->nrows && rc == 0; row++) {
-		lethe_maria_value(&key, r, row, 0);
+	for (size_t row = 0; row < n && rc == 0; row++) {
+		lethe_value *v = &vals[row * w];
+
+		lethe_maria_value(&key, r, from + row, 0);
+		v[0] = key;
 		for (size_t i = 0; i < c->ncolumns && rc == 0; i++) {
-			lethe_maria_value(&in, r, row, i + 1);
-			vals[i] = (lethe_value){ .type = LETHE_VALUE_NULL };
-			if ((rc = c->transform(c->transform_ctx, i, &in, &key, &vals[i])) < 0)
+			char **copy = &copies[row * w + i + 1];
+
+			lethe_maria_value(&in, r, from + row, i + 1);
+			nv = (lethe_value){ .type = LETHE_VALUE_NULL };
+			if ((rc = c->transform(c->transform_ctx, i, &in, &key, &nv)) < 0)
 				break;
-			/* the new value may live in the transform's memory only
-			 * until its next call: the parameter is a copy */
-			if (vals[i].type == LETHE_VALUE_TEXT || vals[i].type == LETHE_VALUE_BLOB) {
-				free(copies[i]);
-				if (!(copies[i] = malloc(vals[i].len + 1))) {
+			if (nv.type == LETHE_VALUE_TEXT || nv.type == LETHE_VALUE_BLOB) {
+				if (!(*copy = malloc(nv.len + 1))) {
 					rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 					break;
 				}
-				memcpy(copies[i], vals[i].s, vals[i].len);
-				copies[i][vals[i].len] = 0;
-				vals[i].s = copies[i];
+				memcpy(*copy, nv.s, nv.len);
+				(*copy)[nv.len] = 0;
+				nv.s = *copy;
 			}
+			v[i + 1] = nv;
 		}
-		if (rc < 0)
-			break;
-		vals[c->ncolumns] = key;
-		if ((rc = lethe_maria_exec(NULL, be, "change a row", lethe_strbuf_str(&upd), n, vals)) < 0)
-			rc = key_failed(rc, c, &key);
-		if (rc == 0 && c->done_rule)
-			rc = record_done(be, c, &key);
-		if (rc == 0 && out)
-			rc = lethe_disposed_add(out, &key, 1);
+	}
+	if (rc < 0 || n == 0)
+		goto out;
+	update_sql(&upd, c, n);
+	if ((rc = lethe_maria_exec(NULL, be, "change rows", lethe_strbuf_str(&upd), n * w, vals)) < 0)
+		rc = key_failed(rc, c, n == 1 ? &vals[0] : NULL);
+	for (size_t row = 0; row < n && rc == 0; row++) {
+		if (out)
+			rc = lethe_disposed_add(out, &vals[row * w], 1);
+	}
+	if (rc == 0 && c->done_rule) {
+		lethe_value *keys = calloc(n, sizeof(*keys));
+
+		if (!keys) {
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			goto out;
+		}
+		for (size_t row = 0; row < n; row++)
+			keys[row] = vals[row * w];
+		rc = record_done_many(be, c, keys, n);
+		free(keys);
 	}
 out:
-	for (size_t i = 0; copies && i < n; i++)
+	for (size_t i = 0; copies && i < n * w; i++)
 		free(copies[i]);
 	free(copies);
 	free(vals);
 	lethe_strbuf_release(&upd);
+	return rc;
+}
+
+/* Every row of r, a statement per at most CHUNK / (columns + 1) rows. */
+static int update_rows(lethe_maria *be, const lethe_change *c, const lethe_maria_result *r,
+		       lethe_disposed *out)
+{
+	size_t per = CHUNK / (c->ncolumns + 1);
+	int rc = 0;
+
+	for (size_t from = 0; from < r->nrows && rc == 0; from += per)
+		rc = update_some(be, c, r, from, r->nrows - from < per ? r->nrows - from : per, out);
 	return rc;
 }
 
@@ -287,11 +355,14 @@ static int cell_cmp(const void *a, const void *b)
 }
 
 /* The keys DELETE ... RETURNING gave (in no promised order) added to out
- * in the key order of the locked rows, so out->last is the greatest. */
+ * in the key order of the locked rows [from, from + n), so out->last is
+ * the greatest. */
 static int add_deleted(lethe_disposed *out, lethe_maria *be, const lethe_change *c,
-		       const lethe_maria_result *locked, const lethe_maria_result *deleted)
+		       const lethe_maria_result *locked, size_t from, size_t n,
+		       const lethe_maria_result *deleted)
 {
 	const char **gone = calloc(deleted->nrows + 1, sizeof(*gone));
+	size_t added = 0;
 	lethe_value k;
 	int rc = 0;
 
@@ -300,17 +371,81 @@ static int add_deleted(lethe_disposed *out, lethe_maria *be, const lethe_change 
 	for (size_t i = 0; i < deleted->nrows; i++)
 		gone[i] = deleted->cells[i * deleted->ncols];
 	qsort(gone, deleted->nrows, sizeof(*gone), cell_cmp);
-	for (size_t i = 0; i < locked->nrows && rc == 0; i++) {
+	for (size_t i = from; i < from + n && rc == 0; i++) {
 		const char *key = locked->cells[i * locked->ncols];
 
 		if (!key || !bsearch(&key, gone, deleted->nrows, sizeof(*gone), cell_cmp))
 			continue;
 		lethe_maria_value(&k, locked, i, 0);
-		rc = lethe_disposed_add(out, &k, 1);
-		if (rc == 0 && c->done_rule)
-			rc = record_done(be, c, &k);
+		if ((rc = lethe_disposed_add(out, &k, 1)) == 0)
+			added++;
 	}
 	free(gone);
+	if (rc == 0 && c->done_rule && added)
+		rc = record_done_many(be, c, out->keys + out->n - added, added);
+	return rc;
+}
+
+/* Step 2 for the locked rows [from, from + n). */
+static int change_chunk(lethe_disposed *out, lethe_maria *be, const lethe_change *c,
+			const lethe_scan *recheck, const lethe_maria_result *locked, size_t from,
+			size_t n)
+{
+	lethe_strbuf s = LETHE_STRBUF_INIT, where = LETHE_STRBUF_INIT;
+	lethe_value *params = NULL, *keys = calloc(n, sizeof(*keys));
+	lethe_maria_result *res = NULL;
+	size_t np = 0;
+	char *rows = NULL;
+	int rc;
+
+	if (!keys)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	lethe_maria_ident(&where, c->table);
+	lethe_strbuf_addch(&where, '.');
+	lethe_maria_ident(&where, c->key);
+	lethe_strbuf_adds(&where, " IN (");
+	for (size_t i = 0; i < n; i++) {
+		lethe_maria_value(&keys[i], locked, from + i, 0);
+		lethe_strbuf_adds(&where, i ? ", ?" : "?");
+	}
+	lethe_strbuf_adds(&where, ")");
+	be->keys_where = lethe_strbuf_str(&where);
+	be->keys = keys;
+	be->nkeys = n;
+	rc = lethe_maria_scan_sql(&rows, &params, &np, be, recheck, 0);
+	be->keys_where = NULL;
+	be->keys = NULL;
+	be->nkeys = 0;
+	if (rc < 0)
+		goto out;
+	if (c->delete) {
+		lethe_strbuf_adds(&s, "DELETE FROM ");
+		lethe_maria_ident(&s, c->table);
+		lethe_strbuf_adds(&s, " WHERE ");
+		key_in(&s, c, rows);
+		lethe_strbuf_adds(&s, " RETURNING ");
+		lethe_maria_ident(&s, c->key);
+	} else {
+		select_sql(&s, c);
+		key_in(&s, c, rows);
+		lethe_strbuf_adds(&s, " ORDER BY 1");
+	}
+	if ((rc = lethe_maria_exec(&res, be, "dispose of rows", lethe_strbuf_str(&s), np,
+				   params)) < 0) {
+		rc = key_failed(rc, c, NULL);
+		goto out;
+	}
+	if (!c->delete)
+		rc = update_rows(be, c, res, out);
+	else
+		rc = add_deleted(out, be, c, locked, from, n, res);
+out:
+	lethe_maria_result_free(res);
+	free(rows);
+	free(params);
+	free(keys);
+	lethe_strbuf_release(&s);
+	lethe_strbuf_release(&where);
 	return rc;
 }
 
@@ -318,9 +453,9 @@ static int dispose_once(lethe_disposed *out, lethe_maria *be, const lethe_change
 			const lethe_scan *scan)
 {
 	lethe_scan due = *scan, recheck;
-	lethe_value *params = NULL, *keys = NULL;
+	lethe_value *params = NULL;
 	lethe_strbuf s = LETHE_STRBUF_INIT;
-	lethe_maria_result *locked = NULL, *res = NULL;
+	lethe_maria_result *locked = NULL;
 	size_t np = 0;
 	char *rows = NULL;
 	int rc;
@@ -340,71 +475,22 @@ static int dispose_once(lethe_disposed *out, lethe_maria *be, const lethe_change
 	lethe_strbuf_adds(&s, " WHERE ");
 	key_in(&s, c, rows);
 	lethe_strbuf_adds(&s, " ORDER BY 1 FOR UPDATE SKIP LOCKED");
-	free(rows);
-	rows = NULL;
 	rc = lethe_maria_exec(&locked, be, "lock due rows", lethe_strbuf_str(&s), np, params);
-	free(params);
-	params = NULL;
-	if (rc < 0 || locked->nrows == 0)
+	if (rc < 0)
 		goto out;
 	/* 2. the same predicate on the locked rows, in a fresh read view */
-	if (!(keys = calloc(locked->nrows, sizeof(*keys)))) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	lethe_strbuf_reset(&s);
-	lethe_maria_ident(&s, c->table);
-	lethe_strbuf_addch(&s, '.');
-	lethe_maria_ident(&s, c->key);
-	lethe_strbuf_adds(&s, " IN (");
-	for (size_t i = 0; i < locked->nrows; i++) {
-		lethe_maria_value(&keys[i], locked, i, 0);
-		lethe_strbuf_adds(&s, i ? ", ?" : "?");
-	}
-	lethe_strbuf_adds(&s, ")");
 	recheck = due;
 	recheck.after_key = NULL;
 	recheck.limit = 0;
-	be->keys_where = lethe_strbuf_str(&s);
-	be->keys = keys;
-	be->nkeys = locked->nrows;
-	rc = lethe_maria_scan_sql(&rows, &params, &np, be, &recheck, 0);
-	be->keys_where = NULL;
-	be->keys = NULL;
-	be->nkeys = 0;
-	if (rc < 0)
-		goto out;
-	lethe_strbuf_reset(&s);
-	if (c->delete) {
-		lethe_strbuf_adds(&s, "DELETE FROM ");
-		lethe_maria_ident(&s, c->table);
-		lethe_strbuf_adds(&s, " WHERE ");
-		key_in(&s, c, rows);
-		lethe_strbuf_adds(&s, " RETURNING ");
-		lethe_maria_ident(&s, c->key);
-	} else {
-		select_sql(&s, c);
-		key_in(&s, c, rows);
-		lethe_strbuf_adds(&s, " ORDER BY 1");
-	}
-	if ((rc = lethe_maria_exec(&res, be, "dispose of rows", lethe_strbuf_str(&s), np,
-				   params)) < 0) {
-		rc = key_failed(rc, c, NULL);
-		goto out;
-	}
-	if (!c->delete) {
-		rc = update_rows(be, c, res, out);
-	} else {
-		rc = add_deleted(out, be, c, locked, res);
-	}
+	for (size_t from = 0; from < locked->nrows && rc == 0; from += CHUNK)
+		rc = change_chunk(out, be, c, &recheck, locked, from,
+				  locked->nrows - from < CHUNK ? locked->nrows - from : CHUNK);
 	if (rc == 0 && out->n > 0)
 		rc = lethe_maria_note_changed(be, c->table);
 out:
 	lethe_maria_result_free(locked);
-	lethe_maria_result_free(res);
 	free(rows);
 	free(params);
-	free(keys);
 	lethe_strbuf_release(&s);
 	if (rc < 0)
 		lethe_disposed_release(out);
