@@ -351,7 +351,14 @@ static int append_inner(lethe_strbuf *s, const lethe_scan_dialect *dl, const let
 		append_column_ref(s, dl, scan->table, scan->key);
 	}
 	/* OFFSET 0 keeps PostgreSQL from pulling the level up; a LIMIT keeps
-	 * MariaDB from merging it */
+	 * MariaDB from merging it. MariaDB materialises such a level whole,
+	 * though: a page under a class filter is merged there instead (the
+	 * clock may then be evaluated more than once per row, the same value
+	 * each time), so the outer ORDER BY and LIMIT stop after the page. */
+	if (!inner_limit && dl->merge_paged && scan->classes && scan->limit > 0) {
+		lethe_strbuf_adds(s, ") AS lethe_q");
+		return rc;
+	}
 	if (inner_limit)
 		lethe_strbuf_addf(s, " LIMIT %lld", (long long)scan->limit);
 	else

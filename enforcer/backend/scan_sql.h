@@ -39,6 +39,7 @@ struct lethe_scan_dialect {
 	int range_contains;     /* due test "numrange(lo, hi) @> <day>" (1) or "<day> BETWEEN" (0) */
 	const char *null_day;   /* a typed NULL day: "NULL::numeric" */
 	const char *unlimited;  /* a derived table's LIMIT when there is none ("" or a huge one) */
+	int merge_paged;        /* a page under a class filter: let the engine merge the levels */
 	const char *text_type;  /* CAST(x AS <text_type>) */
 	const char *length;     /* length in characters: "length", "CHAR_LENGTH" */
 	const char *regexp;     /* the regular-expression match operator: "~", "REGEXP" */

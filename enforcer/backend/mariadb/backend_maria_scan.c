@@ -169,6 +169,7 @@ int lethe_maria_scan_sql(char **out, lethe_value **params, size_t *nparams, leth
 	lethe_scan_dialect dialect = {
 		.ident = lethe_maria_ident, .day = append_day, .ctx = be, .range_contains = 0,
 		.null_day = "CAST(NULL AS SIGNED)", .unlimited = " LIMIT 18446744073709551615",
+		.merge_paged = 1,
 		.text_type = "CHAR", .length = "CHAR_LENGTH", .regexp = "REGEXP",
 		.done_table = be->own_schema ? "lethe_done" : NULL, .done_key = "d.\"key\"",
 		.keys_where = be->keys_where, .self_ref_unsupported = "MariaDB",
