@@ -11,9 +11,10 @@
  *    (demo_maria.c) include this header (it pulls in mysql.h, which no
  *    other library file may see).
  *  - Every value crosses the connection as a parameter of a prepared
- *    statement (mysql_stmt_*), so the server's general and slow logs never
- *    see one; SQL text holds only identifiers (quoted by lethe_maria_ident),
- *    Lethe's own numbers and the user's checked expressions.
+ *    statement (mysql_stmt_*); SQL text holds only identifiers (quoted by
+ *    lethe_maria_ident), Lethe's own numbers and the user's checked
+ *    expressions. (MariaDB's general and slow logs still print a prepared
+ *    statement with its values substituted: check warns when they are on.)
  *  - The session runs with time_zone '+00:00' and sql_mode ANSI (double
  *    quotes are identifiers, || concatenates; NO_BACKSLASH_ESCAPES: strings
  *    quote as in standard SQL), so the reference policies'
