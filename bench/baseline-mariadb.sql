@@ -4,11 +4,12 @@
 -- demo types them: order_date a DATE, *_at DATETIME in UTC). Each statement
 -- is followed by its rule and count (name, ROW_COUNT()) so bench/run checks
 -- them against lethe's. The residue work that follows (the same rebuild
--- lethe does at level R2) is bench/maria_bench.py's.
+-- lethe does at level R2) is bench/maria_bench.py's. Tokens are UUID()s: RAND()
+-- has about 2^30 values and collides on a unique column at 10,000 rows.
 SET time_zone = '+00:00';
 START TRANSACTION;
 -- inactive-account-addresses (clock reads customers, which is unchanged by pseudonymising)
-UPDATE addresses SET street = CONCAT('tok_', MD5(RAND()))
+UPDATE addresses SET street = CONCAT('tok_', REPLACE(UUID(), '-', ''))
  WHERE (SELECT CASE WHEN c.created_at IS NULL THEN NULL
    WHEN (c.last_login_at IS NULL OR c.last_login_at <= c.created_at) AND
    (c.last_purchase_at IS NULL OR c.last_purchase_at <= c.created_at) THEN c.created_at
@@ -18,9 +19,9 @@ UPDATE addresses SET street = CONCAT('tok_', MD5(RAND()))
    ELSE c.last_purchase_at END FROM customers c
         WHERE c.id = addresses.customer_id) < '2023-11-01';
 SELECT 'inactive-account-addresses', ROW_COUNT();
-UPDATE customers SET name = CONCAT('tok_', MD5(RAND())),
-  email = CONCAT('tok_', MD5(RAND())),
-  phone = CASE WHEN phone IS NULL THEN NULL ELSE CONCAT('tok_', MD5(RAND())) END
+UPDATE customers SET name = CONCAT('tok_', REPLACE(UUID(), '-', '')),
+  email = CONCAT('tok_', REPLACE(UUID(), '-', '')),
+  phone = CASE WHEN phone IS NULL THEN NULL ELSE CONCAT('tok_', REPLACE(UUID(), '-', '')) END
  WHERE CASE WHEN created_at IS NULL THEN NULL
    WHEN (last_login_at IS NULL OR last_login_at <= created_at) AND
    (last_purchase_at IS NULL OR last_purchase_at <= created_at) THEN created_at
