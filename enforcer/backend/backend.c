@@ -282,6 +282,21 @@ int lethe_disposed_add(lethe_disposed *d, const lethe_value *key, int greater)
 	return rc;
 }
 
+/* See backend_impl.h. */
+int lethe_backend_refuse_trigger(void *ctx, const char *trigger, int harmless)
+{
+	const lethe_change *c = ctx;
+
+	if (harmless)
+		return 0;
+	for (size_t i = 0; i < c->ntriggers; i++)
+		if (!strcmp(c->triggers[i], trigger))
+			return 0;
+	return lethe_error_set(LETHE_EDATA, "rule '%s': changing '%s' would run trigger '%s', which "
+			       "the rule does not acknowledge (triggers: in the rule); nothing was changed",
+			       c->rule ? c->rule : "?", c->table, trigger);
+}
+
 int lethe_backend_pin_schema(lethe_backend *be)
 {
 	if (!be)
@@ -295,6 +310,16 @@ int lethe_backend_change_triggers(lethe_backend *be, const lethe_change *c,
 	if (!be || !c || !c->table || !c->key || !cb || (!c->delete && (!c->ncolumns || !c->columns)))
 		return lethe_error_set(LETHE_ESOFTWARE, "change_triggers: missing argument");
 	return be->ops->change_triggers(be, c, cb, ctx);
+}
+
+int lethe_backend_residue_check(lethe_backend *be, const char *const *tables, size_t ntables,
+				unsigned flags, lethe_warnings *warnings)
+{
+	if (!be || !warnings || (ntables && !tables))
+		return lethe_error_set(LETHE_ESOFTWARE, "residue_check: missing argument");
+	if (!be->ops->residue_check)
+		return 0;
+	return be->ops->residue_check(be, tables, ntables, flags, warnings);
 }
 
 int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned flags)

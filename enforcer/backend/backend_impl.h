@@ -66,6 +66,9 @@ struct lethe_backend_ops {
 			       int (*cb)(void *ctx, const char *trigger, int harmless), void *ctx);
 	/* optional (NULL: every expression may be a clock) */
 	int (*check_clock)(lethe_backend *be, const char *table, const char *expr, char **errmsg);
+	/* optional (NULL: nothing stands in the way of a level) */
+	int (*residue_check)(lethe_backend *be, const char *const *tables, size_t ntables,
+			     unsigned flags, lethe_warnings *warnings);
 };
 
 struct lethe_backend {
@@ -82,6 +85,10 @@ void lethe_backend_key_label(char *buf, size_t size, const lethe_value *k);
 void lethe_backend_counts_derive(lethe_scan_counts *out, const lethe_threshold *th, int64_t total,
 				 int64_t days, int64_t invalid, int64_t before, int64_t held,
 				 int64_t blocked, lethe_day min, lethe_day max);
+
+/* A change_triggers callback (ctx: the lethe_change) that refuses a
+ * trigger the rule does not acknowledge (LETHE_EDATA naming it). */
+int lethe_backend_refuse_trigger(void *ctx, const char *trigger, int harmless);
 
 /* backend_sqlite.c: `path` is a file name, taken literally (not a URI). */
 int lethe_backend_sqlite_open(lethe_backend **out, const char *path, unsigned flags);

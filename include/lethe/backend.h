@@ -554,6 +554,13 @@ typedef struct {
 enum { LETHE_FINALISE_NO_VACUUM = 1 << 0,  /* residue: fast (a server: level R0) */
        LETHE_FINALISE_NO_WAL = 1 << 1 };    /* residue: R1, a server's WAL is not cycled */
 int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned flags);
+/* Before a run (check): what in the server's settings or the tables'
+ * formats keeps finalise from reaching the level `flags` ask for, one line
+ * each in *warnings, for the tables a policy acts on. Not an error: the run
+ * still reports the level it reaches. Backends without such settings add
+ * nothing. */
+int lethe_backend_residue_check(lethe_backend *be, const char *const *tables, size_t ntables,
+				unsigned flags, lethe_warnings *warnings);
 /* Append one formatted line; 0 or LETHE_ESOFTWARE. */
 int lethe_warnings_add(lethe_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void lethe_warnings_free(lethe_warnings *w);

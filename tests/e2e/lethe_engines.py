@@ -13,6 +13,7 @@ Values are normalised so that both engines compare equal for the same data:
 text as is, integers as decimal text, a timestamp as "YYYY-MM-DD HH:MM:SS"
 (PostgreSQL's +00 suffix dropped: the session runs in UTC)."""
 import os
+import shutil
 import sqlite3
 import subprocess
 
@@ -138,10 +139,20 @@ class MariadbEngine(PostgresEngine):
     def dump(self, table, order="id"):
         return [[normalise(v) for v in r] for r in self.sql(f"SELECT * FROM `{table}` ORDER BY {order}")]
 
-    def backup(self, name):
-        raise NotImplementedError("backup of a MariaDB register")
+    def backup(self, path):
+        """A dump of the database as it is now (mariadb-dump), in a file."""
+        dump = shutil.which("mariadb-dump") or shutil.which("mysqldump")
+        cmd = [dump, "--no-defaults", f"--socket={self.server.socket}", f"--user={self.server.user}",
+               "--single-transaction", "--routines", "--triggers", self.dbname]
+        with open(path, "w") as f:
+            subprocess.run(cmd, stdout=f, check=True, timeout=600)
+        return path
 
-    restore = backup
+    def restore(self, backup):
+        self.server.drop_database(self.dbname)
+        self.server.create_database(self.dbname)
+        with open(backup) as f:
+            subprocess.run(self.server.client_cmd(self.dbname), stdin=f, check=True, timeout=600)
 
 
 ENGINES = {"sqlite": SqliteEngine, "postgresql": PostgresEngine, "mariadb": MariadbEngine}

@@ -93,11 +93,13 @@ class MariadbServer:
                 "bind-address": "127.0.0.1", "pid-file": os.path.join(self.dir, "pid"),
                 "log-error": os.path.join(self.dir, "log"), "skip-name-resolve": None,
                 "innodb-buffer-pool-size": "16M", "innodb-log-file-size": "4M",
+                "innodb-log-buffer-size": "2M",
                 "innodb-flush-log-at-trx-commit": "0", "innodb-doublewrite": "0",
                 "log-bin": os.path.join(self.data_dir, "binlog"), "binlog-format": "ROW",
                 "server-id": "1", "character-set-server": "utf8mb4",
                 "collation-server": "utf8mb4_bin", "performance-schema": "OFF",
-                "max-connections": "30"}
+                "max-connections": "30", "tmpdir": os.path.join(self.dir, "tmp")}
+        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
         for k, v in (settings or {}).items():
             opts[k.replace("_", "-")] = v
         with open(cnf, "w") as f:

@@ -1,4 +1,4 @@
-# engines: sqlite postgresql
+# engines: sqlite postgresql mariadb
 """Holds, erasure, access, replay and status on every engine (LETHE_TEST_ENGINE,
 lethe_engines.py): a subject's hold keeps their due rows through a run; an
 erasure removes their chats and pseudonymises the account; an access export

@@ -8,9 +8,6 @@
  *  - The location never holds a password (config.c refuses one); a
  *    password comes from an option file (option_file=PATH, read by the
  *    client library with the group of option_group=, default "client").
- *  - Ops this backend does not implement yet fail with LETHE_EUSAGE and a
- *    message naming the operation and MariaDB, so no command half-runs:
- *    a writer's transaction fails at its first change and rolls back.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -266,6 +263,8 @@ int lethe_maria_exec(lethe_maria_result **res, lethe_maria *be, const char *what
 	}
 	free(b);
 	be->last_errno = 0;
+	be->affected = mysql_stmt_affected_rows(st);
+	be->insert_id = mysql_stmt_insert_id(st);
 	if ((meta = mysql_stmt_result_metadata(st))) {
 		lethe_maria_result *r = NULL;
 
@@ -447,15 +446,8 @@ static void maria_free(lethe_backend *base)
 	free(be->label);
 	free(be->dbname);
 	free(be->pinned);
+	lethe_strvec_clear(&be->changed);
 	free(be);
-}
-
-static int not_yet(lethe_backend *base, const char *op)
-{
-	lethe_maria *be = (lethe_maria *)base;
-
-	return lethe_error_set(LETHE_EUSAGE, "cannot %s in '%s': not yet supported on MariaDB "
-			       "(docs/disposal.md)", op, be->label);
 }
 
 static int maria_time_limit(lethe_backend *base, int64_t seconds)
@@ -469,61 +461,6 @@ static int maria_time_limit(lethe_backend *base, int64_t seconds)
 	return lethe_maria_exec(NULL, be, "set the statement time bound",
 				"SET SESSION max_statement_time = ?, innodb_lock_wait_timeout = ?",
 				2, v);
-}
-
-/* Lethe's own tables, in the register's database under the prefix lethe_
- * (a database of its own would need rights on a second database, which a
- * shop's hosting rarely grants). Today only the schema version: the tables
- * of the write path come with it, and the version says which are there.
- * DDL commits implicitly on MariaDB, so this runs before a transaction. */
-static int own_schema(lethe_maria *be)
-{
-	lethe_value v[1] = { { .type = LETHE_VALUE_INTEGER, .i = LETHE_MARIA_SCHEMA_VERSION } };
-	int rc;
-
-	if ((rc = lethe_maria_exec(NULL, be, "create Lethe's tables",
-				   "CREATE TABLE IF NOT EXISTS lethe_schema_version (version INT NOT NULL "
-				   "PRIMARY KEY) ENGINE=InnoDB", 0, NULL)) < 0)
-		return rc;
-	return lethe_maria_exec(NULL, be, "record the schema version",
-				"INSERT INTO lethe_schema_version (version) SELECT ? FROM DUAL WHERE NOT "
-				"EXISTS (SELECT 1 FROM lethe_schema_version)", 1, v);
-}
-
-/* A writer's transaction: every op that would change a row is refused
- * (not_yet), so a command fails at its first change and the transaction is
- * rolled back with nothing changed. */
-static int maria_begin(lethe_backend *base)
-{
-	lethe_maria *be = (lethe_maria *)base;
-	int rc;
-
-	if (!(be->flags & LETHE_BACKEND_READONLY) && (rc = own_schema(be)) < 0)
-		return rc;
-	if (mysql_query(be->conn, be->flags & LETHE_BACKEND_READONLY ? "START TRANSACTION READ ONLY"
-								      : "START TRANSACTION"))
-		return fail(be, "begin a transaction", mysql_errno(be->conn), mysql_error(be->conn));
-	be->in_txn = 1;
-	return 0;
-}
-
-static int maria_commit(lethe_backend *base)
-{
-	lethe_maria *be = (lethe_maria *)base;
-
-	if (mysql_commit(be->conn))
-		return fail(be, "commit", mysql_errno(be->conn), mysql_error(be->conn));
-	be->in_txn = 0;
-	return 0;
-}
-
-static void maria_rollback(lethe_backend *base)
-{
-	lethe_maria *be = (lethe_maria *)base;
-
-	if (be->in_txn)
-		mysql_rollback(be->conn);
-	be->in_txn = 0;
 }
 
 static int in_list(const char *const *words, const char *word, size_t n)
@@ -592,12 +529,14 @@ static const char *unstable_word(const char *expr, char *buf, size_t size)
 static int maria_check_expr(lethe_backend *base, const char *table, const char *expr,
 			    char **errmsg)
 {
+	static const char *const names[] = { "lethe_subject" };
+	lethe_value none[1] = { { .type = LETHE_VALUE_NULL } }, *vals = NULL;
 	lethe_maria *be = (lethe_maria *)base;
 	lethe_strbuf s = LETHE_STRBUF_INIT;
 	MYSQL_STMT *st;
-	char word[64];
+	size_t nvals = 0;
+	char word[64], *sql = NULL;
 	int rc = 0;
-
 
 	if (unstable_word(expr, word, sizeof(word))) {
 		lethe_strbuf_addf(&s, "'%s' reads the clock, the session or chance: a rule must give the "
@@ -606,18 +545,22 @@ static int maria_check_expr(lethe_backend *base, const char *table, const char *
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		return LETHE_EDATA;
 	}
-	if (strstr(expr, ":lethe_"))
-		return not_yet(base, "check an expression with Lethe's parameters");
 	lethe_strbuf_adds(&s, "SELECT (");
 	lethe_strbuf_adds(&s, expr);
 	lethe_strbuf_adds(&s, ") FROM ");
 	lethe_maria_ident(&s, table);
 	lethe_strbuf_adds(&s, " WHERE 0");
+	/* Lethe's parameters become '?', which a prepare leaves unbound */
+	rc = lethe_maria_positional(&sql, &vals, &nvals, lethe_strbuf_str(&s), names, none, 1);
+	lethe_strbuf_release(&s);
+	free(vals);
+	if (rc < 0)
+		return rc;
 	if (!(st = mysql_stmt_init(be->conn))) {
-		lethe_strbuf_release(&s);
+		free(sql);
 		return fail(be, "check an expression", mysql_errno(be->conn), mysql_error(be->conn));
 	}
-	if (mysql_stmt_prepare(st, lethe_strbuf_str(&s), strlen(lethe_strbuf_str(&s)))) {
+	if (mysql_stmt_prepare(st, sql, strlen(sql))) {
 		const char *why = mysql_stmt_error(st);
 
 		if (!(*errmsg = strdup(why)))
@@ -626,66 +569,14 @@ static int maria_check_expr(lethe_backend *base, const char *table, const char *
 			rc = LETHE_EDATA;
 	}
 	mysql_stmt_close(st);
-	lethe_strbuf_release(&s);
+	free(sql);
 	return rc;
 }
-
-/* --- operations not implemented yet (see the file's invariants) --------------------- */
 
 /* A second session for reading in another thread: not offered (the
  * interface allows 1, and the caller reads on this one). */
 static int maria_reopen(lethe_backend **o, lethe_backend *b)
 { (void)b; *o = NULL; return 1; }
-static int no_tables_read(char ***o, size_t *n, lethe_backend *b, const char *t, const char *e)
-{ (void)o; (void)n; (void)t; (void)e; return not_yet(b, "list the tables an expression reads"); }
-static int no_apply(int64_t *c, lethe_backend *b, const lethe_change *ch, const lethe_value *k,
-		    size_t n)
-{ (void)c; (void)ch; (void)k; (void)n; return not_yet(b, "change rows"); }
-static int no_dispose(lethe_disposed *o, lethe_backend *b, const lethe_change *c,
-		      const lethe_scan *s)
-{ (void)o; (void)c; (void)s; return not_yet(b, "dispose of rows"); }
-static int no_finalise(lethe_backend *b, lethe_warnings *w, unsigned f)
-{ (void)w; (void)f; return not_yet(b, "finish a run"); }
-static int no_mark(lethe_backend *b, const char *r, const char *ru, int64_t d,
-		   const char *const *dg, size_t n)
-{ (void)r; (void)ru; (void)d; (void)dg; (void)n; return not_yet(b, "record a run"); }
-static int no_marker(int *f, lethe_backend *b, const char *r,
-		     int (*cb)(void *, const char *, int64_t), void *ctx)
-{ (void)r; (void)cb; (void)ctx; *f = 0; return 0; }
-static int no_marker_digests(lethe_backend *b, const char *r, const char *ru,
-			     int (*cb)(void *, const char *), void *ctx)
-{ (void)r; (void)ru; (void)cb; (void)ctx; return not_yet(b, "read a run's record"); }
-static int no_marker_clear(lethe_backend *b, const char *r)
-{ (void)r; return not_yet(b, "clear a run's record"); }
-static int no_cleanup_owe(lethe_backend *b)
-{ return not_yet(b, "record owed clean-up"); }
-static int no_cleanup_owed(char **since, lethe_backend *b)
-{ (void)b; *since = NULL; return 0; }
-static int no_cleanup_done(lethe_backend *b)
-{ return not_yet(b, "record clean-up"); }
-static int no_evidence_head(int *f, int64_t *seq, char c[41], lethe_backend *b, const char *r)
-{ (void)seq; (void)c; (void)b; (void)r; *f = 0; return 0; }
-static int no_evidence_head_set(lethe_backend *b, const char *r, int64_t s, const char *c,
-				const char *at)
-{ (void)r; (void)s; (void)c; (void)at; return not_yet(b, "record the evidence head"); }
-static int no_rows(lethe_backend *b, const char *t, const char *w, const lethe_value *s,
-		   int (*cb)(void *, size_t, const char *const *, const lethe_value *), void *ctx)
-{ (void)t; (void)w; (void)s; (void)cb; (void)ctx; return not_yet(b, "read rows"); }
-static int no_suppress(lethe_backend *b, const char *const *t, size_t n, const char *a)
-{ (void)t; (void)n; (void)a; return not_yet(b, "record suppression tokens"); }
-static int no_suppressed(int *f, lethe_backend *b, const char *t)
-{ (void)f; (void)t; return not_yet(b, "read suppression tokens"); }
-static int no_hold_add(int64_t *id, lethe_backend *b, const lethe_hold *h)
-{ (void)id; (void)h; return not_yet(b, "record a hold"); }
-static int no_hold_release(lethe_backend *b, int64_t id, const char *at, const char *r,
-			   const char *by)
-{ (void)id; (void)at; (void)r; (void)by; return not_yet(b, "release a hold"); }
-static int no_holds(lethe_backend *b, int (*cb)(void *, const lethe_hold *), void *ctx)
-{ (void)b; (void)cb; (void)ctx; return 0; /* no hold can have been recorded */ }
-static int no_request_put(int64_t *id, lethe_backend *b, const lethe_request *r)
-{ (void)id; (void)r; return not_yet(b, "record a request"); }
-static int no_requests(lethe_backend *b, int (*cb)(void *, const lethe_request *), void *ctx)
-{ (void)b; (void)cb; (void)ctx; return 0; }
 
 static const struct lethe_backend_ops maria_ops = {
 	.name = "mariadb",
@@ -696,35 +587,36 @@ static const struct lethe_backend_ops maria_ops = {
 	.scan = lethe_maria_scan,
 	.count = lethe_maria_count,
 	.reopen = maria_reopen,
-	.tables_read = no_tables_read,
-	.begin = maria_begin,
-	.commit = maria_commit,
-	.rollback = maria_rollback,
-	.apply = no_apply,
-	.dispose = no_dispose,
-	.finalise = no_finalise,
-	.mark = no_mark,
-	.marker = no_marker,
-	.marker_digests = no_marker_digests,
-	.marker_clear = no_marker_clear,
-	.cleanup_owe = no_cleanup_owe,
-	.cleanup_owed = no_cleanup_owed,
-	.cleanup_done = no_cleanup_done,
-	.evidence_head = no_evidence_head,
-	.evidence_head_set = no_evidence_head_set,
+	.tables_read = lethe_maria_tables_read,
+	.begin = lethe_maria_begin,
+	.commit = lethe_maria_commit,
+	.rollback = lethe_maria_rollback,
+	.apply = lethe_maria_apply,
+	.dispose = lethe_maria_dispose,
+	.finalise = lethe_maria_finalise,
+	.mark = lethe_maria_mark,
+	.marker = lethe_maria_marker,
+	.marker_digests = lethe_maria_marker_digests,
+	.marker_clear = lethe_maria_marker_clear,
+	.cleanup_owe = lethe_maria_cleanup_owe,
+	.cleanup_owed = lethe_maria_cleanup_owed,
+	.cleanup_done = lethe_maria_cleanup_done,
+	.evidence_head = lethe_maria_evidence_head,
+	.evidence_head_set = lethe_maria_evidence_head_set,
 	.schema_text = lethe_maria_schema_text,
-	.rows = no_rows,
-	.suppress = no_suppress,
-	.suppressed = no_suppressed,
-	.hold_add = no_hold_add,
-	.hold_release = no_hold_release,
-	.holds = no_holds,
-	.request_put = no_request_put,
-	.requests = no_requests,
+	.rows = lethe_maria_rows,
+	.suppress = lethe_maria_suppress,
+	.suppressed = lethe_maria_suppressed,
+	.hold_add = lethe_maria_hold_add,
+	.hold_release = lethe_maria_hold_release,
+	.holds = lethe_maria_holds,
+	.request_put = lethe_maria_request_put,
+	.requests = lethe_maria_requests,
 	.time_limit = maria_time_limit,
 	.pin_schema = lethe_maria_pin_schema,
 	.change_triggers = lethe_maria_change_triggers,
 	.check_clock = lethe_maria_check_clock,
+	.residue_check = lethe_maria_residue_check,
 };
 
 /* A connection as the location says, with the session's settings. */
@@ -749,7 +641,9 @@ static int open_conn(MYSQL **out, const maria_location *l, const char *label)
 	mysql_optionsv(conn, MYSQL_INIT_COMMAND,
 		       "SET time_zone = '+00:00', sql_mode = 'ANSI,STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES', "
 		       "autocommit = 1");
-	if (!mysql_real_connect(conn, l->host, l->user, NULL, l->db, l->port, l->socket, 0)) {
+	if (!mysql_real_connect(conn, l->host, l->user, NULL, l->db, l->port, l->socket,
+				/* UPDATE counts the rows it matched, changed or not */
+				CLIENT_FOUND_ROWS)) {
 		unsigned e = mysql_errno(conn);
 
 		rc = lethe_error_set(e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR
@@ -834,6 +728,8 @@ int lethe_backend_maria_open(lethe_backend **out, const char *location, unsigned
 		rc = run_lock(be);
 	if (rc == 0)
 		rc = lethe_backend_set_time_limit(&be->base, LETHE_DEFAULT_STATEMENT_SECONDS);
+	if (rc == 0)
+		be->own_schema = lethe_maria_has_own(be);
 	if (rc < 0) {
 		maria_free(&be->base);
 		return rc;

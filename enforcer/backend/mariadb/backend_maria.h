@@ -1,16 +1,20 @@
 /*
  * backend_maria.h - internal: the MariaDB/MySQL backend object shared by
  * backend_maria.c (location, connection, run lock, statements, ops table)
- * and backend_maria_schema.c (tables, foreign keys).
+ * backend_maria_schema.c (tables, foreign keys), backend_maria_scan.c (scan
+ * SQL, scans, counts), backend_maria_write.c (transactions, apply,
+ * dispose), backend_maria_residue.c (levels R0-R2) and backend_maria_own.c
+ * (Lethe's own tables).
  *
  * Invariants:
  *  - Only the backend_maria*.c files and the demo's MariaDB sink
  *    (demo_maria.c) include this header (it pulls in mysql.h, which no
  *    other library file may see).
  *  - Every value crosses the connection as a parameter of a prepared
- *    statement (mysql_stmt_*), so the server's general and slow logs never
- *    see one; SQL text holds only identifiers (quoted by lethe_maria_ident),
- *    Lethe's own numbers and the user's checked expressions.
+ *    statement (mysql_stmt_*); SQL text holds only identifiers (quoted by
+ *    lethe_maria_ident), Lethe's own numbers and the user's checked
+ *    expressions. (MariaDB's general and slow logs still print a prepared
+ *    statement with its values substituted: check warns when they are on.)
  *  - The session runs with time_zone '+00:00' and sql_mode ANSI (double
  *    quotes are identifiers, || concatenates; NO_BACKSLASH_ESCAPES: strings
  *    quote as in standard SQL), so the reference policies'
@@ -18,7 +22,7 @@
  *  - A backend opened without LETHE_BACKEND_READONLY holds the run lock
  *    (GET_LOCK(LETHE_MARIA_RUN_LOCK)) for its whole session.
  *  - Lethe's own tables live in the register's database with the prefix
- *    lethe_ (today only lethe_schema_version: see backend_maria.c).
+ *    lethe_ (backend_maria_own.c).
  */
 #ifndef LETHE_BACKEND_MARIA_H
 #define LETHE_BACKEND_MARIA_H
@@ -26,6 +30,7 @@
 #include <mysql.h>
 #include "backend/backend_impl.h"
 #include "strbuf.h"
+#include "strvec.h"
 
 /* The name of the server-wide lock of "one run at a time" per database
  * (the database's name is appended). */
@@ -42,6 +47,15 @@ typedef struct {
 	unsigned flags;
 	int in_txn;
 	unsigned last_errno;    /* server error of the last failed statement, 0 if none */
+	uint64_t affected;      /* rows the last statement matched (CLIENT_FOUND_ROWS) */
+	uint64_t insert_id;     /* the AUTO_INCREMENT value the last INSERT gave */
+	int own_schema;         /* Lethe's own tables (lethe_done...) exist */
+	/* While a batch's re-check is built (backend_maria_write.c): a
+	 * condition on the key added to the scan's rows, and its values. */
+	const char *keys_where;
+	const lethe_value *keys;
+	size_t nkeys;
+	lethe_strvec changed;   /* tables this session changed rows of (residue) */
 	char *pinned;           /* the checked schema (pin_schema), or NULL */
 	size_t npinned;
 } lethe_maria;
@@ -90,11 +104,73 @@ int lethe_maria_schema_text(char **out, size_t *len, lethe_backend *base);
 int lethe_maria_pin_schema(lethe_backend *base);
 int lethe_maria_change_triggers(lethe_backend *base, const lethe_change *c,
 				int (*cb)(void *ctx, const char *trigger, int harmless), void *ctx);
+int lethe_maria_tables_read(char ***out, size_t *n, lethe_backend *base, const char *table,
+			    const char *expr);
 
 /* backend_maria_scan.c */
 int lethe_maria_scan(lethe_backend *base, const lethe_scan *scan);
 int lethe_maria_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan);
 int lethe_maria_check_clock(lethe_backend *base, const char *table, const char *expr,
 			    char **errmsg);
+/* The scan's SQL in *out and its parameters, one per '?', in *params
+ * (malloc'd array of values borrowed from scan and be->keys); with count
+ * one row of counts. While be->keys_where is set, it is added to the rows'
+ * condition and be->keys bound to its '?'s. */
+int lethe_maria_scan_sql(char **out, lethe_value **params, size_t *nparams, lethe_maria *be,
+			 const lethe_scan *scan, int count);
+
+/* backend_maria_write.c */
+int lethe_maria_begin(lethe_backend *base);
+int lethe_maria_commit(lethe_backend *base);
+void lethe_maria_rollback(lethe_backend *base);
+int lethe_maria_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
+		      const lethe_value *keys, size_t nkeys);
+int lethe_maria_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
+			const lethe_scan *scan);
+
+/* backend_maria_residue.c */
+int lethe_maria_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags);
+/* Remember that rows of `table` were changed (and, through foreign keys
+ * that cascade or set null, of its dependents). */
+int lethe_maria_note_changed(lethe_maria *be, const char *table);
+/* Why a rebuild of `table` cannot leave clean files, appended to out
+ * ("" when nothing stands in the way): for check and finalise. */
+int lethe_maria_residue_check(lethe_backend *base, const char *const *tables, size_t ntables,
+			      unsigned flags, lethe_warnings *warnings);
+int lethe_maria_rebuild_blockers(lethe_strbuf *out, lethe_maria *be, const char *table);
+
+/* backend_maria_own.c: Lethe's own tables */
+/* Whether Lethe's tables exist in the register's database. */
+int lethe_maria_has_own(lethe_maria *be);
+/* Create them if missing (never inside a transaction: DDL commits). */
+int lethe_maria_own_schema(lethe_maria *be);
+int lethe_maria_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
+		     const char *const *digests, size_t ndigests);
+int lethe_maria_marker(int *found, lethe_backend *base, const char *run_id,
+		       int (*cb)(void *ctx, const char *rule, int64_t disposed), void *ctx);
+int lethe_maria_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
+			       int (*cb)(void *ctx, const char *digest), void *ctx);
+int lethe_maria_marker_clear(lethe_backend *base, const char *run_id);
+int lethe_maria_cleanup_owe(lethe_backend *base);
+int lethe_maria_cleanup_owed(char **since, lethe_backend *base);
+int lethe_maria_cleanup_done(lethe_backend *base);
+int lethe_maria_evidence_head(int *found, int64_t *seq, char commit[41], lethe_backend *base,
+			      const char *repository);
+int lethe_maria_evidence_head_set(lethe_backend *base, const char *repository, int64_t seq,
+				  const char *commit, const char *at);
+int lethe_maria_rows(lethe_backend *base, const char *table, const char *where,
+		     const lethe_value *subject,
+		     int (*cb)(void *ctx, size_t ncols, const char *const *names,
+			       const lethe_value *values), void *ctx);
+int lethe_maria_suppress(lethe_backend *base, const char *const *tokens, size_t n,
+			 const char *added_at);
+int lethe_maria_suppressed(int *found, lethe_backend *base, const char *token);
+int lethe_maria_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h);
+int lethe_maria_hold_release(lethe_backend *base, int64_t id, const char *released_at,
+			     const char *reason, const char *released_by);
+int lethe_maria_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
+int lethe_maria_request_put(int64_t *id, lethe_backend *base, const lethe_request *r);
+int lethe_maria_requests(lethe_backend *base, int (*cb)(void *ctx, const lethe_request *r),
+			 void *ctx);
 
 #endif

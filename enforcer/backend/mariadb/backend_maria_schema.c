@@ -13,6 +13,7 @@
 #include <string.h>
 #include "backend_maria.h"
 #include "lethe/error.h"
+#include "vec.h"
 
 static int oom(void)
 {
@@ -26,11 +27,31 @@ static const char *cell(const lethe_maria_result *r, size_t row, size_t col)
 	return c ? c : "";
 }
 
+/* A column's place in the indexes (rows: index, column, non_unique,
+ * position, prefix): its primary key position, whether a unique index of
+ * this column alone (not a prefix) exists, whether any unique index holds it. */
+static void index_roles(lethe_column_info *c, const lethe_maria_result *idx)
+{
+	for (size_t i = 0; i < idx->nrows; i++) {
+		size_t ncols = 0;
+
+		if (strcmp(cell(idx, i, 1), c->name) || strcmp(cell(idx, i, 2), "0"))
+			continue;
+		c->in_unique = 1;
+		if (!strcmp(cell(idx, i, 0), "PRIMARY"))
+			c->pk = atoi(cell(idx, i, 3));
+		for (size_t j = 0; j < idx->nrows; j++)
+			ncols += !strcmp(cell(idx, j, 0), cell(idx, i, 0));
+		if (ncols == 1 && strcmp(cell(idx, i, 4), "1"))
+			c->unique = 1;
+	}
+}
+
 int lethe_maria_table_info(lethe_table_info **out, lethe_backend *base, const char *table)
 {
 	lethe_maria *be = (lethe_maria *)base;
 	lethe_table_info *t = NULL;
-	lethe_maria_result *kind = NULL, *cols = NULL;
+	lethe_maria_result *kind = NULL, *cols = NULL, *idx = NULL;
 	lethe_value v[1] = { { .type = LETHE_VALUE_TEXT, .s = table, .len = strlen(table) } };
 	size_t i;
 	int rc;
@@ -50,25 +71,19 @@ int lethe_maria_table_info(lethe_table_info **out, lethe_backend *base, const ch
 				     *cell(kind, 0, 1) ? cell(kind, 0, 1) : "unknown");
 		goto out;
 	}
-	/* the columns; a single-column unique index, membership of any unique
-	 * index and the primary key position from information_schema.statistics */
+	/* the columns, then the table's indexes (information_schema with
+	 * constant schema and table names only: MariaDB then opens this table
+	 * alone, not every table of the server) */
 	if ((rc = lethe_maria_exec(&cols, be, "read the columns",
-				   "SELECT c.column_name, c.column_type, c.is_nullable = 'NO', "
-				   "coalesce((SELECT s.seq_in_index FROM information_schema.statistics s "
-				   "WHERE s.table_schema = c.table_schema AND s.table_name = c.table_name "
-				   "AND s.index_name = 'PRIMARY' AND s.column_name = c.column_name), 0), "
-				   "EXISTS (SELECT 1 FROM information_schema.statistics s WHERE "
-				   "s.table_schema = c.table_schema AND s.table_name = c.table_name AND "
-				   "s.non_unique = 0 AND s.column_name = c.column_name AND s.sub_part IS NULL "
-				   "AND (SELECT count(*) FROM information_schema.statistics s2 WHERE "
-				   "s2.table_schema = s.table_schema AND s2.table_name = s.table_name AND "
-				   "s2.index_name = s.index_name) = 1), "
-				   "EXISTS (SELECT 1 FROM information_schema.statistics s WHERE "
-				   "s.table_schema = c.table_schema AND s.table_name = c.table_name AND "
-				   "s.non_unique = 0 AND s.column_name = c.column_name), "
-				   "c.extra LIKE '%GENERATED%', coalesce(c.collation_name, 'BINARY') "
-				   "FROM information_schema.columns c WHERE c.table_schema = DATABASE() AND "
-				   "c.table_name = ? ORDER BY c.ordinal_position", 1, v)) < 0)
+				   "SELECT column_name, column_type, is_nullable = 'NO', "
+				   "extra LIKE '%GENERATED%', coalesce(collation_name, 'BINARY') "
+				   "FROM information_schema.columns WHERE table_schema = DATABASE() AND "
+				   "table_name = ? ORDER BY ordinal_position", 1, v)) < 0 ||
+	    (rc = lethe_maria_exec(&idx, be, "read the indexes",
+				   "SELECT index_name, column_name, non_unique, seq_in_index, "
+				   "sub_part IS NOT NULL FROM information_schema.statistics WHERE "
+				   "table_schema = DATABASE() AND table_name = ? ORDER BY index_name, "
+				   "seq_in_index", 1, v)) < 0)
 		goto out;
 	if (!(t = calloc(1, sizeof(*t))) || !(t->name = strdup(table)) ||
 	    !(t->columns = calloc(cols->nrows + 1, sizeof(*t->columns)))) {
@@ -81,17 +96,15 @@ int lethe_maria_table_info(lethe_table_info **out, lethe_backend *base, const ch
 
 		c->name = strdup(cell(cols, i, 0));
 		c->decl_type = strdup(cell(cols, i, 1));
-		c->collation = strdup(cell(cols, i, 7));
+		c->collation = strdup(cell(cols, i, 4));
 		t->ncolumns++;
 		if (!c->name || !c->decl_type || !c->collation) {
 			rc = oom();
 			goto out;
 		}
 		c->notnull = !strcmp(cell(cols, i, 2), "1");
-		c->pk = atoi(cell(cols, i, 3));
-		c->unique = !strcmp(cell(cols, i, 4), "1");
-		c->in_unique = !strcmp(cell(cols, i, 5), "1");
-		c->generated = !strcmp(cell(cols, i, 6), "1");
+		c->generated = !strcmp(cell(cols, i, 3), "1");
+		index_roles(c, idx);
 		if (c->pk)
 			t->npk++;
 	}
@@ -100,6 +113,7 @@ int lethe_maria_table_info(lethe_table_info **out, lethe_backend *base, const ch
 out:
 	lethe_maria_result_free(kind);
 	lethe_maria_result_free(cols);
+	lethe_maria_result_free(idx);
 	lethe_table_info_free(t);
 	return rc;
 }
@@ -274,4 +288,114 @@ int lethe_maria_pin_schema(lethe_backend *base)
 	be->pinned = text;
 	be->npinned = len;
 	return 0;
+}
+
+/* One "..."-quoted identifier at p ("" doubling) into *out (malloc'd);
+ * returns the position after it. */
+static const char *quoted(char **out, const char *p)
+{
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+
+	for (p++; *p && !(*p == '"' && p[1] != '"'); p++) {
+		if (*p == '"')
+			p++;
+		lethe_strbuf_addch(&s, *p);
+	}
+	*out = lethe_strbuf_detach(&s, NULL);
+	return *p ? p + 1 : p;
+}
+
+/* The tables of the server's rewritten query (EXPLAIN EXTENDED's note
+ * 1003, ANSI quotes): every "DB"."NAME" not followed by a '.', which would
+ * make it a column of an alias ("DB"."ALIAS"."COLUMN"). */
+static int rewritten_tables(char ***out, size_t *n, const char *query, const char *db)
+{
+	char **names = NULL, *a = NULL, *b = NULL;
+	size_t count = 0, cap = 0;
+	const char *p = query;
+
+	while (*p) {
+		if (*p == '\'') {
+			for (p++; *p && !(*p == '\'' && p[1] != '\''); p += (*p == '\'') ? 2 : 1)
+				;
+			p += *p ? 1 : 0;
+			continue;
+		}
+		if (*p != '"') {
+			p++;
+			continue;
+		}
+		p = quoted(&a, p);
+		if (a && !strcmp(a, db) && *p == '.' && p[1] == '"') {
+			p = quoted(&b, p + 1);
+			if (b && *p != '.') {
+				size_t j;
+
+				for (j = 0; j < count && strcmp(names[j], b); j++)
+					;
+				if (j == count) {
+					if (LETHE_VEC_RESERVE(names, count + 1, cap) < 0)
+						goto oom;
+					names[count++] = b;
+					b = NULL;
+				}
+			}
+			free(b);
+			b = NULL;
+		}
+		free(a);
+		a = NULL;
+	}
+	*out = names;
+	*n = count;
+	return 0;
+oom:
+	free(a);
+	free(b);
+	lethe_backend_names_free(names, count);
+	return oom();
+}
+
+int lethe_maria_tables_read(char ***out, size_t *n, lethe_backend *base, const char *table,
+			    const char *expr)
+{
+	static const char *const names[] = { "lethe_subject", "lethe_after", "lethe_rule" };
+	lethe_value none[3] = { { .type = LETHE_VALUE_NULL }, { .type = LETHE_VALUE_NULL },
+				{ .type = LETHE_VALUE_NULL } };
+	lethe_maria *be = (lethe_maria *)base;
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+	lethe_value *vals = NULL;
+	size_t nvals = 0;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	char *sql = NULL;
+	int rc;
+
+	/* The server's rewritten query names every table the expression
+	 * reads, through subqueries and merged views, by its real name (an
+	 * EXPLAIN's JSON gives aliases). */
+	lethe_strbuf_adds(&s, "EXPLAIN EXTENDED SELECT (\n");
+	lethe_strbuf_adds(&s, expr);
+	lethe_strbuf_adds(&s, "\n) FROM ");
+	lethe_maria_ident(&s, table);
+	rc = lethe_maria_positional(&sql, &vals, &nvals, lethe_strbuf_str(&s), names, none, 3);
+	lethe_strbuf_release(&s);
+	if (rc == 0)
+		rc = lethe_maria_exec(NULL, be, "find the tables an expression reads", sql, nvals, vals);
+	free(sql);
+	free(vals);
+	if (rc < 0)
+		return rc;
+	/* no value in it: the text protocol, which leaves the warnings be */
+	if (mysql_query(be->conn, "SHOW WARNINGS") || !(res = mysql_store_result(be->conn)))
+		return lethe_error_set(LETHE_EIO, "cannot find the tables an expression reads in '%s': %s",
+				       be->label, mysql_error(be->conn));
+	rc = lethe_error_set(LETHE_ESOFTWARE, "cannot read the rewritten query of an expression");
+	while ((row = mysql_fetch_row(res)))
+		if (mysql_num_fields(res) >= 3 && row[1] && !strcmp(row[1], "1003") && row[2]) {
+			rc = rewritten_tables(out, n, row[2], be->dbname);
+			break;
+		}
+	mysql_free_result(res);
+	return rc;
 }

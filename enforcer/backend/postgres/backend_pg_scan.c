@@ -3,11 +3,8 @@
  * rows one at a time (a cursor-less single result per page) or counts per
  * class computed by the server.
  *
- * The shape is that of the SQLite backend (backend_sqlite_scan_sql.c, whose
- * header explains it): an inner level giving each row's key, subject, day
- * and held/blocked/due verdict (OFFSET 0 keeps the planner from pulling it
- * up and evaluating the clock more than once), an outer level classifying
- * it by comparisons with the thresholds. What differs:
+ * The SQL is composed by scan_sql.c, shared with MariaDB; this file gives
+ * PostgreSQL's dialect. What differs from SQLite:
  *  - <day> is typed: a date, timestamp (read as UTC) or timestamptz clock
  *    becomes its UTC day (floor of its epoch / 86400); an integer clock is unix
  *    seconds; a day outside 0001..9999 (or infinity) is invalid. A text or
@@ -27,40 +24,11 @@
 #include <string.h>
 #include <strings.h>
 #include "backend_pg.h"
+#include "backend/scan_sql.h"
 #include "expr_lex.h"
 #include "lethe/error.h"
 #include "vec.h"
 
-/* The day of 0001-01-01, the first of the contract's days. */
-#define FIRST_DAY (-719162)
-
-static int guard(const char *rule, const char *what, const char *expr)
-{
-	const char *why = expr ? lethe_expr_escape_composed(expr) : NULL;
-
-	if (!why)
-		return 0;
-	return lethe_error_set(LETHE_EDATA, "%s%s%s%s: %s", rule ? "rule '" : "", rule ? rule : "",
-			       rule ? "', " : "", what, why);
-}
-
-static void append_expr(lethe_strbuf *s, const char *expr, const char *dflt)
-{
-	if (expr) {
-		lethe_strbuf_adds(s, "(\n");
-		lethe_strbuf_adds(s, expr);
-		lethe_strbuf_adds(s, "\n)");
-	} else {
-		lethe_strbuf_adds(s, dflt);
-	}
-}
-
-static void append_column_ref(lethe_strbuf *s, const char *table, const char *column)
-{
-	lethe_pg_ident(s, table);
-	lethe_strbuf_addch(s, '.');
-	lethe_pg_ident(s, column);
-}
 
 /* The result type of clock expression `from` over `table`, cached. */
 static int clock_type(unsigned *oid, lethe_pg *be, const char *table, const char *from)
@@ -119,9 +87,10 @@ static int clock_type(unsigned *oid, lethe_pg *be, const char *table, const char
  * evaluation of the expression (it may be a correlated subquery): a day
  * before 0001-01-01 (FIRST_DAY) or from invalid_from on is classed invalid
  * where the day is compared, never here. */
-static int append_day(lethe_strbuf *s, lethe_pg *be, const char *table, const char *from,
+static int append_day(void *ctx, lethe_strbuf *s, const char *table, const char *from,
 		      const char *rule)
 {
+	lethe_pg *be = ctx;
 	unsigned oid;
 	int rc;
 
@@ -136,12 +105,12 @@ static int append_day(lethe_strbuf *s, lethe_pg *be, const char *table, const ch
 	case 1114: /* timestamp: read as UTC */
 	case 1184: /* timestamptz: its UTC instant */
 		lethe_strbuf_adds(s, "floor(extract(epoch FROM ");
-		append_expr(s, from, "NULL");
+		lethe_scan_sql_expr(s, from, "NULL");
 		lethe_strbuf_adds(s, ") / 86400)");
 		return 0;
 	case 20: case 21: case 23: /* unix seconds */
 		lethe_strbuf_adds(s, "floor(");
-		append_expr(s, from, "NULL");
+		lethe_scan_sql_expr(s, from, "NULL");
 		lethe_strbuf_adds(s, " / 86400.0)");
 		return 0;
 	case 25: case 1043: case 1042: case 705: /* text, varchar, char, unknown */
@@ -159,7 +128,7 @@ static int append_day(lethe_strbuf *s, lethe_pg *be, const char *table, const ch
 int lethe_pg_check_clock(lethe_backend *base, const char *table, const char *expr, char **errmsg)
 {
 	lethe_strbuf s = LETHE_STRBUF_INIT;
-	int rc = append_day(&s, (lethe_pg *)base, table, expr, NULL);
+	int rc = append_day(base, &s, table, expr, NULL);
 
 	lethe_strbuf_release(&s);
 	if (rc == LETHE_EDATA && !(*errmsg = strdup(lethe_error_last())))
@@ -168,351 +137,6 @@ int lethe_pg_check_clock(lethe_backend *base, const char *table, const char *exp
 }
 
 /* <due>: true when the clock is due under th. */
-static int append_due(lethe_strbuf *s, lethe_pg *be, const char *table, const lethe_threshold *th,
-		      const char *from, const char *rule)
-{
-	int rc = 0;
-
-	switch (th->kind) {
-	case LETHE_DUE_BEFORE:
-		/* a range: the day is evaluated once, NULL and infinities fall out */
-		lethe_strbuf_addf(s, "numrange(%d, %d) @> ", FIRST_DAY, (int)th->due_before);
-		rc = append_day(s, be, table, from, rule);
-		break;
-	case LETHE_DUE_MATCH:
-		append_expr(s, from, "NULL");
-		lethe_strbuf_adds(s, " IS TRUE");
-		break;
-	default:
-		lethe_strbuf_adds(s, "FALSE");
-	}
-	return rc;
-}
-
-static int append_due_any(lethe_strbuf *s, lethe_pg *be, const char *table,
-			  const lethe_dependents *d, const char *rule)
-{
-	int rc = 0;
-
-	if (d->nrules == 0) {
-		lethe_strbuf_adds(s, "FALSE");
-		return 0;
-	}
-	for (size_t i = 0; i < d->nrules && rc == 0; i++) {
-		lethe_strbuf_adds(s, i ? " OR coalesce(" : "coalesce(");
-		append_expr(s, d->rules[i].where, "TRUE");
-		lethe_strbuf_adds(s, " AND ");
-		rc = append_due(s, be, table, &d->rules[i].due, d->rules[i].from, rule);
-		lethe_strbuf_adds(s, ", FALSE)");
-	}
-	return rc;
-}
-
-static int append_deps(lethe_strbuf *s, lethe_pg *be, const char *parent,
-		       const lethe_dependents *deps, size_t ndeps, int depth, const char *rule);
-
-static int append_dep(lethe_strbuf *s, lethe_pg *be, const char *parent, const lethe_dependents *d,
-		      int depth, const char *rule)
-{
-	const lethe_foreign_key *fk = d->fk;
-	const char *child;
-	int rc = 0, self;
-
-	if (!fk || fk->ncolumns == 0)
-		return lethe_error_set(LETHE_ESOFTWARE, "scan: dependents without a foreign key");
-	child = fk->child_table;
-	self = strcmp(child, parent) == 0;
-	lethe_strbuf_adds(s, self ? "(SELECT EXISTS (SELECT 1 FROM " : "EXISTS (SELECT 1 FROM ");
-	lethe_pg_ident(s, child);
-	lethe_strbuf_adds(s, " WHERE ");
-	for (size_t j = 0; j < fk->ncolumns; j++) {
-		append_column_ref(s, child, fk->child_columns[j]);
-		lethe_strbuf_adds(s, " = ");
-		if (self)
-			lethe_strbuf_addf(s, "lethe_k%d.k%d", depth, (int)j);
-		else
-			append_column_ref(s, parent, fk->parent_columns[j]);
-		lethe_strbuf_adds(s, " AND ");
-	}
-	if (d->cycle) {
-		lethe_strbuf_adds(s, "TRUE");
-	} else {
-		lethe_strbuf_adds(s, "(NOT (");
-		rc = append_due_any(s, be, child, d, rule);
-		lethe_strbuf_adds(s, ") OR ");
-		if (d->nchildren && rc == 0)
-			rc = append_deps(s, be, child, d->children, d->nchildren, depth + 1, rule);
-		else
-			lethe_strbuf_adds(s, "FALSE");
-		lethe_strbuf_adds(s, ")");
-	}
-	lethe_strbuf_adds(s, ")");
-	if (self) {
-		lethe_strbuf_adds(s, " FROM (SELECT ");
-		for (size_t j = 0; j < fk->ncolumns; j++) {
-			append_column_ref(s, parent, fk->parent_columns[j]);
-			lethe_strbuf_addf(s, " AS k%d%s", (int)j, j + 1 < fk->ncolumns ? ", " : "");
-		}
-		lethe_strbuf_addf(s, ") AS lethe_k%d)", depth);
-	}
-	return rc;
-}
-
-static int append_deps(lethe_strbuf *s, lethe_pg *be, const char *parent,
-		       const lethe_dependents *deps, size_t ndeps, int depth, const char *rule)
-{
-	int rc = 0;
-
-	lethe_strbuf_adds(s, "(");
-	for (size_t i = 0; i < ndeps && rc == 0; i++) {
-		if (i)
-			lethe_strbuf_adds(s, " OR ");
-		rc = append_dep(s, be, parent, &deps[i], depth, rule);
-	}
-	lethe_strbuf_adds(s, ")");
-	return rc;
-}
-
-static int guard_deps(const char *rule, const lethe_dependents *deps, size_t n)
-{
-	int rc = 0;
-
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		for (size_t k = 0; k < deps[i].nrules && rc == 0; k++)
-			if ((rc = guard(rule, "where", deps[i].rules[k].where)) == 0)
-				rc = guard(rule, "from", deps[i].rules[k].from);
-		if (rc == 0)
-			rc = guard_deps(rule, deps[i].children, deps[i].nchildren);
-	}
-	return rc;
-}
-
-static int guard_scan(const lethe_scan *scan)
-{
-	const char *rule = scan->rule;
-	int rc;
-
-	if ((rc = guard(rule, "where", scan->where)) || (rc = guard(rule, "from", scan->from)) ||
-	    (rc = guard(rule, "subject", scan->subject)) || (rc = guard(rule, "hold", scan->held)))
-		return rc;
-	for (size_t i = 0; i < scan->nexclude && rc == 0; i++)
-		if ((rc = guard(rule, "where", scan->exclude[i].where)) == 0)
-			rc = guard(rule, "from", scan->exclude[i].from);
-	return rc ? rc : guard_deps(rule, scan->deps, scan->ndeps);
-}
-
-static int append_hb(lethe_strbuf *s, lethe_pg *be, const lethe_scan *scan)
-{
-	int rc = 0;
-
-	if (!scan->held && !scan->ndeps) {
-		lethe_strbuf_addf(s, "%d", LETHE_ROW_DUE);
-		return 0;
-	}
-	lethe_strbuf_adds(s, "CASE");
-	if (scan->held) {
-		lethe_strbuf_adds(s, " WHEN ");
-		append_expr(s, scan->held, "FALSE");
-		lethe_strbuf_addf(s, " THEN %d", LETHE_ROW_HELD);
-	}
-	if (scan->ndeps) {
-		lethe_strbuf_adds(s, " WHEN ");
-		rc = append_due(s, be, scan->table, &scan->due, scan->from, scan->rule);
-		lethe_strbuf_adds(s, " AND ");
-		if (rc == 0)
-			rc = append_deps(s, be, scan->table, scan->deps, scan->ndeps, 0, scan->rule);
-		lethe_strbuf_addf(s, " THEN %d", LETHE_ROW_BLOCKED);
-	}
-	lethe_strbuf_addf(s, " ELSE %d END", LETHE_ROW_DUE);
-	return rc;
-}
-
-static void append_class(lethe_strbuf *s, const lethe_threshold *th)
-{
-	switch (th->kind) {
-	case LETHE_DUE_BEFORE:
-		lethe_strbuf_addf(s, "CASE WHEN lethe_d IS NULL THEN %d WHEN lethe_d >= %d OR lethe_d < %d "
-				  "THEN %d WHEN lethe_d >= %d THEN %d ELSE lethe_h END", LETHE_ROW_NOT_STARTED,
-				  (int)th->invalid_from, FIRST_DAY, LETHE_ROW_INVALID, (int)th->due_before,
-				  LETHE_ROW_NOT_DUE);
-		break;
-	case LETHE_DUE_MATCH:
-		lethe_strbuf_adds(s, "lethe_h");
-		break;
-	default:
-		lethe_strbuf_addf(s, "%d", LETHE_ROW_NOT_DUE);
-	}
-}
-
-static void append_done_form(lethe_strbuf *s, const char *table, const lethe_done_column *d)
-{
-	lethe_strbuf c = LETHE_STRBUF_INIT;
-	const char *col;
-
-	lethe_strbuf_adds(&c, "CAST(");
-	append_column_ref(&c, table, d->column);
-	lethe_strbuf_adds(&c, " AS text)");
-	col = lethe_strbuf_str(&c);
-	lethe_strbuf_addf(s, " AND (%s IS NULL", col);
-	switch (d->form) {
-	case LETHE_DONE_TOKEN:
-		lethe_strbuf_addf(s, " OR (length(%s) = 36 AND substr(%s, 1, 4) = 'tok_')", col, col);
-		break;
-	case LETHE_DONE_NULL:
-		break;
-	case LETHE_DONE_TEXT:
-		lethe_strbuf_addf(s, " OR %s = ", col);
-		lethe_strbuf_addch(s, '\'');
-		for (const char *p = d->text ? d->text : ""; *p; p++) {
-			if (*p == '\'')
-				lethe_strbuf_addch(s, '\'');
-			lethe_strbuf_addch(s, *p);
-		}
-		lethe_strbuf_addch(s, '\'');
-		break;
-	case LETHE_DONE_MAXLEN:
-		lethe_strbuf_addf(s, " OR length(%s) <= %d", col, d->n);
-		break;
-	case LETHE_DONE_YEAR:
-		lethe_strbuf_addf(s, " OR %s ~ '^[0-9]{4}$'", col);
-		break;
-	case LETHE_DONE_MONTH:
-		lethe_strbuf_addf(s, " OR %s ~ '^[0-9]{4}-[0-9]{2}$'", col);
-		break;
-	}
-	lethe_strbuf_adds(s, ")");
-	lethe_strbuf_release(&c);
-}
-
-static int append_rows(lethe_strbuf *s, lethe_pg *be, const lethe_scan *scan)
-{
-	int rc = 0;
-
-	lethe_strbuf_adds(s, " FROM ");
-	lethe_pg_ident(s, scan->table);
-	lethe_strbuf_adds(s, " WHERE coalesce(");
-	append_expr(s, scan->where, "TRUE");
-	lethe_strbuf_adds(s, ", FALSE)");
-	for (size_t i = 0; i < scan->nexclude && rc == 0; i++) {
-		lethe_strbuf_adds(s, " AND NOT coalesce(");
-		append_expr(s, scan->exclude[i].where, "TRUE");
-		lethe_strbuf_adds(s, " AND ");
-		rc = append_due(s, be, scan->table, &scan->exclude[i].due, scan->exclude[i].from,
-				scan->rule);
-		if (scan->held) {
-			lethe_strbuf_adds(s, " AND NOT coalesce(");
-			append_expr(s, scan->held, "FALSE");
-			lethe_strbuf_adds(s, ", FALSE)");
-		}
-		lethe_strbuf_adds(s, ", FALSE)");
-	}
-	if (scan->done_rule && be->own_schema) {
-		lethe_strbuf_adds(s, " AND NOT (EXISTS (SELECT 1 FROM lethe.lethe_done AS d WHERE "
-				  "d.rule = :lethe_rule AND d.key = CAST(");
-		append_column_ref(s, scan->table, scan->key);
-		lethe_strbuf_adds(s, " AS text))");
-		for (size_t i = 0; i < scan->ndone_columns; i++)
-			append_done_form(s, scan->table, &scan->done_columns[i]);
-		lethe_strbuf_adds(s, ")");
-	}
-	if (be->keys_where) {
-		lethe_strbuf_adds(s, " AND ");
-		lethe_strbuf_adds(s, be->keys_where);
-	}
-	if (scan->after_key) {
-		lethe_strbuf_adds(s, " AND ");
-		append_column_ref(s, scan->table, scan->key);
-		lethe_strbuf_adds(s, " > :lethe_after");
-	}
-	return rc;
-}
-
-static int append_inner(lethe_strbuf *s, lethe_pg *be, const lethe_scan *scan, int count)
-{
-	int inner_limit = !count && !scan->classes && scan->limit > 0;
-	int rc;
-
-	lethe_strbuf_adds(s, "(SELECT ");
-	if (!count) {
-		append_column_ref(s, scan->table, scan->key);
-		lethe_strbuf_adds(s, " AS lethe_k, ");
-		append_expr(s, scan->subject, "NULL");
-		lethe_strbuf_adds(s, " AS lethe_s, ");
-	}
-	if (scan->due.kind == LETHE_DUE_BEFORE && scan->from)
-		rc = append_day(s, be, scan->table, scan->from, scan->rule);
-	else
-		rc = (lethe_strbuf_adds(s, "NULL::numeric"), 0);
-	lethe_strbuf_adds(s, " AS lethe_d, ");
-	if (rc == 0)
-		rc = append_hb(s, be, scan);
-	lethe_strbuf_adds(s, " AS lethe_h");
-	if (rc == 0)
-		rc = append_rows(s, be, scan);
-	/* in key order also under a class filter, so that the outer level's
-	 * ORDER BY and LIMIT read the key's index and stop after `limit` rows
-	 * instead of classifying every row after after_key (one batch must not
-	 * cost the whole table) */
-	if (inner_limit || (scan->classes && scan->limit > 0)) {
-		lethe_strbuf_adds(s, " ORDER BY ");
-		append_column_ref(s, scan->table, scan->key);
-	}
-	if (inner_limit)
-		lethe_strbuf_addf(s, " LIMIT %lld", (long long)scan->limit);
-	lethe_strbuf_adds(s, " OFFSET 0) AS lethe_q");
-	return rc;
-}
-
-static int append_query(lethe_strbuf *s, lethe_pg *be, const lethe_scan *scan)
-{
-	int rc;
-
-	lethe_strbuf_adds(s, "SELECT lethe_k, lethe_d, lethe_s, lethe_c FROM (SELECT lethe_k, lethe_d, "
-			  "lethe_s, ");
-	append_class(s, &scan->due);
-	lethe_strbuf_adds(s, " AS lethe_c FROM ");
-	rc = append_inner(s, be, scan, 0);
-	lethe_strbuf_adds(s, ") AS lethe_r");
-	if (scan->classes) {
-		lethe_strbuf_adds(s, " WHERE lethe_c IN (");
-		for (int c = 0, first = 1; c < LETHE_ROW_NCLASSES; c++)
-			if (scan->classes & (1u << c)) {
-				lethe_strbuf_addf(s, "%s%d", first ? "" : ", ", c);
-				first = 0;
-			}
-		lethe_strbuf_adds(s, ")");
-	}
-	if (scan->classes || scan->limit > 0)
-		lethe_strbuf_adds(s, " ORDER BY lethe_k");
-	if (scan->classes && scan->limit > 0)
-		lethe_strbuf_addf(s, " LIMIT %lld", (long long)scan->limit);
-	return rc;
-}
-
-static int append_count(lethe_strbuf *s, lethe_pg *be, const lethe_scan *scan)
-{
-	const lethe_threshold *th = &scan->due;
-	char due[64] = "TRUE AND ";
-
-	if (th->kind == LETHE_DUE_BEFORE)
-		snprintf(due, sizeof(due), "lethe_d < %d AND lethe_d >= %d AND ", (int)th->due_before,
-			 FIRST_DAY);
-	lethe_strbuf_addf(s, "SELECT count(*), count(lethe_d), count(*) FILTER (WHERE lethe_d >= %d OR "
-			  "lethe_d < %d), count(*) FILTER (WHERE lethe_d < %d AND lethe_d >= %d), ",
-			  (int)th->invalid_from, FIRST_DAY, (int)th->due_before, FIRST_DAY);
-	if (scan->held && th->kind != LETHE_DUE_NEVER)
-		lethe_strbuf_addf(s, "count(*) FILTER (WHERE %slethe_h = %d), ", due, LETHE_ROW_HELD);
-	else
-		lethe_strbuf_adds(s, "0, ");
-	if (scan->ndeps && th->kind != LETHE_DUE_NEVER)
-		lethe_strbuf_addf(s, "count(*) FILTER (WHERE %slethe_h = %d), ", due, LETHE_ROW_BLOCKED);
-	else
-		lethe_strbuf_adds(s, "0, ");
-	lethe_strbuf_addf(s, "min(lethe_d) FILTER (WHERE lethe_d >= %d), max(lethe_d) FILTER "
-			  "(WHERE lethe_d < %d) FROM ", (int)th->due_before, (int)th->invalid_from);
-	return append_inner(s, be, scan, 1);
-}
-
 /* Whether `sql` holds the named parameter (case-insensitively, as numbered). */
 static int used(const char *sql, const char *name)
 {
@@ -522,15 +146,18 @@ static int used(const char *sql, const char *name)
 int lethe_pg_scan_sql(char **out, lethe_pg *be, const lethe_scan *scan, int count,
 		      lethe_value *params, int *nparams)
 {
+	lethe_scan_dialect dialect = {
+		.ident = lethe_pg_ident, .day = append_day, .ctx = be, .range_contains = 1,
+		.null_day = "NULL::numeric", .unlimited = "", .text_type = "text", .length = "length",
+		.regexp = "~", .done_table = be->own_schema ? "lethe.lethe_done" : NULL,
+		.done_key = "d.key", .keys_where = be->keys_where,
+	};
 	lethe_strbuf s = LETHE_STRBUF_INIT;
 	const char *names[4], *sql;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = guard_scan(scan)) < 0)
-		return rc;
-	rc = count ? append_count(&s, be, scan) : append_query(&s, be, scan);
-	if (rc < 0) {
+	if ((rc = lethe_scan_sql(&s, &dialect, scan, count)) < 0) {
 		lethe_strbuf_release(&s);
 		return rc;
 	}

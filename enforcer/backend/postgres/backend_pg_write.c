@@ -72,24 +72,9 @@ void lethe_pg_rollback(lethe_backend *base)
 	be->in_txn = 0;
 }
 
-/* Refuse a change that would fire a trigger the rule does not acknowledge. */
-static int refuse_triggers_cb(void *ctx, const char *trigger, int harmless)
-{
-	const lethe_change *c = ctx;
-
-	if (harmless)
-		return 0;
-	for (size_t i = 0; i < c->ntriggers; i++)
-		if (!strcmp(c->triggers[i], trigger))
-			return 0;
-	return lethe_error_set(LETHE_EDATA, "rule '%s': changing '%s' would run trigger '%s', which "
-			       "the rule does not acknowledge (triggers: in the rule); nothing was changed",
-			       c->rule ? c->rule : "?", c->table, trigger);
-}
-
 static int refuse_triggers(lethe_pg *be, const lethe_change *c)
 {
-	return lethe_pg_change_triggers(&be->base, c, refuse_triggers_cb, (void *)c);
+	return lethe_pg_change_triggers(&be->base, c, lethe_backend_refuse_trigger, (void *)c);
 }
 
 static int record_done(lethe_pg *be, const lethe_change *c, const lethe_value *key)
