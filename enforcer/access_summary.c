@@ -40,6 +40,8 @@ static void print_period(FILE *f, const lethe_rule *r)
 		[LETHE_COUNT_END_OF_MONTH] = "from the end of the month",
 		[LETHE_COUNT_END_OF_YEAR] = "from the end of the calendar year",
 		[LETHE_COUNT_END_OF_FISCAL_YEAR] = "from the end of the financial year",
+		[LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END] =
+			"from the end of the calendar year in which the financial year ended",
 	};
 
 	if (r->action == LETHE_ACTION_KEEP && !r->has_retain) {

@@ -39,8 +39,10 @@ void lethe_plan_threshold(lethe_threshold *out, const lethe_plan_clock *c, size_
 		out->kind = LETHE_DUE_NEVER;
 		return;
 	}
-	/* An erasure's clock is the subject match: 1 for the subject's rows. */
-	if (c->scope && c->scope->erasure) {
+	/* An erasure's clock is the subject match: 1 for the subject's rows;
+	 * but a rule that keeps on erasure disposes of what its own clock made
+	 * due (lethe_rule_erasure_by_clock). */
+	if (c->scope && c->scope->erasure && !lethe_rule_erasure_by_clock(r)) {
 		out->kind = LETHE_DUE_MATCH;
 		return;
 	}
@@ -124,7 +126,7 @@ int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const l
 		rp->not_due++;
 		/* keep rules and erasures have no day a row becomes due */
 		if (lethe_plan_action(rp->rule, c->scope) == LETHE_ACTION_KEEP ||
-		    (c->scope && c->scope->erasure))
+		    (c->scope && c->scope->erasure && !lethe_rule_erasure_by_clock(rp->rule)))
 			return 0;
 		if ((rc = lethe_plan_becomes_due(&next, c, rp->rule, day)) < 0)
 			return rc;
@@ -296,7 +298,7 @@ int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy 
 
 lethe_action lethe_plan_action(const lethe_rule *r, const lethe_plan_scope *scope)
 {
-	return scope && scope->erasure ? r->on_erasure : r->action;
+	return scope && scope->erasure ? lethe_rule_erasure_action(r) : r->action;
 }
 
 int lethe_plan_scope_init(lethe_plan_scope *s, const lethe_policy *p, const lethe_value *subject,
@@ -323,8 +325,12 @@ int lethe_plan_scope_init(lethe_plan_scope *s, const lethe_policy *p, const leth
 		n = r->where ? asprintf(&s->where[i], "(\n%s\n) AND (\n%s\n) = :lethe_subject",
 					r->where, r->subject)
 			     : asprintf(&s->where[i], "(\n%s\n) = :lethe_subject", r->subject);
-		if (n < 0 || (erasure && asprintf(&s->from[i], "(\n%s\n) = :lethe_subject",
-						  r->subject) < 0))
+		if (n < 0)
+			goto oom;
+		/* the clock of an erasure: the subject match, or the rule's own
+		 * clock where it keeps on erasure (its due rows go now) */
+		if (erasure && lethe_rule_erasure_by_clock(r) ? !(s->from[i] = strdup(r->from))
+		    : erasure && asprintf(&s->from[i], "(\n%s\n) = :lethe_subject", r->subject) < 0)
 			goto oom;
 	}
 	return 0;

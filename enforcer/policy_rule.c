@@ -19,11 +19,13 @@
 
 enum {
 	R_NAME, R_DESCRIPTION, R_BASIS, R_TABLE, R_KEY, R_SUBJECT, R_WHERE,
-	R_FROM, R_COUNTED_FROM, R_RETAIN, R_ACTION, R_COLUMNS, R_ON_ERASURE, R_TRIGGERS, R_N
+	R_FROM, R_COUNTED_FROM, R_RETAIN, R_ACTION, R_COLUMNS, R_ON_ERASURE, R_TRIGGERS,
+	R_KEEP_WHILE, R_KEPT_BECAUSE, R_STALE_SINCE, R_STALE_AFTER, R_N
 };
 static const char *const rule_keys[] = {
 	"name", "description", "basis", "table", "key", "subject", "where",
-	"from", "counted_from", "retain", "action", "columns", "on_erasure", "triggers", NULL
+	"from", "counted_from", "retain", "action", "columns", "on_erasure", "triggers",
+	"keep_while", "kept_because", "stale_since", "stale_after", NULL
 };
 
 static const char *const action_names[] = {
@@ -41,6 +43,16 @@ const char *lethe_action_name(lethe_action a)
 	if ((unsigned)a >= sizeof(action_names) / sizeof(*action_names))
 		return "unknown";
 	return action_names[a];
+}
+
+int lethe_rule_erasure_by_clock(const lethe_rule *r)
+{
+	return r->on_erasure == LETHE_ACTION_KEEP && r->action != LETHE_ACTION_KEEP;
+}
+
+lethe_action lethe_rule_erasure_action(const lethe_rule *r)
+{
+	return lethe_rule_erasure_by_clock(r) ? r->action : r->on_erasure;
 }
 
 /* Everything a rule's checks need besides the rule itself. */
@@ -178,7 +190,8 @@ static void parse_clock(rule_walk *w, lethe_rule *r)
 	if (s && lethe_counted_from_parse(&r->counted_from, s))
 		lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[R_COUNTED_FROM]),
 				 "'counted_from': bad value '%s' (expected end of "
-				 "month, end of year or end of fiscal year)", lethe_text_quote(q, s, strlen(s)));
+				 "month, end of year, end of fiscal year or end of "
+				 "calendar year of fiscal year end)", lethe_text_quote(q, s, strlen(s)));
 }
 
 /* from and retain: required unless keep; a keep rule has both or neither. */
@@ -372,6 +385,40 @@ static void check_columns(rule_walk *w, lethe_rule *r, int action_ok)
 		parse_columns(w, r);
 }
 
+/* keep_while with kept_because (both or neither); stale_since with
+ * stale_after (both or neither, and only on a rule with a clock). */
+static void parse_conditions(rule_walk *w, lethe_rule *r)
+{
+	char q[LETHE_EXCERPT_SIZE];
+	const char *s;
+
+	r->keep_while = text_key(w, R_KEEP_WHILE, &r->keep_while_mark, r->mark);
+	r->kept_because = text_key(w, R_KEPT_BECAUSE, NULL, r->mark);
+	if (!w->v[R_KEEP_WHILE] != !w->v[R_KEPT_BECAUSE])
+		lethe_ydoc_fault(w->y, w->km[w->v[R_KEEP_WHILE] ? R_KEEP_WHILE : R_KEPT_BECAUSE],
+				 "'%s' without '%s'%s (the reason is what the data subject is told)",
+				 rule_keys[w->v[R_KEEP_WHILE] ? R_KEEP_WHILE : R_KEPT_BECAUSE],
+				 rule_keys[w->v[R_KEEP_WHILE] ? R_KEPT_BECAUSE : R_KEEP_WHILE], w->ctx);
+	r->stale_since = text_key(w, R_STALE_SINCE, &r->stale_since_mark, r->mark);
+	s = lethe_ydoc_str(w->y, w->v[R_STALE_AFTER], "stale_after");
+	if (s) {
+		if (lethe_duration_parse(&r->stale_after, s) == 0)
+			r->has_stale_after = 1;
+		else
+			lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[R_STALE_AFTER]),
+					 "'stale_after': bad duration '%s' (expected N "
+					 "days|weeks|months|years)", lethe_text_quote(q, s, strlen(s)));
+	}
+	if (!w->v[R_STALE_SINCE] != !w->v[R_STALE_AFTER])
+		lethe_ydoc_fault(w->y, w->km[w->v[R_STALE_SINCE] ? R_STALE_SINCE : R_STALE_AFTER],
+				 "'%s' without '%s'%s",
+				 rule_keys[w->v[R_STALE_SINCE] ? R_STALE_SINCE : R_STALE_AFTER],
+				 rule_keys[w->v[R_STALE_SINCE] ? R_STALE_AFTER : R_STALE_SINCE], w->ctx);
+	else if (w->v[R_STALE_SINCE] && !w->v[R_FROM])
+		lethe_ydoc_fault(w->y, w->km[R_STALE_SINCE],
+				 "'stale_since' needs a clock ('from')%s", w->ctx);
+}
+
 int lethe_rule_parse(lethe_ydoc *y, const yaml_node_t *n, size_t index,
 		     lethe_rule *r)
 {
@@ -412,6 +459,7 @@ int lethe_rule_parse(lethe_ydoc *y, const yaml_node_t *n, size_t index,
 	if (action_ok)
 		parse_on_erasure(&w, r);
 	parse_triggers(&w, r);
+	parse_conditions(&w, r);
 	return y->faults == faults;
 }
 
@@ -427,6 +475,9 @@ void lethe_rule_clear(lethe_rule *r)
 	free(r->subject);
 	free(r->where);
 	free(r->from);
+	free(r->keep_while);
+	free(r->kept_because);
+	free(r->stale_since);
 	for (size_t i = 0; i < r->ncolumns; i++) {
 		free(r->columns[i].column);
 		free(r->columns[i].text);
