@@ -62,51 +62,145 @@ static int parse_args(erase_args *a, int argc, char **argv)
 	return 0;
 }
 
-/* Why rows of a rule stay. */
+/*
+ * The answer's English words for the data subject, in one table so that they
+ * can be translated in one place (docs/legal.md, "The erasure answer"). Each
+ * is a printf format; the comment names its arguments.
+ */
+enum {
+	W_TITLE,          /* subject, date, dry-run note */
+	W_DRY_RUN,
+	W_DELETED,        /* count, "row"/"rows" */
+	W_PSEUDONYMISED,  /* count, row(s) */
+	W_MASKED,         /* count, row(s) */
+	W_DUE_ALREADY,    /* count, row(s): period already over */
+	W_KEPT_LAW,       /* count, row(s), basis */
+	W_KEPT_WHILE,     /* count, row(s), kept_because */
+	W_KEPT_HOLD,      /* count, row(s) */
+	W_KEPT_DEPENDS,   /* count, row(s) */
+	W_UNTIL_DAY,      /* day */
+	W_UNTIL_BETWEEN,  /* day, day */
+	W_UNTIL_EVENT,    /* count, row(s) */
+	W_ROW,
+	W_ROWS,
+	W_NWORDS
+};
+
+static const char *const words[W_NWORDS] = {
+	[W_TITLE] = "Erasure request for data subject %s, %s%s\n\n",
+	[W_DRY_RUN] = " (dry run: nothing was changed)",
+	[W_DELETED] = "  deleted now: %" PRId64 " %s\n",
+	[W_PSEUDONYMISED] = "  pseudonymised now: %" PRId64 " %s (your name and contact details "
+			    "replaced by a code; the record itself stays)\n",
+	[W_MASKED] = "  reduced now: %" PRId64 " %s (the parts that identify you removed)\n",
+	[W_DUE_ALREADY] = "  deleted now: %" PRId64 " %s whose retention period had already ended\n",
+	[W_KEPT_LAW] = "  kept: %" PRId64 " %s, because we must keep them (%s)\n",
+	[W_KEPT_WHILE] = "  kept: %" PRId64 " %s, while %s\n",
+	[W_KEPT_HOLD] = "  kept: %" PRId64 " %s under a legal hold (evidence for a dispute or an "
+			"authority)\n",
+	[W_KEPT_DEPENDS] = "  kept: %" PRId64 " %s, because other data we must keep refers to them; "
+			   "they go with it\n",
+	[W_UNTIL_DAY] = "  they will be deleted on %s\n",
+	[W_UNTIL_BETWEEN] = "  they will be deleted between %s and %s\n",
+	[W_UNTIL_EVENT] = "  %" PRId64 " %s will be deleted only after the case or order they belong to "
+			  "is closed, counted from that day\n",
+	[W_ROW] = "row",
+	[W_ROWS] = "rows",
+};
+
+static const char *rows_word(int64_t n)
+{
+	return words[n == 1 ? W_ROW : W_ROWS];
+}
+
+/* Why rows of a rule stay (the JSON's kept_reason; stable identifiers). */
 static const char *kept_reason(const lethe_rule_plan *done)
 {
-	if (done->rule->on_erasure == LETHE_ACTION_KEEP)
+	if (done->rule->on_erasure == LETHE_ACTION_KEEP && !done->held && !done->blocked)
 		return "kept: required by its basis";
+	if (done->held && done->rule->keep_while)
+		return "kept: while its condition holds";
 	if (done->held)
 		return "kept: legal hold";
-	return "kept: other data that must be kept depends on it";
+	if (done->blocked)
+		return "kept: other data that must be kept depends on it";
+	return "kept: required by its basis";
+}
+
+static void print_disposed(const lethe_rule_plan *d)
+{
+	lethe_action a = lethe_rule_erasure_action(d->rule);
+
+	if (!d->due)
+		return;
+	if (lethe_rule_erasure_by_clock(d->rule))
+		printf(words[W_DUE_ALREADY], d->due, rows_word(d->due));
+	else if (a == LETHE_ACTION_PSEUDONYMISE)
+		printf(words[W_PSEUDONYMISED], d->due, rows_word(d->due));
+	else if (a == LETHE_ACTION_MASK)
+		printf(words[W_MASKED], d->due, rows_word(d->due));
+	else
+		printf(words[W_DELETED], d->due, rows_word(d->due));
+}
+
+static void print_kept(const lethe_rule_plan *d, const lethe_rule_plan *k)
+{
+	int64_t stay = d->in_scope - d->due, law = stay - d->held - d->blocked;
+	char a[11], b[11];
+
+	if (d->held && d->rule->keep_while)
+		printf(words[W_KEPT_WHILE], d->held, rows_word(d->held), d->rule->kept_because);
+	else if (d->held)
+		printf(words[W_KEPT_HOLD], d->held, rows_word(d->held));
+	if (d->blocked)
+		printf(words[W_KEPT_DEPENDS], d->blocked, rows_word(d->blocked));
+	if (law > 0)
+		printf(words[W_KEPT_LAW], law, rows_word(law), d->rule->basis);
+	if (k->has_next_due) {
+		lethe_day_format(k->next_due, a);
+		lethe_day_format(k->last_due, b);
+		if (k->next_due == k->last_due)
+			printf(words[W_UNTIL_DAY], a);
+		else
+			printf(words[W_UNTIL_BETWEEN], a, b);
+	}
+	if (k->not_started)
+		printf(words[W_UNTIL_EVENT], k->not_started, rows_word(k->not_started));
 }
 
 static void answer_text(const lethe_plan *done, const lethe_plan *kept, const char *subject,
 			int dry_run)
 {
-	char today[11], a[11], b[11];
+	char today[11];
 
 	lethe_day_format(done->as_of, today);
-	printf("Erasure request for data subject %s, %s%s\n\n", subject, today,
-	       dry_run ? " (dry run: nothing was changed)" : "");
+	printf(words[W_TITLE], subject, today, dry_run ? words[W_DRY_RUN] : "");
 	for (size_t i = 0; i < done->nrules; i++) {
 		const lethe_rule_plan *d = &done->rules[i], *k = &kept->rules[i];
-		int64_t stay = d->in_scope - d->due;
 
 		if (!d->in_scope)
 			continue;
 		printf("%s (%s)\n", d->rule->description ? d->rule->description : d->rule->name,
 		       d->rule->name);
-		if (d->due)
-			printf("  erased: %" PRId64 " row%s (%s)\n", d->due, d->due == 1 ? "" : "s",
-			       lethe_action_name(d->rule->on_erasure) );
-		if (stay > 0) {
-			printf("  %s, %" PRId64 " row%s; basis: %s\n", kept_reason(d), stay,
-			       stay == 1 ? "" : "s", d->rule->basis);
-			if (k->has_next_due) {
-				lethe_day_format(k->next_due, a);
-				lethe_day_format(k->last_due, b);
-				if (k->next_due == k->last_due)
-					printf("  to be disposed of on %s\n", a);
-				else
-					printf("  to be disposed of between %s and %s\n", a, b);
-			}
-			if (k->not_started)
-				printf("  %" PRId64 " row%s kept until %s clock starts (e.g. an open case)\n",
-				       k->not_started, k->not_started == 1 ? "" : "s",
-				       k->not_started == 1 ? "its" : "their");
-		}
+		print_disposed(d);
+		if (d->in_scope - d->due > 0)
+			print_kept(d, k);
+	}
+}
+
+/* The action the erasure applied to a rule's disposed rows, as the JSON's
+ * "erased_as": pseudonymised rows are not called erased. */
+static const char *done_word(const lethe_rule *r)
+{
+	switch (lethe_rule_erasure_action(r)) {
+	case LETHE_ACTION_PSEUDONYMISE:
+		return "pseudonymised";
+	case LETHE_ACTION_MASK:
+		return "masked";
+	case LETHE_ACTION_KEEP:
+		return "kept";
+	default:
+		return "deleted";
 	}
 }
 
@@ -126,13 +220,16 @@ static int answer_json(const lethe_plan *done, const lethe_plan *kept, const cha
 			lethe_day_format(k->last_due, b);
 		}
 		json_array_append_new(cats, json_pack(
-			"{s:s, s:s, s:s?, s:s, s:s, s:I, s:I, s:s?, s:I, s:o, s:o, s:I}",
+			"{s:s, s:s, s:s?, s:s, s:s, s:I, s:s, s:b, s:I, s:s?, s:s?, s:I, s:I, s:o, s:o, s:I}",
 			"rule", d->rule->name, "table", d->rule->table,
 			"description", d->rule->description, "basis", d->rule->basis,
 			"on_erasure", lethe_action_name(d->rule->on_erasure),
-			"erased", (json_int_t)d->due, "kept", (json_int_t)stay,
+			"erased", (json_int_t)d->due, "erased_as", done_word(d->rule),
+			"already_due", lethe_rule_erasure_by_clock(d->rule) && d->due > 0,
+			"kept", (json_int_t)stay,
 			"kept_reason", stay > 0 ? kept_reason(d) : NULL,
-			"held", (json_int_t)d->held,
+			"kept_while", d->held && d->rule->keep_while ? d->rule->kept_because : NULL,
+			"held", (json_int_t)d->held, "blocked", (json_int_t)d->blocked,
 			"disposal_from", k->has_next_due && stay > 0 ? json_string(a) : json_null(),
 			"disposal_until", k->has_next_due && stay > 0 ? json_string(b) : json_null(),
 			"kept_until_clock_starts", (json_int_t)(stay > 0 ? k->not_started : 0)));
