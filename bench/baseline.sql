@@ -11,31 +11,6 @@
 PRAGMA secure_delete = ON;
 PRAGMA foreign_keys = ON;
 BEGIN IMMEDIATE;
--- pseudonymised accounts and what hangs off them: their clocks read
--- customers.email, which inactive-accounts changes, so they run first (on the
--- demo nothing is pseudonymised yet: they dispose of nothing, as in lethe)
-DELETE FROM consents WHERE withdrawn_at IS NULL AND customer_id IN
- (SELECT id FROM customers WHERE substr(email, 1, 4) = 'tok_');
-SELECT 'consents-of-pseudonymised-accounts', changes();
-UPDATE marketing_bans SET customer_id = NULL WHERE customer_id IN
- (SELECT id FROM customers WHERE substr(email, 1, 4) = 'tok_');
-SELECT 'marketing-ban-links', changes();
-DELETE FROM addresses WHERE customer_id IN
- (SELECT id FROM customers WHERE substr(email, 1, 4) = 'tok_')
- AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = addresses.customer_id AND o.status = 'paid');
-SELECT 'pseudonymised-account-addresses', changes();
-DELETE FROM customers WHERE substr(email, 1, 4) = 'tok_'
- AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = customers.id)
- AND NOT EXISTS (SELECT 1 FROM addresses a WHERE a.customer_id = customers.id)
- AND NOT EXISTS (SELECT 1 FROM complaints c WHERE c.customer_id = customers.id)
- AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.customer_id = customers.id)
- AND NOT EXISTS (SELECT 1 FROM marketing_profiles m WHERE m.customer_id = customers.id)
- AND NOT EXISTS (SELECT 1 FROM change_history h WHERE h.customer_id = customers.id)
- AND NOT EXISTS (SELECT 1 FROM marketing_bans b WHERE b.customer_id = customers.id)
- AND NOT EXISTS (SELECT 1 FROM chat_transcripts t WHERE t.customer_id = customers.id)
- AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.customer_id = customers.id)
- AND NOT EXISTS (SELECT 1 FROM page_events e WHERE e.customer_id = customers.id);
-SELECT 'pseudonymised-accounts', changes();
 -- inactive-account-addresses (clock reads customers, which is unchanged by pseudonymising)
 UPDATE addresses SET street = 'tok_' || lower(hex(randomblob(16)))
  WHERE (SELECT date(CASE WHEN coalesce(c.last_login_at, c.created_at) > coalesce(c.last_purchase_at, c.created_at)
@@ -85,7 +60,10 @@ DELETE FROM orders WHERE status <> 'open' AND date(order_date) < '2020-01-01'
 SELECT 'orders-vouchers', changes();
 -- marketing profiles before consents: the first rule's clock reads consents
 DELETE FROM marketing_profiles WHERE
- (NOT EXISTS (SELECT 1 FROM consents c WHERE c.customer_id = marketing_profiles.customer_id
+ (SELECT date(CASE WHEN coalesce(c.last_login_at, c.created_at) > coalesce(c.last_purchase_at, c.created_at)
+   THEN coalesce(c.last_login_at, c.created_at) ELSE coalesce(c.last_purchase_at, c.created_at) END)
+   FROM customers c WHERE c.id = marketing_profiles.customer_id) < '2023-11-01'
+ OR (NOT EXISTS (SELECT 1 FROM consents c WHERE c.customer_id = marketing_profiles.customer_id
    AND c.withdrawn_at IS NULL)
   AND (SELECT date(max(c.withdrawn_at)) FROM consents c
    WHERE c.customer_id = marketing_profiles.customer_id) < '2026-10-02')
@@ -93,6 +71,18 @@ DELETE FROM marketing_profiles WHERE
 SELECT 'marketing-profiles', changes();
 DELETE FROM consents WHERE date(withdrawn_at) < '2023-11-01';
 SELECT 'consents-after-withdrawal', changes();
+-- what ends with an account's pseudonymisation: the account's inactivity
+-- clock (3 years), read from columns pseudonymising does not change
+DELETE FROM consents WHERE withdrawn_at IS NULL AND
+ (SELECT date(CASE WHEN coalesce(c.last_login_at, c.created_at) > coalesce(c.last_purchase_at, c.created_at)
+   THEN coalesce(c.last_login_at, c.created_at) ELSE coalesce(c.last_purchase_at, c.created_at) END)
+   FROM customers c WHERE c.id = consents.customer_id) < '2023-11-01';
+SELECT 'consents-of-pseudonymised-accounts', changes();
+UPDATE marketing_bans SET customer_id = NULL WHERE customer_id IS NOT NULL AND
+ (SELECT date(CASE WHEN coalesce(c.last_login_at, c.created_at) > coalesce(c.last_purchase_at, c.created_at)
+   THEN coalesce(c.last_login_at, c.created_at) ELSE coalesce(c.last_purchase_at, c.created_at) END)
+   FROM customers c WHERE c.id = marketing_bans.customer_id) < '2023-11-01';
+SELECT 'marketing-ban-links', changes();
 UPDATE page_events SET customer_id = NULL, ip_address = NULL, user_agent = '[redacted]',
   postcode = substr(postcode, 1, 3)
  WHERE date(occurred_at) < '2025-09-01';

@@ -171,6 +171,16 @@ static int on_path(const char **path, int depth, const char *table)
 	return 0;
 }
 
+/* The clock of rule `index` in this scope: an erasure's subject match, or the
+ * rule's own clock where it keeps on erasure (its due rows go now); else the
+ * rule's clock. */
+static const char *clock_expr(const lethe_plan_scope *scope, const lethe_rule *r, size_t index)
+{
+	if (scope && scope->erasure && !lethe_rule_erasure_by_clock(r))
+		return scope->from[index];
+	return r->from;
+}
+
 /*
  * The rules under which a dependent row may undergo what deleting its parent
  * would do to it. Removed (CASCADE) or left in the way (RESTRICT, NO ACTION:
@@ -225,7 +235,7 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		}
 		rules[count].where = where;
-		rules[count].from = erasure ? scope->from[i] : r->from;
+		rules[count].from = clock_expr(scope, r, i);
 		count++;
 	}
 	*out = rules;
@@ -325,12 +335,8 @@ int lethe_plan_scope_init(lethe_plan_scope *s, const lethe_policy *p, const leth
 		n = r->where ? asprintf(&s->where[i], "(\n%s\n) AND (\n%s\n) = :lethe_subject",
 					r->where, r->subject)
 			     : asprintf(&s->where[i], "(\n%s\n) = :lethe_subject", r->subject);
-		if (n < 0)
-			goto oom;
-		/* the clock of an erasure: the subject match, or the rule's own
-		 * clock where it keeps on erasure (its due rows go now) */
-		if (erasure && lethe_rule_erasure_by_clock(r) ? !(s->from[i] = strdup(r->from))
-		    : erasure && asprintf(&s->from[i], "(\n%s\n) = :lethe_subject", r->subject) < 0)
+		if (n < 0 || (erasure && asprintf(&s->from[i], "(\n%s\n) = :lethe_subject",
+						  r->subject) < 0))
 			goto oom;
 	}
 	return 0;
@@ -362,7 +368,7 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	scan->key = key;
 	scan->where = clock->scope ? clock->scope->where[index] : r->where;
 	scan->from = lethe_plan_action(r, clock->scope) == LETHE_ACTION_KEEP ? NULL
-		     : clock->scope && clock->scope->erasure ? clock->scope->from[index] : r->from;
+		     : clock_expr(clock->scope, r, index);
 	scan->bind_subject = clock->scope ? clock->scope->subject : NULL;
 	char *held = NULL;
 	int rc;
@@ -423,7 +429,7 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 			ex = grown;
 			lethe_plan_threshold(&ex[n].due, clock, i);
 			ex[n].where = e->where;
-			ex[n].from = clock->scope && clock->scope->erasure ? clock->scope->from[i] : e->from;
+			ex[n].from = clock_expr(clock->scope, e, i);
 			n++;
 		}
 		scan->exclude = ex;

@@ -100,10 +100,11 @@ static const char *const words[W_NWORDS] = {
 			"authority)\n",
 	[W_KEPT_DEPENDS] = "  kept: %" PRId64 " %s, because other data we must keep refers to them; "
 			   "they go with it\n",
-	[W_UNTIL_DAY] = "  they will be deleted on %s\n",
-	[W_UNTIL_BETWEEN] = "  they will be deleted between %s and %s\n",
-	[W_UNTIL_EVENT] = "  %" PRId64 " %s will be deleted only after the case or order they belong to "
-			  "is closed, counted from that day\n",
+	[W_UNTIL_DAY] = "  to be disposed of on %s, when their retention period is over\n",
+	[W_UNTIL_BETWEEN] = "  to be disposed of between %s and %s, when their retention periods "
+			    "are over\n",
+	[W_UNTIL_EVENT] = "  %" PRId64 " %s: the retention period starts only when the case or "
+			  "order they belong to is closed\n",
 	[W_ROW] = "row",
 	[W_ROWS] = "rows",
 };
