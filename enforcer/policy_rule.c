@@ -172,20 +172,28 @@ static void parse_triggers(rule_walk *w, lethe_rule *r)
 	}
 }
 
+/* A duration-valued key: *has set when it parsed, a fault when it did not. */
+static void duration_key(rule_walk *w, int k, lethe_duration *out, int *has)
+{
+	char q[LETHE_EXCERPT_SIZE];
+	const char *s = lethe_ydoc_str(w->y, w->v[k], rule_keys[k]);
+
+	if (!s)
+		return;
+	if (lethe_duration_parse(out, s) == 0)
+		*has = 1;
+	else
+		lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[k]), "'%s': bad duration '%s' "
+				 "(expected N days|weeks|months|years)", rule_keys[k],
+				 lethe_text_quote(q, s, strlen(s)));
+}
+
 static void parse_clock(rule_walk *w, lethe_rule *r)
 {
 	char q[LETHE_EXCERPT_SIZE];
 	const char *s;
 
-	s = lethe_ydoc_str(w->y, w->v[R_RETAIN], "retain");
-	if (s) {
-		if (lethe_duration_parse(&r->retain, s) == 0)
-			r->has_retain = 1;
-		else
-			lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[R_RETAIN]),
-					 "'retain': bad duration '%s' (expected N "
-					 "days|weeks|months|years)", lethe_text_quote(q, s, strlen(s)));
-	}
+	duration_key(w, R_RETAIN, &r->retain, &r->has_retain);
 	s = lethe_ydoc_str(w->y, w->v[R_COUNTED_FROM], "counted_from");
 	if (s && lethe_counted_from_parse(&r->counted_from, s))
 		lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[R_COUNTED_FROM]),
@@ -389,9 +397,6 @@ static void check_columns(rule_walk *w, lethe_rule *r, int action_ok)
  * stale_after (both or neither, and only on a rule with a clock). */
 static void parse_conditions(rule_walk *w, lethe_rule *r)
 {
-	char q[LETHE_EXCERPT_SIZE];
-	const char *s;
-
 	r->keep_while = text_key(w, R_KEEP_WHILE, &r->keep_while_mark, r->mark);
 	r->kept_because = text_key(w, R_KEPT_BECAUSE, NULL, r->mark);
 	if (!w->v[R_KEEP_WHILE] != !w->v[R_KEPT_BECAUSE])
@@ -400,15 +405,7 @@ static void parse_conditions(rule_walk *w, lethe_rule *r)
 				 rule_keys[w->v[R_KEEP_WHILE] ? R_KEEP_WHILE : R_KEPT_BECAUSE],
 				 rule_keys[w->v[R_KEEP_WHILE] ? R_KEPT_BECAUSE : R_KEEP_WHILE], w->ctx);
 	r->stale_since = text_key(w, R_STALE_SINCE, &r->stale_since_mark, r->mark);
-	s = lethe_ydoc_str(w->y, w->v[R_STALE_AFTER], "stale_after");
-	if (s) {
-		if (lethe_duration_parse(&r->stale_after, s) == 0)
-			r->has_stale_after = 1;
-		else
-			lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[R_STALE_AFTER]),
-					 "'stale_after': bad duration '%s' (expected N "
-					 "days|weeks|months|years)", lethe_text_quote(q, s, strlen(s)));
-	}
+	duration_key(w, R_STALE_AFTER, &r->stale_after, &r->has_stale_after);
 	if (!w->v[R_STALE_SINCE] != !w->v[R_STALE_AFTER])
 		lethe_ydoc_fault(w->y, w->km[w->v[R_STALE_SINCE] ? R_STALE_SINCE : R_STALE_AFTER],
 				 "'%s' without '%s'%s",

@@ -87,6 +87,11 @@ static int stale_count(int64_t *out, lethe_backend *be, const lethe_rule *r, let
 
 	if ((rc = lethe_backend_table_info(&t, be, r->table)) < 0)
 		return rc;
+	if (!lethe_rule_key(r, t)) {  /* plan reports the rule itself */
+		lethe_table_info_free(t);
+		*out = 0;
+		return 0;
+	}
 	if (asprintf(&where, "(\n%s\n) AND (\n%s\n) IS NULL", r->where ? r->where : "1",
 		     r->from) < 0) {
 		where = NULL;
