@@ -11,17 +11,19 @@
 PRAGMA secure_delete = ON;
 PRAGMA foreign_keys = ON;
 BEGIN IMMEDIATE;
--- inactive-account-addresses (clock reads customers, which is unchanged by pseudonymising)
-UPDATE addresses SET street = 'tok_' || lower(hex(randomblob(16)))
- WHERE (SELECT date(CASE WHEN coalesce(c.last_login_at, c.created_at) > coalesce(c.last_purchase_at, c.created_at)
+-- inactive-account-addresses (clock reads customers, which is unchanged by pseudonymising);
+-- kept while the account has a paid order not yet delivered
+DELETE FROM addresses WHERE (SELECT date(CASE WHEN coalesce(c.last_login_at, c.created_at) > coalesce(c.last_purchase_at, c.created_at)
         THEN coalesce(c.last_login_at, c.created_at) ELSE coalesce(c.last_purchase_at, c.created_at) END)
-        FROM customers c WHERE c.id = addresses.customer_id) < '2023-11-01';
+        FROM customers c WHERE c.id = addresses.customer_id) < '2023-11-01'
+ AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = addresses.customer_id AND o.status = 'paid');
 SELECT 'inactive-account-addresses', changes();
 UPDATE customers SET name = 'tok_' || lower(hex(randomblob(16))),
   email = 'tok_' || lower(hex(randomblob(16))),
   phone = CASE WHEN phone IS NULL THEN NULL ELSE 'tok_' || lower(hex(randomblob(16))) END
  WHERE date(CASE WHEN coalesce(last_login_at, created_at) > coalesce(last_purchase_at, created_at)
-       THEN coalesce(last_login_at, created_at) ELSE coalesce(last_purchase_at, created_at) END) < '2023-11-01';
+       THEN coalesce(last_login_at, created_at) ELSE coalesce(last_purchase_at, created_at) END) < '2023-11-01'
+ AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = customers.id AND o.status = 'paid');
 SELECT 'inactive-accounts', changes();
 DELETE FROM change_history WHERE date(changed_at) < '2024-11-01';
 SELECT 'change-history', changes();
@@ -87,5 +89,21 @@ UPDATE page_events SET customer_id = NULL, ip_address = NULL, user_agent = '[red
   postcode = substr(postcode, 1, 3)
  WHERE date(occurred_at) < '2025-09-01';
 SELECT 'web-analytics', changes();
+-- an inactive account goes last, once nothing it would cascade into (or that
+-- still points at it) is left
+DELETE FROM customers
+ WHERE date(CASE WHEN coalesce(last_login_at, created_at) > coalesce(last_purchase_at, created_at)
+       THEN coalesce(last_login_at, created_at) ELSE coalesce(last_purchase_at, created_at) END) < '2023-11-01'
+ AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = customers.id)
+ AND NOT EXISTS (SELECT 1 FROM addresses a WHERE a.customer_id = customers.id)
+ AND NOT EXISTS (SELECT 1 FROM complaints c WHERE c.customer_id = customers.id)
+ AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.customer_id = customers.id)
+ AND NOT EXISTS (SELECT 1 FROM marketing_profiles m WHERE m.customer_id = customers.id)
+ AND NOT EXISTS (SELECT 1 FROM change_history h WHERE h.customer_id = customers.id)
+ AND NOT EXISTS (SELECT 1 FROM marketing_bans b WHERE b.customer_id = customers.id)
+ AND NOT EXISTS (SELECT 1 FROM chat_transcripts t WHERE t.customer_id = customers.id)
+ AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.customer_id = customers.id)
+ AND NOT EXISTS (SELECT 1 FROM page_events e WHERE e.customer_id = customers.id);
+SELECT 'unreferenced-inactive-accounts', changes();
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);

@@ -169,15 +169,26 @@ static void print_kept(const lethe_rule_plan *d, const lethe_rule_plan *k)
 		printf(words[W_UNTIL_EVENT], k->not_started, rows_word(k->not_started));
 }
 
-static void answer_text(const lethe_plan *done, const lethe_plan *kept, const char *subject,
-			int dry_run)
+/* Where the kept rows' days come from: the plan after the erasure, but for a
+ * rule that keeps on erasure the one before it, whose not-due rows are
+ * exactly those kept (its due ones went) and which still finds rows the
+ * erasure unlinked from the subject (a journal entry that names the customer
+ * by a number of the deleted account). */
+static const lethe_rule_plan *kept_days(const lethe_plan *kept, const lethe_plan *before,
+					size_t i)
+{
+	return lethe_rule_erasure_by_clock(kept->rules[i].rule) ? &before->rules[i] : &kept->rules[i];
+}
+
+static void answer_text(const lethe_plan *done, const lethe_plan *kept, const lethe_plan *before,
+			const char *subject, int dry_run)
 {
 	char today[11];
 
 	lethe_day_format(done->as_of, today);
 	printf(words[W_TITLE], subject, today, dry_run ? words[W_DRY_RUN] : "");
 	for (size_t i = 0; i < done->nrules; i++) {
-		const lethe_rule_plan *d = &done->rules[i], *k = &kept->rules[i];
+		const lethe_rule_plan *d = &done->rules[i], *k = kept_days(kept, before, i);
 
 		if (!d->in_scope)
 			continue;
@@ -205,15 +216,15 @@ static const char *done_word(const lethe_rule *r)
 	}
 }
 
-static int answer_json(const lethe_plan *done, const lethe_plan *kept, const char *subject,
-		       int dry_run)
+static int answer_json(const lethe_plan *done, const lethe_plan *kept, const lethe_plan *before,
+		       const char *subject, int dry_run)
 {
 	json_t *root = json_object(), *cats = json_array();
 	char today[11], a[11], b[11];
 
 	lethe_day_format(done->as_of, today);
 	for (size_t i = 0; i < done->nrules; i++) {
-		const lethe_rule_plan *d = &done->rules[i], *k = &kept->rules[i];
+		const lethe_rule_plan *d = &done->rules[i], *k = kept_days(kept, before, i);
 		int64_t stay = d->in_scope - d->due;
 
 		if (k->has_next_due) {
@@ -247,7 +258,7 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	erase_args a = { 0 };
 	lethe_plan_scope keep = { 0 };
 	lethe_warnings warnings = { 0 };
-	lethe_plan *done = NULL, *kept = NULL;
+	lethe_plan *done = NULL, *kept = NULL, *before = NULL;
 	lethe_subject subject = { 0 };
 	lethe_site *site = NULL;
 	lethe_day as_of, received;
@@ -269,6 +280,10 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	}
 	if (a.received)
 		lethe_site_set_received(site, received);
+	if ((rc = lethe_plan_new_scoped(&before, r.be, r.policy, as_of, &keep)) < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
 	rc = lethe_site_erase(&done, &warnings, site, &subject, as_of, 0);
 	cli_warnings(opts, &warnings);
 	if (rc < 0 || (rc = lethe_plan_new_scoped(&kept, r.be, r.policy, as_of, &keep)) < 0) {
@@ -276,12 +291,13 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 		goto out;
 	}
 	if (a.json)
-		status = answer_json(done, kept, a.subject, a.dry_run);
+		status = answer_json(done, kept, before, a.subject, a.dry_run);
 	else
-		answer_text(done, kept, a.subject, a.dry_run);
+		answer_text(done, kept, before, a.subject, a.dry_run);
 out:
 	lethe_plan_free(done);
 	lethe_plan_free(kept);
+	lethe_plan_free(before);
 	lethe_warnings_free(&warnings);
 	lethe_site_free(site);
 	lethe_plan_scope_release(&keep);

@@ -11,6 +11,8 @@ other rules of docs/legal.md say, on real SQLite files, driving the CLI:
 - an erasure with a paid, undelivered order keeps the name and address the
   delivery needs and says why; an open complaint is kept and says why;
   the marketing ban keeps no link to the customer;
+- an inactive account is pseudonymised, stays (blocked) while a voucher
+  refers to it, and is deleted by the run in which its last voucher goes;
 - `check` warns of a table linked to the subject that no rule covers; `plan`
   and `status` warn of open orders and complaints whose clock never started
   for longer than their rule's stale_after, naming the rule and the count.
@@ -47,27 +49,32 @@ INSERT INTO customers VALUES
  (1, 'A0000001', 'Aino Vouchers', 'aino@example.org', '+358 40 111 1111', '2017-01-01', '{active}', '2018-01-05'),
  (2, 'A0000002', 'Eero Seitsemas', 'eero@example.org', '+358 40 222 2222', '{Y - 7}-01-01', '{active}', '{Y - 7}-03-10'),
  (3, 'A0000003', 'Lumi Paketti', 'lumi@example.org', '+358 40 333 3333', '{Y - 1}-01-01', '{active}', '{recent}'),
- (4, 'A0000004', 'Onni Avoin', 'onni@example.org', NULL, '2015-01-01', '{active}', NULL);
+ (4, 'A0000004', 'Onni Avoin', 'onni@example.org', NULL, '2015-01-01', '{active}', NULL),
+ (5, 'A0000005', 'Inka Passiivi', 'inka@example.org', NULL, '2020-01-01', '2021-03-01', '2021-03-01');
 INSERT INTO addresses VALUES (1, 3, 'billing', 'Pakettitie 3', '00100', 'Helsinki'),
- (2, 2, 'billing', 'Seiskatie 7', '33100', 'Tampere');
+ (2, 2, 'billing', 'Seiskatie 7', '33100', 'Tampere'), (3, 5, 'billing', 'Hiljainen 5', '90100', 'Oulu');
 INSERT INTO orders VALUES
  (1, 1, '2017-06-01 10:00:00', 'delivered', 1990),
  (2, 2, '{Y - 7}-03-10 12:00:00', 'delivered', 1990),
  (3, 3, '{recent} 09:00:00', 'paid', 1990),
- (4, 4, '2015-05-05 08:00:00', 'open', 1990);
+ (4, 4, '2015-05-05 08:00:00', 'open', 1990),
+ (5, 5, '2021-03-01 08:00:00', 'delivered', 1990);
 INSERT INTO order_lines VALUES (1, 1, 1, 1, 1990), (2, 2, 1, 1, 1990), (3, 3, 1, 1, 1990),
- (4, 4, 1, 1, 1990);
+ (4, 4, 1, 1, 1990), (5, 5, 1, 1, 1990);
 INSERT INTO invoices VALUES
  (1, 1, '2017-00000001', '2017-06-01 10:00:00', 'Aino Vouchers', 'Katu 1', '00100', 'Helsinki'),
  (2, 2, '{Y - 7}-00000002', '{Y - 7}-03-10 12:00:00', 'Eero Seitsemas', 'Seiskatie 7', '33100', 'Tampere'),
- (3, 3, '{Y}-00000003', '{recent} 09:00:00', 'Lumi Paketti', 'Pakettitie 3', '00100', 'Helsinki');
+ (3, 3, '{Y}-00000003', '{recent} 09:00:00', 'Lumi Paketti', 'Pakettitie 3', '00100', 'Helsinki'),
+ (5, 5, '2021-00000005', '2021-03-01 08:00:00', 'Inka Passiivi', 'Hiljainen 5', '90100', 'Oulu');
 -- customer 1 paid in the next calendar year: the payment's own clock
 INSERT INTO payments VALUES (1, 1, 'bank', NULL, '2018-01-05 09:00:00', 1990),
  (2, 2, 'card', NULL, '{Y - 7}-03-10 12:01:00', 1990),
- (3, 3, 'klarna', 'KL-0123456789ab', '{recent} 09:01:00', 1990);
+ (3, 3, 'klarna', 'KL-0123456789ab', '{recent} 09:01:00', 1990),
+ (5, 5, 'card', NULL, '2021-03-01 08:01:00', 1990);
 INSERT INTO sales_journal VALUES (1, '2017-06-01', 'A0000001', '2017-00000001', '3000', 1990),
  (2, '{Y - 7}-03-10', 'A0000002', '{Y - 7}-00000002', '3000', 1990),
- (3, '{recent}', 'A0000003', '{Y}-00000003', '3000', 1990);
+ (3, '{recent}', 'A0000003', '{Y}-00000003', '3000', 1990),
+ (5, '2021-03-01', 'A0000005', '2021-00000005', '3000', 1990);
 INSERT INTO deliveries VALUES (1, 1, 'Posti', 'JJFI1', 'Aino Vouchers', 'Katu 1', '00100', '2017-06-03 10:00:00'),
  (2, 2, 'Posti', 'JJFI2', 'Eero Seitsemas', 'Seiskatie 7', '33100', '{Y - 7}-03-12 10:00:00');
 INSERT INTO complaints VALUES (1, 3, 3, 'the colour is wrong', '{recent} 10:00:00', NULL),
@@ -201,6 +208,33 @@ equal(con.execute("SELECT count(*) FROM complaints WHERE id = 1").fetchone()[0],
 equal(con.execute("SELECT customer_id, email_token FROM marketing_bans WHERE id = 1").fetchone(),
       (None, "abcd"), "the marketing ban stays as a token, without a link to the customer")
 con.close()
+
+# --- an inactive account: pseudonymised, blocked by its voucher, then deleted --
+# customer 5's last purchase was 2021-03-01: inactive for 3 years since
+# 2024-03-02; its order of 2021-03-01 is a voucher until 2027-12-31.
+rc, out, err = run("-c", cfg, "run")
+equal(rc, 0, f"today's run exits 0 ({err.strip()[-200:]})")
+con = sqlite3.connect(db)
+row = con.execute("SELECT email FROM customers WHERE id = 5").fetchone()
+check(row is not None and row[0].startswith("tok_"), f"the inactive account is pseudonymised: {row}")
+equal(con.execute("SELECT count(*) FROM addresses WHERE customer_id = 5").fetchone()[0], 0,
+      "its address is gone")
+con.close()
+p = plan_at(cfg, today.isoformat())
+check(due(p, "unreferenced-inactive-accounts", "blocked") >= 1,
+      "the pseudonymised account is blocked while its voucher is kept")
+rc, out, err = run("-c", cfg, "run", "--as-of", "2028-01-01", "--allow-future-as-of",
+                   "--allow-clock-jump", "--json")
+equal(rc, 0, f"the run of 2028-01-01 exits 0 ({err.strip()[-300:]})")
+con = sqlite3.connect(db)
+equal(con.execute("SELECT count(*) FROM orders WHERE id = 5").fetchone()[0], 0,
+      "the voucher of 2021 goes on 2028-01-01")
+equal(con.execute("SELECT count(*) FROM customers WHERE id = 5").fetchone()[0], 0,
+      "and the pseudonymised account with it, nothing kept referring to it any more")
+equal(con.execute("SELECT count(*) FROM sales_journal WHERE id = 5").fetchone()[0], 1,
+      "the books keep their entry (10 years) with the customer number")
+con.close()
+
 rc, out, err = run("-c", cfg, "verify")
 equal(rc, 0, f"the evidence verifies ({out.strip()[-200:]})")
 finish()
