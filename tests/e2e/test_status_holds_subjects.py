@@ -41,7 +41,10 @@ def subject_digest(cid):
 con = sqlite3.connect(db)
 held, erased, restored = [r[0] for r in con.execute(
     "SELECT c.id FROM customers c WHERE EXISTS (SELECT 1 FROM chat_transcripts t "
-    "WHERE t.customer_id = c.id) AND c.email IS NOT NULL ORDER BY c.id LIMIT 3")]
+    "WHERE t.customer_id = c.id) AND c.email IS NOT NULL AND EXISTS (SELECT 1 FROM orders o "
+    "WHERE o.customer_id = c.id AND o.order_date >= '2021-01-01') ORDER BY c.id LIMIT 3")]
+# (customers with a recent order: vouchers keep the account, so that a run or
+# an erasure pseudonymises it rather than deleting it)
 con.close()
 
 REASON = "dispute with jane.doe@example.com"
