@@ -111,13 +111,15 @@ int lethe_plan_held_expr(char **out, const lethe_plan_clock *c, size_t index)
 
 	*out = NULL;
 	/* A rule's keep_while protects the table's rows like a hold: no rule
-	 * of the table, no cascade and no erasure disposes of them. */
+	 * of the table, no cascade and no erasure disposes of them.
+	 * Booleans TRUE and FALSE: SQL every engine shares (PostgreSQL
+	 * refuses coalesce(boolean, 0) and 1 AND boolean). */
 	for (size_t j = 0; j < c->policy->nrules && rc == 0; j++) {
 		const lethe_rule *b = &c->policy->rules[j];
 
 		if (b->keep_while && !strcasecmp(b->table, r->table))
-			rc = or_term(out, "coalesce((\n%s\n) AND (\n%s\n), 0)",
-				     b->where ? b->where : "1", b->keep_while);
+			rc = or_term(out, "coalesce((\n%s\n) AND (\n%s\n), FALSE)",
+				     b->where ? b->where : "TRUE", b->keep_while);
 	}
 	if (rc < 0)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");

@@ -92,7 +92,7 @@ static int stale_count(int64_t *out, lethe_backend *be, const lethe_rule *r, let
 		*out = 0;
 		return 0;
 	}
-	if (asprintf(&where, "(\n%s\n) AND (\n%s\n) IS NULL", r->where ? r->where : "1",
+	if (asprintf(&where, "(\n%s\n) AND (\n%s\n) IS NULL", r->where ? r->where : "TRUE",
 		     r->from) < 0) {
 		where = NULL;
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
