@@ -41,6 +41,8 @@ static int check_expr(lethe_backend *be, const char *table, const char *what,
 	if (!expr)
 		return 0;
 	rc = lethe_backend_check_expr(be, table, expr, &why);
+	if (rc == 0 && !strcmp(what, "from"))
+		rc = lethe_backend_check_clock(be, table, expr, &why);
 	if (rc == LETHE_EDATA) {
 		rc = lethe_diags_addm(d, m, "'%s': %s", what, why ? why : "invalid expression");
 		free(why);
@@ -84,6 +86,11 @@ static int check_rule(lethe_backend *be, const lethe_rule *rule, const lethe_for
 	rc = lethe_backend_table_info(&t, be, rule->table);
 	if (rc == LETHE_ENOTFOUND)
 		return lethe_diags_addm(d, rule->table_mark, "no such table '%s'", rule->table);
+	/* a table the engine cannot act on (MariaDB: not InnoDB) is a fault of
+	 * the policy's table, reported at it (EDATA with no diagnostic would
+	 * read as a clean check) */
+	if (rc == LETHE_EDATA)
+		return lethe_diags_addm(d, rule->table_mark, "%s", lethe_error_last());
 	if (rc < 0)
 		return rc;
 	if (t->is_view) {

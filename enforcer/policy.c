@@ -7,7 +7,8 @@
  *  - Files are every "*.yaml" of the folder that is not a dotfile, read in
  *    strcmp order; a file that cannot be read or parsed is a fault on that
  *    file and the others are still read, so one load reports every fault.
- *  - A header key (register, controller, fiscal_year_end, subject) is taken
+ *  - A header key (register, controller, fiscal_year_end, subject,
+ *    declarations) is taken
  *    from the first file that declares it; a later declaration is a fault.
  *  - Only rules without a fault (including a duplicate name) reach
  *    policy->rules; the faulty ones are still parsed so their faults and
@@ -24,10 +25,12 @@
 #include "lethe/text.h"
 #include "lethe/policy.h"
 #include "policy_rule.h"
+#include "declarations_load.h"
 
-enum { H_LETHE, H_REGISTER, H_CONTROLLER, H_FYE, H_SUBJECT, H_RULES, H_N };
+enum { H_LETHE, H_REGISTER, H_CONTROLLER, H_FYE, H_SUBJECT, H_RULES, H_DECLARATIONS, H_N };
 static const char *const header_keys[] = {
-	"lethe", "register", "controller", "fiscal_year_end", "subject", "rules", NULL
+	"lethe", "register", "controller", "fiscal_year_end", "subject", "rules",
+	"declarations", NULL
 };
 static const char *const subject_keys[] = { "table", "key", "contact", NULL };
 
@@ -172,6 +175,8 @@ static void load_header(policy_load *L, lethe_ydoc *y, yaml_node_t *v[],
 	}
 	if (v[H_SUBJECT] && declare(L, y, H_SUBJECT, km[H_SUBJECT]))
 		load_subject(p, y, v[H_SUBJECT]);
+	if (v[H_DECLARATIONS] && declare(L, y, H_DECLARATIONS, km[H_DECLARATIONS]))
+		lethe_declarations_parse(&p->declarations, y, v[H_DECLARATIONS], km[H_DECLARATIONS]);
 }
 
 /* Keep a parsed rule (clean or not); a name seen before makes it faulty. */
@@ -355,6 +360,14 @@ int lethe_policy_load(lethe_policy **out, const char *folder,
 	}
 	for (size_t i = 0; i < L.p->nfiles; i++)
 		load_file(&L, i);
+	if (L.p->declarations) {
+		long f = lethe_declarations_link(L.p->declarations, L.all, L.nall, diags);
+
+		if (f < 0)
+			L.oom = 1;
+		else
+			L.faults += (size_t)f;
+	}
 	rc = keep_clean_rules(&L);
 	if (rc)
 		goto out;
@@ -389,6 +402,7 @@ void lethe_policy_free(lethe_policy *p)
 	for (size_t i = 0; i < p->nsubject_contact; i++)
 		free(p->subject_contact[i]);
 	free(p->subject_contact);
+	lethe_declarations_free(p->declarations);
 	free(p);
 }
 

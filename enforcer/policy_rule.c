@@ -55,6 +55,13 @@ lethe_action lethe_rule_erasure_action(const lethe_rule *r)
 	return lethe_rule_erasure_by_clock(r) ? r->action : r->on_erasure;
 }
 
+const char *lethe_rule_kept_because(const lethe_rule *r, lethe_lang l)
+{
+	const char *t = lethe_ltext_get(&r->kept_because_text, l);
+
+	return t ? t : r->kept_because;
+}
+
 /* Everything a rule's checks need besides the rule itself. */
 typedef struct {
 	lethe_ydoc *y;
@@ -393,12 +400,45 @@ static void check_columns(rule_walk *w, lethe_rule *r, int action_ok)
 		parse_columns(w, r);
 }
 
+/* kept_because: a string (English), or translations {fi, sv, en}; which
+ * languages it must have is known only once the folder's declarations are
+ * read (lethe_declarations_link). */
+static void parse_kept_because(rule_walk *w, lethe_rule *r)
+{
+	static const char *const codes[] = { "fi", "sv", "en", NULL };
+	yaml_node_t *n = w->v[R_KEPT_BECAUSE], *v[LETHE_LANG_N];
+	lethe_mark km[LETHE_LANG_N];
+	char ctx[200];
+	int ok = 1;
+
+	r->kept_because_mark = n ? lethe_ydoc_mark(w->y, n) : r->mark;
+	if (!n || n->type != YAML_MAPPING_NODE) {
+		r->kept_because = text_key(w, R_KEPT_BECAUSE, NULL, r->mark);
+		r->kept_because_text.text[LETHE_LANG_EN] = lethe_ydoc_strdup(w->y, r->kept_because);
+		return;
+	}
+	snprintf(ctx, sizeof(ctx), " in 'kept_because' (languages: fi, sv, en)%s", w->ctx);
+	if (lethe_ydoc_fields(w->y, n, codes, v, km, ctx))
+		return;
+	for (int l = 0; l < LETHE_LANG_N && ok; l++)
+		if (v[l] && (r->kept_because_text.text[l] = lethe_ydoc_strdup_of(w->y, v[l],
+				"kept_because", &ok)) && !*r->kept_because_text.text[l]) {
+			lethe_ydoc_fault(w->y, km[l], "'kept_because' must not be empty%s", w->ctx);
+			ok = 0;
+		}
+	for (int l = LETHE_LANG_EN; ok && !r->kept_because && l >= 0; l--)
+		if (r->kept_because_text.text[l])
+			r->kept_because = lethe_ydoc_strdup(w->y, r->kept_because_text.text[l]);
+	if (ok && !r->kept_because)
+		lethe_ydoc_fault(w->y, r->kept_because_mark, "'kept_because' has no text%s", w->ctx);
+}
+
 /* keep_while with kept_because (both or neither); stale_since with
  * stale_after (both or neither, and only on a rule with a clock). */
 static void parse_conditions(rule_walk *w, lethe_rule *r)
 {
 	r->keep_while = text_key(w, R_KEEP_WHILE, &r->keep_while_mark, r->mark);
-	r->kept_because = text_key(w, R_KEPT_BECAUSE, NULL, r->mark);
+	parse_kept_because(w, r);
 	if (!w->v[R_KEEP_WHILE] != !w->v[R_KEPT_BECAUSE])
 		lethe_ydoc_fault(w->y, w->km[w->v[R_KEEP_WHILE] ? R_KEEP_WHILE : R_KEPT_BECAUSE],
 				 "'%s' without '%s'%s (the reason is what the data subject is told)",
@@ -474,6 +514,8 @@ void lethe_rule_clear(lethe_rule *r)
 	free(r->from);
 	free(r->keep_while);
 	free(r->kept_because);
+	for (int l = 0; l < LETHE_LANG_N; l++)
+		free(r->kept_because_text.text[l]);
 	free(r->stale_since);
 	for (size_t i = 0; i < r->ncolumns; i++) {
 		free(r->columns[i].column);

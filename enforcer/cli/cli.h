@@ -13,6 +13,7 @@
 #define LETHE_CLI_H
 
 #include "lethe/config.h"
+#include "lethe/declarations.h"
 #include "lethe/diag.h"
 #include "lethe/evidence.h"
 #include "lethe/plan.h"
@@ -43,6 +44,12 @@ int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_status(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_requests(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_approve(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_prove(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_verify_proof(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_digest(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_report(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_notice(const lethe_cli_opts *opts, int argc, char **argv);
 
 /* What check, plan and run work on: the configuration, the policy, and the
  * register, loaded and checked against each other. */
@@ -112,6 +119,12 @@ void cli_progress_end(cli_progress *p);
 /* The reference policies for demo and init without --policies: the
  * installed LETHE_DATADIR/policies, else the source tree's (cli_paths.c). */
 const char *cli_default_policies(void);
+
+/* The language of answers and notices (cli_lang.c): arg (--lang), else
+ * cfg's language, else en; refused unless the policy's declarations declare
+ * it; sets the message locale and finds the catalog. 0 or the exit status. */
+int cli_lang_use(lethe_lang *out, const char *arg, const lethe_config *cfg,
+		 const lethe_policy *policy);
 
 /* "lethe: MESSAGE\n" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "lethe/backend.h"
 #include "lethe/check.h"
+#include "lethe/declarations.h"
 #include "lethe/error.h"
 
 void cli_register_close(cli_register *r)
@@ -70,6 +71,13 @@ int cli_register_open(cli_register *r, const lethe_cli_opts *opts, unsigned back
 			status = cli_fail(rc);
 			goto out;
 		}
+	}
+	/* lethe.yaml's language must be one the policies have texts in */
+	if (r->policy && r->cfg->language &&
+	    lethe_declarations_language_fault(r->policy->declarations, r->cfg->language,
+					      r->cfg->language_mark, &diags) < 0) {
+		status = cli_fail(rc = LETHE_ESOFTWARE);
+		goto out;
 	}
 	if (policy_faulty || diags.count > 0) {
 		cli_print_diags(&diags);

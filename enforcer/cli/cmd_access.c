@@ -3,7 +3,8 @@
  * subject's access request. Every row linked to the subject goes into FILE
  * (.zip or .tar.gz), one JSON file per table, with summary.txt saying what
  * each category is kept for, how long, on what basis and when each row will
- * be disposed of.
+ * be disposed of, and the rest of GDPR art. 15 from the declarations, in
+ * the language of --lang (else lethe.yaml's `language`, else English).
  *
  * The database is not changed except for the register of requests
  * (lethe_requests: received, answered, by subject digest). The export is
@@ -24,6 +25,7 @@ typedef struct {
 	const char *subject;
 	const char *output;
 	const char *received;
+	const char *lang;
 } access_args;
 
 static int parse_args(access_args *a, int argc, char **argv)
@@ -31,11 +33,11 @@ static int parse_args(access_args *a, int argc, char **argv)
 	lethe_archive_format f;
 
 	for (int i = 1; i < argc; i++) {
-		static const char *const names[] = { "--subject", "--output", "--received" };
-		const char **slots[] = { &a->subject, &a->output, &a->received };
+		static const char *const names[] = { "--subject", "--output", "--received", "--lang" };
+		const char **slots[] = { &a->subject, &a->output, &a->received, &a->lang };
 		int missing = 0, matched = 0;
 
-		for (size_t k = 0; k < 3 && !matched; k++) {
+		for (size_t k = 0; k < sizeof(names) / sizeof(*names) && !matched; k++) {
 			const char *v = cli_option_value(argc, argv, &i, names[k], &missing);
 
 			if (missing) {
@@ -51,7 +53,7 @@ static int parse_args(access_args *a, int argc, char **argv)
 			continue;
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: lethe [-c FILE] access --subject KEY --output FILE.zip|FILE.tar.gz "
-			       "[--received YYYY-MM-DD]\n");
+			       "[--received YYYY-MM-DD] [--lang fi|sv|en]\n");
 			return -1;
 		}
 		cli_error("access: unexpected argument '%s'", argv[i]);
@@ -77,6 +79,7 @@ int cmd_access(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_site *site = NULL;
 	cli_register r = { 0 };
 	lethe_day today, received;
+	lethe_lang lang;
 	int status, rc, removed = 0;
 
 	if ((status = parse_args(&a, argc, argv)))
@@ -87,6 +90,10 @@ int cmd_access(const lethe_cli_opts *opts, int argc, char **argv)
 	/* read-write for the register of requests only: the export changes nothing else */
 	if ((status = cli_register_open(&r, opts, 0)))
 		return status;
+	if ((status = cli_lang_use(&lang, a.lang, r.cfg, r.policy))) {
+		cli_register_close(&r);
+		return status;
+	}
 	if ((rc = lethe_site_open(&site, r.cfg, r.policy, r.be, LETHE_SITE_KEYS)) == 0 && a.received)
 		lethe_site_set_received(site, received);
 	if (rc < 0 ||

@@ -1,5 +1,6 @@
 /*
- * cmd_erase.c - `lethe [-c FILE] erase --subject KEY [--dry-run] [--json]`:
+ * cmd_erase.c - `lethe [-c FILE] erase --subject KEY [--lang fi|sv|en]
+ * [--dry-run] [--json]`:
  * a data subject's erasure request. Every rule's on_erasure action is
  * applied to the subject's rows now, whatever their clocks, with the batches,
  * residue work and evidence of a run; what must be kept is kept; and the
@@ -16,12 +17,14 @@
 #include <string.h>
 #include "cli.h"
 #include "lethe/error.h"
+#include "lethe/i18n.h"
 #include "lethe/site.h"
 #include "lethe/subject.h"
 
 typedef struct {
 	const char *subject;
 	const char *received;
+	const char *lang;
 	int dry_run;
 	int json;
 } erase_args;
@@ -43,12 +46,18 @@ static int parse_args(erase_args *a, int argc, char **argv)
 				return 64;
 			}
 			a->received = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--lang", &missing)) || missing) {
+			if (missing) {
+				cli_error("--lang needs fi, sv or en");
+				return 64;
+			}
+			a->lang = v;
 		} else if (!strcmp(argv[i], "--dry-run")) {
 			a->dry_run = 1;
 		} else if (!strcmp(argv[i], "--json")) {
 			a->json = 1;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: lethe [-c FILE] erase --subject KEY [--received YYYY-MM-DD] [--dry-run] [--json]\n");
+			printf("usage: lethe [-c FILE] erase --subject KEY [--received YYYY-MM-DD] [--lang fi|sv|en] [--dry-run] [--json]\n");
 			return -1;
 		} else {
 			cli_error("erase: unexpected argument '%s'", argv[i]);
@@ -63,56 +72,13 @@ static int parse_args(erase_args *a, int argc, char **argv)
 }
 
 /*
- * The answer's English words for the data subject, in one table so that they
- * can be translated in one place (docs/legal.md, "The erasure answer"). Each
- * is a printf format; the comment names its arguments.
+ * The answer's words for the data subject are catalog entries (po/fi.po,
+ * po/sv.po), each a printf format with the row count as its plural number
+ * (docs/legal.md, "The erasure answer"): what was done names the action
+ * (pseudonymised rows are not called erased), what stays says which
+ * obligation, condition or hold keeps it and until when. The JSON answer
+ * keeps stable English identifiers (scripts match them).
  */
-enum {
-	W_TITLE,          /* subject, date, dry-run note */
-	W_DRY_RUN,
-	W_DELETED,        /* count, "row"/"rows" */
-	W_PSEUDONYMISED,  /* count, row(s) */
-	W_MASKED,         /* count, row(s) */
-	W_DUE_ALREADY,    /* count, row(s): period already over */
-	W_KEPT_LAW,       /* count, row(s), basis */
-	W_KEPT_WHILE,     /* count, row(s), kept_because */
-	W_KEPT_HOLD,      /* count, row(s) */
-	W_KEPT_DEPENDS,   /* count, row(s) */
-	W_UNTIL_DAY,      /* day */
-	W_UNTIL_BETWEEN,  /* day, day */
-	W_UNTIL_EVENT,    /* count, row(s) */
-	W_ROW,
-	W_ROWS,
-	W_NWORDS
-};
-
-static const char *const words[W_NWORDS] = {
-	[W_TITLE] = "Erasure request for data subject %s, %s%s\n\n",
-	[W_DRY_RUN] = " (dry run: nothing was changed)",
-	[W_DELETED] = "  deleted now: %" PRId64 " %s\n",
-	[W_PSEUDONYMISED] = "  pseudonymised now: %" PRId64 " %s (your name and contact details "
-			    "replaced by a code; the record itself stays)\n",
-	[W_MASKED] = "  reduced now: %" PRId64 " %s (the parts that identify you removed)\n",
-	[W_DUE_ALREADY] = "  deleted now: %" PRId64 " %s whose retention period had already ended\n",
-	[W_KEPT_LAW] = "  kept: %" PRId64 " %s, because we must keep them (%s)\n",
-	[W_KEPT_WHILE] = "  kept: %" PRId64 " %s, while %s\n",
-	[W_KEPT_HOLD] = "  kept: %" PRId64 " %s under a legal hold (evidence for a dispute or an "
-			"authority)\n",
-	[W_KEPT_DEPENDS] = "  kept: %" PRId64 " %s, because other data we must keep refers to them; "
-			   "they go with it\n",
-	[W_UNTIL_DAY] = "  to be disposed of on %s, when their retention period is over\n",
-	[W_UNTIL_BETWEEN] = "  to be disposed of between %s and %s, when their retention periods "
-			    "are over\n",
-	[W_UNTIL_EVENT] = "  %" PRId64 " %s: the retention period starts only when the case or "
-			  "order they belong to is closed\n",
-	[W_ROW] = "row",
-	[W_ROWS] = "rows",
-};
-
-static const char *rows_word(int64_t n)
-{
-	return words[n == 1 ? W_ROW : W_ROWS];
-}
 
 /* Why rows of a rule stay (the JSON's kept_reason; stable identifiers). */
 static const char *kept_reason(const lethe_rule_plan *done)
@@ -128,45 +94,84 @@ static const char *kept_reason(const lethe_rule_plan *done)
 	return "kept: required by its basis";
 }
 
+/* The heading of a rule's rows: its declared category in the answer's
+ * language, else the rule's description. */
+static const char *category_name(const lethe_policy *p, const lethe_rule *r, lethe_lang lang)
+{
+	const lethe_category *c = lethe_declarations_category_of(p->declarations, r->table);
+
+	if (c)
+		return lethe_ltext_get(&c->name, lang);
+	return r->description ? r->description : r->name;
+}
+
 static void print_disposed(const lethe_rule_plan *d)
 {
 	lethe_action a = lethe_rule_erasure_action(d->rule);
+	long long n = d->due;
 
-	if (!d->due)
+	if (!n)
 		return;
-	if (lethe_rule_erasure_by_clock(d->rule))
-		printf(words[W_DUE_ALREADY], d->due, rows_word(d->due));
-	else if (a == LETHE_ACTION_PSEUDONYMISE)
-		printf(words[W_PSEUDONYMISED], d->due, rows_word(d->due));
+	if (a == LETHE_ACTION_PSEUDONYMISE)
+		printf(P_("  pseudonymised now: %lld row (what identifies you replaced by a code; "
+			  "the record itself stays)",
+			  "  pseudonymised now: %lld rows (what identifies you replaced by a code; "
+			  "the records themselves stay)", n), n);
 	else if (a == LETHE_ACTION_MASK)
-		printf(words[W_MASKED], d->due, rows_word(d->due));
+		printf(P_("  reduced now: %lld row (the parts that identify you removed)",
+			  "  reduced now: %lld rows (the parts that identify you removed)", n), n);
+	else if (lethe_rule_erasure_by_clock(d->rule))
+		printf(P_("  deleted now: %lld row whose retention period had already ended",
+			  "  deleted now: %lld rows whose retention period had already ended", n), n);
 	else
-		printf(words[W_DELETED], d->due, rows_word(d->due));
+		printf(P_("  deleted now: %lld row", "  deleted now: %lld rows", n), n);
+	putchar('\n');
 }
 
-static void print_kept(const lethe_rule_plan *d, const lethe_rule_plan *k)
+static void print_kept(const lethe_rule_plan *d, const lethe_rule_plan *k, lethe_lang lang)
 {
-	int64_t stay = d->in_scope - d->due, law = stay - d->held - d->blocked;
+	long long stay = d->in_scope - d->due, law = stay - d->held - d->blocked;
+	long long held = d->held, blocked = d->blocked, ns = k->not_started;
 	char a[11], b[11];
 
-	if (d->held && d->rule->keep_while)
-		printf(words[W_KEPT_WHILE], d->held, rows_word(d->held), d->rule->kept_because);
-	else if (d->held)
-		printf(words[W_KEPT_HOLD], d->held, rows_word(d->held));
-	if (d->blocked)
-		printf(words[W_KEPT_DEPENDS], d->blocked, rows_word(d->blocked));
-	if (law > 0)
-		printf(words[W_KEPT_LAW], law, rows_word(law), d->rule->basis);
+	if (held && d->rule->keep_while)
+		printf(P_("  kept: %lld row, while %s", "  kept: %lld rows, while %s", held), held,
+		       lethe_rule_kept_because(d->rule, lang));
+	else if (held)
+		printf(P_("  kept: %lld row under a legal hold (evidence for a dispute or an authority)",
+			  "  kept: %lld rows under a legal hold (evidence for a dispute or an authority)",
+			  held), held);
+	if (held)
+		putchar('\n');
+	if (blocked) {
+		printf(P_("  kept: %lld row, because other data we must keep refers to it; it goes "
+			  "with that data",
+			  "  kept: %lld rows, because other data we must keep refers to them; they go "
+			  "with that data", blocked), blocked);
+		putchar('\n');
+	}
+	if (law > 0) {
+		printf(P_("  kept: %lld row, because we must keep it (%s)",
+			  "  kept: %lld rows, because we must keep them (%s)", law), law, d->rule->basis);
+		putchar('\n');
+	}
 	if (k->has_next_due) {
 		lethe_day_format(k->next_due, a);
 		lethe_day_format(k->last_due, b);
 		if (k->next_due == k->last_due)
-			printf(words[W_UNTIL_DAY], a);
+			printf(_("  to be disposed of on %s, when the retention period is over"), a);
 		else
-			printf(words[W_UNTIL_BETWEEN], a, b);
+			printf(_("  to be disposed of between %s and %s, when the retention periods "
+				 "are over"), a, b);
+		putchar('\n');
 	}
-	if (k->not_started)
-		printf(words[W_UNTIL_EVENT], k->not_started, rows_word(k->not_started));
+	if (ns) {
+		printf(P_("  %lld row: its retention period starts only when the case or order it "
+			  "belongs to is closed",
+			  "  %lld rows: their retention period starts only when the case or order they "
+			  "belong to is closed", ns), ns);
+		putchar('\n');
+	}
 }
 
 /* Where the kept rows' days come from: the plan after the erasure, but for a
@@ -181,22 +186,22 @@ static const lethe_rule_plan *kept_days(const lethe_plan *kept, const lethe_plan
 }
 
 static void answer_text(const lethe_plan *done, const lethe_plan *kept, const lethe_plan *before,
-			const char *subject, int dry_run)
+			const char *subject, int dry_run, const lethe_policy *p, lethe_lang lang)
 {
 	char today[11];
 
 	lethe_day_format(done->as_of, today);
-	printf(words[W_TITLE], subject, today, dry_run ? words[W_DRY_RUN] : "");
+	printf(_("Erasure request for data subject %s, %s"), subject, today);
+	printf("%s\n\n", dry_run ? _(" (dry run: nothing was changed)") : "");
 	for (size_t i = 0; i < done->nrules; i++) {
 		const lethe_rule_plan *d = &done->rules[i], *k = kept_days(kept, before, i);
 
 		if (!d->in_scope)
 			continue;
-		printf("%s (%s)\n", d->rule->description ? d->rule->description : d->rule->name,
-		       d->rule->name);
+		printf("%s (%s)\n", category_name(p, d->rule, lang), d->rule->name);
 		print_disposed(d);
 		if (d->in_scope - d->due > 0)
-			print_kept(d, k);
+			print_kept(d, k, lang);
 	}
 }
 
@@ -263,6 +268,7 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_site *site = NULL;
 	lethe_day as_of, received;
 	cli_register r = { 0 };
+	lethe_lang lang;
 	int status, rc;
 
 	if ((status = parse_args(&a, argc, argv)))
@@ -272,6 +278,10 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	cli_parse_as_of(&as_of, NULL);
 	if ((status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
 		return status;
+	if ((status = cli_lang_use(&lang, a.lang, r.cfg, r.policy))) {
+		cli_register_close(&r);
+		return status;
+	}
 	if ((rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
 	    (rc = lethe_plan_scope_init(&keep, r.policy, &subject.value, 0)) < 0 ||
 	    (rc = lethe_site_open(&site, r.cfg, r.policy, r.be, a.dry_run ? 0 : LETHE_SITE_WRITE)) < 0) {
@@ -293,7 +303,7 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	if (a.json)
 		status = answer_json(done, kept, before, a.subject, a.dry_run);
 	else
-		answer_text(done, kept, before, a.subject, a.dry_run);
+		answer_text(done, kept, before, a.subject, a.dry_run, r.policy, lang);
 out:
 	lethe_plan_free(done);
 	lethe_plan_free(kept);

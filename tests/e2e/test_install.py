@@ -31,7 +31,8 @@ FILES = ["/usr/bin/lethe", "/usr/share/man/man1/lethe.1", "/usr/share/man/man5/l
          "/usr/share/man/man5/lethe-policy.5", "/etc/lethe/lethe.yaml",
          "/usr/share/lethe/policies/10-bookkeeping.yaml", "/usr/lib/systemd/system/lethe.service",
          "/usr/lib/systemd/system/lethe.timer", "/usr/lib/sysusers.d/lethe.conf",
-         "/usr/share/bash-completion/completions/lethe", "/usr/share/doc/lethe/operations.md"]
+         "/usr/share/bash-completion/completions/lethe", "/usr/share/doc/lethe/operations.md",
+         "/usr/share/locale/fi/LC_MESSAGES/lethe.mo", "/usr/share/locale/sv/LC_MESSAGES/lethe.mo"]
 for f in FILES:
     check(os.path.isfile(at(f)), f"installed {f}")
 check(os.access(LETHE, os.X_OK), "the installed lethe is executable")
@@ -82,6 +83,9 @@ equal(rc, 0, f"installed check on the demo ({err.strip()})")
 rc, out, _ = lethe("-c", os.path.join(shop, "lethe.yaml"), "plan", "--as-of", "2026-11-01", "--json")
 equal(rc, 0, "installed plan on the demo")
 check(sum(r["due"] for r in json.loads(out)["rules"]) > 0, "the plan finds rows due")
+rc, out, err = lethe("-c", os.path.join(shop, "lethe.yaml"), "notice", "--lang", "fi")
+check(rc == 0 and out.startswith("# Rekisteri- ja tietosuojaseloste"),
+      f"the installed lethe writes the Finnish notice with the installed catalog ({err.strip()})")
 
 # A day as the service has it: the example configuration, keys as credentials.
 site = os.path.join(d, "site")

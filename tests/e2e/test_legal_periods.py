@@ -76,7 +76,8 @@ INSERT INTO sales_journal VALUES (1, '2017-06-01', 'A0000001', '2017-00000001', 
  (3, '{recent}', 'A0000003', '{Y}-00000003', '3000', 1990),
  (5, '2021-03-01', 'A0000005', '2021-00000005', '3000', 1990);
 INSERT INTO deliveries VALUES (1, 1, 'Posti', 'JJFI1', 'Aino Vouchers', 'Katu 1', '00100', '2017-06-03 10:00:00'),
- (2, 2, 'Posti', 'JJFI2', 'Eero Seitsemas', 'Seiskatie 7', '33100', '{Y - 7}-03-12 10:00:00');
+ (2, 2, 'Posti', 'JJFI2', 'Eero Seitsemas', 'Seiskatie 7', '33100', '{Y - 7}-03-12 10:00:00'),
+ (3, 3, 'Posti', 'JJFI3', 'Lumi Paketti', 'Pakettitie 3', '00100', NULL);
 INSERT INTO complaints VALUES (1, 3, 3, 'the colour is wrong', '{recent} 10:00:00', NULL),
  (2, 4, NULL, 'never answered', '2016-02-02 10:00:00', NULL);
 INSERT INTO marketing_bans VALUES (1, 3, 'email', '{recent} 11:00:00', 'abcd', NULL);
@@ -203,6 +204,9 @@ equal(con.execute("SELECT name, email FROM customers WHERE id = 3").fetchone(),
       ("Lumi Paketti", "lumi@example.org"), "the name and e-mail the delivery needs are kept")
 equal(con.execute("SELECT street FROM addresses WHERE customer_id = 3").fetchone(), ("Pakettitie 3",),
       "the delivery address is kept")
+equal(con.execute("SELECT recipient_name, recipient_street FROM deliveries WHERE id = 3").fetchone(),
+      ("Lumi Paketti", "Pakettitie 3"), "the parcel on its way keeps its recipient for the carrier")
+check("kept: 1 row, while your parcel is still on its way" in out, "and the answer says why")
 equal(con.execute("SELECT count(*) FROM complaints WHERE id = 1").fetchone()[0], 1,
       "the open complaint is kept")
 equal(con.execute("SELECT customer_id, email_token FROM marketing_bans WHERE id = 1").fetchone(),

@@ -1,0 +1,912 @@
+/*
+ * backend_maria.c - the MariaDB/MySQL backend (libmariadb): the location
+ * (mariadb:// or mysql:// URI, or an option file), the connection and its
+ * session settings, the run lock, prepared statements with parameters, and
+ * the ops table. Tables and foreign keys: backend_maria_schema.c.
+ *
+ * Invariants (see also backend_maria.h):
+ *  - The location never holds a password (config.c refuses one); a
+ *    password comes from an option file (option_file=PATH, read by the
+ *    client library with the group of option_group=, default "client").
+ *  - Ops this backend does not implement yet fail with LETHE_EUSAGE and a
+ *    message naming the operation and MariaDB, so no command half-runs:
+ *    a writer's transaction fails at its first change and rolls back.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <mysqld_error.h>
+#include <errmsg.h>
+#include "backend_maria.h"
+#include "lethe/error.h"
+
+/* --- statements ------------------------------------------------------------------- */
+
+void lethe_maria_ident(lethe_strbuf *s, const char *name)
+{
+	lethe_strbuf_addch(s, '`');
+	for (; *name; name++) {
+		if (*name == '`')
+			lethe_strbuf_addch(s, '`');
+		lethe_strbuf_addch(s, *name);
+	}
+	lethe_strbuf_addch(s, '`');
+}
+
+void lethe_maria_result_free(lethe_maria_result *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; r->names && i < r->ncols; i++)
+		free(r->names[i]);
+	for (i = 0; r->cells && i < r->nrows * r->ncols; i++)
+		free(r->cells[i]);
+	free(r->names);
+	free(r->types);
+	free(r->binary);
+	free(r->cells);
+	free(r->lens);
+	free(r);
+}
+
+static int maria_code(unsigned err)
+{
+	switch (err) {
+	case ER_LOCK_WAIT_TIMEOUT:
+	case ER_LOCK_DEADLOCK:
+	case ER_STATEMENT_TIMEOUT:
+		return LETHE_ETEMPFAIL;
+	case ER_ACCESS_DENIED_ERROR:
+	case ER_DBACCESS_DENIED_ERROR:
+	case ER_TABLEACCESS_DENIED_ERROR:
+	case ER_COLUMNACCESS_DENIED_ERROR:
+	case ER_SPECIFIC_ACCESS_DENIED_ERROR:
+		return LETHE_ENOPERM;
+	default:
+		return err >= CR_MIN_ERROR && err <= CR_MAX_ERROR ? LETHE_EIO : LETHE_EDATA;
+	}
+}
+
+/* The server's message, one line, first letter lowercased. */
+static int fail(lethe_maria *be, const char *what, unsigned err, const char *msg)
+{
+	char why[512];
+	char *p;
+
+	snprintf(why, sizeof(why), "%s", msg && *msg ? msg : "unknown error");
+	for (p = why; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	why[0] = (char)tolower((unsigned char)why[0]);
+	be->last_errno = err;
+	return lethe_error_set(maria_code(err), "cannot %s in '%s': %s", what, be->label, why);
+}
+
+static int stmt_fail(lethe_maria *be, const char *what, MYSQL_STMT *st)
+{
+	int rc = fail(be, what, mysql_stmt_errno(st), mysql_stmt_error(st));
+
+	mysql_stmt_close(st);
+	return rc;
+}
+
+/* Bind the parameters: integers as LONGLONG, reals as DOUBLE, text as
+ * STRING, blobs as BLOB, NULL as NULL (all borrowed from params). */
+static void bind_params(MYSQL_BIND *b, size_t n, const lethe_value *params)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const lethe_value *v = &params[i];
+
+		memset(&b[i], 0, sizeof(b[i]));
+		switch (v->type) {
+		case LETHE_VALUE_NULL:
+			b[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		case LETHE_VALUE_INTEGER:
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = (void *)&v->i;
+			break;
+		case LETHE_VALUE_REAL:
+			b[i].buffer_type = MYSQL_TYPE_DOUBLE;
+			b[i].buffer = (void *)&v->r;
+			break;
+		case LETHE_VALUE_TEXT:
+		case LETHE_VALUE_BLOB:
+			b[i].buffer_type = v->type == LETHE_VALUE_TEXT ? MYSQL_TYPE_STRING
+								      : MYSQL_TYPE_BLOB;
+			b[i].buffer = (void *)v->s;
+			b[i].buffer_length = v->len;
+			break;
+		}
+	}
+}
+
+/* Copy every row of an executed statement that has a result set. */
+static int fetch_all(lethe_maria_result **out, lethe_maria *be, const char *what,
+		     MYSQL_STMT *st, MYSQL_RES *meta)
+{
+	lethe_maria_result *r = calloc(1, sizeof(*r));
+	MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+	MYSQL_BIND *b = NULL;
+	unsigned long *lens = NULL;
+	my_bool *nulls = NULL;
+	char **bufs = NULL;
+	size_t i, cap = 0, nc = mysql_num_fields(meta);
+	my_bool on = 1;
+	int rc = LETHE_ESOFTWARE, f;
+
+	if (!r)
+		goto oom;
+	r->ncols = nc;
+	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
+	if (mysql_stmt_store_result(st))
+		return lethe_maria_result_free(r), stmt_fail(be, what, st);
+	if (!(r->names = calloc(nc ? nc : 1, sizeof(char *))) ||
+	    !(r->types = calloc(nc ? nc : 1, sizeof(int))) ||
+	    !(r->binary = calloc(nc ? nc : 1, sizeof(int))) ||
+	    !(b = calloc(nc ? nc : 1, sizeof(*b))) || !(lens = calloc(nc ? nc : 1, sizeof(*lens))) ||
+	    !(nulls = calloc(nc ? nc : 1, sizeof(*nulls))) ||
+	    !(bufs = calloc(nc ? nc : 1, sizeof(char *))))
+		goto oom;
+	for (i = 0; i < nc; i++) {
+		if (!(r->names[i] = strdup(fields[i].name)) ||
+		    !(bufs[i] = malloc(fields[i].max_length + 1)))
+			goto oom;
+		r->types[i] = (int)fields[i].type;
+		r->binary[i] = fields[i].charsetnr == 63;
+		b[i].buffer_type = MYSQL_TYPE_STRING;
+		b[i].buffer = bufs[i];
+		b[i].buffer_length = fields[i].max_length + 1;
+		b[i].length = &lens[i];
+		b[i].is_null = &nulls[i];
+	}
+	if (nc && mysql_stmt_bind_result(st, b)) {
+		rc = stmt_fail(be, what, st);
+		st = NULL;
+		goto done;
+	}
+	while ((f = mysql_stmt_fetch(st)) == 0 || f == MYSQL_DATA_TRUNCATED) {
+		if (r->nrows == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **c = realloc(r->cells, ncap * nc * sizeof(char *) + 1);
+			size_t *l;
+
+			if (!c)
+				goto oom;
+			r->cells = c;
+			if (!(l = realloc(r->lens, ncap * nc * sizeof(size_t) + 1)))
+				goto oom;
+			r->lens = l;
+			cap = ncap;
+		}
+		for (i = 0; i < nc; i++) {
+			char **cell = &r->cells[r->nrows * nc + i];
+
+			r->lens[r->nrows * nc + i] = lens[i];
+			*cell = NULL;
+			if (nulls[i])
+				continue;
+			if (!(*cell = malloc(lens[i] + 1))) {
+				/* keep the result freeable: later cells of this row */
+				size_t j;
+
+				for (j = i + 1; j < nc; j++)
+					r->cells[r->nrows * nc + j] = NULL;
+				r->nrows++;
+				goto oom;
+			}
+			memcpy(*cell, bufs[i], lens[i]);
+			(*cell)[lens[i]] = 0;
+		}
+		r->nrows++;
+	}
+	if (f == 1) {
+		rc = stmt_fail(be, what, st);
+		st = NULL;
+		goto done;
+	}
+	*out = r;
+	r = NULL;
+	rc = 0;
+	goto done;
+oom:
+	rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+done:
+	for (i = 0; bufs && i < nc; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(b);
+	free(lens);
+	free(nulls);
+	lethe_maria_result_free(r);
+	if (st)
+		mysql_stmt_close(st);
+	return rc;
+}
+
+int lethe_maria_exec(lethe_maria_result **res, lethe_maria *be, const char *what,
+		     const char *sql, size_t n, const lethe_value *params)
+{
+	MYSQL_STMT *st = mysql_stmt_init(be->conn);
+	MYSQL_BIND *b = NULL;
+	MYSQL_RES *meta;
+	int rc;
+
+	if (!st)
+		return fail(be, what, mysql_errno(be->conn), mysql_error(be->conn));
+	if (mysql_stmt_prepare(st, sql, strlen(sql)))
+		return stmt_fail(be, what, st);
+	if (mysql_stmt_param_count(st) != n) {
+		mysql_stmt_close(st);
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot %s: %lu parameters, %zu given", what,
+				       mysql_stmt_param_count(st), n);
+	}
+	if (n) {
+		if (!(b = calloc(n, sizeof(*b)))) {
+			mysql_stmt_close(st);
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		}
+		bind_params(b, n, params);
+		if (mysql_stmt_bind_param(st, b)) {
+			free(b);
+			return stmt_fail(be, what, st);
+		}
+	}
+	if (mysql_stmt_execute(st)) {
+		free(b);
+		return stmt_fail(be, what, st);
+	}
+	free(b);
+	be->last_errno = 0;
+	if ((meta = mysql_stmt_result_metadata(st))) {
+		lethe_maria_result *r = NULL;
+
+		rc = fetch_all(&r, be, what, st, meta);	/* closes st */
+		mysql_free_result(meta);
+		if (rc == 0 && res)
+			*res = r;
+		else
+			lethe_maria_result_free(r);
+		return rc;
+	}
+	mysql_stmt_close(st);
+	if (res && !(*res = calloc(1, sizeof(**res))))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return 0;
+}
+
+void lethe_maria_value(lethe_value *out, const lethe_maria_result *r, size_t row, size_t col)
+{
+	const char *c = r->cells[row * r->ncols + col];
+
+	memset(out, 0, sizeof(*out));
+	if (!c) {
+		out->type = LETHE_VALUE_NULL;
+		return;
+	}
+	switch (r->types[col]) {
+	case MYSQL_TYPE_TINY: case MYSQL_TYPE_SHORT: case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_INT24: case MYSQL_TYPE_LONGLONG: case MYSQL_TYPE_YEAR:
+		out->type = LETHE_VALUE_INTEGER;
+		out->i = strtoll(c, NULL, 10);
+		return;
+	case MYSQL_TYPE_FLOAT: case MYSQL_TYPE_DOUBLE:
+		out->type = LETHE_VALUE_REAL;
+		out->r = strtod(c, NULL);
+		return;
+	default:
+		/* a binary string (charset 63); dates and decimals are text */
+		out->type = LETHE_VALUE_TEXT;
+		if (r->binary[col] && (r->types[col] == MYSQL_TYPE_BLOB ||
+				       r->types[col] == MYSQL_TYPE_TINY_BLOB ||
+				       r->types[col] == MYSQL_TYPE_MEDIUM_BLOB ||
+				       r->types[col] == MYSQL_TYPE_LONG_BLOB ||
+				       r->types[col] == MYSQL_TYPE_STRING ||
+				       r->types[col] == MYSQL_TYPE_VAR_STRING ||
+				       r->types[col] == MYSQL_TYPE_VARCHAR))
+			out->type = LETHE_VALUE_BLOB;
+		out->s = c;
+		out->len = r->lens[row * r->ncols + col];
+	}
+}
+
+/* --- location ---------------------------------------------------------------------- */
+
+typedef struct {
+	char *user, *host, *db, *socket, *option_file, *option_group;
+	unsigned port;
+} maria_location;
+
+static void location_free(maria_location *l)
+{
+	free(l->user);
+	free(l->host);
+	free(l->db);
+	free(l->socket);
+	free(l->option_file);
+	free(l->option_group);
+}
+
+/* A malloc'd copy of [s, s+n) with %XX decoded; NULL on a bad escape or
+ * out of memory (*bad tells which). */
+static char *decode(const char *s, size_t n, int *bad)
+{
+	char *out = malloc(n + 1), *o = out;
+	size_t i;
+
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			unsigned v;
+
+			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+			    !isxdigit((unsigned char)s[i + 2]) || sscanf(s + i + 1, "%2x", &v) != 1 ||
+			    v == 0) {
+				*bad = 1;
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)v;
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+/* On failure the caller still calls location_free.
+ * mariadb://[user@][host][:port]/[database][?key=value&...] with the keys
+ * socket, option_file and option_group; mysql:// alike. */
+static int location_parse(maria_location *l, const char *location)
+{
+	const char *p = strstr(location, "://") + 3, *slash, *at, *colon, *q;
+	int bad = 0;
+
+	memset(l, 0, sizeof(*l));
+	slash = strchr(p, '/');
+	q = strchr(p, '?');
+	if (!slash || (q && q < slash))
+		return lethe_error_set(LETHE_ECONFIG, "cannot read database location '%.*s...': no "
+				       "/DATABASE after the host", (int)(p - location), location);
+	at = memchr(p, '@', (size_t)(slash - p));
+	if (at) {
+		if (memchr(p, ':', (size_t)(at - p)))
+			return lethe_error_set(LETHE_ECONFIG, "database location holds a password: "
+					       "put it in an option file (option_file=PATH)");
+		if (!(l->user = decode(p, (size_t)(at - p), &bad)))
+			goto bad;
+		p = at + 1;
+	}
+	colon = memchr(p, ':', (size_t)(slash - p));
+	if (colon) {
+		char *end;
+		long port;
+
+		errno = 0;
+		port = strtol(colon + 1, &end, 10);
+		if (end != slash || port <= 0 || port > 65535 || errno)
+			return lethe_error_set(LETHE_ECONFIG, "cannot read database location: bad port");
+		l->port = (unsigned)port;
+	}
+	if ((colon ? colon : slash) > p &&
+	    !(l->host = decode(p, (size_t)((colon ? colon : slash) - p), &bad)))
+		goto bad;
+	p = slash + 1;
+	q = strchr(p, '?');
+	if ((q ? q : p + strlen(p)) > p && !(l->db = decode(p, (size_t)((q ? q : p + strlen(p)) - p), &bad)))
+		goto bad;
+	while (q && *q) {
+		const char *k = q + 1, *eq = strchr(k, '='), *end = strchr(k, '&');
+		char **slot;
+
+		if (!end)
+			end = k + strlen(k);
+		if (!eq || eq > end)
+			return lethe_error_set(LETHE_ECONFIG, "cannot read database location: "
+					       "'%.*s' is no key=value", (int)(end - k), k);
+		if ((size_t)(eq - k) == 6 && !strncmp(k, "socket", 6))
+			slot = &l->socket;
+		else if ((size_t)(eq - k) == 11 && !strncmp(k, "option_file", 11))
+			slot = &l->option_file;
+		else if ((size_t)(eq - k) == 12 && !strncmp(k, "option_group", 12))
+			slot = &l->option_group;
+		else
+			return lethe_error_set(LETHE_ECONFIG, "cannot read database location: unknown "
+					       "key '%.*s' (socket, option_file, option_group)",
+					       (int)(eq - k), k);
+		free(*slot);
+		if (!(*slot = decode(eq + 1, (size_t)(end - eq - 1), &bad)))
+			goto bad;
+		q = *end ? end : NULL;
+	}
+	return 0;
+bad:	/* the caller frees what was decoded */
+	return bad ? lethe_error_set(LETHE_ECONFIG, "cannot read database location: bad %%-escape")
+		   : lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+}
+
+/* --- connection --------------------------------------------------------------------- */
+
+static void maria_free(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+
+	if (be->conn)
+		mysql_close(be->conn);	/* ends the session: the run lock goes with it */
+	free(be->label);
+	free(be->dbname);
+	free(be->pinned);
+	free(be);
+}
+
+static int not_yet(lethe_backend *base, const char *op)
+{
+	lethe_maria *be = (lethe_maria *)base;
+
+	return lethe_error_set(LETHE_EUSAGE, "cannot %s in '%s': not yet supported on MariaDB "
+			       "(docs/disposal.md)", op, be->label);
+}
+
+static int maria_time_limit(lethe_backend *base, int64_t seconds)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	lethe_value v[2] = { { .type = LETHE_VALUE_REAL, .r = (double)seconds },
+			     { .type = LETHE_VALUE_INTEGER, .i = 10 } };
+
+	/* max_statement_time bounds each statement; a row lock is waited for
+	 * 10 s at most (the next batch or run retries) */
+	return lethe_maria_exec(NULL, be, "set the statement time bound",
+				"SET SESSION max_statement_time = ?, innodb_lock_wait_timeout = ?",
+				2, v);
+}
+
+/* Lethe's own tables, in the register's database under the prefix lethe_
+ * (a database of its own would need rights on a second database, which a
+ * shop's hosting rarely grants). Today only the schema version: the tables
+ * of the write path come with it, and the version says which are there.
+ * DDL commits implicitly on MariaDB, so this runs before a transaction. */
+static int own_schema(lethe_maria *be)
+{
+	lethe_value v[1] = { { .type = LETHE_VALUE_INTEGER, .i = LETHE_MARIA_SCHEMA_VERSION } };
+	int rc;
+
+	if ((rc = lethe_maria_exec(NULL, be, "create Lethe's tables",
+				   "CREATE TABLE IF NOT EXISTS lethe_schema_version (version INT NOT NULL "
+				   "PRIMARY KEY) ENGINE=InnoDB", 0, NULL)) < 0)
+		return rc;
+	return lethe_maria_exec(NULL, be, "record the schema version",
+				"INSERT INTO lethe_schema_version (version) SELECT ? FROM DUAL WHERE NOT "
+				"EXISTS (SELECT 1 FROM lethe_schema_version)", 1, v);
+}
+
+/* A writer's transaction: every op that would change a row is refused
+ * (not_yet), so a command fails at its first change and the transaction is
+ * rolled back with nothing changed. */
+static int maria_begin(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	int rc;
+
+	if (!(be->flags & LETHE_BACKEND_READONLY) && (rc = own_schema(be)) < 0)
+		return rc;
+	if (mysql_query(be->conn, be->flags & LETHE_BACKEND_READONLY ? "START TRANSACTION READ ONLY"
+								      : "START TRANSACTION"))
+		return fail(be, "begin a transaction", mysql_errno(be->conn), mysql_error(be->conn));
+	be->in_txn = 1;
+	return 0;
+}
+
+static int maria_commit(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+
+	if (mysql_commit(be->conn))
+		return fail(be, "commit", mysql_errno(be->conn), mysql_error(be->conn));
+	be->in_txn = 0;
+	return 0;
+}
+
+static void maria_rollback(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+
+	if (be->in_txn)
+		mysql_rollback(be->conn);
+	be->in_txn = 0;
+}
+
+static int in_list(const char *const *words, const char *word, size_t n)
+{
+	for (; *words; words++)
+		if (strlen(*words) == n && !strncasecmp(word, *words, n))
+			return 1;
+	return 0;
+}
+
+/* The first word of expr, outside quotes and comments, that reads the
+ * clock, the session or chance (a rule must give the same answer for the
+ * same as-of day), or NULL. A deny-list: MariaDB's catalogue does not mark
+ * built-in functions deterministic as PostgreSQL's does. */
+static const char *unstable_word(const char *expr, char *buf, size_t size)
+{
+	/* keywords that need no parentheses */
+	static const char *const keywords[] = { "current_date", "current_time",
+		"current_timestamp", "localtime", "localtimestamp", "current_user", "utc_date",
+		"utc_time", "utc_timestamp", NULL };
+	/* functions: the word followed by '(' (without one it may be a
+	 * column, e.g. `user`) */
+	static const char *const functions[] = { "now", "curdate", "curtime", "sysdate",
+		"unix_timestamp", "rand", "uuid", "uuid_short", "sys_guid", "sleep", "benchmark",
+		"get_lock", "release_lock", "is_free_lock", "is_used_lock", "last_insert_id",
+		"connection_id", "found_rows", "row_count", "user", "session_user", "system_user",
+		"database", "schema", "nextval", "lastval", "setval", "load_file", NULL };
+	const char *p = expr, *q;
+
+	while (*p) {
+		if (*p == '\'' || *p == '"' || *p == '`') {
+			char quote = *p++;
+
+			while (*p && !(*p == quote && p[1] != quote))
+				p += (*p == quote) ? 2 : 1;
+			if (*p)
+				p++;
+			continue;
+		}
+		if (isalpha((unsigned char)*p) || *p == '_') {
+			const char *b = p;
+			size_t n;
+
+			while (isalnum((unsigned char)*p) || *p == '_' || *p == '$')
+				p++;
+			n = (size_t)(p - b);
+			/* a qualified name (t.now) is a column, not a function */
+			if (b > expr && b[-1] == '.')
+				continue;
+			for (q = p; isspace((unsigned char)*q); q++)
+				;
+			/* a keyword may also be called: CURRENT_DATE() */
+			if (in_list(keywords, b, n) || (*q == '(' && in_list(functions, b, n))) {
+				snprintf(buf, size, "%.*s", (int)n, b);
+				return buf;
+			}
+			continue;
+		}
+		p++;
+	}
+	return NULL;
+}
+
+/* An expression is checked by preparing (never running) a SELECT of it
+ * over the table: the server resolves its columns and functions. */
+static int maria_check_expr(lethe_backend *base, const char *table, const char *expr,
+			    char **errmsg)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+	MYSQL_STMT *st;
+	char word[64];
+	int rc = 0;
+
+
+	if (unstable_word(expr, word, sizeof(word))) {
+		lethe_strbuf_addf(&s, "'%s' reads the clock, the session or chance: a rule must give the "
+				  "same answer for the same as-of day (the thresholds carry the date)", word);
+		if (!(*errmsg = lethe_strbuf_detach(&s, NULL)))
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		return LETHE_EDATA;
+	}
+	if (strstr(expr, ":lethe_"))
+		return not_yet(base, "check an expression with Lethe's parameters");
+	lethe_strbuf_adds(&s, "SELECT (");
+	lethe_strbuf_adds(&s, expr);
+	lethe_strbuf_adds(&s, ") FROM ");
+	lethe_maria_ident(&s, table);
+	lethe_strbuf_adds(&s, " WHERE 0");
+	if (!(st = mysql_stmt_init(be->conn))) {
+		lethe_strbuf_release(&s);
+		return fail(be, "check an expression", mysql_errno(be->conn), mysql_error(be->conn));
+	}
+	if (mysql_stmt_prepare(st, lethe_strbuf_str(&s), strlen(lethe_strbuf_str(&s)))) {
+		const char *why = mysql_stmt_error(st);
+
+		if (!(*errmsg = strdup(why)))
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		else
+			rc = LETHE_EDATA;
+	}
+	mysql_stmt_close(st);
+	lethe_strbuf_release(&s);
+	return rc;
+}
+
+/* --- operations not implemented yet (see the file's invariants) --------------------- */
+
+/* A second session for reading in another thread: not offered (the
+ * interface allows 1, and the caller reads on this one). */
+static int maria_reopen(lethe_backend **o, lethe_backend *b)
+{ (void)b; *o = NULL; return 1; }
+static int no_tables_read(char ***o, size_t *n, lethe_backend *b, const char *t, const char *e)
+{ (void)o; (void)n; (void)t; (void)e; return not_yet(b, "list the tables an expression reads"); }
+static int no_apply(int64_t *c, lethe_backend *b, const lethe_change *ch, const lethe_value *k,
+		    size_t n)
+{ (void)c; (void)ch; (void)k; (void)n; return not_yet(b, "change rows"); }
+static int no_dispose(lethe_disposed *o, lethe_backend *b, const lethe_change *c,
+		      const lethe_scan *s)
+{ (void)o; (void)c; (void)s; return not_yet(b, "dispose of rows"); }
+static int no_finalise(lethe_backend *b, lethe_warnings *w, unsigned f)
+{ (void)w; (void)f; return not_yet(b, "finish a run"); }
+static int no_mark(lethe_backend *b, const char *r, const char *ru, int64_t d,
+		   const char *const *dg, size_t n)
+{ (void)r; (void)ru; (void)d; (void)dg; (void)n; return not_yet(b, "record a run"); }
+static int no_marker(int *f, lethe_backend *b, const char *r,
+		     int (*cb)(void *, const char *, int64_t), void *ctx)
+{ (void)r; (void)cb; (void)ctx; *f = 0; return 0; }
+static int no_marker_digests(lethe_backend *b, const char *r, const char *ru,
+			     int (*cb)(void *, const char *), void *ctx)
+{ (void)r; (void)ru; (void)cb; (void)ctx; return not_yet(b, "read a run's record"); }
+static int no_marker_clear(lethe_backend *b, const char *r)
+{ (void)r; return not_yet(b, "clear a run's record"); }
+static int no_cleanup_owe(lethe_backend *b)
+{ return not_yet(b, "record owed clean-up"); }
+static int no_cleanup_owed(char **since, lethe_backend *b)
+{ (void)b; *since = NULL; return 0; }
+static int no_cleanup_done(lethe_backend *b)
+{ return not_yet(b, "record clean-up"); }
+static int no_evidence_head(int *f, int64_t *seq, char c[41], lethe_backend *b, const char *r)
+{ (void)seq; (void)c; (void)b; (void)r; *f = 0; return 0; }
+static int no_evidence_head_set(lethe_backend *b, const char *r, int64_t s, const char *c,
+				const char *at)
+{ (void)r; (void)s; (void)c; (void)at; return not_yet(b, "record the evidence head"); }
+static int no_rows(lethe_backend *b, const char *t, const char *w, const lethe_value *s,
+		   int (*cb)(void *, size_t, const char *const *, const lethe_value *), void *ctx)
+{ (void)t; (void)w; (void)s; (void)cb; (void)ctx; return not_yet(b, "read rows"); }
+static int no_suppress(lethe_backend *b, const char *const *t, size_t n, const char *a)
+{ (void)t; (void)n; (void)a; return not_yet(b, "record suppression tokens"); }
+static int no_suppressed(int *f, lethe_backend *b, const char *t)
+{ (void)f; (void)t; return not_yet(b, "read suppression tokens"); }
+static int no_hold_add(int64_t *id, lethe_backend *b, const lethe_hold *h)
+{ (void)id; (void)h; return not_yet(b, "record a hold"); }
+static int no_hold_release(lethe_backend *b, int64_t id, const char *at, const char *r,
+			   const char *by)
+{ (void)id; (void)at; (void)r; (void)by; return not_yet(b, "release a hold"); }
+static int no_holds(lethe_backend *b, int (*cb)(void *, const lethe_hold *), void *ctx)
+{ (void)b; (void)cb; (void)ctx; return 0; /* no hold can have been recorded */ }
+static int no_request_put(int64_t *id, lethe_backend *b, const lethe_request *r)
+{ (void)id; (void)r; return not_yet(b, "record a request"); }
+static int no_requests(lethe_backend *b, int (*cb)(void *, const lethe_request *), void *ctx)
+{ (void)b; (void)cb; (void)ctx; return 0; }
+
+static const struct lethe_backend_ops maria_ops = {
+	.name = "mariadb",
+	.free = maria_free,
+	.table_info = lethe_maria_table_info,
+	.foreign_keys = lethe_maria_foreign_keys,
+	.check_expr = maria_check_expr,
+	.scan = lethe_maria_scan,
+	.count = lethe_maria_count,
+	.reopen = maria_reopen,
+	.tables_read = no_tables_read,
+	.begin = maria_begin,
+	.commit = maria_commit,
+	.rollback = maria_rollback,
+	.apply = no_apply,
+	.dispose = no_dispose,
+	.finalise = no_finalise,
+	.mark = no_mark,
+	.marker = no_marker,
+	.marker_digests = no_marker_digests,
+	.marker_clear = no_marker_clear,
+	.cleanup_owe = no_cleanup_owe,
+	.cleanup_owed = no_cleanup_owed,
+	.cleanup_done = no_cleanup_done,
+	.evidence_head = no_evidence_head,
+	.evidence_head_set = no_evidence_head_set,
+	.schema_text = lethe_maria_schema_text,
+	.rows = no_rows,
+	.suppress = no_suppress,
+	.suppressed = no_suppressed,
+	.hold_add = no_hold_add,
+	.hold_release = no_hold_release,
+	.holds = no_holds,
+	.request_put = no_request_put,
+	.requests = no_requests,
+	.time_limit = maria_time_limit,
+	.pin_schema = lethe_maria_pin_schema,
+	.change_triggers = lethe_maria_change_triggers,
+	.check_clock = lethe_maria_check_clock,
+};
+
+/* A connection as the location says, with the session's settings. */
+static int open_conn(MYSQL **out, const maria_location *l, const char *label)
+{
+	MYSQL *conn = mysql_init(NULL);
+	unsigned proto = MYSQL_PROTOCOL_SOCKET, no = 0;
+	int rc;
+
+	if (!conn)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	if (l->option_file)
+		mysql_optionsv(conn, MYSQL_READ_DEFAULT_FILE, l->option_file);
+	if (l->option_file || l->option_group)
+		mysql_optionsv(conn, MYSQL_READ_DEFAULT_GROUP,
+			       l->option_group ? l->option_group : "client");
+	if (l->socket)
+		mysql_optionsv(conn, MYSQL_OPT_PROTOCOL, &proto);
+	/* no LOAD DATA LOCAL: the server can never ask for a local file */
+	mysql_optionsv(conn, MYSQL_OPT_LOCAL_INFILE, &no);
+	mysql_optionsv(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_optionsv(conn, MYSQL_INIT_COMMAND,
+		       "SET time_zone = '+00:00', sql_mode = 'ANSI,STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES', "
+		       "autocommit = 1");
+	if (!mysql_real_connect(conn, l->host, l->user, NULL, l->db, l->port, l->socket, 0)) {
+		unsigned e = mysql_errno(conn);
+
+		rc = lethe_error_set(e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR
+				     ? LETHE_ENOPERM : LETHE_ENOINPUT,
+				     "cannot connect to database '%s': %s", label, mysql_error(conn));
+		mysql_close(conn);
+		return rc;
+	}
+	*out = conn;
+	return 0;
+}
+
+/* Parse the location; the label "db@host" malloc'd in *label. */
+static int location_read(maria_location *l, char **label, const char *location)
+{
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+	int rc;
+
+	if ((rc = location_parse(l, location)) < 0)
+		return rc;
+	if (!l->db)
+		return lethe_error_set(LETHE_ECONFIG, "cannot read database location: no database "
+				       "named (mariadb://HOST/DATABASE)");
+	lethe_strbuf_addf(&s, "%s@%s", l->db, l->host ? l->host : "localhost");
+	if (!(*label = lethe_strbuf_detach(&s, NULL)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	return 0;
+}
+
+int lethe_maria_connect(MYSQL **out, const char *location)
+{
+	maria_location l;
+	char *label = NULL;
+	int rc;
+
+	if ((rc = location_read(&l, &label, location)) == 0)
+		rc = open_conn(out, &l, label);
+	location_free(&l);
+	free(label);
+	return rc;
+}
+
+/* A writer's run lock: GET_LOCK is server-wide and ends with the session. */
+static int run_lock(lethe_maria *be)
+{
+	lethe_strbuf name = LETHE_STRBUF_INIT;
+	lethe_maria_result *r = NULL;
+	lethe_value v[1];
+	const char *s;
+	int rc;
+
+	lethe_strbuf_adds(&name, LETHE_MARIA_RUN_LOCK);
+	lethe_strbuf_adds(&name, be->dbname);
+	s = lethe_strbuf_str(&name);
+	v[0] = (lethe_value){ .type = LETHE_VALUE_TEXT, .s = s, .len = strlen(s) };
+	rc = lethe_maria_exec(&r, be, "take the run lock", "SELECT GET_LOCK(?, 0)", 1, v);
+	lethe_strbuf_release(&name);
+	if (rc == 0 && (!r->nrows || !r->cells[0] || strcmp(r->cells[0], "1")))
+		rc = lethe_error_set(LETHE_ETEMPFAIL, "database '%s' is in use by another lethe "
+				     "run (its run lock is held); try again later", be->label);
+	lethe_maria_result_free(r);
+	return rc;
+}
+
+int lethe_backend_maria_open(lethe_backend **out, const char *location, unsigned flags)
+{
+	lethe_maria *be = calloc(1, sizeof(*be));
+	maria_location l;
+	int rc;
+
+	if (!be)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	be->base.ops = &maria_ops;
+	be->flags = flags;
+	if ((rc = location_read(&l, &be->label, location)) == 0 &&
+	    !(be->dbname = strdup(l.db)))
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	if (rc == 0)
+		rc = open_conn(&be->conn, &l, be->label);
+	location_free(&l);
+	if (rc == 0 && !(flags & LETHE_BACKEND_READONLY))
+		rc = run_lock(be);
+	if (rc == 0)
+		rc = lethe_backend_set_time_limit(&be->base, LETHE_DEFAULT_STATEMENT_SECONDS);
+	if (rc < 0) {
+		maria_free(&be->base);
+		return rc;
+	}
+	*out = &be->base;
+	return 0;
+}
+
+/* --- parameters --------------------------------------------------------------------- */
+
+int lethe_maria_positional(char **out, lethe_value **values, size_t *nvalues, const char *sql,
+			   const char *const *names, const lethe_value *bound, size_t nnames)
+{
+	lethe_strbuf s = LETHE_STRBUF_INIT;
+	lethe_value *v = NULL;
+	size_t n = 0, cap = 0;
+	const char *p = sql;
+
+	while (*p) {
+		if (*p == '\'' || *p == '"' || *p == '`') {
+			char q = *p;
+			const char *e = p + 1;
+
+			while (*e && !(*e == q && e[1] != q))
+				e += (*e == q) ? 2 : 1;
+			if (*e)
+				e++;
+			lethe_strbuf_add(&s, p, (size_t)(e - p));
+			p = e;
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-') {
+			const char *e = strchr(p, '\n');
+
+			e = e ? e : p + strlen(p);
+			lethe_strbuf_add(&s, p, (size_t)(e - p));
+			p = e;
+			continue;
+		}
+		if (*p == ':' && p[1] != ':' && (p == sql || p[-1] != ':')) {
+			size_t i;
+
+			for (i = 0; i < nnames; i++) {
+				size_t len = strlen(names[i]);
+
+				if (!strncasecmp(p + 1, names[i], len) &&
+				    !(isalnum((unsigned char)p[1 + len]) || p[1 + len] == '_'))
+					break;
+			}
+			if (i < nnames) {
+				if (n == cap) {
+					lethe_value *nv = realloc(v, (cap = cap ? cap * 2 : 4) * sizeof(*v));
+
+					if (!nv) {
+						free(v);
+						lethe_strbuf_release(&s);
+						return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+					}
+					v = nv;
+				}
+				v[n++] = bound[i];
+				lethe_strbuf_addch(&s, '?');
+				p += 1 + strlen(names[i]);
+				continue;
+			}
+		}
+		lethe_strbuf_addch(&s, *p++);
+	}
+	if (!(*out = lethe_strbuf_detach(&s, NULL))) {
+		free(v);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	*values = v;
+	*nvalues = n;
+	return 0;
+}
