@@ -18,9 +18,33 @@ install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/operations.
   ${CMAKE_SOURCE_DIR}/docs/policy-language.md ${CMAKE_SOURCE_DIR}/docs/evidence-format.md
   ${CMAKE_SOURCE_DIR}/docs/auditor-guide.md ${CMAKE_SOURCE_DIR}/docs/disposal.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
-install(FILES ${CMAKE_SOURCE_DIR}/dist/lethe.bash-completion
-  DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME lethe)
-install(FILES ${CMAKE_SOURCE_DIR}/dist/lethe.yaml DESTINATION ${LETHE_SYSCONFDIR}/lethe)
+# Shell completions, made from the command table by the built binary
+# (`lethe completion bash|zsh|fish`), so they offer every command and option.
+set(comp ${CMAKE_BINARY_DIR}/completions)
+add_custom_command(OUTPUT ${comp}/lethe.bash ${comp}/_lethe ${comp}/lethe.fish
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${comp}
+  COMMAND lethe completion bash > ${comp}/lethe.bash
+  COMMAND lethe completion zsh > ${comp}/_lethe
+  COMMAND lethe completion fish > ${comp}/lethe.fish
+  DEPENDS lethe VERBATIM)
+add_custom_target(completions ALL DEPENDS ${comp}/lethe.bash ${comp}/_lethe ${comp}/lethe.fish)
+install(FILES ${comp}/lethe.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+  RENAME lethe)
+install(FILES ${comp}/_lethe DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
+install(FILES ${comp}/lethe.fish DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d)
+# The configuration: lethe.yaml.example always, lethe.yaml only where there is
+# none yet, so a reinstall never overwrites the operator's edits.
+install(FILES ${CMAKE_SOURCE_DIR}/dist/lethe.yaml DESTINATION ${LETHE_SYSCONFDIR}/lethe
+  RENAME lethe.yaml.example)
+install(CODE "
+  set(cfg \"\$ENV{DESTDIR}${LETHE_SYSCONFDIR}/lethe/lethe.yaml\")
+  if(EXISTS \"\${cfg}\")
+    message(STATUS \"Kept: \${cfg} (the new example is lethe.yaml.example beside it)\")
+  else()
+    file(INSTALL \"${CMAKE_SOURCE_DIR}/dist/lethe.yaml\" DESTINATION  # prepends DESTDIR itself
+         \"${LETHE_SYSCONFDIR}/lethe\")
+  endif()
+")
 install(FILES ${CMAKE_SOURCE_DIR}/dist/lethe.sysusers DESTINATION lib/sysusers.d RENAME lethe.conf)
 
 # The unit names the binary by its installed path, known only at install time

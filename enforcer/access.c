@@ -363,7 +363,7 @@ out:
 int lethe_access_export(lethe_access_result **out, lethe_backend *be, const lethe_policy *p,
 			const lethe_subject *s, lethe_day as_of, const char *path)
 {
-	lethe_archive_format f;
+	lethe_archive_format f = LETHE_ARCHIVE_ZIP; /* written by lethe_access_format; set for -O3 */
 	lethe_access_result *res = NULL;
 	sink snk = { .fd = -1 };
 	int rc, bad, err;

@@ -389,10 +389,17 @@ int lethe_demo_write(const char *dir, const lethe_demo_options *opts)
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		rc = lethe_error_set(LETHE_ECANTCREAT, "cannot create '%s': %s", dir,
-				     strerror(errno));
-		goto out;
+	/* DIR and its missing parents, as mkdir -p */
+	for (char *slash = db + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
+		*slash = '\0';
+		int made = mkdir(db, 0755) == 0 || errno == EEXIST;
+
+		*slash = '/';
+		if (!made) {
+			rc = lethe_error_set(LETHE_ECANTCREAT, "cannot create '%s': %s", dir,
+					     strerror(errno));
+			goto out;
+		}
 	}
 	if (o.database) {
 		if (exists(yaml)) {

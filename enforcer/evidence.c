@@ -13,6 +13,12 @@
  *  - fsync of the git directory is on for every handle (libgit2's default is
  *    off): evidence must survive a crash right after a run.
  *  - Every git_libgit2_init is paired with one git_libgit2_shutdown.
+ *  - libgit2's repository owner check is off (git_start): reading is safe
+ *    whoever owns the repository (libgit2 runs no hooks or configured
+ *    programs, and every record is verified by its signature), so root's
+ *    status and verify work on the service's repository. Writing is guarded
+ *    by our own check instead (lethe_evidence_check_owner): a write by
+ *    another user would leave objects the owner cannot change.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,8 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include "evidence_impl.h"
 #include "testhook.h"
 #include "lethe/error.h"
@@ -52,7 +60,42 @@ static int git_start(void)
 	 * grows with the history and is read again by every commit's check
 	 * (verify compares each commit with its parent): keep large trees. */
 	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, (int)GIT_OBJECT_TREE, (size_t)(4 << 20));
+	/* the owner check, documented in git2/common.h: see the invariants */
+	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 	return 0;
+}
+
+/* The name of uid, or its number; out has 64 bytes. */
+static void user_name(char out[64], uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw && pw->pw_name)
+		snprintf(out, 64, "%s", pw->pw_name);
+	else
+		snprintf(out, 64, "%lu", (unsigned long)uid);
+}
+
+int lethe_evidence_check_owner(const char *dir)
+{
+	char owner[64], me[64];
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		int e = errno;
+
+		return lethe_error_set(e == ENOENT ? LETHE_ENOINPUT : LETHE_EIO,
+				       "cannot open evidence repository '%s': %s", dir, strerror(e));
+	}
+	if (st.st_uid == geteuid())
+		return 0;
+	user_name(owner, st.st_uid);
+	user_name(me, geteuid());
+	return lethe_error_set(LETHE_ENOPERM, "evidence repository '%s' belongs to user '%s', not "
+			       "to '%s': a write by '%s' would leave files '%s' cannot change; run "
+			       "this command as '%s' (as root: systemd-run --pipe --wait -p User=%s "
+			       "-p LoadCredential=... lethe ..., see lethe(1), OWNERSHIP); nothing "
+			       "was changed", dir, owner, me, me, owner, owner, owner);
 }
 
 int lethe_evidence_create(const char *dir)
@@ -97,7 +140,7 @@ int lethe_evidence_open(lethe_evidence **out, const char *dir)
 	started = 1;
 	rc = git_repository_open_ext(&repo, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	if (rc == GIT_ENOTFOUND) {
-		rc = lethe_error_set(LETHE_EDATA, "'%s' is not a git repository", dir);
+		rc = lethe_evidence_git_fail(LETHE_EDATA, "'%s' is not a git repository", dir);
 		goto out;
 	}
 	if (rc < 0) {
@@ -325,6 +368,9 @@ int lethe_evidence_commit(char out_oid[41], lethe_evidence *ev, const lethe_sshk
 	size_t al;
 	int rc, g;
 
+	/* every write path ends here: an access export on a KEYS site too */
+	if ((rc = lethe_evidence_check_owner(ev->dir)) < 0)
+		return rc;
 	g = git_reference_name_to_id(&parent_oid, ev->repo, LETHE_EVIDENCE_MAIN);
 	if (g < 0 && g != GIT_ENOTFOUND) {
 		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot read main of '%s'", ev->dir);

@@ -69,6 +69,7 @@ static int open_keys(lethe_site *s, int write)
 		return lethe_error_set(LETHE_ENOINPUT, "cannot resolve '%s'", cfg->database);
 	else if (write && (rc = writable(s->database)) < 0)
 		return rc;
+
 	if ((rc = lethe_token_key_load(&s->pseudonym_key, cfg->pseudonym_key)) < 0 ||
 	    (rc = lethe_sshkey_load(&s->signing_key, cfg->signing_key)) < 0 ||
 	    (rc = lethe_evidence_open(&s->ev, cfg->evidence_repository)) < 0)
@@ -108,6 +109,10 @@ int lethe_site_open(lethe_site **out, const lethe_config *cfg, const lethe_polic
 	if (flags & LETHE_SITE_WRITE)
 		flags |= LETHE_SITE_KEYS;
 	*s = (lethe_site){ .cfg = cfg, .policy = policy, .be = be, .flags = flags };
+	/* before the lock: a refused writer leaves no file of its own behind */
+	if ((flags & LETHE_SITE_WRITE) && cfg->evidence_repository &&
+	    (rc = lethe_evidence_check_owner(cfg->evidence_repository)) < 0)
+		goto fail;
 	if ((flags & LETHE_SITE_WRITE) && !lethe_location_is_server(cfg->database) &&
 	    (rc = lethe_lock_acquire(&s->lock, cfg->database)) < 0)
 		goto fail;

@@ -155,3 +155,64 @@ char *lethe_text_html(const char *s)
 	free(line);
 	return out;
 }
+
+/* Optimal string alignment distance, capped: above cap the exact figure
+ * does not matter (cap + 1 is returned). Rows of the table on the heap: a
+ * word's length is whatever the user typed. */
+static size_t edit_distance(const char *a, const char *b, size_t cap)
+{
+	size_t la = strlen(a), lb = strlen(b), d;
+	size_t *rows;
+
+	if ((la > lb ? la - lb : lb - la) > cap)
+		return cap + 1;
+	if (!(rows = malloc(3 * (lb + 1) * sizeof(*rows))))
+		return cap + 1;
+	size_t *pp = rows, *p = rows + lb + 1, *c = rows + 2 * (lb + 1);
+
+	for (size_t j = 0; j <= lb; j++)
+		p[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		c[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1], v = p[j - 1] + cost;
+
+			if (p[j] + 1 < v)
+				v = p[j] + 1;
+			if (c[j - 1] + 1 < v)
+				v = c[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1;
+			c[j] = v;
+		}
+		size_t *t = pp;
+		pp = p;
+		p = c;
+		c = t;
+	}
+	d = p[lb];
+	free(rows);
+	return d > cap ? cap + 1 : d;
+}
+
+const char *lethe_text_nearest(const char *word, const char *const candidates[])
+{
+	size_t len = strlen(word), cap = (len + 2) / 3, best_d;
+	const char *best = NULL;
+
+	if (cap > 2)
+		cap = 2;
+	best_d = cap + 1;
+	for (size_t i = 0; candidates[i]; i++) {
+		size_t d = edit_distance(word, candidates[i], cap);
+
+		if (d == 0)
+			return NULL;
+		if (d < best_d) {
+			best_d = d;
+			best = candidates[i];
+		}
+	}
+	return best;
+}

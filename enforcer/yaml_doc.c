@@ -252,9 +252,14 @@ int lethe_ydoc_fields(lethe_ydoc *y, const yaml_node_t *map,
 			continue;
 		for (i = 0; i < nkeys && strcmp(keys[i], name); i++)
 			;
-		if (i == nkeys)
-			lethe_ydoc_fault(y, km, "unknown key '%s'%s",
-					 lethe_text_quote(q, name, strlen(name)), ctx);
+		if (i == nkeys) {
+			const char *near = lethe_text_nearest(name, keys);
+
+			lethe_ydoc_fault(y, km, "unknown key '%s'%s%s%s%s",
+					 lethe_text_quote(q, name, strlen(name)), ctx,
+					 near ? "; did you mean '" : "", near ? near : "",
+					 near ? "'?" : "");
+		}
 		else if (vals[i])
 			lethe_ydoc_fault(y, km, "duplicate key '%s' (first at line %d)",
 					 lethe_text_quote(q, name, strlen(name)), kmarks[i].line);

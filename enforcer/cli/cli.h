@@ -31,6 +31,40 @@ typedef struct {
 
 typedef int (*lethe_cmd_fn)(const lethe_cli_opts *opts, int argc, char **argv);
 
+/*
+ * The command table (main.c): one entry per command, one per option. It is
+ * the single source of the command line: cli_args.c parses with
+ * getopt_long from it (global options anywhere, "did you mean" for
+ * commands and options), prints `lethe help CMD` / `CMD --help` from it,
+ * and cli_complete.c generates the bash, zsh and fish completions from it
+ * (`lethe completion SHELL`, run at build time). lethe(1) documents each
+ * entry (a test checks that every command and option appears there).
+ */
+typedef struct {
+	const char *name;         /* long name without "--" */
+	const char *value;        /* NULL: a flag; else the value's name, e.g. "FILE"; values
+				   * named FILE, DIR or REPOSITORY complete as paths */
+	const char *help;         /* one line */
+	char letter;              /* the short option (-c), or 0 */
+} cli_option;
+
+typedef struct {
+	const char *name;
+	lethe_cmd_fn fn;
+	const char *summary;      /* one line */
+	const char *usage;        /* after "lethe [GLOBAL] "; lines separated by '\n' */
+	const char *subcommands;  /* space-separated ("add list release"), or NULL */
+	const cli_option *options; /* ends with { NULL } */
+} cli_command;
+
+extern const cli_command cli_commands[];
+extern const cli_option cli_global_options[]; /* config, quiet, verbose, ... */
+
+/* Parse argv with the table and run the command: the process exit status. */
+int cli_main(int argc, char **argv);
+/* `lethe completion bash|zsh|fish`: the completion script on stdout. */
+int cli_completion(const char *shell);
+
 int cmd_check(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv);

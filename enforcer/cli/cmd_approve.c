@@ -37,7 +37,7 @@ int cmd_approve(const lethe_cli_opts *opts, int argc, char **argv)
 	int64_t seq = 0;
 	int c, json = 0, status = 0, rc;
 
-	optind = 1;
+	optind = 0; /* glibc: a full restart after cli_args.c's parsing */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 'k')

@@ -56,7 +56,7 @@ static int parse_args(plan_args *a, int argc, char **argv)
 	};
 	int c;
 
-	optind = 1;
+	optind = 0; /* glibc: a full restart after cli_args.c's parsing */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {

@@ -112,7 +112,7 @@ static int change(const lethe_cli_opts *opts, int argc, char **argv, int extend)
 	int64_t new_id;
 	int c, status, rc;
 
-	optind = 1;
+	optind = 0; /* glibc: a full restart after cli_args.c's parsing */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		const char **slot = c == 'k' ? &kind : c == 's' ? &key : c == 'r' ? &received_arg :

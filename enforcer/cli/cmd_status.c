@@ -6,20 +6,26 @@
  *
  * Exit status: 0 whether or not there are warnings (monitoring reads them:
  * the text lists them, --json has "warnings"), except 1 when the evidence is
- * behind what lethe wrote (evidence_behind, lethe/evidence_tip.h);
+ * behind what lethe wrote (evidence_behind, lethe/evidence_tip.h); with
+ * --exit-code, 2 when there are warnings (and the evidence is not behind);
  * otherwise as the contract says.
+ *
+ * --json prints JSON whatever happens: on a failure, an object
+ * {"error": {"status": N, "message": "..."}} on stdout (the messages are on
+ * stderr as always), so a monitoring pipe never parses an empty document.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include "cli.h"
 #include "lethe/backend.h"
 #include "lethe/error.h"
 #include "lethe/evidence.h"
 #include "lethe/status.h"
 
-static const char usage_line[] = "usage: lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]";
+static const char usage_line[] = "usage: lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json] [--exit-code]";
 
 static void print_text(const lethe_status *st, const lethe_config *cfg)
 {
@@ -70,10 +76,34 @@ static void print_text(const lethe_status *st, const lethe_config *cfg)
 		printf("  - %s\n", st->warnings.items[i]);
 }
 
+/* The error object of --json for a failure with exit status status. */
+static int print_json_error(int status)
+{
+	const char *msg = lethe_error_last();
+
+	if (!msg || !*msg)
+		msg = status == 65 || status == 78 ? "configuration or policy faults (see stderr)" :
+						     "status failed (see stderr)";
+	cli_print_json(json_pack("{s:{s:i,s:s}}", "error", "status", status, "message", msg));
+	return status;
+}
+
+static int status_main(const lethe_cli_opts *opts, int argc, char **argv, int *json);
+
 int cmd_status(const lethe_cli_opts *opts, int argc, char **argv)
 {
+	int json = 0;
+	int status = status_main(opts, argc, argv, &json);
+
+	if (json && status > 1 && status != 2)
+		print_json_error(status);
+	return status;
+}
+
+static int status_main(const lethe_cli_opts *opts, int argc, char **argv, int *json_out)
+{
 	const char *as_of_arg = NULL, *v;
-	int json = 0, status, rc;
+	int json = 0, exit_code = 0, status, rc;
 	lethe_status_input in = { 0 };
 	lethe_status *st = NULL;
 	lethe_evidence *ev = NULL;
@@ -84,7 +114,9 @@ int cmd_status(const lethe_cli_opts *opts, int argc, char **argv)
 		int missing = 0;
 
 		if (!strcmp(argv[i], "--json")) {
-			json = 1;
+			json = *json_out = 1;
+		} else if (!strcmp(argv[i], "--exit-code")) {
+			exit_code = 1;
 		} else if ((v = cli_option_value(argc, argv, &i, "--as-of", &missing))) {
 			as_of_arg = v;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -127,6 +159,8 @@ int cmd_status(const lethe_cli_opts *opts, int argc, char **argv)
 	/* a truncated evidence is a problem found, as verify says it (exit 1) */
 	if (st->evidence_behind)
 		status = 1;
+	else if (exit_code && st->warnings.count)
+		status = 2;
 out:
 	free(text);
 	lethe_status_free(st);

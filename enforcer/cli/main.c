@@ -1,162 +1,219 @@
 /*
- * main.c - global options and the command table. Each command lives in its
- * own cmd_<name>.c and returns the exit status of the contract.
+ * main.c - the command table: every command and option of lethe, one entry
+ * each (cli.h, cli_command). Each command lives in its own cmd_<name>.c and
+ * returns the exit status of the contract; cli_args.c parses argv against
+ * this table, cli_complete.c makes the shell completions from it.
+ *
+ * Adding a command: a cmd_<name>.c, its options below, one line in
+ * cli_commands[], its section in docs/man/lethe.1.scd. Adding an option: one
+ * line in its command's options (the command reads it from argv as
+ * "--name VALUE" or "--name").
  */
-#include <stdio.h>
-#include <string.h>
+#include <stddef.h>
 #include "cli.h"
 
-typedef struct {
-	const char *name;
-	lethe_cmd_fn fn;
-	const char *summary;
-} command;
+#define END { NULL, NULL, NULL, 0 }
 
-static const command commands[] = {
-	{ "check", cmd_check, "validate lethe.yaml and every policy file against the database" },
-	{ "plan", cmd_plan, "show what a run would dispose of, today or --as-of DATE" },
-	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do" },
-	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept" },
-	{ "hold", cmd_hold, "legal holds: add, list, release" },
-	{ "requests", cmd_requests, "the register of requests: list, add, extend (GDPR 12(3))" },
-	{ "access", cmd_access, "export a data subject's data and what is kept, why and until when" },
-	{ "replay", cmd_replay, "after a restore from a backup, erase again what was erased since" },
-	{ "suppressed", cmd_suppressed, "exit 0 when a contact value is on the suppression list" },
-	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR" },
-	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
-	{ "verify", cmd_verify, "check the evidence repository's signatures and records" },
-	{ "status", cmd_status, "the last run, what becomes due soon, unpushed evidence, warnings" },
-	{ "approve", cmd_approve, "approve the policy set in force with an approver's own key" },
-	{ "prove", cmd_prove, "write a proof of what the evidence says about one data subject" },
-	{ "verify-proof", cmd_verify_proof, "check a subject's proof offline with the allowed signers" },
-	{ "report", cmd_report, "write the compliance report: a static HTML page over evidence and plan" },
-	{ "digest", cmd_digest, "a row's or subject's keyed digest, and the runs that disposed of it" },
-	{ "notice", cmd_notice, "write the privacy notice or the GDPR 30 record of processing" },
+const cli_option cli_global_options[] = {
+	{ "config", "FILE", "the configuration (else $LETHE_CONFIG, ./lethe.yaml, /etc/lethe/lethe.yaml)", 'c' },
+	{ "quiet", NULL, "only warnings and errors on stderr", 'q' },
+	{ "verbose", NULL, "also debugging messages", 'v' },
+	{ "help", NULL, "this help, or a command's", 'h' },
+	{ "version", NULL, "the version", 0 },
+	END
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: lethe [-c FILE] [-q|-v] COMMAND [ARGS]\n\n");
-	fprintf(f, "commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n  lethe [-c FILE] check\n"
-		   "  lethe [-c FILE] plan [--as-of YYYY-MM-DD] [--json]\n"
-		   "  lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
-		   "                      [--max-rows-per-rule N]\n"
-		   "  lethe [-c FILE] erase --subject KEY [--received YYYY-MM-DD] [--dry-run] [--json]\n"
-		   "  lethe [-c FILE] access --subject KEY --output FILE.zip|FILE.tar.gz\n"
-		   "                         [--received YYYY-MM-DD]\n"
-		   "  lethe [-c FILE] requests [list] [--json]\n"
-		   "  lethe [-c FILE] requests add --kind access|erasure --subject KEY\n"
-		   "                           [--received YYYY-MM-DD]\n"
-		   "  lethe [-c FILE] requests extend ID --until YYYY-MM-DD --reason TEXT\n"
-		   "  lethe [-c FILE] replay [--dry-run] [--json]\n"
-		   "  lethe [-c FILE] suppressed VALUE\n"
-		   "  lethe [-c FILE] hold add --reason TEXT (--subject KEY | --rule NAME [--where SQL])\n"
-		   "                       [--until YYYY-MM-DD]\n"
-		   "  lethe [-c FILE] hold list [--json] | hold release ID --reason TEXT\n"
-		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n"
-		   "  lethe init DIR [--database PATH] [--policies DIR]\n"
-		   "  lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]\n"
-		   "  lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]\n"
-		   "  lethe [-c FILE] prove --subject KEY --output FILE [--as-of YYYY-MM-DD]\n"
-		   "  lethe verify-proof FILE --allowed-signers FILE [--pseudonym-key FILE] [--json]\n"
-		   "  lethe [-c FILE] digest (--table NAME | --rule NAME) --key KEY [--json]\n"
-		   "  lethe [-c FILE] digest --subject KEY [--json]\n"
-		   "  lethe [-c FILE] report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD]\n"
-		   "                         [--language en|fi] [--json]\n\n"
-		   "the configuration is -c FILE, else $LETHE_CONFIG, else ./lethe.yaml,\n"
-		   "else /etc/lethe/lethe.yaml.\n");
-}
+static const cli_option no_options[] = { END };
+static const cli_option plan_options[] = {
+	{ "as-of", "YYYY-MM-DD", "plan as of that day (default today, UTC)", 0 },
+	{ "json", NULL, "the plan as JSON on stdout", 0 },
+	{ "compare", "DIR", "the impact of a draft policy set against the one in force", 0 },
+	{ "policies", "DIR", "the same as --compare", 0 },
+	{ "out", "FILE", "write the plan, signed, for run --plan", 0 },
+	{ "key", "FILE", "sign the plan with this key (an approver's; default the site's)", 0 },
+	{ "keys", "RULE", "list the keys the rule would dispose of (terminal only)", 0 },
+	END
+};
+static const cli_option run_options[] = {
+	{ "as-of", "YYYY-MM-DD", "dispose of what is due on that day (default today, UTC)", 0 },
+	{ "dry-run", NULL, "change nothing, show what a run would do", 0 },
+	{ "json", NULL, "the result as JSON on stdout", 0 },
+	{ "max-rows-per-rule", "N", "refuse a rule that would dispose of more (0: no limit)", 0 },
+	{ "allow-future-as-of", NULL, "accept an --as-of after today (disposes early)", 0 },
+	{ "allow-clock-jump", NULL, "accept a clock far from the last evidence record, once", 0 },
+	{ "plan", "FILE", "dispose of exactly the rows of this signed plan still due", 0 },
+	END
+};
+static const cli_option erase_options[] = {
+	{ "subject", "KEY", "the data subject's key", 0 },
+	{ "received", "YYYY-MM-DD", "the day the request arrived (default today)", 0 },
+	{ "dry-run", NULL, "change nothing, show what would be erased", 0 },
+	{ "json", NULL, "the result as JSON on stdout", 0 },
+	{ "lang", "fi|sv|en", "the language of the answer (default lethe.yaml's language)", 0 },
+	END
+};
+static const cli_option hold_options[] = {
+	{ "reason", "TEXT", "why (kept in the register, never in the evidence)", 0 },
+	{ "subject", "KEY", "hold one data subject's rows", 0 },
+	{ "rule", "NAME", "hold a rule's rows", 0 },
+	{ "where", "SQL", "only the rule's rows matching this condition", 0 },
+	{ "until", "YYYY-MM-DD", "the hold ends that day", 0 },
+	{ "by", "NAME", "who places or releases the hold (recorded in the evidence)", 0 },
+	{ "json", NULL, "list as JSON", 0 },
+	END
+};
+static const cli_option requests_options[] = {
+	{ "kind", "access|erasure", "the kind of request", 0 },
+	{ "subject", "KEY", "the data subject's key", 0 },
+	{ "received", "YYYY-MM-DD", "the day the request arrived (default today)", 0 },
+	{ "until", "YYYY-MM-DD", "the extended deadline (at most three months after receipt)", 0 },
+	{ "reason", "TEXT", "why the deadline is extended", 0 },
+	{ "json", NULL, "list as JSON", 0 },
+	END
+};
+static const cli_option access_options[] = {
+	{ "subject", "KEY", "the data subject's key", 0 },
+	{ "output", "FILE", "the export, FILE.zip or FILE.tar.gz (never overwritten)", 0 },
+	{ "received", "YYYY-MM-DD", "the day the request arrived", 0 },
+	{ "lang", "fi|sv|en", "the language of the summary (default lethe.yaml's language)", 0 },
+	END
+};
+static const cli_option replay_options[] = {
+	{ "dry-run", NULL, "change nothing, show what would be erased again", 0 },
+	{ "json", NULL, "the result as JSON on stdout", 0 },
+	END
+};
+static const cli_option demo_options[] = {
+	{ "customers", "N", "how many customers (default 1000)", 0 },
+	{ "seed", "N", "the random seed", 0 },
+	{ "policies", "DIR", "the policy folder (default the reference policies)", 0 },
+	{ "database", "URI", "write the shop into this PostgreSQL or MariaDB database", 0 },
+	END
+};
+static const cli_option init_options[] = {
+	{ "database", "FILE|URI", "the register (SQLite file, or a server's connection URI)", 0 },
+	{ "policies", "DIR", "the policy folder (default the reference policies)", 0 },
+	END
+};
+static const cli_option verify_options[] = {
+	{ "allowed-signers", "FILE", "the auditor's own allowed-signers file", 0 },
+	{ "json", NULL, "the report as JSON on stdout", 0 },
+	{ "expect-at-least", "NNNNNNNN", "fail when the head record is older", 0 },
+	{ "expect-head", "COMMIT", "fail when main does not reach this commit", 0 },
+	{ "expect-from-register", NULL, "expect the head the register remembers", 0 },
+	END
+};
+static const cli_option status_options[] = {
+	{ "as-of", "YYYY-MM-DD", "count what is due from that day", 0 },
+	{ "json", NULL, "as JSON (an error object on failure)", 0 },
+	{ "exit-code", NULL, "exit 2 when there are warnings", 0 },
+	END
+};
+static const cli_option approve_options[] = {
+	{ "key", "FILE", "the approver's own SSH private key", 0 },
+	{ "reason", "TEXT", "why the policy set is approved (recorded)", 0 },
+	{ "json", NULL, "the record as JSON on stdout", 0 },
+	END
+};
+static const cli_option prove_options[] = {
+	{ "subject", "KEY", "the data subject's key", 0 },
+	{ "output", "FILE", "the proof (never overwritten)", 0 },
+	{ "as-of", "YYYY-MM-DD", "the proof as the evidence stood that day", 0 },
+	END
+};
+static const cli_option verify_proof_options[] = {
+	{ "allowed-signers", "FILE", "the auditor's own allowed-signers file", 0 },
+	{ "pseudonym-key", "FILE", "also check the subject's digests with the site's key", 0 },
+	{ "json", NULL, "the result as JSON on stdout", 0 },
+	END
+};
+static const cli_option report_options[] = {
+	{ "html", "DIR", "write the report into DIR (index.html)", 0 },
+	{ "since", "YYYY-MM-DD", "only evidence from that day", 0 },
+	{ "as-of", "YYYY-MM-DD", "the plan part as of that day", 0 },
+	{ "language", "en|fi", "the report's language (default the locale's)", 0 },
+	{ "json", NULL, "the report's model as JSON on stdout", 0 },
+	END
+};
+static const cli_option digest_options[] = {
+	{ "table", "NAME", "the row's table", 0 },
+	{ "rule", "NAME", "the rule whose table holds the row", 0 },
+	{ "key", "KEY", "the row's key", 0 },
+	{ "subject", "KEY", "a data subject's key instead of a row's", 0 },
+	{ "json", NULL, "as JSON on stdout", 0 },
+	END
+};
+static const cli_option notice_options[] = {
+	{ "record", NULL, "the GDPR art. 30 record of processing instead of the notice", 0 },
+	{ "format", "md|html", "Markdown (default) or HTML", 0 },
+	{ "lang", "fi|sv|en", "the language (default lethe.yaml's language)", 0 },
+	{ "policies", "DIR", "the policy folder (default the configured one)", 0 },
+	{ "output", "FILE", "write to FILE instead of stdout", 0 },
+	END
+};
+static const cli_option completion_options[] = { END };
 
-/* The usage line of name from the list above, its summary, and where the
- * whole story is. 64 for an unknown command. */
-static int command_help(const char *name)
-{
-	static const char *const lines[][2] = {
-		{ "check", "lethe [-c FILE] check" },
-		{ "plan", "lethe [-c FILE] plan [--as-of YYYY-MM-DD] [--json]" },
-		{ "run", "lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json] [--max-rows-per-rule N]" },
-		{ "demo", "lethe demo DIR [--customers N] [--seed N] [--policies DIR]" },
-		{ "init", "lethe init DIR [--database PATH] [--policies DIR]" },
-		{ "verify", "lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]" },
-		{ "status", "lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]" },
-		{ "prove", "lethe [-c FILE] prove --subject KEY --output FILE [--as-of YYYY-MM-DD]" },
-		{ "verify-proof", "lethe verify-proof FILE --allowed-signers FILE [--pseudonym-key FILE] [--json]" },
-		{ "report", "lethe [-c FILE] report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD] [--language en|fi] [--json]" },
-		{ "digest", "lethe [-c FILE] digest (--table NAME | --rule NAME) --key KEY | --subject KEY [--json]" },
-		{ "requests", "lethe [-c FILE] requests [list] [--json] | requests add --kind access|erasure "
-			      "--subject KEY [--received YYYY-MM-DD] | requests extend ID --until YYYY-MM-DD "
-			      "--reason TEXT" },
-	};
-
-	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
-		const char *line = commands[c].name;
-
-		if (strcmp(name, commands[c].name))
-			continue;
-		for (size_t k = 0; k < sizeof(lines) / sizeof(*lines); k++)
-			if (!strcmp(lines[k][0], name))
-				line = lines[k][1];
-		printf("usage: %s\n\n%s.\nSee lethe(1) for the options and exit statuses.\n", line,
-		       commands[c].summary);
-		return 0;
-	}
-	cli_error("unknown command '%s'", name);
-	return 64;
-}
+const cli_command cli_commands[] = {
+	{ "check", cmd_check, "validate lethe.yaml and every policy file against the database",
+	  "check", NULL, no_options },
+	{ "plan", cmd_plan, "show what a run would dispose of, today or --as-of DATE",
+	  "plan [--as-of YYYY-MM-DD] [--json] [--out FILE [--key FILE]]\n"
+	  "plan --compare DIR [--as-of YYYY-MM-DD] [--json]\nplan --keys RULE [--as-of YYYY-MM-DD]", NULL,
+	  plan_options },
+	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do",
+	  "run [--as-of YYYY-MM-DD] [--dry-run] [--json] [--max-rows-per-rule N]\n"
+	  "    [--allow-future-as-of] [--allow-clock-jump] [--plan FILE]", NULL, run_options },
+	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept",
+	  "erase --subject KEY [--received YYYY-MM-DD] [--dry-run] [--json] [--lang fi|sv|en]", NULL,
+	  erase_options },
+	{ "hold", cmd_hold, "legal holds: add, list, release",
+	  "hold add --reason TEXT (--subject KEY | --rule NAME [--where SQL]) [--until YYYY-MM-DD]\n"
+	  "    [--by NAME]\nhold list [--json]\nhold release ID --reason TEXT [--by NAME]", "add list release", hold_options },
+	{ "requests", cmd_requests, "the register of requests: list, add, extend (GDPR 12(3))",
+	  "requests [list] [--json]\n"
+	  "requests add --kind access|erasure --subject KEY [--received YYYY-MM-DD]\n"
+	  "requests extend ID --until YYYY-MM-DD --reason TEXT", "list add extend", requests_options },
+	{ "access", cmd_access, "export a data subject's data and what is kept, why and until when",
+	  "access --subject KEY --output FILE.zip|FILE.tar.gz [--received YYYY-MM-DD]\n"
+	  "    [--lang fi|sv|en]", NULL,
+	  access_options },
+	{ "replay", cmd_replay, "after a restore from a backup, erase again what was erased since",
+	  "replay [--dry-run] [--json]", NULL, replay_options },
+	{ "suppressed", cmd_suppressed, "exit 0 when a contact value is on the suppression list",
+	  "suppressed VALUE", NULL, no_options },
+	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR",
+	  "demo DIR [--customers N] [--seed N] [--policies DIR] [--database URI]", NULL,
+	  demo_options },
+	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository",
+	  "init DIR [--database FILE|URI] [--policies DIR]", NULL, init_options },
+	{ "verify", cmd_verify, "check the evidence repository's signatures and records",
+	  "verify [--allowed-signers FILE] [--json] [--expect-at-least NNNNNNNN]\n"
+	  "    [--expect-head COMMIT] [--expect-from-register] [REPOSITORY]", NULL, verify_options },
+	{ "status", cmd_status, "the last run, what becomes due soon, unpushed evidence, warnings",
+	  "status [--as-of YYYY-MM-DD] [--json] [--exit-code]", NULL, status_options },
+	{ "approve", cmd_approve, "approve the policy set in force with an approver's own key",
+	  "approve --key FILE --reason TEXT [--json]", NULL, approve_options },
+	{ "prove", cmd_prove, "write a proof of what the evidence says about one data subject",
+	  "prove --subject KEY --output FILE [--as-of YYYY-MM-DD]", NULL, prove_options },
+	{ "verify-proof", cmd_verify_proof, "check a subject's proof offline with the allowed signers",
+	  "verify-proof FILE --allowed-signers FILE [--pseudonym-key FILE] [--json]", NULL,
+	  verify_proof_options },
+	{ "report", cmd_report, "write the compliance report: a static HTML page over evidence and plan",
+	  "report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD] [--language en|fi] [--json]",
+	  NULL, report_options },
+	{ "digest", cmd_digest, "a row's or subject's keyed digest, and the runs that disposed of it",
+	  "digest (--table NAME | --rule NAME) --key KEY [--json]\ndigest --subject KEY [--json]", NULL,
+	  digest_options },
+	{ "notice", cmd_notice, "write the privacy notice or the GDPR 30 record of processing",
+	  "notice [--record] [--format md|html] [--lang fi|sv|en] [--policies DIR] [--output FILE]",
+	  NULL, notice_options },
+	{ "help", NULL, "this list, or a command's options", "help [COMMAND]", NULL, no_options },
+	{ "completion", NULL, "the completion script for bash, zsh or fish",
+	  "completion bash|zsh|fish", "bash zsh fish", completion_options },
+	{ NULL, NULL, NULL, NULL, NULL, NULL }
+};
 
 int main(int argc, char **argv)
 {
-	lethe_cli_opts opts = { 0 };
-	int i = 1;
-
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
-			if (i + 1 >= argc) {
-				cli_error("option '%s' needs a file", a);
-				return 64;
-			}
-			opts.config_path = argv[++i];
-		} else if (!strncmp(a, "--config=", 9)) {
-			opts.config_path = a + 9;
-		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-			opts.quiet = 1;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			opts.verbose = 1;
-		} else if (!strcmp(a, "--version")) {
-			printf("lethe %s\n", LETHE_VERSION);
-			return 0;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else if (a[0] == '-') {
-			cli_error("unknown option '%s'", a);
-			usage(stderr);
-			return 64;
-		} else {
-			break;
-		}
-	}
-	if (i >= argc) {
-		usage(stderr);
-		return 64;
-	}
-	if (!strcmp(argv[i], "help") && i + 1 >= argc) {
-		usage(stdout);
-		return 0;
-	}
-	/* `lethe help COMMAND` and `lethe COMMAND --help`: the same text. */
-	if (!strcmp(argv[i], "help") || (i + 1 < argc && (!strcmp(argv[i + 1], "--help") ||
-							  !strcmp(argv[i + 1], "-h"))))
-		return command_help(!strcmp(argv[i], "help") ? argv[i + 1] : argv[i]);
-	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (!strcmp(argv[i], commands[c].name))
-			return commands[c].fn(&opts, argc - i, argv + i);
-	cli_error("unknown command '%s'", argv[i]);
-	usage(stderr);
-	return 64;
+	return cli_main(argc, argv);
 }

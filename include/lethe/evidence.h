@@ -36,12 +36,21 @@ typedef struct lethe_evidence lethe_evidence;
 int lethe_evidence_create(const char *dir);
 
 /*
- * Open the repository at dir (no search in parent folders). LETHE_ENOINPUT
- * when dir is missing, LETHE_EDATA "'dir' is not a git repository".
- * *out owned by the caller: lethe_evidence_free.
+ * Open the repository at dir (no search in parent folders), whoever owns
+ * it. LETHE_ENOINPUT when dir is missing, LETHE_EDATA "'dir' is not a git
+ * repository: LIBGIT2'S MESSAGE". *out owned by the caller:
+ * lethe_evidence_free.
  */
 int lethe_evidence_open(lethe_evidence **out, const char *dir);
 void lethe_evidence_free(lethe_evidence *ev);
+
+/*
+ * Before writing to the repository at dir: 0 when the effective user owns
+ * it, else LETHE_ENOPERM naming the owner and how to run as the owner (a
+ * write by another user, root included, would leave objects the owner
+ * cannot change). LETHE_ENOINPUT when dir is missing.
+ */
+int lethe_evidence_check_owner(const char *dir);
 
 /*
  * One change of a commit's tree. data != NULL: add or replace the file at

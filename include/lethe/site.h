@@ -7,6 +7,8 @@
  *
  * Opening a site for writing (LETHE_SITE_WRITE), in this order, each step
  * refusing before anything is written:
+ *  0. checks that the effective user owns the evidence repository
+ *     (lethe_evidence_check_owner: LETHE_ENOPERM naming the owner);
  *  1. takes the database lock (lethe/lock.h: LETHE_ETEMPFAIL while another
  *     run holds it);
  *  2. checks that pseudonym_key, evidence.repository and evidence.signing_key

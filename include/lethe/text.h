@@ -56,4 +56,13 @@ char *lethe_text_line(const char *s);
  */
 char *lethe_text_html(const char *s);
 
+/*
+ * "Did you mean": the candidate nearest to word by edit distance (insert,
+ * delete, replace, swap of neighbours), when it is near enough to be a
+ * typing slip (at most 2 edits, and at most a third of word's length
+ * rounded up); ties go to the first. NULL when none is, or word is one of
+ * them. candidates[] ends with NULL; the result is one of its pointers.
+ */
+const char *lethe_text_nearest(const char *word, const char *const candidates[]);
+
 #endif

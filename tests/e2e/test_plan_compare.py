@@ -20,6 +20,12 @@ with open(path) as f:
 check("retain: 10 years" in text, "the reference bookkeeping rules keep 10 years")
 write(path, text.replace("retain: 10 years", "retain: 6 years"))
 os.unlink(os.path.join(draft, "50-analytics.yaml"))
+# the register's declarations name the analytics data; a set without its rule drops them too
+decl = os.path.join(draft, "90-declarations.yaml")
+with open(decl) as f:
+    text = f.read()
+start, end = text.index("    - id: web-analytics\n"), text.index("  recipients:\n")
+write(decl, text[:start] + text[end:])
 write(os.path.join(draft, "60-newsletter.yaml"), """lethe: 1
 rules:
   - name: old-feedback

@@ -345,7 +345,12 @@ START_TEST(test_bad_options)
 	snprintf(dir, sizeof(dir), "%s/x", tmpdir);
 	o.customers = 0;
 	ck_assert_int_eq(lethe_demo_write(dir, &o), LETHE_EUSAGE);
-	snprintf(dir, sizeof(dir), "%s/missing/parent", tmpdir);
+	/* missing parents are made (mkdir -p); a parent that is a file is not */
+	snprintf(dir, sizeof(dir), "%s/afile", tmpdir);
+	FILE *f = fopen(dir, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	snprintf(dir, sizeof(dir), "%s/afile/parent", tmpdir);
 	o.customers = 5;
 	ck_assert_int_eq(lethe_demo_write(dir, &o), LETHE_ECANTCREAT);
 }
