@@ -327,8 +327,10 @@ int lethe_plan_scope_init(lethe_plan_scope *s, const lethe_policy *p, const leth
 		const lethe_rule *r = &p->rules[i];
 		int n;
 
+		/* a rule without a subject has none of the subject's rows (FALSE,
+		 * not 0: PostgreSQL refuses an integer where a boolean goes) */
 		if (!r->subject) {
-			if (!(s->where[i] = strdup("0")))
+			if (!(s->where[i] = strdup("FALSE")))
 				goto oom;
 			continue;
 		}
