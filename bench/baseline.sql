@@ -8,21 +8,21 @@
 -- cascade from; a rule whose clock reads a table before the rule changing it),
 -- and each prints changes() so bench/run can check that the baseline disposed
 -- of as many rows per rule as `lethe run` did. Tokens are random, not keyed.
+-- An account's clock is the latest of sign-up, last login and last purchase
+-- (SQLite's max(a, b, c); the policies spell it in SQL every engine shares).
 PRAGMA secure_delete = ON;
 PRAGMA foreign_keys = ON;
 BEGIN IMMEDIATE;
 -- inactive-account-addresses (clock reads customers, which is unchanged by pseudonymising);
 -- kept while the account has a paid order not yet delivered
-DELETE FROM addresses WHERE (SELECT date(CASE WHEN coalesce(c.last_login_at, c.created_at) > coalesce(c.last_purchase_at, c.created_at)
-        THEN coalesce(c.last_login_at, c.created_at) ELSE coalesce(c.last_purchase_at, c.created_at) END)
+DELETE FROM addresses WHERE (SELECT date(max(c.created_at, coalesce(c.last_login_at, c.created_at), coalesce(c.last_purchase_at, c.created_at)))
         FROM customers c WHERE c.id = addresses.customer_id) < '2023-11-01'
  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = addresses.customer_id AND o.status = 'paid');
 SELECT 'inactive-account-addresses', changes();
 UPDATE customers SET name = 'tok_' || lower(hex(randomblob(16))),
   email = 'tok_' || lower(hex(randomblob(16))),
   phone = CASE WHEN phone IS NULL THEN NULL ELSE 'tok_' || lower(hex(randomblob(16))) END
- WHERE date(CASE WHEN coalesce(last_login_at, created_at) > coalesce(last_purchase_at, created_at)
-       THEN coalesce(last_login_at, created_at) ELSE coalesce(last_purchase_at, created_at) END) < '2023-11-01'
+ WHERE date(max(created_at, coalesce(last_login_at, created_at), coalesce(last_purchase_at, created_at))) < '2023-11-01'
  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = customers.id AND o.status = 'paid');
 SELECT 'inactive-accounts', changes();
 DELETE FROM change_history WHERE date(changed_at) < '2024-11-01';
@@ -62,8 +62,7 @@ DELETE FROM orders WHERE status <> 'open' AND date(order_date) < '2020-01-01'
 SELECT 'orders-vouchers', changes();
 -- marketing profiles before consents: the first rule's clock reads consents
 DELETE FROM marketing_profiles WHERE
- (SELECT date(CASE WHEN coalesce(c.last_login_at, c.created_at) > coalesce(c.last_purchase_at, c.created_at)
-   THEN coalesce(c.last_login_at, c.created_at) ELSE coalesce(c.last_purchase_at, c.created_at) END)
+ (SELECT date(max(c.created_at, coalesce(c.last_login_at, c.created_at), coalesce(c.last_purchase_at, c.created_at)))
    FROM customers c WHERE c.id = marketing_profiles.customer_id) < '2023-11-01'
  OR (NOT EXISTS (SELECT 1 FROM consents c WHERE c.customer_id = marketing_profiles.customer_id
    AND c.withdrawn_at IS NULL)
@@ -76,13 +75,11 @@ SELECT 'consents-after-withdrawal', changes();
 -- what ends with an account's pseudonymisation: the account's inactivity
 -- clock (3 years), read from columns pseudonymising does not change
 DELETE FROM consents WHERE withdrawn_at IS NULL AND
- (SELECT date(CASE WHEN coalesce(c.last_login_at, c.created_at) > coalesce(c.last_purchase_at, c.created_at)
-   THEN coalesce(c.last_login_at, c.created_at) ELSE coalesce(c.last_purchase_at, c.created_at) END)
+ (SELECT date(max(c.created_at, coalesce(c.last_login_at, c.created_at), coalesce(c.last_purchase_at, c.created_at)))
    FROM customers c WHERE c.id = consents.customer_id) < '2023-11-01';
 SELECT 'consents-of-pseudonymised-accounts', changes();
 UPDATE marketing_bans SET customer_id = NULL WHERE customer_id IS NOT NULL AND
- (SELECT date(CASE WHEN coalesce(c.last_login_at, c.created_at) > coalesce(c.last_purchase_at, c.created_at)
-   THEN coalesce(c.last_login_at, c.created_at) ELSE coalesce(c.last_purchase_at, c.created_at) END)
+ (SELECT date(max(c.created_at, coalesce(c.last_login_at, c.created_at), coalesce(c.last_purchase_at, c.created_at)))
    FROM customers c WHERE c.id = marketing_bans.customer_id) < '2023-11-01';
 SELECT 'marketing-ban-links', changes();
 UPDATE page_events SET customer_id = NULL, ip_address = NULL, user_agent = '[redacted]',
@@ -92,8 +89,7 @@ SELECT 'web-analytics', changes();
 -- an inactive account goes last, once nothing it would cascade into (or that
 -- still points at it) is left
 DELETE FROM customers
- WHERE date(CASE WHEN coalesce(last_login_at, created_at) > coalesce(last_purchase_at, created_at)
-       THEN coalesce(last_login_at, created_at) ELSE coalesce(last_purchase_at, created_at) END) < '2023-11-01'
+ WHERE date(max(created_at, coalesce(last_login_at, created_at), coalesce(last_purchase_at, created_at))) < '2023-11-01'
  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = customers.id)
  AND NOT EXISTS (SELECT 1 FROM addresses a WHERE a.customer_id = customers.id)
  AND NOT EXISTS (SELECT 1 FROM complaints c WHERE c.customer_id = customers.id)
