@@ -20,7 +20,8 @@ import lethe_pg  # noqa: E402
 
 REWRITE_TABLES = ["customers", "addresses", "orders", "order_lines", "invoices", "payments",
                   "deliveries", "returns", "complaints", "consents", "marketing_bans",
-                  "marketing_profiles", "chat_transcripts", "feedback", "page_events", "change_history"]
+                  "marketing_profiles", "chat_transcripts", "feedback", "page_events", "change_history",
+                  "sales_journal"]
 
 
 def rewrite_sql(srv, db):

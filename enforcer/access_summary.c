@@ -206,7 +206,20 @@ typedef struct {
 	const lethe_rule *rule;
 	lethe_plan_clock *clock;
 	int64_t rows;
+	const lethe_rule *keeper;   /* the table's rule with keep_while, or NULL */
 } rule_rows;
+
+/* The rule whose keep_while protects the rows of r's table (r itself first):
+ * a keep_while holds the table's rows under every rule (plan_holds.c). */
+static const lethe_rule *keep_while_rule(const lethe_policy *p, const lethe_rule *r)
+{
+	if (r->keep_while)
+		return r;
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].keep_while && !strcasecmp(p->rules[i].table, r->table))
+			return &p->rules[i];
+	return NULL;
+}
 
 static int row_day(void *vctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
 		   const lethe_value *subject)
@@ -239,6 +252,15 @@ static int row_day(void *vctx, const lethe_value *key, lethe_row_class cls, leth
 	} else if (rp.not_started) {
 		fprintf(ctx->f, "%s\n", _("its period has not started yet (e.g. an open case or an "
 					  "active consent)"));
+	} else if (rp.held && ctx->keeper) {
+		/* the summary plans without legal holds: a held row is one a
+		 * rule's keep_while keeps */
+		fprintf(ctx->f, _("its period is over, but it is kept while %s"),
+			lethe_rule_kept_because(ctx->keeper, lethe_words_lang()));
+		fputc('\n', ctx->f);
+	} else if (rp.blocked) {
+		fprintf(ctx->f, "%s\n", _("its period is over, but it is kept while other data that "
+					  "must be kept refers to it"));
 	} else {
 		fprintf(ctx->f, "%s\n", _("its date cannot be read; the controller has been told to "
 					  "correct it"));
@@ -253,7 +275,7 @@ static int rule_section(FILE *f, lethe_backend *be, const lethe_policy *p, size_
 	const lethe_rule *r = &p->rules[index];
 	lethe_table_info *t = NULL;
 	lethe_scan scan;
-	rule_rows ctx = { f, r, clock, 0 };
+	rule_rows ctx = { f, r, clock, 0, keep_while_rule(p, r) };
 	const char *key;
 	int rc;
 
@@ -280,6 +302,10 @@ static int rule_section(FILE *f, lethe_backend *be, const lethe_policy *p, size_
 		fprintf(f, _("%s at once"), lethe_words_done(r->on_erasure));
 	if (r->on_erasure != LETHE_ACTION_KEEP)
 		fputc('\n', f);
+	if (ctx.keeper) {
+		fprintf(f, "  %s %s\n", _("kept, whatever its period, while"),
+			lethe_rule_kept_because(ctx.keeper, lethe_words_lang()));
+	}
 	fprintf(f, "  %s:\n", _("your rows and when each will be disposed of"));
 	if ((rc = lethe_plan_scan_init(&scan, p, index, key, NULL, 0, clock)) == 0) {
 		scan.row = row_day;

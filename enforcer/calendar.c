@@ -341,6 +341,8 @@ int lethe_counted_from_parse(lethe_counted_from *out, const char *s)
 		{ "end of month", LETHE_COUNT_END_OF_MONTH },
 		{ "end of year", LETHE_COUNT_END_OF_YEAR },
 		{ "end of fiscal year", LETHE_COUNT_END_OF_FISCAL_YEAR },
+		{ "end of calendar year of fiscal year end",
+		  LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END },
 	};
 
 	for (size_t i = 0; s != NULL && i < sizeof(names) / sizeof(names[0]); i++) {
@@ -351,7 +353,8 @@ int lethe_counted_from_parse(lethe_counted_from *out, const char *s)
 	}
 	return lethe_error_set(LETHE_EDATA,
 			       "invalid counted_from '%s': expected end of month, "
-			       "end of year or end of fiscal year",
+			       "end of year, end of fiscal year or end of calendar "
+			       "year of fiscal year end",
 			       s ? s : "(null)");
 }
 
@@ -485,11 +488,17 @@ int lethe_retention_end(lethe_day *out, lethe_day clock, lethe_counted_from cf,
 		start = lethe_day_end_of_year(clock);
 		break;
 	case LETHE_COUNT_END_OF_FISCAL_YEAR:
+	case LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END:
 		if (!fye_valid(fye))
 			return lethe_error_set(LETHE_EDATA,
 					       "invalid fiscal year end %02d-%02d",
 					       fye.month, fye.day);
 		start = lethe_day_end_of_fiscal_year(clock, fye);
+		/* Kirjanpitolaki 2:10: vouchers count from the end of the calendar
+		 * year in which the financial year ended. Still non-decreasing in
+		 * the clock, so the cut-off's bisection holds. */
+		if (cf == LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END)
+			start = lethe_day_end_of_year(start);
 		break;
 	default:
 		return lethe_error_set(LETHE_EDATA, "invalid counted_from %d", (int)cf);

@@ -112,6 +112,12 @@ static int check_rule(lethe_backend *be, const lethe_rule *rule, const lethe_for
 		goto out;
 	if ((rc = check_expr(be, rule->table, "from", rule->from, rule->from_mark, d)) < 0)
 		goto out;
+	if ((rc = check_expr(be, rule->table, "keep_while", rule->keep_while, rule->keep_while_mark,
+			     d)) < 0)
+		goto out;
+	if ((rc = check_expr(be, rule->table, "stale_since", rule->stale_since,
+			     rule->stale_since_mark, d)) < 0)
+		goto out;
 	rc = check_expr(be, rule->table, "subject", rule->subject, rule->subject_mark, d);
 out:
 	lethe_table_info_free(t);

@@ -504,6 +504,15 @@ long lethe_declarations_link(const lethe_declarations *d, const lethe_rule *rule
 			FAULT(rules[r].table_mark, "rule '%s': table '%s' holds data subjects' data but is "
 			      "in no declared category (declarations.categories[].tables)", rules[r].name,
 			      rules[r].table);
+	/* the erasure answer tells the data subject why a row is kept, in
+	 * every declared language: a missing one is a fault, not English */
+	for (size_t r = 0; r < nrules; r++)
+		for (int l = 0; rules[r].name && rules[r].kept_because && l < LETHE_LANG_N; l++)
+			if (lethe_declarations_speak(d, (lethe_lang)l) &&
+			    !rules[r].kept_because_text.text[l])
+				FAULT(rules[r].kept_because_mark, "rule '%s': 'kept_because' has no "
+				      "'%s' text (the declarations' languages need one each: "
+				      "{fi: ..., sv: ..., en: ...})", rules[r].name, lang_codes[l]);
 #undef FAULT
 	return faults;
 }

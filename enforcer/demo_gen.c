@@ -1,12 +1,14 @@
 /*
  * demo_gen.c - the reference shop's synthetic register (Minime.fi, Nisuva Oy):
  * Finnish customers with orders, invoices, payments, deliveries, returns,
- * complaints, consents, bans, marketing profiles, chats, feedback, page events
- * and change history, from LETHE_DEMO_FIRST_DAY to LETHE_DEMO_LAST_DAY.
+ * complaints, consents, bans, marketing profiles, chats, feedback, page events,
+ * change history and the register's share of the books (the sales journal
+ * entries exported to accounting, one per invoice), from LETHE_DEMO_FIRST_DAY to LETHE_DEMO_LAST_DAY.
  *
  * Invariants:
  *  - Deterministic: every choice comes from one splitmix64 stream seeded by
- *    the caller, in a fixed order; the history is fixed, not relative to
+ *    the caller, in a fixed order (the sales journal draws nothing from it:
+ *    its entries follow from the invoices, so adding it changed no other row); the history is fixed, not relative to
  *    today, so the same seed gives the same rows on any day.
  *  - No timestamp is later than the end of LETHE_DEMO_LAST_DAY, and every
  *    "after" timestamp (closed, ended, withdrawn, delivered) is not before its
@@ -351,6 +353,14 @@ static order_info gen_order(gen *g, int64_t cid, const person *p, int64_t ts)
 			 (long long)g->next_id[DEMO_INVOICES] + 1);
 		inv = ROW(g, DEMO_INVOICES, vi(o.id), vt(num), vt(t), vt(p->name),
 			  vt(p->street), vt(p->postcode), vt(p->city));
+		{
+			char entry[11], customer[24];
+
+			lethe_day_format(day, entry);
+			snprintf(customer, sizeof(customer), "A%07lld", (long long)cid);
+			ROW(g, DEMO_SALES_JOURNAL, vt(entry), vt(customer), vt(num), vt("3000"),
+			    vi(total));
+		}
 		if (!strcmp(m, "klarna")) {
 			memcpy(ref, "KL-", 3);
 			random_hex(g, ref + 3, 12);

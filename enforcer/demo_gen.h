@@ -37,6 +37,7 @@ typedef enum {
 	DEMO_FEEDBACK,           /* customer_id, order_id, received_at, rating, comment */
 	DEMO_PAGE_EVENTS,        /* customer_id, occurred_at, url, ip_address, user_agent, postcode */
 	DEMO_CHANGE_HISTORY,     /* customer_id, changed_at, field, old_value, new_value */
+	DEMO_SALES_JOURNAL,      /* entry_date, customer_number, invoice_number, account, amount_cents */
 	DEMO_NTABLES
 } demo_table;
 

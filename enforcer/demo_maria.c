@@ -158,15 +158,26 @@ static const char *const maria_schema_sql =
 	"  field TEXT NOT NULL,\n"
 	"  old_value TEXT,\n"
 	"  new_value TEXT,\n"
-	"  FOREIGN KEY (customer_id) REFERENCES customers(id) ON DELETE CASCADE) ENGINE=InnoDB;\n";
+	"  FOREIGN KEY (customer_id) REFERENCES customers(id) ON DELETE CASCADE) ENGINE=InnoDB;\n"
+	"CREATE TABLE sales_journal (\n"
+	"  id BIGINT PRIMARY KEY,\n"
+	"  entry_date DATE NOT NULL,\n"
+	"  customer_number VARCHAR(255) NOT NULL,\n"
+	"  invoice_number VARCHAR(255) NOT NULL,\n"
+	"  account VARCHAR(16) NOT NULL,\n"
+	"  amount_cents BIGINT NOT NULL) ENGINE=InnoDB;\n";
 
 /* Columns per table, id included (demo_gen.h's order). */
-static const int ncolumns[DEMO_NTABLES] = { 8, 6, 4, 5, 5, 8, 6, 8, 5, 6, 6, 6, 4, 5, 6, 7, 6 };
-static const char *const tables[DEMO_NTABLES] = {
+static const int ncolumns[] = { 8, 6, 4, 5, 5, 8, 6, 8, 5, 6, 6, 6, 4, 5, 6, 7, 6, 6 };
+static const char *const tables[] = {
 	"customers", "addresses", "products", "orders", "order_lines", "invoices", "payments",
 	"deliveries", "returns", "complaints", "consents", "marketing_bans", "marketing_profiles",
-	"chat_transcripts", "feedback", "page_events", "change_history",
+	"chat_transcripts", "feedback", "page_events", "change_history", "sales_journal",
 };
+/* one entry per demo table: a table added to demo_gen.h without one here
+ * would be a NULL name at run time */
+_Static_assert(sizeof(ncolumns) / sizeof(*ncolumns) == DEMO_NTABLES, "ncolumns per demo table");
+_Static_assert(sizeof(tables) / sizeof(*tables) == DEMO_NTABLES, "a name per demo table");
 
 struct demo_maria {
 	MYSQL *conn;

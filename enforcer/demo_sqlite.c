@@ -15,7 +15,8 @@
  *  - On failure nothing of ours is left behind (temporary file, journal, the
  *    register when lethe.yaml cannot be written).
  *  - The schema is what a real shop would declare: foreign keys with their
- *    ON DELETE actions, an index on every foreign-key column, ISO dates as
+ *    ON DELETE actions (the sales journal has none: it is the accounting
+ *    export, which names the customer by number), an index on every foreign-key column, ISO dates as
  *    text, and chat_fts (FTS5) kept in sync with chat_transcripts by triggers.
  *    The load runs with foreign_keys=ON in one transaction.
  */
@@ -163,7 +164,14 @@ static const char schema_sql[] =
 	"  changed_at TEXT NOT NULL,\n"
 	"  field TEXT NOT NULL,\n"
 	"  old_value TEXT,\n"
-	"  new_value TEXT);\n";
+	"  new_value TEXT);\n"
+	"CREATE TABLE sales_journal (\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  entry_date TEXT NOT NULL,\n"
+	"  customer_number TEXT NOT NULL,\n"
+	"  invoice_number TEXT NOT NULL,\n"
+	"  account TEXT NOT NULL,\n"
+	"  amount_cents INTEGER NOT NULL);\n";
 
 /* Created after the load: building an index once is faster than keeping it
  * up to date row by row. marketing_profiles.customer_id has its UNIQUE one. */
@@ -184,7 +192,8 @@ const char demo_index_sql[] =
 	"CREATE INDEX feedback_customer_id ON feedback(customer_id);\n"
 	"CREATE INDEX feedback_order_id ON feedback(order_id);\n"
 	"CREATE INDEX page_events_customer_id ON page_events(customer_id);\n"
-	"CREATE INDEX change_history_customer_id ON change_history(customer_id);\n";
+	"CREATE INDEX change_history_customer_id ON change_history(customer_id);\n"
+	"CREATE INDEX sales_journal_customer_number ON sales_journal(customer_number);\n";
 
 /* In demo_table order; the columns after id as listed in demo_gen.h. */
 static const char *const insert_sql[DEMO_NTABLES] = {
@@ -205,6 +214,7 @@ static const char *const insert_sql[DEMO_NTABLES] = {
 	"INSERT INTO feedback VALUES (?,?,?,?,?,?)",
 	"INSERT INTO page_events VALUES (?,?,?,?,?,?,?)",
 	"INSERT INTO change_history VALUES (?,?,?,?,?,?)",
+	"INSERT INTO sales_journal VALUES (?,?,?,?,?,?)",
 };
 
 struct demo_sink {

@@ -39,8 +39,10 @@ void lethe_plan_threshold(lethe_threshold *out, const lethe_plan_clock *c, size_
 		out->kind = LETHE_DUE_NEVER;
 		return;
 	}
-	/* An erasure's clock is the subject match: 1 for the subject's rows. */
-	if (c->scope && c->scope->erasure) {
+	/* An erasure's clock is the subject match: 1 for the subject's rows;
+	 * but a rule that keeps on erasure disposes of what its own clock made
+	 * due (lethe_rule_erasure_by_clock). */
+	if (c->scope && c->scope->erasure && !lethe_rule_erasure_by_clock(r)) {
 		out->kind = LETHE_DUE_MATCH;
 		return;
 	}
@@ -124,7 +126,7 @@ int lethe_plan_count_row(lethe_rule_plan *rp, const lethe_plan_clock *c, const l
 		rp->not_due++;
 		/* keep rules and erasures have no day a row becomes due */
 		if (lethe_plan_action(rp->rule, c->scope) == LETHE_ACTION_KEEP ||
-		    (c->scope && c->scope->erasure))
+		    (c->scope && c->scope->erasure && !lethe_rule_erasure_by_clock(rp->rule)))
 			return 0;
 		if ((rc = lethe_plan_becomes_due(&next, c, rp->rule, day)) < 0)
 			return rc;
@@ -167,6 +169,16 @@ static int on_path(const char **path, int depth, const char *table)
 		if (!strcasecmp(path[i], table))
 			return 1;
 	return 0;
+}
+
+/* The clock of rule `index` in this scope: an erasure's subject match, or the
+ * rule's own clock where it keeps on erasure (its due rows go now); else the
+ * rule's clock. */
+static const char *clock_expr(const lethe_plan_scope *scope, const lethe_rule *r, size_t index)
+{
+	if (scope && scope->erasure && !lethe_rule_erasure_by_clock(r))
+		return scope->from[index];
+	return r->from;
 }
 
 /*
@@ -224,7 +236,7 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		}
 		rules[count].where = where;
-		rules[count].from = erasure ? scope->from[i] : r->from;
+		rules[count].from = clock_expr(scope, r, i);
 		count++;
 	}
 	*out = rules;
@@ -297,7 +309,7 @@ int lethe_plan_dependents(lethe_dependents **out, size_t *n, const lethe_policy 
 
 lethe_action lethe_plan_action(const lethe_rule *r, const lethe_plan_scope *scope)
 {
-	return scope && scope->erasure ? r->on_erasure : r->action;
+	return scope && scope->erasure ? lethe_rule_erasure_action(r) : r->action;
 }
 
 int lethe_plan_scope_init(lethe_plan_scope *s, const lethe_policy *p, const lethe_value *subject,
@@ -315,8 +327,10 @@ int lethe_plan_scope_init(lethe_plan_scope *s, const lethe_policy *p, const leth
 		const lethe_rule *r = &p->rules[i];
 		int n;
 
+		/* a rule without a subject has none of the subject's rows (FALSE,
+		 * not 0: PostgreSQL refuses an integer where a boolean goes) */
 		if (!r->subject) {
-			if (!(s->where[i] = strdup("0")))
+			if (!(s->where[i] = strdup("FALSE")))
 				goto oom;
 			continue;
 		}
@@ -357,7 +371,7 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 	scan->key = key;
 	scan->where = clock->scope ? clock->scope->where[index] : r->where;
 	scan->from = lethe_plan_action(r, clock->scope) == LETHE_ACTION_KEEP ? NULL
-		     : clock->scope && clock->scope->erasure ? clock->scope->from[index] : r->from;
+		     : clock_expr(clock->scope, r, index);
 	scan->bind_subject = clock->scope ? clock->scope->subject : NULL;
 	char *held = NULL;
 	int rc;
@@ -418,7 +432,7 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 			ex = grown;
 			lethe_plan_threshold(&ex[n].due, clock, i);
 			ex[n].where = e->where;
-			ex[n].from = clock->scope && clock->scope->erasure ? clock->scope->from[i] : e->from;
+			ex[n].from = clock_expr(clock->scope, e, i);
 			n++;
 		}
 		scan->exclude = ex;

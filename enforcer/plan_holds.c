@@ -10,6 +10,9 @@
  *    covers (docs/disposal.md, "Legal holds and every rule").
  *  - No key or subject value is ever pasted into SQL: subject holds are
  *    looked up in lethe_holds by the expression itself.
+ *  - A rule's keep_while (policy-language.md) is a hold by condition: it
+ *    joins the same expression, so its rows are counted held and protected
+ *    the same way, in runs and erasures alike.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +110,19 @@ int lethe_plan_held_expr(char **out, const lethe_plan_clock *c, size_t index)
 	int rc = 0;
 
 	*out = NULL;
+	/* A rule's keep_while protects the table's rows like a hold: no rule
+	 * of the table, no cascade and no erasure disposes of them.
+	 * Booleans TRUE and FALSE: SQL every engine shares (PostgreSQL
+	 * refuses coalesce(boolean, 0) and 1 AND boolean). */
+	for (size_t j = 0; j < c->policy->nrules && rc == 0; j++) {
+		const lethe_rule *b = &c->policy->rules[j];
+
+		if (b->keep_while && !strcasecmp(b->table, r->table))
+			rc = or_term(out, "coalesce((\n%s\n) AND (\n%s\n), FALSE)",
+				     b->where ? b->where : "TRUE", b->keep_while);
+	}
+	if (rc < 0)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	if (!c->holds)
 		return 0;
 	lethe_day_format(c->as_of, day);

@@ -19,11 +19,13 @@
 
 enum {
 	R_NAME, R_DESCRIPTION, R_BASIS, R_TABLE, R_KEY, R_SUBJECT, R_WHERE,
-	R_FROM, R_COUNTED_FROM, R_RETAIN, R_ACTION, R_COLUMNS, R_ON_ERASURE, R_TRIGGERS, R_N
+	R_FROM, R_COUNTED_FROM, R_RETAIN, R_ACTION, R_COLUMNS, R_ON_ERASURE, R_TRIGGERS,
+	R_KEEP_WHILE, R_KEPT_BECAUSE, R_STALE_SINCE, R_STALE_AFTER, R_N
 };
 static const char *const rule_keys[] = {
 	"name", "description", "basis", "table", "key", "subject", "where",
-	"from", "counted_from", "retain", "action", "columns", "on_erasure", "triggers", NULL
+	"from", "counted_from", "retain", "action", "columns", "on_erasure", "triggers",
+	"keep_while", "kept_because", "stale_since", "stale_after", NULL
 };
 
 static const char *const action_names[] = {
@@ -41,6 +43,23 @@ const char *lethe_action_name(lethe_action a)
 	if ((unsigned)a >= sizeof(action_names) / sizeof(*action_names))
 		return "unknown";
 	return action_names[a];
+}
+
+int lethe_rule_erasure_by_clock(const lethe_rule *r)
+{
+	return r->on_erasure == LETHE_ACTION_KEEP && r->action != LETHE_ACTION_KEEP;
+}
+
+lethe_action lethe_rule_erasure_action(const lethe_rule *r)
+{
+	return lethe_rule_erasure_by_clock(r) ? r->action : r->on_erasure;
+}
+
+const char *lethe_rule_kept_because(const lethe_rule *r, lethe_lang l)
+{
+	const char *t = lethe_ltext_get(&r->kept_because_text, l);
+
+	return t ? t : r->kept_because;
 }
 
 /* Everything a rule's checks need besides the rule itself. */
@@ -160,25 +179,34 @@ static void parse_triggers(rule_walk *w, lethe_rule *r)
 	}
 }
 
+/* A duration-valued key: *has set when it parsed, a fault when it did not. */
+static void duration_key(rule_walk *w, int k, lethe_duration *out, int *has)
+{
+	char q[LETHE_EXCERPT_SIZE];
+	const char *s = lethe_ydoc_str(w->y, w->v[k], rule_keys[k]);
+
+	if (!s)
+		return;
+	if (lethe_duration_parse(out, s) == 0)
+		*has = 1;
+	else
+		lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[k]), "'%s': bad duration '%s' "
+				 "(expected N days|weeks|months|years)", rule_keys[k],
+				 lethe_text_quote(q, s, strlen(s)));
+}
+
 static void parse_clock(rule_walk *w, lethe_rule *r)
 {
 	char q[LETHE_EXCERPT_SIZE];
 	const char *s;
 
-	s = lethe_ydoc_str(w->y, w->v[R_RETAIN], "retain");
-	if (s) {
-		if (lethe_duration_parse(&r->retain, s) == 0)
-			r->has_retain = 1;
-		else
-			lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[R_RETAIN]),
-					 "'retain': bad duration '%s' (expected N "
-					 "days|weeks|months|years)", lethe_text_quote(q, s, strlen(s)));
-	}
+	duration_key(w, R_RETAIN, &r->retain, &r->has_retain);
 	s = lethe_ydoc_str(w->y, w->v[R_COUNTED_FROM], "counted_from");
 	if (s && lethe_counted_from_parse(&r->counted_from, s))
 		lethe_ydoc_fault(w->y, lethe_ydoc_mark(w->y, w->v[R_COUNTED_FROM]),
 				 "'counted_from': bad value '%s' (expected end of "
-				 "month, end of year or end of fiscal year)", lethe_text_quote(q, s, strlen(s)));
+				 "month, end of year, end of fiscal year or end of "
+				 "calendar year of fiscal year end)", lethe_text_quote(q, s, strlen(s)));
 }
 
 /* from and retain: required unless keep; a keep rule has both or neither. */
@@ -372,6 +400,62 @@ static void check_columns(rule_walk *w, lethe_rule *r, int action_ok)
 		parse_columns(w, r);
 }
 
+/* kept_because: a string (English), or translations {fi, sv, en}; which
+ * languages it must have is known only once the folder's declarations are
+ * read (lethe_declarations_link). */
+static void parse_kept_because(rule_walk *w, lethe_rule *r)
+{
+	static const char *const codes[] = { "fi", "sv", "en", NULL };
+	yaml_node_t *n = w->v[R_KEPT_BECAUSE], *v[LETHE_LANG_N];
+	lethe_mark km[LETHE_LANG_N];
+	char ctx[200];
+	int ok = 1;
+
+	r->kept_because_mark = n ? lethe_ydoc_mark(w->y, n) : r->mark;
+	if (!n || n->type != YAML_MAPPING_NODE) {
+		r->kept_because = text_key(w, R_KEPT_BECAUSE, NULL, r->mark);
+		r->kept_because_text.text[LETHE_LANG_EN] = lethe_ydoc_strdup(w->y, r->kept_because);
+		return;
+	}
+	snprintf(ctx, sizeof(ctx), " in 'kept_because' (languages: fi, sv, en)%s", w->ctx);
+	if (lethe_ydoc_fields(w->y, n, codes, v, km, ctx))
+		return;
+	for (int l = 0; l < LETHE_LANG_N && ok; l++)
+		if (v[l] && (r->kept_because_text.text[l] = lethe_ydoc_strdup_of(w->y, v[l],
+				"kept_because", &ok)) && !*r->kept_because_text.text[l]) {
+			lethe_ydoc_fault(w->y, km[l], "'kept_because' must not be empty%s", w->ctx);
+			ok = 0;
+		}
+	for (int l = LETHE_LANG_EN; ok && !r->kept_because && l >= 0; l--)
+		if (r->kept_because_text.text[l])
+			r->kept_because = lethe_ydoc_strdup(w->y, r->kept_because_text.text[l]);
+	if (ok && !r->kept_because)
+		lethe_ydoc_fault(w->y, r->kept_because_mark, "'kept_because' has no text%s", w->ctx);
+}
+
+/* keep_while with kept_because (both or neither); stale_since with
+ * stale_after (both or neither, and only on a rule with a clock). */
+static void parse_conditions(rule_walk *w, lethe_rule *r)
+{
+	r->keep_while = text_key(w, R_KEEP_WHILE, &r->keep_while_mark, r->mark);
+	parse_kept_because(w, r);
+	if (!w->v[R_KEEP_WHILE] != !w->v[R_KEPT_BECAUSE])
+		lethe_ydoc_fault(w->y, w->km[w->v[R_KEEP_WHILE] ? R_KEEP_WHILE : R_KEPT_BECAUSE],
+				 "'%s' without '%s'%s (the reason is what the data subject is told)",
+				 rule_keys[w->v[R_KEEP_WHILE] ? R_KEEP_WHILE : R_KEPT_BECAUSE],
+				 rule_keys[w->v[R_KEEP_WHILE] ? R_KEPT_BECAUSE : R_KEEP_WHILE], w->ctx);
+	r->stale_since = text_key(w, R_STALE_SINCE, &r->stale_since_mark, r->mark);
+	duration_key(w, R_STALE_AFTER, &r->stale_after, &r->has_stale_after);
+	if (!w->v[R_STALE_SINCE] != !w->v[R_STALE_AFTER])
+		lethe_ydoc_fault(w->y, w->km[w->v[R_STALE_SINCE] ? R_STALE_SINCE : R_STALE_AFTER],
+				 "'%s' without '%s'%s",
+				 rule_keys[w->v[R_STALE_SINCE] ? R_STALE_SINCE : R_STALE_AFTER],
+				 rule_keys[w->v[R_STALE_SINCE] ? R_STALE_AFTER : R_STALE_SINCE], w->ctx);
+	else if (w->v[R_STALE_SINCE] && !w->v[R_FROM])
+		lethe_ydoc_fault(w->y, w->km[R_STALE_SINCE],
+				 "'stale_since' needs a clock ('from')%s", w->ctx);
+}
+
 int lethe_rule_parse(lethe_ydoc *y, const yaml_node_t *n, size_t index,
 		     lethe_rule *r)
 {
@@ -412,6 +496,7 @@ int lethe_rule_parse(lethe_ydoc *y, const yaml_node_t *n, size_t index,
 	if (action_ok)
 		parse_on_erasure(&w, r);
 	parse_triggers(&w, r);
+	parse_conditions(&w, r);
 	return y->faults == faults;
 }
 
@@ -427,6 +512,11 @@ void lethe_rule_clear(lethe_rule *r)
 	free(r->subject);
 	free(r->where);
 	free(r->from);
+	free(r->keep_while);
+	free(r->kept_because);
+	for (int l = 0; l < LETHE_LANG_N; l++)
+		free(r->kept_because_text.text[l]);
+	free(r->stale_since);
 	for (size_t i = 0; i < r->ncolumns; i++) {
 		free(r->columns[i].column);
 		free(r->columns[i].text);

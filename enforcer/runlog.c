@@ -120,11 +120,13 @@ const char *lethe_runlog_id(const lethe_runlog *rl)
 }
 
 /* The action a rule applies in this run: an erasure applies each rule's
- * on_erasure action (lethe_plan_action), a run its normal one. The records
+ * erasure action (lethe_plan_action, lethe_rule_erasure_action), a run its
+ * normal one. The records
  * carry this one, not the policy's normal action. */
 static lethe_action applied_action(const lethe_runlog_env *env, const lethe_rule *r)
 {
-	return env->request && !strcmp(env->request, "erasure") ? r->on_erasure : r->action;
+	return env->request && !strcmp(env->request, "erasure") ? lethe_rule_erasure_action(r)
+								  : r->action;
 }
 
 static int schema_sha256(char out[LETHE_SHA256_HEX_SIZE], lethe_backend *be)

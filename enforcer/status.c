@@ -454,7 +454,8 @@ int lethe_status_new(lethe_status **out, const lethe_status_input *in)
 	if (!st)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	st->as_of = in->as_of;
-	if ((rc = plan_ahead(st, in->be, in->policy)) < 0)
+	if ((rc = plan_ahead(st, in->be, in->policy)) < 0 ||
+	    (rc = lethe_plan_stale(&st->warnings, in->be, in->policy, in->as_of)) < 0)
 		goto out;
 	if ((rc = tip_status(st, in->ev, in->be, in->remote)) < 0 || (rc = read_history(st, in->ev, in->be)) < 0)
 		goto out;

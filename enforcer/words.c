@@ -29,6 +29,9 @@ void lethe_words_period(FILE *f, const lethe_rule *r)
 	case LETHE_COUNT_END_OF_FISCAL_YEAR:
 		fprintf(f, " %s", _("from the end of the financial year"));
 		break;
+	case LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END:
+		fprintf(f, " %s", _("from the end of the calendar year in which the financial year ended"));
+		break;
 	default: fprintf(f, " %s", _("from the end of its period's reference date")); break;
 	}
 }

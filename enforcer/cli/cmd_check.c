@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cli.h"
 #include "lethe/backend.h"
+#include "lethe/check.h"
 #include "lethe/error.h"
 
 /* What keeps a run from reaching the configured residue level: warnings
@@ -28,11 +29,13 @@ static void residue_warnings(const lethe_cli_opts *opts, cli_register *r)
 	lethe_warnings_free(&w);
 	free(tables);
 }
+#include "lethe/check.h"
 
 int cmd_check(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	cli_register r;
-	int status;
+	lethe_warnings w = { 0 };
+	int status, rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -50,6 +53,13 @@ int cmd_check(const lethe_cli_opts *opts, int argc, char **argv)
 		       r.policy->nrules == 1 ? "" : "s", r.policy->nfiles,
 		       r.policy->nfiles == 1 ? "" : "s", r.cfg->database);
 	residue_warnings(opts, &r);
+	/* tables linked to the subject that no rule covers: a warning, the
+	 * policy still fits (exit 0) */
+	if ((rc = lethe_check_coverage(&w, r.be, r.policy)) < 0)
+		status = cli_fail(rc);
+	else
+		cli_warnings(opts, &w);
+	lethe_warnings_free(&w);
 	cli_register_close(&r);
-	return 0;
+	return status;
 }

@@ -72,33 +72,26 @@ static int parse_args(erase_args *a, int argc, char **argv)
 }
 
 /*
- * The answer's words are catalog entries (po/fi.po, po/sv.po): the reasons
- * rows stay are a table, so a new reason is one line here and one entry in
- * each catalog. The JSON answer keeps the English text (scripts match it).
+ * The answer's words for the data subject are catalog entries (po/fi.po,
+ * po/sv.po), each a printf format with the row count as its plural number
+ * (docs/legal.md, "The erasure answer"): what was done names the action
+ * (pseudonymised rows are not called erased), what stays says which
+ * obligation, condition or hold keeps it and until when. The JSON answer
+ * keeps stable English identifiers (scripts match them).
  */
-enum { KEPT_BY_BASIS, KEPT_BY_HOLD, KEPT_BY_DEPENDANT };
-static const char *const kept_reasons[] = {
-	[KEPT_BY_BASIS] = N_("kept: required by its basis"),
-	[KEPT_BY_HOLD] = N_("kept: legal hold"),
-	[KEPT_BY_DEPENDANT] = N_("kept: other data that must be kept depends on it"),
-};
 
-/* The actions as the answer names them (lethe_action_name's words). */
-static const char *const action_words[] = {
-	[LETHE_ACTION_DELETE] = N_("delete"),
-	[LETHE_ACTION_PSEUDONYMISE] = N_("pseudonymise"),
-	[LETHE_ACTION_MASK] = N_("mask"),
-	[LETHE_ACTION_KEEP] = N_("keep"),
-};
-
-/* Why rows of a rule stay (untranslated). */
+/* Why rows of a rule stay (the JSON's kept_reason; stable identifiers). */
 static const char *kept_reason(const lethe_rule_plan *done)
 {
-	if (done->rule->on_erasure == LETHE_ACTION_KEEP)
-		return kept_reasons[KEPT_BY_BASIS];
+	if (done->rule->on_erasure == LETHE_ACTION_KEEP && !done->held && !done->blocked)
+		return "kept: required by its basis";
+	if (done->held && done->rule->keep_while)
+		return "kept: while its condition holds";
 	if (done->held)
-		return kept_reasons[KEPT_BY_HOLD];
-	return kept_reasons[KEPT_BY_DEPENDANT];
+		return "kept: legal hold";
+	if (done->blocked)
+		return "kept: other data that must be kept depends on it";
+	return "kept: required by its basis";
 }
 
 /* The heading of a rule's rows: its declared category in the answer's
@@ -112,62 +105,131 @@ static const char *category_name(const lethe_policy *p, const lethe_rule *r, let
 	return r->description ? r->description : r->name;
 }
 
-static void answer_text(const lethe_plan *done, const lethe_plan *kept, const char *subject,
-			int dry_run, const lethe_policy *p, lethe_lang lang)
+static void print_disposed(const lethe_rule_plan *d)
 {
-	char today[11], a[11], b[11];
+	lethe_action a = lethe_rule_erasure_action(d->rule);
+	long long n = d->due;
+
+	if (!n)
+		return;
+	if (a == LETHE_ACTION_PSEUDONYMISE)
+		printf(P_("  pseudonymised now: %lld row (what identifies you replaced by a code; "
+			  "the record itself stays)",
+			  "  pseudonymised now: %lld rows (what identifies you replaced by a code; "
+			  "the records themselves stay)", n), n);
+	else if (a == LETHE_ACTION_MASK)
+		printf(P_("  reduced now: %lld row (the parts that identify you removed)",
+			  "  reduced now: %lld rows (the parts that identify you removed)", n), n);
+	else if (lethe_rule_erasure_by_clock(d->rule))
+		printf(P_("  deleted now: %lld row whose retention period had already ended",
+			  "  deleted now: %lld rows whose retention period had already ended", n), n);
+	else
+		printf(P_("  deleted now: %lld row", "  deleted now: %lld rows", n), n);
+	putchar('\n');
+}
+
+static void print_kept(const lethe_rule_plan *d, const lethe_rule_plan *k, lethe_lang lang)
+{
+	long long stay = d->in_scope - d->due, law = stay - d->held - d->blocked;
+	long long held = d->held, blocked = d->blocked, ns = k->not_started;
+	char a[11], b[11];
+
+	if (held && d->rule->keep_while)
+		printf(P_("  kept: %lld row, while %s", "  kept: %lld rows, while %s", held), held,
+		       lethe_rule_kept_because(d->rule, lang));
+	else if (held)
+		printf(P_("  kept: %lld row under a legal hold (evidence for a dispute or an authority)",
+			  "  kept: %lld rows under a legal hold (evidence for a dispute or an authority)",
+			  held), held);
+	if (held)
+		putchar('\n');
+	if (blocked) {
+		printf(P_("  kept: %lld row, because other data we must keep refers to it; it goes "
+			  "with that data",
+			  "  kept: %lld rows, because other data we must keep refers to them; they go "
+			  "with that data", blocked), blocked);
+		putchar('\n');
+	}
+	if (law > 0) {
+		printf(P_("  kept: %lld row, because we must keep it (%s)",
+			  "  kept: %lld rows, because we must keep them (%s)", law), law, d->rule->basis);
+		putchar('\n');
+	}
+	if (k->has_next_due) {
+		lethe_day_format(k->next_due, a);
+		lethe_day_format(k->last_due, b);
+		if (k->next_due == k->last_due)
+			printf(_("  to be disposed of on %s, when the retention period is over"), a);
+		else
+			printf(_("  to be disposed of between %s and %s, when the retention periods "
+				 "are over"), a, b);
+		putchar('\n');
+	}
+	if (ns) {
+		printf(P_("  %lld row: its retention period starts only when the case or order it "
+			  "belongs to is closed",
+			  "  %lld rows: their retention period starts only when the case or order they "
+			  "belong to is closed", ns), ns);
+		putchar('\n');
+	}
+}
+
+/* Where the kept rows' days come from: the plan after the erasure, but for a
+ * rule that keeps on erasure the one before it, whose not-due rows are
+ * exactly those kept (its due ones went) and which still finds rows the
+ * erasure unlinked from the subject (a journal entry that names the customer
+ * by a number of the deleted account). */
+static const lethe_rule_plan *kept_days(const lethe_plan *kept, const lethe_plan *before,
+					size_t i)
+{
+	return lethe_rule_erasure_by_clock(kept->rules[i].rule) ? &before->rules[i] : &kept->rules[i];
+}
+
+static void answer_text(const lethe_plan *done, const lethe_plan *kept, const lethe_plan *before,
+			const char *subject, int dry_run, const lethe_policy *p, lethe_lang lang)
+{
+	char today[11];
 
 	lethe_day_format(done->as_of, today);
 	printf(_("Erasure request for data subject %s, %s"), subject, today);
 	printf("%s\n\n", dry_run ? _(" (dry run: nothing was changed)") : "");
 	for (size_t i = 0; i < done->nrules; i++) {
-		const lethe_rule_plan *d = &done->rules[i], *k = &kept->rules[i];
-		long long stay = d->in_scope - d->due, due = d->due;
+		const lethe_rule_plan *d = &done->rules[i], *k = kept_days(kept, before, i);
 
 		if (!d->in_scope)
 			continue;
 		printf("%s (%s)\n", category_name(p, d->rule, lang), d->rule->name);
-		if (due) {
-			printf(P_("  erased: %lld row (%s)", "  erased: %lld rows (%s)", due), due,
-			       (unsigned)d->rule->on_erasure < sizeof(action_words) / sizeof(*action_words)
-				       ? _(action_words[d->rule->on_erasure])
-				       : lethe_action_name(d->rule->on_erasure));
-			putchar('\n');
-		}
-		if (stay > 0) {
-			printf(P_("  %s, %lld row; basis: %s", "  %s, %lld rows; basis: %s", stay),
-			       _(kept_reason(d)), stay, d->rule->basis);
-			putchar('\n');
-			if (k->has_next_due) {
-				lethe_day_format(k->next_due, a);
-				lethe_day_format(k->last_due, b);
-				if (k->next_due == k->last_due)
-					printf(_("  to be disposed of on %s"), a);
-				else
-					printf(_("  to be disposed of between %s and %s"), a, b);
-				putchar('\n');
-			}
-			if (k->not_started) {
-				long long ns = k->not_started;
-
-				printf(P_("  %lld row kept until its clock starts (e.g. an open case)",
-					  "  %lld rows kept until their clock starts (e.g. an open case)",
-					  ns), ns);
-				putchar('\n');
-			}
-		}
+		print_disposed(d);
+		if (d->in_scope - d->due > 0)
+			print_kept(d, k, lang);
 	}
 }
 
-static int answer_json(const lethe_plan *done, const lethe_plan *kept, const char *subject,
-		       int dry_run)
+/* The action the erasure applied to a rule's disposed rows, as the JSON's
+ * "erased_as": pseudonymised rows are not called erased. */
+static const char *done_word(const lethe_rule *r)
+{
+	switch (lethe_rule_erasure_action(r)) {
+	case LETHE_ACTION_PSEUDONYMISE:
+		return "pseudonymised";
+	case LETHE_ACTION_MASK:
+		return "masked";
+	case LETHE_ACTION_KEEP:
+		return "kept";
+	default:
+		return "deleted";
+	}
+}
+
+static int answer_json(const lethe_plan *done, const lethe_plan *kept, const lethe_plan *before,
+		       const char *subject, int dry_run)
 {
 	json_t *root = json_object(), *cats = json_array();
 	char today[11], a[11], b[11];
 
 	lethe_day_format(done->as_of, today);
 	for (size_t i = 0; i < done->nrules; i++) {
-		const lethe_rule_plan *d = &done->rules[i], *k = &kept->rules[i];
+		const lethe_rule_plan *d = &done->rules[i], *k = kept_days(kept, before, i);
 		int64_t stay = d->in_scope - d->due;
 
 		if (k->has_next_due) {
@@ -175,13 +237,16 @@ static int answer_json(const lethe_plan *done, const lethe_plan *kept, const cha
 			lethe_day_format(k->last_due, b);
 		}
 		json_array_append_new(cats, json_pack(
-			"{s:s, s:s, s:s?, s:s, s:s, s:I, s:I, s:s?, s:I, s:o, s:o, s:I}",
+			"{s:s, s:s, s:s?, s:s, s:s, s:I, s:s, s:b, s:I, s:s?, s:s?, s:I, s:I, s:o, s:o, s:I}",
 			"rule", d->rule->name, "table", d->rule->table,
 			"description", d->rule->description, "basis", d->rule->basis,
 			"on_erasure", lethe_action_name(d->rule->on_erasure),
-			"erased", (json_int_t)d->due, "kept", (json_int_t)stay,
+			"erased", (json_int_t)d->due, "erased_as", done_word(d->rule),
+			"already_due", lethe_rule_erasure_by_clock(d->rule) && d->due > 0,
+			"kept", (json_int_t)stay,
 			"kept_reason", stay > 0 ? kept_reason(d) : NULL,
-			"held", (json_int_t)d->held,
+			"kept_while", d->held && d->rule->keep_while ? d->rule->kept_because : NULL,
+			"held", (json_int_t)d->held, "blocked", (json_int_t)d->blocked,
 			"disposal_from", k->has_next_due && stay > 0 ? json_string(a) : json_null(),
 			"disposal_until", k->has_next_due && stay > 0 ? json_string(b) : json_null(),
 			"kept_until_clock_starts", (json_int_t)(stay > 0 ? k->not_started : 0)));
@@ -198,7 +263,7 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	erase_args a = { 0 };
 	lethe_plan_scope keep = { 0 };
 	lethe_warnings warnings = { 0 };
-	lethe_plan *done = NULL, *kept = NULL;
+	lethe_plan *done = NULL, *kept = NULL, *before = NULL;
 	lethe_subject subject = { 0 };
 	lethe_site *site = NULL;
 	lethe_day as_of, received;
@@ -225,6 +290,10 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	}
 	if (a.received)
 		lethe_site_set_received(site, received);
+	if ((rc = lethe_plan_new_scoped(&before, r.be, r.policy, as_of, &keep)) < 0) {
+		status = cli_fail(rc);
+		goto out;
+	}
 	rc = lethe_site_erase(&done, &warnings, site, &subject, as_of, 0);
 	cli_warnings(opts, &warnings);
 	if (rc < 0 || (rc = lethe_plan_new_scoped(&kept, r.be, r.policy, as_of, &keep)) < 0) {
@@ -232,12 +301,13 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 		goto out;
 	}
 	if (a.json)
-		status = answer_json(done, kept, a.subject, a.dry_run);
+		status = answer_json(done, kept, before, a.subject, a.dry_run);
 	else
-		answer_text(done, kept, a.subject, a.dry_run, r.policy, lang);
+		answer_text(done, kept, before, a.subject, a.dry_run, r.policy, lang);
 out:
 	lethe_plan_free(done);
 	lethe_plan_free(kept);
+	lethe_plan_free(before);
 	lethe_warnings_free(&warnings);
 	lethe_site_free(site);
 	lethe_plan_scope_release(&keep);

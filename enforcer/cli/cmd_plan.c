@@ -91,6 +91,7 @@ int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv)
 	int status, rc;
 	lethe_day as_of;
 	lethe_plan *plan = NULL;
+	lethe_warnings stale = { 0 };
 	cli_register r;
 	char *text = NULL;
 
@@ -128,7 +129,12 @@ int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv)
 	}
 	if (!opts->quiet)
 		cli_warn_invalid(opts, plan);
+	if ((rc = lethe_plan_stale(&stale, r.be, r.policy, as_of)) < 0)
+		status = cli_fail(rc);
+	else
+		cli_warnings(opts, &stale);
 out:
+	lethe_warnings_free(&stale);
 	free(text);
 	lethe_plan_free(plan);
 	cli_register_close(&r);

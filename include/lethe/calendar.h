@@ -8,7 +8,8 @@
  *
  * Counting (policy-language.md, "Counting"):
  *   start = day of `from` (UTC), moved to the last day of its month, calendar
- *           year or fiscal year when counted_from says so;
+ *           year or fiscal year, or to 31 December of the calendar year in
+ *           which its fiscal year ends, when counted_from says so;
  *   end   = start + retain, adding months/years keeps the day of month and
  *           clamps to the month's last day (2024-01-31 + 1 month = 2024-02-29);
  *   due   when as_of > end; the first due day is end + 1.
@@ -37,7 +38,10 @@ typedef enum {
 	LETHE_COUNT_FROM_DAY = 0,     /* the day itself (no counted_from) */
 	LETHE_COUNT_END_OF_MONTH,
 	LETHE_COUNT_END_OF_YEAR,
-	LETHE_COUNT_END_OF_FISCAL_YEAR
+	LETHE_COUNT_END_OF_FISCAL_YEAR,
+	/* 31 December of the calendar year in which the day's fiscal year ends
+	 * (Kirjanpitolaki 2:10: vouchers) */
+	LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END
 } lethe_counted_from;
 
 /* Fiscal year end as month and day, e.g. {12, 31} or {6, 30}. */
@@ -76,7 +80,8 @@ int lethe_day_from_unix(lethe_day *out, int64_t seconds);
  * and plural both accepted. 0 or LETHE_EDATA. */
 int lethe_duration_parse(lethe_duration *out, const char *s);
 
-/* "end of month" | "end of year" | "end of fiscal year". 0 or LETHE_EDATA. */
+/* "end of month" | "end of year" | "end of fiscal year" |
+ * "end of calendar year of fiscal year end". 0 or LETHE_EDATA. */
 int lethe_counted_from_parse(lethe_counted_from *out, const char *s);
 
 /* "MM-DD" of a fiscal year end; 02-29 is refused (a year must end every year). */

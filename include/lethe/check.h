@@ -19,6 +19,11 @@ int lethe_check_schema(lethe_backend *be, const lethe_policy *policy, lethe_diag
  * "rowid", or _rowid_ or oid when a column shadows it). NULL when none fits (a
  * WITHOUT ROWID table with a composite key and no `key`). The string is
  * borrowed from rule or t. */
+/* Warn (into out) of every table that references the data subject's table,
+ * directly or through other such tables, and that no rule covers. Reads the
+ * schema only. 0 or a LETHE_E* code. */
+int lethe_check_coverage(lethe_warnings *out, lethe_backend *be, const lethe_policy *p);
+
 const char *lethe_rule_key(const lethe_rule *rule, const lethe_table_info *t);
 
 #endif

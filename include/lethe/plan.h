@@ -127,6 +127,12 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 			 const lethe_dependents *deps, size_t ndeps, lethe_plan_clock *clock);
 void lethe_plan_scan_release(lethe_scan *scan);
 
+/* Warn (into out) of every rule with stale_since whose rows have had no
+ * clock for longer than its stale_after at as_of: the rule, the count and
+ * the age, never a row. 0 or a LETHE_E* code. */
+int lethe_plan_stale(lethe_warnings *out, lethe_backend *be, const lethe_policy *p,
+		     lethe_day as_of);
+
 /* The plan as the contract's JSON object, a malloc'd NUL-terminated string.
  * due_name is "due" for plan and "disposed" for run. */
 int lethe_plan_to_json(char **out, const lethe_plan *plan, const char *due_name);

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include "calendar.h"
+#include "declarations.h"
 #include "diag.h"
 
 typedef enum {
@@ -62,11 +63,20 @@ typedef struct {
 	lethe_action on_erasure; /* what an erasure request does; default: action */
 	char **triggers;        /* trigger names acknowledged by `triggers` */
 	size_t ntriggers;
+	char *keep_while;       /* SQL: while true, the row is kept (counted held); or NULL */
+	char *kept_because;     /* the data subject's words for keep_while; set with it:
+				 * the English text, else the first one given */
+	lethe_ltext kept_because_text; /* kept_because per language: a plain string is
+				 * English; {fi: .., sv: .., en: ..} gives each */
+	char *stale_since;      /* SQL: the day a not-started row was opened; or NULL */
+	int has_stale_after;    /* set with stale_since */
+	lethe_duration stale_after; /* a not-started row older than this is warned of */
 
 	/* where each value stands in its file */
 	lethe_mark mark;        /* the rule itself ("- name: ...") */
 	lethe_mark name_mark, table_mark, key_mark, subject_mark, where_mark,
-		from_mark, columns_mark, on_erasure_mark, triggers_mark;
+		from_mark, columns_mark, on_erasure_mark, triggers_mark,
+		keep_while_mark, stale_since_mark, kept_because_mark;
 } lethe_rule;
 
 typedef struct {
@@ -104,6 +114,18 @@ void lethe_policy_free(lethe_policy *p);
 
 /* Names as the language spells them ("delete", "pseudonymise", ...). */
 const char *lethe_action_name(lethe_action a);
+
+/* An erasure request keeps nothing whose period is over: a rule with
+ * `on_erasure: keep` and an action of its own disposes, in an erasure, of
+ * the subject's rows already due by their own clock, with that action
+ * (lethe_rule_erasure_by_clock); every other rule applies on_erasure to all
+ * the subject's rows. */
+int lethe_rule_erasure_by_clock(const lethe_rule *r);
+lethe_action lethe_rule_erasure_action(const lethe_rule *r);
+
+/* The rule's kept_because in language l (lethe_declarations_link makes sure
+ * every declared language has one); NULL without keep_while. */
+const char *lethe_rule_kept_because(const lethe_rule *r, lethe_lang l);
 
 /* Find a rule by name; NULL when none. */
 const lethe_rule *lethe_policy_rule(const lethe_policy *p, const char *name);

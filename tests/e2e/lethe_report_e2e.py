@@ -7,6 +7,11 @@ import os
 import shutil
 from lethe_e2e import SOURCE, run, write
 
+# Customers of the demo still active at the end of the year, so that the runs
+# leave them in the register (an account inactive for 3 years is deleted once
+# no voucher refers to it): one held, one erased, one exported.
+HELD, ERASED, EXPORTED = "18", "17", "19"
+
 
 def year_of_runs(d, customers=120, step=30):
     """(lethe.yaml, database, evidence, policies folder) after the year."""
@@ -37,15 +42,15 @@ def year_of_runs(d, customers=120, step=30):
     env = {"SUDO_USER": ""}
     assert run("-q", "-c", cfg, "hold", "add", "--rule", "complaints", "--reason",
                "consumer dispute board case 2026/118", "--by", "dpo@minime.fi", env=env)[0] == 0
-    assert run("-q", "-c", cfg, "hold", "add", "--subject", "7", "--reason", "court order 55/2026",
+    assert run("-q", "-c", cfg, "hold", "add", "--subject", HELD, "--reason", "court order 55/2026",
                "--by", "legal@minime.fi", "--until", ago(-200), env=env)[0] == 0
     assert run("-q", "-c", cfg, "hold", "release", "1", "--reason", "dispute settled", "--by",
                "dpo@minime.fi", env=env)[0] == 0
-    assert run("-q", "-c", cfg, "requests", "add", "--kind", "erasure", "--subject", "11",
+    assert run("-q", "-c", cfg, "requests", "add", "--kind", "erasure", "--subject", ERASED,
                "--received", ago(12))[0] == 0
-    assert run("-q", "-c", cfg, "erase", "--subject", "11")[0] == 0
+    assert run("-q", "-c", cfg, "erase", "--subject", ERASED)[0] == 0
     out_zip = os.path.join(d, "export.zip")
-    assert run("-q", "-c", cfg, "access", "--subject", "12", "--output", out_zip, "--received",
+    assert run("-q", "-c", cfg, "access", "--subject", EXPORTED, "--output", out_zip, "--received",
                ago(40))[0] == 0
     assert run("-q", "-c", cfg, "requests", "add", "--kind", "access", "--subject", "13",
                "--received", ago(5))[0] == 0

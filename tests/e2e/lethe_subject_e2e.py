@@ -23,6 +23,7 @@ QUERIES = {
     "marketing_bans": "customer_id = :s", "deliveries": BY_ORDER, "returns": BY_ORDER,
     "complaints": "customer_id = :s", "chat_transcripts": "customer_id = :s",
     "feedback": "customer_id = :s", "page_events": "customer_id = :s",
+    "sales_journal": "customer_number = (SELECT c.customer_number FROM customers c WHERE c.id = :s)",
 }
 
 
@@ -59,18 +60,21 @@ def records(evidence):
             for n in sorted(names)]
 
 
-def rich_subject(con):
+def rich_subject(con, orders_since="0000"):
     """The customer with placed orders, chats, consents and a marketing
-    profile (and as many other kinds of data as possible)."""
+    profile (and as many other kinds of data as possible); with
+    orders_since, one with no order before that day."""
     return con.execute("""
 SELECT c.id FROM customers c
 WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.status <> 'open')
+  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.order_date < :since)
   AND EXISTS (SELECT 1 FROM chat_transcripts t WHERE t.customer_id = c.id)
   AND EXISTS (SELECT 1 FROM consents t WHERE t.customer_id = c.id)
   AND EXISTS (SELECT 1 FROM marketing_profiles t WHERE t.customer_id = c.id)
 ORDER BY (EXISTS (SELECT 1 FROM complaints t WHERE t.customer_id = c.id))
   + (EXISTS (SELECT 1 FROM page_events t WHERE t.customer_id = c.id)) DESC,
-  (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) DESC LIMIT 1""").fetchone()[0]
+  (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) DESC LIMIT 1""",
+        {"since": orders_since}).fetchone()[0]
 
 
 # Suppression tokens and contact digests, computed here as lethe/subject.h

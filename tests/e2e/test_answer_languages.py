@@ -1,6 +1,7 @@
 """The erasure answer and the access summary in Finnish, Swedish and English,
 compared line by line with the expected texts in data/answers/ (a small
-register: an account, its orders kept as vouchers, its chats), where only the
+register: an account, its orders kept as vouchers, an open complaint kept
+while it is handled (kept_because in each language), its chats), where only the
 day of the request ({today}) varies; --lang picks the language, else
 lethe.yaml's `language`, else English; a language the declarations lack is
 refused (65) and one Lethe does not speak is a usage error (64), before
@@ -30,10 +31,12 @@ CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, email TEXT, last_seen
 CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id),
                      order_date TEXT);
 CREATE TABLE chats (id INTEGER PRIMARY KEY, customer_id INTEGER, ended_at TEXT);
+CREATE TABLE complaints (id INTEGER PRIMARY KEY, customer_id INTEGER, opened_at TEXT, closed_at TEXT);
 INSERT INTO customers VALUES (1, 'Maija Meikäläinen', 'maija@example.com', '2030-01-01'),
                              (2, 'Other Person', 'other@example.com', '2030-01-01');
 INSERT INTO orders VALUES (10, 1, '2029-03-01'), (11, 1, '2030-05-01'), (12, 1, NULL), (13, 2, '2029-01-01');
 INSERT INTO chats VALUES (20, 1, '2030-06-01'), (21, 1, '2030-07-15'), (22, 2, '2030-06-01');
+INSERT INTO complaints VALUES (30, 1, '2020-01-01', NULL), (31, 1, '2030-02-01', '2030-03-01');
 """)
 con.commit()
 con.close()

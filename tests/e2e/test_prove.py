@@ -95,7 +95,7 @@ for rule in completion["rules"]:
     if rule["digests"]:
         check(f"rule {rule['name']} {rule['action']} {rule['digests']['count']} of the subject's rows"
               in out, f"erasure digest file of {rule['name']}: {rule['digests']['count']} rows")
-check("kept (the controller's statement" in out and "orders-bookkeeping" in out,
+check("kept (the controller's statement" in out and "orders-vouchers" in out,
       "what is kept, with basis and days")
 rc, out, err = run("verify-proof", "proof.json", "--allowed-signers", "allowed_signers",
                    "--pseudonym-key", "pseudonym.key", "--json", cwd=away)

@@ -41,7 +41,15 @@ def subject_digest(cid):
 con = sqlite3.connect(db)
 held, erased, restored = [r[0] for r in con.execute(
     "SELECT c.id FROM customers c WHERE EXISTS (SELECT 1 FROM chat_transcripts t "
-    "WHERE t.customer_id = c.id) AND c.email IS NOT NULL ORDER BY c.id LIMIT 3")]
+    "WHERE t.customer_id = c.id) AND c.email IS NOT NULL AND EXISTS (SELECT 1 FROM orders o "
+    "WHERE o.customer_id = c.id AND o.order_date >= '2021-01-01') AND max(c.created_at, "
+    "coalesce(c.last_login_at, ''), coalesce(c.last_purchase_at, '')) >= date(?, '-3 years') "
+    "ORDER BY c.id LIMIT 3", (AS_OF,))]
+# (customers with a recent order: vouchers keep the account, so that a run or
+# an erasure pseudonymises it rather than deleting it; and active on AS_OF, so
+# that the run leaves them alone and each erasure below has rows to dispose of:
+# an account inactive for 3 years is already pseudonymised by the run, its
+# erasure disposes of nothing and a replay rightly has nothing to do again)
 con.close()
 
 REASON = "dispute with jane.doe@example.com"

@@ -99,7 +99,7 @@ static void parse_all(parsed *p, const uint8_t *data, size_t n)
 		p->has_dur = 1;
 	}
 	if (lethe_counted_from_parse(&p->cf, s) == 0) {
-		if (p->cf < LETHE_COUNT_END_OF_MONTH || p->cf > LETHE_COUNT_END_OF_FISCAL_YEAR)
+		if (p->cf < LETHE_COUNT_END_OF_MONTH || p->cf > LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END)
 			abort();
 		p->has_cf = 1;
 	}

@@ -408,6 +408,10 @@ START_TEST(counted_from_names)
 	ck_assert_int_eq(cf, LETHE_COUNT_END_OF_YEAR);
 	ck_assert_int_eq(lethe_counted_from_parse(&cf, "end of fiscal year"), 0);
 	ck_assert_int_eq(cf, LETHE_COUNT_END_OF_FISCAL_YEAR);
+	ck_assert_int_eq(lethe_counted_from_parse(&cf, "end of calendar year of fiscal year end"), 0);
+	ck_assert_int_eq(cf, LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END);
+	ck_assert_int_eq(lethe_counted_from_parse(&cf, "end of calendar year"), LETHE_EDATA);
+	ck_assert_int_eq(lethe_counted_from_parse(&cf, "end of fiscal year"), 0);
 	ck_assert_int_eq(lethe_counted_from_parse(&cf, "end of week"), LETHE_EDATA);
 	ck_assert_int_eq(lethe_counted_from_parse(&cf, "End of month"), LETHE_EDATA);
 	ck_assert_int_eq(lethe_counted_from_parse(&cf, "end of month "), LETHE_EDATA);
@@ -613,6 +617,20 @@ START_TEST(finnish_bookkeeping)
 	/* vouchers: 6 years from the end of the calendar year in which the
 	 * financial year ended (legal-retention.md) */
 	check_end("2017-04-30", LETHE_COUNT_END_OF_YEAR, FYE_DEC, "6 years", "2023-12-31");
+	/* the same with the fiscal year: a voucher of 2017-06-01 belongs to the
+	 * year ending 2018-04-30, which ended in calendar year 2018 */
+	check_end("2017-06-01", LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END, april,
+		  "6 years", "2024-12-31");
+	check_end("2017-04-30", LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END, april,
+		  "6 years", "2023-12-31");
+	check_end("2017-05-01", LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END, april,
+		  "6 years", "2024-12-31");
+	check_end("2017-12-31", LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END, FYE_DEC,
+		  "6 years", "2023-12-31");
+	check_end("2018-01-01", LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END, FYE_DEC,
+		  "6 years", "2024-12-31");
+	check_end("2024-07-01", LETHE_COUNT_END_OF_CALENDAR_YEAR_OF_FISCAL_YEAR_END,
+		  ((lethe_fiscal_year_end){ 6, 30 }), "0 days", "2025-12-31");
 }
 END_TEST
 

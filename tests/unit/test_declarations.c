@@ -7,6 +7,7 @@
  * its FILE:LINE:COLUMN in one load.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lethe/declarations.h"
@@ -157,6 +158,46 @@ START_TEST(every_fault_located)
 }
 END_TEST
 
+/* RULES with kept_because on the chats rule: a plain string is English, so
+ * with languages [fi, en] the fi text is missing (a fault at the value, line
+ * 18); translations give each language its words. */
+static const char *const KEPT_PLAIN = "    keep_while: open = 1\n    kept_because: it is open\n";
+static const char *const KEPT_LANGS =
+	"    keep_while: open = 1\n"
+	"    kept_because: {fi: se on auki, en: it is open}\n";
+
+START_TEST(kept_because_in_every_language)
+{
+	char *dir = tu_mkdtemp(), *rules = NULL;
+	lethe_diags d = LETHE_DIAGS_INIT;
+	lethe_policy *p = NULL;
+	const lethe_rule *r;
+
+	ck_assert_int_ge(asprintf(&rules, "%s%s", RULES, KEPT_PLAIN), 0);
+	free(tu_write(dir, "10-rules.yaml", rules));
+	free(tu_write(dir, "90-declarations.yaml", GOOD));
+	ck_assert_int_eq(lethe_policy_load(&p, dir, &d, 0), LETHE_EDATA);
+	tu_find(&d, "10-rules.yaml", 18, 19, "rule 'chats': 'kept_because' has no 'fi' text");
+	ck_assert_uint_eq(d.count, 1);
+	lethe_diags_free(&d);
+	free(rules);
+
+	ck_assert_int_ge(asprintf(&rules, "%s%s", RULES, KEPT_LANGS), 0);
+	free(tu_write(dir, "10-rules.yaml", rules));
+	ck_assert_int_eq(lethe_policy_load(&p, dir, &d, 0), 0);
+	ck_assert_uint_eq(d.count, 0);
+	r = lethe_policy_rule(p, "chats");
+	ck_assert_str_eq(lethe_rule_kept_because(r, LETHE_LANG_FI), "se on auki");
+	ck_assert_str_eq(lethe_rule_kept_because(r, LETHE_LANG_EN), "it is open");
+	ck_assert_str_eq(r->kept_because, "it is open");
+	ck_assert_ptr_null(lethe_rule_kept_because(lethe_policy_rule(p, "orders"), LETHE_LANG_FI));
+	lethe_policy_free(p);
+	free(rules);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("declarations");
@@ -166,6 +207,7 @@ int main(void)
 
 	tcase_add_test(tc, every_field_and_reference);
 	tcase_add_test(tc, every_fault_located);
+	tcase_add_test(tc, kept_because_in_every_language);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -20,7 +20,7 @@ static const char *const tables[] = {
 	"customers", "addresses", "products", "orders", "order_lines", "invoices",
 	"payments", "deliveries", "returns", "complaints", "consents", "marketing_bans",
 	"marketing_profiles", "chat_transcripts", "feedback", "page_events",
-	"change_history", "chat_fts"
+	"change_history", "chat_fts", "sales_journal"
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -225,6 +225,16 @@ START_TEST(test_volumes_and_scenarios)
 			 q_int(db, "SELECT count(*) FROM invoices"));
 	ck_assert_int_eq(q_int(db, "SELECT count(*) FROM invoices"),
 			 q_int(db, "SELECT count(*) FROM payments"));
+	/* The books: one sales journal entry per invoice, on its day, with the
+	 * customer's number and the amount. */
+	ck_assert_int_eq(q_int(db, "SELECT count(*) FROM sales_journal j JOIN invoices i ON "
+			       "i.invoice_number = j.invoice_number JOIN orders o ON o.id = i.order_id "
+			       "JOIN customers c ON c.id = o.customer_id WHERE j.entry_date = "
+			       "substr(i.issued_at, 1, 10) AND j.customer_number = c.customer_number "
+			       "AND j.amount_cents = o.total_cents"),
+			 q_int(db, "SELECT count(*) FROM invoices"));
+	ck_assert_int_eq(q_int(db, "SELECT count(*) FROM sales_journal"),
+			 q_int(db, "SELECT count(*) FROM invoices"));
 	ck_assert_int_eq(q_int(db, "SELECT count(*) FROM orders WHERE status IN ('delivered', 'returned')"),
 			 q_int(db, "SELECT count(*) FROM deliveries"));
 	ck_assert_int_eq(q_int(db, "SELECT count(*) FROM payments WHERE (method = 'klarna') "

@@ -250,7 +250,8 @@ static lethe_plan *scoped(const lethe_policy *p, int64_t subject, int erasure)
 }
 
 /* An access scope counts the subject's rows by their clocks; an erasure
- * makes them due under on_erasure whatever their clocks (keep: not due);
+ * makes them due under on_erasure whatever their clocks (keep: due only by
+ * the rule's own clock);
  * rules without subject are out of both; holds still hold. */
 START_TEST(test_plan_scoped)
 {
@@ -271,9 +272,11 @@ START_TEST(test_plan_scoped)
 	rf_counts(&plan->rules[2], 1, 0, 1, 0, 0, 0, 0);
 	lethe_plan_free(plan);
 
+	/* subject 8's invoice of 2000 is past its 10 years: an erasure keeps
+	 * nothing whose period is over, on_erasure: keep or not */
 	plan = scoped(p, 8, 1);
 	rf_counts(&plan->rules[0], 1, 1, 0, 0, 0, 0, 0);
-	rf_counts(&plan->rules[2], 1, 0, 1, 0, 0, 0, 0);
+	rf_counts(&plan->rules[2], 1, 1, 0, 0, 0, 0, 0);
 	lethe_plan_free(plan);
 
 	plan = scoped(p, 9, 1);                               /* nobody */

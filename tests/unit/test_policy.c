@@ -419,6 +419,38 @@ START_TEST(column_faults)
 }
 END_TEST
 
+/* keep_while needs the words for the data subject; stale_since needs an age
+ * and a clock. */
+START_TEST(condition_faults)
+{
+	lethe_diags d;
+
+	d = load_one(RULE_HEAD "    from: d\n    retain: 1 day\n    action: delete\n"
+		     "    keep_while: open = 1\n", LETHE_EDATA);
+	tu_find(&d, "/p.yaml", 9, 5, "'keep_while' without 'kept_because' in rule 'r'");
+	ck_assert_uint_eq(d.count, 1);
+	lethe_diags_free(&d);
+
+	d = load_one(RULE_HEAD "    from: d\n    retain: 1 day\n    action: delete\n"
+		     "    stale_since: opened\n    stale_after: 1 yr\n", LETHE_EDATA);
+	tu_find(&d, "/p.yaml", 10, 18, "'stale_after': bad duration '1 yr'");
+	ck_assert_uint_eq(d.count, 1);
+	lethe_diags_free(&d);
+
+	d = load_one(RULE_HEAD "    action: keep\n    stale_since: opened\n    stale_after: 1 year\n",
+		     LETHE_EDATA);
+	tu_find(&d, "/p.yaml", 7, 5, "'stale_since' needs a clock ('from') in rule 'r'");
+	lethe_diags_free(&d);
+
+	d = load_one(RULE_HEAD "    from: d\n    counted_from: end of calendar year of fiscal year end\n"
+		     "    retain: 6 years\n    action: delete\n    keep_while: open = 1\n"
+		     "    kept_because: it is open\n    stale_since: opened\n    stale_after: 1 year\n",
+		     0);
+	ck_assert_uint_eq(d.count, 0);
+	lethe_diags_free(&d);
+}
+END_TEST
+
 START_TEST(header_and_type_faults)
 {
 	lethe_diags d;
@@ -542,6 +574,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, example_loads_with_every_field);
+	tcase_add_test(tc, condition_faults);
 	tcase_add_test(tc, defaults_and_name_order);
 	tcase_add_test(tc, all_faults_of_all_files_in_one_load);
 	tcase_add_test(tc, column_faults);

@@ -346,7 +346,7 @@ static void gen_retain(lethe_rule *r)
 	r->has_retain = 1;
 	r->retain.unit = u;
 	r->retain.n = pick(max[u] + 1);
-	r->counted_from = (lethe_counted_from)pick(4);
+	r->counted_from = (lethe_counted_from)pick(5);
 }
 
 static const char *table_name(int t)

@@ -128,16 +128,10 @@ static int append_dep(sqlite3_str *s, const char *parent, const lethe_dependents
 	self = strcasecmp(child, parent) == 0;
 	sqlite3_str_appendall(s, self ? "(SELECT EXISTS (SELECT 1 FROM " : "EXISTS (SELECT 1 FROM ");
 	lethe_sqlite_append_ident(s, child);
+	/* the condition before the key equalities: SQLite's parser keeps every
+	 * operand left pending on its stack (at most 100 entries), so a nested
+	 * level costs fewer entries when its own terms are already reduced */
 	sqlite3_str_appendall(s, " WHERE ");
-	for (j = 0; j < fk->ncolumns; j++) {
-		append_column_ref(s, child, fk->child_columns[j]);
-		sqlite3_str_appendall(s, " = ");
-		if (self)
-			sqlite3_str_appendf(s, "lethe_k%d.k%d", depth, (int)j);
-		else
-			append_column_ref(s, parent, fk->parent_columns[j]);
-		sqlite3_str_appendall(s, " AND ");
-	}
 	if (d->cycle) {
 		sqlite3_str_appendall(s, "1");
 	} else {
@@ -149,6 +143,15 @@ static int append_dep(sqlite3_str *s, const char *parent, const lethe_dependents
 		else
 			sqlite3_str_appendall(s, "0");
 		sqlite3_str_appendall(s, ")");
+	}
+	for (j = 0; j < fk->ncolumns; j++) {
+		sqlite3_str_appendall(s, " AND ");
+		append_column_ref(s, child, fk->child_columns[j]);
+		sqlite3_str_appendall(s, " = ");
+		if (self)
+			sqlite3_str_appendf(s, "lethe_k%d.k%d", depth, (int)j);
+		else
+			append_column_ref(s, parent, fk->parent_columns[j]);
 	}
 	sqlite3_str_appendall(s, ")");
 	if (self) {
