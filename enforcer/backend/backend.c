@@ -282,6 +282,12 @@ int lethe_disposed_add(lethe_disposed *d, const lethe_value *key, int greater)
 	return rc;
 }
 
+int lethe_disposed_page_end(lethe_disposed *d, const lethe_value *key)
+{
+	disposed_value_free(&d->last);
+	return disposed_value_copy(&d->last, key);
+}
+
 int lethe_backend_pin_schema(lethe_backend *be)
 {
 	if (!be)
