@@ -1,3 +1,4 @@
+# engines: sqlite postgresql
 """The records of an erasure carry the action each rule really applied: its
 `on_erasure` action (docs/policy-language.md: default the rule's `action`),
 not its normal one. On the reference shop the bookkeeping rules say
@@ -9,7 +10,6 @@ the intent said `delete` for rules that kept the subject's rows."""
 import glob
 import json
 import os
-import sqlite3
 import subprocess
 import yaml
 from lethe_e2e import SOURCE, check, equal, finish, run, tmpdir
@@ -25,9 +25,7 @@ for path in sorted(glob.glob(os.path.join(d, "shop", "policies", "*.yaml")) or
             policies[r["name"]] = (r["action"], r.get("on_erasure", r["action"]))
 check(any(a != e for a, e in policies.values()), "the policy has rules whose on_erasure differs")
 
-con = sqlite3.connect(db)
-subject = rich_subject(con)
-con.close()
+subject = rich_subject(db)
 
 
 def records(kind):
