@@ -88,6 +88,8 @@ static int dispose_batch(run_ctx *rc_, const lethe_rule *r, lethe_change *c, let
 	if ((rc = lethe_backend_begin(rc_->be)) < 0)
 		return rc;
 	rc = lethe_backend_dispose(d, rc_->be, c, scan);
+	if (rc == 0)
+		rp->skipped += (int64_t)d->skipped;
 	if (rc == 0 && !d->n) {
 		lethe_backend_rollback(rc_->be);
 		return 0;
@@ -181,8 +183,12 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 		int64_t t0 = now_ns();
 
 		scan.limit = (int64_t)limit;
-		scan.after_key = last.n ? &last.last : NULL;
-		if ((rc = dispose_batch(ctx, r, &change, rp, &scan, &d)) != 0 || d.n < limit)
+		scan.after_key = last.n || last.paged ? &last.last : NULL;
+		/* a page that was not full was the last; a backend that locks
+		 * after reading the page (d.paged) goes on after a full page even
+		 * when rows of it were skipped or are no longer due */
+		if ((rc = dispose_batch(ctx, r, &change, rp, &scan, &d)) != 0 ||
+		    (d.paged ? d.paged : d.n) < limit)
 			break;
 		/* the next batch starts after this one's greatest key */
 		lethe_disposed_release(&last);

@@ -506,7 +506,8 @@ static json_t *rule_json(const lethe_rule_plan *rp, const char *due_name)
 	    json_object_set_new(o, "next_due", rp->has_next_due ? json_string(day) : json_null()) ||
 	    json_object_set_new(o, "invalid_examples", ex) ||
 	    json_object_set_new(o, "basis", json_string(rp->rule->basis)) ||
-	    (rp->unplanned && json_object_set_new(o, "unplanned", json_integer(rp->unplanned))))
+	    (rp->unplanned && json_object_set_new(o, "unplanned", json_integer(rp->unplanned))) ||
+	    (rp->skipped && json_object_set_new(o, "skipped", json_integer(rp->skipped))))
 		goto fail_o;
 	return o;
 fail:

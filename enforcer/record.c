@@ -188,6 +188,12 @@ json_t *lethe_record_rule(const lethe_rule_plan *rp, lethe_action applied)
 		json_decref(o);
 		return NULL;
 	}
+	/* PostgreSQL: due rows another transaction held locked, left for the next run */
+	if (o && rp->skipped > 0 &&
+	    json_object_set_new(o, "skipped", json_integer(rp->skipped)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 

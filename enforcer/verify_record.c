@@ -251,6 +251,9 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 	/* run --plan: due rows the plan did not name (docs/evidence-format.md) */
 	if (json_object_get(rule, "unplanned") && count(r, NULL, rule, where, "unplanned") < 0)
 		return LETHE_EVERIFY;
+	/* due rows locked by another transaction, skipped (docs/evidence-format.md) */
+	if (json_object_get(rule, "skipped") && count(r, NULL, rule, where, "skipped") < 0)
+		return LETHE_EVERIFY;
 	if (!completion)
 		return count(r, NULL, rule, where, "due");
 	if (count(r, &disposed, rule, where, "disposed") < 0)

@@ -297,6 +297,12 @@ int lethe_backend_refuse_trigger(void *ctx, const char *trigger, int harmless)
 			       c->rule ? c->rule : "?", c->table, trigger);
 }
 
+int lethe_disposed_page_end(lethe_disposed *d, const lethe_value *key)
+{
+	disposed_value_free(&d->last);
+	return disposed_value_copy(&d->last, key);
+}
+
 int lethe_backend_pin_schema(lethe_backend *be)
 {
 	if (!be)

@@ -107,6 +107,10 @@ static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dr
 		if (rp->unplanned)
 			cli_log(opts, CLI_NOTICE, "rule '%s': %" PRId64 " rows due but not in the plan "
 				"were left for a later run", rp->rule->name, rp->unplanned);
+		if (rp->skipped)
+			cli_log(opts, CLI_NOTICE, "rule '%s': %" PRId64 " due rows locked by another "
+				"transaction were skipped, left for the next run", rp->rule->name,
+				rp->skipped);
 	}
 }
 

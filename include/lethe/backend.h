@@ -396,11 +396,19 @@ typedef struct {
 	lethe_value *keys;
 	size_t n, cap;
 	lethe_value last;          /* the greatest key; LETHE_VALUE_NULL when n is 0 */
+	/* A backend that reads a page of due rows before locking them (PostgreSQL,
+	 * FOR UPDATE SKIP LOCKED) sets paged to the page's rows and last to its
+	 * greatest key, disposed of or not, so the next batch starts after the
+	 * page; skipped counts the page's rows another transaction held locked,
+	 * left for the next run. Both 0 when one statement selects and changes. */
+	size_t paged, skipped;
 } lethe_disposed;
 
 void lethe_disposed_release(lethe_disposed *d);
 /* Append a copy of key to d (and make it d->last when `greater`). */
 int lethe_disposed_add(lethe_disposed *d, const lethe_value *key, int greater);
+/* Make a copy of key d->last (the greatest key of a page, see paged). */
+int lethe_disposed_page_end(lethe_disposed *d, const lethe_value *key);
 
 /* A batch as one statement, inside the open transaction: apply c to the rows
  * of scan (its rule's rows after scan->after_key) that are due, not held and

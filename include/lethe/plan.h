@@ -35,6 +35,8 @@ typedef struct {
 	char *invalid_examples[LETHE_PLAN_EXAMPLES]; /* keys of invalid rows */
 	size_t ninvalid_examples;
 	int64_t unplanned;       /* run --plan: due, but not in the plan (not in due) */
+	int64_t skipped;         /* run: due, but locked by another transaction (not in
+				    due); left for the next run (PostgreSQL SKIP LOCKED) */
 } lethe_rule_plan;
 
 typedef struct {

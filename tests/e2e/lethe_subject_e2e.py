@@ -2,6 +2,7 @@
 reference shop: a customer with every kind of data, and every table's rows
 of a customer written as independent SQL (not from the policy); suppression
 tokens and contact digests computed independently."""
+import atexit
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import sqlite3
 import subprocess
 import unicodedata
 
+import lethe_engines
 from lethe_e2e import equal, run
 from lethe_run_e2e import token_row
 
@@ -27,13 +29,28 @@ QUERIES = {
 }
 
 
+# The register of a reference site on a server (LETHE_TEST_ENGINE other than
+# sqlite), by its location: rich_subject reads it through the engine.
+_servers = {}
+
+
 def reference_site(d, customers):
     """The reference shop in d/shop (demo), made a site by `lethe init` there:
-    (database, lethe.yaml, evidence repository, pseudonym key bytes)."""
+    (database, lethe.yaml, evidence repository, pseudonym key bytes). On the
+    engine LETHE_TEST_ENGINE names: on a server, database is its location
+    (a throwaway server, stopped when the test exits)."""
     shop = os.path.join(d, "shop")
-    db = os.path.join(shop, "shop.sqlite")
-    rc, out, err = run("demo", shop, "--customers", str(customers))
-    equal(rc, 0, "demo writes the register")
+    eng = lethe_engines.engine()
+    if eng.name == "sqlite":
+        db = os.path.join(shop, "shop.sqlite")
+        rc, out, err = run("demo", shop, "--customers", str(customers))
+        equal(rc, 0, "demo writes the register")
+    else:
+        eng.start(d)
+        atexit.register(eng.stop)
+        eng.demo(shop, customers=customers)
+        db = eng.location()
+        _servers[db] = eng
     os.remove(os.path.join(shop, "lethe.yaml"))
     rc, out, err = run("init", shop, "--database", db)
     equal(rc, 0, f"init makes a site {err.strip()}")
@@ -60,21 +77,35 @@ def records(evidence):
             for n in sorted(names)]
 
 
-def rich_subject(con, orders_since="0000"):
+def rich_subject(con, orders_since=None):
     """The customer with placed orders, chats, consents and a marketing
     profile (and as many other kinds of data as possible); with
-    orders_since, one with no order before that day."""
-    return con.execute("""
+    orders_since (YYYY-MM-DD), one with no order before that day. con is an
+    sqlite3 connection or the database of reference_site (any engine)."""
+    sql = RICH_SUBJECT.replace("{since}", "" if orders_since is None else
+                               "AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id "
+                               f"AND o.order_date < '{orders_since}')")
+    if isinstance(con, str) and con in _servers:
+        return int(_servers[con].sql(sql)[0][0])
+    if isinstance(con, str):
+        con = sqlite3.connect(f"file:{con}?mode=ro", uri=True)
+        try:
+            return con.execute(sql).fetchone()[0]
+        finally:
+            con.close()
+    return con.execute(sql).fetchone()[0]
+
+
+RICH_SUBJECT = """
 SELECT c.id FROM customers c
 WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.status <> 'open')
-  AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.order_date < :since)
+  {since}
   AND EXISTS (SELECT 1 FROM chat_transcripts t WHERE t.customer_id = c.id)
   AND EXISTS (SELECT 1 FROM consents t WHERE t.customer_id = c.id)
   AND EXISTS (SELECT 1 FROM marketing_profiles t WHERE t.customer_id = c.id)
-ORDER BY (EXISTS (SELECT 1 FROM complaints t WHERE t.customer_id = c.id))
-  + (EXISTS (SELECT 1 FROM page_events t WHERE t.customer_id = c.id)) DESC,
-  (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) DESC LIMIT 1""",
-        {"since": orders_since}).fetchone()[0]
+ORDER BY CASE WHEN EXISTS (SELECT 1 FROM complaints t WHERE t.customer_id = c.id) THEN 1 ELSE 0 END
+  + CASE WHEN EXISTS (SELECT 1 FROM page_events t WHERE t.customer_id = c.id) THEN 1 ELSE 0 END DESC,
+  (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) DESC, c.id LIMIT 1"""
 
 
 # Suppression tokens and contact digests, computed here as lethe/subject.h

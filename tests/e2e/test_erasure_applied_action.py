@@ -1,3 +1,4 @@
+# engines: sqlite postgresql
 """The records of an erasure carry the action each rule really applied: its
 `on_erasure` action (docs/policy-language.md: default the rule's `action`),
 not its normal one, except that a rule with `on_erasure: keep` and an action
@@ -12,7 +13,6 @@ the intent said `delete` for rules that kept the subject's rows."""
 import glob
 import json
 import os
-import sqlite3
 import subprocess
 import yaml
 from lethe_e2e import SOURCE, check, equal, finish, run, tmpdir
@@ -34,9 +34,7 @@ for path in sorted(glob.glob(os.path.join(d, "shop", "policies", "*.yaml")) or
 check(keeps, "the policy has rules that keep on erasure")
 by_clock = keeps
 
-con = sqlite3.connect(db)
-subject = rich_subject(con)
-con.close()
+subject = rich_subject(db)
 
 
 def records(kind):

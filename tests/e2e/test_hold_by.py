@@ -1,3 +1,4 @@
+# engines: sqlite postgresql
 """Who placed and released a hold: `hold add --by`, `hold release` without it
 (the user who ran the command), on the reference shop:
 - `hold list` (text and --json) shows each hold's kind, reason, who placed it

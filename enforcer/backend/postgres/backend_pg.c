@@ -16,8 +16,9 @@
  *  - A user expression is accepted only when it cannot leave the
  *    parentheses Lethe pastes it between (expr_lex.c), prepares as one
  *    expression over its table, and calls no volatile function (by the
- *    server's own catalogue, pg_proc.provolatile) nor reads the clock
- *    (CURRENT_DATE and friends).
+ *    server's own catalogue, pg_proc.provolatile: built-ins by name, user
+ *    functions also behind operators and views by pg_depend,
+ *    backend_pg_probe.c) nor reads the clock (CURRENT_DATE and friends).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -451,7 +452,7 @@ static int pg_check_expr(lethe_backend *base, const char *table, const char *exp
 	lethe_strbuf s = LETHE_STRBUF_INIT, arr = LETHE_STRBUF_INIT;
 	const char *why, *clock_word, *params[1];
 	PGresult *res;
-	char msg[512], *sql = NULL;
+	char msg[512], *sql = NULL, *volatile_fn = NULL;
 	static const char *const names[] = { "lethe_subject" };
 	int rc = 0;
 
@@ -502,7 +503,16 @@ static int pg_check_expr(lethe_backend *base, const char *table, const char *exp
 		goto out;
 	}
 	PQclear(res);
+	/* user-defined volatile functions, also behind an operator or a view */
+	if ((rc = lethe_pg_probe_expr(NULL, NULL, &volatile_fn, be, table, expr)) == LETHE_ENOTFOUND)
+		rc = 0;
+	if (rc == 0 && volatile_fn) {
+		snprintf(msg, sizeof(msg), "function '%s' is volatile (its value changes from one "
+			 "call to the next) and is not allowed", volatile_fn);
+		rc = set_errmsg(errmsg, "%s", msg);
+	}
 out:
+	free(volatile_fn);
 	free(sql);
 	lethe_strbuf_release(&s);
 	lethe_strbuf_release(&arr);

@@ -95,6 +95,15 @@ int lethe_pg_change_triggers(lethe_backend *base, const lethe_change *c,
 int lethe_pg_tables_read(char ***out, size_t *n, lethe_backend *base, const char *table,
 			 const char *expr);
 
+/* backend_pg_probe.c */
+/* What expr over table depends on, from a temporary view's pg_depend (see
+ * the file's header): the base relations it reads, in *tables (malloc'd,
+ * lethe_backend_names_free; optional), and the first user-defined volatile
+ * function it calls, in *volatile_fn (malloc'd, NULL when none; optional).
+ * LETHE_ENOTFOUND when no view can be made over expr. */
+int lethe_pg_probe_expr(char ***tables, size_t *ntables, char **volatile_fn, lethe_pg *be,
+			const char *table, const char *expr);
+
 /* backend_pg_scan.c */
 /* The scan's SQL in *out (malloc'd): rows (key, day, subject, class) or, with
  * count, one row of counts; params receive its parameters (borrowed from

@@ -2,7 +2,8 @@
  * backend_pg_schema.c - what the PostgreSQL backend knows of a register's
  * schema, read from the server's catalogue: tables and columns, foreign
  * keys, the schema as text (fingerprint and pin), triggers, and the tables
- * an expression reads (from the server's own plan of it).
+ * an expression reads (from the server's dependency catalogue,
+ * backend_pg_probe.c, or else its plan).
  *
  * Invariants:
  *  - Names are looked up as given (case-sensitive, as a quoted identifier)
@@ -331,8 +332,11 @@ int lethe_pg_tables_read(char ***out, size_t *n, lethe_backend *base, const char
 	size_t count = 0, cap = 0;
 	int rc;
 
-	/* The server's plan names every relation the expression reads,
-	 * through subqueries and views: its own dependency analysis. */
+	/* The server's dependency catalogue over a temporary view; else (an
+	 * expression a view cannot hold) its plan, which names every relation
+	 * the expression reads through subqueries and views. */
+	if ((rc = lethe_pg_probe_expr(out, n, NULL, be, table, expr)) != LETHE_ENOTFOUND)
+		return rc;
 	lethe_strbuf_adds(&s, "EXPLAIN (VERBOSE, FORMAT JSON) SELECT (\n");
 	lethe_strbuf_adds(&s, expr);
 	lethe_strbuf_adds(&s, "\n) FROM ");

@@ -4,9 +4,12 @@
  * dispose of it, key-by-key changes, and the residue step.
  *
  * A batch (lethe_pg_dispose), measured on PostgreSQL 15 (engines.md s. 2):
- *  1. lock: SELECT key FROM T WHERE key IN (<the scan's due rows, paged>)
- *     ORDER BY key FOR UPDATE OF T SKIP LOCKED. A row another transaction
- *     holds is skipped (left for the next run, never lost); FOR UPDATE
+ *  1. page and lock: the scan's due rows after the last page, in key order
+ *     (their keys read into the client), then SELECT key FROM T WHERE key =
+ *     ANY(<the page's keys>) ORDER BY key FOR UPDATE OF T SKIP LOCKED. A row
+ *     another transaction holds is skipped: counted (lethe_disposed.skipped,
+ *     only rows that still exist), left for the next run, never lost; the
+ *     next batch starts after the page, not after its last locked row; FOR UPDATE
  *     conflicts with a foreign-key insert under the row, so no child can be
  *     added under a locked parent from here on.
  *  2. change: the same due predicate again, in a new statement (a fresh
@@ -357,7 +360,7 @@ out:
 
 /* An array literal of the keys in column 0 of res that the scan admits
  * (run --plan: only the keys a signed plan names; lethe_scan.admit); *n is
- * how many. */
+ * how many; every key when scan is NULL. */
 static void keys_literal(lethe_strbuf *s, size_t *n, const PGresult *res, const lethe_scan *scan)
 {
 	unsigned char *scratch = NULL;
@@ -366,7 +369,7 @@ static void keys_literal(lethe_strbuf *s, size_t *n, const PGresult *res, const 
 	*n = 0;
 	lethe_strbuf_addch(s, '{');
 	for (int i = 0; i < PQntuples(res); i++) {
-		if (scan->admit) {
+		if (scan && scan->admit) {
 			lethe_pg_value(&k, res, i, 0, &scratch);
 			if (scan->admit(scan->admit_ctx, scan->rule, &k) != 1)
 				continue;
@@ -410,42 +413,98 @@ static int add_keys(lethe_disposed *out, const PGresult *res)
 	return rc;
 }
 
+/* " FROM T WHERE key = ANY (CAST($1 AS type[]))": the rows of a page */
+static void from_page(lethe_strbuf *s, const lethe_change *c, const char *type)
+{
+	lethe_strbuf_adds(s, " FROM ");
+	lethe_pg_ident(s, c->table);
+	lethe_strbuf_adds(s, " WHERE ");
+	lethe_pg_ident(s, c->key);
+	lethe_strbuf_addf(s, " = ANY (CAST($1 AS %s[]))", type);
+}
+
+/* SELECT key FROM T WHERE key = ANY(page) ORDER BY 1 FOR UPDATE OF T SKIP
+ * LOCKED into *locked; out->skipped counts the page's rows that were not
+ * locked and still exist (a row deleted meanwhile is not owed to anyone). */
+static int lock_page(PGresult **locked, lethe_disposed *out, lethe_pg *be, const lethe_change *c,
+		     const char *type, const char *page, size_t npage)
+{
+	lethe_strbuf s = LETHE_STRBUF_INIT, got = LETHE_STRBUF_INIT;
+	lethe_value params[2] = {
+		{ .type = LETHE_VALUE_TEXT, .s = page, .len = strlen(page) },
+	};
+	PGresult *left = NULL;
+	size_t nlocked;
+	int rc;
+
+	lethe_strbuf_adds(&s, "SELECT ");
+	lethe_pg_ident(&s, c->table);
+	lethe_strbuf_addch(&s, '.');
+	lethe_pg_ident(&s, c->key);
+	from_page(&s, c, type);
+	lethe_strbuf_adds(&s, " ORDER BY 1 FOR UPDATE OF ");
+	lethe_pg_ident(&s, c->table);
+	lethe_strbuf_adds(&s, " SKIP LOCKED");
+	if ((rc = lethe_pg_exec_values(locked, be, "lock due rows", lethe_strbuf_str(&s), 1,
+				       params)) < 0 ||
+	    (size_t)PQntuples(*locked) >= npage)
+		goto out;
+	/* some were skipped: count those that still exist (a plain read, no wait) */
+	keys_literal(&got, &nlocked, *locked, NULL);
+	params[1] = (lethe_value){ .type = LETHE_VALUE_TEXT, .s = lethe_strbuf_str(&got),
+				   .len = strlen(lethe_strbuf_str(&got)) };
+	lethe_strbuf_reset(&s);
+	lethe_strbuf_adds(&s, "SELECT count(*)");
+	from_page(&s, c, type);
+	lethe_strbuf_adds(&s, " AND ");
+	lethe_pg_ident(&s, c->key);
+	lethe_strbuf_addf(&s, " <> ALL (CAST($2 AS %s[]))", type);
+	if ((rc = lethe_pg_exec_values(&left, be, "count skipped rows", lethe_strbuf_str(&s), 2,
+				       params)) == 0)
+		out->skipped = (size_t)strtoull(PQgetvalue(left, 0, 0), NULL, 10);
+out:
+	PQclear(left);
+	lethe_strbuf_release(&s);
+	lethe_strbuf_release(&got);
+	return rc;
+}
+
 static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c,
 			const lethe_scan *scan)
 {
 	lethe_scan due = *scan, recheck;
 	lethe_value params[4];
 	lethe_strbuf s = LETHE_STRBUF_INIT, keys = LETHE_STRBUF_INIT;
-	PGresult *locked = NULL, *res = NULL;
+	PGresult *page = NULL, *locked = NULL, *res = NULL;
 	char *rows = NULL, *type = NULL, *extra = NULL;
-	size_t nkeys;
+	size_t nkeys, npage;
+	unsigned char *scratch = NULL;
+	lethe_value k;
 	int rc, np = 0;
 
 	if ((rc = refuse_triggers(be, c)) < 0 || (rc = column_type(&type, be, c->table, c->key)) < 0)
 		goto out;
-	/* 1. lock the page's due rows, skipping those another transaction holds */
+	/* 1. the page of due rows; the next batch starts after its last key */
 	due.classes = 1u << LETHE_ROW_DUE;
-	if ((rc = lethe_pg_scan_sql(&rows, be, &due, 0, params, &np)) < 0)
+	if ((rc = lethe_pg_scan_sql(&rows, be, &due, 0, params, &np)) < 0 ||
+	    (rc = lethe_pg_exec_values(&page, be, "read due rows", rows, np, params)) < 0)
 		goto out;
-	lethe_strbuf_adds(&s, "SELECT ");
-	lethe_pg_ident(&s, c->table);
-	lethe_strbuf_addch(&s, '.');
-	lethe_pg_ident(&s, c->key);
-	lethe_strbuf_adds(&s, " FROM ");
-	lethe_pg_ident(&s, c->table);
-	lethe_strbuf_adds(&s, " WHERE ");
-	key_in(&s, c, rows);
-	lethe_strbuf_adds(&s, " ORDER BY 1 FOR UPDATE OF ");
-	lethe_pg_ident(&s, c->table);
-	lethe_strbuf_adds(&s, " SKIP LOCKED");
 	free(rows);
 	rows = NULL;
-	if ((rc = lethe_pg_exec_values(&locked, be, "lock due rows", lethe_strbuf_str(&s), np,
-				       params)) < 0)
+	if ((out->paged = (size_t)PQntuples(page)) == 0)
 		goto out;
-	if (PQntuples(locked) == 0)
+	lethe_pg_value(&k, page, PQntuples(page) - 1, 0, &scratch);
+	if ((rc = lethe_disposed_page_end(out, &k)) < 0)
+		goto out;
+	/* ... its rows locked, skipping those another transaction holds */
+	keys_literal(&keys, &npage, page, scan);
+	if (npage == 0)
+		goto out;
+	if ((rc = lock_page(&locked, out, be, c, type, lethe_strbuf_str(&keys), npage)) < 0 ||
+	    PQntuples(locked) == 0)
 		goto out;
 	/* 2. the same predicate on the locked rows, in a fresh snapshot */
+	lethe_strbuf_reset(&keys);
 	keys_literal(&keys, &nkeys, locked, scan);
 	if (nkeys == 0)
 		goto out;
@@ -500,8 +559,10 @@ static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c
 		for (size_t i = 0; i < out->n && rc == 0; i++)
 			rc = record_done(be, c, &out->keys[i]);
 out:
+	PQclear(page);
 	PQclear(locked);
 	PQclear(res);
+	free(scratch);
 	free(rows);
 	free(type);
 	free(extra);
