@@ -135,9 +135,10 @@ total_runs, total_touched, wrong = 0, 0, []
 for mode in ("delete", "wal"):
     start = time.time()
     runs = done = busy = touched_mode = 0
-    # at least three completed runs per mode, however loaded the machine: the
-    # time only adds more
-    while (done < 3 and runs < 12) or time.time() - start < SECONDS_PER_MODE:
+    # at least three completed runs and 50 rows made current per mode, however
+    # loaded the machine (a loaded one needs more runs for them): the time
+    # only adds more
+    while ((done < 3 or touched_mode <= 50) and runs < 30) or time.time() - start < SECONDS_PER_MODE:
         runs += 1
         work = os.path.join(d, f"{mode}-{runs}")
         os.makedirs(work)
