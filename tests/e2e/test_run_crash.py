@@ -103,7 +103,10 @@ for point in points:
     check(digest_ok, f"{point}: digest files have one sorted line per disposed row")
     print(f"     {point}: records {kinds}")
     con = sqlite3.connect(db)
-    left = con.execute("SELECT count(*) FROM lethe_run_digests").fetchone()[0]
+    left = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+               for (t,) in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND "
+                                       "name IN ('lethe_run_digests', 'lethe_run_digest_batches')")
+               .fetchall())
     con.close()
     equal(left, 0, f"{point}: no run digests are left in the register")
 finish()
