@@ -348,14 +348,15 @@ out:
 /* How far an entry got towards allowing the signature; higher is closer. */
 enum { NO_KEY, KEY, PRINCIPAL, NAMESPACE, AFTER_OK, ALLOWED };
 
-static int judge(const entry *e, const char *principal, const unsigned char pk[32],
-		 const char *ns, int64_t when, int *time_fault)
+/* explicit: a line without a namespaces option does not allow ns. */
+static int judge_as(const entry *e, const char *principal, const unsigned char pk[32],
+		    const char *ns, int64_t when, int *time_fault, int explicit)
 {
 	if (sodium_memcmp(e->pk, pk, 32) != 0)
 		return NO_KEY;
 	if (principal && !match_list(principal, e->principals))
 		return KEY;
-	if (e->namespaces && !match_list(ns, e->namespaces))
+	if ((e->namespaces || explicit) && (!e->namespaces || !match_list(ns, e->namespaces)))
 		return PRINCIPAL;
 	*time_fault = 0;
 	if (e->has_after && when < e->after)
@@ -366,16 +367,21 @@ static int judge(const entry *e, const char *principal, const unsigned char pk[3
 	return ALLOWED;
 }
 
-int lethe_allowed_signers_find(const lethe_allowed_signers *s,
-			       const char *principal, const unsigned char pk[32],
-			       const char *ns, int64_t when_unix)
+static int judge(const entry *e, const char *principal, const unsigned char pk[32],
+		 const char *ns, int64_t when, int *time_fault)
+{
+	return judge_as(e, principal, pk, ns, when, time_fault, 0);
+}
+
+static int find_as(const lethe_allowed_signers *s, const char *principal,
+		   const unsigned char pk[32], const char *ns, int64_t when_unix, int explicit)
 {
 	int best = NO_KEY, time_fault = 0, rc;
 	char *fp = NULL;
 	size_t i;
 
 	for (i = 0; i < s->n && best != ALLOWED; i++) {
-		int tf = 0, j = judge(&s->v[i], principal, pk, ns, when_unix, &tf);
+		int tf = 0, j = judge_as(&s->v[i], principal, pk, ns, when_unix, &tf, explicit);
 
 		if (j > best) {
 			best = j;
@@ -410,6 +416,37 @@ int lethe_allowed_signers_find(const lethe_allowed_signers *s,
 	}
 	free(fp);
 	return rc;
+}
+
+int lethe_allowed_signers_find(const lethe_allowed_signers *s,
+			       const char *principal, const unsigned char pk[32],
+			       const char *ns, int64_t when_unix)
+{
+	return find_as(s, principal, pk, ns, when_unix, 0);
+}
+
+int lethe_allowed_signers_find_explicit(const lethe_allowed_signers *s,
+					const char *principal, const unsigned char pk[32],
+					const char *ns, int64_t when_unix)
+{
+	return find_as(s, principal, pk, ns, when_unix, 1);
+}
+
+int lethe_allowed_signers_first_explicit(char **out, const lethe_allowed_signers *s,
+					 const unsigned char pk[32], const char *ns,
+					 int64_t when_unix)
+{
+	int tf;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (judge_as(&s->v[i], NULL, pk, ns, when_unix, &tf, 1) == ALLOWED) {
+			size_t n = strcspn(s->v[i].principals, ",");
+
+			if (!(*out = strndup(s->v[i].principals, n)))
+				return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			return 0;
+		}
+	return lethe_error_set(LETHE_ENOTFOUND, "no line names namespace '%s' for the key", ns);
 }
 
 int lethe_allowed_signers_principals_for_key(char **out,

@@ -41,6 +41,8 @@ static int check_expr(lethe_backend *be, const char *table, const char *what,
 	if (!expr)
 		return 0;
 	rc = lethe_backend_check_expr(be, table, expr, &why);
+	if (rc == 0 && !strcmp(what, "from"))
+		rc = lethe_backend_check_clock(be, table, expr, &why);
 	if (rc == LETHE_EDATA) {
 		rc = lethe_diags_addm(d, m, "'%s': %s", what, why ? why : "invalid expression");
 		free(why);

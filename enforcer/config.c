@@ -24,10 +24,12 @@
 #include "lethe/text.h"
 #include "yaml_doc.h"
 
-enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_N };
+enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_APPROVAL, K_N };
 static const char *const top_keys[] = {
-	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", NULL
+	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", "approval", NULL
 };
+
+static const char *const approval_keys[] = { "required", "plan_above", "plan_first_run", NULL };
 
 enum { E_REPOSITORY, E_SIGNING_KEY, E_ALLOWED_SIGNERS, E_REMOTE, E_N };
 static const char *const evidence_keys[] = {
@@ -100,6 +102,28 @@ static char *path_value(lethe_ydoc *y, const yaml_node_t *n, const char *key,
 	return r;
 }
 
+/* `database:` is an SQLite file (resolved against the folder of lethe.yaml)
+ * or a PostgreSQL connection (URI or key/value string), taken as written.
+ * A password in it is refused: it belongs in a passfile (~/.pgpass or
+ * passfile=...) or a service file, never in lethe.yaml (docs/configuration.md). */
+static char *database_value(lethe_ydoc *y, const yaml_node_t *n, const char *dir)
+{
+	/* a scalar is looked at here; anything else is path_value's to report */
+	const char *v = n && n->type == YAML_SCALAR_NODE ? lethe_ydoc_str(y, n, "database") : NULL;
+
+	if (!v || !lethe_location_is_server(v))
+		return path_value(y, n, "database", dir, 1);
+	if (strstr(v, "password=") || strstr(v, "password =") ||
+	    (!strncmp(v, "postgres", 8) && strchr(v, '@') &&
+	     strchr(strstr(v, "://") + 3, ':') && strchr(strstr(v, "://") + 3, ':') < strchr(v, '@'))) {
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'database' holds a password: put it in a "
+				 "passfile (~/.pgpass, or passfile=PATH in the connection string) or a "
+				 "service file, never in lethe.yaml");
+		return NULL;
+	}
+	return lethe_ydoc_strdup(y, v);
+}
+
 static void load_evidence(lethe_ydoc *y, lethe_config *cfg,
 			  const yaml_node_t *n, const char *dir)
 {
@@ -155,6 +179,36 @@ static void load_limits(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n)
 	positive_limit(y, v[2], "max_days_between_runs", &cfg->max_days_between_runs);
 }
 
+/* approval: {required: true|false} (lethe/approval.h). */
+/* A true or false scalar at n into *out (absent: untouched). */
+static void boolean(lethe_ydoc *y, const yaml_node_t *n, const char *name, int *out)
+{
+	const char *r = n ? lethe_ydoc_str(y, n, name) : NULL;
+
+	if (r && !strcmp(r, "true"))
+		*out = 1;
+	else if (r && !strcmp(r, "false"))
+		*out = 0;
+	else if (r)
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'%s' must be true or false", name);
+}
+
+static void load_approval(lethe_ydoc *y, lethe_config *cfg, const yaml_node_t *n)
+{
+	yaml_node_t *v[3];
+	lethe_mark km[3];
+
+	if (n->type != YAML_MAPPING_NODE) {
+		lethe_ydoc_fault(y, lethe_ydoc_mark(y, n), "'approval': expected a mapping, "
+				 "e.g. {required: true}");
+		return;
+	}
+	lethe_ydoc_fields(y, n, approval_keys, v, km, " in 'approval'");
+	boolean(y, v[0], "required", &cfg->approval_required);
+	positive_limit(y, v[1], "plan_above", &cfg->approval_plan_above);
+	boolean(y, v[2], "plan_first_run", &cfg->approval_plan_first_run);
+}
+
 static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 {
 	yaml_node_t *root = lethe_ydoc_root(y), *v[K_N];
@@ -171,7 +225,7 @@ static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 		if (!v[k])
 			lethe_ydoc_fault(y, lethe_ydoc_mark(y, root),
 					 "missing required key '%s'", top_keys[k]);
-	cfg->database = path_value(y, v[K_DATABASE], "database", dir, 1);
+	cfg->database = database_value(y, v[K_DATABASE], dir);
 	cfg->policies = path_value(y, v[K_POLICIES], "policies", dir, 1);
 	cfg->pseudonym_key = path_value(y, v[K_PSEUDONYM_KEY], "pseudonym_key", dir, 1);
 	cfg->database_mark = v[K_DATABASE] ? lethe_ydoc_mark(y, v[K_DATABASE])
@@ -182,14 +236,20 @@ static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 		load_evidence(y, cfg, v[K_EVIDENCE], dir);
 	if (v[K_LIMITS])
 		load_limits(y, cfg, v[K_LIMITS]);
+	if (v[K_APPROVAL])
+		load_approval(y, cfg, v[K_APPROVAL]);
 	if (v[K_RESIDUE]) {
 		const char *r = lethe_ydoc_str(y, v[K_RESIDUE], "residue");
 
-		if (r && !strcmp(r, "fast"))
+		/* R0, R1, R2: the levels of a server (docs/disposal.md,
+		 * "PostgreSQL"); on SQLite R0 and R1 act as fast, R2 as full */
+		if (r && (!strcmp(r, "fast") || !strcmp(r, "R0")))
 			cfg->residue_fast = 1;
-		else if (r && strcmp(r, "full"))
+		else if (r && !strcmp(r, "R1"))
+			cfg->residue_no_wal = 1;
+		else if (r && strcmp(r, "full") && strcmp(r, "R2"))
 			lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[K_RESIDUE]),
-					 "'residue' must be full or fast");
+					 "'residue' must be full or fast (or a level: R0, R1, R2)");
 	}
 }
 

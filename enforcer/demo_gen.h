@@ -47,6 +47,17 @@ typedef struct demo_sink demo_sink;
 int demo_sink_row(demo_sink *sink, demo_table t, int64_t id,
 		  const lethe_value *vals, size_t n);
 
+/* The indexes both sinks create after the load (demo_sqlite.c; the same SQL
+ * on SQLite and PostgreSQL). */
+extern const char demo_index_sql[];
+
+/* demo_pg.c: the PostgreSQL sink. demo_sink_row hands rows to
+ * demo_pg_row while demo_pg_build runs (it sets *slot, the sink's pg). */
+typedef struct demo_pg demo_pg;
+int demo_pg_row(demo_pg *s, demo_table t, int64_t id, const lethe_value *vals, size_t n);
+int demo_pg_build(demo_sink *sink, demo_pg **slot, const char *location, int64_t customers,
+		  uint64_t seed);
+
 /* Generate the whole register into sink: the products, then `customers`
  * customers with everything that hangs off them. 0 or the sink's error. */
 int demo_generate(demo_sink *sink, int64_t customers, uint64_t seed);

@@ -167,7 +167,7 @@ static const char schema_sql[] =
 
 /* Created after the load: building an index once is faster than keeping it
  * up to date row by row. marketing_profiles.customer_id has its UNIQUE one. */
-static const char index_sql[] =
+const char demo_index_sql[] =
 	"CREATE INDEX addresses_customer_id ON addresses(customer_id);\n"
 	"CREATE INDEX orders_customer_id ON orders(customer_id);\n"
 	"CREATE INDEX order_lines_order_id ON order_lines(order_id);\n"
@@ -208,6 +208,7 @@ static const char *const insert_sql[DEMO_NTABLES] = {
 };
 
 struct demo_sink {
+	demo_pg *pg;            /* non-NULL: rows go to PostgreSQL (demo_pg.c) */
 	sqlite3 *db;
 	const char *path;
 	sqlite3_stmt *insert[DEMO_NTABLES];
@@ -225,6 +226,8 @@ int demo_sink_row(demo_sink *s, demo_table t, int64_t id, const lethe_value *val
 	sqlite3_stmt *st = s->insert[t];
 	int rc = SQLITE_OK;
 
+	if (s->pg)
+		return demo_pg_row(s->pg, t, id, vals, n);
 	if ((size_t)sqlite3_bind_parameter_count(st) != n + 1)
 		return lethe_error_set(LETHE_ESOFTWARE, "demo row of table %d has %zu values",
 				       (int)t, n);
@@ -278,7 +281,7 @@ static int build(demo_sink *s, const lethe_demo_options *o)
 	rc = demo_generate(s, o->customers, o->seed);
 	if (rc)
 		goto out;
-	if (sqlite3_exec(s->db, index_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_exec(s->db, demo_index_sql, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(s->db, "COMMIT; ANALYZE;", NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_fail(s, "write");
 out:
@@ -293,7 +296,7 @@ out:
 /* lethe.yaml: database and policies; the keys and evidence commented out
  * until `lethe init` makes them. The policy path is single-quoted YAML
  * (quotes doubled), so any path without control characters stays literal. */
-static int write_config(const char *path, const char *policies)
+static int write_config(const char *path, const char *policies, const char *database)
 {
 	FILE *f = NULL;
 	int fd, rc = 0;
@@ -312,8 +315,19 @@ static int write_config(const char *path, const char *policies)
 	}
 	fputs("# The reference shop (Minime.fi, Nisuva Oy), written by `lethe demo`.\n"
 	      "# Relative paths are relative to this file's folder.\n"
-	      "database: shop.sqlite\n"
-	      "policies: '", f);
+	      "database: ", f);
+	if (database) {
+		fputc('\'', f);
+		for (const char *p = database; *p; p++) {
+			if (*p == '\'')
+				fputc('\'', f);
+			fputc(*p, f);
+		}
+		fputs("'\n", f);
+	} else {
+		fputs("shop.sqlite\n", f);
+	}
+	fputs("policies: '", f);
 	for (const char *p = policies; *p; p++) {
 		if (*p == '\'')
 			fputc('\'', f);
@@ -367,6 +381,20 @@ int lethe_demo_write(const char *dir, const lethe_demo_options *opts)
 				     strerror(errno));
 		goto out;
 	}
+	if (o.database) {
+		if (exists(yaml)) {
+			rc = lethe_error_set(LETHE_ECANTCREAT, "'%s' already exists", yaml);
+			goto out;
+		}
+		for (const char *p = o.database; *p; p++)
+			if ((unsigned char)*p < 0x20) {
+				rc = lethe_error_set(LETHE_EUSAGE, "database has a control character");
+				goto out;
+			}
+		if ((rc = demo_pg_build(&sink, &sink.pg, o.database, o.customers, o.seed)) == 0)
+			rc = write_config(yaml, o.policies_dir, o.database);
+		goto out;
+	}
 	if (exists(db) || exists(yaml)) {
 		rc = lethe_error_set(LETHE_ECANTCREAT, "'%s' already exists",
 				     exists(db) ? db : yaml);
@@ -384,11 +412,11 @@ int lethe_demo_write(const char *dir, const lethe_demo_options *opts)
 				     strerror(errno));
 		goto out;
 	}
-	rc = write_config(yaml, o.policies_dir);
+	rc = write_config(yaml, o.policies_dir, NULL);
 	if (rc)
 		unlink(db);
 out:
-	if (tmp) {
+	if (tmp && !o.database) {
 		unlink(tmp);
 		unlink(journal);
 	}

@@ -175,6 +175,8 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	if ((rc = lethe_plan_scan_init(&scan, ctx->policy, index, change.key, deps, ndeps,
 				       &clock)) < 0)
 		goto out;
+	scan.admit = ctx->opts->admit;
+	scan.admit_ctx = ctx->opts->admit_ctx;
 	for (;;) {
 		int64_t t0 = now_ns();
 
@@ -201,6 +203,40 @@ out:
 	return rc > 0 ? lethe_error_set(LETHE_ESOFTWARE, "scan stopped (%d)", rc) : rc;
 }
 
+typedef struct {
+	const lethe_dispose_options *opts;
+	const char *rule;
+	int64_t admitted;
+} planned_count;
+
+static int count_planned(void *vctx, const lethe_value *key)
+{
+	planned_count *c = vctx;
+
+	c->admitted += c->opts->admit(c->opts->admit_ctx, c->rule, key) == 1;
+	return 0;
+}
+
+/* run --plan: a rule's due rows are those the plan names; the others are
+ * `unplanned`, left for a later run. */
+static int restrict_to_plan(lethe_plan *plan, lethe_backend *be, const lethe_policy *policy,
+			    const lethe_dispose_options *opts)
+{
+	for (size_t i = 0; i < plan->nrules; i++) {
+		lethe_rule_plan *rp = &plan->rules[i];
+		planned_count c = { opts, rp->rule->name, 0 };
+		int rc;
+
+		if (!rp->due)
+			continue;
+		if ((rc = lethe_plan_due_keys(be, policy, i, opts->as_of, count_planned, &c)) < 0)
+			return rc;
+		rp->unplanned = rp->due - c.admitted;
+		rp->due = c.admitted;
+	}
+	return 0;
+}
+
 static int check_cap(const lethe_plan *plan, int64_t cap)
 {
 	for (size_t i = 0; cap > 0 && i < plan->nrules; i++) {
@@ -219,7 +255,8 @@ static int check_cap(const lethe_plan *plan, int64_t cap)
  * 0 done, 1 still owed (warned), or an error. */
 static int clean_up(lethe_backend *be, lethe_warnings *warnings, const lethe_dispose_options *opts)
 {
-	int rc = lethe_backend_finalise(be, warnings, opts->residue_fast ? LETHE_FINALISE_NO_VACUUM : 0);
+	int rc = lethe_backend_finalise(be, warnings, (opts->residue_fast ? LETHE_FINALISE_NO_VACUUM : 0) |
+					(opts->residue_no_wal ? LETHE_FINALISE_NO_WAL : 0));
 
 	return rc == 0 ? lethe_backend_cleanup_done(be) : rc;
 }
@@ -273,6 +310,8 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	int rc, cycle = 0;
 
 	if ((rc = lethe_plan_new_scoped(&plan, be, policy, opts->as_of, opts->scope)) < 0)
+		goto out;
+	if (opts->admit && (rc = restrict_to_plan(plan, be, policy, opts)) < 0)
 		goto out;
 	if ((rc = check_cap(plan, opts->max_rows_per_rule)) < 0)
 		goto out;

@@ -16,6 +16,7 @@ typedef struct {
 	size_t batch_size;           /* 0: sized by time (dispose.c); else fixed */
 	const lethe_token_key *pseudonym_key; /* required by pseudonymise rules */
 	int residue_fast;                     /* residue: fast, no VACUUM */
+	int residue_no_wal;                   /* residue: R1, no WAL cycling */
 	const lethe_plan_scope *scope;        /* NULL: the register; else one subject
 						 (an erasure when scope->erasure) */
 
@@ -29,6 +30,11 @@ typedef struct {
 	 * batch (for the evidence's intent). Non-zero return disposes nothing. */
 	int (*intent_hook)(void *ctx, const lethe_plan *plan);
 	void *hook_ctx;
+
+	/* run --plan: only rows admit(admit_ctx, rule, key) names are disposed of
+	 * (lethe_scan.admit); due rows it does not name count as `unplanned`. */
+	int (*admit)(void *ctx, const char *rule, const lethe_value *key);
+	void *admit_ctx;
 
 	/* Called after each batch: rows disposed so far, of total due. */
 	void (*progress)(void *ctx, int64_t done, int64_t total);

@@ -129,6 +129,9 @@ void lethe_evidence_free(lethe_evidence *ev)
 	if (!ev)
 		return;
 	git_repository_free(ev->repo);
+	if (ev->scratch)
+		lethe_evidence_remove_scratch(ev->scratch);
+	free(ev->scratch);
 	free(ev->dir);
 	free(ev);
 	git_libgit2_shutdown();

@@ -18,7 +18,11 @@ struct lethe_evidence {
 	int64_t fixed_time;          /* 0: now */
 	void (*hook)(void *ctx);     /* tests: before main moves */
 	void *hook_ctx;
+	char *scratch;               /* lethe_evidence_open_memory's folder, removed by _free */
 };
+
+/* Remove the folder at path and everything in it (a scratch repository). */
+void lethe_evidence_remove_scratch(const char *path);
 
 /* Set the last error to "WHAT: <libgit2's message>" and return code. */
 int lethe_evidence_git_fail(int code, const char *fmt, ...)

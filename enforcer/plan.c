@@ -212,7 +212,8 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 		if (lethe_plan_held_expr(&held, clock, i) < 0)
 			len = -1;
 		else if (held)
-			len = asprintf(&where, "(\n%s\n) AND NOT (\n%s\n)", r->where ? r->where : "1", held);
+			len = asprintf(&where, "(\n%s\n) AND NOT (\n%s\n)", r->where ? r->where : "TRUE",
+				       held);
 		else
 			len = r->where ? ((where = strdup(r->where)) ? 0 : -1) : 0;
 		free(held);
@@ -490,7 +491,8 @@ static json_t *rule_json(const lethe_rule_plan *rp, const char *due_name)
 	    json_object_set_new(o, "blocked", json_integer(rp->blocked)) ||
 	    json_object_set_new(o, "next_due", rp->has_next_due ? json_string(day) : json_null()) ||
 	    json_object_set_new(o, "invalid_examples", ex) ||
-	    json_object_set_new(o, "basis", json_string(rp->rule->basis)))
+	    json_object_set_new(o, "basis", json_string(rp->rule->basis)) ||
+	    (rp->unplanned && json_object_set_new(o, "unplanned", json_integer(rp->unplanned))))
 		goto fail_o;
 	return o;
 fail:

@@ -110,8 +110,10 @@ int lethe_plan_held_expr(char **out, const lethe_plan_clock *c, size_t index)
 	if (!c->holds)
 		return 0;
 	lethe_day_format(c->as_of, day);
-	if (asprintf(&subject_sql, "IN (SELECT subject FROM lethe_holds WHERE rule IS NULL AND "
-		     "released_at IS NULL AND (until IS NULL OR until >= '%s'))", day) < 0)
+	/* SQL both engines share: subjects compared as text (a PostgreSQL
+	 * register keeps a hold's subject as text), booleans TRUE and FALSE */
+	if (asprintf(&subject_sql, "IN (SELECT CAST(subject AS TEXT) FROM lethe_holds WHERE rule IS "
+		     "NULL AND released_at IS NULL AND (until IS NULL OR until >= '%s'))", day) < 0)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	for (size_t j = 0; j < c->policy->nrules && rc == 0; j++) {
 		const lethe_rule *b = &c->policy->rules[j];
@@ -119,12 +121,14 @@ int lethe_plan_held_expr(char **out, const lethe_plan_clock *c, size_t index)
 		if (strcasecmp(b->table, r->table))
 			continue;
 		if (c->holds->any_subject && b->subject)
-			rc = or_term(out, "coalesce((\n%s\n) %s, 0)", b->subject, subject_sql);
+			rc = or_term(out, "coalesce(CAST((\n%s\n) AS TEXT) %s, FALSE)", b->subject,
+				     subject_sql);
 		for (size_t i = 0; i < c->holds->n && rc == 0; i++) {
 			if (strcmp(c->holds->rule[i], b->name))
 				continue;
-			rc = or_term(out, "coalesce((\n%s\n) AND (\n%s\n), 0)", b->where ? b->where : "1",
-				     c->holds->where[i] ? c->holds->where[i] : "1");
+			rc = or_term(out, "coalesce((\n%s\n) AND (\n%s\n), FALSE)",
+				     b->where ? b->where : "TRUE",
+				     c->holds->where[i] ? c->holds->where[i] : "TRUE");
 		}
 	}
 	free(subject_sql);

@@ -110,6 +110,63 @@ out:
 }
 
 typedef struct {
+	int (*each)(void *ctx, const lethe_value *key);
+	void *ctx;
+} due_keys;
+
+static int due_row(void *vctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
+		   const lethe_value *subject)
+{
+	due_keys *d = vctx;
+
+	(void)cls;
+	(void)day;
+	(void)subject;
+	return d->each(d->ctx, key);
+}
+
+int lethe_plan_due_keys(lethe_backend *be, const lethe_policy *p, size_t index, lethe_day as_of,
+			int (*each)(void *ctx, const lethe_value *key), void *ctx)
+{
+	lethe_plan_holds holds = { 0 };
+	lethe_plan_clock clock = { p, as_of, NULL, &holds };
+	lethe_foreign_keys *fks = NULL;
+	lethe_table_info *t = NULL;
+	lethe_dependents *deps = NULL;
+	due_keys d = { each, ctx };
+	size_t ndeps = 0;
+	lethe_scan scan = { 0 };
+	const char *key;
+	int rc;
+
+	if (index >= p->nrules)
+		return lethe_error_set(LETHE_ESOFTWARE, "no rule %zu", index);
+	if ((rc = lethe_plan_holds_load(&holds, be, as_of)) < 0 ||
+	    (rc = lethe_backend_foreign_keys(&fks, be)) < 0 ||
+	    (rc = lethe_backend_table_info(&t, be, p->rules[index].table)) < 0)
+		goto out;
+	if (!(key = lethe_rule_key(&p->rules[index], t))) {
+		rc = lethe_error_set(LETHE_EDATA, "rule '%s': table '%s' has no usable key",
+				     p->rules[index].name, p->rules[index].table);
+		goto out;
+	}
+	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, &p->rules[index], &clock)) < 0 ||
+	    (rc = lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, &clock)) < 0)
+		goto out;
+	scan.classes = 1u << LETHE_ROW_DUE;
+	scan.row = due_row;
+	scan.row_ctx = &d;
+	rc = lethe_backend_scan(be, &scan);
+out:
+	lethe_plan_scan_release(&scan);
+	lethe_plan_dependents_free(deps, ndeps);
+	lethe_table_info_free(t);
+	lethe_foreign_keys_free(fks);
+	lethe_plan_holds_release(&holds);
+	return rc;
+}
+
+typedef struct {
 	pthread_mutex_t lock;
 	size_t next;            /* the next rule to plan */
 	const lethe_policy *policy;

@@ -23,6 +23,7 @@ static const char *const kind_names[] = {
 	[LETHE_RECORD_INTENT] = "intent",   [LETHE_RECORD_COMPLETION] = "completion",
 	[LETHE_RECORD_ABORT] = "abort",     [LETHE_RECORD_HOLD] = "hold",
 	[LETHE_RECORD_RELEASE] = "release", [LETHE_RECORD_EXPORT] = "export",
+	[LETHE_RECORD_APPROVAL] = "approval",
 };
 
 const char *lethe_record_kind_name(lethe_record_kind k)
@@ -87,6 +88,7 @@ int lethe_record_message(char **out, lethe_record_kind k, int64_t seq, const cha
 {
 	int n = run_id ? asprintf(out, "lethe: %s %08" PRId64 " %s %s", lethe_record_kind_name(k),
 				  seq, label ? label : "run", run_id)
+		: label ? asprintf(out, "lethe: %s %08" PRId64 " %s", lethe_record_kind_name(k), seq, label)
 		       : asprintf(out, "lethe: %s %08" PRId64, lethe_record_kind_name(k), seq);
 
 	if (n < 0) {
@@ -103,6 +105,30 @@ int lethe_record_message_parse(const char *message, lethe_record_kind *k, int64_
 	if (!message || sscanf(message, "lethe: %15s %" SCNd64, kind, seq) != 2 ||
 	    lethe_record_kind_parse(k, kind) < 0)
 		return LETHE_ENOTFOUND;
+	return 0;
+}
+
+int lethe_record_describe(char **out, const json_t *record)
+{
+	const char *kind = json_string_value(json_object_get(record, "kind"));
+	const char *by = json_string_value(json_object_get(record, "by"));
+	const char *rule = json_string_value(json_object_get(record, "rule"));
+	json_int_t hold = json_integer_value(json_object_get(record, "hold_id"));
+	int n;
+
+	*out = NULL;
+	if (!kind || (strcmp(kind, "hold") && strcmp(kind, "release")))
+		return 0;
+	if (!strcmp(kind, "hold"))
+		n = asprintf(out, "%s%s%s%s", rule ? "rule " : "subject", rule ? rule : "",
+			     by ? " by " : "", by ? by : "");
+	else
+		n = asprintf(out, "hold %" JSON_INTEGER_FORMAT "%s%s", hold, by ? " by " : "",
+			     by ? by : "");
+	if (n < 0) {
+		*out = NULL;
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
 	return 0;
 }
 
@@ -148,13 +174,21 @@ void lethe_record_row_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key 
 
 json_t *lethe_record_rule(const lethe_rule_plan *rp, lethe_action applied)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "name", rp->rule->name, "table", rp->rule->table,
 			 "action", lethe_action_name(applied), "basis", rp->rule->basis,
 			 "in_scope", (json_int_t)rp->in_scope, "due", (json_int_t)rp->due,
 			 "not_due", (json_int_t)rp->not_due, "not_started", (json_int_t)rp->not_started,
 			 "invalid", (json_int_t)rp->invalid, "held", (json_int_t)rp->held,
 			 "blocked", (json_int_t)rp->blocked);
+
+	/* run --plan: rows due that the plan did not name, left for a later run */
+	if (o && rp->unplanned > 0 &&
+	    json_object_set_new(o, "unplanned", json_integer(rp->unplanned)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 json_t *lethe_record_intent(const lethe_record_intent_info *in)
@@ -163,6 +197,17 @@ json_t *lethe_record_intent(const lethe_record_intent_info *in)
 			      in->as_of, "database", "path", in->database, "schema_sha256",
 			      in->schema_sha256, "policy", in->policy, "rules", in->rules);
 
+	if (o && in->approval > 0 &&
+	    json_object_set_new(o, "approval", json_integer(in->approval)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && in->plan_sha256 &&
+	    json_object_set_new(o, "plan", json_pack("{s:s, s:s}", "sha256", in->plan_sha256,
+						     "as_of", in->plan_as_of)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	if (!o || !in->request)
 		return o;
 	if (json_object_set_new(o, "request", json_string(in->request)) < 0 ||

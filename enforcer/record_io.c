@@ -86,6 +86,7 @@ int lethe_record_commit(char oid[41], lethe_evidence *ev, const lethe_sshkey *ke
 	const char *kind_name = json_string_value(json_object_get(record, "kind"));
 	int64_t seq = json_integer_value(json_object_get(record, "seq"));
 	char path[LETHE_RECORD_PATH_SIZE], hex[LETHE_SHA256_HEX_SIZE], *text = NULL, *msg = NULL;
+	char *what = NULL;
 	lethe_record_kind kind;
 	int rc;
 
@@ -112,14 +113,24 @@ int lethe_record_commit(char oid[41], lethe_evidence *ev, const lethe_sshkey *ke
 	}
 	json_object_set_new(record, "files", files);
 	text = json_dumps(record, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (!run_id && !label && (rc = lethe_record_describe(&what, record)) < 0) {
+		free(text);
+		json_decref(record);
+		return rc;
+	}
 	json_decref(record);
-	if (!text)
+	if (!text) {
+		free(what);
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
 	lethe_record_path(path, seq, kind);
 	if ((rc = lethe_record_files_add(f, path, text, strlen(text))) < 0 ||
-	    (rc = lethe_record_message(&msg, kind, seq, label, run_id)) < 0)
+	    (rc = lethe_record_message(&msg, kind, seq, what ? what : label, run_id)) < 0) {
+		free(what);
 		return rc;
+	}
 	rc = lethe_evidence_commit(oid, ev, key, f->items, f->n, msg);
+	free(what);
 	free(msg);
 	return rc;
 }
@@ -195,5 +206,50 @@ int lethe_record_last(int64_t *seq, json_t **out, lethe_evidence *ev)
 	rc = lethe_record_load(out, ev, head, last);
 out:
 	free(last);
+	return rc;
+}
+
+typedef struct {
+	lethe_record_kind kind;
+	char *last;
+} latest_of;
+
+/* The last path of the listing of that kind (records come in seq order). */
+static int remember_kind(void *ctx, const char *path, const char *blob)
+{
+	latest_of *l = ctx;
+	lethe_record_kind k;
+	int64_t seq;
+	char *copy;
+
+	(void)blob;
+	if (lethe_record_path_parse(path, &seq, &k) < 0 || k != l->kind)
+		return 0;
+	if (!(copy = strdup(path)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	free(l->last);
+	l->last = copy;
+	return 0;
+}
+
+int lethe_record_latest(int64_t *seq, json_t **out, lethe_evidence *ev, lethe_record_kind k)
+{
+	latest_of l = { k, NULL };
+	lethe_record_kind got;
+	char head[41];
+	int rc;
+
+	*seq = 0;
+	*out = NULL;
+	rc = lethe_evidence_head(head, ev);
+	if (rc == LETHE_ENOTFOUND)
+		return 0;
+	if (rc < 0 || (rc = lethe_evidence_list(ev, head, "records", remember_kind, &l)) < 0 ||
+	    !l.last)
+		goto out;
+	if ((rc = lethe_record_path_parse(l.last, seq, &got)) == 0)
+		rc = lethe_record_load(out, ev, head, l.last);
+out:
+	free(l.last);
 	return rc;
 }

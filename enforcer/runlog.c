@@ -77,6 +77,12 @@ static json_t *record_of(lethe_record_kind kind, int64_t seq, json_t *fields)
 		json_decref(record);
 		record = NULL;
 	}
+	/* an approval's `at` is the time its approver signed (lethe/approval.h) */
+	if (record && kind == LETHE_RECORD_APPROVAL && json_object_get(fields, "at") &&
+	    json_object_set(record, "at", json_object_get(fields, "at")) < 0) {
+		json_decref(record);
+		record = NULL;
+	}
 	json_decref(fields);
 	return record;
 }
@@ -192,6 +198,9 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 					   .contact = env->subject_contact,
 					   .received = env->received,
 					   .replay_of = env->replay_of, .policy = policy,
+					   .approval = env->approval_seq,
+					   .plan_sha256 = env->plan_sha256,
+					   .plan_as_of = env->plan_as_of,
 					   .rules = rules })),
 			   &f, lethe_record_run_label(env->request, env->replay_of), rl->run_id);
 	if (rc == 0)

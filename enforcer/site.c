@@ -20,6 +20,7 @@
 #include "lethe/clockguard.h"
 #include "lethe/error.h"
 #include "lethe/evidence_tip.h"
+#include "lethe/planfile.h"
 #include "site_impl.h"
 #include "util.h"
 
@@ -61,9 +62,12 @@ static int open_keys(lethe_site *s, int write)
 			return lethe_error_set(LETHE_ECONFIG, "'%s': '%s' is not configured; a run "
 					       "records signed evidence (lethe init DIR makes a site)",
 					       cfg->path, names[i]);
-	if (!realpath(cfg->database, s->database))
+	/* a server's location is taken as written (its run lock is the backend's) */
+	if (lethe_location_is_server(cfg->database))
+		snprintf(s->database, sizeof(s->database), "%s", cfg->database);
+	else if (!realpath(cfg->database, s->database))
 		return lethe_error_set(LETHE_ENOINPUT, "cannot resolve '%s'", cfg->database);
-	if (write && (rc = writable(s->database)) < 0)
+	else if (write && (rc = writable(s->database)) < 0)
 		return rc;
 	if ((rc = lethe_token_key_load(&s->pseudonym_key, cfg->pseudonym_key)) < 0 ||
 	    (rc = lethe_sshkey_load(&s->signing_key, cfg->signing_key)) < 0 ||
@@ -104,7 +108,8 @@ int lethe_site_open(lethe_site **out, const lethe_config *cfg, const lethe_polic
 	if (flags & LETHE_SITE_WRITE)
 		flags |= LETHE_SITE_KEYS;
 	*s = (lethe_site){ .cfg = cfg, .policy = policy, .be = be, .flags = flags };
-	if ((flags & LETHE_SITE_WRITE) && (rc = lethe_lock_acquire(&s->lock, cfg->database)) < 0)
+	if ((flags & LETHE_SITE_WRITE) && !lethe_location_is_server(cfg->database) &&
+	    (rc = lethe_lock_acquire(&s->lock, cfg->database)) < 0)
 		goto fail;
 	if ((flags & LETHE_SITE_KEYS) && (rc = open_keys(s, flags & LETHE_SITE_WRITE)) < 0)
 		goto fail;
@@ -125,6 +130,7 @@ void lethe_site_free(lethe_site *s)
 	lethe_sshkey_free(s->signing_key);
 	lethe_token_key_free(s->pseudonym_key);
 	lethe_lock_release(s->lock);
+	free(s->actor);
 	free(s);
 }
 
@@ -176,6 +182,7 @@ static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
 	*out = NULL;
 	o->dry_run = env == NULL;
 	o->residue_fast = s->cfg->residue_fast;
+	o->residue_no_wal = s->cfg->residue_no_wal;
 	if (env) {
 		if ((rc = lethe_runlog_new(&rl, env, o->as_of)) < 0)
 			return rc;
@@ -202,12 +209,40 @@ int lethe_site_run(lethe_plan **result, lethe_warnings *warnings, lethe_site *s,
 {
 	lethe_dispose_options o = { 0 };
 	lethe_runlog_env env = lethe_site_env(s);
+	char plan_day[11];
 
 	o.as_of = opts->as_of;
 	o.max_rows_per_rule = opts->max_rows_per_rule >= 0 ? opts->max_rows_per_rule
 							     : s->cfg->max_rows_per_rule;
 	o.progress = opts->progress;
 	o.progress_ctx = opts->progress_ctx;
+	/* a site that requires approval applies the approved policy set only */
+	if (s->cfg->approval_required && (s->flags & LETHE_SITE_WRITE)) {
+		int rc = lethe_site_approved(&env.approval_seq, s);
+
+		if (rc < 0)
+			return rc;
+	}
+	/* big runs, and a site's first, may need a plan an approver signed */
+	{
+		int rc = lethe_site_plan_required(s, opts->plan, opts->as_of);
+
+		if (rc < 0)
+			return rc;
+	}
+	/* a signed plan: exactly its rows that are still due */
+	if (opts->plan) {
+		int rc = lethe_site_plan_check(s, opts->plan, opts->as_of);
+
+		if (rc < 0)
+			return rc;
+		lethe_planfile_set_key(opts->plan, s->pseudonym_key);
+		o.admit = lethe_planfile_admit;
+		o.admit_ctx = opts->plan;
+		env.plan_sha256 = lethe_planfile_sha256(opts->plan);
+		lethe_day_format(lethe_planfile_as_of(opts->plan), plan_day);
+		env.plan_as_of = plan_day;
+	}
 	return dispose(result, warnings, s, &o, s->flags & LETHE_SITE_WRITE ? &env : NULL);
 }
 

@@ -29,10 +29,17 @@ struct lethe_site {
 	lethe_recovery recovered;
 	char database[PATH_MAX];   /* the register's path, made absolute */
 	lethe_day received;        /* lethe_site_set_received; 0: none given */
+	char *actor;               /* lethe_site_set_actor; NULL: none given */
 };
 
 /* The run log environment of a record outside a run (holds, export). */
 lethe_runlog_env lethe_site_env(const lethe_site *site);
+
+/* approval.plan_above and approval.plan_first_run (site_plan.c): 0 when the
+ * run at as_of needs no plan an approver signed or pf is one; LETHE_ECONFIG
+ * saying why otherwise. Only writing sites are held to it. */
+struct lethe_planfile;
+int lethe_site_plan_required(lethe_site *s, const struct lethe_planfile *pf, lethe_day as_of);
 
 /* Push to evidence.remote when configured; a failure is a warning. */
 void lethe_site_push(lethe_site *site, lethe_warnings *warnings);

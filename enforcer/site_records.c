@@ -23,6 +23,39 @@
 #include "site_impl.h"
 #include "util.h"
 
+/* A principal: what a commit subject can carry as one word. */
+static int valid_actor(const char *by)
+{
+	size_t n = strlen(by);
+
+	return n >= 1 && n <= 64 && strspn(by, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					       "0123456789._@+-") == n;
+}
+
+int lethe_site_set_actor(lethe_site *s, const char *by)
+{
+	char *copy = NULL;
+
+	if (by && !valid_actor(by))
+		return lethe_error_set(LETHE_EUSAGE, "--by: '%s' is not a principal (1 to 64 of "
+				       "A-Z a-z 0-9 . _ @ + -)", by);
+	if (by && !(copy = strdup(by)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	free(s->actor);
+	s->actor = copy;
+	return 0;
+}
+
+/* `by` into a record's fields when the site names who acts. */
+static json_t *with_actor(json_t *fields, const lethe_site *s)
+{
+	if (fields && s->actor && json_object_set_new(fields, "by", json_string(s->actor)) < 0) {
+		json_decref(fields);
+		return NULL;
+	}
+	return fields;
+}
+
 /* The register's change (begun by the caller) and the record, then COMMIT;
  * anything failing rolls the change back. */
 static int record_and_commit(int64_t *seq, lethe_site *s, const char *kind, json_t *fields)
@@ -98,6 +131,7 @@ int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, let
 	hold.until = req->until;
 	hold.created_at = now;
 	hold.reason = req->reason;
+	hold.placed_by = s->actor;
 	if ((rc = lethe_backend_begin(s->be)) < 0 ||
 	    (rc = lethe_backend_hold_add(id, s->be, &hold)) < 0) {
 		lethe_backend_rollback(s->be);
@@ -105,6 +139,7 @@ int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, let
 	}
 	fields = lethe_record_hold(*id, reason_d, *subject_d ? subject_d : NULL, req->rule,
 				   *where_d ? where_d : NULL, req->until);
+	fields = with_actor(fields, s);
 	if ((rc = record_and_commit(seq, s, "hold", fields)) == 0)
 		lethe_site_push(s, warnings);
 out:
@@ -126,12 +161,12 @@ int lethe_site_hold_release(int64_t *seq, lethe_warnings *warnings, lethe_site *
 		return lethe_error_set(LETHE_EUSAGE, "hold: a release needs a reason");
 	lethe_now_iso(now);
 	if ((rc = lethe_backend_begin(s->be)) < 0 ||
-	    (rc = lethe_backend_hold_release(s->be, id, now, reason)) < 0) {
+	    (rc = lethe_backend_hold_release(s->be, id, now, reason, s->actor)) < 0) {
 		lethe_backend_rollback(s->be);
 		return rc;
 	}
 	lethe_record_text_digest(reason_d, s->pseudonym_key, reason);
-	fields = lethe_record_release(id, reason_d);
+	fields = with_actor(lethe_record_release(id, reason_d), s);
 	if ((rc = record_and_commit(seq, s, "release", fields)) == 0)
 		lethe_site_push(s, warnings);
 	json_decref(fields);
@@ -180,7 +215,8 @@ int lethe_site_export(lethe_access_result **out, int *removed, lethe_warnings *w
 	*removed = 0;
 	if ((rc = lethe_site_require(s, LETHE_SITE_KEYS, "access export")) < 0)
 		return rc;
-	if (!s->lock && (rc = lethe_lock_acquire(&lock, s->cfg->database)) < 0)
+	if (!s->lock && !lethe_location_is_server(s->cfg->database) &&
+	    (rc = lethe_lock_acquire(&lock, s->cfg->database)) < 0)
 		return rc;
 	if ((rc = lethe_access_export(&res, s->be, s->policy, subject, as_of, path)) < 0)
 		goto out;

@@ -59,13 +59,13 @@ static char *key_match(const lethe_policy *p)
 	return where;
 }
 
-int lethe_subject_find(lethe_subject *out, lethe_backend *be, const lethe_policy *p,
-		       const char *arg)
+int lethe_subject_parse(lethe_subject *out, lethe_backend *be, const lethe_policy *p,
+			const char *arg)
 {
 	lethe_table_info *t = NULL;
 	lethe_subject s = { 0 };
-	char *where = NULL, *end;
-	int rc, found = 0;
+	char *end;
+	int rc;
 
 	if (!p->subject_table || !p->subject_key)
 		return lethe_error_set(LETHE_ECONFIG, "the policy names no data subject "
@@ -73,8 +73,8 @@ int lethe_subject_find(lethe_subject *out, lethe_backend *be, const lethe_policy
 	if ((rc = lethe_backend_table_info(&t, be, p->subject_table)) < 0)
 		return rc;
 	if (!(s.text = strdup(arg))) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
+		lethe_table_info_free(t);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
 	s.value.type = LETHE_VALUE_TEXT;
 	s.value.s = s.text;
@@ -90,6 +90,20 @@ int lethe_subject_find(lethe_subject *out, lethe_backend *be, const lethe_policy
 			s.value.i = v;
 		}
 	}
+	lethe_table_info_free(t);
+	*out = s;
+	return 0;
+}
+
+int lethe_subject_find(lethe_subject *out, lethe_backend *be, const lethe_policy *p,
+		       const char *arg)
+{
+	lethe_subject s = { 0 };
+	char *where = NULL;
+	int rc, found = 0;
+
+	if ((rc = lethe_subject_parse(&s, be, p, arg)) < 0)
+		return rc;
 	if (!(where = key_match(p))) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
@@ -106,7 +120,6 @@ int lethe_subject_find(lethe_subject *out, lethe_backend *be, const lethe_policy
 out:
 	free(s.text);
 	free(where);
-	lethe_table_info_free(t);
 	return rc;
 }
 

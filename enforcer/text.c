@@ -125,3 +125,33 @@ char *lethe_text_line(const char *s)
 		escape(out, n + 1, s, len, 0, 0);
 	return out;
 }
+
+char *lethe_text_html(const char *s)
+{
+	char *line = lethe_text_line(s ? s : ""), *out, *o;
+	size_t n = 0;
+
+	if (!line)
+		return NULL;
+	for (const char *p = line; *p; p++)
+		n += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 : *p == '"' || *p == '\'' ? 5 : 1;
+	if (!(out = malloc(n + 1))) {
+		free(line);
+		return NULL;
+	}
+	o = out;
+	for (const char *p = line; *p; p++) {
+		const char *rep = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" :
+				  *p == '"' ? "&#34;" : *p == '\'' ? "&#39;" : NULL;
+
+		if (rep) {
+			memcpy(o, rep, strlen(rep));
+			o += strlen(rep);
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	free(line);
+	return out;
+}

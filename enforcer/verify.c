@@ -391,6 +391,7 @@ out:
 	forget_commit(&s);
 	free(s.changed);
 	free(s.intents);
+	free(s.approvals);
 	verify_hash_free(&s.hashes);
 	lethe_evidence_free(s.ev);
 	lethe_allowed_signers_free(signers);

@@ -25,6 +25,12 @@ typedef struct {
 	char label[16];     /* what its commit subjects call the run: run, erasure, replay */
 } verify_intent;
 
+/* An approval record that passed (verify_approval.c). */
+typedef struct {
+	int64_t seq;
+	char policy_digest[65];
+} verify_approval;
+
 /* One path the current commit changed outside records/. */
 typedef struct {
 	char status;        /* 'A' added, 'M' changed, 'D' removed */
@@ -111,6 +117,8 @@ typedef struct {
 	int (*read)(char **data, size_t *len, void *ctx, const char *path);
 	void *read_ctx;
 	verify_hashes hashes;  /* SHA-256 by blob id, over the whole walk */
+	verify_approval *approvals;  /* every approval record seen, in sequence order */
+	size_t napprovals, capapprovals;
 } verify_state;
 
 /* The SHA-256 (64 hex digits) of the blob blob_oid if hashed before, or NULL. */
@@ -135,6 +143,15 @@ int verify_fail(verify_state *s, const char *fmt, ...) __attribute__((format(pri
 /* Check the record at path (records/NNNNNNNN-KIND.json) of the current
  * commit: its JSON, the files it lists, the run it belongs to. */
 int verify_record(verify_state *s, const char *path, int64_t seq, const char *kind);
+
+/* An approval record's fields (verify_approval.c): its policy digest
+ * recomputed from `policy`, its approver's signature of the statement, and
+ * the signer listed on an approver line for its principal at its time. */
+int verify_approval_record(verify_state *s, const char *path, int64_t seq, struct json_t *rec);
+
+/* An intent's optional `approval` (an earlier approval record of this
+ * intent's policy digest) and `plan` (its shape and as-of). */
+int verify_intent_approval(verify_state *s, const char *path, struct json_t *rec);
 
 /* The intent with sequence number seq, or NULL. */
 verify_intent *verify_find_intent(verify_state *s, int64_t seq);

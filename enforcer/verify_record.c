@@ -248,6 +248,9 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 			return LETHE_EVERIFY;
 		total += n;
 	}
+	/* run --plan: due rows the plan did not name (docs/evidence-format.md) */
+	if (json_object_get(rule, "unplanned") && count(r, NULL, rule, where, "unplanned") < 0)
+		return LETHE_EVERIFY;
 	if (!completion)
 		return count(r, NULL, rule, where, "due");
 	if (count(r, &disposed, rule, where, "disposed") < 0)
@@ -381,7 +384,8 @@ static int check_intent(record *r, json_t *rec, int64_t seq)
 		    strcmp(json_string_value(json_object_get(f, "sha256")), want) != 0)
 			return verify_fail(s, "%s: sha256 of '%s' does not match", r->path, path);
 	}
-	if ((rc = check_rules(r, rec, 0, 0, run_id)) < 0 || (rc = check_request(r, rec)) < 0)
+	if ((rc = check_rules(r, rec, 0, 0, run_id)) < 0 || (rc = check_request(r, rec)) < 0 ||
+	    (rc = verify_intent_approval(s, r->path, rec)) < 0)
 		return rc;
 	for (i = 0; i < s->nintents; i++)
 		if (!strcmp(s->intents[i].run_id, run_id))
@@ -512,6 +516,21 @@ static int text_or_digest(record *r, json_t *rec, const char *digest_name, const
 	return verify_fail(r->s, "%s: '%s' is missing", r->path, digest_name);
 }
 
+/* `by` (optional, records since they name who acted): a principal of 1 to
+ * 64 of A-Z a-z 0-9 . _ @ + -, one word of the commit subject. */
+static int check_by(record *r, json_t *rec)
+{
+	json_t *by = json_object_get(rec, "by");
+	const char *s = json_string_value(by);
+
+	if (!by)
+		return 0;
+	if (!s || !*s || strlen(s) > 64 ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+-") != strlen(s))
+		return verify_fail(r->s, "%s: 'by' is not a principal", r->path);
+	return 0;
+}
+
 /* hold: its id, the reason's digest, exactly one of a subject digest and a
  * rule (a --where only with a rule), and a lapse day or none. */
 static int check_hold(record *r, json_t *rec)
@@ -520,7 +539,7 @@ static int check_hold(record *r, json_t *rec)
 	json_t *rule = json_object_get(rec, "rule"), *until = json_object_get(rec, "until");
 
 	if (count(r, NULL, rec, "", "hold_id") < 0 ||
-	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0)
+	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0 || check_by(r, rec) < 0)
 		return LETHE_EVERIFY;
 	if (!subject == !rule)
 		return verify_fail(r->s, "%s: a hold names either a 'subject' or a 'rule'", r->path);
@@ -540,7 +559,7 @@ static int check_hold(record *r, json_t *rec)
 static int check_release(record *r, json_t *rec)
 {
 	if (count(r, NULL, rec, "", "hold_id") < 0 ||
-	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0)
+	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0 || check_by(r, rec) < 0)
 		return LETHE_EVERIFY;
 	return 0;
 }
@@ -629,6 +648,8 @@ static int check_parsed(verify_state *s, const char *path, int64_t seq, const ch
 		rc = check_release(&r, rec);
 	else if (!strcmp(kind, "export"))
 		rc = check_export(&r, rec);
+	else if (!strcmp(kind, "approval"))
+		rc = verify_approval_record(s, path, seq, rec);
 	if (rc == 0 && keep)
 		*keep = json_incref(rec);
 	goto out;

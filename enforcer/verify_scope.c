@@ -102,14 +102,43 @@ static int check_changes(verify_state *s, const char *kind, json_t *rec, const c
 	return 0;
 }
 
-/* The one-line subject: "lethe: KIND NNNNNNNN" [" " [LABEL " "] RUNID]. */
+/* A hold's or release's subject after "lethe: KIND NNNNNNNN " (written since
+ * records name who acted): "subject" or "rule NAME" for a hold, "hold ID"
+ * for a release, then " by BY" when the record has `by`. NULL for other
+ * kinds, and when out of memory (*oom set). */
+static char *outside_run_subject(const char *kind, json_t *rec, int *oom)
+{
+	const char *by = json_string_value(json_object_get(rec, "by"));
+	const char *rule = json_string_value(json_object_get(rec, "rule"));
+	char *s = NULL;
+	int n;
+
+	if (!strcmp(kind, "hold"))
+		n = asprintf(&s, "%s%s%s%s", rule ? "rule " : "subject", rule ? rule : "",
+			     by ? " by " : "", by ? by : "");
+	else if (!strcmp(kind, "release"))
+		n = asprintf(&s, "hold %lld%s%s",
+			     (long long)json_integer_value(json_object_get(rec, "hold_id")),
+			     by ? " by " : "", by ? by : "");
+	else
+		return NULL;
+	if (n < 0) {
+		*oom = 1;
+		return NULL;
+	}
+	return s;
+}
+
+/* The one-line subject: "lethe: KIND NNNNNNNN" [" " [LABEL " "] RUNID], or
+ * for a hold or release "lethe: KIND NNNNNNNN" [" " SCOPE [" by " BY]]. */
 static int check_subject(verify_state *s, const char *kind, int64_t seq, json_t *rec)
 {
 	const char *msg = s->c->message ? s->c->message : "";
 	size_t len = strcspn(msg, "\n");
 	const char *run_id = run_of(kind, rec), *label = NULL;
-	char *want[4] = { NULL, NULL, NULL, NULL };
-	int ok = 0, rc = 0;
+	char *want[5] = { NULL, NULL, NULL, NULL, NULL };
+	char *outside = NULL;
+	int ok = 0, rc = 0, oom = 0;
 
 	if (run_id) {
 		verify_intent *in = verify_find_intent(s, strcmp(kind, "intent") ? json_integer_value(
@@ -124,11 +153,13 @@ static int check_subject(verify_state *s, const char *kind, int64_t seq, json_t 
 	    (run_id && (asprintf(&want[1], "%s %s", want[0], run_id) < 0 ||
 			asprintf(&want[2], "%s %s %s", want[0], label, run_id) < 0 ||
 			/* written before subjects named erasures and replays */
-			asprintf(&want[3], "%s run %s", want[0], run_id) < 0))) {
+			asprintf(&want[3], "%s run %s", want[0], run_id) < 0)) ||
+	    (!run_id && ((outside = outside_run_subject(kind, rec, &oom)), oom)) ||
+	    (outside && asprintf(&want[4], "%s %s", want[0], outside) < 0)) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 5; i++)
 		if (want[i] && strlen(want[i]) == len && !strncmp(want[i], msg, len))
 			ok = 1;
 	if (!ok)
@@ -136,7 +167,8 @@ static int check_subject(verify_state *s, const char *kind, int64_t seq, json_t 
 				 (int)(len > 200 ? 200 : len), msg, want[0], run_id ? " " : "",
 				 run_id ? label : "", run_id ? " RUNID" : "");
 out:
-	for (size_t i = 0; i < 4; i++)
+	free(outside);
+	for (size_t i = 0; i < 5; i++)
 		free(want[i]);
 	return rc;
 }

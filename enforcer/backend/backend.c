@@ -5,8 +5,9 @@
  *
  * Invariants:
  *  - This file knows no database library; choosing a backend from the
- *    location is the only backend-specific decision made here (today every
- *    location is an SQLite file path).
+ *    location is the only backend-specific decision made here (a
+ *    postgresql:// or postgres:// URI or a libpq key/value string is a
+ *    PostgreSQL server, anything else an SQLite file path).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,12 +16,28 @@
 #include <strings.h>
 #include "backend_impl.h"
 #include "lethe/error.h"
+#include "lethe/text.h"
 
 int lethe_backend_open(lethe_backend **out, const char *location, unsigned flags)
 {
 	if (!out || !location || !*location)
 		return lethe_error_set(LETHE_EUSAGE, "cannot open database: no location given");
+	if (lethe_location_is_server(location))
+		return lethe_backend_pg_open(out, location, flags);
 	return lethe_backend_sqlite_open(out, location, flags);
+}
+
+int lethe_location_is_server(const char *location)
+{
+	if (!location)
+		return 0;
+	if (!strncmp(location, "postgresql://", 13) || !strncmp(location, "postgres://", 11))
+		return 1;
+	/* a libpq key/value string: "host=... dbname=..." (a file name with
+	 * '=' and a space in it is taken for one: write it as ./name) */
+	return location[0] != '/' && location[0] != '.' && strchr(location, '=') &&
+	       (strstr(location, "dbname=") || strstr(location, "host=") ||
+		strstr(location, "service="));
 }
 
 void lethe_backend_free(lethe_backend *be)
@@ -64,6 +81,14 @@ const lethe_column_info *lethe_table_column(const lethe_table_info *t, const cha
 		if (strcasecmp(t->columns[i].name, name) == 0)
 			return &t->columns[i];
 	return NULL;
+}
+
+int lethe_backend_check_clock(lethe_backend *be, const char *table, const char *expr,
+			      char **errmsg)
+{
+	if (!be || !table || !expr || !errmsg)
+		return lethe_error_set(LETHE_ESOFTWARE, "check clock: missing argument");
+	return be->ops->check_clock ? be->ops->check_clock(be, table, expr, errmsg) : 0;
 }
 
 int lethe_backend_foreign_keys(lethe_foreign_keys **out, lethe_backend *be)
@@ -405,11 +430,11 @@ int lethe_backend_hold_add(int64_t *id, lethe_backend *be, const lethe_hold *h)
 }
 
 int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *released_at,
-			       const char *reason)
+			       const char *reason, const char *released_by)
 {
 	if (!be || !released_at)
 		return lethe_error_set(LETHE_ESOFTWARE, "hold release: missing argument");
-	return be->ops->hold_release(be, id, released_at, reason);
+	return be->ops->hold_release(be, id, released_at, reason, released_by);
 }
 
 int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx)
@@ -432,4 +457,43 @@ int lethe_backend_requests(lethe_backend *be, int (*cb)(void *ctx, const lethe_r
 	if (!be || !cb)
 		return lethe_error_set(LETHE_ESOFTWARE, "requests: missing argument");
 	return be->ops->requests(be, cb, ctx);
+}
+
+void lethe_backend_key_label(char *buf, size_t size, const lethe_value *k)
+{
+	char q[LETHE_EXCERPT_SIZE];
+
+	if (k->type == LETHE_VALUE_INTEGER)
+		snprintf(buf, size, "%lld", (long long)k->i);
+	else if (k->type == LETHE_VALUE_TEXT)
+		snprintf(buf, size, "'%s'", lethe_text_quote(q, k->s, k->len));
+	else
+		snprintf(buf, size, "(%s key)", k->type == LETHE_VALUE_NULL ? "null" : "binary");
+}
+
+void lethe_backend_counts_derive(lethe_scan_counts *out, const lethe_threshold *th, int64_t total,
+				 int64_t days, int64_t invalid, int64_t before, int64_t held,
+				 int64_t blocked, lethe_day min, lethe_day max)
+{
+	memset(out, 0, sizeof(*out));
+	out->n[LETHE_ROW_HELD] = held;
+	out->n[LETHE_ROW_BLOCKED] = blocked;
+	switch (th->kind) {
+	case LETHE_DUE_BEFORE:
+		out->n[LETHE_ROW_NOT_STARTED] = total - days;
+		out->n[LETHE_ROW_INVALID] = invalid;
+		out->n[LETHE_ROW_NOT_DUE] = days - invalid - before;
+		break;
+	case LETHE_DUE_MATCH:
+		before = total;
+		break;
+	default:
+		before = 0;
+		out->n[LETHE_ROW_NOT_DUE] = total;
+	}
+	out->n[LETHE_ROW_DUE] = before - held - blocked;
+	if (out->n[LETHE_ROW_NOT_DUE] && th->kind == LETHE_DUE_BEFORE) {
+		out->min_not_due = min;
+		out->max_not_due = max;
+	}
 }

@@ -56,7 +56,7 @@ struct lethe_backend_ops {
 	int (*suppressed)(int *found, lethe_backend *be, const char *token);
 	int (*hold_add)(int64_t *id, lethe_backend *be, const lethe_hold *h);
 	int (*hold_release)(lethe_backend *be, int64_t id, const char *released_at,
-			      const char *reason);
+			      const char *reason, const char *released_by);
 	int (*holds)(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 	int (*request_put)(int64_t *id, lethe_backend *be, const lethe_request *r);
 	int (*requests)(lethe_backend *be, int (*cb)(void *ctx, const lethe_request *r), void *ctx);
@@ -64,13 +64,29 @@ struct lethe_backend_ops {
 	int (*pin_schema)(lethe_backend *be);
 	int (*change_triggers)(lethe_backend *be, const lethe_change *c,
 			       int (*cb)(void *ctx, const char *trigger, int harmless), void *ctx);
+	/* optional (NULL: every expression may be a clock) */
+	int (*check_clock)(lethe_backend *be, const char *table, const char *expr, char **errmsg);
 };
 
 struct lethe_backend {
 	const struct lethe_backend_ops *ops;
 };
 
+/* backend.c: helpers every backend shares. */
+/* "42" or "'abc'" for messages (keys are identifiers, not personal data, but
+ * text from the register: escaped and cut, lethe/text.h). */
+void lethe_backend_key_label(char *buf, size_t size, const lethe_value *k);
+/* The classes of lethe_scan_counts from the aggregate every backend runs:
+ * all rows, rows with a clock day, invalid days, days before due_before,
+ * held and blocked due rows, the least not-due and greatest valid day. */
+void lethe_backend_counts_derive(lethe_scan_counts *out, const lethe_threshold *th, int64_t total,
+				 int64_t days, int64_t invalid, int64_t before, int64_t held,
+				 int64_t blocked, lethe_day min, lethe_day max);
+
 /* backend_sqlite.c: `path` is a file name, taken literally (not a URI). */
 int lethe_backend_sqlite_open(lethe_backend **out, const char *path, unsigned flags);
+
+/* backend_pg.c: `location` is a libpq connection URI or key/value string. */
+int lethe_backend_pg_open(lethe_backend **out, const char *location, unsigned flags);
 
 #endif

@@ -43,6 +43,11 @@ int cmd_verify(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_status(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv);
 int cmd_requests(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_approve(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_prove(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_verify_proof(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_digest(const lethe_cli_opts *opts, int argc, char **argv);
+int cmd_report(const lethe_cli_opts *opts, int argc, char **argv);
 
 /* What check, plan and run work on: the configuration, the policy, and the
  * register, loaded and checked against each other. */

@@ -20,7 +20,7 @@
 #include "lethe/error.h"
 
 static const char usage_line[] =
-	"usage: lethe demo DIR [--customers N] [--seed N] [--policies DIR]";
+	"usage: lethe demo DIR [--customers N] [--seed N] [--policies DIR] [--database URI]";
 
 /* A whole decimal number in [min, max]; 0 or -1. */
 static int parse_u64(uint64_t *out, const char *s, uint64_t min, uint64_t max)
@@ -63,6 +63,8 @@ int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv)
 			o.seed = n;
 		} else if ((v = cli_option_value(argc, argv, &i, "--policies", &missing))) {
 			policies = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--database", &missing))) {
+			o.database = v;
 		} else if (missing) {
 			cli_error("option '%s' needs a value\n%s", argv[i], usage_line);
 			return 64;
@@ -88,7 +90,13 @@ int cmd_demo(const lethe_cli_opts *opts, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (!opts->quiet)
-		printf("wrote '%s/shop.sqlite' (%" PRId64 " customers) and '%s/lethe.yaml'\n",
-		       dir, o.customers, dir);
+	{
+		if (o.database)
+			printf("wrote the shop into '%s' (%" PRId64 " customers) and '%s/lethe.yaml'\n",
+			       o.database, o.customers, dir);
+		else
+			printf("wrote '%s/shop.sqlite' (%" PRId64 " customers) and '%s/lethe.yaml'\n",
+			       dir, o.customers, dir);
+	}
 	return 0;
 }

@@ -1,8 +1,9 @@
 /*
  * cmd_hold.c - legal holds:
  *   lethe hold add --reason TEXT (--subject KEY | --rule NAME [--where SQL]) [--until DATE]
+ *                  [--by PRINCIPAL]
  *   lethe hold list [--json]
- *   lethe hold release ID --reason TEXT
+ *   lethe hold release ID --reason TEXT [--by PRINCIPAL]
  * A held row is never disposed by run or erase (plan counts it `held`).
  * Every hold and release is a signed evidence record first (the audit
  * trail; a subject appears there only as its keyed digest), then the
@@ -11,12 +12,18 @@
  * No text the operator types reaches the evidence: the register keeps the
  * texts (`hold list` shows them), the record only their keyed digest
  * (enforcer/site_records.c).
+ *
+ * Who placed or released a hold (--by, else the user who ran the command:
+ * $SUDO_USER under sudo, else the login name of the user id) is named in
+ * the record, its commit subject and the register.
  */
 #include <inttypes.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 #include "lethe/backend.h"
 #include "lethe/error.h"
@@ -24,19 +31,21 @@
 #include "lethe/text.h"
 
 typedef struct {
-	const char *reason, *subject, *rule, *where, *until, *id;
+	const char *reason, *subject, *rule, *where, *until, *id, *by;
 	int json;
 } hold_args;
 
 static int parse(hold_args *a, int argc, char **argv, int from)
 {
-	static const char *const names[] = { "--reason", "--subject", "--rule", "--where", "--until" };
+	static const char *const names[] = { "--reason", "--subject", "--rule", "--where", "--until",
+					     "--by" };
 
 	for (int i = from; i < argc; i++) {
-		const char **slots[] = { &a->reason, &a->subject, &a->rule, &a->where, &a->until };
+		const char **slots[] = { &a->reason, &a->subject, &a->rule, &a->where, &a->until,
+					 &a->by };
 		int matched = 0;
 
-		for (size_t k = 0; k < 5 && !matched; k++) {
+		for (size_t k = 0; k < 6 && !matched; k++) {
 			int missing = 0;
 			const char *v = cli_option_value(argc, argv, &i, names[k], &missing);
 
@@ -63,15 +72,32 @@ static int parse(hold_args *a, int argc, char **argv, int from)
 	return 0;
 }
 
+/* Who acts: --by, else the user who ran the command (under sudo the one
+ * who called sudo). */
+static const char *actor(const hold_args *a)
+{
+	const char *sudo = getenv("SUDO_USER");
+	const struct passwd *pw;
+
+	if (a->by)
+		return a->by;
+	if (sudo && *sudo && getuid() == 0)
+		return sudo;
+	pw = getpwuid(getuid());
+	return pw && pw->pw_name && *pw->pw_name ? pw->pw_name : NULL;
+}
+
 /* The register and a site opened for writing (the lock, the keys, the
- * evidence and its head, recovery). 0 or the exit status. */
-static int open_site(cli_register *r, lethe_site **site, const lethe_cli_opts *opts)
+ * evidence and its head, recovery), naming who acts. 0 or the exit status. */
+static int open_site(cli_register *r, lethe_site **site, const lethe_cli_opts *opts,
+		     const hold_args *a)
 {
 	int status, rc;
 
 	if ((status = cli_register_open(r, opts, 0)))
 		return status;
-	if ((rc = lethe_site_open(site, r->cfg, r->policy, r->be, LETHE_SITE_WRITE)) < 0)
+	if ((rc = lethe_site_open(site, r->cfg, r->policy, r->be, LETHE_SITE_WRITE)) < 0 ||
+	    (rc = lethe_site_set_actor(*site, actor(a))) < 0)
 		return cli_fail(rc);
 	return 0;
 }
@@ -88,14 +114,14 @@ static int hold_add(const lethe_cli_opts *opts, const hold_args *a)
 
 	if (!a->reason || !*a->reason || (!a->subject == !a->rule) || (a->where && !a->rule)) {
 		cli_error("usage: lethe hold add --reason TEXT (--subject KEY | --rule NAME [--where SQL]) "
-			  "[--until YYYY-MM-DD]");
+			  "[--until YYYY-MM-DD] [--by PRINCIPAL]");
 		return 64;
 	}
 	if (a->until && lethe_day_parse(&until, a->until) < 0) {
 		cli_error("--until: bad date '%s' (expected YYYY-MM-DD)", a->until);
 		return 64;
 	}
-	if ((status = open_site(&r, &site, opts)))
+	if ((status = open_site(&r, &site, opts, a)))
 		goto out;
 	rc = lethe_site_hold_add(&id, &seq, &warnings, site, &req);
 	if (rc < 0) {
@@ -122,10 +148,10 @@ static int hold_release(const lethe_cli_opts *opts, const hold_args *a)
 	int status, rc;
 
 	if (!a->id || *end || id <= 0 || !a->reason || !*a->reason || a->subject || a->rule) {
-		cli_error("usage: lethe hold release ID --reason TEXT");
+		cli_error("usage: lethe hold release ID --reason TEXT [--by PRINCIPAL]");
 		return 64;
 	}
-	if ((status = open_site(&r, &site, opts)))
+	if ((status = open_site(&r, &site, opts, a)))
 		goto out;
 	if ((rc = lethe_site_hold_release(&seq, &warnings, site, id, a->reason)) < 0) {
 		status = rc == LETHE_ENOTFOUND ? (cli_fail(rc), 65) : cli_fail(rc);
@@ -143,11 +169,13 @@ out:
 static int list_one(void *ctx, const lethe_hold *h)
 {
 	json_t *list = ctx;
-	json_t *o = json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:b, s:s?, s:s?}", "id",
-			      (json_int_t)h->id, "scope", h->rule ? "rule" : "subject", "rule", h->rule,
-			      "where", h->where, "until", h->until, "created_at", h->created_at,
-			      "released_at", h->released_at, "in_force", h->released_at == NULL,
-			      "reason", h->reason, "release_reason", h->release_reason);
+	json_t *o = json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:b, s:s?, s:s?, s:s?, s:s?}",
+			      "id", (json_int_t)h->id, "scope", h->rule ? "rule" : "subject", "rule",
+			      h->rule, "where", h->where, "until", h->until, "created_at",
+			      h->created_at, "released_at", h->released_at, "in_force",
+			      h->released_at == NULL, "reason", h->reason, "release_reason",
+			      h->release_reason, "placed_by", h->placed_by, "released_by",
+			      h->released_by);
 
 	if (!h->rule && h->subject.type == LETHE_VALUE_INTEGER)
 		json_object_set_new(o, "subject", json_integer(h->subject.i));
@@ -194,6 +222,8 @@ static int hold_list(const lethe_cli_opts *opts, const hold_args *a)
 		const char *released = json_string_value(json_object_get(o, "released_at"));
 		const char *reason = json_string_value(json_object_get(o, "reason"));
 		const char *release_reason = json_string_value(json_object_get(o, "release_reason"));
+		const char *placed_by = json_string_value(json_object_get(o, "placed_by"));
+		const char *released_by = json_string_value(json_object_get(o, "released_by"));
 		char subject[64] = "";
 
 		if (json_is_integer(subj))
@@ -207,7 +237,9 @@ static int hold_list(const lethe_cli_opts *opts, const hold_args *a)
 		       until ? ", until " : "", until ? until : "", released ? ", released " : "",
 		       released ? released : "");
 		/* the operator's texts, each kept to one safe line */
+		print_text("placed by", placed_by);
 		print_text("reason", reason);
+		print_text("released by", released_by);
 		print_text("released because", release_reason);
 	}
 	if (!json_array_size(list) && !opts->quiet)
@@ -225,9 +257,9 @@ int cmd_hold(const lethe_cli_opts *opts, int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		printf("usage: lethe [-c FILE] hold add --reason TEXT (--subject KEY | --rule NAME "
-		       "[--where SQL]) [--until YYYY-MM-DD]\n"
+		       "[--where SQL]) [--until YYYY-MM-DD] [--by PRINCIPAL]\n"
 		       "       lethe [-c FILE] hold list [--json]\n"
-		       "       lethe [-c FILE] hold release ID --reason TEXT\n");
+		       "       lethe [-c FILE] hold release ID --reason TEXT [--by PRINCIPAL]\n");
 		return argc < 2 ? 64 : 0;
 	}
 	if ((status = parse(&a, argc, argv, 2)))

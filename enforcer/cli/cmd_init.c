@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "lethe/backend.h"
 #include "lethe/error.h"
 #include "lethe/evidence.h"
 #include "lethe/sshkey.h"
@@ -300,9 +301,26 @@ int cmd_init(const lethe_cli_opts *opts, int argc, char **argv)
 		cli_error("init needs a DIR\n%s", usage_line);
 		return 64;
 	}
-	if ((rc = cli_absolute(pol_abs, policies)) != 0 ||
-	    (database && (rc = cli_absolute(db_abs, database)) != 0))
+	if ((rc = cli_absolute(pol_abs, policies)) != 0)
 		return rc;
+	if (database && lethe_location_is_server(database)) {
+		/* a server: taken as written; Lethe's own schema made now */
+		lethe_backend *be = NULL;
+
+		if (strlen(database) >= sizeof(db_abs)) {
+			cli_error("the database location is too long");
+			return 64;
+		}
+		snprintf(db_abs, sizeof(db_abs), "%s", database);
+		if ((rc = lethe_backend_open(&be, database, 0)) < 0 ||
+		    (rc = lethe_backend_begin(be)) < 0 || (rc = lethe_backend_commit(be)) < 0) {
+			lethe_backend_free(be);
+			return cli_fail(rc);
+		}
+		lethe_backend_free(be);
+	} else if (database && (rc = cli_absolute(db_abs, database)) != 0) {
+		return rc;
+	}
 	if (!(p = malloc(sizeof(*p)))) {
 		cli_error("out of memory");
 		return 70;

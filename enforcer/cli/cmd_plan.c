@@ -1,13 +1,17 @@
 /*
  * cmd_plan.c - `lethe [-c FILE] plan [--as-of DATE] [--json]`: per rule, what
  * a run on that day would dispose of. Opens the database read-only.
+ * --compare DRAFT_DIR: the impact of a draft policy set (cmd_plan_compare.c);
+ * --keys RULE: the keys a rule would dispose of, to the terminal only;
+ * --out FILE: a signed plan for `run --plan` (cmd_plan_file.c).
  */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "cli.h"
+#include "cmd_plan.h"
 #include "lethe/backend.h"
 #include "lethe/error.h"
 #include "lethe/plan.h"
@@ -25,40 +29,95 @@ int cli_parse_as_of(lethe_day *out, const char *arg)
 	return 0;
 }
 
+static const char usage_text[] =
+	"usage: lethe [-c FILE] plan [--as-of YYYY-MM-DD] [--json]\n"
+	"       lethe [-c FILE] plan --compare DRAFT_DIR [--as-of YYYY-MM-DD] [--json]\n"
+	"       lethe [-c FILE] plan --keys RULE [--as-of YYYY-MM-DD]\n"
+	"       lethe [-c FILE] plan --out FILE [--key APPROVER_KEY] [--as-of YYYY-MM-DD]";
+
+typedef struct {
+	const char *as_of, *compare, *keys, *out, *key;
+	int json;
+} plan_args;
+
+/* 0, -1 for --help (done), or the exit status. */
+static int parse_args(plan_args *a, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "as-of", required_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "compare", required_argument, NULL, 'c' },
+		{ "policies", required_argument, NULL, 'c' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a': a->as_of = optarg; break;
+		case 'j': a->json = 1; break;
+		case 'c': a->compare = optarg; break;
+		case 'k': a->keys = optarg; break;
+		case 'o': a->out = optarg; break;
+		case 'K': a->key = optarg; break;
+		case 'h': printf("%s\n", usage_text); return -1;
+		default:
+			cli_error("plan: unexpected argument '%s'\n%s", argv[optind - 1], usage_text);
+			return 64;
+		}
+	}
+	if (optind != argc) {
+		cli_error("plan: unexpected argument '%s'\n%s", argv[optind], usage_text);
+		return 64;
+	}
+	if (!!a->compare + !!a->keys + !!a->out > 1 || ((a->keys || a->out) && a->json) ||
+	    (a->key && !a->out)) {
+		cli_error("plan: --compare, --keys and --out go alone (--json with --compare)\n%s",
+			  usage_text);
+		return 64;
+	}
+	return 0;
+}
+
 int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv)
 {
-	const char *as_of_arg = NULL;
-	int json = 0, status, rc;
+	plan_args a = { 0 };
+	int status, rc;
 	lethe_day as_of;
 	lethe_plan *plan = NULL;
 	cli_register r;
 	char *text = NULL;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = 1;
-		} else if (!strcmp(argv[i], "--as-of") && i + 1 < argc) {
-			as_of_arg = argv[++i];
-		} else if (!strncmp(argv[i], "--as-of=", 8)) {
-			as_of_arg = argv[i] + 8;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: lethe [-c FILE] plan [--as-of YYYY-MM-DD] [--json]\n");
-			return 0;
-		} else {
-			cli_error("plan: unexpected argument '%s'", argv[i]);
-			return 64;
-		}
-	}
-	if ((status = cli_parse_as_of(&as_of, as_of_arg)))
+	if ((status = parse_args(&a, argc, argv)))
+		return status < 0 ? 0 : status;
+	if ((status = cli_parse_as_of(&as_of, a.as_of)))
 		return status;
 	if ((status = cli_register_open(&r, opts, LETHE_BACKEND_READONLY)))
 		return status;
+	if (a.compare) {
+		status = cli_plan_compare(opts, &r, a.compare, as_of, a.json);
+		goto out;
+	}
+	if (a.keys) {
+		status = cli_plan_keys(opts, &r, a.keys, as_of);
+		goto out;
+	}
+	if (a.out) {
+		status = cli_plan_write(opts, &r, a.out, a.key, as_of);
+		goto out;
+	}
 	rc = lethe_plan_new(&plan, r.be, r.policy, as_of);
 	if (rc < 0) {
 		status = cli_fail(rc);
 		goto out;
 	}
-	if (json) {
+	if (a.json) {
 		if ((rc = lethe_plan_to_json(&text, plan, "due")) < 0) {
 			status = cli_fail(rc);
 			goto out;

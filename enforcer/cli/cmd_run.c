@@ -1,13 +1,17 @@
 /*
  * cmd_run.c - `lethe [-c FILE] run [--as-of DATE] [--dry-run] [--json]
- * [--max-rows-per-rule N]`: dispose of what is due, one run at a time per
- * database.
+ * [--max-rows-per-rule N] [--plan FILE]`: dispose of what is due, one run at a
+ * time per database; with --plan, exactly the rows of a signed plan that are
+ * still due (lethe/planfile.h).
  *
  * Exit status: 0 done; 65 invalid clocks were found (the rest was disposed)
  * or a rule exceeded the cap (nothing was disposed); 75 another run holds the
  * lock or the database is busy; 77 a key readable by others, or a database
  * (or its folder) that cannot be written; 79 the clock disagrees with the
- * evidence; others as the contract says.
+ * evidence; 78 approval is required and the policy set is not approved; with
+ * --plan, 65 a stale plan (policy changed, as-of passed, other database) and
+ * 1 a plan whose signature is not valid or not the site's or an approver's;
+ * others as the contract says.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,10 +20,12 @@
 #include "cli.h"
 #include "lethe/backend.h"
 #include "lethe/error.h"
+#include "lethe/planfile.h"
 #include "lethe/site.h"
 
 typedef struct {
 	const char *as_of;
+	const char *plan;       /* --plan FILE */
 	int dry_run;
 	int json;
 	int64_t max_rows;       /* -1: the configuration's */
@@ -44,6 +50,10 @@ static int parse_args(run_args *a, int argc, char **argv)
 			a->as_of = argv[++i];
 		} else if (!strncmp(argv[i], "--as-of=", 8)) {
 			a->as_of = argv[i] + 8;
+		} else if (!strcmp(argv[i], "--plan") && i + 1 < argc) {
+			a->plan = argv[++i];
+		} else if (!strncmp(argv[i], "--plan=", 7)) {
+			a->plan = argv[i] + 7;
 		} else if ((!strcmp(argv[i], "--max-rows-per-rule") && i + 1 < argc && (v = argv[++i])) ||
 			   (!strncmp(argv[i], "--max-rows-per-rule=", 20) && (v = argv[i] + 20))) {
 			char *end;
@@ -57,7 +67,7 @@ static int parse_args(run_args *a, int argc, char **argv)
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
 			       "                           [--max-rows-per-rule N] [--allow-future-as-of]\n"
-			       "                           [--allow-clock-jump]\n");
+			       "                           [--allow-clock-jump] [--plan FILE]\n");
 			return -1;
 		} else {
 			cli_error("run: unexpected argument '%s'", argv[i]);
@@ -94,6 +104,9 @@ static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dr
 			", blocked %" PRId64, rp->rule->name, dry_run ? "would dispose of" : "disposed of",
 			rp->due, rp->in_scope, rp->rule->table, lethe_action_name(rp->rule->action),
 			rp->not_due, rp->not_started, rp->invalid, rp->held, rp->blocked);
+		if (rp->unplanned)
+			cli_log(opts, CLI_NOTICE, "rule '%s': %" PRId64 " rows due but not in the plan "
+				"were left for a later run", rp->rule->name, rp->unplanned);
 	}
 }
 
@@ -103,7 +116,8 @@ static void log_rules(const lethe_cli_opts *opts, const lethe_plan *plan, int dr
 static int open_site(lethe_site **site, const lethe_cli_opts *opts, const run_args *a,
 		     const cli_register *r)
 {
-	unsigned flags = a->dry_run ? 0 : LETHE_SITE_WRITE | (a->allow_clock_jump ? 0 : LETHE_SITE_CLOCK);
+	unsigned flags = a->dry_run ? (a->plan ? LETHE_SITE_KEYS : 0)
+				    : LETHE_SITE_WRITE | (a->allow_clock_jump ? 0 : LETHE_SITE_CLOCK);
 	lethe_recovery recovered;
 	int rc, status;
 
@@ -136,11 +150,16 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 		return status < 0 ? 0 : status;
 	if ((status = cli_parse_as_of(&o.as_of, a.as_of)))
 		return status;
-	if ((status = future_guard(&a, o.as_of)))
-		return status;
-	status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0);
-	if (status)
-		return status;
+	/* --plan: the plan's as-of is the run's (its checks refuse another) */
+	if (a.plan) {
+		if ((rc = lethe_planfile_load(&o.plan, a.plan)) < 0)
+			return cli_fail(rc);
+		if (!a.as_of)
+			o.as_of = lethe_planfile_as_of(o.plan);
+	}
+	if ((status = future_guard(&a, o.as_of)) ||
+	    (status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
+		goto out;
 	if ((status = open_site(&site, opts, &a, &r)))
 		goto out;
 	o.max_rows_per_rule = a.max_rows;
@@ -175,5 +194,6 @@ out:
 	lethe_warnings_free(&warnings);
 	lethe_site_free(site);
 	cli_register_close(&r);
+	lethe_planfile_free(o.plan);
 	return status;
 }

@@ -26,6 +26,11 @@ static const command commands[] = {
 	{ "init", cmd_init, "create a site in DIR: lethe.yaml, keys, evidence repository" },
 	{ "verify", cmd_verify, "check the evidence repository's signatures and records" },
 	{ "status", cmd_status, "the last run, what becomes due soon, unpushed evidence, warnings" },
+	{ "approve", cmd_approve, "approve the policy set in force with an approver's own key" },
+	{ "prove", cmd_prove, "write a proof of what the evidence says about one data subject" },
+	{ "verify-proof", cmd_verify_proof, "check a subject's proof offline with the allowed signers" },
+	{ "report", cmd_report, "write the compliance report: a static HTML page over evidence and plan" },
+	{ "digest", cmd_digest, "a row's or subject's keyed digest, and the runs that disposed of it" },
 };
 
 static void usage(FILE *f)
@@ -53,7 +58,13 @@ static void usage(FILE *f)
 		   "  lethe demo DIR [--customers N] [--seed N] [--policies DIR]\n"
 		   "  lethe init DIR [--database PATH] [--policies DIR]\n"
 		   "  lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]\n"
-		   "  lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]\n\n"
+		   "  lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]\n"
+		   "  lethe [-c FILE] prove --subject KEY --output FILE [--as-of YYYY-MM-DD]\n"
+		   "  lethe verify-proof FILE --allowed-signers FILE [--pseudonym-key FILE] [--json]\n"
+		   "  lethe [-c FILE] digest (--table NAME | --rule NAME) --key KEY [--json]\n"
+		   "  lethe [-c FILE] digest --subject KEY [--json]\n"
+		   "  lethe [-c FILE] report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD]\n"
+		   "                         [--language en|fi] [--json]\n\n"
 		   "the configuration is -c FILE, else $LETHE_CONFIG, else ./lethe.yaml,\n"
 		   "else /etc/lethe/lethe.yaml.\n");
 }
@@ -70,6 +81,10 @@ static int command_help(const char *name)
 		{ "init", "lethe init DIR [--database PATH] [--policies DIR]" },
 		{ "verify", "lethe [-c FILE] verify [--allowed-signers FILE] [--json] [REPOSITORY]" },
 		{ "status", "lethe [-c FILE] status [--as-of YYYY-MM-DD] [--json]" },
+		{ "prove", "lethe [-c FILE] prove --subject KEY --output FILE [--as-of YYYY-MM-DD]" },
+		{ "verify-proof", "lethe verify-proof FILE --allowed-signers FILE [--pseudonym-key FILE] [--json]" },
+		{ "report", "lethe [-c FILE] report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD] [--language en|fi] [--json]" },
+		{ "digest", "lethe [-c FILE] digest (--table NAME | --rule NAME) --key KEY | --subject KEY [--json]" },
 		{ "requests", "lethe [-c FILE] requests [list] [--json] | requests add --kind access|erasure "
 			      "--subject KEY [--received YYYY-MM-DD] | requests extend ID --until YYYY-MM-DD "
 			      "--reason TEXT" },

@@ -252,6 +252,13 @@ typedef struct {
 
 	/* For messages (e.g. the time bound): the rule scanned, or NULL. */
 	const char *rule;
+
+	/* Non-NULL: only the rows for whose key admit(admit_ctx, rule, key)
+	 * returns 1 are in scope (run --plan: the rows a signed plan names,
+	 * lethe/planfile.h). Called while the statement steps: it must not use
+	 * the backend, and 0 is its answer to anything it cannot decide. */
+	int (*admit)(void *ctx, const char *rule, const lethe_value *key);
+	void *admit_ctx;
 } lethe_scan;
 
 /* --- life cycle -------------------------------------------------------------- */
@@ -260,6 +267,11 @@ typedef struct {
  * today). LETHE_ENOINPUT when the file does not exist, LETHE_EDATA when it is
  * not a database, LETHE_ETEMPFAIL when locked. */
 int lethe_backend_open(lethe_backend **out, const char *location, unsigned flags);
+/* 1 when location names a database server (a postgresql:// or postgres://
+ * URI, or a libpq key/value string such as "host=/run/pg dbname=shop")
+ * rather than a file: then it is neither resolved as a path nor locked as a
+ * file (the server's run lock is the backend's). */
+int lethe_location_is_server(const char *location);
 void lethe_backend_free(lethe_backend *be);
 
 /* The time bound of every statement run on the register: a statement still
@@ -286,6 +298,12 @@ void lethe_foreign_keys_free(lethe_foreign_keys *fks);
  * "no such column: x" or "function 'random' is not allowed". */
 int lethe_backend_check_expr(lethe_backend *be, const char *table, const char *expr,
 			     char **errmsg);
+
+/* Whether `expr` (a checked expression over `table`) can be a rule's clock:
+ * 0, or LETHE_EDATA and *errmsg (malloc'd) saying what to write instead
+ * (PostgreSQL: a text clock needs a cast to date or timestamptz). */
+int lethe_backend_check_clock(lethe_backend *be, const char *table, const char *expr,
+			      char **errmsg);
 
 /* --- reading ------------------------------------------------------------------- */
 
@@ -421,6 +439,8 @@ typedef struct {
 	const char *released_at; /* NULL while in force */
 	const char *reason;      /* why it was added; NULL in a register of an older Lethe */
 	const char *release_reason; /* why it was released; NULL while in force */
+	const char *placed_by;   /* who added it (lethe_site_set_actor); NULL: not named */
+	const char *released_by; /* who released it; NULL: not named or in force */
 } lethe_hold;
 
 /* Inside the open transaction: add a hold, *id receives its number. */
@@ -429,7 +449,7 @@ int lethe_backend_hold_add(int64_t *id, lethe_backend *be, const lethe_hold *h);
  * no such hold in force. The register keeps the reasons and --where texts,
  * the evidence only their keyed digests (docs/evidence-format.md). */
 int lethe_backend_hold_release(lethe_backend *be, int64_t id, const char *released_at,
-			       const char *reason);
+			       const char *reason, const char *released_by);
 /* Every hold, in force or not, by id. */
 int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 
@@ -528,7 +548,8 @@ typedef struct {
 	char **items;
 	size_t count;
 } lethe_warnings;
-enum { LETHE_FINALISE_NO_VACUUM = 1 << 0 };  /* residue: fast */
+enum { LETHE_FINALISE_NO_VACUUM = 1 << 0,  /* residue: fast (a server: level R0) */
+       LETHE_FINALISE_NO_WAL = 1 << 1 };    /* residue: R1, a server's WAL is not cycled */
 int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned flags);
 /* Append one formatted line; 0 or LETHE_ESOFTWARE. */
 int lethe_warnings_add(lethe_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -31,6 +31,12 @@ typedef struct {
 	int64_t statement_seconds; /* limits.statement_seconds, default LETHE_DEFAULT_STATEMENT_SECONDS (backend.h) */
 	int64_t max_days_between_runs; /* limits.max_days_between_runs, default above */
 	int residue_fast;          /* residue: fast (no VACUUM after a run); default full */
+	int approval_required;     /* approval.required: a run applies only an approved
+				      policy set (lethe/approval.h); default false */
+	int64_t approval_plan_above; /* approval.plan_above: a run of more rows needs a
+					plan an approver signed; 0 none */
+	int approval_plan_first_run; /* approval.plan_first_run: so does a site's first run */
+	int residue_no_wal;        /* residue: R1 (a server's WAL is not cycled); R0 is fast */
 
 	/* where each key's value stands, for later faults (e.g. database missing) */
 	lethe_mark database_mark;

@@ -11,9 +11,12 @@ typedef struct {
 	int64_t customers;        /* default 1000 */
 	uint64_t seed;            /* default 1; same seed, same bytes of data */
 	const char *policies_dir; /* written into lethe.yaml as `policies:` */
+	/* non-NULL: a PostgreSQL connection (URI or key/value string) to write
+	 * the shop into instead of dir/shop.sqlite; lethe.yaml names it */
+	const char *database;
 } lethe_demo_options;
 
-#define LETHE_DEMO_OPTIONS_INIT { 1000, 1, NULL }
+#define LETHE_DEMO_OPTIONS_INIT { 1000, 1, NULL, NULL }
 
 /* The last day of the demo's history; fixed so the register is deterministic. */
 #define LETHE_DEMO_LAST_DAY "2026-10-31"

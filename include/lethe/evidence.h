@@ -205,6 +205,41 @@ int lethe_evidence_unpushed(int64_t *count, lethe_evidence *ev, const char *remo
 int lethe_evidence_remote_head(char out_oid[41], int *found, lethe_evidence *ev,
 			       const char *remote_url);
 
+/* --- raw objects (proofs) ------------------------------------------------- */
+
+/*
+ * A scratch repository that holds only the objects put into it (a proof's,
+ * lethe/proof.h), in a new folder of $TMPDIR (else /tmp) that
+ * lethe_evidence_free removes: every reader above works on it, and a file
+ * whose commit, trees or blob are missing is simply not there. *out as
+ * lethe_evidence_open.
+ */
+int lethe_evidence_open_memory(lethe_evidence **out);
+
+/* Store an object of type "commit", "tree" or "blob" with these bytes (its
+ * content, without git's header): its id, which git computes from the
+ * bytes, goes into oid. LETHE_EUSAGE for another type. */
+int lethe_evidence_object_put(char oid[41], lethe_evidence *ev, const char *type,
+			      const void *data, size_t len);
+
+/*
+ * cb(ctx, oid, type, data, len) for every object a reader needs to reach the
+ * file at path from commit commit_oid: the commit, its root tree, each
+ * folder's tree on the way, and the file's blob, in that order (data valid
+ * during the call only). LETHE_ENOTFOUND when there is no such file.
+ */
+int lethe_evidence_path_objects(lethe_evidence *ev, const char *commit_oid, const char *path,
+				int (*cb)(void *ctx, const char *oid, const char *type,
+					  const void *data, size_t len),
+				void *ctx);
+
+/* The unified diff (2 lines of context) of the file old_path in old_commit
+ * against new_path in new_commit, as git prints it; either side NULL (or
+ * a file that is not there) is an empty file. *out malloc'd, caller frees;
+ * "" when they are equal. */
+int lethe_evidence_patch(char **out, lethe_evidence *ev, const char *old_commit,
+			 const char *old_path, const char *new_commit, const char *new_path);
+
 #ifdef __cplusplus
 }
 #endif

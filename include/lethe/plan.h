@@ -34,6 +34,7 @@ typedef struct {
 	lethe_day last_due;      /* the day the last not-due row becomes due */
 	char *invalid_examples[LETHE_PLAN_EXAMPLES]; /* keys of invalid rows */
 	size_t ninvalid_examples;
+	int64_t unplanned;       /* run --plan: due, but not in the plan (not in due) */
 } lethe_rule_plan;
 
 typedef struct {
@@ -86,6 +87,12 @@ typedef struct {
 	const lethe_plan_scope *scope;
 	const lethe_plan_holds *holds;
 } lethe_plan_clock;
+
+/* The key of every row a run at as_of would dispose of under rule `index`
+ * (its due rows), in key order, to each(ctx, key); a non-zero return stops
+ * the scan with that code. Streams: memory does not grow with the rows. */
+int lethe_plan_due_keys(lethe_backend *be, const lethe_policy *p, size_t index, lethe_day as_of,
+			int (*each)(void *ctx, const lethe_value *key), void *ctx);
 
 /* lethe_plan_new within a scope (NULL: the whole register). */
 int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,

@@ -48,7 +48,8 @@ typedef enum {
 	LETHE_RECORD_ABORT,
 	LETHE_RECORD_HOLD,
 	LETHE_RECORD_RELEASE,
-	LETHE_RECORD_EXPORT
+	LETHE_RECORD_EXPORT,
+	LETHE_RECORD_APPROVAL         /* lethe/approval.h builds its fields */
 } lethe_record_kind;
 
 /* "intent", "completion", ...: the name in paths, messages and `kind`. */
@@ -70,9 +71,16 @@ int lethe_record_digest_path(char **out, const char *run_id, const char *rule);
  * "replay" for an erasure re-applying an earlier one (replay_of > 0). */
 const char *lethe_record_run_label(const char *request, int64_t replay_of);
 /* The commit message "lethe: KIND NNNNNNNN", for a run's records followed
- * by " LABEL RUNID"; malloc'd into *out (caller frees). */
+ * by " LABEL RUNID", for others followed by " LABEL" when label is not NULL
+ * (lethe_record_describe); malloc'd into *out (caller frees). */
 int lethe_record_message(char **out, lethe_record_kind k, int64_t seq, const char *label,
 			 const char *run_id);
+/* What the commit subject of a record outside a run says after "lethe:
+ * KIND NNNNNNNN": a hold's scope ("subject" or "rule NAME"), a release's
+ * "hold ID", each followed by " by PRINCIPAL" when the record has `by`;
+ * *out NULL for other kinds (their subject says no more). Never a reason:
+ * reasons may name a person (docs/evidence-format.md, "Texts of holds"). */
+int lethe_record_describe(char **out, const struct json_t *record);
 /* The kind and sequence number of a commit message: 0, or LETHE_ENOTFOUND
  * (no error set) when it is not a record's message. */
 int lethe_record_message_parse(const char *message, lethe_record_kind *k, int64_t *seq);
@@ -106,6 +114,9 @@ typedef struct {
 	const char *received;         /* with request, optional: the day it was received
 					 (then `answered` is as_of) */
 	int64_t replay_of;            /* > 0: the intent seq a replay re-applies */
+	int64_t approval;             /* > 0: the approval record the run relies on */
+	const char *plan_sha256;      /* run --plan: the plan file's SHA-256 and as-of */
+	const char *plan_as_of;
 	struct json_t *policy;        /* borrowed array of {path, sha256} */
 	struct json_t *rules;         /* borrowed array of lethe_record_rule */
 } lethe_record_intent_info;
@@ -187,6 +198,10 @@ int lethe_record_load(struct json_t **out, lethe_evidence *ev, const char *commi
 /* The record with sequence number seq and kind k of commit. */
 int lethe_record_read(struct json_t **out, lethe_evidence *ev, const char *commit, int64_t seq,
 		      lethe_record_kind k);
+/* The newest record of kind k on main: its seq and JSON (caller owns); 0
+ * and NULL when there is none. */
+int lethe_record_latest(int64_t *seq, struct json_t **out, lethe_evidence *ev, lethe_record_kind k);
+
 /* The last record of main: its seq and JSON (caller owns); 0 and NULL when
  * the repository has no commit yet. */
 int lethe_record_last(int64_t *seq, struct json_t **out, lethe_evidence *ev);

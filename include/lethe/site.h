@@ -55,6 +55,9 @@
 #include "runlog.h"
 #include "subject.h"
 
+struct json_t;
+struct lethe_planfile;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -88,6 +91,10 @@ typedef struct {
 	/* Called after each batch: rows disposed so far, of total due. */
 	void (*progress)(void *ctx, int64_t done, int64_t total);
 	void *progress_ctx;
+	/* run --plan: dispose of exactly the rows this signed plan names that
+	 * are still due (lethe/planfile.h), as of its as-of; NULL: none. Needs
+	 * LETHE_SITE_KEYS (its digests are keyed). */
+	struct lethe_planfile *plan;
 } lethe_site_run_options;
 
 /*
@@ -160,6 +167,13 @@ typedef struct {
 int lethe_site_hold_add(int64_t *id, int64_t *seq, lethe_warnings *warnings, lethe_site *site,
 			const lethe_site_hold *hold);
 
+/* Who places or releases holds through this site (a person's principal,
+ * e.g. their login or e-mail: 1 to 64 of A-Z a-z 0-9 . _ @ + -): recorded
+ * as `by` in hold and release records and their commit subjects, and kept
+ * in the register. NULL: nobody named (records of earlier versions).
+ * LETHE_EUSAGE for a name outside that alphabet. */
+int lethe_site_set_actor(lethe_site *site, const char *by);
+
 /* Release hold id with a reason, as lethe_site_hold_add records (kind
  * "release"). LETHE_ENOTFOUND when no hold id is in force. */
 int lethe_site_hold_release(int64_t *seq, lethe_warnings *warnings, lethe_site *site, int64_t id,
@@ -177,6 +191,48 @@ int lethe_site_hold_release(int64_t *seq, lethe_warnings *warnings, lethe_site *
 int lethe_site_export(lethe_access_result **out, int *removed, lethe_warnings *warnings,
 		      lethe_site *site, const lethe_subject *subject, lethe_day as_of,
 		      const char *path);
+
+/* --- signed plans (lethe/planfile.h) ------------------------------------------- */
+
+/*
+ * Write the signed plan of the site's policy at as_of to path, a new file
+ * (an existing one is LETHE_ECANTCREAT), on a site with LETHE_SITE_KEYS:
+ * signed with signer, an approver's own key, or the site's signing key when
+ * NULL. *plan gets its JSON (the caller's).
+ */
+int lethe_site_plan_write(struct json_t **plan, lethe_site *site, lethe_day as_of,
+			  const lethe_sshkey *signer, const char *path);
+
+/*
+ * Whether plan may be applied by a run at as_of on this site: signed by the
+ * site's key or by an approver (LETHE_EVERIFY otherwise), for this database
+ * and this policy set (LETHE_EDATA saying what changed), as of as_of, which
+ * has not passed (LETHE_EDATA). lethe_site_run checks it; exposed so that a
+ * dry run can say so too.
+ */
+int lethe_site_plan_check(lethe_site *site, const struct lethe_planfile *plan, lethe_day as_of);
+
+/* --- approvals (lethe/approval.h) --------------------------------------------- */
+
+/*
+ * Record a person's approval of the site's policy set on a writing site:
+ * approver_key is the approver's own key, which evidence.allowed_signers
+ * must list on an approver line (namespaces="lethe-approval"); reason is
+ * one line. *seq gets the record's seq, digest the policy digest approved.
+ * LETHE_ECONFIG without evidence.allowed_signers; LETHE_ENOPERM when the
+ * key is no approver; LETHE_EUSAGE for a bad reason.
+ */
+int lethe_site_approve(int64_t *seq, char digest[65], lethe_warnings *warnings, lethe_site *site,
+		       const lethe_sshkey *approver_key, const char *reason);
+
+/*
+ * Whether the site's policy set is the one the newest approval of the
+ * evidence approved, and that approval is signed by an approver that
+ * evidence.allowed_signers lists. 0 with *seq the approval's seq;
+ * LETHE_ECONFIG saying what changed (or that nothing was approved, or why
+ * the approval is not valid) otherwise. Needs LETHE_SITE_KEYS.
+ */
+int lethe_site_approved(int64_t *seq, lethe_site *site);
 
 /* --- the register of requests (GDPR 12(3)) ------------------------------------
  * Every access export and erasure on a site with keys is a request the

@@ -100,6 +100,21 @@ int lethe_allowed_signers_find(const lethe_allowed_signers *s,
 			       const unsigned char pk[32], const char *ns,
 			       int64_t when_unix);
 
+/* lethe_allowed_signers_find, but a line without a namespaces option does
+ * not allow ns: only lines that name it (e.g. approver lines,
+ * lethe/approval.h). */
+int lethe_allowed_signers_find_explicit(const lethe_allowed_signers *s,
+					const char *principal,
+					const unsigned char pk[32], const char *ns,
+					int64_t when_unix);
+
+/* The first principal of the first line that allows pk for ns explicitly
+ * (as lethe_allowed_signers_find_explicit) at when_unix; *out malloc'd,
+ * caller frees. LETHE_ENOTFOUND when none. */
+int lethe_allowed_signers_first_explicit(char **out, const lethe_allowed_signers *s,
+					 const unsigned char pk[32], const char *ns,
+					 int64_t when_unix);
+
 /*
  * The principals fields of every line that allows pk for namespace ns at
  * when_unix, joined with ',' (as ssh-keygen -Y find-principals); *out

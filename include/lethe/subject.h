@@ -33,6 +33,12 @@ int lethe_subject_find(lethe_subject *out, lethe_backend *be, const lethe_policy
 		       const char *arg);
 void lethe_subject_release(lethe_subject *s);
 
+/* The key `arg` typed as lethe_subject_find types it, whether or not such
+ * a subject is (still) in the register: what a subject erased long ago is
+ * digested with (lethe prove, lethe digest). */
+int lethe_subject_parse(lethe_subject *out, lethe_backend *be, const lethe_policy *p,
+			const char *arg);
+
 /*
  * The canonical subject digest, the one way every record names a subject
  * (erasure and replay, hold, export): lethe_digest(pseudonym key,

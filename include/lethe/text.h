@@ -48,4 +48,12 @@ char *lethe_text_quote(char out[LETHE_EXCERPT_SIZE], const char *s, size_t len);
  */
 char *lethe_text_line(const char *s);
 
+/*
+ * s as HTML text or attribute value: first made one safe line as
+ * lethe_text_line does (control characters and bytes that are not UTF-8
+ * escaped), then & < > " ' written as character references. NULL is "".
+ * Returns a malloc'd string the caller frees, or NULL when out of memory.
+ */
+char *lethe_text_html(const char *s);
+
 #endif

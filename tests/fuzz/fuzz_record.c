@@ -108,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (getenv("LETHE_FUZZ_VERBOSE"))
 		fprintf(stderr, "%s: %s\n", path, rc == 0 ? "holds" : rep.reason);
 	free(s.intents);
+	free(s.approvals);
 	lethe_error_clear();
 	return 0;
 }

@@ -298,7 +298,7 @@ START_TEST(paths_and_messages_parse_back)
 	lethe_record_kind k;
 	int64_t seq;
 
-	for (int kind = LETHE_RECORD_INTENT; kind <= LETHE_RECORD_EXPORT; kind++) {
+	for (int kind = LETHE_RECORD_INTENT; kind <= LETHE_RECORD_APPROVAL; kind++) {
 		lethe_record_path(path, 12345, (lethe_record_kind)kind);
 		ck_assert_int_eq(lethe_record_path_parse(path, &seq, &k), 0);
 		ck_assert_int_eq(seq, 12345);

@@ -43,7 +43,7 @@ static void append(const char *path, const char *text)
  * and an empty evidence repository, loaded as a command loads it. */
 static void make_site(test_site *t, unsigned backend_flags)
 {
-	lethe_demo_options o = { 200, 1, LETHE_SOURCE_POLICIES };
+	lethe_demo_options o = { 200, 1, LETHE_SOURCE_POLICIES, NULL };
 	lethe_diags diags = LETHE_DIAGS_INIT;
 	lethe_sshkey *k = NULL;
 	char *keys = fmt("%s/keys", unit_tmpdir), *line = NULL, *yaml = fmt("%s/lethe.yaml", unit_tmpdir);

@@ -32,6 +32,7 @@ typedef struct {
 	int auth_on;
 	char auth_reason[128];
 	const lethe_change *cur_change; /* set only while apply steps an UPDATE */
+	const lethe_scan *admit_scan;   /* set while a scan with admit steps (lethe_admit) */
 	int transform_rc;       /* a transform callback's failure */
 	char ***reads;          /* non-NULL: collect tables read (tables_read) */
 	size_t *nreads;
@@ -136,7 +137,7 @@ int lethe_sqlite_requests(lethe_backend *base, int (*cb)(void *ctx, const lethe_
 /* backend_sqlite_holds.c */
 int lethe_sqlite_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h);
 int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *released_at,
-			      const char *reason);
+			      const char *reason, const char *released_by);
 int lethe_sqlite_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 
 /* backend_sqlite_watch.c: the statement time bound and expression guard */

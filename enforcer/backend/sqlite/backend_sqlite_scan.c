@@ -74,8 +74,29 @@ static void day_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_int(ctx, day);
 }
 
+/* lethe_admit(key): the admit callback of the scan stepping now (1 when none). */
+static void admit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	lethe_sqlite *be = sqlite3_user_data(ctx);
+	const lethe_scan *scan = be->admit_scan;
+	lethe_value v;
+
+	(void)argc;
+	if (!scan || !scan->admit) {
+		sqlite3_result_int(ctx, 1);
+		return;
+	}
+	lethe_sqlite_value(&v, argv[0]);
+	sqlite3_result_int(ctx, scan->admit(scan->admit_ctx, scan->rule, &v) == 1);
+}
+
 int lethe_sqlite_register_functions(lethe_sqlite *be)
 {
+	/* Not deterministic: its answer is the scan's that steps (run --plan). */
+	if (sqlite3_create_function_v2(be->db, "lethe_admit", 1, SQLITE_UTF8, be, admit_func,
+				       NULL, NULL, NULL) != SQLITE_OK)
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_admit: %s",
+				       sqlite3_errmsg(be->db));
 	/* Not SQLITE_DIRECTONLY: the function is used in the top-level query. */
 	if (sqlite3_create_function_v2(be->db, "lethe_day", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
 				       NULL, day_func, NULL, NULL, NULL) != SQLITE_OK)
@@ -128,30 +149,10 @@ static int step_failed(lethe_sqlite *be, const lethe_scan *scan, int step)
  * least day not yet due and the greatest valid day. */
 static void counts_from_row(lethe_scan_counts *out, const lethe_threshold *th, sqlite3_stmt *stmt)
 {
-	int64_t total = sqlite3_column_int64(stmt, 0), days = sqlite3_column_int64(stmt, 1);
-	int64_t invalid = sqlite3_column_int64(stmt, 2), before = sqlite3_column_int64(stmt, 3);
-	lethe_day min = sqlite3_column_int(stmt, 6), max = sqlite3_column_int(stmt, 7);
-
-	out->n[LETHE_ROW_HELD] = sqlite3_column_int64(stmt, 4);
-	out->n[LETHE_ROW_BLOCKED] = sqlite3_column_int64(stmt, 5);
-	switch (th->kind) {
-	case LETHE_DUE_BEFORE:
-		out->n[LETHE_ROW_NOT_STARTED] = total - days;
-		out->n[LETHE_ROW_INVALID] = invalid;
-		out->n[LETHE_ROW_NOT_DUE] = days - invalid - before;
-		break;
-	case LETHE_DUE_MATCH:
-		before = total;
-		break;
-	default:
-		before = 0;
-		out->n[LETHE_ROW_NOT_DUE] = total;
-	}
-	out->n[LETHE_ROW_DUE] = before - out->n[LETHE_ROW_HELD] - out->n[LETHE_ROW_BLOCKED];
-	if (out->n[LETHE_ROW_NOT_DUE] && th->kind == LETHE_DUE_BEFORE) {
-		out->min_not_due = min;
-		out->max_not_due = max;
-	}
+	lethe_backend_counts_derive(out, th, sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
+				    sqlite3_column_int64(stmt, 2), sqlite3_column_int64(stmt, 3),
+				    sqlite3_column_int64(stmt, 4), sqlite3_column_int64(stmt, 5),
+				    sqlite3_column_int(stmt, 6), sqlite3_column_int(stmt, 7));
 }
 
 int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan)
@@ -165,7 +166,9 @@ int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_
 	    (rc = prepare_scan(&stmt, be, scan, sql)))
 		goto out;
 	be->auth_on = 1;
+	be->admit_scan = scan;
 	step = sqlite3_step(stmt);
+	be->admit_scan = NULL;
 	be->auth_on = 0;
 	if (step != SQLITE_ROW) {
 		rc = step_failed(be, scan, step);
@@ -196,7 +199,9 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 		int cls;
 
 		be->auth_on = 1;
+		be->admit_scan = scan;
 		step = sqlite3_step(stmt);
+		be->admit_scan = NULL;
 		be->auth_on = 0;
 		if (step != SQLITE_ROW)
 			break;

@@ -336,6 +336,12 @@ static void append_rows(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 		append_column_ref(s, scan->table, scan->key);
 		sqlite3_str_appendall(s, " > :lethe_after");
 	}
+	/* run --plan: the rows the plan names, decided by the scan's callback */
+	if (scan->admit) {
+		sqlite3_str_appendall(s, " AND lethe_admit(");
+		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendall(s, ")");
+	}
 }
 
 /* The inner level: the table's rows with their day and <hb>. */

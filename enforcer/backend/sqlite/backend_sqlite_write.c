@@ -296,20 +296,6 @@ static int change_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stm
 	return prepare_own(be, s, stmt);
 }
 
-/* "42" or "'abc'" for messages; keys are identifiers, not personal data,
- * but text from the register: escaped and cut (lethe/text.h). */
-static void key_label(char *buf, size_t size, const lethe_value *k)
-{
-	char q[LETHE_EXCERPT_SIZE];
-
-	if (k->type == LETHE_VALUE_INTEGER)
-		snprintf(buf, size, "%lld", (long long)k->i);
-	else if (k->type == LETHE_VALUE_TEXT)
-		snprintf(buf, size, "'%s'", lethe_text_quote(q, k->s, k->len));
-	else
-		snprintf(buf, size, "(%s key)", k->type == LETHE_VALUE_NULL ? "null" : "binary");
-}
-
 int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 		       const lethe_value *keys, size_t nkeys)
 {
@@ -348,7 +334,7 @@ int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change
 		be->cur_change = NULL;
 		sqlite3_reset(stmt);
 		if (step != SQLITE_DONE) {
-			key_label(label, sizeof(label), &keys[i]);
+			lethe_backend_key_label(label, sizeof(label), &keys[i]);
 			if (be->transform_rc)
 				rc = be->transform_rc;
 			else
@@ -481,10 +467,12 @@ static int failed(lethe_sqlite *be, const lethe_change *c, const lethe_scan *sca
 	if ((rc = lethe_sqlite_scan_sql(&sql, be, &due, 0)) == 0 &&
 	    (rc = lethe_sqlite_prepare_user(be, sql, &stmt, &why)) == 0) {
 		lethe_sqlite_scan_bind(stmt, &due);
+		be->admit_scan = scan;
 		while (rc == 0 && sqlite3_step(stmt) == SQLITE_ROW) {
 			lethe_sqlite_value(&key, sqlite3_column_value(stmt, 0));
 			rc = lethe_disposed_add(&keys, &key, 0);
 		}
+		be->admit_scan = NULL;
 		sqlite3_finalize(stmt);
 		if (rc == 0)
 			rc = lethe_sqlite_apply(&changed, (lethe_backend *)be, c, keys.keys, keys.n);
@@ -533,7 +521,9 @@ int lethe_sqlite_dispose(lethe_disposed *out, lethe_backend *base, const lethe_c
 	be->transform_rc = 0;
 	for (;;) {
 		be->cur_change = c;
+		be->admit_scan = scan;
 		step = sqlite3_step(stmt);
+		be->admit_scan = NULL;
 		be->cur_change = NULL;
 		if (step != SQLITE_ROW)
 			break;

@@ -1,0 +1,98 @@
+"""bench/run --engine postgresql: the reference shop in a throwaway
+PostgreSQL server (tests/e2e/lethe_pg.py), per size:
+  - `lethe plan` time and peak memory;
+  - `lethe run` (residue level R2: the changed tables rewritten, pg_statistic
+    rewritten, WAL cycled) against the same disposals in plain SQL through
+    psql (bench/baseline-postgresql.sql) followed by the same rewrite, on two
+    copies of one database (CREATE DATABASE ... TEMPLATE); the per-rule
+    counts of both are checked to be equal.
+Figures are medians of --repeat runs; the server's own memory is not in the
+peak figures (lethe's and psql's process only)."""
+import os
+import re
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "e2e"))
+import lethe_pg  # noqa: E402
+
+REWRITE_TABLES = ["customers", "addresses", "orders", "order_lines", "invoices", "payments",
+                  "deliveries", "returns", "complaints", "consents", "marketing_bans",
+                  "marketing_profiles", "chat_transcripts", "feedback", "page_events", "change_history"]
+
+
+def rewrite_sql(srv, db):
+    """The residue work lethe does at level R2, as SQL for psql."""
+    segs = int(srv.value(db, "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"))
+    sql = "".join(f"VACUUM (FULL, ANALYZE) {t};\n" for t in REWRITE_TABLES)
+    sql += "VACUUM FULL pg_catalog.pg_statistic;\nCHECKPOINT;\n"
+    sql += "SELECT pg_switch_wal();\nCHECKPOINT;\n" * (segs + 1)
+    return sql
+
+
+def run(args, timed, log, lethe_counts, baseline_counts, sh):
+    lethe = args.lethe
+    srv = lethe_pg.PostgresServer().start(args.work, settings={"shared_buffers": "256MB",
+                                                                 "max_wal_size": "1GB"})
+    rows_out = []
+    try:
+        for n in [int(x) for x in args.customers.split(",")]:
+            master = f"shop{n}"
+            loc = srv.create_database(master)
+            d = os.path.join(args.work, f"pgdemo-{n}")
+            log(f"{n}: lethe demo --database")
+            t0 = time.perf_counter()
+            sh(lethe, "-q", "demo", d, "--customers", str(n), "--database", loc)
+            demo_s = time.perf_counter() - t0
+            mib = int(srv.value(master, "SELECT pg_database_size(current_database())")) / 2**20
+            cfg = os.path.join(args.work, f"pgsite-{n}")
+            sh(lethe, "-q", "init", cfg, "--database", loc,
+               "--policies", os.path.join(os.path.dirname(HERE), "policies"))
+            cfg = os.path.join(cfg, "lethe.yaml")
+            plans, plan_rss, runs, run_rss, base, rew = [], [], [], [], [], []
+            for i in range(args.repeat):
+                log(f"{n}: plan {i + 1}/{args.repeat}")
+                w, rss, _ = timed([lethe, "-c", cfg, "plan", "--as-of", "2026-11-01", "--json"], args)
+                plans.append(w)
+                plan_rss.append(rss)
+            for i in range(args.repeat):
+                a, b = f"a{n}_{i}", f"b{n}_{i}"
+                srv.sql("postgres", f'CREATE DATABASE "{a}" TEMPLATE "{master}"')
+                srv.sql("postgres", f'CREATE DATABASE "{b}" TEMPLATE "{master}"')
+                site = os.path.join(args.work, f"pgrun-{n}-{i}")
+                sh(lethe, "-q", "init", site, "--database", srv.location(a),
+                   "--policies", os.path.join(os.path.dirname(HERE), "policies"))
+                log(f"{n}: lethe run {i + 1}/{args.repeat}")
+                w, rss, out = timed([lethe, "-q", "-c", os.path.join(site, "lethe.yaml"), "run",
+                                     "--as-of", "2026-11-01", "--json", "--max-rows-per-rule", "0"], args)
+                runs.append(w)
+                run_rss.append(rss)
+                lc = lethe_counts(out)
+                log(f"{n}: psql baseline {i + 1}/{args.repeat}")
+                w, _, out = timed(srv.psql_cmd(b) + ["-A", "-t", "-F", "|"], args,
+                                  stdin=os.path.join(HERE, "baseline-postgresql.sql"))
+                base.append(w)
+                bc = baseline_counts(out)
+                if lc != bc:
+                    sys.exit(f"bench/run: the psql baseline disposed of other counts than lethe:\n"
+                             f"  lethe {lc}\n  psql  {bc}")
+                rpath = os.path.join(args.work, f"rewrite-{n}-{i}.sql")
+                with open(rpath, "w") as f:
+                    f.write(rewrite_sql(srv, b))
+                log(f"{n}: psql rewrite {i + 1}/{args.repeat}")
+                w, _, _ = timed(srv.psql_cmd(b) + ["-A", "-t"], args, stdin=rpath)
+                rew.append(w)
+                srv.drop_database(a)
+                srv.drop_database(b)
+            rows_out.append((n, demo_s, mib, statistics.median(plans), max(plan_rss) / 1024,
+                             statistics.median(runs), max(run_rss) / 1024, statistics.median(base),
+                             statistics.median(rew), sum(lc.values())))
+    finally:
+        srv.stop()
+    print(f"{'customers':>10} {'demo s':>7} {'db MiB':>7} {'plan s':>7} {'plan MiB':>9} {'run s':>7} "
+          f"{'run MiB':>8} {'psql s':>7} {'rewrite s':>9} {'rows':>8}")
+    for r in rows_out:
+        print(f"{r[0]:>10} {r[1]:>7.1f} {r[2]:>7.0f} {r[3]:>7.2f} {r[4]:>9.1f} {r[5]:>7.2f} "
+              f"{r[6]:>8.1f} {r[7]:>7.2f} {r[8]:>9.2f} {r[9]:>8}")

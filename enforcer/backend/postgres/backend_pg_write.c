@@ -1,0 +1,564 @@
+/*
+ * backend_pg_write.c - the PostgreSQL backend's writing side: transactions
+ * (READ COMMITTED), batches that re-check every row at the instant they
+ * dispose of it, key-by-key changes, and the residue step.
+ *
+ * A batch (lethe_pg_dispose), measured on PostgreSQL 15 (engines.md s. 2):
+ *  1. lock: SELECT key FROM T WHERE key IN (<the scan's due rows, paged>)
+ *     ORDER BY key FOR UPDATE OF T SKIP LOCKED. A row another transaction
+ *     holds is skipped (left for the next run, never lost); FOR UPDATE
+ *     conflicts with a foreign-key insert under the row, so no child can be
+ *     added under a locked parent from here on.
+ *  2. change: the same due predicate again, in a new statement (a fresh
+ *     snapshot in READ COMMITTED), restricted to the locked keys: a row made
+ *     current, held or given a child between the plan and the lock is not
+ *     due any more and stays. DELETE ... RETURNING key, or for pseudonymise
+ *     and mask the rows read, transformed in the client and written back by
+ *     key with parameters.
+ *
+ * Invariants:
+ *  - Every write runs inside a transaction of ours (BEGIN ISOLATION LEVEL
+ *    READ COMMITTED) whose schema is checked unchanged at its start.
+ *  - Values (keys, new column values, rule names) are parameters only.
+ *  - be->keys_param is set only while a batch's change statement is built.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "backend_pg.h"
+#include "lethe/error.h"
+#include "lethe/text.h"
+
+int lethe_pg_begin(lethe_backend *base)
+{
+	lethe_pg *be = (lethe_pg *)base;
+	int rc;
+
+	if (be->flags & LETHE_BACKEND_READONLY)
+		return lethe_error_set(LETHE_ESOFTWARE, "database '%s' is open read-only", be->label);
+	if (be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "a transaction is already open on '%s'", be->label);
+	if (!be->own_schema && (rc = lethe_pg_own_schema(be)) < 0)
+		return rc;
+	if ((rc = lethe_pg_exec(NULL, be, "begin a transaction",
+				"BEGIN ISOLATION LEVEL READ COMMITTED", 0, NULL)) < 0)
+		return rc;
+	be->in_txn = 1;
+	if ((rc = lethe_pg_schema_unchanged(be)) < 0)
+		lethe_pg_rollback(base);
+	return rc;
+}
+
+int lethe_pg_commit(lethe_backend *base)
+{
+	lethe_pg *be = (lethe_pg *)base;
+	int rc;
+
+	if (!be->in_txn)
+		return 0;
+	rc = lethe_pg_exec(NULL, be, "commit", "COMMIT", 0, NULL);
+	if (rc < 0)
+		lethe_pg_rollback(base);
+	be->in_txn = 0;
+	return rc;
+}
+
+void lethe_pg_rollback(lethe_backend *base)
+{
+	lethe_pg *be = (lethe_pg *)base;
+
+	if (PQtransactionStatus(be->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(be->conn, "ROLLBACK"));
+	be->in_txn = 0;
+}
+
+/* Refuse a change that would fire a trigger the rule does not acknowledge. */
+static int refuse_triggers_cb(void *ctx, const char *trigger, int harmless)
+{
+	const lethe_change *c = ctx;
+
+	if (harmless)
+		return 0;
+	for (size_t i = 0; i < c->ntriggers; i++)
+		if (!strcmp(c->triggers[i], trigger))
+			return 0;
+	return lethe_error_set(LETHE_EDATA, "rule '%s': changing '%s' would run trigger '%s', which "
+			       "the rule does not acknowledge (triggers: in the rule); nothing was changed",
+			       c->rule ? c->rule : "?", c->table, trigger);
+}
+
+static int refuse_triggers(lethe_pg *be, const lethe_change *c)
+{
+	return lethe_pg_change_triggers(&be->base, c, refuse_triggers_cb, (void *)c);
+}
+
+static int record_done(lethe_pg *be, const lethe_change *c, const lethe_value *key)
+{
+	lethe_value v[2] = { { .type = LETHE_VALUE_TEXT, .s = c->done_rule,
+			       .len = strlen(c->done_rule) }, *key };
+
+	return lethe_pg_exec_values(NULL, be, "record a changed row",
+				    "INSERT INTO lethe.lethe_done (rule, key) VALUES ($1, $2::text) "
+				    "ON CONFLICT DO NOTHING", 2, v);
+}
+
+/* UPDATE T SET c1 = $2, ... WHERE key = $1 */
+static void update_sql(lethe_strbuf *s, const lethe_change *c)
+{
+	lethe_strbuf_adds(s, "UPDATE ");
+	lethe_pg_ident(s, c->table);
+	lethe_strbuf_adds(s, " SET ");
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		if (i)
+			lethe_strbuf_adds(s, ", ");
+		lethe_pg_ident(s, c->columns[i]);
+		lethe_strbuf_addf(s, " = $%zu", i + 2);
+	}
+	lethe_strbuf_adds(s, " WHERE ");
+	lethe_pg_ident(s, c->key);
+	lethe_strbuf_adds(s, " = $1");
+}
+
+/* SELECT key, c1, ... FROM T WHERE <cond> [ORDER BY key] */
+static void select_sql(lethe_strbuf *s, const lethe_change *c)
+{
+	lethe_strbuf_adds(s, "SELECT ");
+	lethe_pg_ident(s, c->key);
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		lethe_strbuf_adds(s, ", ");
+		lethe_pg_ident(s, c->columns[i]);
+	}
+	lethe_strbuf_adds(s, " FROM ");
+	lethe_pg_ident(s, c->table);
+	lethe_strbuf_adds(s, " WHERE ");
+}
+
+/* Transform row `row` of res (key, then c's columns) and write it back. */
+static int update_row(lethe_pg *be, const lethe_change *c, const char *update, PGresult *res,
+		      int row)
+{
+	size_t n = c->ncolumns + 1;
+	lethe_value *vals = calloc(n, sizeof(*vals)), in;
+	const char **params = calloc(n, sizeof(*params));
+	char (*bufs)[40] = calloc(n, sizeof(*bufs)), **heap = calloc(n, sizeof(*heap));
+	unsigned char *scratch = NULL, *kscratch = NULL;
+	char label[LETHE_EXCERPT_SIZE + 2];
+	int rc = 0;
+
+	if (!vals || !params || !bufs || !heap) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	lethe_pg_value(&vals[0], res, row, 0, &kscratch);
+	params[0] = lethe_pg_param(&vals[0], bufs[0], sizeof(bufs[0]), &heap[0]);
+	for (size_t i = 0; i < c->ncolumns && rc == 0; i++) {
+		lethe_pg_value(&in, res, row, (int)i + 1, &scratch);
+		rc = c->transform(c->transform_ctx, i, &in, &vals[0], &vals[i + 1]);
+		/* the new value may live in the transform's memory only until its
+		 * next call: the parameter is a copy */
+		if (rc == 0 && (params[i + 1] = lethe_pg_param(&vals[i + 1], bufs[i + 1],
+							       sizeof(bufs[i + 1]), &heap[i + 1])) &&
+		    params[i + 1] != bufs[i + 1] && params[i + 1] != heap[i + 1]) {
+			if (!(heap[i + 1] = strdup(params[i + 1])))
+				rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			params[i + 1] = heap[i + 1];
+		}
+	}
+	if (rc == 0 && (rc = lethe_pg_exec(NULL, be, "change a row", update, (int)n, params)) < 0) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", lethe_error_last());
+		lethe_backend_key_label(label, sizeof(label), &vals[0]);
+		rc = lethe_error_set(rc, "rule '%s', table '%s', key %s: %s", c->rule ? c->rule : "?",
+				     c->table, label, why);
+	}
+	if (rc == 0 && c->done_rule)
+		rc = record_done(be, c, &vals[0]);
+out:
+	for (size_t i = 0; heap && i < n; i++)
+		free(heap[i]);
+	free(heap);
+	free(bufs);
+	free(params);
+	free(vals);
+	free(scratch);
+	free(kscratch);
+	return rc;
+}
+
+int lethe_pg_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
+		   const lethe_value *keys, size_t nkeys)
+{
+	lethe_pg *be = (lethe_pg *)base;
+	lethe_strbuf sel = LETHE_STRBUF_INIT, upd = LETHE_STRBUF_INIT;
+	int64_t total = 0;
+	int rc;
+
+	if (!be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "apply outside a transaction");
+	if ((rc = refuse_triggers(be, c)) < 0)
+		return rc;
+	if (c->delete) {
+		lethe_strbuf_adds(&sel, "DELETE FROM ");
+		lethe_pg_ident(&sel, c->table);
+		lethe_strbuf_adds(&sel, " WHERE ");
+		lethe_pg_ident(&sel, c->key);
+		lethe_strbuf_adds(&sel, " = $1");
+	} else {
+		select_sql(&sel, c);
+		lethe_pg_ident(&sel, c->key);
+		lethe_strbuf_adds(&sel, " = $1 FOR UPDATE");
+		update_sql(&upd, c);
+	}
+	for (size_t i = 0; i < nkeys && rc == 0; i++) {
+		PGresult *res = NULL;
+		int64_t n = 0;
+
+		if ((rc = lethe_pg_exec_values(&res, be, "change a row", lethe_strbuf_str(&sel), 1,
+					       &keys[i])) < 0) {
+			char why[512], label[LETHE_EXCERPT_SIZE + 2];
+
+			snprintf(why, sizeof(why), "%s", lethe_error_last());
+			lethe_backend_key_label(label, sizeof(label), &keys[i]);
+			rc = lethe_error_set(rc, "rule '%s', table '%s', key %s: %s",
+					     c->rule ? c->rule : "?", c->table, label, why);
+			break;
+		}
+		if (c->delete)
+			n = strtoll(PQcmdTuples(res), NULL, 10);
+		else
+			for (int r = 0; r < PQntuples(res) && rc == 0; r++, n++)
+				rc = update_row(be, c, lethe_strbuf_str(&upd), res, r);
+		PQclear(res);
+		total += n;
+		if (c->applied)
+			c->applied[i] = n > 0;
+		if (rc == 0 && c->delete && c->done_rule && n > 0)
+			rc = record_done(be, c, &keys[i]);
+	}
+	if (rc == 0)
+		*changed = total;
+	if (rc == 0 && total > 0)
+		rc = lethe_pg_note_changed(be, c->table);
+	lethe_strbuf_release(&sel);
+	lethe_strbuf_release(&upd);
+	return rc;
+}
+
+/* A column's type as SQL (format_type), for casting text arrays to it. */
+static int column_type(char **out, lethe_pg *be, const char *table, const char *column)
+{
+	const char *p[2] = { table, column };
+	PGresult *res = NULL;
+	int rc;
+
+	rc = lethe_pg_exec(&res, be, "read the key's type",
+			   "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a JOIN pg_class "
+			   "t ON t.oid = a.attrelid JOIN pg_namespace n ON n.oid = t.relnamespace WHERE "
+			   "t.relname = $1 AND a.attname = $2 AND n.nspname = ANY (current_schemas(false)) "
+			   "ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1", 2, p);
+	if (rc < 0)
+		return rc;
+	*out = strdup(PQntuples(res) ? PQgetvalue(res, 0, 0) : "text");
+	PQclear(res);
+	return *out ? 0 : lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+}
+
+/* Append one element of a text array literal: NULL, or the text quoted. */
+static void array_element(lethe_strbuf *s, const char *v)
+{
+	if (s->len > 1)
+		lethe_strbuf_addch(s, ',');
+	if (!v) {
+		lethe_strbuf_adds(s, "NULL");
+		return;
+	}
+	lethe_strbuf_addch(s, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			lethe_strbuf_addch(s, '\\');
+		lethe_strbuf_addch(s, *v);
+	}
+	lethe_strbuf_addch(s, '"');
+}
+
+/* The rows of res (key, then c's columns) transformed in the client and
+ * written back in one statement: UPDATE T SET c = v.c::type ... FROM
+ * unnest($1::text[], $2::text[], ...) AS v WHERE T.key = v.k::keytype. */
+static int update_batch(lethe_pg *be, const lethe_change *c, PGresult *res, const char *key_type)
+{
+	size_t n = c->ncolumns + 1;
+	lethe_strbuf *arr = calloc(n, sizeof(*arr)), sql = LETHE_STRBUF_INIT;
+	const char **params = calloc(n + 1, sizeof(*params));
+	unsigned char *scratch = NULL, *kscratch = NULL;
+	lethe_value key, in, out;
+	char buf[40], *heap = NULL, *type = NULL;
+	int rc = 0;
+
+	if (!arr || !params) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		lethe_strbuf_addch(&arr[i], '{');
+	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+		lethe_pg_value(&key, res, r, 0, &kscratch);
+		array_element(&arr[0], PQgetvalue(res, r, 0));
+		for (size_t i = 0; i < c->ncolumns && rc == 0; i++) {
+			lethe_pg_value(&in, res, r, (int)i + 1, &scratch);
+			out = (lethe_value){ .type = LETHE_VALUE_NULL };
+			if ((rc = c->transform(c->transform_ctx, i, &in, &key, &out)) < 0)
+				break;
+			/* copied at once: out may live in the transform's memory only
+			 * until its next call */
+			array_element(&arr[i + 1], lethe_pg_param(&out, buf, sizeof(buf), &heap));
+			free(heap);
+			heap = NULL;
+		}
+	}
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		lethe_strbuf_addch(&arr[i], '}');
+	lethe_strbuf_adds(&sql, "UPDATE ");
+	lethe_pg_ident(&sql, c->table);
+	lethe_strbuf_adds(&sql, " SET ");
+	for (size_t i = 0; i < c->ncolumns && rc == 0; i++) {
+		if ((rc = column_type(&type, be, c->table, c->columns[i])) < 0)
+			goto out;
+		lethe_strbuf_adds(&sql, i ? ", " : "");
+		lethe_pg_ident(&sql, c->columns[i]);
+		lethe_strbuf_addf(&sql, " = CAST(lethe_v.c%zu AS %s)", i, type);
+		free(type);
+		type = NULL;
+	}
+	lethe_strbuf_adds(&sql, " FROM unnest(");
+	for (size_t i = 0; i < n; i++)
+		lethe_strbuf_addf(&sql, "%s$%zu::text[]", i ? ", " : "", i + 1);
+	lethe_strbuf_adds(&sql, ") AS lethe_v(k");
+	for (size_t i = 0; i < c->ncolumns; i++)
+		lethe_strbuf_addf(&sql, ", c%zu", i);
+	lethe_strbuf_adds(&sql, ") WHERE ");
+	lethe_pg_ident(&sql, c->table);
+	lethe_strbuf_addch(&sql, '.');
+	lethe_pg_ident(&sql, c->key);
+	lethe_strbuf_addf(&sql, " = CAST(lethe_v.k AS %s)", key_type);
+	for (size_t i = 0; i < n; i++)
+		params[i] = lethe_strbuf_str(&arr[i]);
+	if ((rc = lethe_pg_exec(NULL, be, "change rows", lethe_strbuf_str(&sql), (int)n, params)) < 0) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", lethe_error_last());
+		rc = lethe_error_set(rc, "rule '%s', table '%s': %s", c->rule ? c->rule : "?", c->table, why);
+		goto out;
+	}
+	if (c->done_rule) {
+		const char *d[2] = { c->done_rule, lethe_strbuf_str(&arr[0]) };
+
+		rc = lethe_pg_exec(NULL, be, "record changed rows", "INSERT INTO lethe.lethe_done (rule, key) "
+				   "SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING", 2, d);
+	}
+out:
+	for (size_t i = 0; arr && i < n; i++)
+		lethe_strbuf_release(&arr[i]);
+	lethe_strbuf_release(&sql);
+	free(arr);
+	free(params);
+	free(scratch);
+	free(kscratch);
+	free(type);
+	return rc;
+}
+
+/* An array literal of the keys in column 0 of res that the scan admits
+ * (run --plan: only the keys a signed plan names; lethe_scan.admit); *n is
+ * how many. */
+static void keys_literal(lethe_strbuf *s, size_t *n, const PGresult *res, const lethe_scan *scan)
+{
+	unsigned char *scratch = NULL;
+	lethe_value k;
+
+	*n = 0;
+	lethe_strbuf_addch(s, '{');
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (scan->admit) {
+			lethe_pg_value(&k, res, i, 0, &scratch);
+			if (scan->admit(scan->admit_ctx, scan->rule, &k) != 1)
+				continue;
+		}
+		if ((*n)++)
+			lethe_strbuf_addch(s, ',');
+		lethe_strbuf_addch(s, '"');
+		for (const char *p = PQgetvalue(res, i, 0); *p; p++) {
+			if (*p == '"' || *p == '\\')
+				lethe_strbuf_addch(s, '\\');
+			lethe_strbuf_addch(s, *p);
+		}
+		lethe_strbuf_addch(s, '"');
+	}
+	lethe_strbuf_addch(s, '}');
+	free(scratch);
+}
+
+/* "KEY IN (SELECT lethe_k FROM (<rows>) AS lethe_l)" */
+static void key_in(lethe_strbuf *s, const lethe_change *c, const char *rows)
+{
+	lethe_pg_ident(s, c->table);
+	lethe_strbuf_addch(s, '.');
+	lethe_pg_ident(s, c->key);
+	lethe_strbuf_adds(s, " IN (SELECT lethe_k FROM (");
+	lethe_strbuf_adds(s, rows);
+	lethe_strbuf_adds(s, ") AS lethe_l)");
+}
+
+static int add_keys(lethe_disposed *out, const PGresult *res)
+{
+	unsigned char *scratch = NULL;
+	lethe_value k;
+	int rc = 0;
+
+	for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+		lethe_pg_value(&k, res, i, 0, &scratch);
+		rc = lethe_disposed_add(out, &k, 1);
+	}
+	free(scratch);
+	return rc;
+}
+
+static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c,
+			const lethe_scan *scan)
+{
+	lethe_scan due = *scan, recheck;
+	lethe_value params[4];
+	lethe_strbuf s = LETHE_STRBUF_INIT, keys = LETHE_STRBUF_INIT;
+	PGresult *locked = NULL, *res = NULL;
+	char *rows = NULL, *type = NULL, *extra = NULL;
+	size_t nkeys;
+	int rc, np = 0;
+
+	if ((rc = refuse_triggers(be, c)) < 0 || (rc = column_type(&type, be, c->table, c->key)) < 0)
+		goto out;
+	/* 1. lock the page's due rows, skipping those another transaction holds */
+	due.classes = 1u << LETHE_ROW_DUE;
+	if ((rc = lethe_pg_scan_sql(&rows, be, &due, 0, params, &np)) < 0)
+		goto out;
+	lethe_strbuf_adds(&s, "SELECT ");
+	lethe_pg_ident(&s, c->table);
+	lethe_strbuf_addch(&s, '.');
+	lethe_pg_ident(&s, c->key);
+	lethe_strbuf_adds(&s, " FROM ");
+	lethe_pg_ident(&s, c->table);
+	lethe_strbuf_adds(&s, " WHERE ");
+	key_in(&s, c, rows);
+	lethe_strbuf_adds(&s, " ORDER BY 1 FOR UPDATE OF ");
+	lethe_pg_ident(&s, c->table);
+	lethe_strbuf_adds(&s, " SKIP LOCKED");
+	free(rows);
+	rows = NULL;
+	if ((rc = lethe_pg_exec_values(&locked, be, "lock due rows", lethe_strbuf_str(&s), np,
+				       params)) < 0)
+		goto out;
+	if (PQntuples(locked) == 0)
+		goto out;
+	/* 2. the same predicate on the locked rows, in a fresh snapshot */
+	keys_literal(&keys, &nkeys, locked, scan);
+	if (nkeys == 0)
+		goto out;
+	lethe_strbuf_reset(&s);
+	lethe_pg_ident(&s, c->table);
+	lethe_strbuf_addch(&s, '.');
+	lethe_pg_ident(&s, c->key);
+	lethe_strbuf_addf(&s, " = ANY (CAST(:lethe_keys AS %s[]))", type);
+	if (!(extra = lethe_strbuf_detach(&s, NULL))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	recheck = due;
+	recheck.after_key = NULL;
+	recheck.limit = 0;
+	be->keys_where = extra;
+	be->keys_param = lethe_strbuf_str(&keys);
+	rc = lethe_pg_scan_sql(&rows, be, &recheck, 0, params, &np);
+	be->keys_where = NULL;
+	be->keys_param = NULL;
+	if (rc < 0)
+		goto out;
+	if (c->delete) {
+		lethe_strbuf_adds(&s, "WITH lethe_d AS (DELETE FROM ");
+		lethe_pg_ident(&s, c->table);
+		lethe_strbuf_adds(&s, " WHERE ");
+		key_in(&s, c, rows);
+		lethe_strbuf_adds(&s, " RETURNING ");
+		lethe_pg_ident(&s, c->key);
+		lethe_strbuf_adds(&s, " AS k) SELECT k FROM lethe_d ORDER BY k");
+	} else {
+		select_sql(&s, c);
+		key_in(&s, c, rows);
+		lethe_strbuf_adds(&s, " ORDER BY 1");
+	}
+	if ((rc = lethe_pg_exec_values(&res, be, "dispose of rows", lethe_strbuf_str(&s), np,
+				       params)) < 0) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", lethe_error_last());
+		rc = lethe_error_set(rc, "rule '%s', table '%s': %s", c->rule ? c->rule : "?", c->table,
+				     why);
+		goto out;
+	}
+	if (!c->delete && PQntuples(res) > 0)
+		rc = update_batch(be, c, res, type);
+	if (rc == 0)
+		rc = add_keys(out, res);
+	if (rc == 0 && out->n > 0)
+		rc = lethe_pg_note_changed(be, c->table);
+	if (rc == 0 && c->delete && c->done_rule)
+		for (size_t i = 0; i < out->n && rc == 0; i++)
+			rc = record_done(be, c, &out->keys[i]);
+out:
+	PQclear(locked);
+	PQclear(res);
+	free(rows);
+	free(type);
+	free(extra);
+	lethe_strbuf_release(&s);
+	lethe_strbuf_release(&keys);
+	if (rc < 0)
+		lethe_disposed_release(out);
+	return rc;
+}
+
+/* A serialization failure or deadlock (40001, 40P01) undoes the batch to its
+ * savepoint and tries it again, a bounded number of times; anything else,
+ * or the last failure, is the caller's (its transaction rolls back). */
+#define DISPOSE_TRIES 3
+
+int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
+		     const lethe_scan *scan)
+{
+	lethe_pg *be = (lethe_pg *)base;
+	int rc = 0;
+
+	if (!be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "dispose outside a transaction");
+	/* A hold placed in another transaction (lethe.lethe_holds) commits
+	 * before this batch reads, or waits until it has committed: no write
+	 * skew between a hold and the disposal it stops (engines.md s. 2). */
+	if ((rc = lethe_pg_exec(NULL, be, "lock the holds", "LOCK TABLE lethe.lethe_holds IN SHARE MODE",
+				0, NULL)) < 0)
+		return rc;
+	for (int attempt = 1; attempt <= DISPOSE_TRIES; attempt++) {
+		if ((rc = lethe_pg_exec(NULL, be, "mark the batch", "SAVEPOINT lethe_batch", 0, NULL)) < 0)
+			return rc;
+		be->last_state[0] = '\0';
+		rc = dispose_once(out, be, c, scan);
+		if (rc >= 0 || attempt == DISPOSE_TRIES ||
+		    (strcmp(be->last_state, "40001") && strcmp(be->last_state, "40P01")))
+			break;
+		if (lethe_pg_exec(NULL, be, "retry the batch", "ROLLBACK TO SAVEPOINT lethe_batch", 0,
+				  NULL) < 0)
+			break;
+	}
+	if (rc >= 0)
+		lethe_pg_exec(NULL, be, "release the batch", "RELEASE SAVEPOINT lethe_batch", 0, NULL);
+	return rc;
+}
