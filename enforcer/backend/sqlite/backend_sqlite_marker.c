@@ -26,7 +26,9 @@
  * batch, never a rule's digests). Only one run's digests exist at a time
  * (the lock, and every run clears them after its completion or recovery),
  * so they carry no run id. lethe_run_digests is the older one-row-per-
- * digest table: cleared when found, never written. */
+ * digest table: never written, read as one more sorted run (a run an older
+ * Lethe left unfinished is completed with its digests), cleared with the
+ * rest. */
 static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS lethe_runs (run_id TEXT NOT NULL, rule TEXT NOT NULL, "
 	"disposed INTEGER NOT NULL, batches INTEGER NOT NULL, PRIMARY KEY (run_id, rule)) WITHOUT ROWID;"
@@ -175,27 +177,56 @@ out:
 	return rc;
 }
 
-/* One batch's sorted run in the merge: its blob read a buffer at a time. */
+/* One sorted run in the merge: a batch's blob read a buffer at a time, or
+ * (rows) the older table's digests of the rule, in order. */
 #define RUN_BUFFER 64 /* digests */
 
 typedef struct {
 	sqlite3_blob *blob;
+	sqlite3_stmt *rows;
 	int size, offset;       /* bytes of the blob, bytes read into buf so far */
 	int have, at;           /* digests in buf, the current one */
+	int ended;              /* rows has returned SQLITE_DONE: never stepped again */
 	unsigned char buf[RUN_BUFFER * BIN_DIGEST];
 } sorted_run;
 
-/* Read the run's next buffer: 1 with a current digest, 0 at its end. */
-static int run_fill(sorted_run *r)
+static int run_fill_rows(lethe_sqlite *be, sorted_run *r)
 {
-	int n = r->size - r->offset;
+	int rc;
 
+	r->have = r->at = 0;
+	while (!r->ended && r->have < RUN_BUFFER) {
+		if ((rc = sqlite3_step(r->rows)) == SQLITE_DONE) {
+			r->ended = 1;
+			break;
+		}
+		if (rc != SQLITE_ROW)
+			return fail(be, rc, "read the run's digests");
+		const char *hex = (const char *)sqlite3_column_text(r->rows, 0);
+
+		if (!hex)
+			return lethe_error_set(LETHE_EDATA, "the run's digests in '%s' are damaged", be->path);
+		if ((rc = digest_to_bin(r->buf + (size_t)r->have * BIN_DIGEST, hex)) < 0)
+			return rc;
+		r->have++;
+	}
+	return r->have > 0;
+}
+
+/* Read the run's next buffer: 1 with a current digest, 0 at its end, or an
+ * error. */
+static int run_fill(lethe_sqlite *be, sorted_run *r)
+{
+	int n = r->size - r->offset, rc;
+
+	if (r->rows)
+		return run_fill_rows(be, r);
 	if (n <= 0)
 		return 0;
 	if (n > (int)sizeof(r->buf))
 		n = (int)sizeof(r->buf);
-	if (sqlite3_blob_read(r->blob, r->buf, n, r->offset) != SQLITE_OK)
-		return -1;
+	if ((rc = sqlite3_blob_read(r->blob, r->buf, n, r->offset)) != SQLITE_OK)
+		return fail(be, rc, "read the run's digests");
 	r->offset += n;
 	r->have = n / BIN_DIGEST;
 	r->at = 0;
@@ -265,6 +296,22 @@ static int batch_ids(sqlite3_int64 **out, size_t *n, lethe_sqlite *be, const cha
 	return 0;
 }
 
+/* The older table's digests of the rule as one more sorted run (a register
+ * whose run an older Lethe left unfinished): 1 added, 0 none, or an error. */
+static int legacy_run(lethe_sqlite *be, sorted_run *r, const char *rule)
+{
+	int rc;
+
+	if (!lethe_sqlite_has_table(be, "lethe_run_digests"))
+		return 0;
+	rc = sqlite3_prepare_v2(be->db, "SELECT digest FROM lethe_run_digests WHERE rule = ?1 "
+				"ORDER BY digest", -1, &r->rows, NULL);
+	if (rc != SQLITE_OK)
+		return fail(be, rc, "read the run's digests");
+	sqlite3_bind_text(r->rows, 1, rule, -1, SQLITE_STATIC);
+	return 1;
+}
+
 int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
 				int (*cb)(void *ctx, const char *digest), void *ctx)
 {
@@ -272,28 +319,26 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 	sqlite3_int64 *ids = NULL;
 	sorted_run *runs = NULL;
 	sorted_run **heap = NULL;
-	size_t nids = 0, n = 0;
+	size_t nids = 0, nruns = 0, n = 0;
 	char hex[LETHE_DIGEST_SIZE];
 	int rc;
 
-	if (!lethe_sqlite_has_table(be, "lethe_run_digest_batches"))
-		return 0;
 	/* run_id is the only run with digests (see create_sql) */
 	(void)run_id;
-	if ((rc = batch_ids(&ids, &nids, be, rule)) < 0 || !nids)
+	if (lethe_sqlite_has_table(be, "lethe_run_digest_batches") &&
+	    (rc = batch_ids(&ids, &nids, be, rule)) < 0)
 		goto out;
-	runs = calloc(nids, sizeof(*runs));
-	heap = calloc(nids, sizeof(*heap));
+	runs = calloc(nids + 1, sizeof(*runs));
+	heap = calloc(nids + 1, sizeof(*heap));
 	if (!runs || !heap) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < nids; i++) {
-		sorted_run *r = &runs[i];
-		int got;
+	for (nruns = 0; nruns < nids; nruns++) {
+		sorted_run *r = &runs[nruns];
 
-		if ((rc = sqlite3_blob_open(be->db, "main", "lethe_run_digest_batches", "digests", ids[i], 0,
-					    &r->blob)) != SQLITE_OK) {
+		if ((rc = sqlite3_blob_open(be->db, "main", "lethe_run_digest_batches", "digests", ids[nruns],
+					    0, &r->blob)) != SQLITE_OK) {
 			rc = fail(be, rc, "read the run's digests");
 			goto out;
 		}
@@ -302,12 +347,15 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 			rc = lethe_error_set(LETHE_EDATA, "the run's digests in '%s' are damaged", be->path);
 			goto out;
 		}
-		if ((got = run_fill(r)) < 0) {
-			rc = fail(be, sqlite3_errcode(be->db), "read the run's digests");
+	}
+	if ((rc = legacy_run(be, &runs[nruns], rule)) < 0)
+		goto out;
+	nruns += (size_t)rc;
+	for (size_t i = 0; i < nruns; i++) {
+		if ((rc = run_fill(be, &runs[i])) < 0)
 			goto out;
-		}
-		if (got)
-			heap[n++] = r;
+		if (rc)
+			heap[n++] = &runs[i];
 	}
 	for (size_t i = n; i-- > 0;)
 		heap_down(heap, n, i);
@@ -318,21 +366,19 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 		if ((rc = cb(ctx, hex)) != 0)
 			goto out;
 		if (++r->at == r->have) {
-			int got = run_fill(r);
-
-			if (got < 0) {
-				rc = fail(be, sqlite3_errcode(be->db), "read the run's digests");
+			if ((rc = run_fill(be, r)) < 0)
 				goto out;
-			}
-			if (!got)
+			if (!rc)
 				heap[0] = heap[--n];
 		}
 		heap_down(heap, n, 0);
 	}
 	rc = 0;
 out:
-	for (size_t i = 0; runs && i < nids; i++)
+	for (size_t i = 0; runs && i <= nids; i++) {
 		sqlite3_blob_close(runs[i].blob);
+		sqlite3_finalize(runs[i].rows);
+	}
 	free(runs);
 	free(heap);
 	free(ids);
