@@ -13,7 +13,8 @@
  *    commits them (lethe_backend_dispose): what is disposed is what was due,
  *    not held and not blocked at that instant.
  *  - A batch holds the keys it changed, at most its size (at most
- *    BATCH_CEILING rows): memory is bounded by the batch.
+ *    LETHE_DISPOSE_BATCH_CEILING rows), and only its greatest key outlives it: memory is
+ *    bounded by one batch.
  *  - Nothing is written before every rule's due count is known to be within
  *    the cap; nothing is written at all in a dry run.
  *  - A batch that disposes of rows records in its own transaction that
@@ -34,11 +35,11 @@
 /* Batch sizes: a batch is sized by the time its transaction took, so that a
  * run does few commits and holds the write lock briefly: it doubles while a
  * batch takes under BATCH_GROW_NS and halves when one takes over
- * BATCH_SHRINK_NS, between LETHE_DISPOSE_BATCH and BATCH_CEILING rows (the
- * ceiling bounds the keys a batch holds in memory). */
+ * BATCH_SHRINK_NS, between LETHE_DISPOSE_BATCH and
+ * LETHE_DISPOSE_BATCH_CEILING rows (the ceiling bounds the keys a batch
+ * holds in memory). */
 #define BATCH_GROW_NS 250000000LL
 #define BATCH_SHRINK_NS 1000000000LL
-#define BATCH_CEILING 100000
 
 static int64_t now_ns(void)
 {
@@ -50,10 +51,10 @@ static int64_t now_ns(void)
 
 size_t lethe_dispose_next_batch(size_t rows, int64_t took_ns)
 {
-	if (took_ns < BATCH_GROW_NS && rows <= BATCH_CEILING / 2)
+	if (took_ns < BATCH_GROW_NS && rows <= LETHE_DISPOSE_BATCH_CEILING / 2)
 		return rows * 2;
 	if (took_ns < BATCH_GROW_NS)
-		return BATCH_CEILING;
+		return LETHE_DISPOSE_BATCH_CEILING;
 	if (took_ns > BATCH_SHRINK_NS && rows >= 2 * LETHE_DISPOSE_BATCH)
 		return rows / 2;
 	return rows;
@@ -190,10 +191,14 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 		if ((rc = dispose_batch(ctx, r, &change, rp, &scan, &d)) != 0 ||
 		    (d.paged ? d.paged : d.n) < limit)
 			break;
-		/* the next batch starts after this one's greatest key */
+		/* the next batch starts after this one's greatest key, the
+		 * only thing kept of it: a batch's keys are freed before the
+		 * next one's are read, so at most one batch is in memory */
 		lethe_disposed_release(&last);
-		last = d;
-		memset(&d, 0, sizeof(d));
+		rc = lethe_disposed_add(&last, &d.last, 1);
+		lethe_disposed_release(&d);
+		if (rc < 0)
+			break;
 		if (!fixed)
 			limit = lethe_dispose_next_batch(limit, now_ns() - t0);
 	}

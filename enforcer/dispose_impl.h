@@ -48,6 +48,10 @@ typedef struct {
 int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 		  const lethe_policy *policy, const lethe_dispose_options *opts);
 
+/* The greatest batch: it bounds the keys and digests a batch holds in
+ * memory (50,000 keys and their digests are about 5 MiB). */
+#define LETHE_DISPOSE_BATCH_CEILING 50000
+
 /* The size of the next batch after one of `rows` rows that took took_ns. */
 size_t lethe_dispose_next_batch(size_t rows, int64_t took_ns);
 

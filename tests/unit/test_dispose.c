@@ -421,9 +421,9 @@ START_TEST(test_dispose_batch_size_follows_time)
 		n = lethe_dispose_next_batch(n, ms);
 		steps++;
 	}
-	ck_assert_uint_eq(n, 100000);
+	ck_assert_uint_eq(n, LETHE_DISPOSE_BATCH_CEILING);
 	ck_assert_int_lt(steps, 10);
-	ck_assert_uint_eq(lethe_dispose_next_batch(n, 2000 * ms), 50000);
+	ck_assert_uint_eq(lethe_dispose_next_batch(n, 2000 * ms), LETHE_DISPOSE_BATCH_CEILING / 2);
 }
 END_TEST
 

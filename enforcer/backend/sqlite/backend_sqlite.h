@@ -40,6 +40,7 @@ typedef struct {
 	/* the statement time bound (backend_sqlite_watch.c) */
 	struct lethe_sqlite_watch { sqlite3_stmt *stmt; int64_t start; } *watch;
 	size_t nwatch, capwatch;
+	int64_t oldest_start;   /* at most the least start in watch */
 	int64_t limit_ms;       /* a running statement older than this is interrupted */
 	int timed_out;          /* the progress handler interrupted a statement */
 	char timeout_msg[160];

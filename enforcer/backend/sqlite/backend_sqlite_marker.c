@@ -5,27 +5,37 @@
  * says how the evidence uses them.
  *
  * Invariants:
- *  - lethe_runs and lethe_run_digests hold only run ids, rule names, counts
+ *  - lethe_runs and lethe_run_digest_batches hold only run ids, rule names, counts
  *    and keyed digests: nothing that identifies a person without the key.
  *  - The tables are Lethe's own and left out of the schema fingerprint, so
  *    creating them does not look like a schema change.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "backend_sqlite.h"
 #include "lethe/error.h"
+#include "lethe/token.h"
 
-/* Digests arrive in key order, which is random in digest order: a table
- * keyed by digest would rewrite pages all over itself in every batch. They
- * are appended instead, and sorted once, when the
- * completion reads them. Only one run's digests exist at a time (the lock,
- * and every run clears them after its completion or recovery), so they carry
- * no run id. */
+/* A batch's digests are stored as one row: its digests in binary (32 bytes
+ * each, half the hex), sorted, concatenated in one blob. A row per digest
+ * cost a B-tree insertion (and an index entry) per disposed row, then a sort
+ * of all of them and a delete row by row, all journalled, and VACUUM copied
+ * them in between. The completion merges the batches' sorted runs (a k-way
+ * merge reading each blob incrementally: memory is a small buffer per
+ * batch, never a rule's digests). Only one run's digests exist at a time
+ * (the lock, and every run clears them after its completion or recovery),
+ * so they carry no run id. lethe_run_digests is the older one-row-per-
+ * digest table: never written, read as one more sorted run (a run an older
+ * Lethe left unfinished is completed with its digests), cleared with the
+ * rest. */
 static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS lethe_runs (run_id TEXT NOT NULL, rule TEXT NOT NULL, "
 	"disposed INTEGER NOT NULL, batches INTEGER NOT NULL, PRIMARY KEY (run_id, rule)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS lethe_run_digests (rule TEXT NOT NULL, digest TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS lethe_run_digests_rule ON lethe_run_digests (rule);";
+	"CREATE TABLE IF NOT EXISTS lethe_run_digest_batches (id INTEGER PRIMARY KEY, "
+	"rule TEXT NOT NULL, digests BLOB NOT NULL);";
+
+#define BIN_DIGEST 32 /* LETHE_DIGEST_LEN hex digits */
 
 static int fail(lethe_sqlite *be, int rc, const char *what)
 {
@@ -35,23 +45,82 @@ static int fail(lethe_sqlite *be, int rc, const char *what)
 			       lethe_sqlite_why(why, sizeof(why), be->db));
 }
 
+static int hex_nibble(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Lowercase hex (what lethe_digest writes) to binary: byte order is the
+ * order of the hex text, so sorting either sorts both. */
+static int digest_to_bin(unsigned char out[BIN_DIGEST], const char *hex)
+{
+	for (size_t i = 0; i < BIN_DIGEST; i++) {
+		int hi = hex_nibble(hex[2 * i]), lo = hi < 0 ? -1 : hex_nibble(hex[2 * i + 1]);
+
+		if (lo < 0)
+			return lethe_error_set(LETHE_ESOFTWARE, "a run digest is not %d lowercase hex digits",
+					       LETHE_DIGEST_LEN);
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if (hex[2 * BIN_DIGEST])
+		return lethe_error_set(LETHE_ESOFTWARE, "a run digest is too long");
+	return 0;
+}
+
+static void digest_to_hex(char out[LETHE_DIGEST_SIZE], const unsigned char *bin)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < BIN_DIGEST; i++) {
+		out[2 * i] = digits[bin[i] >> 4];
+		out[2 * i + 1] = digits[bin[i] & 15];
+	}
+	out[LETHE_DIGEST_LEN] = '\0';
+}
+
+static int cmp_digest(const void *a, const void *b)
+{
+	return memcmp(a, b, BIN_DIGEST);
+}
+
+/* The batch's digests as one sorted blob: *out is malloc'd. */
+static int sorted_blob(unsigned char **out, const char *const *digests, size_t n)
+{
+	unsigned char *bin = malloc(n ? n * BIN_DIGEST : 1);
+	int rc;
+
+	if (!bin)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if ((rc = digest_to_bin(bin + i * BIN_DIGEST, digests[i])) < 0) {
+			free(bin);
+			return rc;
+		}
+	qsort(bin, n, BIN_DIGEST, cmp_digest);
+	*out = bin;
+	return 0;
+}
+
 int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
 		      const char *const *digests, size_t ndigests)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
 	sqlite3_stmt *up = NULL, *dg = NULL;
+	unsigned char *bin = NULL;
 	int rc;
 
 	if (!be->in_txn)
 		return lethe_error_set(LETHE_ESOFTWARE, "mark outside a transaction");
+	if ((size_t)ndigests > (size_t)INT32_MAX / BIN_DIGEST)
+		return lethe_error_set(LETHE_ESOFTWARE, "too many digests in one batch");
 	if ((rc = sqlite3_exec(be->db, create_sql, NULL, NULL, NULL)) != SQLITE_OK)
 		return fail(be, rc, "create the run marker");
 	rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_runs (run_id, rule, disposed, batches) "
 				"VALUES (?1, ?2, ?3, 1) ON CONFLICT (run_id, rule) DO UPDATE SET "
 				"disposed = disposed + excluded.disposed, batches = batches + 1", -1, &up, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_run_digests (rule, digest) "
-					"VALUES (?2, ?3)", -1, &dg, NULL);
+		rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_run_digest_batches (rule, digests) "
+					"VALUES (?1, ?2)", -1, &dg, NULL);
 	if (rc != SQLITE_OK) {
 		rc = fail(be, rc, "write the run marker");
 		goto out;
@@ -63,18 +132,16 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 		rc = fail(be, rc, "write the run marker");
 		goto out;
 	}
-	sqlite3_bind_text(dg, 2, rule, -1, SQLITE_STATIC);
-	for (size_t i = 0; i < ndigests; i++) {
-		sqlite3_bind_text(dg, 3, digests[i], -1, SQLITE_STATIC);
-		rc = sqlite3_step(dg);
-		sqlite3_reset(dg);
-		if (rc != SQLITE_DONE) {
-			rc = fail(be, rc, "write the run's digests");
-			goto out;
-		}
-	}
 	rc = 0;
+	if (!ndigests)
+		goto out;
+	if ((rc = sorted_blob(&bin, digests, ndigests)) < 0)
+		goto out;
+	sqlite3_bind_text(dg, 1, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(dg, 2, bin, (int)(ndigests * BIN_DIGEST), SQLITE_STATIC);
+	rc = sqlite3_step(dg) == SQLITE_DONE ? 0 : fail(be, sqlite3_errcode(be->db), "write the run's digests");
 out:
+	free(bin);
 	sqlite3_finalize(up);
 	sqlite3_finalize(dg);
 	return rc;
@@ -110,28 +177,239 @@ out:
 	return rc;
 }
 
-int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
-				int (*cb)(void *ctx, const char *digest), void *ctx)
+/* One sorted run in the merge: a batch's blob read a buffer at a time, or
+ * (rows) the older table's digests of the rule, in order. */
+#define RUN_BUFFER 64 /* digests */
+
+typedef struct {
+	sqlite3_blob *blob;
+	sqlite3_stmt *rows;
+	int size, offset;       /* bytes of the blob, bytes read into buf so far */
+	int have, at;           /* digests in buf, the current one */
+	int ended;              /* rows has returned SQLITE_DONE: never stepped again */
+	unsigned char buf[RUN_BUFFER * BIN_DIGEST];
+} sorted_run;
+
+static int run_fill_rows(lethe_sqlite *be, sorted_run *r)
 {
-	lethe_sqlite *be = (lethe_sqlite *)base;
+	int rc;
+
+	r->have = r->at = 0;
+	while (!r->ended && r->have < RUN_BUFFER) {
+		if ((rc = sqlite3_step(r->rows)) == SQLITE_DONE) {
+			r->ended = 1;
+			break;
+		}
+		if (rc != SQLITE_ROW)
+			return fail(be, rc, "read the run's digests");
+		const char *hex = (const char *)sqlite3_column_text(r->rows, 0);
+
+		if (!hex)
+			return lethe_error_set(LETHE_EDATA, "the run's digests in '%s' are damaged", be->path);
+		if ((rc = digest_to_bin(r->buf + (size_t)r->have * BIN_DIGEST, hex)) < 0)
+			return rc;
+		r->have++;
+	}
+	return r->have > 0;
+}
+
+/* Read the run's next buffer: 1 with a current digest, 0 at its end, or an
+ * error. */
+static int run_fill(lethe_sqlite *be, sorted_run *r)
+{
+	int n = r->size - r->offset, rc;
+
+	if (r->rows)
+		return run_fill_rows(be, r);
+	if (n <= 0)
+		return 0;
+	if (n > (int)sizeof(r->buf))
+		n = (int)sizeof(r->buf);
+	if ((rc = sqlite3_blob_read(r->blob, r->buf, n, r->offset)) != SQLITE_OK)
+		return fail(be, rc, "read the run's digests");
+	r->offset += n;
+	r->have = n / BIN_DIGEST;
+	r->at = 0;
+	return r->have > 0;
+}
+
+static const unsigned char *run_head(const sorted_run *r)
+{
+	return r->buf + (size_t)r->at * BIN_DIGEST;
+}
+
+/* Binary min-heap of run pointers ordered by their current digest. */
+static void heap_down(sorted_run **h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < n && memcmp(run_head(h[l]), run_head(h[m]), BIN_DIGEST) < 0)
+			m = l;
+		if (l + 1 < n && memcmp(run_head(h[l + 1]), run_head(h[m]), BIN_DIGEST) < 0)
+			m = l + 1;
+		if (m == i)
+			return;
+		sorted_run *t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* The batches' row ids of a rule: *out malloc'd. */
+static int batch_ids(sqlite3_int64 **out, size_t *n, lethe_sqlite *be, const char *rule)
+{
 	sqlite3_stmt *stmt = NULL;
+	sqlite3_int64 *ids = NULL;
+	size_t count = 0, cap = 0;
+	int rc;
+
+	rc = sqlite3_prepare_v2(be->db, "SELECT id FROM lethe_run_digest_batches WHERE rule = ?1 ORDER BY id",
+				-1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return fail(be, rc, "read the run's digests");
+	sqlite3_bind_text(stmt, 1, rule, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (count == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			sqlite3_int64 *grown = realloc(ids, ncap * sizeof(*ids));
+
+			if (!grown) {
+				free(ids);
+				sqlite3_finalize(stmt);
+				return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			}
+			ids = grown;
+			cap = ncap;
+		}
+		ids[count++] = sqlite3_column_int64(stmt, 0);
+	}
+	rc = rc == SQLITE_DONE ? 0 : fail(be, rc, "read the run's digests");
+	sqlite3_finalize(stmt);
+	if (rc < 0) {
+		free(ids);
+		return rc;
+	}
+	*out = ids;
+	*n = count;
+	return 0;
+}
+
+/* The older table's digests of the rule as one more sorted run (a register
+ * whose run an older Lethe left unfinished): 1 added, 0 none, or an error. */
+static int legacy_run(lethe_sqlite *be, sorted_run *r, const char *rule)
+{
 	int rc;
 
 	if (!lethe_sqlite_has_table(be, "lethe_run_digests"))
 		return 0;
-	/* run_id is the only run with digests (see create_sql) */
-	(void)run_id;
-	rc = sqlite3_prepare_v2(be->db, "SELECT digest FROM lethe_run_digests WHERE rule = ?2 "
-				"ORDER BY digest", -1, &stmt, NULL);
+	rc = sqlite3_prepare_v2(be->db, "SELECT digest FROM lethe_run_digests WHERE rule = ?1 "
+				"ORDER BY digest", -1, &r->rows, NULL);
 	if (rc != SQLITE_OK)
 		return fail(be, rc, "read the run's digests");
-	sqlite3_bind_text(stmt, 2, rule, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		if ((rc = cb(ctx, (const char *)sqlite3_column_text(stmt, 0))) != 0)
+	sqlite3_bind_text(r->rows, 1, rule, -1, SQLITE_STATIC);
+	return 1;
+}
+
+int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
+				int (*cb)(void *ctx, const char *digest), void *ctx)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	sqlite3_int64 *ids = NULL;
+	sorted_run *runs = NULL;
+	sorted_run **heap = NULL;
+	size_t nids = 0, nruns = 0, n = 0;
+	char hex[LETHE_DIGEST_SIZE];
+	int rc;
+
+	/* run_id is the only run with digests (see create_sql) */
+	(void)run_id;
+	if (lethe_sqlite_has_table(be, "lethe_run_digest_batches") &&
+	    (rc = batch_ids(&ids, &nids, be, rule)) < 0)
+		goto out;
+	runs = calloc(nids + 1, sizeof(*runs));
+	heap = calloc(nids + 1, sizeof(*heap));
+	if (!runs || !heap) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (nruns = 0; nruns < nids; nruns++) {
+		sorted_run *r = &runs[nruns];
+
+		if ((rc = sqlite3_blob_open(be->db, "main", "lethe_run_digest_batches", "digests", ids[nruns],
+					    0, &r->blob)) != SQLITE_OK) {
+			rc = fail(be, rc, "read the run's digests");
 			goto out;
-	rc = rc == SQLITE_DONE ? 0 : fail(be, rc, "read the run's digests");
+		}
+		r->size = sqlite3_blob_bytes(r->blob);
+		if (r->size % BIN_DIGEST) {
+			rc = lethe_error_set(LETHE_EDATA, "the run's digests in '%s' are damaged", be->path);
+			goto out;
+		}
+	}
+	if ((rc = legacy_run(be, &runs[nruns], rule)) < 0)
+		goto out;
+	nruns += (size_t)rc;
+	for (size_t i = 0; i < nruns; i++) {
+		if ((rc = run_fill(be, &runs[i])) < 0)
+			goto out;
+		if (rc)
+			heap[n++] = &runs[i];
+	}
+	for (size_t i = n; i-- > 0;)
+		heap_down(heap, n, i);
+	while (n) {
+		sorted_run *r = heap[0];
+
+		digest_to_hex(hex, run_head(r));
+		if ((rc = cb(ctx, hex)) != 0)
+			goto out;
+		if (++r->at == r->have) {
+			if ((rc = run_fill(be, r)) < 0)
+				goto out;
+			if (!rc)
+				heap[0] = heap[--n];
+		}
+		heap_down(heap, n, 0);
+	}
+	rc = 0;
 out:
+	for (size_t i = 0; runs && i <= nids; i++) {
+		sqlite3_blob_close(runs[i].blob);
+		sqlite3_finalize(runs[i].rows);
+	}
+	free(runs);
+	free(heap);
+	free(ids);
+	return rc;
+}
+
+/* Delete every row of a table of ours if it exists and has any. */
+static int clear_table(lethe_sqlite *be, const char *table)
+{
+	sqlite3_stmt *stmt = NULL;
+	char *sql;
+	int rc, any;
+
+	if (!lethe_sqlite_has_table(be, table))
+		return SQLITE_OK;
+	if (!(sql = sqlite3_mprintf("SELECT 1 FROM \"%w\" LIMIT 1", table)))
+		return SQLITE_NOMEM;
+	rc = sqlite3_prepare_v2(be->db, sql, -1, &stmt, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
+		return rc;
+	any = sqlite3_step(stmt) == SQLITE_ROW;
+	/* finalised first: finalising a statement resets the connection's
+	 * error, which the caller's message reads */
 	sqlite3_finalize(stmt);
+	if (!any)
+		return SQLITE_OK;
+	if (!(sql = sqlite3_mprintf("DELETE FROM \"%w\"", table)))
+		return SQLITE_NOMEM;
+	rc = sqlite3_exec(be->db, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
 	return rc;
 }
 
@@ -149,17 +427,9 @@ int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id)
 	 * without WHERE drops the table's pages at once instead of row by row.
 	 * It rewrites the table even when empty, hence the look first: a run
 	 * that disposed of nothing leaves the file byte-identical. */
-	rc = sqlite3_prepare_v2(be->db, "SELECT 1 FROM lethe_run_digests LIMIT 1", -1, &stmt, NULL);
-	if (rc == SQLITE_OK) {
-		int any = sqlite3_step(stmt) == SQLITE_ROW;
-
-		/* finalised first: finalising a statement resets the
-		 * connection's error, which the message below reads */
-		sqlite3_finalize(stmt);
-		stmt = NULL;
-		if (any)
-			rc = sqlite3_exec(be->db, "DELETE FROM lethe_run_digests", NULL, NULL, NULL);
-	}
+	rc = clear_table(be, "lethe_run_digest_batches");
+	if (rc == SQLITE_OK)
+		rc = clear_table(be, "lethe_run_digests");
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(be->db, "DELETE FROM lethe_runs WHERE ?1 = '*' OR run_id = ?1",
 					-1, &stmt, NULL);

@@ -19,6 +19,9 @@
  *  - A statement outer to the one running (a scan whose row callback runs a
  *    query of its own) keeps its own start, so a statement's time includes
  *    the time its rows spend in callbacks.
+ *  - be->oldest_start is at most the start of every entry of the list (set
+ *    when an entry is added, never raised by a new stamp), so the handler's
+ *    shortcut never misses a statement over the bound.
  *  - be->timed_out is set exactly when the handler interrupted; messages are
  *    taken through lethe_sqlite_errmsg() so they say so instead of
  *    "interrupted".
@@ -58,14 +61,21 @@ static int trace(unsigned type, void *ud, void *p, void *x)
 	/* "-- TRIGGER name": a trigger fires inside a running statement */
 	if (type != SQLITE_TRACE_STMT || (sql && sql[0] == '-' && sql[1] == '-'))
 		return 0;
-	for (i = 0; i < be->nwatch; i++) {
+	/* A statement run again (every step after a reset: each row of a loop
+	 * of inserts) is only stamped; the list is pruned when a new one comes,
+	 * which is once per prepared statement. */
+	for (i = 0; i < be->nwatch; i++)
 		if (be->watch[i].stmt == stmt) {
 			be->watch[i].start = now_ms();
 			return 0;
 		}
-		if (live(be->db, be->watch[i].stmt))
+	be->oldest_start = now_ms();
+	for (i = 0; i < be->nwatch; i++)
+		if (live(be->db, be->watch[i].stmt)) {
 			be->watch[kept++] = be->watch[i];
-	}
+			if (be->watch[i].start < be->oldest_start)
+				be->oldest_start = be->watch[i].start;
+		}
 	be->nwatch = kept;
 	if (LETHE_VEC_RESERVE(be->watch, be->nwatch + 1, be->capwatch) < 0)
 		return 0; /* unwatched: the statement is bounded by SQLite alone */
@@ -83,6 +93,10 @@ static int progress(void *ud)
 	if (be->limit_ms <= 0 || be->nwatch == 0)
 		return 0;
 	now = now_ms();
+	/* no watched statement can be over the bound yet: stamps only grow, so
+	 * oldest_start is never after the least of them */
+	if (now - be->oldest_start <= be->limit_ms)
+		return 0;
 	for (sqlite3_stmt *s = sqlite3_next_stmt(be->db, NULL); s; s = sqlite3_next_stmt(be->db, s)) {
 		if (!sqlite3_stmt_busy(s))
 			continue;
