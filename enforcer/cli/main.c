@@ -131,7 +131,7 @@ static const cli_option report_options[] = {
 	{ "html", "DIR", "write the report into DIR (index.html)", 0 },
 	{ "since", "YYYY-MM-DD", "only evidence from that day", 0 },
 	{ "as-of", "YYYY-MM-DD", "the plan part as of that day", 0 },
-	{ "language", "en|fi", "the report's language (default the locale's)", 0 },
+	{ "language", "en|fi|sv", "the report's language (default lethe.yaml's, else the locale's)", 0 },
 	{ "json", NULL, "the report's model as JSON on stdout", 0 },
 	END
 };
@@ -199,7 +199,7 @@ const cli_command cli_commands[] = {
 	  "verify-proof FILE --allowed-signers FILE [--pseudonym-key FILE] [--json]", NULL,
 	  verify_proof_options },
 	{ "report", cmd_report, "write the compliance report: a static HTML page over evidence and plan",
-	  "report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD] [--language en|fi] [--json]",
+	  "report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD] [--language en|fi|sv] [--json]",
 	  NULL, report_options },
 	{ "digest", cmd_digest, "a row's or subject's keyed digest, and the runs that disposed of it",
 	  "digest (--table NAME | --rule NAME) --key KEY [--json]\ndigest --subject KEY [--json]", NULL,
