@@ -76,6 +76,7 @@ static const cli_option access_options[] = {
 	{ "output", "FILE", "the export, FILE.zip or FILE.tar.gz (never overwritten)", 0 },
 	{ "received", "YYYY-MM-DD", "the day the request arrived", 0 },
 	{ "lang", "fi|sv|en", "the language of the summary (default lethe.yaml's language)", 0 },
+	{ "by", "PRINCIPAL", "who answers the request, named in the record and commit subject", 0 },
 	END
 };
 static const cli_option replay_options[] = {
@@ -175,7 +176,7 @@ const cli_command cli_commands[] = {
 	  "requests extend ID --until YYYY-MM-DD --reason TEXT", "list add extend", requests_options },
 	{ "access", cmd_access, "export a data subject's data and what is kept, why and until when",
 	  "access --subject KEY --output FILE.zip|FILE.tar.gz [--received YYYY-MM-DD]\n"
-	  "    [--lang fi|sv|en]", NULL,
+	  "    [--lang fi|sv|en] [--by PRINCIPAL]", NULL,
 	  access_options },
 	{ "replay", cmd_replay, "after a restore from a backup, erase again what was erased since",
 	  "replay [--dry-run] [--json]", NULL, replay_options },
