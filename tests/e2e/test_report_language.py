@@ -6,37 +6,17 @@ section, the requests table), in each language, and that no other
 language's headings are on it."""
 import os
 import re
-import shutil
-import sqlite3
-from lethe_e2e import SOURCE, check, equal, finish, run, tmpdir
+from lethe_e2e import check, equal, finish, run
+from lethe_officer_e2e import Site
 
-DATA = os.path.join(SOURCE, "tests", "e2e", "data", "answers")
 HEADINGS = {
     "en": ["Retention and disposal report", "Verification of the evidence", "Requests of data subjects"],
     "fi": ["Säilytys- ja hävitysraportti", "Todisteiden tarkastus", "Rekisteröityjen pyynnöt"],
     "sv": ["Rapport om lagring och gallring", "Verifiering av bevisen", "De registrerades begäranden"],
 }
 
-d = tmpdir()
-policies = os.path.join(d, "policies")
-os.makedirs(policies)
-shutil.copy(os.path.join(DATA, "policies.yaml"), policies)
-db = os.path.join(d, "shop.sqlite")
-con = sqlite3.connect(db)
-con.executescript("""
-CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, email TEXT, last_seen TEXT);
-CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id),
-                     order_date TEXT);
-CREATE TABLE chats (id INTEGER PRIMARY KEY, customer_id INTEGER, ended_at TEXT);
-INSERT INTO customers VALUES (1, 'A', 'a@example.com', '2020-01-01');
-INSERT INTO orders VALUES (10, 1, '2019-03-01');
-INSERT INTO chats VALUES (20, 1, '2020-06-01');
-""")
-con.commit()
-con.close()
-rc, out, err = run("init", os.path.join(d, "site"), "--database", db, "--policies", policies)
-equal(rc, 0, f"init ({err.strip()})")
-cfg = os.path.join(d, "site", "lethe.yaml")
+s = Site(customers=50)
+d, cfg = s.d, s.cfg
 base_cfg = open(cfg, encoding="utf-8").read()
 env_c = dict(os.environ, LANG="C", LC_ALL="", LC_MESSAGES="")
 
