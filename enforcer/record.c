@@ -117,9 +117,12 @@ int lethe_record_describe(char **out, const json_t *record)
 	int n;
 
 	*out = NULL;
-	if (!kind || (strcmp(kind, "hold") && strcmp(kind, "release")))
+	if (!kind || (strcmp(kind, "hold") && strcmp(kind, "release") &&
+		      (strcmp(kind, "export") || !by)))
 		return 0;
-	if (!strcmp(kind, "hold"))
+	if (!strcmp(kind, "export"))
+		n = asprintf(out, "by %s", by);
+	else if (!strcmp(kind, "hold"))
 		n = asprintf(out, "%s%s%s%s", rule ? "rule " : "subject", rule ? rule : "",
 			     by ? " by " : "", by ? by : "");
 	else

@@ -1,5 +1,5 @@
 /*
- * report_lang.c - the report's texts in English and Finnish. Format
+ * report_lang.c - the report's texts in English, Finnish and Swedish. Format
  * directives (%s, %lld) appear in the same order in every language.
  */
 #include <string.h>
@@ -79,9 +79,45 @@ static const char *const fi[T_COUNT] = {
 	[T_NONE] = "ei yhtään", [T_CHART_TABLE] = "Kaavion luvut",
 };
 
+static const char *const sv[T_COUNT] = {
+	[T_LANG] = "sv", [T_TITLE] = "Rapport om lagring och gallring",
+	[T_REGISTER] = "Register", [T_CONTROLLER] = "Personuppgiftsansvarig", [T_AS_OF] = "Per dag",
+	[T_SINCE] = "Bevis sedan", [T_MADE] = "Skapad", [T_CONTENTS] = "Innehåll",
+	[T_VERIFY] = "Verifiering av bevisen",
+	[T_VERIFY_OK] = "Varje commit verifierad: %lld commits, %lld poster; senaste post %lld, commit %s.",
+	[T_VERIFY_FAILED] = "Verifieringen MISSLYCKADES vid post %lld, commit %s: %s. De %lld commits före den är verifierade; de efter den kontrollerades inte.",
+	[T_VERIFY_NOT_RUN] = "Inte verifierad: konfigurationen anger ingen fil med tillåtna signerare.",
+	[T_VERIFY_ERROR] = "Verifieringen kunde inte köras: %s",
+	[T_RUNS] = "Körningar per månad", [T_RUNS_DESC] = "Gallringskörningar per månad efter resultat (radering räknas separat).",
+	[T_MONTH] = "Månad", [T_COMPLETED] = "slutförd", [T_FAILED] = "misslyckad",
+	[T_RECOVERED] = "återställd", [T_ABORTED] = "avbruten", [T_ERASURES] = "raderingar",
+	[T_DISPOSED] = "Gallrade rader per regel och månad",
+	[T_DISPOSED_DESC] = "Gallrade (raderade, pseudonymiserade eller maskerade) rader per månad, staplade per regel.",
+	[T_RULE] = "Regel", [T_TOTAL] = "Totalt",
+	[T_DUE] = "Det som förfaller de kommande 12 månaderna",
+	[T_DUE_DESC] = "Rader som förfaller per månad enligt nuvarande policy och register.",
+	[T_DUE_NOW] = "Förfallet nu (nästa körning)", [T_ACTION] = "Åtgärd", [T_BASIS] = "Grund",
+	[T_HELD] = "Spärrat",
+	[T_HOLDS] = "Bevarandespärrar", [T_HOLD] = "Spärr", [T_SCOPE] = "Omfattning", [T_REASON] = "Skäl",
+	[T_PLACED_BY] = "Lagd av", [T_SINCE_COL] = "Sedan", [T_UNTIL] = "Till",
+	[T_RELEASED] = "Hävd", [T_FILTERED] = "vissa rader", [T_IN_FORCE] = "gäller",
+	[T_SUBJECT_DIGEST] = "registrerad",
+	[T_REQUESTS] = "De registrerades begäranden", [T_KIND] = "Typ", [T_RECEIVED] = "Mottagen",
+	[T_DEADLINE] = "Tidsfrist", [T_ANSWERED] = "Besvarad", [T_STATE] = "I tid?",
+	[T_IN_TIME] = "i tid", [T_LATE] = "SEN", [T_OPEN] = "öppen", [T_OVERDUE] = "FÖRSENAD",
+	[T_REQUESTS_SUMMARY] = "%lld begäranden: %lld besvarade i tid, %lld sent, %lld öppna, %lld försenade.",
+	[T_POLICY] = "Policyändringar", [T_INITIAL] = "den första tillämpade policyn",
+	[T_ADDED] = "tillagd", [T_CHANGED] = "ändrad", [T_REMOVED] = "borttagen", [T_RECORD] = "Post",
+	[T_APPROVALS] = "Godkännanden och godkännare", [T_APPROVER] = "Godkännare", [T_KEY] = "Nyckel",
+	[T_POLICY_DIGEST] = "Policyns hashvärde", [T_DAY] = "Dag",
+	[T_COMMITS] = "Varje commit och dess verifiering", [T_COMMIT] = "Commit",
+	[T_VERIFIED] = "Verifierad", [T_OK] = "ok", [T_NOT_CHECKED] = "inte kontrollerad",
+	[T_NONE] = "inga", [T_CHART_TABLE] = "Diagrammets siffror",
+};
+
 const char *report_text_get(lethe_report_language lang, report_text t)
 {
-	const char *s = (lang == LETHE_REPORT_FI ? fi : en)[t];
+	const char *s = (lang == LETHE_REPORT_FI ? fi : lang == LETHE_REPORT_SV ? sv : en)[t];
 
 	return s ? s : en[t];
 }
@@ -92,7 +128,9 @@ int lethe_report_language_parse(lethe_report_language *out, const char *name)
 		*out = LETHE_REPORT_EN;
 	else if (!strncasecmp(name, "fi", 2) && (!name[2] || strchr("_.-@", name[2])))
 		*out = LETHE_REPORT_FI;
+	else if (!strncasecmp(name, "sv", 2) && (!name[2] || strchr("_.-@", name[2])))
+		*out = LETHE_REPORT_SV;
 	else
-		return lethe_error_set(LETHE_EUSAGE, "report: no texts in language '%s' (en, fi)", name);
+		return lethe_error_set(LETHE_EUSAGE, "report: no texts in language '%s' (en, fi, sv)", name);
 	return 0;
 }

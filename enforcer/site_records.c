@@ -190,8 +190,9 @@ static int record_export(lethe_site *s, const lethe_subject *subject,
 	if ((rc = lethe_site_request_received(s, "access", digest, as_of, received)) < 0)
 		return rc;
 	lethe_day_format(as_of, answered);
-	fields = lethe_record_export(digest, res, len > 4 && !strcasecmp(path + len - 4, ".zip") ?
-				     "zip" : "tar.gz", received, answered);
+	fields = with_actor(lethe_record_export(digest, res, len > 4 &&
+						!strcasecmp(path + len - 4, ".zip") ? "zip" : "tar.gz",
+						received, answered), s);
 	if (!fields)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	rc = lethe_runlog_record(NULL, &env, "export", fields);

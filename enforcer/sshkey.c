@@ -239,9 +239,11 @@ static int parse_blob(lethe_sshkey **out, const unsigned char *p, size_t n,
 	if (sshwire_get_string(&r, &cipher, &ciphern) != 0)
 		return bad(name, "truncated header");
 	if (ciphern != 4 || memcmp(cipher, "none", 4) != 0)
-		return lethe_error_set(LETHE_EDATA,
-			"private key '%s' is encrypted: lethe needs an unencrypted key "
-			"(ssh-keygen -p -N '' -f '%s')", name, name);
+		return lethe_error_set(LETHE_ENOINPUT,
+			"private key '%s' is protected by a passphrase, and lethe can neither ask "
+			"for it nor use ssh-agent: give a key file without a passphrase, readable "
+			"only by you (ssh-keygen -t ed25519 -N '' -f FILE; its .pub line in the "
+			"allowed signers)", name);
 	if (!sshwire_get_string_eq(&r, "none") || !sshwire_get_string_eq(&r, ""))
 		return bad(name, "kdf is not none");
 	sshwire_get_u32(&r, &nkeys);

@@ -567,7 +567,8 @@ static int check_release(record *r, json_t *rec)
 	return 0;
 }
 
-/* export: an access request's subject digest, tables and archive. */
+/* export: an access request's subject digest, tables and archive, and who
+ * answered it when named (`by`). */
 static int check_export(record *r, json_t *rec)
 {
 	json_t *v = NULL, *tables = NULL, *archive = NULL, *t;
@@ -581,7 +582,7 @@ static int check_export(record *r, json_t *rec)
 	    field(r, &archive, rec, "", "archive", JSON_OBJECT) < 0 ||
 	    field(r, &v, archive, "archive.", "format", JSON_STRING) < 0 ||
 	    shaped(r, NULL, archive, "archive.", "sha256", "hex64") < 0 ||
-	    check_request_dates(r, rec) < 0)
+	    check_request_dates(r, rec) < 0 || check_by(r, rec) < 0)
 		return LETHE_EVERIFY;
 	if (strcmp(json_string_value(json_object_get(rec, "request")), "access"))
 		return verify_fail(r->s, "%s: an export's 'request' is not 'access'", r->path);

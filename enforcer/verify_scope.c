@@ -104,8 +104,9 @@ static int check_changes(verify_state *s, const char *kind, json_t *rec, const c
 
 /* A hold's or release's subject after "lethe: KIND NNNNNNNN " (written since
  * records name who acted): "subject" or "rule NAME" for a hold, "hold ID"
- * for a release, then " by BY" when the record has `by`. NULL for other
- * kinds, and when out of memory (*oom set). */
+ * for a release, then " by BY" when the record has `by`; for an export
+ * with `by` (access --by) "by BY". NULL for other kinds, and when out of
+ * memory (*oom set). */
 static char *outside_run_subject(const char *kind, json_t *rec, int *oom)
 {
 	const char *by = json_string_value(json_object_get(rec, "by"));
@@ -116,6 +117,8 @@ static char *outside_run_subject(const char *kind, json_t *rec, int *oom)
 	if (!strcmp(kind, "hold"))
 		n = asprintf(&s, "%s%s%s%s", rule ? "rule " : "subject", rule ? rule : "",
 			     by ? " by " : "", by ? by : "");
+	else if (!strcmp(kind, "export") && by)
+		n = asprintf(&s, "by %s", by);
 	else if (!strcmp(kind, "release"))
 		n = asprintf(&s, "hold %lld%s%s",
 			     (long long)json_integer_value(json_object_get(rec, "hold_id")),

@@ -26,6 +26,7 @@ typedef struct {
 	const char *output;
 	const char *received;
 	const char *lang;
+	const char *by;            /* who answers the request (the record's `by`); NULL: not named */
 } access_args;
 
 static int parse_args(access_args *a, int argc, char **argv)
@@ -33,8 +34,8 @@ static int parse_args(access_args *a, int argc, char **argv)
 	lethe_archive_format f;
 
 	for (int i = 1; i < argc; i++) {
-		static const char *const names[] = { "--subject", "--output", "--received", "--lang" };
-		const char **slots[] = { &a->subject, &a->output, &a->received, &a->lang };
+		static const char *const names[] = { "--subject", "--output", "--received", "--lang", "--by" };
+		const char **slots[] = { &a->subject, &a->output, &a->received, &a->lang, &a->by };
 		int missing = 0, matched = 0;
 
 		for (size_t k = 0; k < sizeof(names) / sizeof(*names) && !matched; k++) {
@@ -53,7 +54,7 @@ static int parse_args(access_args *a, int argc, char **argv)
 			continue;
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: lethe [-c FILE] access --subject KEY --output FILE.zip|FILE.tar.gz "
-			       "[--received YYYY-MM-DD] [--lang fi|sv|en]\n");
+			       "[--received YYYY-MM-DD] [--lang fi|sv|en] [--by PRINCIPAL]\n");
 			return -1;
 		}
 		cli_error("access: unexpected argument '%s'", argv[i]);
@@ -96,7 +97,7 @@ int cmd_access(const lethe_cli_opts *opts, int argc, char **argv)
 	}
 	if ((rc = lethe_site_open(&site, r.cfg, r.policy, r.be, LETHE_SITE_KEYS)) == 0 && a.received)
 		lethe_site_set_received(site, received);
-	if (rc < 0 ||
+	if (rc < 0 || (rc = lethe_site_set_actor(site, a.by)) < 0 ||
 	    (rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
 	    (rc = lethe_site_export(&res, &removed, &warnings, site, &subject, today, a.output)) < 0) {
 		status = cli_fail(rc);

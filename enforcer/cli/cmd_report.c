@@ -1,9 +1,11 @@
 /*
  * cmd_report.c - `lethe [-c FILE] report --html DIR [--since YYYY-MM-DD]
- * [--as-of YYYY-MM-DD] [--language en|fi] [--json]`: the compliance report
+ * [--as-of YYYY-MM-DD] [--language en|fi|sv] [--json]`: the compliance report
  * (lethe/report.h) written as DIR/index.html, one self-contained page;
  * with --json also its model on stdout. The language: --language, else
- * LC_ALL, LC_MESSAGES or LANG when they name Finnish, else English.
+ * `language:` of lethe.yaml (the site's language, as erase, access and
+ * notice take it: cli_lang.c), else LC_ALL, LC_MESSAGES or LANG when they
+ * name one we have, else English.
  *
  * Reads only (the register read-only, the evidence); the page is written
  * to a temporary file in DIR and renamed over index.html, so a reader never
@@ -23,15 +25,17 @@
 
 static const char usage_line[] =
 	"usage: lethe [-c FILE] report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD]\n"
-	"                             [--language en|fi] [--json]";
+	"                             [--language en|fi|sv] [--json]";
 
-/* The language: the option, else the locale's when it is one we have. */
-static int language(lethe_report_language *out, const char *arg)
+/* The language: the option, else the site's (lethe.yaml), else the
+ * locale's when it is one we have. */
+static int language(lethe_report_language *out, const char *arg, const char *site)
 {
 	const char *names[] = { getenv("LC_ALL"), getenv("LC_MESSAGES"), getenv("LANG") };
 
-	if (arg)
-		return lethe_report_language_parse(out, arg) < 0 ? (cli_fail(LETHE_EUSAGE), 64) : 0;
+	if (arg || site)
+		return lethe_report_language_parse(out, arg ? arg : site) < 0 ?
+			       (cli_fail(LETHE_EUSAGE), 64) : 0;
 	*out = LETHE_REPORT_EN;
 	for (size_t i = 0; i < 3; i++)
 		if (names[i] && *names[i]) {
@@ -117,10 +121,14 @@ int cmd_report(const lethe_cli_opts *opts, int argc, char **argv)
 		cli_error("report: --since: bad date '%s' (expected YYYY-MM-DD)", since_arg);
 		return 64;
 	}
-	if ((status = cli_parse_as_of(&in.as_of, as_of_arg)) || (status = language(&lang, lang_arg)))
+	if (lang_arg && (status = language(&lang, lang_arg, NULL)))
+		return status;
+	if ((status = cli_parse_as_of(&in.as_of, as_of_arg)))
 		return status;
 	if ((status = cli_evidence_open(&e, opts, 0)))
 		return status;
+	if (!lang_arg && (status = language(&lang, NULL, e.r.cfg->language)))
+		goto out;
 	in.be = e.r.be;
 	in.policy = e.r.policy;
 	in.ev = e.ev;

@@ -76,6 +76,7 @@ static const cli_option access_options[] = {
 	{ "output", "FILE", "the export, FILE.zip or FILE.tar.gz (never overwritten)", 0 },
 	{ "received", "YYYY-MM-DD", "the day the request arrived", 0 },
 	{ "lang", "fi|sv|en", "the language of the summary (default lethe.yaml's language)", 0 },
+	{ "by", "PRINCIPAL", "who answers the request, named in the record and commit subject", 0 },
 	END
 };
 static const cli_option replay_options[] = {
@@ -131,7 +132,7 @@ static const cli_option report_options[] = {
 	{ "html", "DIR", "write the report into DIR (index.html)", 0 },
 	{ "since", "YYYY-MM-DD", "only evidence from that day", 0 },
 	{ "as-of", "YYYY-MM-DD", "the plan part as of that day", 0 },
-	{ "language", "en|fi", "the report's language (default the locale's)", 0 },
+	{ "language", "en|fi|sv", "the report's language (default lethe.yaml's, else the locale's)", 0 },
 	{ "json", NULL, "the report's model as JSON on stdout", 0 },
 	END
 };
@@ -175,7 +176,7 @@ const cli_command cli_commands[] = {
 	  "requests extend ID --until YYYY-MM-DD --reason TEXT", "list add extend", requests_options },
 	{ "access", cmd_access, "export a data subject's data and what is kept, why and until when",
 	  "access --subject KEY --output FILE.zip|FILE.tar.gz [--received YYYY-MM-DD]\n"
-	  "    [--lang fi|sv|en]", NULL,
+	  "    [--lang fi|sv|en] [--by PRINCIPAL]", NULL,
 	  access_options },
 	{ "replay", cmd_replay, "after a restore from a backup, erase again what was erased since",
 	  "replay [--dry-run] [--json]", NULL, replay_options },
@@ -199,7 +200,7 @@ const cli_command cli_commands[] = {
 	  "verify-proof FILE --allowed-signers FILE [--pseudonym-key FILE] [--json]", NULL,
 	  verify_proof_options },
 	{ "report", cmd_report, "write the compliance report: a static HTML page over evidence and plan",
-	  "report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD] [--language en|fi] [--json]",
+	  "report --html DIR [--since YYYY-MM-DD] [--as-of YYYY-MM-DD] [--language en|fi|sv] [--json]",
 	  NULL, report_options },
 	{ "digest", cmd_digest, "a row's or subject's keyed digest, and the runs that disposed of it",
 	  "digest (--table NAME | --rule NAME) --key KEY [--json]\ndigest --subject KEY [--json]", NULL,

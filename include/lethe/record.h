@@ -77,7 +77,8 @@ int lethe_record_message(char **out, lethe_record_kind k, int64_t seq, const cha
 			 const char *run_id);
 /* What the commit subject of a record outside a run says after "lethe:
  * KIND NNNNNNNN": a hold's scope ("subject" or "rule NAME"), a release's
- * "hold ID", each followed by " by PRINCIPAL" when the record has `by`;
+ * "hold ID", each followed by " by PRINCIPAL" when the record has `by`; an
+ * export with `by` (access --by): "by PRINCIPAL";
  * *out NULL for other kinds (their subject says no more). Never a reason:
  * reasons may name a person (docs/evidence-format.md, "Texts of holds"). */
 int lethe_record_describe(char **out, const struct json_t *record);

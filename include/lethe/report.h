@@ -11,7 +11,7 @@
  * The page (lethe_report_html): inline CSS (a print stylesheet too), inline
  * SVG charts each followed by the table of its numbers, headings in order,
  * no script, no external reference of any kind; every value escaped
- * (lethe_text_html). Its texts in English or Finnish.
+ * (lethe_text_html). Its texts in English, Finnish or Swedish.
  *
  * Invariants: reads only (the register, the evidence); nothing here prints.
  * Ownership: models belong to the caller (json_decref).
@@ -40,9 +40,9 @@ typedef struct {
 int lethe_report_model(struct json_t **out, const lethe_report_input *in);
 
 /* Languages of the page. */
-typedef enum { LETHE_REPORT_EN, LETHE_REPORT_FI } lethe_report_language;
+typedef enum { LETHE_REPORT_EN, LETHE_REPORT_FI, LETHE_REPORT_SV } lethe_report_language;
 
-/* "en", "fi" (also "fi_FI.UTF-8" and the like): 0, else LETHE_EUSAGE. */
+/* "en", "fi", "sv" (also "fi_FI.UTF-8" and the like): 0, else LETHE_EUSAGE. */
 int lethe_report_language_parse(lethe_report_language *out, const char *name);
 
 /* The page of a model, malloc'd into *out (caller frees). */

@@ -41,8 +41,10 @@ int lethe_sshkey_write(const lethe_sshkey *k, const char *private_path);
 
 /*
  * Load an unencrypted OpenSSH ed25519 private key file.
- * LETHE_ENOINPUT missing; LETHE_ENOPERM group/other mode bits or a symbolic
- * link; LETHE_EDATA malformed, encrypted or not ed25519; LETHE_EIO read error.
+ * LETHE_ENOINPUT missing, or encrypted (protected by a passphrase: unusable
+ * here, as a missing file is; the message says what to do); LETHE_ENOPERM
+ * group/other mode bits or a symbolic link; LETHE_EDATA malformed or not
+ * ed25519; LETHE_EIO read error.
  */
 int lethe_sshkey_load(lethe_sshkey **out, const char *private_path);
 
