@@ -223,13 +223,15 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	o.progress_ctx = &progress;
 	rc = lethe_site_run(&result, &warnings, site, &o);
 	cli_progress_end(&progress);
-	if (!a.dry_run)
-		cli_run_record_read(&rec, lethe_site_evidence(site), seq_before);
 	if (result)
 		log_rules(opts, result, a.dry_run);
 	cli_warnings(opts, &warnings);
-	if (rc < 0) {
+	/* the run's error is said before reading its record replaces it */
+	if (rc < 0)
 		status = cli_fail(rc);
+	if (!a.dry_run)
+		cli_run_record_read(&rec, lethe_site_evidence(site), seq_before);
+	if (rc < 0) {
 		if (a.json && result)
 			print_json(result, &rec, a.dry_run, status);
 		goto report;

@@ -157,7 +157,9 @@ p.wait()
 os.close(master)
 tty = tty.decode(errors="replace")
 equal(p.returncode, 0, "run on a terminal")
-for phase in ("clean-up:", "signing:", "pushing:"):
-    check(f"lethe: {phase}" in tty, f"progress shows the phase {phase!r}")
-check("0 s left" not in tty, "no '0 s left' while cleaning up, signing and pushing")
+at = [tty.rfind(f"lethe: {phase}:") for phase in ("disposing", "clean-up", "signing", "pushing")]
+check(all(i >= 0 for i in at[1:]), f"progress shows clean-up, signing and pushing ({at})")
+check(at == sorted(at), f"in that order, after the last disposing line ({at})")
+for m in re.finditer(r"disposing: (\d+) of (\d+) rows", tty):
+    check(int(m.group(1)) < int(m.group(2)), f"a time left only while rows remain ({m.group(0)})")
 finish()
