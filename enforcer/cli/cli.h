@@ -165,7 +165,8 @@ typedef struct {
 int64_t cli_run_last_seq(lethe_evidence *ev);
 void cli_run_record_read(cli_run_record *out, lethe_evidence *ev, int64_t seq_before);
 /* The run's one summary line for the journal: run id, sequence, commit,
- * totals, result and exit status (NOTICE, ERR when status is not 0). */
+ * totals, result and exit status (NOTICE; WARNING when the run completed
+ * but status is not 0; ERR when it failed). */
 void cli_run_summary(const lethe_cli_opts *opts, const cli_run_record *rec,
 		     const lethe_plan *plan, int dry_run, int status);
 /* run --json's "run_id", "sequence", "commit" (null when none) and "result"

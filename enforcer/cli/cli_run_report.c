@@ -90,9 +90,11 @@ void cli_run_summary(const lethe_cli_opts *opts, const cli_run_record *rec, cons
 	int64_t t[4];
 
 	totals(t, plan);
-	/* one line, key=value words: journalctl -g 'lethe run' finds it, and the
-	 * priority says whether it went well */
-	cli_log(opts, status == 0 ? CLI_NOTICE : CLI_ERR,
+	/* one line, key=value words: journalctl -g 'run summary' finds it, and
+	 * the priority says how it went: notice, warning when the run completed
+	 * but exits non-zero (invalid clocks), err when it failed */
+	cli_log(opts, status == 0 ? CLI_NOTICE :
+		      rec->present && !strcmp(rec->result, "completed") ? CLI_WARNING : CLI_ERR,
 		"run summary: run_id=%s seq=%" PRId64 " commit=%s disposed=%" PRId64 " blocked=%" PRId64
 		" invalid=%" PRId64 " held=%" PRId64 " result=%s exit=%d",
 		rec->present && rec->run_id[0] ? rec->run_id : "-", rec->present ? rec->seq : 0,
