@@ -179,7 +179,8 @@ void lethe_site_push(lethe_site *s, lethe_warnings *warnings)
 /* The disposal under env (NULL: a dry run), recorded by a run log when
  * env is set: intent, batches, completion, push. */
 static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
-		   lethe_dispose_options *o, const lethe_runlog_env *env)
+		   lethe_dispose_options *o, const lethe_runlog_env *env,
+		   void (*phase)(void *ctx, const char *phase))
 {
 	lethe_runlog *rl = NULL;
 	int rc;
@@ -199,9 +200,14 @@ static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
 	rc = lethe_dispose(out, warnings, s->be, s->policy, o);
 	if (rl && *out) {
 		/* the completion carries the warnings of the disposal only */
-		int erc = lethe_runlog_complete(rl, *out, warnings, rc < 0);
+		int erc;
 
+		if (phase)
+			phase(o->progress_ctx, "signing");
+		erc = lethe_runlog_complete(rl, *out, warnings, rc < 0);
 		rc = rc < 0 ? rc : erc;
+		if (erc == 0 && s->cfg->remote && phase)
+			phase(o->progress_ctx, "pushing");
 		if (erc == 0)
 			lethe_site_push(s, warnings);
 	}
@@ -248,7 +254,8 @@ int lethe_site_run(lethe_plan **result, lethe_warnings *warnings, lethe_site *s,
 		lethe_day_format(lethe_planfile_as_of(opts->plan), plan_day);
 		env.plan_as_of = plan_day;
 	}
-	return dispose(result, warnings, s, &o, s->flags & LETHE_SITE_WRITE ? &env : NULL);
+	return dispose(result, warnings, s, &o, s->flags & LETHE_SITE_WRITE ? &env : NULL,
+		       opts->phase);
 }
 
 /* The subject's contact values join the suppression list, in a transaction
@@ -309,7 +316,7 @@ int lethe_site_erase(lethe_plan **done, lethe_warnings *warnings, lethe_site *s,
 		if ((rc = suppress(s, subject)) < 0)
 			goto out;
 	}
-	rc = dispose(done, warnings, s, &o, write ? &env : NULL);
+	rc = dispose(done, warnings, s, &o, write ? &env : NULL, NULL);
 	if (rc == 0 && env.received &&
 	    lethe_site_request_answer(s, "erasure", digest, received, as_of) < 0)
 		rc = lethe_warnings_add(warnings, "the request was not registered: %s",

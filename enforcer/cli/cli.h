@@ -21,6 +21,7 @@
 #include "lethe/token.h"
 #include "lethe/policy.h"
 #include "lethe/site.h"
+#include "lethe/status.h"
 #include "lethe/subject.h"
 
 typedef struct {
@@ -145,10 +146,41 @@ typedef struct {
 	int enabled;
 	int64_t start_ms, last_ms;
 	int width;                /* of the widest line drawn; 0 nothing shown */
+	int64_t done, total;      /* the last update's */
 } cli_progress;
 void cli_progress_start(cli_progress *p, const lethe_cli_opts *opts);
 void cli_progress_update(void *ctx, int64_t done, int64_t total);
+/* lethe_site_run_options.phase: the line names the phase at once. */
+void cli_progress_phase(void *ctx, const char *phase);
 void cli_progress_end(cli_progress *p);
+
+/* What a run tells monitoring (cli_run_report.c). The record a run wrote:
+ * the last of main when its seq is above seq_before (cli_run_last_seq
+ * before the run, 0 without evidence); present 0 when it wrote none. */
+typedef struct {
+	int present;
+	int64_t seq;
+	char run_id[33], result[16], commit[41];
+} cli_run_record;
+int64_t cli_run_last_seq(lethe_evidence *ev);
+void cli_run_record_read(cli_run_record *out, lethe_evidence *ev, int64_t seq_before);
+/* The run's one summary line for the journal: run id, sequence, commit,
+ * totals, result and exit status (NOTICE; WARNING when the run completed
+ * but status is not 0; ERR when it failed). */
+void cli_run_summary(const lethe_cli_opts *opts, const cli_run_record *rec,
+		     const lethe_plan *plan, int dry_run, int status);
+/* run --json's "run_id", "sequence", "commit" (null when none) and "result"
+ * in root. 0 or -1. */
+int cli_run_json_add(struct json_t *root, const cli_run_record *rec, int dry_run, int status);
+typedef struct {
+	const cli_run_record *rec;
+	const lethe_plan *plan;          /* the run's counts; NULL when none */
+	const lethe_status *st;          /* the status after the run; NULL when unknown */
+	int dry_run, status;             /* status: the run's exit status */
+} cli_run_metrics;
+/* Node-exporter textfile metrics, written atomically to path (temporary
+ * file and rename). 0, or the exit status after saying why. */
+int cli_metrics_write(const char *path, const cli_run_metrics *m);
 
 /* The reference policies for demo and init without --policies: the
  * installed LETHE_DATADIR/policies, else the source tree's (cli_paths.c). */

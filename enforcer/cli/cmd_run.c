@@ -1,8 +1,11 @@
 /*
  * cmd_run.c - `lethe [-c FILE] run [--as-of DATE] [--dry-run] [--json]
- * [--max-rows-per-rule N] [--plan FILE]`: dispose of what is due, one run at a
- * time per database; with --plan, exactly the rows of a signed plan that are
- * still due (lethe/planfile.h).
+ * [--max-rows-per-rule N] [--plan FILE] [--prometheus FILE]`: dispose of what
+ * is due, one run at a time per database; with --plan, exactly the rows of a
+ * signed plan that are still due (lethe/planfile.h). Once the site is open,
+ * every run ends with one summary line (run id, sequence, commit, totals,
+ * result) and, with --prometheus, a metrics file (cli_run_report.c), whether
+ * it succeeded or not.
  *
  * Exit status: 0 done; 65 invalid clocks were found (the rest was disposed)
  * or a rule exceeded the cap (nothing was disposed); 75 another run holds the
@@ -17,15 +20,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include "cli.h"
 #include "lethe/backend.h"
 #include "lethe/error.h"
 #include "lethe/planfile.h"
 #include "lethe/site.h"
+#include "lethe/status.h"
 
 typedef struct {
 	const char *as_of;
 	const char *plan;       /* --plan FILE */
+	const char *prometheus; /* --prometheus FILE */
 	int dry_run;
 	int json;
 	int64_t max_rows;       /* -1: the configuration's */
@@ -54,6 +60,10 @@ static int parse_args(run_args *a, int argc, char **argv)
 			a->plan = argv[++i];
 		} else if (!strncmp(argv[i], "--plan=", 7)) {
 			a->plan = argv[i] + 7;
+		} else if (!strcmp(argv[i], "--prometheus") && i + 1 < argc) {
+			a->prometheus = argv[++i];
+		} else if (!strncmp(argv[i], "--prometheus=", 13)) {
+			a->prometheus = argv[i] + 13;
 		} else if ((!strcmp(argv[i], "--max-rows-per-rule") && i + 1 < argc && (v = argv[++i])) ||
 			   (!strncmp(argv[i], "--max-rows-per-rule=", 20) && (v = argv[i] + 20))) {
 			char *end;
@@ -67,7 +77,8 @@ static int parse_args(run_args *a, int argc, char **argv)
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
 			       "                           [--max-rows-per-rule N] [--allow-future-as-of]\n"
-			       "                           [--allow-clock-jump] [--plan FILE]\n");
+			       "                           [--allow-clock-jump] [--plan FILE]\n"
+			       "                           [--prometheus FILE]\n");
 			return -1;
 		} else {
 			cli_error("run: unexpected argument '%s'", argv[i]);
@@ -138,6 +149,47 @@ static int open_site(lethe_site **site, const lethe_cli_opts *opts, const run_ar
 	return 0;
 }
 
+/* The result as JSON on stdout, with the run's record. 0 or the exit status. */
+static int print_json(const lethe_plan *result, const cli_run_record *rec, int dry_run, int status)
+{
+	char *text = NULL;
+	json_t *root;
+	int rc;
+
+	if ((rc = lethe_plan_to_json(&text, result, dry_run ? "due" : "disposed")) < 0)
+		return cli_fail(rc);
+	root = json_loads(text, 0, NULL);
+	free(text);
+	if (!root || cli_run_json_add(root, rec, dry_run, status) < 0) {
+		json_decref(root);
+		cli_error("run: out of memory");
+		return 71;
+	}
+	return cli_print_json(root);
+}
+
+/* --prometheus: the status after the run (due soon, warnings, unpushed)
+ * with the run's counts. 0 or the exit status. */
+static int write_metrics(const run_args *a, const cli_register *r, lethe_site *site,
+			 const cli_run_record *rec, const lethe_plan *result, int status)
+{
+	const char *keys[] = { r->cfg->pseudonym_key, r->cfg->signing_key };
+	lethe_status_input in = { .be = r->be, .policy = r->policy, .remote = r->cfg->remote,
+				  .keys = keys, .nkeys = 2 };
+	cli_run_metrics m = { .rec = rec, .plan = result, .dry_run = a->dry_run, .status = status };
+	lethe_status *st = NULL;
+	int rc;
+
+	in.ev = site ? lethe_site_evidence(site) : NULL;
+	cli_parse_as_of(&in.as_of, NULL);
+	if (site && (rc = lethe_status_new(&st, &in)) < 0)
+		cli_log(NULL, CLI_WARNING, "metrics: no status after the run: %s", lethe_error_last());
+	m.st = st;
+	rc = cli_metrics_write(a->prometheus, &m);
+	lethe_status_free(st);
+	return rc;
+}
+
 int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 {
 	run_args a = { .max_rows = -1 };
@@ -147,7 +199,8 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_plan *result = NULL;
 	lethe_site *site = NULL;
 	cli_register r = { 0 };
-	char *text = NULL;
+	cli_run_record rec = { 0 };
+	int64_t seq_before = 0;
 	int status, rc;
 
 	if ((status = parse_args(&a, argc, argv)))
@@ -165,35 +218,43 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	    (status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
 		goto out;
 	if ((status = open_site(&site, opts, &a, &r)))
-		goto out;
+		goto report;
+	seq_before = cli_run_last_seq(lethe_site_evidence(site));
 	o.max_rows_per_rule = a.max_rows;
 	cli_progress_start(&progress, opts);
 	o.progress = cli_progress_update;
+	o.phase = cli_progress_phase;
 	o.progress_ctx = &progress;
 	rc = lethe_site_run(&result, &warnings, site, &o);
 	cli_progress_end(&progress);
 	if (result)
 		log_rules(opts, result, a.dry_run);
 	cli_warnings(opts, &warnings);
-	if (rc < 0) {
+	/* the run's error is said before reading its record replaces it */
+	if (rc < 0)
 		status = cli_fail(rc);
-		goto out;
+	if (!a.dry_run)
+		cli_run_record_read(&rec, lethe_site_evidence(site), seq_before);
+	if (rc < 0) {
+		if (a.json && result)
+			print_json(result, &rec, a.dry_run, status);
+		goto report;
 	}
+	for (size_t i = 0; i < result->nrules; i++)
+		if (result->rules[i].invalid)
+			status = 65;
 	if (a.json) {
-		if ((rc = lethe_plan_to_json(&text, result, a.dry_run ? "due" : "disposed")) < 0) {
-			status = cli_fail(rc);
-			goto out;
-		}
-		printf("%s\n", text);
+		if ((rc = print_json(result, &rec, a.dry_run, status)))
+			status = rc;
 	} else {
 		cli_print_plan(result, a.dry_run ? "DUE" : "DISPOSED");
 	}
 	cli_warn_invalid(opts, result);
-	for (size_t i = 0; i < result->nrules; i++)
-		if (result->rules[i].invalid)
-			status = 65;
+report:
+	cli_run_summary(opts, &rec, result, a.dry_run, status);
+	if (a.prometheus && (rc = write_metrics(&a, &r, site, &rec, result, status)) && !status)
+		status = rc;
 out:
-	free(text);
 	lethe_plan_free(result);
 	lethe_warnings_free(&warnings);
 	lethe_site_free(site);

@@ -42,6 +42,7 @@ static const cli_option run_options[] = {
 	{ "allow-future-as-of", NULL, "accept an --as-of after today (disposes early)", 0 },
 	{ "allow-clock-jump", NULL, "accept a clock far from the last evidence record, once", 0 },
 	{ "plan", "FILE", "dispose of exactly the rows of this signed plan still due", 0 },
+	{ "prometheus", "FILE", "after the run, write node-exporter textfile metrics to FILE", 0 },
 	END
 };
 static const cli_option erase_options[] = {
@@ -163,7 +164,8 @@ const cli_command cli_commands[] = {
 	  plan_options },
 	{ "run", cmd_run, "dispose of what is due; --dry-run shows what it would do",
 	  "run [--as-of YYYY-MM-DD] [--dry-run] [--json] [--max-rows-per-rule N]\n"
-	  "    [--allow-future-as-of] [--allow-clock-jump] [--plan FILE]", NULL, run_options },
+	  "    [--allow-future-as-of] [--allow-clock-jump] [--plan FILE] [--prometheus FILE]", NULL,
+	  run_options },
 	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept",
 	  "erase --subject KEY [--received YYYY-MM-DD] [--dry-run] [--json] [--lang fi|sv|en]", NULL,
 	  erase_options },

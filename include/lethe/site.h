@@ -93,6 +93,10 @@ typedef struct {
 	/* Called after each batch: rows disposed so far, of total due. */
 	void (*progress)(void *ctx, int64_t done, int64_t total);
 	void *progress_ctx;
+	/* Called (with progress_ctx) when the run moves on after the disposal
+	 * and its clean-up: "signing" (the completion record), "pushing" (to
+	 * evidence.remote). NULL: not told. */
+	void (*phase)(void *ctx, const char *phase);
 	/* run --plan: dispose of exactly the rows this signed plan names that
 	 * are still due (lethe/planfile.h), as of its as-of; NULL: none. Needs
 	 * LETHE_SITE_KEYS (its digests are keyed). */

@@ -2,12 +2,13 @@
 every command exit 0 (hold add --help too); global options after the
 command (`lethe status -q`); "did you mean" for a command, an option and a
 configuration key; the generated bash, zsh and fish completions load in
-their shells and offer every command."""
+their shells and offer every command; lethe(1) (docs/man/lethe.1.scd)
+documents every command of the table and every option of each."""
 import os
 import re
 import shutil
 import subprocess
-from lethe_e2e import LETHE, check, equal, finish, run, tmpdir
+from lethe_e2e import LETHE, SOURCE, check, equal, finish, run, tmpdir
 
 rc, out, _ = run("help")
 equal(rc, 0, "lethe help")
@@ -37,6 +38,26 @@ text = open(cfg).read()
 open(cfg, "w").write(text + "limitz:\n  max_rows_per_rule: 5\n")
 rc, _, err = run("-c", cfg, "check")
 check(rc == 78 and "did you mean 'limits'" in err, f"did you mean a configuration key ({err.strip()})")
+
+
+# lethe(1) against the table: an entry of the man page starts at column 0
+# with the command in bold ("*run* [...]", "*plan --compare* ...", "*hold add*
+# ..."); each command's entries name every option its help lists.
+sections = {}
+cur = None
+for line in open(os.path.join(SOURCE, "docs", "man", "lethe.1.scd")).read().splitlines():
+    m = re.match(r"\*([a-z-]+)[* ]", line)
+    if m and m.group(1) != "lethe":
+        cur = m.group(1)
+    elif line.startswith("#"):
+        cur = None
+    if cur:
+        sections[cur] = sections.get(cur, "") + line + "\n"
+for c in commands:
+    check(c in sections, f"lethe(1) has an entry for {c}")
+    _, h, _ = run("help", c)
+    for o in re.findall(r"^  (--[a-z-]+)", h.split("options:")[1] if "options:" in h else "", re.M):
+        check(re.search(rf"[* ]{o}\*", sections.get(c, "")), f"lethe(1) documents {c} {o}")
 
 
 deep = os.path.join(d, "a", "b", "shop")
