@@ -25,10 +25,10 @@
 #include "yaml_doc.h"
 
 enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_APPROVAL, K_LANGUAGE,
-       K_N };
+       K_METRICS, K_N };
 static const char *const top_keys[] = {
 	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", "approval",
-	"language", NULL
+	"language", "metrics", NULL
 };
 
 static const char *const approval_keys[] = { "required", "plan_above", "plan_first_run", NULL };
@@ -245,6 +245,7 @@ static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 	cfg->database = database_value(y, v[K_DATABASE], dir);
 	cfg->policies = path_value(y, v[K_POLICIES], "policies", dir, 1);
 	cfg->pseudonym_key = path_value(y, v[K_PSEUDONYM_KEY], "pseudonym_key", dir, 1);
+	cfg->metrics = path_value(y, v[K_METRICS], "metrics", dir, 1);
 	cfg->database_mark = v[K_DATABASE] ? lethe_ydoc_mark(y, v[K_DATABASE])
 					   : lethe_ydoc_mark(y, root);
 	cfg->policies_mark = v[K_POLICIES] ? lethe_ydoc_mark(y, v[K_POLICIES])
@@ -334,6 +335,7 @@ void lethe_config_free(lethe_config *cfg)
 	free(cfg->path);
 	free(cfg->database);
 	free(cfg->policies);
+	free(cfg->metrics);
 	free(cfg->pseudonym_key);
 	free(cfg->evidence_repository);
 	free(cfg->signing_key);

@@ -217,6 +217,9 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	if ((status = future_guard(&a, o.as_of)) ||
 	    (status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
 		goto out;
+	/* metrics: in lethe.yaml is the timer's --prometheus; the option wins */
+	if (!a.prometheus)
+		a.prometheus = r.cfg->metrics;
 	if ((status = open_site(&site, opts, &a, &r)))
 		goto report;
 	seq_before = cli_run_last_seq(lethe_site_evidence(site));

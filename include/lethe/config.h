@@ -22,6 +22,8 @@ typedef struct {
 	char *path;               /* the file that was loaded */
 	char *database;           /* required */
 	char *policies;           /* required: a folder of *.yaml */
+	char *metrics;            /* metrics: node-exporter textfile a run writes (as
+				     run --prometheus), against lethe.yaml's folder; NULL none */
 	char *pseudonym_key;      /* optional here; needed by run/erase */
 	char *evidence_repository;
 	char *signing_key;

@@ -157,6 +157,23 @@ p.wait()
 os.close(master)
 tty = tty.decode(errors="replace")
 equal(p.returncode, 0, "run on a terminal")
+
+# `metrics:` in lethe.yaml (against its folder) is --prometheus for the timer's
+# plain `lethe run`; the option still wins.
+open(cfg, "a").write("metrics: lethe-site.prom\n")
+site_prom = os.path.join(site, "lethe-site.prom")
+rc, out, err = run("-c", cfg, "run", "--as-of", "2027-07-01", "--allow-future-as-of")
+equal(rc, 0, f"run with metrics: in lethe.yaml ({err.strip()})")
+check(os.path.isfile(site_prom), "metrics: writes the file beside lethe.yaml")
+samples, errors = parse_metrics(open(site_prom).read())
+equal(errors, [], "the metrics file of metrics: parses")
+equal(samples.get(("lethe_last_run_success", ())), 1.0, "metrics: the run succeeded")
+os.unlink(site_prom)
+mtime = os.stat(prom).st_mtime_ns
+rc, out, err = run("-c", cfg, "run", "--as-of", "2027-07-02", "--allow-future-as-of", "--prometheus", prom)
+equal(rc, 0, f"run --prometheus beside metrics: ({err.strip()})")
+check(os.stat(prom).st_mtime_ns != mtime and not os.path.exists(site_prom),
+      "--prometheus wins over metrics:")
 at = [tty.rfind(f"lethe: {phase}:") for phase in ("disposing", "clean-up", "signing", "pushing")]
 check(all(i >= 0 for i in at[1:]), f"progress shows clean-up, signing and pushing ({at})")
 check(at == sorted(at), f"in that order, after the last disposing line ({at})")
