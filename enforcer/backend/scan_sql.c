@@ -7,9 +7,11 @@
  *  - Every user expression passes guard() before any SQL is built.
  *  - Booleans are SQL booleans: an absent where is TRUE, coalesce(x, FALSE).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "backend/scan_sql.h"
 #include "expr_lex.h"
 #include "lethe/error.h"
@@ -429,4 +431,54 @@ int lethe_scan_sql(lethe_strbuf *s, const lethe_scan_dialect *dl, const lethe_sc
 	if ((rc = guard_scan(scan)) < 0)
 		return rc;
 	return count ? append_count(s, dl, scan) : append_query(s, dl, scan);
+}
+
+int lethe_sql_named_params(lethe_strbuf *s, const char *sql, const char *quotes,
+			   const char *const *names, size_t nnames,
+			   int (*emit)(void *ctx, lethe_strbuf *s, size_t i), void *ctx)
+{
+	const char *p = sql;
+	int rc;
+
+	while (*p) {
+		if (strchr(quotes, *p)) {
+			char q = *p;
+			const char *e = p + 1;
+
+			while (*e && !(*e == q && e[1] != q))
+				e += (*e == q) ? 2 : 1;
+			if (*e)
+				e++;
+			lethe_strbuf_add(s, p, (size_t)(e - p));
+			p = e;
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-') {
+			const char *e = strchr(p, '\n');
+
+			e = e ? e : p + strlen(p);
+			lethe_strbuf_add(s, p, (size_t)(e - p));
+			p = e;
+			continue;
+		}
+		if (*p == ':' && p[1] != ':' && (p == sql || p[-1] != ':')) {
+			size_t i;
+
+			for (i = 0; i < nnames; i++) {
+				size_t len = strlen(names[i]);
+
+				if (!strncasecmp(p + 1, names[i], len) &&
+				    !(isalnum((unsigned char)p[1 + len]) || p[1 + len] == '_'))
+					break;
+			}
+			if (i < nnames) {
+				if ((rc = emit(ctx, s, i)) < 0)
+					return rc;
+				p += 1 + strlen(names[i]);
+				continue;
+			}
+		}
+		lethe_strbuf_addch(s, *p++);
+	}
+	return 0;
 }

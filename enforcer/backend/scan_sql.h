@@ -56,4 +56,13 @@ int lethe_scan_sql(lethe_strbuf *s, const lethe_scan_dialect *d, const lethe_sca
 /* Append expr in parentheses on lines of its own, or dflt when NULL. */
 void lethe_scan_sql_expr(lethe_strbuf *s, const char *expr, const char *dflt);
 
+/* Rewrite the named parameters ":name" of sql (names[], case-insensitive,
+ * outside quotes (the characters of quotes, doubled to escape) and "--"
+ * comments; "::" casts left alone) into s: emit(ctx, s, i) writes the
+ * placeholder of names[i] (PostgreSQL "$N", MariaDB "?"). Returns 0, or
+ * emit's negative code. */
+int lethe_sql_named_params(lethe_strbuf *s, const char *sql, const char *quotes,
+			   const char *const *names, size_t nnames,
+			   int (*emit)(void *ctx, lethe_strbuf *s, size_t i), void *ctx);
+
 #endif

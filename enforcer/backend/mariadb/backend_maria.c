@@ -19,6 +19,8 @@
 #include <mysqld_error.h>
 #include <errmsg.h>
 #include "backend_maria.h"
+#include "backend/scan_sql.h"
+#include "vec.h"
 #include "lethe/error.h"
 
 /* --- statements ------------------------------------------------------------------- */
@@ -740,69 +742,36 @@ int lethe_backend_maria_open(lethe_backend **out, const char *location, unsigned
 
 /* --- parameters --------------------------------------------------------------------- */
 
+typedef struct {
+	lethe_value *v;
+	size_t n, cap;
+	const lethe_value *bound;
+} positional;
+
+static int positional_param(void *ctx, lethe_strbuf *s, size_t i)
+{
+	positional *p = ctx;
+
+	if (LETHE_VEC_RESERVE(p->v, p->n + 1, p->cap) < 0)
+		return LETHE_ESOFTWARE;
+	p->v[p->n++] = p->bound[i];
+	lethe_strbuf_addch(s, '?');
+	return 0;
+}
+
 int lethe_maria_positional(char **out, lethe_value **values, size_t *nvalues, const char *sql,
 			   const char *const *names, const lethe_value *bound, size_t nnames)
 {
 	lethe_strbuf s = LETHE_STRBUF_INIT;
-	lethe_value *v = NULL;
-	size_t n = 0, cap = 0;
-	const char *p = sql;
+	positional p = { .bound = bound };
 
-	while (*p) {
-		if (*p == '\'' || *p == '"' || *p == '`') {
-			char q = *p;
-			const char *e = p + 1;
-
-			while (*e && !(*e == q && e[1] != q))
-				e += (*e == q) ? 2 : 1;
-			if (*e)
-				e++;
-			lethe_strbuf_add(&s, p, (size_t)(e - p));
-			p = e;
-			continue;
-		}
-		if (p[0] == '-' && p[1] == '-') {
-			const char *e = strchr(p, '\n');
-
-			e = e ? e : p + strlen(p);
-			lethe_strbuf_add(&s, p, (size_t)(e - p));
-			p = e;
-			continue;
-		}
-		if (*p == ':' && p[1] != ':' && (p == sql || p[-1] != ':')) {
-			size_t i;
-
-			for (i = 0; i < nnames; i++) {
-				size_t len = strlen(names[i]);
-
-				if (!strncasecmp(p + 1, names[i], len) &&
-				    !(isalnum((unsigned char)p[1 + len]) || p[1 + len] == '_'))
-					break;
-			}
-			if (i < nnames) {
-				if (n == cap) {
-					lethe_value *nv = realloc(v, (cap = cap ? cap * 2 : 4) * sizeof(*v));
-
-					if (!nv) {
-						free(v);
-						lethe_strbuf_release(&s);
-						return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-					}
-					v = nv;
-				}
-				v[n++] = bound[i];
-				lethe_strbuf_addch(&s, '?');
-				p += 1 + strlen(names[i]);
-				continue;
-			}
-		}
-		lethe_strbuf_addch(&s, *p++);
-	}
-	if (!(*out = lethe_strbuf_detach(&s, NULL))) {
-		free(v);
+	if (lethe_sql_named_params(&s, sql, "'\"`", names, nnames, positional_param, &p) < 0 ||
+	    !(*out = lethe_strbuf_detach(&s, NULL))) {
+		free(p.v);
+		lethe_strbuf_release(&s);
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
-	*values = v;
-	*nvalues = n;
+	*values = p.v;
+	*nvalues = p.n;
 	return 0;
 }

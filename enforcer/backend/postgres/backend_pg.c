@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include "backend_pg.h"
+#include "backend/scan_sql.h"
 #include "expr_lex.h"
 #include "lethe/error.h"
 #include "vec.h"
@@ -210,50 +211,18 @@ int lethe_pg_exec_values(PGresult **res, lethe_pg *be, const char *what, const c
 
 /* --- named parameters ------------------------------------------------------- */
 
+static int number_param(void *ctx, lethe_strbuf *s, size_t i)
+{
+	(void)ctx;
+	lethe_strbuf_addf(s, "$%zu", i + 1);
+	return 0;
+}
+
 int lethe_pg_number_params(char **out, const char *sql, const char *const *names, size_t nnames)
 {
 	lethe_strbuf s = LETHE_STRBUF_INIT;
-	const char *p = sql;
 
-	while (*p) {
-		if (*p == '\'' || *p == '"') {
-			char q = *p;
-			const char *e = p + 1;
-
-			while (*e && !(*e == q && e[1] != q))
-				e += (*e == q) ? 2 : 1;
-			if (*e)
-				e++;
-			lethe_strbuf_add(&s, p, (size_t)(e - p));
-			p = e;
-			continue;
-		}
-		if (p[0] == '-' && p[1] == '-') {
-			const char *e = strchr(p, '\n');
-
-			e = e ? e : p + strlen(p);
-			lethe_strbuf_add(&s, p, (size_t)(e - p));
-			p = e;
-			continue;
-		}
-		if (*p == ':' && p[1] != ':' && (p == sql || p[-1] != ':')) {
-			size_t i;
-
-			for (i = 0; i < nnames; i++) {
-				size_t n = strlen(names[i]);
-
-				if (!strncasecmp(p + 1, names[i], n) &&
-				    !(isalnum((unsigned char)p[1 + n]) || p[1 + n] == '_'))
-					break;
-			}
-			if (i < nnames) {
-				lethe_strbuf_addf(&s, "$%zu", i + 1);
-				p += 1 + strlen(names[i]);
-				continue;
-			}
-		}
-		lethe_strbuf_addch(&s, *p++);
-	}
+	lethe_sql_named_params(&s, sql, "'\"", names, nnames, number_param, NULL);
 	if (!(*out = lethe_strbuf_detach(&s, NULL)))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	return 0;
