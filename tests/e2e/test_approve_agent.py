@@ -12,6 +12,8 @@ public key file) asks the agent to sign.
   verify on the approval statement), its commit subject names the approver
   and the reason, stock `git verify-commit` accepts the commit and `lethe
   verify` passes; the run then applies the approved set;
+- a reason that names an e-mail address is refused (64): it would stay in
+  the evidence and its commit subject for good;
 - `plan --out FILE --key KEY.pub` signs a plan through the agent too
   (ssh-keygen -Y verify -n lethe-plan accepts it)."""
 import json
@@ -70,6 +72,12 @@ try:
                        env=dict(os.environ, SSH_AUTH_SOCK=sock, SSH_ASKPASS=askpass,
                                 SSH_ASKPASS_REQUIRE="force", DISPLAY=":0"))
     equal(p.returncode, 0, f"ssh-add of the passphrase-protected key {p.stderr.strip()}")
+
+    rc, out, err = lethe("approve", "--key", key + ".pub", "--reason",
+                         "as asked by matti.virtanen@example.org, LEG-8", sock=sock)
+    check(rc == 64 and "'matti.virtanen@example.org'" in err and "evidence" in err,
+          f"a reason naming an e-mail address is refused: it would stay in the evidence ({rc} {err.strip()})")
+    equal(len(s.records()), 0, "nothing was recorded")
 
     rc, out, err = lethe("approve", "--key", key + ".pub", "--reason", REASON, "--json",
                          sock=sock)
