@@ -7,7 +7,8 @@ backup restored between:
   `git verify-commit` pass;
 - a --by that is not a principal is refused (64) and nothing is recorded
   or erased;
-- `report --html` shows who in its table of commits;
+- `report --html` shows who in its table of commits, and who answered each
+  request in its table of requests;
 - the verifier accepts an erasure intent of an earlier version (no `by`,
   no ` by` in the subject) and rejects an intent whose subject names
   another than its `by`, or drops it, or whose `by` is not a principal
@@ -85,6 +86,8 @@ equal(rc, 0, f"report --html {err.strip()}")
 html = open(os.path.join(out_dir, "index.html")).read()
 check("intent erasure, cs-anna@shop.example" in html and "intent replay, ops@shop.example" in html,
       "the report's commits name who erased and who replayed")
+check("Answered by" in html and "<td>cs-anna@shop.example</td>" in html,
+      "the report's requests name who answered the erasure request")
 
 # Hand-signed histories.
 RUN3 = "00112233445566778899aabbccddeeff"
