@@ -412,17 +412,19 @@ int lethe_sshkey_load_any(lethe_sshkey **out, const char *path, const char *agen
 	char text[4096];
 	const char *comment = "";
 	unsigned char pk[32];
-	size_t n, comment_len = 0;
+	size_t comment_len = 0;
+	ssize_t n = -1;
+	struct stat st;
 	lethe_sshkey *k;
-	FILE *f = fopen(path, "re");
-	int rc;
+	/* never blocks on a FIFO; anything but a regular file is load_file's to refuse */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc;
 
-	if (!f)
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		n = read(fd, text, sizeof(text));
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || !public_line(pk, &comment, &comment_len, text, (size_t)n))
 		return load_file(out, path, 1); /* its own message for a missing file */
-	n = fread(text, 1, sizeof(text), f);
-	fclose(f);
-	if (!public_line(pk, &comment, &comment_len, text, n))
-		return load_file(out, path, 1);
 	rc = lethe_sshagent_has(agent_socket, pk);
 	if (rc == LETHE_ENOTFOUND)
 		return lethe_error_set(LETHE_ENOINPUT, "ssh-agent does not hold the key of '%s': add "
