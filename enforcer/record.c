@@ -113,11 +113,10 @@ int lethe_record_describe(char **out, const json_t *record)
 	const char *kind = json_string_value(json_object_get(record, "kind"));
 	const char *by = json_string_value(json_object_get(record, "by"));
 	const char *rule = json_string_value(json_object_get(record, "rule"));
-	json_int_t hold = json_integer_value(json_object_get(record, "hold_id"));
-	int n;
-
 	const char *approver = json_string_value(json_object_get(record, "approver"));
 	const char *reason = json_string_value(json_object_get(record, "reason"));
+	json_int_t hold = json_integer_value(json_object_get(record, "hold_id"));
+	int n;
 
 	*out = NULL;
 	if (!kind || (strcmp(kind, "hold") && strcmp(kind, "release") &&

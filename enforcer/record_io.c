@@ -132,8 +132,10 @@ int lethe_record_commit(char oid[41], lethe_evidence *ev, const lethe_sshkey *ke
 			tail = NULL;
 		free(what);
 		what = tail;
-		if (!what)
+		if (!what) {
+			free(text);
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		}
 	}
 	lethe_record_path(path, seq, kind);
 	if ((rc = lethe_record_files_add(f, path, text, strlen(text))) < 0 ||
