@@ -125,16 +125,45 @@ static int iso_seconds(int64_t *out, const char *at)
 	return 0;
 }
 
+/* An e-mail address in text (LOCAL@DOMAIN.TLD, the usual characters),
+ * copied into out: 1, else 0. */
+static int find_address(char out[128], const char *text)
+{
+	static const char local[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+				    "._%+-";
+	static const char domain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-";
+
+	for (const char *at = strchr(text, '@'); at; at = strchr(at + 1, '@')) {
+		const char *start = at;
+		size_t dn = strspn(at + 1, domain);
+		const char *dot = memchr(at + 1, '.', dn);
+
+		while (start > text && strchr(local, start[-1]) && start[-1])
+			start--;
+		if (start < at && dot && dot > at + 1 && dot < at + dn) {
+			snprintf(out, 128, "%.*s", (int)(at + 1 + dn - start), start);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int lethe_approval_new(json_t **out, const lethe_policy *p, const lethe_sshkey *key,
 		       const lethe_allowed_signers *signers, const char *reason, const char *at)
 {
 	char digest[LETHE_SHA256_HEX_SIZE], *approver = NULL, *fp = NULL, *statement = NULL;
-	char *sig = NULL;
+	char *sig = NULL, address[128];
 	json_t *files = NULL;
 	int64_t when;
 	int rc;
 
 	*out = NULL;
+	/* the reason stays in the evidence for good (docs/evidence-format.md,
+	 * "Reasons"): it must not name a person */
+	if (reason && find_address(address, reason))
+		return lethe_error_set(LETHE_EUSAGE, "the reason names the e-mail address '%s': it "
+				       "would stay in the evidence for good; name policies and "
+				       "tickets, not people", address);
 	if ((rc = iso_seconds(&when, at)) < 0)
 		return rc;
 	rc = lethe_allowed_signers_first_explicit(&approver, signers, lethe_sshkey_public(key),

@@ -113,14 +113,19 @@ int lethe_record_describe(char **out, const json_t *record)
 	const char *kind = json_string_value(json_object_get(record, "kind"));
 	const char *by = json_string_value(json_object_get(record, "by"));
 	const char *rule = json_string_value(json_object_get(record, "rule"));
+	const char *approver = json_string_value(json_object_get(record, "approver"));
+	const char *reason = json_string_value(json_object_get(record, "reason"));
 	json_int_t hold = json_integer_value(json_object_get(record, "hold_id"));
 	int n;
 
 	*out = NULL;
 	if (!kind || (strcmp(kind, "hold") && strcmp(kind, "release") &&
-		      (strcmp(kind, "export") || !by)))
+		      ((strcmp(kind, "export") && strcmp(kind, "intent")) || !by) &&
+		      (strcmp(kind, "approval") || !approver || !reason)))
 		return 0;
-	if (!strcmp(kind, "export"))
+	if (!strcmp(kind, "approval"))
+		n = asprintf(out, "by %s: %s", approver, reason);
+	else if (!strcmp(kind, "export") || !strcmp(kind, "intent"))
 		n = asprintf(out, "by %s", by);
 	else if (!strcmp(kind, "hold"))
 		n = asprintf(out, "%s%s%s%s", rule ? "rule " : "subject", rule ? rule : "",
@@ -224,7 +229,8 @@ json_t *lethe_record_intent(const lethe_record_intent_info *in)
 	    (in->contact && json_object_set_new(o, "contact", json_string(in->contact)) < 0) ||
 	    (in->received && (json_object_set_new(o, "received", json_string(in->received)) < 0 ||
 			      json_object_set_new(o, "answered", json_string(in->as_of)) < 0)) ||
-	    (in->replay_of > 0 && json_object_set_new(o, "replay_of", json_integer(in->replay_of)) < 0)) {
+	    (in->replay_of > 0 && json_object_set_new(o, "replay_of", json_integer(in->replay_of)) < 0) ||
+	    (in->by && json_object_set_new(o, "by", json_string(in->by)) < 0)) {
 		json_decref(o);
 		return NULL;
 	}

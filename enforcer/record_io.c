@@ -113,7 +113,7 @@ int lethe_record_commit(char oid[41], lethe_evidence *ev, const lethe_sshkey *ke
 	}
 	json_object_set_new(record, "files", files);
 	text = json_dumps(record, JSON_INDENT(2) | JSON_SORT_KEYS);
-	if (!run_id && !label && (rc = lethe_record_describe(&what, record)) < 0) {
+	if ((run_id || !label) && (rc = lethe_record_describe(&what, record)) < 0) {
 		free(text);
 		json_decref(record);
 		return rc;
@@ -123,9 +123,24 @@ int lethe_record_commit(char oid[41], lethe_evidence *ev, const lethe_sshkey *ke
 		free(what);
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
+	/* a run's record that names who acted (an erasure's intent): "... LABEL
+	 * RUNID by WHO"; other records: "... DESCRIPTION" */
+	if (run_id && what) {
+		char *tail = NULL;
+
+		if (asprintf(&tail, "%s %s", run_id, what) < 0)
+			tail = NULL;
+		free(what);
+		what = tail;
+		if (!what) {
+			free(text);
+			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		}
+	}
 	lethe_record_path(path, seq, kind);
 	if ((rc = lethe_record_files_add(f, path, text, strlen(text))) < 0 ||
-	    (rc = lethe_record_message(&msg, kind, seq, what ? what : label, run_id)) < 0) {
+	    (rc = lethe_record_message(&msg, kind, seq, run_id || !what ? label : what,
+				       run_id && what ? what : run_id)) < 0) {
 		free(what);
 		return rc;
 	}

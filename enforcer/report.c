@@ -266,26 +266,54 @@ static int one_hold(void *ctx, const lethe_hold *h)
 typedef struct {
 	json_t *list;
 	lethe_day as_of;
+	json_t *answered_by;  /* "KIND SUBJECT ANSWERED" -> who answered (the record's by) */
 } request_walk;
+
+/* Who answered each request the evidence names: an erasure's intent (not a
+ * replay's) or an export, with `by`, by kind, full subject digest and day. */
+static json_t *answers_by(const lethe_evidence_findings *f)
+{
+	json_t *map = json_object();
+
+	for (size_t i = 0; map && i < f->nrecords; i++) {
+		const json_t *r = f->records[i].record;
+		int erasure = lethe_found_is(&f->records[i], "intent") && str(r, "request") &&
+			      !json_object_get(r, "replay_of");
+		char *k = NULL;
+
+		if (!str(r, "by") || !str(r, "subject") || !str(r, "answered") ||
+		    (!erasure && !lethe_found_is(&f->records[i], "export")))
+			continue;
+		if (asprintf(&k, "%s %s %s", erasure ? "erasure" : "access", str(r, "subject"),
+			     str(r, "answered")) >= 0)
+			json_object_set_new(map, k, json_string(str(r, "by")));
+		free(k);
+	}
+	return map;
+}
 
 static int one_request(void *ctx, const lethe_request *r)
 {
 	request_walk *w = ctx;
 	const char *due = r->extended_until ? r->extended_until : r->deadline;
 	char sd[SHORT_DIGEST + 1], today[11];
-	const char *state;
+	const char *state, *by = NULL;
+	char *k = NULL;
 
 	lethe_day_format(w->as_of, today);
 	short_digest(sd, r->subject);
+	if (r->answered && asprintf(&k, "%s %s %s", r->kind, r->subject, r->answered) >= 0)
+		by = json_string_value(json_object_get(w->answered_by, k));
+	free(k);
 	if (r->answered)
 		state = due && strcmp(r->answered, due) <= 0 ? "in time" : "late";
 	else
 		state = due && strcmp(today, due) > 0 ? "overdue" : "open";
-	json_array_append_new(w->list, json_pack("{s:I, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s}", "id",
-						 (json_int_t)r->id, "kind", r->kind, "subject", sd,
+	json_array_append_new(w->list, json_pack("{s:I, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s, s:s?}",
+						 "id", (json_int_t)r->id, "kind", r->kind, "subject", sd,
 						 "received", r->received, "deadline", r->deadline,
 						 "extended_until", r->extended_until, "answered",
-						 r->answered, "state", state));
+						 r->answered, "state", state, "answered_by", by));
 	return 0;
 }
 
@@ -406,10 +434,11 @@ int lethe_report_model(json_t **out, const lethe_report_input *in)
 				 *since ? since : NULL)) < 0)
 		goto out;
 	hold_walk hw = { json_object_get(model, "holds"), f };
-	request_walk rw = { json_object_get(model, "requests"), in->as_of };
+	request_walk rw = { json_object_get(model, "requests"), in->as_of, answers_by(f) };
 
-	if ((rc = lethe_backend_holds(in->be, one_hold, &hw)) < 0 ||
-	    (rc = lethe_backend_requests(in->be, one_request, &rw)) < 0 ||
+	rc = lethe_backend_requests(in->be, one_request, &rw);
+	json_decref(rw.answered_by);
+	if (rc < 0 || (rc = lethe_backend_holds(in->be, one_hold, &hw)) < 0 ||
 	    (rc = due_now(json_object_get(model, "due_now"), in)) < 0 ||
 	    (rc = due_ahead(json_object_get(model, "due_by_month"), in)) < 0)
 		goto out;

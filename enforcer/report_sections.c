@@ -255,7 +255,7 @@ static void requests(page *p, const json_t *list)
 	json_decref(args);
 	rp_raw(p, "</p>");
 	thead(p, (const report_text[]){ T_COUNT, T_KIND, T_SUBJECT_DIGEST, T_RECEIVED, T_DEADLINE,
-					T_ANSWERED, T_STATE }, 7, 0x1);
+					T_ANSWERED, T_ANSWERED_BY, T_STATE }, 8, 0x1);
 	json_array_foreach(list, i, r) {
 		const char *st = rp_str(r, "state"), *shown = st;
 
@@ -269,6 +269,7 @@ static void requests(page *p, const json_t *list)
 		rp_td(p, rp_str(r, "received"));
 		rp_td(p, rp_str(r, "extended_until") ? rp_str(r, "extended_until") : rp_str(r, "deadline"));
 		rp_td(p, rp_str(r, "answered"));
+		rp_td(p, rp_str(r, "answered_by"));
 		rp_td(p, shown);
 		rp_raw(p, "</tr>");
 	}

@@ -200,6 +200,7 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 					   .contact = env->subject_contact,
 					   .received = env->received,
 					   .replay_of = env->replay_of, .policy = policy,
+					   .by = env->by,
 					   .approval = env->approval_seq,
 					   .plan_sha256 = env->plan_sha256,
 					   .plan_as_of = env->plan_as_of,

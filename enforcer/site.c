@@ -307,6 +307,7 @@ int lethe_site_erase(lethe_plan **done, lethe_warnings *warnings, lethe_site *s,
 		env.subject_digest = digest;
 		env.subject_contact = identified ? contact : NULL;
 		env.replay_of = replay_of;
+		env.by = s->actor;
 		/* a replay answers no new request */
 		if (replay_of <= 0) {
 			if ((rc = lethe_site_request_received(s, "erasure", digest, as_of, received)) < 0)

@@ -24,6 +24,7 @@
 #include "lethe/error.h"
 #include "lethe/sshkey.h"
 #include "util.h"
+#include "sshagent.h"
 #include "sshwire.h"
 
 #define MAGIC "openssh-key-v1"  /* followed by a NUL byte in the file */
@@ -33,9 +34,10 @@
 #define MAX_COMMENT 1024
 
 struct lethe_sshkey {
-	unsigned char *sk;  /* sodium_malloc'd, 64 bytes: seed || pk */
+	unsigned char *sk;  /* sodium_malloc'd, 64 bytes: seed || pk; NULL when agent */
 	unsigned char pk[32];
 	char *comment;      /* malloc'd, never NULL */
+	char *agent;        /* malloc'd socket of the ssh-agent that holds the secret, or NULL */
 };
 
 static int no_memory(void)
@@ -56,6 +58,7 @@ void lethe_sshkey_free(lethe_sshkey *k)
 		return;
 	sodium_free(k->sk); /* wipes */
 	free(k->comment);
+	free(k->agent);
 	free(k);
 }
 
@@ -113,6 +116,8 @@ int lethe_sshkey_sign(unsigned char sig[64], const lethe_sshkey *k,
 
 	if (rc != 0)
 		return rc;
+	if (k->agent)
+		return lethe_sshagent_sign(sig, k->agent, k->pk, data, len);
 	crypto_sign_detached(sig, NULL, data, len, k->sk);
 	return 0;
 }
@@ -222,7 +227,7 @@ static int parse_private(lethe_sshkey **out, const unsigned char *p, size_t n,
 }
 
 static int parse_blob(lethe_sshkey **out, const unsigned char *p, size_t n,
-		      const char *name)
+		      const char *name, int agent_hint)
 {
 	sshwire_reader r;
 	const unsigned char *magic, *cipher, *pub, *priv;
@@ -238,6 +243,13 @@ static int parse_blob(lethe_sshkey **out, const unsigned char *p, size_t n,
 		return bad(name, "not an openssh-key-v1 file");
 	if (sshwire_get_string(&r, &cipher, &ciphern) != 0)
 		return bad(name, "truncated header");
+	if ((ciphern != 4 || memcmp(cipher, "none", 4) != 0) && agent_hint)
+		return lethe_error_set(LETHE_ENOINPUT,
+			"private key '%s' is protected by a passphrase, which lethe cannot ask for: "
+			"add it to ssh-agent (ssh-add '%s') and give its public key file instead "
+			"('%s.pub'), or give a key file without a passphrase, readable only by you "
+			"(ssh-keygen -t ed25519 -N '' -f FILE; its .pub line in the allowed signers)",
+			name, name, name);
 	if (ciphern != 4 || memcmp(cipher, "none", 4) != 0)
 		return lethe_error_set(LETHE_ENOINPUT,
 			"private key '%s' is protected by a passphrase, and lethe can neither ask "
@@ -270,8 +282,10 @@ static int parse_blob(lethe_sshkey **out, const unsigned char *p, size_t n,
 	return parse_private(out, priv, privn, pk, name);
 }
 
-int lethe_sshkey_parse(lethe_sshkey **out, const char *text, size_t len,
-		       const char *name)
+/* agent_hint: the key is a person's (lethe_sshkey_load_any), whose
+ * passphrase-protected key can sign through ssh-agent. */
+static int parse_text(lethe_sshkey **out, const char *text, size_t len, const char *name,
+		      int agent_hint)
 {
 	unsigned char *bin = NULL;
 	size_t bin_len = 0;
@@ -285,13 +299,19 @@ int lethe_sshkey_parse(lethe_sshkey **out, const char *text, size_t len,
 		rc = bad(name, why);
 	if (rc != 0)
 		goto out;
-	rc = parse_blob(out, bin, bin_len, name);
+	rc = parse_blob(out, bin, bin_len, name, agent_hint);
 out:
 	sodium_free(bin);
 	return rc;
 }
 
-int lethe_sshkey_load(lethe_sshkey **out, const char *path)
+int lethe_sshkey_parse(lethe_sshkey **out, const char *text, size_t len,
+		       const char *name)
+{
+	return parse_text(out, text, len, name, 0);
+}
+
+static int load_file(lethe_sshkey **out, const char *path, int agent_hint)
 {
 	struct stat st;
 	char *text = NULL;
@@ -349,11 +369,81 @@ int lethe_sshkey_load(lethe_sshkey **out, const char *path)
 			goto out;
 		}
 	}
-	rc = lethe_sshkey_parse(out, text, got, path);
+	rc = parse_text(out, text, got, path, agent_hint);
 out:
 	sodium_free(text);
 	close(fd);
 	return rc;
+}
+
+int lethe_sshkey_load(lethe_sshkey **out, const char *path)
+{
+	return load_file(out, path, 0);
+}
+
+/* A public key file's one line, "ssh-ed25519 BASE64 [comment]": 1 and the
+ * key and comment when text is one, 0 when it is something else. */
+static int public_line(unsigned char pk[32], const char **comment, size_t *comment_len,
+		       const char *text, size_t len)
+{
+	unsigned char blob[SSHWIRE_ED25519_BLOB_LEN + 1];
+	const char *b64_start = text + 12, *end = text + len, *p;
+	size_t blob_len = 0;
+
+	if (len < 12 || memcmp(text, "ssh-ed25519 ", 12) != 0)
+		return 0;
+	for (p = b64_start; p < end && *p != ' ' && *p != '\n'; p++)
+		;
+	if (sodium_base642bin(blob, sizeof(blob), b64_start, (size_t)(p - b64_start), NULL,
+			      &blob_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    sshwire_ed25519_parse(pk, blob, blob_len) != 0)
+		return 0;
+	while (p < end && *p == ' ')
+		p++;
+	*comment = p;
+	while (p < end && *p != '\n' && *p != '\r')
+		p++;
+	*comment_len = (size_t)(p - *comment);
+	return 1;
+}
+
+int lethe_sshkey_load_any(lethe_sshkey **out, const char *path, const char *agent_socket)
+{
+	char text[4096];
+	const char *comment = "";
+	unsigned char pk[32];
+	size_t comment_len = 0;
+	ssize_t n = -1;
+	struct stat st;
+	lethe_sshkey *k;
+	/* never blocks on a FIFO; anything but a regular file is load_file's to refuse */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), rc;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		n = read(fd, text, sizeof(text));
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || !public_line(pk, &comment, &comment_len, text, (size_t)n))
+		return load_file(out, path, 1); /* its own message for a missing file */
+	rc = lethe_sshagent_has(agent_socket, pk);
+	if (rc == LETHE_ENOTFOUND)
+		return lethe_error_set(LETHE_ENOINPUT, "ssh-agent does not hold the key of '%s': add "
+				       "it with ssh-add (its private key file)", path);
+	if (rc < 0) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", lethe_error_last());
+		return lethe_error_set(rc, "'%s' is a public key, whose private key must be in "
+				       "ssh-agent: %s", path, why);
+	}
+	if (!(k = calloc(1, sizeof(*k))) || !(k->comment = strndup(comment, comment_len)) ||
+	    !(k->agent = strdup(agent_socket))) {
+		lethe_sshkey_free(k);
+		return no_memory();
+	}
+	memcpy(k->pk, pk, 32);
+	*out = k;
+	return 0;
 }
 
 /* --- writing ------------------------------------------------------------- */
@@ -403,6 +493,9 @@ int lethe_sshkey_write(const lethe_sshkey *k, const char *path)
 	size_t bin_len = 0;
 	char *armour = NULL, *pubpath = NULL, *publine = NULL, *pubtext = NULL;
 	int rc, created = 0;
+
+	if (!k->sk)
+		return lethe_error_set(LETHE_EUSAGE, "a key held by ssh-agent cannot be written");
 
 	if ((rc = sodium_ready()) != 0 || (rc = encode_blob(&bin, &bin_len, k)) != 0 ||
 	    (rc = sshwire_armour(&armour, bin, bin_len, LABEL, 1)) != 0 ||

@@ -334,6 +334,21 @@ static int check_request_dates(record *r, json_t *rec)
 	return 0;
 }
 
+/* `by` (optional, records since they name who acted): a principal of 1 to
+ * 64 of A-Z a-z 0-9 . _ @ + -, one word of the commit subject. */
+static int check_by(record *r, json_t *rec)
+{
+	json_t *by = json_object_get(rec, "by");
+	const char *s = json_string_value(by);
+
+	if (!by)
+		return 0;
+	if (!s || !*s || strlen(s) > 64 ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+-") != strlen(s))
+		return verify_fail(r->s, "%s: 'by' is not a principal", r->path);
+	return 0;
+}
+
 /* An erasure's fields: the subject's digest and, when recorded, the digest
  * of its contact values (digests only: nothing personal). */
 static int check_request(record *r, json_t *rec)
@@ -341,11 +356,11 @@ static int check_request(record *r, json_t *rec)
 	json_t *v = NULL;
 
 	if (!json_object_get(rec, "request"))
-		return 0;
+		return check_by(r, rec);
 	if (field(r, &v, rec, "", "request", JSON_STRING) < 0 ||
 	    shaped(r, NULL, rec, "", "subject", "hex64") < 0 ||
 	    (json_object_get(rec, "contact") && shaped(r, NULL, rec, "", "contact", "hex64") < 0) ||
-	    check_request_dates(r, rec) < 0 ||
+	    check_request_dates(r, rec) < 0 || check_by(r, rec) < 0 ||
 	    (json_object_get(rec, "replay_of") && count(r, NULL, rec, "", "replay_of") < 0))
 		return LETHE_EVERIFY;
 	return 0;
@@ -517,21 +532,6 @@ static int text_or_digest(record *r, json_t *rec, const char *digest_name, const
 	if (!required)
 		return 0;
 	return verify_fail(r->s, "%s: '%s' is missing", r->path, digest_name);
-}
-
-/* `by` (optional, records since they name who acted): a principal of 1 to
- * 64 of A-Z a-z 0-9 . _ @ + -, one word of the commit subject. */
-static int check_by(record *r, json_t *rec)
-{
-	json_t *by = json_object_get(rec, "by");
-	const char *s = json_string_value(by);
-
-	if (!by)
-		return 0;
-	if (!s || !*s || strlen(s) > 64 ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+-") != strlen(s))
-		return verify_fail(r->s, "%s: 'by' is not a principal", r->path);
-	return 0;
 }
 
 /* hold: its id, the reason's digest, exactly one of a subject digest and a

@@ -105,8 +105,9 @@ static int check_changes(verify_state *s, const char *kind, json_t *rec, const c
 /* A hold's or release's subject after "lethe: KIND NNNNNNNN " (written since
  * records name who acted): "subject" or "rule NAME" for a hold, "hold ID"
  * for a release, then " by BY" when the record has `by`; for an export
- * with `by` (access --by) "by BY". NULL for other kinds, and when out of
- * memory (*oom set). */
+ * with `by` (access --by) "by BY"; for an approval (written since subjects
+ * name approvers) "by APPROVER: REASON". NULL for other kinds, and when out
+ * of memory (*oom set). */
 static char *outside_run_subject(const char *kind, json_t *rec, int *oom)
 {
 	const char *by = json_string_value(json_object_get(rec, "by"));
@@ -119,6 +120,10 @@ static char *outside_run_subject(const char *kind, json_t *rec, int *oom)
 			     by ? " by " : "", by ? by : "");
 	else if (!strcmp(kind, "export") && by)
 		n = asprintf(&s, "by %s", by);
+	else if (!strcmp(kind, "approval") && json_is_string(json_object_get(rec, "approver")) &&
+		 json_is_string(json_object_get(rec, "reason")))
+		n = asprintf(&s, "by %s: %s", json_string_value(json_object_get(rec, "approver")),
+			     json_string_value(json_object_get(rec, "reason")));
 	else if (!strcmp(kind, "release"))
 		n = asprintf(&s, "hold %lld%s%s",
 			     (long long)json_integer_value(json_object_get(rec, "hold_id")),
@@ -133,7 +138,10 @@ static char *outside_run_subject(const char *kind, json_t *rec, int *oom)
 }
 
 /* The one-line subject: "lethe: KIND NNNNNNNN" [" " [LABEL " "] RUNID], or
- * for a hold or release "lethe: KIND NNNNNNNN" [" " SCOPE [" by " BY]]. */
+ * for a hold or release "lethe: KIND NNNNNNNN" [" " SCOPE [" by " BY]]. An
+ * intent whose record names who acted (`by`, erase and replay --by) says
+ * exactly "lethe: intent NNNNNNNN LABEL RUNID by BY": such records are
+ * newer than every shorter form. */
 static int check_subject(verify_state *s, const char *kind, int64_t seq, json_t *rec)
 {
 	const char *msg = s->c->message ? s->c->message : "";
@@ -161,6 +169,20 @@ static int check_subject(verify_state *s, const char *kind, int64_t seq, json_t 
 	    (outside && asprintf(&want[4], "%s %s", want[0], outside) < 0)) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
+	}
+	if (run_id && !strcmp(kind, "intent") && json_is_string(json_object_get(rec, "by"))) {
+		char *exact = NULL;
+
+		if (asprintf(&exact, "%s by %s", want[2], json_string_value(json_object_get(rec,
+											"by"))) < 0) {
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < 5; i++)
+			free(want[i]);
+		memset(want, 0, sizeof(want));
+		want[0] = exact;
+		run_id = NULL; /* the message below names the exact subject */
 	}
 	for (size_t i = 0; i < 5; i++)
 		if (want[i] && strlen(want[i]) == len && !strncmp(want[i], msg, len))

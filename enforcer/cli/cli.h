@@ -130,6 +130,11 @@ void cli_warn_invalid(const lethe_cli_opts *opts, const lethe_plan *plan);
  * value is absent. */
 const char *cli_option_value(int argc, char **argv, int *i, const char *name, int *missing);
 
+/* Who acts for a record made on a person's behalf (hold, erase, replay):
+ * by (--by), else the user who ran the command (under sudo the one who
+ * called sudo), else NULL. */
+const char *cli_actor(const char *by);
+
 /* path made absolute against the current directory (lethe.yaml's own relative
  * paths are read against its folder, not where the command ran). 0, or the
  * exit status after printing why (64 too long, 74 no current directory).

@@ -3,6 +3,7 @@
  * reading options, making command-line paths absolute.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,4 +152,17 @@ void cli_warnings(const lethe_cli_opts *opts, const lethe_warnings *w)
 {
 	for (size_t i = 0; i < w->count; i++)
 		cli_log(opts, CLI_WARNING, "%s", w->items[i]);
+}
+
+const char *cli_actor(const char *by)
+{
+	const char *sudo = getenv("SUDO_USER");
+	const struct passwd *pw;
+
+	if (by)
+		return by;
+	if (sudo && *sudo && getuid() == 0)
+		return sudo;
+	pw = getpwuid(getuid());
+	return pw && pw->pw_name && *pw->pw_name ? pw->pw_name : NULL;
 }

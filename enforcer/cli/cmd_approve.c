@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "lethe/error.h"
@@ -59,7 +60,7 @@ int cmd_approve(const lethe_cli_opts *opts, int argc, char **argv)
 		return 64;
 	}
 	/* the approver's key first: a wrong key changes nothing and takes no lock */
-	if ((rc = lethe_sshkey_load(&key, key_path)) < 0)
+	if ((rc = lethe_sshkey_load_any(&key, key_path, getenv("SSH_AUTH_SOCK"))) < 0)
 		return cli_fail(rc);
 	if ((status = cli_register_open(&r, opts, 0)))
 		goto out;

@@ -1,6 +1,6 @@
 /*
  * cmd_erase.c - `lethe [-c FILE] erase --subject KEY [--lang fi|sv|en]
- * [--dry-run] [--json]`:
+ * [--by PRINCIPAL] [--dry-run] [--json]`:
  * a data subject's erasure request. Every rule's on_erasure action is
  * applied to the subject's rows now, whatever their clocks, with the batches,
  * residue work and evidence of a run; what must be kept is kept; and the
@@ -25,6 +25,7 @@ typedef struct {
 	const char *subject;
 	const char *received;
 	const char *lang;
+	const char *by;
 	int dry_run;
 	int json;
 } erase_args;
@@ -52,12 +53,18 @@ static int parse_args(erase_args *a, int argc, char **argv)
 				return 64;
 			}
 			a->lang = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--by", &missing)) || missing) {
+			if (missing) {
+				cli_error("--by needs a principal");
+				return 64;
+			}
+			a->by = v;
 		} else if (!strcmp(argv[i], "--dry-run")) {
 			a->dry_run = 1;
 		} else if (!strcmp(argv[i], "--json")) {
 			a->json = 1;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: lethe [-c FILE] erase --subject KEY [--received YYYY-MM-DD] [--lang fi|sv|en] [--dry-run] [--json]\n");
+			printf("usage: lethe [-c FILE] erase --subject KEY [--received YYYY-MM-DD] [--lang fi|sv|en] [--by PRINCIPAL] [--dry-run] [--json]\n");
 			return -1;
 		} else {
 			cli_error("erase: unexpected argument '%s'", argv[i]);
@@ -284,7 +291,8 @@ int cmd_erase(const lethe_cli_opts *opts, int argc, char **argv)
 	}
 	if ((rc = lethe_subject_find(&subject, r.be, r.policy, a.subject)) < 0 ||
 	    (rc = lethe_plan_scope_init(&keep, r.policy, &subject.value, 0)) < 0 ||
-	    (rc = lethe_site_open(&site, r.cfg, r.policy, r.be, a.dry_run ? 0 : LETHE_SITE_WRITE)) < 0) {
+	    (rc = lethe_site_open(&site, r.cfg, r.policy, r.be, a.dry_run ? 0 : LETHE_SITE_WRITE)) < 0 ||
+	    (rc = lethe_site_set_actor(site, cli_actor(a.by))) < 0) {
 		status = cli_fail(rc);
 		goto out;
 	}

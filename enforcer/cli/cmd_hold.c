@@ -19,7 +19,6 @@
  */
 #include <inttypes.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,21 +71,6 @@ static int parse(hold_args *a, int argc, char **argv, int from)
 	return 0;
 }
 
-/* Who acts: --by, else the user who ran the command (under sudo the one
- * who called sudo). */
-static const char *actor(const hold_args *a)
-{
-	const char *sudo = getenv("SUDO_USER");
-	const struct passwd *pw;
-
-	if (a->by)
-		return a->by;
-	if (sudo && *sudo && getuid() == 0)
-		return sudo;
-	pw = getpwuid(getuid());
-	return pw && pw->pw_name && *pw->pw_name ? pw->pw_name : NULL;
-}
-
 /* The register and a site opened for writing (the lock, the keys, the
  * evidence and its head, recovery), naming who acts. 0 or the exit status. */
 static int open_site(cli_register *r, lethe_site **site, const lethe_cli_opts *opts,
@@ -97,7 +81,7 @@ static int open_site(cli_register *r, lethe_site **site, const lethe_cli_opts *o
 	if ((status = cli_register_open(r, opts, 0)))
 		return status;
 	if ((rc = lethe_site_open(site, r->cfg, r->policy, r->be, LETHE_SITE_WRITE)) < 0 ||
-	    (rc = lethe_site_set_actor(*site, actor(a))) < 0)
+	    (rc = lethe_site_set_actor(*site, cli_actor(a->by))) < 0)
 		return cli_fail(rc);
 	return 0;
 }

@@ -24,7 +24,7 @@ int cli_plan_write(const lethe_cli_opts *opts, cli_register *r, const char *path
 	int64_t total = 0;
 	int rc, status = 0;
 
-	if ((key_path && (rc = lethe_sshkey_load(&key, key_path)) < 0) ||
+	if ((key_path && (rc = lethe_sshkey_load_any(&key, key_path, getenv("SSH_AUTH_SOCK"))) < 0) ||
 	    (rc = lethe_site_open(&site, r->cfg, r->policy, r->be, LETHE_SITE_KEYS)) < 0 ||
 	    (rc = lethe_site_plan_write(&plan, site, as_of, key, path)) < 0) {
 		status = cli_fail(rc);

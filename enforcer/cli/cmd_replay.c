@@ -1,5 +1,5 @@
 /*
- * cmd_replay.c - `lethe [-c FILE] replay [--dry-run] [--json]`: after the
+ * cmd_replay.c - `lethe [-c FILE] replay [--by PRINCIPAL] [--dry-run] [--json]`: after the
  * register is restored from a backup, every erasure done since the backup
  * must be done again. The evidence knows each erasure by its subject's
  * keyed digest; replay digests every key of the subject table, and for each
@@ -26,6 +26,7 @@
 #include "lethe/site.h"
 
 typedef struct {
+	const char *by;
 	int dry_run;
 	int json;
 } replay_args;
@@ -33,12 +34,20 @@ typedef struct {
 static int parse_args(replay_args *a, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run")) {
+		int missing = 0;
+		const char *v = cli_option_value(argc, argv, &i, "--by", &missing);
+
+		if (missing) {
+			cli_error("--by needs a principal");
+			return 64;
+		} else if (v) {
+			a->by = v;
+		} else if (!strcmp(argv[i], "--dry-run")) {
 			a->dry_run = 1;
 		} else if (!strcmp(argv[i], "--json")) {
 			a->json = 1;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: lethe [-c FILE] replay [--dry-run] [--json]\n");
+			printf("usage: lethe [-c FILE] replay [--by PRINCIPAL] [--dry-run] [--json]\n");
 			return -1;
 		} else {
 			cli_error("replay: unexpected argument '%s'", argv[i]);
@@ -179,7 +188,8 @@ int cmd_replay(const lethe_cli_opts *opts, int argc, char **argv)
 	if ((status = cli_register_open(&r, opts, a.dry_run ? LETHE_BACKEND_READONLY : 0)))
 		return status;
 	if ((rc = lethe_site_open(&site, r.cfg, r.policy, r.be,
-				  a.dry_run ? LETHE_SITE_KEYS : LETHE_SITE_WRITE)) < 0) {
+				  a.dry_run ? LETHE_SITE_KEYS : LETHE_SITE_WRITE)) < 0 ||
+	    (rc = lethe_site_set_actor(site, cli_actor(a.by))) < 0) {
 		status = cli_fail(rc);
 		goto out;
 	}

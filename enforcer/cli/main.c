@@ -51,6 +51,7 @@ static const cli_option erase_options[] = {
 	{ "dry-run", NULL, "change nothing, show what would be erased", 0 },
 	{ "json", NULL, "the result as JSON on stdout", 0 },
 	{ "lang", "fi|sv|en", "the language of the answer (default lethe.yaml's language)", 0 },
+	{ "by", "PRINCIPAL", "who erases (default the user), named in the record and commit subject", 0 },
 	END
 };
 static const cli_option hold_options[] = {
@@ -83,6 +84,7 @@ static const cli_option access_options[] = {
 static const cli_option replay_options[] = {
 	{ "dry-run", NULL, "change nothing, show what would be erased again", 0 },
 	{ "json", NULL, "the result as JSON on stdout", 0 },
+	{ "by", "PRINCIPAL", "who replays (default the user), named in each intent and commit subject", 0 },
 	END
 };
 static const cli_option demo_options[] = {
@@ -112,7 +114,7 @@ static const cli_option status_options[] = {
 	END
 };
 static const cli_option approve_options[] = {
-	{ "key", "FILE", "the approver's own SSH private key", 0 },
+	{ "key", "FILE", "the approver's own SSH private key, or its .pub file (signed by ssh-agent)", 0 },
 	{ "reason", "TEXT", "why the policy set is approved (recorded)", 0 },
 	{ "json", NULL, "the record as JSON on stdout", 0 },
 	END
@@ -167,7 +169,8 @@ const cli_command cli_commands[] = {
 	  "    [--allow-future-as-of] [--allow-clock-jump] [--plan FILE] [--prometheus FILE]", NULL,
 	  run_options },
 	{ "erase", cmd_erase, "erase a data subject's data, keeping what must be kept",
-	  "erase --subject KEY [--received YYYY-MM-DD] [--dry-run] [--json] [--lang fi|sv|en]", NULL,
+	  "erase --subject KEY [--received YYYY-MM-DD] [--dry-run] [--json] [--lang fi|sv|en]"
+	  " [--by PRINCIPAL]", NULL,
 	  erase_options },
 	{ "hold", cmd_hold, "legal holds: add, list, release",
 	  "hold add --reason TEXT (--subject KEY | --rule NAME [--where SQL]) [--until YYYY-MM-DD]\n"
@@ -181,7 +184,7 @@ const cli_command cli_commands[] = {
 	  "    [--lang fi|sv|en] [--by PRINCIPAL]", NULL,
 	  access_options },
 	{ "replay", cmd_replay, "after a restore from a backup, erase again what was erased since",
-	  "replay [--dry-run] [--json]", NULL, replay_options },
+	  "replay [--dry-run] [--json] [--by PRINCIPAL]", NULL, replay_options },
 	{ "suppressed", cmd_suppressed, "exit 0 when a contact value is on the suppression list",
 	  "suppressed VALUE", NULL, no_options },
 	{ "demo", cmd_demo, "write the reference shop's register and a lethe.yaml into DIR",

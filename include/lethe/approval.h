@@ -46,7 +46,9 @@ int lethe_approval_statement(char **out, const char *policy_digest, const char *
 
 /* An approval's fields (docs/evidence-format.md) for policy p, signed by
  * approver_key at `at`: the approver is the principal of the approver line
- * that lists the key. LETHE_ENOPERM when no approver line lists it. */
+ * that lists the key. LETHE_ENOPERM when no approver line lists it;
+ * LETHE_EUSAGE for a reason that names an e-mail address (it would stay in
+ * the evidence and its commit subject for good). */
 int lethe_approval_new(struct json_t **out, const lethe_policy *p, const lethe_sshkey *approver_key,
 		       const lethe_allowed_signers *signers, const char *reason, const char *at);
 

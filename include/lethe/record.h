@@ -78,9 +78,12 @@ int lethe_record_message(char **out, lethe_record_kind k, int64_t seq, const cha
 /* What the commit subject of a record outside a run says after "lethe:
  * KIND NNNNNNNN": a hold's scope ("subject" or "rule NAME"), a release's
  * "hold ID", each followed by " by PRINCIPAL" when the record has `by`; an
- * export with `by` (access --by): "by PRINCIPAL";
- * *out NULL for other kinds (their subject says no more). Never a reason:
- * reasons may name a person (docs/evidence-format.md, "Texts of holds"). */
+ * export or an erasure's intent with `by` (access, erase, replay --by):
+ * "by PRINCIPAL" (an intent's after its "LABEL RUNID"); an approval's "by
+ * APPROVER: REASON" (its reason is in the record already: one line, about
+ * policies, never a data subject); *out NULL for other kinds (their subject
+ * says no more). Never a hold's reason: it may name a person and stays in
+ * the register (docs/evidence-format.md, "Texts of holds"). */
 int lethe_record_describe(char **out, const struct json_t *record);
 /* The kind and sequence number of a commit message: 0, or LETHE_ENOTFOUND
  * (no error set) when it is not a record's message. */
@@ -115,6 +118,8 @@ typedef struct {
 	const char *received;         /* with request, optional: the day it was received
 					 (then `answered` is as_of) */
 	int64_t replay_of;            /* > 0: the intent seq a replay re-applies */
+	const char *by;               /* with request, optional: who erased or replayed
+					 (lethe_site_set_actor), a principal */
 	int64_t approval;             /* > 0: the approval record the run relies on */
 	const char *plan_sha256;      /* run --plan: the plan file's SHA-256 and as-of */
 	const char *plan_as_of;

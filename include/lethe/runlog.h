@@ -42,6 +42,7 @@ typedef struct {
 	const char *received;                /* an erasure request's received day, or NULL */
 	int64_t replay_of;                   /* > 0: `lethe replay` re-applies the erasure
 						whose intent has this seq; 0 otherwise */
+	const char *by;                      /* an erasure's or replay's principal, or NULL */
 	int64_t approval_seq;                /* > 0: the approval record the run relies on */
 	const char *plan_sha256;             /* run --plan: the plan file's SHA-256 ... */
 	const char *plan_as_of;              /* ... and its as-of; NULL otherwise */

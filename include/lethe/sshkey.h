@@ -7,6 +7,8 @@
  *  - A lethe_sshkey holds its 64-byte secret (libsodium's seed || pk) in
  *    sodium_malloc'd memory; lethe_sshkey_free wipes it. The secret never
  *    leaves the object: signing goes through lethe_sshkey_sign.
+ *  - A key loaded from a public key file (lethe_sshkey_load_any) has no
+ *    secret here: ssh-agent holds it and makes its signatures.
  *  - Private key files are the OpenSSH format ssh-keygen writes, unencrypted
  *    (cipher and kdf "none"); lethe refuses encrypted keys, keys of other types
  *    and keys whose file mode gives any permission to group or others.
@@ -47,6 +49,17 @@ int lethe_sshkey_write(const lethe_sshkey *k, const char *private_path);
  * ed25519; LETHE_EIO read error.
  */
 int lethe_sshkey_load(lethe_sshkey **out, const char *private_path);
+
+/*
+ * A person's key (an approver's): an unencrypted private key file as
+ * lethe_sshkey_load, or a public key file ("ssh-ed25519 BASE64 comment",
+ * as ssh-keygen writes KEY.pub) whose private key ssh-agent at agent_socket
+ * (SSH_AUTH_SOCK) holds, so that a key protected by a passphrase can sign:
+ * lethe_sshkey_sign then asks the agent. LETHE_ENOINPUT also when no agent
+ * is reachable or it does not hold the key; a passphrase-protected private
+ * key's message suggests the agent.
+ */
+int lethe_sshkey_load_any(lethe_sshkey **out, const char *path, const char *agent_socket);
 
 /* Parse the text of a private key file; name is used in messages only. */
 int lethe_sshkey_parse(lethe_sshkey **out, const char *text, size_t len,

@@ -48,10 +48,10 @@ def year_of_runs(d, customers=120, step=30):
                "dpo@minime.fi", env=env)[0] == 0
     assert run("-q", "-c", cfg, "requests", "add", "--kind", "erasure", "--subject", ERASED,
                "--received", ago(12))[0] == 0
-    assert run("-q", "-c", cfg, "erase", "--subject", ERASED)[0] == 0
+    assert run("-q", "-c", cfg, "erase", "--subject", ERASED, "--by", "cs@minime.fi")[0] == 0
     out_zip = os.path.join(d, "export.zip")
     assert run("-q", "-c", cfg, "access", "--subject", EXPORTED, "--output", out_zip, "--received",
-               ago(40))[0] == 0
+               ago(40), "--by", "cs@minime.fi")[0] == 0
     assert run("-q", "-c", cfg, "requests", "add", "--kind", "access", "--subject", "13",
                "--received", ago(5))[0] == 0
     assert run("-q", "-c", cfg, "requests", "add", "--kind", "erasure", "--subject", "14",

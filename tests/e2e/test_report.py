@@ -114,6 +114,13 @@ for reason, by in con.execute("SELECT reason, placed_by FROM lethe_holds"):
     check(reason in t and by in t, f"hold '{reason}' placed by {by}")
 check("dispute settled" in t, "a release's reason")
 con.close()
+answers = sorted((r["subject"], r["by"]) for r in recs if r.get("by") and r.get("answered") and
+                 (r["kind"] == "export" or (r["kind"] == "intent" and "replay_of" not in r)))
+equal(len(answers), 2, "the evidence names who answered the erasure and the export")
+equal(sorted((r["subject"], r.get("answered_by")) for r in model["requests"] if r.get("answered")),
+      sorted((subj[:12], by) for subj, by in answers),
+      "the report names who answered each request (short subject digest), as its record does")
+check(all(by in t for _, by in answers), "who answered is on the page")
 check("-    retain: 14 months" in dom and "+    retain: 12 months" in dom,
       "the policy change's diff")
 check(re.search(r"Approvals and approvers</h2><p>none</p>", dom) is not None, "approvals: none")
