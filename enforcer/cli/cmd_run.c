@@ -175,7 +175,7 @@ static int print_json(const lethe_plan *result, const cli_run_record *rec, int d
 	if (!root || cli_run_json_add(root, rec, dry_run, status) < 0) {
 		json_decref(root);
 		cli_error("run: out of memory");
-		return 71;
+		return 70;
 	}
 	return cli_print_json(root);
 }
