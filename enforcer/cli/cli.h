@@ -115,6 +115,15 @@ enum { CLI_ERR = 3, CLI_WARNING = 4, CLI_NOTICE = 5, CLI_INFO = 6, CLI_DEBUG = 7
  * --quiet, DEBUG lines shown only with --verbose. opts may be NULL. */
 void cli_log(const lethe_cli_opts *opts, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Whether stderr is the journal's stream (JOURNAL_STREAM names it). */
+int cli_to_journal(void);
+/* A journal field: key (A-Z, 0-9, _) and value; a NULL value is left out. */
+typedef struct {
+	const char *key, *value;
+} cli_journal_field;
+/* One journal entry of these fields by the native protocol (cli_journal.c).
+ * 0 sent; -1 not, and the caller writes its stderr line instead. */
+int cli_journal_send(const cli_journal_field *fields, size_t n);
 
 /* The plan's table on stdout; due_label heads the due column. */
 void cli_print_plan(const lethe_plan *plan, const char *due_label);

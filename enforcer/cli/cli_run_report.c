@@ -84,22 +84,55 @@ static void totals(int64_t t[4], const lethe_plan *plan)
 	}
 }
 
+/* The summary as a journal entry of its own fields (cli_journal.c); 0 sent. */
+static int summary_to_journal(const char *msg, int level, const cli_run_record *rec,
+			      const int64_t t[4], const char *result, int status)
+{
+	char prio[4], seq[24], num[5][24];
+	const cli_journal_field f[] = {
+		{ "MESSAGE", msg }, { "PRIORITY", prio }, { "SYSLOG_IDENTIFIER", "lethe" },
+		/* the same for every run summary: journalctl MESSAGE_ID=... lists them */
+		{ "MESSAGE_ID", "9d1c4e0b7a2f4c3e8b5d6a1f0e2c7b94" },
+		{ "LETHE_RUN_ID", rec->present && rec->run_id[0] ? rec->run_id : NULL },
+		{ "LETHE_SEQ", rec->present ? seq : NULL },
+		{ "LETHE_COMMIT", rec->commit[0] ? rec->commit : NULL },
+		{ "LETHE_RESULT", result }, { "LETHE_EXIT", num[4] },
+		{ "LETHE_DISPOSED", num[0] }, { "LETHE_BLOCKED", num[1] },
+		{ "LETHE_INVALID", num[2] }, { "LETHE_HELD", num[3] },
+	};
+
+	snprintf(prio, sizeof(prio), "%d", level);
+	snprintf(seq, sizeof(seq), "%" PRId64, rec->seq);
+	for (int i = 0; i < 4; i++)
+		snprintf(num[i], sizeof(num[i]), "%" PRId64, t[i]);
+	snprintf(num[4], sizeof(num[4]), "%d", status);
+	return cli_journal_send(f, sizeof(f) / sizeof(*f));
+}
+
 void cli_run_summary(const lethe_cli_opts *opts, const cli_run_record *rec, const lethe_plan *plan,
 		     int dry_run, int status)
 {
+	/* the priority says how it went: notice, warning when the run completed
+	 * but exits non-zero (invalid clocks), err when it failed */
+	int level = status == 0 ? CLI_NOTICE :
+		    rec->present && !strcmp(rec->result, "completed") ? CLI_WARNING : CLI_ERR;
+	const char *result = result_word(rec, dry_run, status);
+	char *msg = NULL;
 	int64_t t[4];
 
 	totals(t, plan);
-	/* one line, key=value words: journalctl -g 'run summary' finds it, and
-	 * the priority says how it went: notice, warning when the run completed
-	 * but exits non-zero (invalid clocks), err when it failed */
-	cli_log(opts, status == 0 ? CLI_NOTICE :
-		      rec->present && !strcmp(rec->result, "completed") ? CLI_WARNING : CLI_ERR,
-		"run summary: run_id=%s seq=%" PRId64 " commit=%s disposed=%" PRId64 " blocked=%" PRId64
-		" invalid=%" PRId64 " held=%" PRId64 " result=%s exit=%d",
-		rec->present && rec->run_id[0] ? rec->run_id : "-", rec->present ? rec->seq : 0,
-		rec->commit[0] ? rec->commit : "-", t[0], t[1], t[2], t[3],
-		result_word(rec, dry_run, status), status);
+	/* one line, key=value words: journalctl -g 'run summary' finds it; under
+	 * systemd the same line goes to the journal with its fields */
+	if (asprintf(&msg, "run summary: run_id=%s seq=%" PRId64 " commit=%s disposed=%" PRId64
+		     " blocked=%" PRId64 " invalid=%" PRId64 " held=%" PRId64 " result=%s exit=%d",
+		     rec->present && rec->run_id[0] ? rec->run_id : "-", rec->present ? rec->seq : 0,
+		     rec->commit[0] ? rec->commit : "-", t[0], t[1], t[2], t[3], result, status) < 0) {
+		cli_log(opts, level, "run summary: out of memory (result=%s exit=%d)", result, status);
+		return;
+	}
+	if (!cli_to_journal() || summary_to_journal(msg, level, rec, t, result, status) != 0)
+		cli_log(opts, level, "%s", msg);
+	free(msg);
 }
 
 int cli_run_json_add(json_t *root, const cli_run_record *rec, int dry_run, int status)
@@ -220,7 +253,7 @@ int cli_metrics_write(const char *path, const cli_run_metrics *m)
 	if (!b || err || asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
 		free(text);
 		cli_error("cannot write metrics '%s': out of memory", path);
-		return 71;
+		return 70;
 	}
 	/* mode 0644: the node exporter runs as another user */
 	errno = 0;

@@ -18,7 +18,7 @@
 
 /* Whether stderr is the journal's stream: systemd sets JOURNAL_STREAM to
  * "DEVICE:INODE" of the stream it connected, which a redirection changes. */
-static int to_journal(void)
+int cli_to_journal(void)
 {
 	const char *js = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
@@ -46,7 +46,7 @@ static void vlog(int level, const char *fmt, va_list ap)
 	static const char *const names[] = { "", "", "", "", "warning: ", "", "", "" };
 	char prefix[32], *msg = NULL;
 
-	if (to_journal())
+	if (cli_to_journal())
 		snprintf(prefix, sizeof(prefix), "<%d>", level);
 	else
 		snprintf(prefix, sizeof(prefix), "lethe: %s", level >= 0 && level < 8 ? names[level] : "");

@@ -16,6 +16,7 @@
  * 1 a plan whose signature is not valid or not the site's or an approver's;
  * others as the contract says.
  */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,51 +40,62 @@ typedef struct {
 	int allow_clock_jump;   /* --allow-clock-jump */
 } run_args;
 
+static const char usage_text[] =
+	"usage: lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
+	"                           [--max-rows-per-rule N] [--allow-future-as-of]\n"
+	"                           [--allow-clock-jump] [--plan FILE]\n"
+	"                           [--prometheus FILE]";
+
+/* The options of run_options in main.c (cli_args.c has already checked
+ * them against the table and normalised them). 0, -1 for --help (done),
+ * or the exit status. */
 static int parse_args(run_args *a, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *v = NULL;
+	static const struct option longopts[] = {
+		{ "as-of", required_argument, NULL, 'a' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "max-rows-per-rule", required_argument, NULL, 'm' },
+		{ "allow-future-as-of", no_argument, NULL, 'F' },
+		{ "allow-clock-jump", no_argument, NULL, 'J' },
+		{ "plan", required_argument, NULL, 'p' },
+		{ "prometheus", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	long long n;
+	int c;
 
-		if (!strcmp(argv[i], "--json")) {
-			a->json = 1;
-		} else if (!strcmp(argv[i], "--dry-run")) {
-			a->dry_run = 1;
-		} else if (!strcmp(argv[i], "--allow-future-as-of")) {
-			a->allow_future = 1;
-		} else if (!strcmp(argv[i], "--allow-clock-jump")) {
-			a->allow_clock_jump = 1;
-		} else if (!strcmp(argv[i], "--as-of") && i + 1 < argc) {
-			a->as_of = argv[++i];
-		} else if (!strncmp(argv[i], "--as-of=", 8)) {
-			a->as_of = argv[i] + 8;
-		} else if (!strcmp(argv[i], "--plan") && i + 1 < argc) {
-			a->plan = argv[++i];
-		} else if (!strncmp(argv[i], "--plan=", 7)) {
-			a->plan = argv[i] + 7;
-		} else if (!strcmp(argv[i], "--prometheus") && i + 1 < argc) {
-			a->prometheus = argv[++i];
-		} else if (!strncmp(argv[i], "--prometheus=", 13)) {
-			a->prometheus = argv[i] + 13;
-		} else if ((!strcmp(argv[i], "--max-rows-per-rule") && i + 1 < argc && (v = argv[++i])) ||
-			   (!strncmp(argv[i], "--max-rows-per-rule=", 20) && (v = argv[i] + 20))) {
-			char *end;
-			long long n = strtoll(v, &end, 10);
-
-			if (!*v || *end || n < 0) {
-				cli_error("--max-rows-per-rule: expected a number >= 0 (0: no limit), got '%s'", v);
+	optind = 0; /* glibc: a full restart after cli_args.c's parsing */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a': a->as_of = optarg; break;
+		case 'n': a->dry_run = 1; break;
+		case 'j': a->json = 1; break;
+		case 'F': a->allow_future = 1; break;
+		case 'J': a->allow_clock_jump = 1; break;
+		case 'p': a->plan = optarg; break;
+		case 'P': a->prometheus = optarg; break;
+		case 'm':
+			n = strtoll(optarg, &end, 10);
+			if (!*optarg || *end || n < 0) {
+				cli_error("--max-rows-per-rule: expected a number >= 0 (0: no limit), "
+					  "got '%s'", optarg);
 				return 64;
 			}
 			a->max_rows = n;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: lethe [-c FILE] run [--as-of YYYY-MM-DD] [--dry-run] [--json]\n"
-			       "                           [--max-rows-per-rule N] [--allow-future-as-of]\n"
-			       "                           [--allow-clock-jump] [--plan FILE]\n"
-			       "                           [--prometheus FILE]\n");
-			return -1;
-		} else {
-			cli_error("run: unexpected argument '%s'", argv[i]);
+			break;
+		case 'h': printf("%s\n", usage_text); return -1;
+		default:
+			cli_error("run: unexpected argument '%s'\n%s", argv[optind - 1], usage_text);
 			return 64;
 		}
+	}
+	if (optind != argc) {
+		cli_error("run: unexpected argument '%s'\n%s", argv[optind], usage_text);
+		return 64;
 	}
 	return 0;
 }
@@ -163,7 +175,7 @@ static int print_json(const lethe_plan *result, const cli_run_record *rec, int d
 	if (!root || cli_run_json_add(root, rec, dry_run, status) < 0) {
 		json_decref(root);
 		cli_error("run: out of memory");
-		return 71;
+		return 70;
 	}
 	return cli_print_json(root);
 }

@@ -14,6 +14,7 @@
  * {"error": {"status": N, "message": "..."}} on stdout (the messages are on
  * stderr as always), so a monitoring pipe never parses an empty document.
  */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,30 +103,38 @@ int cmd_status(const lethe_cli_opts *opts, int argc, char **argv)
 
 static int status_main(const lethe_cli_opts *opts, int argc, char **argv, int *json_out)
 {
-	const char *as_of_arg = NULL, *v;
-	int json = 0, exit_code = 0, status, rc;
+	/* the options of status_options in main.c (checked there by cli_args.c) */
+	static const struct option longopts[] = {
+		{ "as-of", required_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "exit-code", no_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *as_of_arg = NULL;
+	int json = 0, exit_code = 0, status, rc, c;
 	lethe_status_input in = { 0 };
 	lethe_status *st = NULL;
 	lethe_evidence *ev = NULL;
 	cli_register r;
 	char *text = NULL;
 
-	for (int i = 1; i < argc; i++) {
-		int missing = 0;
-
-		if (!strcmp(argv[i], "--json")) {
-			json = *json_out = 1;
-		} else if (!strcmp(argv[i], "--exit-code")) {
-			exit_code = 1;
-		} else if ((v = cli_option_value(argc, argv, &i, "--as-of", &missing))) {
-			as_of_arg = v;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("%s\n", usage_line);
-			return 0;
-		} else {
-			cli_error("status: unexpected argument '%s'\n%s", argv[i], usage_line);
+	optind = 0; /* glibc: a full restart after cli_args.c's parsing */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a': as_of_arg = optarg; break;
+		case 'j': json = *json_out = 1; break;
+		case 'e': exit_code = 1; break;
+		case 'h': printf("%s\n", usage_line); return 0;
+		default:
+			cli_error("status: unexpected argument '%s'\n%s", argv[optind - 1], usage_line);
 			return 64;
 		}
+	}
+	if (optind != argc) {
+		cli_error("status: unexpected argument '%s'\n%s", argv[optind], usage_line);
+		return 64;
 	}
 	if ((status = cli_parse_as_of(&in.as_of, as_of_arg)))
 		return status;

@@ -133,7 +133,9 @@ errfile = os.path.join(d, "journal.txt")
 with open(errfile, "w") as f:
     s = os.fstat(f.fileno())
     p = subprocess.run([LETHE, "-c", cfg, "run", "--as-of", "2026-01-02"], stdout=subprocess.DEVNULL,
-                       stderr=f, env=dict(os.environ, JOURNAL_STREAM=f"{s.st_dev}:{s.st_ino}"))
+                       stderr=f, env=dict(os.environ, JOURNAL_STREAM=f"{s.st_dev}:{s.st_ino}",
+                                                  # no journal socket: the stderr line (test_journal)
+                                                  LETHE_TEST_JOURNAL_SOCKET=os.path.join(d, "none")))
 equal(p.returncode, 0, "run under a journal stream")
 lines = [ln for ln in open(errfile).read().splitlines() if "run summary:" in ln]
 check(len(lines) == 1 and lines[0].startswith("<5>run summary: run_id="),
