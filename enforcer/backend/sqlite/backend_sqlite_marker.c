@@ -22,8 +22,9 @@
  * cost a B-tree insertion (and an index entry) per disposed row, then a sort
  * of all of them and a delete row by row, all journalled, and VACUUM copied
  * them in between. The completion merges the batches' sorted runs (a k-way
- * merge reading each blob incrementally: memory is a small buffer per
- * batch, never a rule's digests). Only one run's digests exist at a time
+ * merge reading each blob incrementally through one blob handle: memory is
+ * at most MERGE_BUFFER bytes of buffers and a few words per batch, never a
+ * rule's digests). Only one run's digests exist at a time
  * (the lock, and every run clears them after its completion or recovery),
  * so they carry no run id. lethe_run_digests is the older one-row-per-
  * digest table: never written, read as one more sorted run (a run an older
