@@ -451,6 +451,21 @@ static int append_count(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 	return append_inner(s, be, scan, 1);
 }
 
+/* The SQL that s composed into *out, unless composing it failed (rc). */
+static int finish_sql(char **out, sqlite3_str *s, int rc)
+{
+	char *sql = sqlite3_str_finish(s);
+
+	if (rc) {
+		sqlite3_free(sql);
+		return rc;
+	}
+	if (!sql)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	*out = sql;
+	return 0;
+}
+
 /* A row of the scan is due, not held and not blocked: its class (append_class
  * over append_hb) is LETHE_ROW_DUE, written on the row itself. For a clock
  * that is a day, d IS NULL, d >= invalid_from and d >= due_before are each
@@ -492,7 +507,6 @@ static int append_due_row(sqlite3_str *s, const lethe_scan *scan)
 int lethe_sqlite_due_row_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int upto)
 {
 	sqlite3_str *s;
-	char *sql;
 	int rc;
 
 	if ((rc = guard_scan(scan)) < 0)
@@ -505,35 +519,16 @@ int lethe_sqlite_due_row_sql(char **out, lethe_sqlite *be, const lethe_scan *sca
 		sqlite3_str_appendall(s, " <= :lethe_upto");
 	}
 	sqlite3_str_appendall(s, " AND ");
-	rc = append_due_row(s, scan);
-	sql = sqlite3_str_finish(s);
-	if (rc) {
-		sqlite3_free(sql);
-		return rc;
-	}
-	if (!sql)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	*out = sql;
-	return 0;
+	return finish_sql(out, s, append_due_row(s, scan));
 }
 
 int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count)
 {
 	sqlite3_str *s;
-	char *sql;
 	int rc;
 
 	if ((rc = guard_scan(scan)) < 0)
 		return rc;
 	s = sqlite3_str_new(be->db);
-	rc = count ? append_count(s, be, scan) : append_query(s, be, scan);
-	sql = sqlite3_str_finish(s);
-	if (rc) {
-		sqlite3_free(sql);
-		return rc;
-	}
-	if (!sql)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	*out = sql;
-	return 0;
+	return finish_sql(out, s, count ? append_count(s, be, scan) : append_query(s, be, scan));
 }
