@@ -13,7 +13,8 @@
  *    commits them (lethe_backend_dispose): what is disposed is what was due,
  *    not held and not blocked at that instant.
  *  - A batch holds the keys it changed, at most its size (at most
- *    LETHE_DISPOSE_BATCH_CEILING rows), and only its greatest key outlives it: memory is
+ *    LETHE_DISPOSE_BATCH_CEILING rows), and only its greatest key (or its
+ *    page's, lethe_disposed.paged) outlives it: memory is
  *    bounded by one batch.
  *  - Nothing is written before every rule's due count is known to be within
  *    the cap; nothing is written at all in a dry run.
@@ -136,7 +137,7 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	lethe_action action = lethe_plan_action(r, ctx->opts->scope);
 	lethe_scan scan = { 0 };
 	lethe_disposed d = { 0 }, last = { 0 };
-	int rc;
+	int rc, sparse;
 
 	if ((rc = lethe_backend_table_info(&t, ctx->be, r->table)) < 0)
 		goto out;
@@ -194,13 +195,20 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 		/* the next batch starts after this one's greatest key, the
 		 * only thing kept of it: a batch's keys are freed before the
 		 * next one's are read, so at most one batch is in memory */
+		sparse = d.paged && d.n < limit / 2;
 		lethe_disposed_release(&last);
 		rc = lethe_disposed_add(&last, &d.last, 1);
 		lethe_disposed_release(&d);
 		if (rc < 0)
 			break;
+		/* a page (d.paged) that had less than half of it to dispose of
+		 * grows as a quick batch does: on a busy machine no batch is
+		 * quick, and a backend that pages through all of a table's rows
+		 * (SQLite) would take as many small transactions over the rows
+		 * it keeps as over those it disposes of; the ceiling still
+		 * bounds the keys one batch can hold */
 		if (!fixed)
-			limit = lethe_dispose_next_batch(limit, now_ns() - t0);
+			limit = lethe_dispose_next_batch(limit, sparse ? 0 : now_ns() - t0);
 	}
 out:
 	lethe_plan_scan_release(&scan);

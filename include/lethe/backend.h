@@ -400,7 +400,9 @@ typedef struct {
 	 * FOR UPDATE SKIP LOCKED) sets paged to the page's rows and last to its
 	 * greatest key, disposed of or not, so the next batch starts after the
 	 * page; skipped counts the page's rows another transaction held locked,
-	 * left for the next run. Both 0 when one statement selects and changes. */
+	 * left for the next run. SQLite's batch is a range of scan->limit rows
+	 * of the table (paged and last say so, skipped is 0). Both 0 when one
+	 * statement selects and changes the rest of the table. */
 	size_t paged, skipped;
 } lethe_disposed;
 

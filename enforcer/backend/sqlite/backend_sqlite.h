@@ -175,6 +175,11 @@ int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_
  * the first and last not-due day in one row. Refuses expressions that could
  * leave their parentheses. */
 int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count);
+/* The condition (what follows WHERE, sqlite3_malloc'd in *out) on a row of
+ * scan's table that holds exactly when the row is one the scan would return
+ * as due (not held, not blocked), after scan->after_key (:lethe_after) and,
+ * with upto, at most :lethe_upto: a batch's statement carries it. */
+int lethe_sqlite_due_row_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int upto);
 void lethe_sqlite_value(lethe_value *out, sqlite3_value *v);
 
 #endif

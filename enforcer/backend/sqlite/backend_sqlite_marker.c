@@ -22,8 +22,9 @@
  * cost a B-tree insertion (and an index entry) per disposed row, then a sort
  * of all of them and a delete row by row, all journalled, and VACUUM copied
  * them in between. The completion merges the batches' sorted runs (a k-way
- * merge reading each blob incrementally: memory is a small buffer per
- * batch, never a rule's digests). Only one run's digests exist at a time
+ * merge reading each blob incrementally through one blob handle: memory is
+ * at most MERGE_BUFFER bytes of buffers and a few words per batch, never a
+ * rule's digests). Only one run's digests exist at a time
  * (the lock, and every run clears them after its completion or recovery),
  * so they carry no run id. lethe_run_digests is the older one-row-per-
  * digest table: never written, read as one more sorted run (a run an older
@@ -178,24 +179,36 @@ out:
 }
 
 /* One sorted run in the merge: a batch's blob read a buffer at a time, or
- * (rows) the older table's digests of the rule, in order. */
-#define RUN_BUFFER 64 /* digests */
+ * (rows) the older table's digests of the rule, in order. Every batch's run
+ * reads through one blob handle, moved to its row (sqlite3_blob_reopen) when
+ * it needs a buffer, and the buffers share MERGE_BUFFER bytes: a handle per
+ * batch cost a compiled statement and a cursor each, so the merge's memory
+ * grew with the number of batches; now it is MERGE_BUFFER and a few words
+ * per batch. */
+#define MERGE_BUFFER (1 << 20) /* bytes, all runs' buffers together */
+#define RUN_BUFFER_MAX 256      /* digests in one run's buffer */
 
 typedef struct {
-	sqlite3_blob *blob;
+	sqlite3_int64 id;       /* the batch's row, or 0 for rows */
 	sqlite3_stmt *rows;
 	int size, offset;       /* bytes of the blob, bytes read into buf so far */
 	int have, at;           /* digests in buf, the current one */
 	int ended;              /* rows has returned SQLITE_DONE: never stepped again */
-	unsigned char buf[RUN_BUFFER * BIN_DIGEST];
+	unsigned char *buf;     /* cap digests, in the merge's one buffer */
 } sorted_run;
 
-static int run_fill_rows(lethe_sqlite *be, sorted_run *r)
+typedef struct {
+	sqlite3_blob *blob;     /* on the row of `on` */
+	sqlite3_int64 on;
+	int cap;                /* digests per run's buffer */
+} merge_reader;
+
+static int run_fill_rows(lethe_sqlite *be, sorted_run *r, int cap)
 {
 	int rc;
 
 	r->have = r->at = 0;
-	while (!r->ended && r->have < RUN_BUFFER) {
+	while (!r->ended && r->have < cap) {
 		if ((rc = sqlite3_step(r->rows)) == SQLITE_DONE) {
 			r->ended = 1;
 			break;
@@ -215,17 +228,25 @@ static int run_fill_rows(lethe_sqlite *be, sorted_run *r)
 
 /* Read the run's next buffer: 1 with a current digest, 0 at its end, or an
  * error. */
-static int run_fill(lethe_sqlite *be, sorted_run *r)
+static int run_fill(lethe_sqlite *be, merge_reader *m, sorted_run *r)
 {
 	int n = r->size - r->offset, rc;
 
 	if (r->rows)
-		return run_fill_rows(be, r);
+		return run_fill_rows(be, r, m->cap);
 	if (n <= 0)
 		return 0;
-	if (n > (int)sizeof(r->buf))
-		n = (int)sizeof(r->buf);
-	if ((rc = sqlite3_blob_read(r->blob, r->buf, n, r->offset)) != SQLITE_OK)
+	if (n > m->cap * BIN_DIGEST)
+		n = m->cap * BIN_DIGEST;
+	if (!m->blob || m->on != r->id) {
+		rc = m->blob ? sqlite3_blob_reopen(m->blob, r->id)
+			     : sqlite3_blob_open(be->db, "main", "lethe_run_digest_batches", "digests", r->id, 0,
+						 &m->blob);
+		if (rc != SQLITE_OK)
+			return fail(be, rc, "read the run's digests");
+		m->on = r->id;
+	}
+	if ((rc = sqlite3_blob_read(m->blob, r->buf, n, r->offset)) != SQLITE_OK)
 		return fail(be, rc, "read the run's digests");
 	r->offset += n;
 	r->have = n / BIN_DIGEST;
@@ -312,6 +333,34 @@ static int legacy_run(lethe_sqlite *be, sorted_run *r, const char *rule)
 	return 1;
 }
 
+/* Each batch's blob size into runs[i] (ids[i]), checked whole digests. */
+static int run_sizes(lethe_sqlite *be, sorted_run *runs, const sqlite3_int64 *ids, size_t n)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if (!n)
+		return 0;
+	rc = sqlite3_prepare_v2(be->db, "SELECT length(digests) FROM lethe_run_digest_batches "
+				    "WHERE id = ?1", -1, &stmt, NULL);
+
+	if (rc != SQLITE_OK)
+		return fail(be, rc, "read the run's digests");
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+		sqlite3_bind_int64(stmt, 1, ids[i]);
+		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			runs[i].id = ids[i];
+			runs[i].size = sqlite3_column_int(stmt, 0);
+			rc = runs[i].size % BIN_DIGEST ? SQLITE_CORRUPT : SQLITE_OK;
+		}
+		sqlite3_reset(stmt);
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_CORRUPT || rc == SQLITE_DONE)
+		return lethe_error_set(LETHE_EDATA, "the run's digests in '%s' are damaged", be->path);
+	return rc == SQLITE_OK ? 0 : fail(be, rc, "read the run's digests");
+}
+
 int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
 				int (*cb)(void *ctx, const char *digest), void *ctx)
 {
@@ -319,6 +368,8 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 	sqlite3_int64 *ids = NULL;
 	sorted_run *runs = NULL;
 	sorted_run **heap = NULL;
+	unsigned char *bufs = NULL;
+	merge_reader m = { NULL, 0, RUN_BUFFER_MAX };
 	size_t nids = 0, nruns = 0, n = 0;
 	char hex[LETHE_DIGEST_SIZE];
 	int rc;
@@ -328,31 +379,27 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 	if (lethe_sqlite_has_table(be, "lethe_run_digest_batches") &&
 	    (rc = batch_ids(&ids, &nids, be, rule)) < 0)
 		goto out;
+	if (MERGE_BUFFER / BIN_DIGEST / (nids + 1) < RUN_BUFFER_MAX)
+		m.cap = (int)(MERGE_BUFFER / BIN_DIGEST / (nids + 1));
+	if (m.cap < 1)
+		m.cap = 1;
 	runs = calloc(nids + 1, sizeof(*runs));
 	heap = calloc(nids + 1, sizeof(*heap));
-	if (!runs || !heap) {
+	bufs = malloc((nids + 1) * (size_t)m.cap * BIN_DIGEST);
+	if (!runs || !heap || !bufs) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	for (nruns = 0; nruns < nids; nruns++) {
-		sorted_run *r = &runs[nruns];
-
-		if ((rc = sqlite3_blob_open(be->db, "main", "lethe_run_digest_batches", "digests", ids[nruns],
-					    0, &r->blob)) != SQLITE_OK) {
-			rc = fail(be, rc, "read the run's digests");
-			goto out;
-		}
-		r->size = sqlite3_blob_bytes(r->blob);
-		if (r->size % BIN_DIGEST) {
-			rc = lethe_error_set(LETHE_EDATA, "the run's digests in '%s' are damaged", be->path);
-			goto out;
-		}
-	}
+	for (size_t i = 0; i <= nids; i++)
+		runs[i].buf = bufs + i * (size_t)m.cap * BIN_DIGEST;
+	if ((rc = run_sizes(be, runs, ids, nids)) < 0)
+		goto out;
+	nruns = nids;
 	if ((rc = legacy_run(be, &runs[nruns], rule)) < 0)
 		goto out;
 	nruns += (size_t)rc;
 	for (size_t i = 0; i < nruns; i++) {
-		if ((rc = run_fill(be, &runs[i])) < 0)
+		if ((rc = run_fill(be, &m, &runs[i])) < 0)
 			goto out;
 		if (rc)
 			heap[n++] = &runs[i];
@@ -366,7 +413,7 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 		if ((rc = cb(ctx, hex)) != 0)
 			goto out;
 		if (++r->at == r->have) {
-			if ((rc = run_fill(be, r)) < 0)
+			if ((rc = run_fill(be, &m, r)) < 0)
 				goto out;
 			if (!rc)
 				heap[0] = heap[--n];
@@ -375,12 +422,12 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 	}
 	rc = 0;
 out:
-	for (size_t i = 0; runs && i <= nids; i++) {
-		sqlite3_blob_close(runs[i].blob);
+	sqlite3_blob_close(m.blob);
+	for (size_t i = 0; runs && i <= nids; i++)
 		sqlite3_finalize(runs[i].rows);
-	}
 	free(runs);
 	free(heap);
+	free(bufs);
 	free(ids);
 	return rc;
 }

@@ -302,12 +302,9 @@ static void append_class(sqlite3_str *s, const lethe_threshold *th)
 	}
 }
 
-/* " FROM "T" WHERE ..." of a scan: its rows, without paging. */
-static void append_rows(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan)
+/* The condition on a scan's rows (what follows WHERE), without paging. */
+static void append_row_filter(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan)
 {
-	sqlite3_str_appendall(s, " FROM ");
-	lethe_sqlite_append_ident(s, scan->table);
-	sqlite3_str_appendall(s, " WHERE ");
 	append_expr(s, scan->where, "1");
 	for (size_t i = 0; i < scan->nexclude; i++) {
 		sqlite3_str_appendall(s, " AND NOT coalesce(");
@@ -345,6 +342,15 @@ static void append_rows(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 		append_column_ref(s, scan->table, scan->key);
 		sqlite3_str_appendall(s, ")");
 	}
+}
+
+/* " FROM "T" WHERE ..." of a scan: its rows, without paging. */
+static void append_rows(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan)
+{
+	sqlite3_str_appendall(s, " FROM ");
+	lethe_sqlite_append_ident(s, scan->table);
+	sqlite3_str_appendall(s, " WHERE ");
+	append_row_filter(s, be, scan);
 }
 
 /* The inner level: the table's rows with their day and <hb>. */
@@ -445,17 +451,11 @@ static int append_count(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 	return append_inner(s, be, scan, 1);
 }
 
-int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count)
+/* The SQL that s composed into *out, unless composing it failed (rc). */
+static int finish_sql(char **out, sqlite3_str *s, int rc)
 {
-	sqlite3_str *s;
-	char *sql;
-	int rc;
+	char *sql = sqlite3_str_finish(s);
 
-	if ((rc = guard_scan(scan)) < 0)
-		return rc;
-	s = sqlite3_str_new(be->db);
-	rc = count ? append_count(s, be, scan) : append_query(s, be, scan);
-	sql = sqlite3_str_finish(s);
 	if (rc) {
 		sqlite3_free(sql);
 		return rc;
@@ -464,4 +464,71 @@ int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, 
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	*out = sql;
 	return 0;
+}
+
+/* A row of the scan is due, not held and not blocked: its class (append_class
+ * over append_hb) is LETHE_ROW_DUE, written on the row itself. For a clock
+ * that is a day, d IS NULL, d >= invalid_from and d >= due_before are each
+ * another class, so due needs d < min(due_before, invalid_from) (NULL and
+ * invalid days fail it); then <hb> is due when the row is not held (CASE
+ * takes NULL as false) and not blocked (the row is due, so <hb>'s own <due>
+ * test is true). */
+static int append_due_row(sqlite3_str *s, const lethe_scan *scan)
+{
+	const lethe_threshold *th = &scan->due;
+	int rc = 0;
+
+	if (th->kind == LETHE_DUE_MATCH) {
+		sqlite3_str_appendall(s, "(");
+		rc = append_hb(s, scan);
+		sqlite3_str_appendf(s, ") = %d", LETHE_ROW_DUE);
+		return rc;
+	}
+	if (th->kind != LETHE_DUE_BEFORE || !scan->from) {
+		sqlite3_str_appendall(s, "0");
+		return 0;
+	}
+	sqlite3_str_appendall(s, "lethe_day(");
+	append_expr(s, scan->from, "NULL");
+	sqlite3_str_appendf(s, ") < %d", (int)(th->due_before < th->invalid_from ? th->due_before
+								     : th->invalid_from));
+	if (scan->held) {
+		sqlite3_str_appendall(s, " AND NOT coalesce(");
+		append_expr(s, scan->held, "0");
+		sqlite3_str_appendall(s, ", 0)");
+	}
+	if (scan->ndeps) {
+		sqlite3_str_appendall(s, " AND NOT ");
+		rc = append_deps(s, scan->table, scan->deps, scan->ndeps, 0);
+	}
+	return rc;
+}
+
+int lethe_sqlite_due_row_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int upto)
+{
+	sqlite3_str *s;
+	int rc;
+
+	if ((rc = guard_scan(scan)) < 0)
+		return rc;
+	s = sqlite3_str_new(be->db);
+	append_row_filter(s, be, scan);
+	if (upto) {
+		sqlite3_str_appendall(s, " AND ");
+		append_column_ref(s, scan->table, scan->key);
+		sqlite3_str_appendall(s, " <= :lethe_upto");
+	}
+	sqlite3_str_appendall(s, " AND ");
+	return finish_sql(out, s, append_due_row(s, scan));
+}
+
+int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count)
+{
+	sqlite3_str *s;
+	int rc;
+
+	if ((rc = guard_scan(scan)) < 0)
+		return rc;
+	s = sqlite3_str_new(be->db);
+	return finish_sql(out, s, count ? append_count(s, be, scan) : append_query(s, be, scan));
 }

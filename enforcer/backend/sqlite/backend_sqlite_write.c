@@ -367,51 +367,70 @@ out:
 
 /* --- a batch as one statement ------------------------------------------------------------ */
 
-/* Is a greater than b in the key column's order (its collation, SQLite's
- * order of types)? Integer keys, the common case, are compared here. */
-static int key_greater(sqlite3_stmt *cmp, const lethe_value *a, const lethe_value *b)
-{
-	int greater;
+/* A batch is a key range of the table: from after scan->after_key to the
+ * key of its scan->limit-th row (the range's upper key, found first), or to
+ * the table's end when fewer rows are left. The statement changes the due,
+ * unheld, unblocked rows of that range, each read once as it is met in key
+ * order, with no list of keys selected first and sought again (an `IN
+ * (SELECT ...)` cost an ephemeral index and a second search per row). */
 
-	if (a->type == LETHE_VALUE_INTEGER && b->type == LETHE_VALUE_INTEGER)
-		return a->i > b->i;
-	lethe_sqlite_bind_value(cmp, 1, a);
-	lethe_sqlite_bind_value(cmp, 2, b);
-	greater = sqlite3_step(cmp) == SQLITE_ROW && sqlite3_column_int(cmp, 0);
-	sqlite3_reset(cmp);
-	return greater;
+/* The range's upper key into out->last (1), or 0 when the table has at most
+ * scan->limit rows after scan->after_key (the range runs to its end). */
+static int range_end(lethe_disposed *out, lethe_sqlite *be, const lethe_change *c, const lethe_scan *scan)
+{
+	sqlite3_stmt *stmt = NULL;
+	sqlite3_str *s;
+	lethe_value key;
+	int rc, step;
+
+	if (scan->limit <= 0)
+		return 0;
+	s = sqlite3_str_new(be->db);
+	sqlite3_str_appendall(s, "SELECT ");
+	lethe_sqlite_append_ident(s, c->key);
+	sqlite3_str_appendall(s, " FROM ");
+	lethe_sqlite_append_ident(s, c->table);
+	if (scan->after_key) {
+		sqlite3_str_appendall(s, " WHERE ");
+		lethe_sqlite_append_ident(s, c->key);
+		sqlite3_str_appendall(s, " > ?1");
+	}
+	sqlite3_str_appendall(s, " ORDER BY ");
+	lethe_sqlite_append_ident(s, c->key);
+	sqlite3_str_appendf(s, " LIMIT 1 OFFSET %lld", (long long)scan->limit - 1);
+	if ((rc = prepare_own(be, s, &stmt)) < 0)
+		return rc;
+	if (scan->after_key)
+		lethe_sqlite_bind_value(stmt, 1, scan->after_key);
+	step = sqlite3_step(stmt);
+	if (step == SQLITE_ROW) {
+		lethe_sqlite_value(&key, sqlite3_column_value(stmt, 0));
+		rc = lethe_disposed_page_end(out, &key);
+		rc = rc < 0 ? rc : 1;
+	} else if (step == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = lethe_error_set(lethe_sqlite_code(step), "rule '%s': cannot page through '%s': %s",
+				     c->rule ? c->rule : "?", c->table, lethe_sqlite_errmsg(be));
+	}
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
-static int compare_statement(lethe_sqlite *be, const lethe_change *c, sqlite3_stmt **cmp)
+/* The statement: c's change of the due, unheld, unblocked rows of the range
+ * (lethe_sqlite_due_row_sql), returning the keys it changed. */
+static int dispose_sql(char **out, lethe_sqlite *be, const lethe_change *c, const lethe_scan *scan,
+		       int upto)
 {
-	const char *coll = NULL;
-	sqlite3_str *s = sqlite3_str_new(be->db);
-
-	if (sqlite3_table_column_metadata(be->db, "main", c->table, c->key, NULL, &coll, NULL, NULL,
-					  NULL) != SQLITE_OK || !coll)
-		coll = "BINARY";
-	sqlite3_str_appendf(s, "SELECT ?1 > (?2 COLLATE \"%w\")", coll);
-	return prepare_own(be, s, cmp);
-}
-
-/* The statement: c's change of the rows whose key is among the scan's due
- * rows (the scan's classified query, backend_sqlite_scan_sql.c, due rows
- * only, in key order, at most limit), returning the keys it changed. */
-static int dispose_sql(char **out, lethe_sqlite *be, const lethe_change *c, const lethe_scan *scan)
-{
-	lethe_scan due = *scan;
 	sqlite3_str *s;
 	char *rows = NULL;
 	int rc;
 
-	due.classes = 1u << LETHE_ROW_DUE;
-	if ((rc = lethe_sqlite_scan_sql(&rows, be, &due, 0)) < 0)
+	if ((rc = lethe_sqlite_due_row_sql(&rows, be, scan, upto)) < 0)
 		return rc;
 	s = sqlite3_str_new(be->db);
 	change_head(s, c, 1);
-	sqlite3_str_appendall(s, " WHERE ");
-	lethe_sqlite_append_ident(s, c->key);
-	sqlite3_str_appendf(s, " IN (SELECT lethe_k FROM (%s)) RETURNING ", rows);
+	sqlite3_str_appendf(s, " WHERE %s RETURNING ", rows);
 	lethe_sqlite_append_ident(s, c->key);
 	sqlite3_free(rows);
 	if (!(*out = sqlite3_str_finish(s)))
@@ -419,24 +438,43 @@ static int dispose_sql(char **out, lethe_sqlite *be, const lethe_change *c, cons
 	return 0;
 }
 
+/* lethe_done rows are inserted DONE_ROWS at a time: one statement step per
+ * DONE_ROWS keys instead of one per key. */
+#define DONE_ROWS 128
+
+static int done_statement(lethe_sqlite *be, size_t rows, sqlite3_stmt **stmt)
+{
+	sqlite3_str *s = sqlite3_str_new(be->db);
+
+	sqlite3_str_appendall(s, "INSERT OR IGNORE INTO " LETHE_DONE_TABLE " (rule, key) VALUES ");
+	for (size_t i = 0; i < rows; i++)
+		sqlite3_str_appendf(s, "%s(?1, ?%d)", i ? ", " : "", (int)i + 2);
+	return prepare_own(be, s, stmt);
+}
+
 static int record_done(lethe_sqlite *be, const lethe_change *c, const lethe_disposed *d)
 {
 	sqlite3_stmt *done = NULL;
-	sqlite3_str *s;
+	size_t rows = 0;
 	int rc, step;
 
 	rc = exec_write(be, "CREATE TABLE IF NOT EXISTS " LETHE_DONE_TABLE " (rule TEXT NOT NULL, "
 			"key NOT NULL, PRIMARY KEY (rule, key)) WITHOUT ROWID",
 			"create table " LETHE_DONE_TABLE);
-	if (rc < 0)
-		return rc;
-	s = sqlite3_str_new(be->db);
-	sqlite3_str_appendall(s, "INSERT OR IGNORE INTO " LETHE_DONE_TABLE " (rule, key) VALUES (?1, ?2)");
-	if ((rc = prepare_own(be, s, &done)) < 0)
-		return rc;
-	for (size_t i = 0; i < d->n && rc == 0; i++) {
+	for (size_t i = 0; i < d->n && rc == 0; i += rows) {
+		size_t left = d->n - i;
+
+		/* the full chunk's statement serves every chunk but the last */
+		if (!done || left < rows) {
+			sqlite3_finalize(done);
+			done = NULL;
+			rows = left < DONE_ROWS ? left : DONE_ROWS;
+			if ((rc = done_statement(be, rows, &done)) < 0)
+				break;
+		}
 		sqlite3_bind_text(done, 1, c->done_rule, -1, SQLITE_STATIC);
-		lethe_sqlite_bind_value(done, 2, &d->keys[i]);
+		for (size_t k = 0; k < rows; k++)
+			lethe_sqlite_bind_value(done, (int)k + 2, &d->keys[i + k]);
 		step = sqlite3_step(done);
 		sqlite3_reset(done);
 		if (step != SQLITE_DONE)
@@ -492,18 +530,19 @@ int lethe_sqlite_dispose(lethe_disposed *out, lethe_backend *base, const lethe_c
 			 const lethe_scan *scan)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
-	sqlite3_stmt *stmt = NULL, *cmp = NULL;
+	sqlite3_stmt *stmt = NULL;
 	char *sql = NULL, *why = NULL;
 	lethe_value key;
-	int rc, step;
+	int rc, step, upto;
 
 	if (!be->in_txn)
 		return lethe_error_set(LETHE_ESOFTWARE, "dispose outside a transaction");
 	/* Inside BEGIN IMMEDIATE the schema cannot change: what is analysed here
-	 * is what the statement below runs. */
-	if ((rc = lethe_sqlite_refuse_triggers(be, c)) < 0 ||
-	    (rc = compare_statement(be, c, &cmp)) < 0 ||
-	    (rc = dispose_sql(&sql, be, c, scan)) < 0)
+	 * is what the statement below runs; the range is found inside it too. */
+	if ((rc = lethe_sqlite_refuse_triggers(be, c)) < 0 || (rc = range_end(out, be, c, scan)) < 0)
+		goto out;
+	upto = rc;
+	if ((rc = dispose_sql(&sql, be, c, scan, upto)) < 0)
 		goto out;
 	if ((rc = lethe_sqlite_prepare_change(be, sql, &stmt, &why)) != 0) {
 		if (why)
@@ -512,6 +551,8 @@ int lethe_sqlite_dispose(lethe_disposed *out, lethe_backend *base, const lethe_c
 		goto out;
 	}
 	lethe_sqlite_scan_bind(stmt, scan);
+	if (upto)
+		lethe_sqlite_bind_value(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_upto"), &out->last);
 	/* SQLite makes every change on the first step and keeps the returned
 	 * keys; the transform runs then, for each changed row. The statement
 	 * was prepared under the authorizer, which is off while it runs: the
@@ -528,9 +569,11 @@ int lethe_sqlite_dispose(lethe_disposed *out, lethe_backend *base, const lethe_c
 		if (step != SQLITE_ROW)
 			break;
 		lethe_sqlite_value(&key, sqlite3_column_value(stmt, 0));
-		if ((rc = lethe_disposed_add(out, &key, !out->n || key_greater(cmp, &key, &out->last))) < 0)
+		if ((rc = lethe_disposed_add(out, &key, 0)) < 0)
 			goto out;
 	}
+	/* a full range: the next batch starts after it, whatever it changed */
+	out->paged = upto ? (size_t)scan->limit : 0;
 	if (step != SQLITE_DONE) {
 		rc = be->transform_rc ? be->transform_rc : failed(be, c, scan, step);
 		goto out;
@@ -539,7 +582,6 @@ int lethe_sqlite_dispose(lethe_disposed *out, lethe_backend *base, const lethe_c
 		rc = record_done(be, c, out);
 out:
 	sqlite3_finalize(stmt);
-	sqlite3_finalize(cmp);
 	sqlite3_free(sql);
 	free(why);
 	if (rc < 0)
