@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <sodium.h>
 #include "backend_impl.h"
 #include "lethe/error.h"
 #include "lethe/text.h"
@@ -498,6 +500,17 @@ int lethe_backend_requests(lethe_backend *be, int (*cb)(void *ctx, const lethe_r
 	if (!be || !cb)
 		return lethe_error_set(LETHE_ESOFTWARE, "requests: missing argument");
 	return be->ops->requests(be, cb, ctx);
+}
+
+void lethe_backend_retry_pause(int attempt)
+{
+	/* 10 ms << (attempt - 1), capped at 640 ms, plus up to as much again */
+	uint32_t base_ms = 10u << (attempt < 1 ? 0 : attempt > 7 ? 6 : attempt - 1);
+	uint32_t ms = base_ms + randombytes_uniform(base_ms + 1);
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
 }
 
 void lethe_backend_key_label(char *buf, size_t size, const lethe_value *k)

@@ -86,6 +86,14 @@ void lethe_backend_counts_derive(lethe_scan_counts *out, const lethe_threshold *
 				 int64_t days, int64_t invalid, int64_t before, int64_t held,
 				 int64_t blocked, lethe_day min, lethe_day max);
 
+/* Server backends retry a batch that lost a deadlock or a lock wait, at
+ * most LETHE_BACKEND_DISPOSE_TRIES times in all. Between tries the caller
+ * sleeps lethe_backend_retry_pause(attempt): a random pause that doubles
+ * with each attempt (10-20 ms after the first, at most a second), so that
+ * two sessions that deadlocked once do not meet again in the same order. */
+#define LETHE_BACKEND_DISPOSE_TRIES 8
+void lethe_backend_retry_pause(int attempt);
+
 /* A change_triggers callback (ctx: the lethe_change) that refuses a
  * trigger the rule does not acknowledge (LETHE_EDATA naming it). */
 int lethe_backend_refuse_trigger(void *ctx, const char *trigger, int harmless);

@@ -524,13 +524,13 @@ out:
 }
 
 /* A lock wait timeout undoes the batch to its savepoint and tries it
- * again, a bounded number of times. A deadlock rolls InnoDB's whole
+ * again, after a random pause, a bounded number of times (an application
+ * writing beside the run meets the batch's locks in another order: a shop
+ * that inserts a child row locks the parent after its own child). A deadlock rolls InnoDB's whole
  * transaction back: the batch is the first change of its transaction (one
  * transaction per batch, dispose.c), so a new one starts and the batch is
  * tried again in it. Anything else, or the last failure, is the caller's
  * (its transaction rolls back). */
-#define DISPOSE_TRIES 3
-
 static int restart(lethe_maria *be)
 {
 	int rc;
@@ -549,15 +549,16 @@ int lethe_maria_dispose(lethe_disposed *out, lethe_backend *base, const lethe_ch
 
 	if (!be->in_txn)
 		return lethe_error_set(LETHE_ESOFTWARE, "dispose outside a transaction");
-	for (int attempt = 1; attempt <= DISPOSE_TRIES; attempt++) {
+	for (int attempt = 1; attempt <= LETHE_BACKEND_DISPOSE_TRIES; attempt++) {
 		if ((rc = lethe_maria_exec(NULL, be, "mark the batch", "SAVEPOINT lethe_batch", 0,
 					   NULL)) < 0)
 			return rc;
 		be->last_errno = 0;
 		rc = dispose_once(out, be, c, scan);
-		if (rc >= 0 || attempt == DISPOSE_TRIES)
+		if (rc >= 0 || attempt == LETHE_BACKEND_DISPOSE_TRIES)
 			break;
 		if (be->last_errno == ER_LOCK_DEADLOCK) {
+			lethe_backend_retry_pause(attempt);
 			if (restart(be) < 0)
 				break;
 			continue;
@@ -566,6 +567,7 @@ int lethe_maria_dispose(lethe_disposed *out, lethe_backend *base, const lethe_ch
 		    lethe_maria_exec(NULL, be, "retry the batch", "ROLLBACK TO SAVEPOINT lethe_batch", 0,
 				     NULL) < 0)
 			break;
+		lethe_backend_retry_pause(attempt);
 	}
 	if (rc >= 0)
 		lethe_maria_exec(NULL, be, "release the batch", "RELEASE SAVEPOINT lethe_batch", 0, NULL);

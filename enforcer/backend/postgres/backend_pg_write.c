@@ -574,10 +574,9 @@ out:
 }
 
 /* A serialization failure or deadlock (40001, 40P01) undoes the batch to its
- * savepoint and tries it again, a bounded number of times; anything else,
+ * savepoint and tries it again after a random pause, a bounded number of
+ * times; anything else,
  * or the last failure, is the caller's (its transaction rolls back). */
-#define DISPOSE_TRIES 3
-
 int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
 		     const lethe_scan *scan)
 {
@@ -592,17 +591,18 @@ int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_chang
 	if ((rc = lethe_pg_exec(NULL, be, "lock the holds", "LOCK TABLE lethe.lethe_holds IN SHARE MODE",
 				0, NULL)) < 0)
 		return rc;
-	for (int attempt = 1; attempt <= DISPOSE_TRIES; attempt++) {
+	for (int attempt = 1; attempt <= LETHE_BACKEND_DISPOSE_TRIES; attempt++) {
 		if ((rc = lethe_pg_exec(NULL, be, "mark the batch", "SAVEPOINT lethe_batch", 0, NULL)) < 0)
 			return rc;
 		be->last_state[0] = '\0';
 		rc = dispose_once(out, be, c, scan);
-		if (rc >= 0 || attempt == DISPOSE_TRIES ||
+		if (rc >= 0 || attempt == LETHE_BACKEND_DISPOSE_TRIES ||
 		    (strcmp(be->last_state, "40001") && strcmp(be->last_state, "40P01")))
 			break;
 		if (lethe_pg_exec(NULL, be, "retry the batch", "ROLLBACK TO SAVEPOINT lethe_batch", 0,
 				  NULL) < 0)
 			break;
+		lethe_backend_retry_pause(attempt);
 	}
 	if (rc >= 0)
 		lethe_pg_exec(NULL, be, "release the batch", "RELEASE SAVEPOINT lethe_batch", 0, NULL);
