@@ -554,7 +554,12 @@ int lethe_maria_dispose(lethe_disposed *out, lethe_backend *base, const lethe_ch
 					   NULL)) < 0)
 			return rc;
 		be->last_errno = 0;
-		rc = dispose_once(out, be, c, scan);
+		/* holds placed in other transactions commit first or wait for
+		 * this batch (backend_maria_own.c, lethe_hold_gate) */
+		rc = lethe_maria_exec(NULL, be, "lock the holds",
+				      "SELECT id FROM lethe_hold_gate WHERE id = 1 FOR UPDATE", 0, NULL);
+		if (rc >= 0)
+			rc = dispose_once(out, be, c, scan);
 		if (rc >= 0 || attempt == LETHE_BACKEND_DISPOSE_TRIES)
 			break;
 		if (be->last_errno == ER_LOCK_DEADLOCK) {
