@@ -8,8 +8,16 @@ server (tests/e2e/lethe_mariadb.py), per size:
     of one database (tables re-created from SHOW CREATE TABLE and filled by
     INSERT ... SELECT); the per-rule counts of both are checked to be equal.
 Figures are medians of --repeat runs; the server's own memory is not in the
-peak figures (lethe's and the client's process only)."""
+peak figures (lethe's and the client's process only). CPU figures are the
+client process's (lethe or mariadb, user + system, from getrusage of the
+children) plus the server's (mariadbd's utime + stime from /proc over the same
+step); the 1-minute load average at the start of each step is printed too.
+
+With LETHE_BENCH_BEFORE=/path/to/an/older/lethe, each repeat also runs that
+binary on a third copy, so the older and the newer run are measured against
+the same baseline in one bench run."""
 import os
+import resource
 import statistics
 import sys
 import time
@@ -51,6 +59,26 @@ def clone(srv, master, target):
     srv.sql(target, "\n".join(ddl))
 
 
+def server_cpu(srv):
+    """mariadbd's CPU seconds so far (utime + stime)."""
+    with open(f"/proc/{srv.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def measured(srv, timed, cmd, args, stdin=None):
+    """timed(cmd) with its CPU: (wall, rss KiB, stdout, client CPU s, server CPU s, load1)."""
+    load = os.getloadavg()[0]
+    c0, s0 = children_cpu(), server_cpu(srv)
+    w, rss, out = timed(cmd, args, stdin=stdin)
+    return w, rss, out, children_cpu() - c0, server_cpu(srv) - s0, load
+
+
 def run(args, timed, log, lethe_counts, baseline_counts, sh):
     lethe = args.lethe
     srv = lethe_mariadb.MariadbServer().start(args.work, settings={
@@ -72,28 +100,41 @@ def run(args, timed, log, lethe_counts, baseline_counts, sh):
             cfg = os.path.join(args.work, f"mariasite-{n}")
             sh(lethe, "-q", "init", cfg, "--database", loc, "--policies", policies)
             cfg = os.path.join(cfg, "lethe.yaml")
-            plans, plan_rss, runs, run_rss, base, reb = [], [], [], [], [], []
+            before = os.environ.get("LETHE_BENCH_BEFORE")
+            plans, plan_rss, base, reb = [], [], [], []
+            runs = {"lethe": [], "before": []}   # (wall, rss, client cpu, server cpu, load)
+            sqls, rebs = [], []                  # (wall, client cpu, server cpu, load)
             for i in range(args.repeat):
                 log(f"{n}: plan {i + 1}/{args.repeat}")
                 w, rss, _ = timed([lethe, "-c", cfg, "plan", "--as-of", "2026-11-01", "--json"], args)
                 plans.append(w)
                 plan_rss.append(rss)
             for i in range(args.repeat):
-                a, b = f"a{n}_{i}", f"b{n}_{i}"
+                a, b, o = f"a{n}_{i}", f"b{n}_{i}", f"o{n}_{i}"
                 log(f"{n}: copies {i + 1}/{args.repeat}")
                 clone(srv, master, a)
                 clone(srv, master, b)
-                site = os.path.join(args.work, f"mariarun-{n}-{i}")
-                sh(lethe, "-q", "init", site, "--database", srv.location(a), "--policies", policies)
-                log(f"{n}: lethe run {i + 1}/{args.repeat}")
-                w, rss, out = timed([lethe, "-q", "-c", os.path.join(site, "lethe.yaml"), "run",
+                if before:
+                    clone(srv, master, o)
+                for which, exe, db in [("lethe", lethe, a)] + ([("before", before, o)] if before else []):
+                    site = os.path.join(args.work, f"mariarun-{which}-{n}-{i}")
+                    sh(exe, "-q", "init", site, "--database", srv.location(db), "--policies", policies)
+                    log(f"{n}: {which} run {i + 1}/{args.repeat}")
+                    w, rss, out, cc, sc, load = measured(
+                        srv, timed, [exe, "-q", "-c", os.path.join(site, "lethe.yaml"), "run",
                                      "--as-of", "2026-11-01", "--json", "--max-rows-per-rule", "0"], args)
-                runs.append(w)
-                run_rss.append(rss)
-                lc = lethe_counts(out)
+                    runs[which].append((w, rss, cc, sc, load))
+                    lc = lethe_counts(out)
+                    if which == "lethe":
+                        first = lc
+                    elif lc != first:
+                        sys.exit(f"bench/run: the older lethe disposed of other counts:\n"
+                                 f"  newer {first}\n  older {lc}")
+                lc = first
                 log(f"{n}: mariadb baseline {i + 1}/{args.repeat}")
-                w, _, out = timed(srv.client_cmd(b), args, stdin=os.path.join(HERE, "baseline-mariadb.sql"))
-                base.append(w)
+                w, _, out, cc, sc, load = measured(srv, timed, srv.client_cmd(b), args,
+                                                   stdin=os.path.join(HERE, "baseline-mariadb.sql"))
+                sqls.append((w, cc, sc, load))
                 bc = baseline_counts(out.replace("\t", "|"))
                 if lc != bc:
                     sys.exit(f"bench/run: the mariadb baseline disposed of other counts than lethe:\n"
@@ -102,19 +143,42 @@ def run(args, timed, log, lethe_counts, baseline_counts, sh):
                 with open(rpath, "w") as f:
                     f.write(rebuild_sql(srv))
                 log(f"{n}: mariadb rebuild {i + 1}/{args.repeat}")
-                w, _, _ = timed(srv.client_cmd(b), args, stdin=rpath)
+                s0 = server_cpu(srv)
+                w, _, _, cc, _, load = measured(srv, timed, srv.client_cmd(b), args, stdin=rpath)
                 t0 = time.perf_counter()
                 purge(srv)
-                reb.append(w + time.perf_counter() - t0)
-                srv.drop_database(a)
-                srv.drop_database(b)
+                rebs.append((w + time.perf_counter() - t0, cc, server_cpu(srv) - s0, load))
+                for db in (a, b) + ((o,) if before else ()):
+                    srv.drop_database(db)
             rows_out.append((n, demo_s, mib, statistics.median(plans), max(plan_rss) / 1024,
-                             statistics.median(runs), max(run_rss) / 1024, statistics.median(base),
-                             statistics.median(reb), sum(lc.values())))
+                             runs, sqls, rebs, sum(lc.values())))
     finally:
         srv.stop()
-    print(f"{'customers':>10} {'demo s':>7} {'db MiB':>7} {'plan s':>7} {'plan MiB':>9} {'run s':>7} "
-          f"{'run MiB':>8} {'sql s':>7} {'rebuild s':>9} {'rows':>8}")
+    def med(xs, k):
+        return statistics.median(x[k] for x in xs)
+
+    print(f"{'customers':>10} {'demo s':>7} {'db MiB':>7} {'plan s':>7} {'plan MiB':>9} {'rows':>8}")
     for r in rows_out:
-        print(f"{r[0]:>10} {r[1]:>7.1f} {r[2]:>7.0f} {r[3]:>7.2f} {r[4]:>9.1f} {r[5]:>7.2f} "
-              f"{r[6]:>8.1f} {r[7]:>7.2f} {r[8]:>9.2f} {r[9]:>8}")
+        print(f"{r[0]:>10} {r[1]:>7.1f} {r[2]:>7.0f} {r[3]:>7.2f} {r[4]:>9.1f} {r[8]:>8}")
+    print()
+    print(f"{'customers':>10} {'step':>16} {'wall s':>8} {'client CPU s':>12} {'server CPU s':>12} "
+          f"{'peak MiB':>8} {'load1':>6}")
+    for r in rows_out:
+        n, runs, sqls, rebs = r[0], r[5], r[6], r[7]
+        for which in ("lethe", "before"):
+            if runs[which]:
+                print(f"{n:>10} {which + ' run':>16} {med(runs[which], 0):>8.2f} "
+                      f"{med(runs[which], 2):>12.2f} {med(runs[which], 3):>12.2f} "
+                      f"{max(x[1] for x in runs[which]) / 1024:>8.1f} {runs[which][0][4]:>6.2f}")
+        print(f"{n:>10} {'mariadb SQL':>16} {med(sqls, 0):>8.2f} {med(sqls, 1):>12.2f} "
+              f"{med(sqls, 2):>12.2f} {'':>8} {sqls[0][3]:>6.2f}")
+        print(f"{n:>10} {'mariadb rebuild':>16} {med(rebs, 0):>8.2f} {med(rebs, 1):>12.2f} "
+              f"{med(rebs, 2):>12.2f} {'':>8} {rebs[0][3]:>6.2f}")
+        bw = med(sqls, 0) + med(rebs, 0)
+        bc = med(sqls, 1) + med(sqls, 2) + med(rebs, 1) + med(rebs, 2)
+        for which in ("lethe", "before"):
+            if runs[which]:
+                lc = med(runs[which], 2) + med(runs[which], 3)
+                print(f"{n:>10} {which + ' ratio':>16} wall {med(runs[which], 0) / bw:.2f}x "
+                      f"(SQL + rebuild {bw:.2f} s), CPU {lc / bc:.2f}x "
+                      f"(client + server {lc:.2f} s against {bc:.2f} s)")

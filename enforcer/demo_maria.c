@@ -8,8 +8,13 @@
  * Invariants:
  *  - Every table is InnoDB; foreign keys are table constraints (the form
  *    every MariaDB and MySQL version enforces).
- *  - Values are parameters of one prepared INSERT per table (never SQL
- *    text); the rows are one transaction. MariaDB commits DDL implicitly, so
+ *  - Values are parameters of prepared multi-row INSERTs (never SQL text):
+ *    the rows of each table are buffered (values copied) and written
+ *    ROWS_PER_INSERT at a time, every table's buffer in the order of
+ *    tables[] (parents before children) whenever one fills, so a row's
+ *    parent is always written before it; one round trip per statement
+ *    instead of per row. The rows are one transaction. MariaDB commits
+ *    DDL implicitly, so
  *    a failed load leaves the tables it created (empty or partly filled);
  *    tables that already exist fail it before any row is written.
  *  - chat_transcripts has no full-text index here (as on PostgreSQL).
@@ -20,6 +25,7 @@
 #include "backend/mariadb/backend_maria.h"
 #include "demo_gen.h"
 #include "lethe/error.h"
+#include "strbuf.h"
 
 static const char *const maria_schema_sql =
 	"CREATE TABLE customers (\n"
@@ -179,9 +185,21 @@ static const char *const tables[] = {
 _Static_assert(sizeof(ncolumns) / sizeof(*ncolumns) == DEMO_NTABLES, "ncolumns per demo table");
 _Static_assert(sizeof(tables) / sizeof(*tables) == DEMO_NTABLES, "a name per demo table");
 
+/* Rows per INSERT statement: at most 8 columns, so at most 4,000
+ * parameters (a statement takes 65,535). */
+#define ROWS_PER_INSERT 500
+
+/* The rows of one table not written yet: row r's values at
+ * vals[r * ncolumns ...], the id first; text copied (malloc'd, owned). */
+typedef struct {
+	size_t n;
+	lethe_value vals[ROWS_PER_INSERT * 8];
+} pending;
+
 struct demo_maria {
 	MYSQL *conn;
-	MYSQL_STMT *insert[DEMO_NTABLES];
+	MYSQL_STMT *full[DEMO_NTABLES];   /* the INSERT of ROWS_PER_INSERT rows */
+	pending *rows[DEMO_NTABLES];
 };
 
 static int maria_fail(demo_maria *s, MYSQL_STMT *st, const char *what)
@@ -190,31 +208,119 @@ static int maria_fail(demo_maria *s, MYSQL_STMT *st, const char *what)
 			       st ? mysql_stmt_error(st) : mysql_error(s->conn));
 }
 
+static void pending_clear(pending *p, int ncols)
+{
+	for (size_t i = 0; i < p->n * (size_t)ncols; i++)
+		if (p->vals[i].type == LETHE_VALUE_TEXT)
+			free((char *)p->vals[i].s);
+	p->n = 0;
+}
+
+/* A prepared "INSERT INTO t VALUES (?, ...), ..." of n rows. */
+static int prepare_insert(MYSQL_STMT **out, demo_maria *s, demo_table t, size_t n)
+{
+	lethe_strbuf sql = LETHE_STRBUF_INIT;
+	MYSQL_STMT *st;
+	int rc = 0;
+
+	lethe_strbuf_addf(&sql, "INSERT INTO %s VALUES ", tables[t]);
+	for (size_t r = 0; r < n; r++) {
+		lethe_strbuf_adds(&sql, r ? ", (?" : "(?");
+		for (int i = 1; i < ncolumns[t]; i++)
+			lethe_strbuf_adds(&sql, ", ?");
+		lethe_strbuf_adds(&sql, ")");
+	}
+	if (!(st = mysql_stmt_init(s->conn))) {
+		rc = maria_fail(s, NULL, "prepare the inserts of");
+	} else if (mysql_stmt_prepare(st, lethe_strbuf_str(&sql), sql.len)) {
+		rc = maria_fail(s, st, "prepare the inserts of");
+		mysql_stmt_close(st);
+	} else {
+		*out = st;
+	}
+	lethe_strbuf_release(&sql);
+	return rc;
+}
+
+/* Write table t's pending rows in one statement. */
+static int flush_table(demo_maria *s, demo_table t)
+{
+	pending *p = s->rows[t];
+	size_t nb = p->n * (size_t)ncolumns[t];
+	MYSQL_STMT *st = s->full[t];
+	MYSQL_BIND *b;
+	int rc = 0;
+
+	if (p->n == 0)
+		return 0;
+	if (!(b = calloc(nb, sizeof(*b))))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	for (size_t i = 0; i < nb; i++) {
+		lethe_value *v = &p->vals[i];
+
+		if (v->type == LETHE_VALUE_INTEGER) {
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &v->i;
+		} else if (v->type == LETHE_VALUE_TEXT) {
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = (void *)v->s;
+			b[i].buffer_length = v->len;
+		} else {
+			b[i].buffer_type = MYSQL_TYPE_NULL;
+		}
+	}
+	if (p->n < ROWS_PER_INSERT && (rc = prepare_insert(&st, s, t, p->n)) < 0)
+		goto out;
+	if (mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st))
+		rc = maria_fail(s, st, "write");
+	if (st != s->full[t])
+		mysql_stmt_close(st);
+out:
+	free(b);
+	pending_clear(p, ncolumns[t]);
+	return rc;
+}
+
+/* Every table's pending rows, parents first. */
+static int flush_all(demo_maria *s)
+{
+	int rc = 0;
+
+	for (int t = 0; t < DEMO_NTABLES && rc == 0; t++)
+		rc = flush_table(s, (demo_table)t);
+	return rc;
+}
+
 int demo_maria_row(demo_maria *s, demo_table t, int64_t id, const lethe_value *vals, size_t n)
 {
-	MYSQL_BIND b[8];
+	pending *p = s->rows[t];
+	lethe_value *row;
 
 	if ((int)n + 1 != ncolumns[t] || n + 1 > 8)
 		return lethe_error_set(LETHE_ESOFTWARE, "demo row of table %d has %zu values", (int)t, n);
-	memset(b, 0, sizeof(b));
-	b[0].buffer_type = MYSQL_TYPE_LONGLONG;
-	b[0].buffer = &id;
+	row = &p->vals[p->n * (size_t)ncolumns[t]];
+	row[0] = (lethe_value){ .type = LETHE_VALUE_INTEGER, .i = id };
 	for (size_t i = 0; i < n; i++) {
-		MYSQL_BIND *p = &b[i + 1];
+		row[i + 1] = vals[i];
+		if (vals[i].type == LETHE_VALUE_TEXT) {
+			char *copy = malloc(vals[i].len + 1);
 
-		if (vals[i].type == LETHE_VALUE_INTEGER) {
-			p->buffer_type = MYSQL_TYPE_LONGLONG;
-			p->buffer = (void *)&vals[i].i;
-		} else if (vals[i].type == LETHE_VALUE_TEXT) {
-			p->buffer_type = MYSQL_TYPE_STRING;
-			p->buffer = (void *)vals[i].s;
-			p->buffer_length = vals[i].len;
-		} else {
-			p->buffer_type = MYSQL_TYPE_NULL;
+			if (!copy) {
+				/* the row is not counted: free its copies so far */
+				for (size_t j = 1; j <= i; j++)
+					if (row[j].type == LETHE_VALUE_TEXT)
+						free((char *)row[j].s);
+				return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			}
+			memcpy(copy, vals[i].s, vals[i].len);
+			copy[vals[i].len] = 0;
+			row[i + 1].s = copy;
+		} else if (vals[i].type != LETHE_VALUE_INTEGER) {
+			row[i + 1].type = LETHE_VALUE_NULL;
 		}
 	}
-	if (mysql_stmt_bind_param(s->insert[t], b) || mysql_stmt_execute(s->insert[t]))
-		return maria_fail(s, s->insert[t], "write");
+	if (++p->n == ROWS_PER_INSERT)
+		return flush_all(s);
 	return 0;
 }
 
@@ -243,34 +349,31 @@ int demo_maria_build(demo_sink *sink, demo_maria **slot, const char *location, i
 	if ((rc = script(&s, maria_schema_sql, "create the schema of")) < 0)
 		goto out;
 	for (int t = 0; t < DEMO_NTABLES; t++) {
-		char sql[256];
-		int len;
-
-		len = snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES (", tables[t]);
-		for (int i = 0; i < ncolumns[t]; i++)
-			len += snprintf(sql + len, sizeof(sql) - (size_t)len, "%s?", i ? ", " : "");
-		snprintf(sql + len, sizeof(sql) - (size_t)len, ")");
-		if (!(s.insert[t] = mysql_stmt_init(s.conn))) {
-			rc = maria_fail(&s, NULL, "prepare the inserts of");
+		if (!(s.rows[t] = calloc(1, sizeof(*s.rows[t])))) {
+			rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 			goto out;
 		}
-		if (mysql_stmt_prepare(s.insert[t], sql, strlen(sql))) {
-			rc = maria_fail(&s, s.insert[t], "prepare the inserts of");
+		if ((rc = prepare_insert(&s.full[t], &s, (demo_table)t, ROWS_PER_INSERT)) < 0)
 			goto out;
-		}
 	}
 	if ((rc = script(&s, "START TRANSACTION", "begin writing")) < 0)
 		goto out;
 	*slot = &s;
 	rc = demo_generate(sink, customers, seed);
 	*slot = NULL;
+	if (rc == 0)
+		rc = flush_all(&s);
 	if (rc == 0 && (rc = script(&s, "COMMIT", "commit")) == 0 &&
 	    (rc = script(&s, demo_index_sql, "index")) == 0)
 		rc = script(&s, "ANALYZE TABLE customers, orders", "analyze");
 out:
-	for (int t = 0; t < DEMO_NTABLES; t++)
-		if (s.insert[t])
-			mysql_stmt_close(s.insert[t]);
+	for (int t = 0; t < DEMO_NTABLES; t++) {
+		if (s.full[t])
+			mysql_stmt_close(s.full[t]);
+		if (s.rows[t])
+			pending_clear(s.rows[t], ncolumns[t]);
+		free(s.rows[t]);
+	}
 	if (s.conn)
 		mysql_close(s.conn);
 	return rc;

@@ -97,6 +97,62 @@ static int append_due_any(lethe_strbuf *s, const lethe_scan_dialect *dl, const c
 static int append_deps(lethe_strbuf *s, const lethe_scan_dialect *dl, const char *parent,
 		       const lethe_dependents *deps, size_t ndeps, int depth, const char *rule);
 
+/* What makes a child row (of table child) stand in its parent's way. */
+static int append_dep_cond(lethe_strbuf *s, const lethe_scan_dialect *dl, const char *child,
+			   const lethe_dependents *d, int depth, const char *rule)
+{
+	int rc = 0;
+
+	if (d->cycle) {
+		lethe_strbuf_adds(s, "TRUE");
+		return 0;
+	}
+	lethe_strbuf_adds(s, "(NOT (");
+	rc = append_due_any(s, dl, child, d, rule);
+	lethe_strbuf_adds(s, ") OR ");
+	if (d->nchildren && rc == 0)
+		rc = append_deps(s, dl, child, d->children, d->nchildren, depth + 1, rule);
+	else
+		lethe_strbuf_adds(s, "FALSE");
+	lethe_strbuf_adds(s, ")");
+	return rc;
+}
+
+/* A table that references itself, as "coalesce((T.k, ...) IN (SELECT
+ * T.fk, ... FROM T WHERE T.fk IS NOT NULL ... AND <cond>), FALSE)": the
+ * left side is read in the outer query, so inside the subquery the table's
+ * name (and every unqualified column) is the child row, at any depth,
+ * without a derived table that reads an outer column (MariaDB has none). */
+static int append_self_in(lethe_strbuf *s, const lethe_scan_dialect *dl, const char *table,
+			  const lethe_dependents *d, int depth, const char *rule)
+{
+	const lethe_foreign_key *fk = d->fk;
+	int rc;
+
+	lethe_strbuf_adds(s, "coalesce((");
+	for (size_t j = 0; j < fk->ncolumns; j++) {
+		if (j)
+			lethe_strbuf_adds(s, ", ");
+		append_column_ref(s, dl, table, fk->parent_columns[j]);
+	}
+	lethe_strbuf_adds(s, ") IN (SELECT ");
+	for (size_t j = 0; j < fk->ncolumns; j++) {
+		if (j)
+			lethe_strbuf_adds(s, ", ");
+		append_column_ref(s, dl, table, fk->child_columns[j]);
+	}
+	lethe_strbuf_adds(s, " FROM ");
+	dl->ident(s, table);
+	lethe_strbuf_adds(s, " WHERE ");
+	for (size_t j = 0; j < fk->ncolumns; j++) {
+		append_column_ref(s, dl, table, fk->child_columns[j]);
+		lethe_strbuf_adds(s, " IS NOT NULL AND ");
+	}
+	rc = append_dep_cond(s, dl, table, d, depth, rule);
+	lethe_strbuf_adds(s, "), FALSE)");
+	return rc;
+}
+
 static int append_dep(lethe_strbuf *s, const lethe_scan_dialect *dl, const char *parent,
 		      const lethe_dependents *d, int depth, const char *rule)
 {
@@ -108,9 +164,8 @@ static int append_dep(lethe_strbuf *s, const lethe_scan_dialect *dl, const char 
 		return lethe_error_set(LETHE_ESOFTWARE, "scan: dependents without a foreign key");
 	child = fk->child_table;
 	self = strcmp(child, parent) == 0;
-	if (self && dl->self_ref_unsupported)
-		return lethe_error_set(LETHE_EUSAGE, "table '%s' references itself: not yet supported "
-				       "on %s", child, dl->self_ref_unsupported);
+	if (self && dl->self_ref_in)
+		return append_self_in(s, dl, child, d, depth, rule);
 	lethe_strbuf_adds(s, self ? "(SELECT EXISTS (SELECT 1 FROM " : "EXISTS (SELECT 1 FROM ");
 	dl->ident(s, child);
 	lethe_strbuf_adds(s, " WHERE ");
@@ -123,18 +178,7 @@ static int append_dep(lethe_strbuf *s, const lethe_scan_dialect *dl, const char 
 			append_column_ref(s, dl, parent, fk->parent_columns[j]);
 		lethe_strbuf_adds(s, " AND ");
 	}
-	if (d->cycle) {
-		lethe_strbuf_adds(s, "TRUE");
-	} else {
-		lethe_strbuf_adds(s, "(NOT (");
-		rc = append_due_any(s, dl, child, d, rule);
-		lethe_strbuf_adds(s, ") OR ");
-		if (d->nchildren && rc == 0)
-			rc = append_deps(s, dl, child, d->children, d->nchildren, depth + 1, rule);
-		else
-			lethe_strbuf_adds(s, "FALSE");
-		lethe_strbuf_adds(s, ")");
-	}
+	rc = append_dep_cond(s, dl, child, d, depth, rule);
 	lethe_strbuf_adds(s, ")");
 	if (self) {
 		lethe_strbuf_adds(s, " FROM (SELECT ");

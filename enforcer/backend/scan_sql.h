@@ -46,7 +46,8 @@ struct lethe_scan_dialect {
 	const char *done_table; /* Lethe's table of changed rows ("lethe.lethe_done"), or NULL */
 	const char *done_key;   /* its key column as SQL ("d.key") */
 	const char *keys_where; /* a condition added to the rows' condition, or NULL */
-	const char *self_ref_unsupported; /* NULL, or the engine named in the error */
+	int self_ref_in;        /* a table that references itself as "(key) IN (SELECT fk ...)"
+				 * (no derived table reading an outer column) */
 };
 
 /* The guarded SQL of scan in *s: rows (lethe_k, lethe_d, lethe_s, lethe_c),

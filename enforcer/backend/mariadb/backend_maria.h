@@ -50,6 +50,7 @@ typedef struct {
 	uint64_t affected;      /* rows the last statement matched (CLIENT_FOUND_ROWS) */
 	uint64_t insert_id;     /* the AUTO_INCREMENT value the last INSERT gave */
 	int own_schema;         /* Lethe's own tables (lethe_done...) exist */
+	int own_made;           /* ... and are complete: made or upgraded in this session */
 	/* While a batch's re-check is built (backend_maria_write.c): a
 	 * condition on the key added to the scan's rows, and its values. */
 	const char *keys_where;

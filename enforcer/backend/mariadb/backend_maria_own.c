@@ -16,6 +16,15 @@
  *    transaction starts (lethe_maria_own_schema, from begin), never in one.
  *  - Reads on a register without the tables find nothing (a READONLY
  *    backend never creates them).
+ *  - Every row of lethe_holds references the one row of lethe_hold_gate
+ *    (column gate, DEFAULT 1, a foreign key): InnoDB's check of that key
+ *    takes a shared lock on the gate row for every hold inserted, whether by
+ *    `lethe hold` or by SQL of the site's own. A disposing batch locks the
+ *    gate row for update first (backend_maria_write.c), so a hold placed in
+ *    another transaction commits before the batch reads the holds, or waits
+ *    until the batch has committed: no write skew between a hold and the
+ *    disposal it stops (engines.md section 2; PostgreSQL locks its holds
+ *    table in SHARE mode for the same end).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,9 +51,14 @@ static const char *const create_sql[] = {
 	OWN_TABLE,
 	"CREATE TABLE IF NOT EXISTS lethe_suppression (token VARCHAR(255) NOT NULL PRIMARY KEY, "
 	"added_at VARCHAR(40) NOT NULL)" OWN_TABLE,
+	"CREATE TABLE IF NOT EXISTS lethe_hold_gate (id INT NOT NULL PRIMARY KEY CHECK (id = 1))"
+	OWN_TABLE,
+	"INSERT IGNORE INTO lethe_hold_gate (id) VALUES (1)",
 	"CREATE TABLE IF NOT EXISTS lethe_holds (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
 	"subject TEXT, subject_type INT, rule VARCHAR(255), where_sql TEXT, until VARCHAR(40), "
-	"created_at VARCHAR(40) NOT NULL, released_at VARCHAR(40), reason TEXT, release_reason TEXT, placed_by TEXT, released_by TEXT)"
+	"created_at VARCHAR(40) NOT NULL, released_at VARCHAR(40), reason TEXT, release_reason TEXT, placed_by TEXT, released_by TEXT, "
+	"gate INT NOT NULL DEFAULT 1, CONSTRAINT lethe_holds_gate FOREIGN KEY (gate) REFERENCES "
+	"lethe_hold_gate (id))"
 	OWN_TABLE,
 	"CREATE TABLE IF NOT EXISTS lethe_requests (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
 	"kind VARCHAR(40) NOT NULL, subject_digest VARCHAR(255) NOT NULL, received VARCHAR(40) NOT "
@@ -84,16 +98,40 @@ int lethe_maria_has_own(lethe_maria *be)
 	return found;
 }
 
+/* lethe_holds made before the gate existed gets its column and key. */
+static int hold_gate(lethe_maria *be)
+{
+	lethe_maria_result *r = NULL;
+	int found, rc;
+
+	if ((rc = lethe_maria_exec(&r, be, "read the schema", "SELECT 1 FROM information_schema.columns "
+				   "WHERE table_schema = DATABASE() AND table_name = 'lethe_holds' AND "
+				   "column_name = 'gate'", 0, NULL)) < 0)
+		return rc;
+	found = r->nrows > 0;
+	lethe_maria_result_free(r);
+	if (found)
+		return 0;
+	return lethe_maria_exec(NULL, be, "add the hold gate to lethe_holds",
+				"ALTER TABLE lethe_holds ADD COLUMN gate INT NOT NULL DEFAULT 1, ADD "
+				"CONSTRAINT lethe_holds_gate FOREIGN KEY (gate) REFERENCES lethe_hold_gate (id)",
+				0, NULL);
+}
+
 int lethe_maria_own_schema(lethe_maria *be)
 {
 	lethe_value v[1] = { integer(LETHE_MARIA_SCHEMA_VERSION) };
 	lethe_maria_result *r = NULL;
 	int rc = 0, version;
 
+	if (be->own_made)
+		return 0;       /* made or upgraded earlier in this session */
 	if (be->in_txn)
 		return lethe_error_set(LETHE_ESOFTWARE, "Lethe's tables created inside a transaction");
 	for (size_t i = 0; create_sql[i] && rc == 0; i++)
 		rc = lethe_maria_exec(NULL, be, "create Lethe's tables", create_sql[i], 0, NULL);
+	if (rc == 0)
+		rc = hold_gate(be);
 	if (rc == 0)
 		rc = lethe_maria_exec(NULL, be, "record the schema version",
 				      "INSERT INTO lethe_schema_version (version) SELECT ? FROM DUAL WHERE "
@@ -110,6 +148,7 @@ int lethe_maria_own_schema(lethe_maria *be)
 				       "this lethe knows (%d): upgrade lethe", be->label, version,
 				       LETHE_MARIA_SCHEMA_VERSION);
 	be->own_schema = 1;
+	be->own_made = 1;
 	return 0;
 }
 

@@ -13,8 +13,9 @@
  *    outer query (the clock is evaluated once per row); a due day is a
  *    BETWEEN; regular expressions use REGEXP; CAST(... AS CHAR).
  *  - Lethe's named parameters become '?', one per occurrence.
- *  - A self-referencing foreign key among the dependents is not supported
- *    yet (a clear error, nothing is scanned).
+ *  - A table that references itself among the dependents is an IN over
+ *    the table (scan_sql.c, self_ref_in): MariaDB has no derived table
+ *    that reads an outer column.
  *  - Rows a rule already changed are in lethe_done with the key as text
  *    (CAST(key AS CHAR)); a batch's re-check adds a condition on the
  *    locked keys (be->keys_where), whose values are spliced into the
@@ -172,7 +173,7 @@ int lethe_maria_scan_sql(char **out, lethe_value **params, size_t *nparams, leth
 		.merge_paged = 1,
 		.text_type = "CHAR", .length = "CHAR_LENGTH", .regexp = "REGEXP",
 		.done_table = be->own_schema ? "lethe_done" : NULL, .done_key = "d.\"key\"",
-		.keys_where = be->keys_where, .self_ref_unsupported = "MariaDB",
+		.keys_where = be->keys_where, .self_ref_in = 1,
 	};
 	lethe_strbuf s = LETHE_STRBUF_INIT;
 	lethe_value bound[3] = { { .type = LETHE_VALUE_NULL }, { .type = LETHE_VALUE_NULL },

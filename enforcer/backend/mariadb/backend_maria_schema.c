@@ -149,7 +149,7 @@ int lethe_maria_foreign_keys(lethe_foreign_keys **out, lethe_backend *base)
 				   "rc.constraint_schema = k.constraint_schema AND rc.table_name = k.table_name "
 				   "AND rc.constraint_name = k.constraint_name WHERE k.table_schema = DATABASE() "
 				   "AND k.referenced_table_name IS NOT NULL AND k.referenced_table_schema = "
-				   "k.table_schema ORDER BY k.table_name, k.constraint_name, "
+				   "k.table_schema AND k.table_name NOT LIKE 'lethe\\_%' ORDER BY k.table_name, k.constraint_name, "
 				   "k.ordinal_position", 0, NULL)) < 0)
 		return rc;
 	if (!(fks = calloc(1, sizeof(*fks))) || !(fks->items = calloc(r->nrows + 1, sizeof(*fks->items)))) {

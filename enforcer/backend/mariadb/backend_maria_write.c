@@ -13,8 +13,10 @@
  *  2. change: the same due predicate again, in a new statement (READ
  *     COMMITTED: a fresh read view per statement), restricted to the locked
  *     keys: a row made current, held or given a child between the plan and
- *     the lock is not due any more and stays. DELETE ... WHERE key IN
- *     (<re-check>) RETURNING key (MariaDB 10.0.5+); for pseudonymise and
+ *     the lock is not due any more and stays. DELETE T FROM T JOIN
+ *     (<re-check>) ON key (a join: a single-table DELETE's IN would be a
+ *     subquery per row of T), then the locked keys still there are read:
+ *     the others are the disposed; for pseudonymise and
  *     mask the rows of the re-check are read, transformed in the client and
  *     written back by key.
  * Each statement of a batch runs under max_statement_time and
@@ -354,33 +356,34 @@ static int cell_cmp(const void *a, const void *b)
 	return strcmp(*x ? *x : "", *y ? *y : "");
 }
 
-/* The keys DELETE ... RETURNING gave (in no promised order) added to out
- * in the key order of the locked rows [from, from + n), so out->last is
- * the greatest. */
+/* The locked rows [from, from + n) that are gone after the DELETE (not in
+ * `left`, the rows of them still there) added to out in key order, so
+ * out->last is the greatest. No other transaction can have removed one: they
+ * are locked by this one. */
 static int add_deleted(lethe_disposed *out, lethe_maria *be, const lethe_change *c,
 		       const lethe_maria_result *locked, size_t from, size_t n,
-		       const lethe_maria_result *deleted)
+		       const lethe_maria_result *left)
 {
-	const char **gone = calloc(deleted->nrows + 1, sizeof(*gone));
+	const char **kept = calloc(left->nrows + 1, sizeof(*kept));
 	size_t added = 0;
 	lethe_value k;
 	int rc = 0;
 
-	if (!gone)
+	if (!kept)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	for (size_t i = 0; i < deleted->nrows; i++)
-		gone[i] = deleted->cells[i * deleted->ncols];
-	qsort(gone, deleted->nrows, sizeof(*gone), cell_cmp);
+	for (size_t i = 0; i < left->nrows; i++)
+		kept[i] = left->cells[i * left->ncols];
+	qsort(kept, left->nrows, sizeof(*kept), cell_cmp);
 	for (size_t i = from; i < from + n && rc == 0; i++) {
 		const char *key = locked->cells[i * locked->ncols];
 
-		if (!key || !bsearch(&key, gone, deleted->nrows, sizeof(*gone), cell_cmp))
+		if (!key || bsearch(&key, kept, left->nrows, sizeof(*kept), cell_cmp))
 			continue;
 		lethe_maria_value(&k, locked, i, 0);
 		if ((rc = lethe_disposed_add(out, &k, 1)) == 0)
 			added++;
 	}
-	free(gone);
+	free(kept);
 	if (rc == 0 && c->done_rule && added)
 		rc = record_done_many(be, c, out->keys + out->n - added, added);
 	return rc;
@@ -419,12 +422,21 @@ static int change_chunk(lethe_disposed *out, lethe_maria *be, const lethe_change
 	if (rc < 0)
 		goto out;
 	if (c->delete) {
-		lethe_strbuf_adds(&s, "DELETE FROM ");
+		/* A join, not "WHERE key IN (<re-check>)": MariaDB runs a
+		 * single-table DELETE's IN as a subquery per row of the whole
+		 * table (no semi-join before 11.1), a join reads the re-checked
+		 * keys and finds each row by its key. */
+		lethe_strbuf_adds(&s, "DELETE ");
 		lethe_maria_ident(&s, c->table);
-		lethe_strbuf_adds(&s, " WHERE ");
-		key_in(&s, c, rows);
-		lethe_strbuf_adds(&s, " RETURNING ");
+		lethe_strbuf_adds(&s, " FROM ");
+		lethe_maria_ident(&s, c->table);
+		lethe_strbuf_adds(&s, " JOIN (SELECT lethe_k FROM (");
+		lethe_strbuf_adds(&s, rows);
+		lethe_strbuf_adds(&s, ") AS lethe_l) AS lethe_j ON ");
+		lethe_maria_ident(&s, c->table);
+		lethe_strbuf_addch(&s, '.');
 		lethe_maria_ident(&s, c->key);
+		lethe_strbuf_adds(&s, " = lethe_j.lethe_k");
 	} else {
 		select_sql(&s, c);
 		key_in(&s, c, rows);
@@ -435,10 +447,24 @@ static int change_chunk(lethe_disposed *out, lethe_maria *be, const lethe_change
 		rc = key_failed(rc, c, NULL);
 		goto out;
 	}
-	if (!c->delete)
+	if (!c->delete) {
 		rc = update_rows(be, c, res, out);
-	else
-		rc = add_deleted(out, be, c, locked, from, n, res);
+		goto out;
+	}
+	/* which of the locked rows the DELETE took: those no longer there */
+	lethe_maria_result_free(res);
+	res = NULL;
+	lethe_strbuf_reset(&s);
+	lethe_strbuf_adds(&s, "SELECT ");
+	lethe_maria_ident(&s, c->key);
+	lethe_strbuf_adds(&s, " FROM ");
+	lethe_maria_ident(&s, c->table);
+	lethe_strbuf_adds(&s, " WHERE ");
+	lethe_strbuf_adds(&s, lethe_strbuf_str(&where));
+	if ((rc = lethe_maria_exec(&res, be, "read the rows left", lethe_strbuf_str(&s), n,
+				   keys)) < 0)
+		goto out;
+	rc = add_deleted(out, be, c, locked, from, n, res);
 out:
 	lethe_maria_result_free(res);
 	free(rows);
@@ -554,7 +580,12 @@ int lethe_maria_dispose(lethe_disposed *out, lethe_backend *base, const lethe_ch
 					   NULL)) < 0)
 			return rc;
 		be->last_errno = 0;
-		rc = dispose_once(out, be, c, scan);
+		/* holds placed in other transactions commit first or wait for
+		 * this batch (backend_maria_own.c, lethe_hold_gate) */
+		rc = lethe_maria_exec(NULL, be, "lock the holds",
+				      "SELECT id FROM lethe_hold_gate WHERE id = 1 FOR UPDATE", 0, NULL);
+		if (rc >= 0)
+			rc = dispose_once(out, be, c, scan);
 		if (rc >= 0 || attempt == LETHE_BACKEND_DISPOSE_TRIES)
 			break;
 		if (be->last_errno == ER_LOCK_DEADLOCK) {
