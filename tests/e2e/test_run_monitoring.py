@@ -52,6 +52,47 @@ def parse_metrics(text):
     return samples, errors
 
 
+# The Prometheus project's own parser (Debian's python3-prometheus-client,
+# installed by scripts/deps for Debian's /usr/bin/python3) must read the
+# same samples as the strict one above.
+OFFICIAL = """
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        out[json.dumps([s.name, sorted(s.labels.items())])] = s.value
+print(json.dumps(out))
+"""
+
+
+def official_parse(path):
+    """{(name, labels): value} as prometheus_client reads the file, or None
+    when Debian's python3-prometheus-client is not installed."""
+    py = "/usr/bin/python3"
+    if not os.path.exists(py) or subprocess.run([py, "-c", "import prometheus_client"],
+                                                capture_output=True).returncode:
+        return None
+    p = subprocess.run([py, "-c", OFFICIAL, path], capture_output=True, text=True)
+    equal(p.returncode, 0, f"prometheus_client parses {path} ({p.stderr.strip()[-300:]})")
+    if p.returncode:
+        return {}
+    return {(k[0], tuple(tuple(x) for x in k[1])): v
+            for k, v in ((json.loads(k), v) for k, v in json.loads(p.stdout).items())}
+
+
+def check_official(path, samples):
+    got = official_parse(path)
+    if got is None:
+        if os.environ.get("CI"):
+            check(False, "python3-prometheus-client is installed in CI (scripts/deps)")
+        else:
+            print("skip: python3-prometheus-client is absent, the official parser is not run")
+        return
+    diff = sorted(set(got.items()) ^ set(samples.items()))
+    equal(diff, [], f"prometheus_client reads the same {len(samples)} samples as the strict parser")
+
+
 d = tmpdir()
 equal(run("demo", os.path.join(d, "shop"), "--customers", "300")[0], 0, "demo")
 db = os.path.join(d, "shop", "shop.sqlite")
@@ -93,6 +134,7 @@ check(lines and want in lines[0] and "result=completed exit=0" in lines[0], f"su
 
 samples, errors = parse_metrics(open(prom).read())
 equal(errors, [], "the metrics file parses strictly")
+check_official(prom, samples)
 equal(oct(os.stat(prom).st_mode & 0o777), "0o644", "metrics readable by the node exporter")
 equal(sorted(os.listdir(textfiles)), ["lethe.prom"], "no temporary file left")
 equal(samples.get(("lethe_last_run_success", ())), 1.0, "last run success")
@@ -121,6 +163,7 @@ rc, out, err = run("-c", cfg, "run", "--as-of", "2026-06-01", "--max-rows-per-ru
 equal(rc, 65, f"over the cap: 65 ({err.strip()})")
 samples, errors = parse_metrics(open(prom).read())
 equal(errors, [], "the metrics file of a refused run parses")
+check_official(prom, samples)
 check(os.stat(prom).st_ino != ino, "the metrics file was replaced by a rename")
 equal(samples.get(("lethe_last_run_success", ())), 0.0, "refused run: success 0")
 equal(samples.get(("lethe_last_run_exit_status", ())), 65.0, "refused run: its exit status")
