@@ -533,4 +533,5 @@ static const struct lethe_backend_ops pg_ops = {
 	.change_triggers = lethe_pg_change_triggers,
 	.pin_schema = lethe_pg_pin_schema,
 	.check_clock = lethe_pg_check_clock,
+	.write_access = lethe_pg_write_access,
 };

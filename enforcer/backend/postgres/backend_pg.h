@@ -3,7 +3,8 @@
  * backend_pg.c (open, connection, errors, transactions, expression checks),
  * backend_pg_schema.c (tables, foreign keys, schema text),
  * backend_pg_scan.c (scan SQL, scans, counts), backend_pg_write.c (apply,
- * dispose), backend_pg_residue.c (levels R0-R2) and backend_pg_own.c (Lethe's own tables).
+ * dispose), backend_pg_residue.c (levels R0-R2), backend_pg_own.c (Lethe's own tables)
+ * and backend_pg_grants.c (what the role may change).
  *
  * Invariants:
  *  - Only the backend_pg*.c files include this header (it pulls in
@@ -129,6 +130,9 @@ int lethe_pg_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
 		     const lethe_scan *scan);
 
+/* backend_pg_grants.c */
+int lethe_pg_write_access(lethe_warnings *found, lethe_backend *base, const char *const *tables,
+			  size_t ntables);
 /* backend_pg_residue.c */
 int lethe_pg_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags);
 /* Remember that rows of `table` were changed (and, through foreign keys
