@@ -242,6 +242,7 @@ static void pg_free(lethe_backend *base)
 	}
 	free(be->clocks);
 	lethe_strvec_clear(&be->changed);
+	lethe_pg_page_forget(be);
 	free(be->location);
 	free(be->label);
 	free(be->pinned);
