@@ -6,6 +6,8 @@ PostgreSQL server (tests/e2e/lethe_pg.py), per size:
     psql (bench/baseline-postgresql.sql) followed by the same rewrite, on two
     copies of one database (CREATE DATABASE ... TEMPLATE); the per-rule
     counts of both are checked to be equal.
+With --compare-build DIR, each repeat also times DIR/lethe's run on a third
+copy (before/after figures measured in one session, the counts checked equal).
 Figures are medians of --repeat runs; the server's own memory is not in the
 peak figures (lethe's and psql's process only)."""
 import os
@@ -22,6 +24,11 @@ REWRITE_TABLES = ["customers", "addresses", "orders", "order_lines", "invoices",
                   "deliveries", "returns", "complaints", "consents", "marketing_bans",
                   "marketing_profiles", "chat_transcripts", "feedback", "page_events", "change_history",
                   "sales_journal"]
+
+
+def load():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
 
 
 def rewrite_sql(srv, db):
@@ -53,6 +60,7 @@ def run(args, timed, log, lethe_counts, baseline_counts, sh):
                "--policies", os.path.join(os.path.dirname(HERE), "policies"))
             cfg = os.path.join(cfg, "lethe.yaml")
             plans, plan_rss, runs, run_rss, base, rew = [], [], [], [], [], []
+            cmp_runs, cmp_rss, run_cpu, cmp_cpu, loads = [], [], [], [], [load()]
             for i in range(args.repeat):
                 log(f"{n}: plan {i + 1}/{args.repeat}")
                 w, rss, _ = timed([lethe, "-c", cfg, "plan", "--as-of", "2026-11-01", "--json"], args)
@@ -70,11 +78,14 @@ def run(args, timed, log, lethe_counts, baseline_counts, sh):
                                      "--as-of", "2026-11-01", "--json", "--max-rows-per-rule", "0"], args)
                 runs.append(w)
                 run_rss.append(rss)
+                run_cpu.append(getattr(timed, "cpu", float("nan")))
+                loads.append(load())
                 lc = lethe_counts(out)
                 log(f"{n}: psql baseline {i + 1}/{args.repeat}")
                 w, _, out = timed(srv.psql_cmd(b) + ["-A", "-t", "-F", "|"], args,
                                   stdin=os.path.join(HERE, "baseline-postgresql.sql"))
                 base.append(w)
+                loads.append(load())
                 bc = baseline_counts(out)
                 if lc != bc:
                     sys.exit(f"bench/run: the psql baseline disposed of other counts than lethe:\n"
@@ -85,11 +96,35 @@ def run(args, timed, log, lethe_counts, baseline_counts, sh):
                 log(f"{n}: psql rewrite {i + 1}/{args.repeat}")
                 w, _, _ = timed(srv.psql_cmd(b) + ["-A", "-t"], args, stdin=rpath)
                 rew.append(w)
+                loads.append(load())
                 srv.drop_database(a)
                 srv.drop_database(b)
+                if args.compare_lethe:
+                    # the same run by another build (--compare-build), on a third copy
+                    c = f"c{n}_{i}"
+                    srv.sql("postgres", f'CREATE DATABASE "{c}" TEMPLATE "{master}"')
+                    site = os.path.join(args.work, f"pgcmp-{n}-{i}")
+                    sh(args.compare_lethe, "-q", "init", site, "--database", srv.location(c),
+                       "--policies", os.path.join(os.path.dirname(HERE), "policies"))
+                    log(f"{n}: compared build's lethe run {i + 1}/{args.repeat}")
+                    w, rss, out = timed([args.compare_lethe, "-q", "-c", os.path.join(site, "lethe.yaml"),
+                                         "run", "--as-of", "2026-11-01", "--json",
+                                         "--max-rows-per-rule", "0"], args)
+                    cmp_runs.append(w)
+                    cmp_rss.append(rss)
+                    cmp_cpu.append(getattr(timed, "cpu", float("nan")))
+                    loads.append(load())
+                    if lethe_counts(out) != lc:
+                        sys.exit(f"bench/run: the compared build disposed of other counts:\n"
+                                 f"  {lethe_counts(out)}\n  {lc}")
+                    srv.drop_database(c)
             rows_out.append((n, demo_s, mib, statistics.median(plans), max(plan_rss) / 1024,
                              statistics.median(runs), max(run_rss) / 1024, statistics.median(base),
-                             statistics.median(rew), sum(lc.values())))
+                             statistics.median(rew), sum(lc.values()),
+                             statistics.median(cmp_runs) if cmp_runs else None,
+                             max(cmp_rss) / 1024 if cmp_rss else None,
+                             statistics.median(run_cpu), statistics.median(cmp_cpu) if cmp_cpu else None,
+                             min(loads), max(loads)))
     finally:
         srv.stop()
     print(f"{'customers':>10} {'demo s':>7} {'db MiB':>7} {'plan s':>7} {'plan MiB':>9} {'run s':>7} "
@@ -97,3 +132,10 @@ def run(args, timed, log, lethe_counts, baseline_counts, sh):
     for r in rows_out:
         print(f"{r[0]:>10} {r[1]:>7.1f} {r[2]:>7.0f} {r[3]:>7.2f} {r[4]:>9.1f} {r[5]:>7.2f} "
               f"{r[6]:>8.1f} {r[7]:>7.2f} {r[8]:>9.2f} {r[9]:>8}")
+    for r in rows_out:
+        sql = r[7] + r[8]
+        print(f"{r[0]:>10} customers: run / (psql + rewrite) = {r[5]:.2f} / {sql:.2f} = {r[5] / sql:.2f}x; "
+              f"lethe CPU {r[12]:.2f} s; 1-minute load {r[14]:.1f} to {r[15]:.1f}")
+        if r[10] is not None:
+            print(f"{'':>10} compared build ({args.compare_lethe}): run {r[10]:.2f} s, {r[11]:.1f} MiB, "
+                  f"CPU {r[13]:.2f} s, {r[10] / sql:.2f}x; this build {r[10] / r[5]:.2f}x faster")

@@ -25,10 +25,10 @@
 #include "yaml_doc.h"
 
 enum { K_DATABASE, K_POLICIES, K_PSEUDONYM_KEY, K_EVIDENCE, K_LIMITS, K_RESIDUE, K_APPROVAL, K_LANGUAGE,
-       K_METRICS, K_N };
+       K_METRICS, K_READ_ONLY, K_N };
 static const char *const top_keys[] = {
 	"database", "policies", "pseudonym_key", "evidence", "limits", "residue", "approval",
-	"language", "metrics", NULL
+	"language", "metrics", "read_only", NULL
 };
 
 static const char *const approval_keys[] = { "required", "plan_above", "plan_first_run", NULL };
@@ -269,6 +269,8 @@ static void load_root(lethe_ydoc *y, lethe_config *cfg, const char *dir)
 			lethe_ydoc_fault(y, lethe_ydoc_mark(y, v[K_RESIDUE]),
 					 "'residue' must be full or fast (or a level: R0, R1, R2)");
 	}
+	if (v[K_READ_ONLY])
+		boolean(y, v[K_READ_ONLY], "read_only", &cfg->read_only);
 	if (v[K_LANGUAGE]) {
 		const char *l = lethe_ydoc_str(y, v[K_LANGUAGE], "language");
 

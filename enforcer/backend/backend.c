@@ -330,6 +330,16 @@ int lethe_backend_residue_check(lethe_backend *be, const char *const *tables, si
 	return be->ops->residue_check(be, tables, ntables, flags, warnings);
 }
 
+int lethe_backend_write_access(lethe_warnings *found, lethe_backend *be, const char *const *tables,
+			       size_t ntables)
+{
+	if (!be || !found || (ntables && !tables))
+		return lethe_error_set(LETHE_ESOFTWARE, "write_access: missing argument");
+	if (!be->ops->write_access)
+		return 0;
+	return be->ops->write_access(found, be, tables, ntables);
+}
+
 int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned flags)
 {
 	return be->ops->finalise(be, warnings, flags);

@@ -345,10 +345,13 @@ static int append_rows(lethe_strbuf *s, const lethe_scan_dialect *dl, const leth
 		lethe_strbuf_adds(s, ", FALSE)");
 	}
 	if (scan->done_rule && dl->done_table) {
-		lethe_strbuf_addf(s, " AND NOT (EXISTS (SELECT 1 FROM %s AS d WHERE d.rule = "
-				  ":lethe_rule AND %s = CAST(", dl->done_table, dl->done_key);
+		lethe_strbuf_addf(s, dl->done_probe ? " AND NOT (coalesce((SELECT TRUE FROM %s AS d "
+				  "WHERE d.rule = :lethe_rule AND %s = CAST(" : " AND NOT (EXISTS (SELECT 1 "
+				  "FROM %s AS d WHERE d.rule = :lethe_rule AND %s = CAST(", dl->done_table,
+				  dl->done_key);
 		append_column_ref(s, dl, scan->table, scan->key);
-		lethe_strbuf_addf(s, " AS %s))", dl->text_type);
+		lethe_strbuf_addf(s, dl->done_probe ? " AS %s) LIMIT 1), FALSE)" : " AS %s))",
+				  dl->text_type);
 		for (size_t i = 0; i < scan->ndone_columns; i++)
 			append_done_form(s, dl, scan->table, &scan->done_columns[i]);
 		lethe_strbuf_adds(s, ")");

@@ -45,6 +45,10 @@ struct lethe_scan_dialect {
 	const char *regexp;     /* the regular-expression match operator: "~", "REGEXP" */
 	const char *done_table; /* Lethe's table of changed rows ("lethe.lethe_done"), or NULL */
 	const char *done_key;   /* its key column as SQL ("d.key") */
+	/* the changed-row test as a scalar sub-query probing done_table's index
+	 * per row (1), not EXISTS, which PostgreSQL may turn into a hashed
+	 * sub-plan that reads every row the rule ever changed, per batch */
+	int done_probe;
 	const char *keys_where; /* a condition added to the rows' condition, or NULL */
 	int self_ref_in;        /* a table that references itself as "(key) IN (SELECT fk ...)"
 				 * (no derived table reading an outer column) */

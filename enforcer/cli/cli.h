@@ -100,6 +100,9 @@ typedef struct {
  * (78 configuration, 66 missing file, 65 policy faults, ...) with r released. */
 int cli_register_open(cli_register *r, const lethe_cli_opts *opts, unsigned backend_flags);
 void cli_register_close(cli_register *r);
+/* What the role of r's connection may change among the tables r's rules act
+ * on (lethe_backend_write_access). */
+int cli_register_write_access(lethe_warnings *found, cli_register *r);
 
 /* --as-of: arg as YYYY-MM-DD, or today (UTC) when arg is NULL. 0 or 64. */
 int cli_parse_as_of(lethe_day *out, const char *arg);

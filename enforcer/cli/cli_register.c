@@ -13,6 +13,47 @@
 #include "lethe/declarations.h"
 #include "lethe/error.h"
 
+int cli_register_write_access(lethe_warnings *found, cli_register *r)
+{
+	const char **tables = calloc(r->policy->nrules + 1, sizeof(*tables));
+	int rc;
+
+	if (!tables)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	for (size_t i = 0; i < r->policy->nrules; i++)
+		tables[i] = r->policy->rules[i].table;
+	rc = lethe_backend_write_access(found, r->be, tables, r->policy->nrules);
+	free(tables);
+	return rc;
+}
+
+/* read_only: true in lethe.yaml (a planning site): a command that writes
+ * refuses before it connects; one that reads refuses when its role could
+ * write to a register table. 0 or the exit status. */
+static int read_only_site(cli_register *r, unsigned backend_flags, int connected)
+{
+	lethe_warnings w = { 0 };
+	int status = 0;
+
+	if (!connected) {
+		if (backend_flags & LETHE_BACKEND_READONLY)
+			return 0;
+		cli_error("'%s' sets read_only: true: this command writes to the register; "
+			  "run it from a site whose role may write", r->cfg->path);
+		return 78;
+	}
+	if (!r->policy)
+		return 0;
+	if (cli_register_write_access(&w, r) < 0)
+		return cli_fail(lethe_error_last_code());
+	for (size_t i = 0; i < w.count; i++)
+		cli_error("%s (refused: '%s' sets read_only: true)", w.items[i], r->cfg->path);
+	if (w.count)
+		status = 78;
+	lethe_warnings_free(&w);
+	return status;
+}
+
 void cli_register_close(cli_register *r)
 {
 	lethe_backend_free(r->be);
@@ -56,6 +97,8 @@ int cli_register_open(cli_register *r, const lethe_cli_opts *opts, unsigned back
 		goto out;
 	}
 
+	if (r->cfg->read_only && (status = read_only_site(r, backend_flags, 0)))
+		goto out;
 	rc = lethe_backend_open(&r->be, r->cfg->database, backend_flags);
 	if (rc == 0)
 		rc = lethe_backend_set_time_limit(r->be, r->cfg->statement_seconds);
@@ -64,6 +107,8 @@ int cli_register_open(cli_register *r, const lethe_cli_opts *opts, unsigned back
 		status = cli_fail(rc);
 		goto out;
 	}
+	if (r->cfg->read_only && (status = read_only_site(r, backend_flags, 1)))
+		goto out;
 	if (r->policy) {
 		rc = lethe_check_schema(r->be, r->policy, &diags);
 		if (rc < 0 && rc != LETHE_EDATA) {

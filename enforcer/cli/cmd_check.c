@@ -53,6 +53,13 @@ int cmd_check(const lethe_cli_opts *opts, int argc, char **argv)
 		       r.policy->nrules == 1 ? "" : "s", r.policy->nfiles,
 		       r.policy->nfiles == 1 ? "" : "s", r.cfg->database);
 	residue_warnings(opts, &r);
+	/* a role that could write to the register: check and plan should read
+	 * only (a read_only: true site has refused already) */
+	if ((rc = cli_register_write_access(&w, &r)) < 0)
+		status = cli_fail(rc);
+	cli_warnings(opts, &w);
+	lethe_warnings_free(&w);
+	w = (lethe_warnings){ 0 };
 	/* tables linked to the subject that no rule covers: a warning, the
 	 * policy still fits (exit 0) */
 	if ((rc = lethe_check_coverage(&w, r.be, r.policy)) < 0)

@@ -571,6 +571,13 @@ int lethe_backend_finalise(lethe_backend *be, lethe_warnings *warnings, unsigned
  * nothing. */
 int lethe_backend_residue_check(lethe_backend *be, const char *const *tables, size_t ntables,
 				unsigned flags, lethe_warnings *warnings);
+/* check and plan: what the connection's role may change among `tables`
+ * (the tables a policy acts on), as lines in *found naming the role and the
+ * tables (a superuser, the owner, or INSERT, UPDATE, DELETE, TRUNCATE
+ * granted): the role of a planning site should only read (docs/disposal.md).
+ * Nothing added when it only reads, or for backends without roles. */
+int lethe_backend_write_access(lethe_warnings *found, lethe_backend *be, const char *const *tables,
+			       size_t ntables);
 /* Append one formatted line; 0 or LETHE_ESOFTWARE. */
 int lethe_warnings_add(lethe_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void lethe_warnings_free(lethe_warnings *w);

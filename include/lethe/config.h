@@ -40,6 +40,9 @@ typedef struct {
 	int approval_plan_first_run; /* approval.plan_first_run: so does a site's first run */
 	int residue_no_wal;        /* residue: R1 (a server's WAL is not cycled); R0 is fast */
 	char *language;            /* language: fi|sv|en of answers and notices; NULL = en */
+	int read_only;             /* read_only: a planning site (check, plan, status...):
+				      commands that write refuse, and so do check and plan
+				      when the role could write to a register table */
 	lethe_mark language_mark;
 
 	/* where each key's value stands, for later faults (e.g. database missing) */

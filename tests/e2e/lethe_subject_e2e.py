@@ -59,6 +59,13 @@ def reference_site(d, customers):
     return db, os.path.join(shop, "lethe.yaml"), os.path.join(shop, "evidence"), key
 
 
+def use_engine(eng):
+    """Let rich_subject read a started lethe_engines engine's register by its
+    location (an SQLite file is read directly)."""
+    if eng.name != "sqlite":
+        _servers[eng.location()] = eng
+
+
 def query(db, sql, *args):
     """The rows of one SQL query on the database, opened read-only."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)

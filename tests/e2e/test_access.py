@@ -1,7 +1,8 @@
-"""`lethe access` on the reference shop: the export holds exactly the
+# engines: sqlite postgresql mariadb
+"""`lethe access` on the reference shop, on every engine (lethe_engines.py): the export holds exactly the
 subject's rows (an independent SQL query per table, every value compared),
 nothing of another customer, in zip and tar.gz; the database's content stays
-identical but for Lethe's own tables (lethe_requests gains one answered
+identical but for Lethe's own tables (on a server: every shop table's rows) (lethe_requests gains one answered
 access request per export; lethe_evidence_head remembers the evidence head); the evidence gains one export record (counts and the
 archive's SHA-256, no content) and `lethe verify` passes; an unknown subject
 exits 65 and creates no file; an existing output is never overwritten."""
@@ -13,34 +14,63 @@ import os
 import sqlite3
 import stat
 import subprocess
+import sys
 import tarfile
 import zipfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+import lethe_engines
 from lethe_e2e import SOURCE, check, equal, finish, run, sha256, tmpdir
 from lethe_run_e2e import config
-from lethe_subject_e2e import QUERIES, rich_subject
+from lethe_subject_e2e import QUERIES, rich_subject, use_engine
 
 d = tmpdir()
-rc, out, err = run("demo", os.path.join(d, "db"), "--customers", "300")
-equal(rc, 0, "demo register")
-db = os.path.join(d, "db", "shop.sqlite")
+eng = lethe_engines.engine().start(d)
+eng.demo(os.path.join(d, "db"), customers=300)
+db = eng.location()
+use_engine(eng)
 cfg = config(d, db, os.path.abspath(os.path.join(SOURCE, "policies")))
 repo = os.path.join(os.path.dirname(cfg), "site1", "evidence")
+subject = rich_subject(db)
+OWN = {"postgresql": "lethe.lethe_requests", "mariadb": "lethe_requests", "sqlite": "lethe_requests"}
+SHOP_TABLES = {
+    "postgresql": "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                  "AND table_type = 'BASE TABLE' ORDER BY 1",
+    "mariadb": "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+               "AND table_type = 'BASE TABLE' AND table_name NOT LIKE 'lethe%' ORDER BY 1",
+}
 
-con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-con.row_factory = sqlite3.Row
-subject = rich_subject(con)
+
+def where(table):
+    return QUERIES[table].replace(":s", str(subject))
 
 
 def expected(table):
-    rows = con.execute(f'SELECT * FROM "{table}" WHERE {QUERIES[table]} ORDER BY id', {"s": subject})
-    return [{k: (base64.b64encode(r[k]).decode() if isinstance(r[k], bytes) else r[k]) for k in r.keys()}
-            for r in rows]
+    """The subject's rows of table: on SQLite every value as stored (typed);
+    on a server every value as the server prints it, as text."""
+    if eng.name == "sqlite":
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        con.row_factory = sqlite3.Row
+        try:
+            rows = con.execute(f'SELECT * FROM "{table}" WHERE {where(table)} ORDER BY id')
+            return [{k: (base64.b64encode(r[k]).decode() if isinstance(r[k], bytes) else r[k])
+                     for k in r.keys()} for r in rows]
+        finally:
+            con.close()
+    return [[lethe_engines.normalise(v) for v in r]
+            for r in eng.sql(f"SELECT * FROM {table} WHERE {where(table)} ORDER BY id")]
+
+
+def exported(rows):
+    """An export's rows as expected() gives them."""
+    if eng.name == "sqlite" or not isinstance(rows, list):
+        return rows
+    return [[lethe_engines.normalise(v) for v in r.values()] for r in rows]
 
 
 want = {t: expected(t) for t in QUERIES}
-emails = [r[0] for r in con.execute("SELECT email FROM customers WHERE id <> ?", (subject,))]
-own_email = con.execute("SELECT email FROM customers WHERE id = ?", (subject,)).fetchone()[0]
-con.close()
+emails = [r[0] for r in eng.sql(f"SELECT email FROM customers WHERE id <> {subject}")]
+own_email = eng.sql(f"SELECT email FROM customers WHERE id = {subject}")[0][0]
 check(sum(len(v) for v in want.values()) > 10, f"subject {subject} has data in several tables")
 check(all(want[t] for t in ("orders", "order_lines", "consents")), "the subject has orders and consents")
 
@@ -66,13 +96,19 @@ def record(name):
 
 
 def db_files():
+    if eng.name != "sqlite":
+        return []
     return sorted(n for n in os.listdir(os.path.dirname(db)) if n.startswith("shop.sqlite")
                   and not n.endswith(".lock"))
 
 
 def content(path):
     """The database's content without what access may write: the register of
-    requests and the evidence head it remembers (Lethe's own tables)."""
+    requests and the evidence head it remembers (Lethe's own tables); on a
+    server, every row of every shop table."""
+    if eng.name != "sqlite":
+        text = json.dumps({t[0]: eng.dump(t[0]) for t in eng.sql(SHOP_TABLES[eng.name])})
+        return hashlib.sha256(text.encode()).hexdigest()
     c = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     lines = [x for x in c.iterdump() if "lethe_requests" not in x and "lethe_evidence_head" not in x]
     c.close()
@@ -80,13 +116,10 @@ def content(path):
 
 
 def requests():
-    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return c.execute("SELECT kind, answered_at FROM lethe_requests").fetchall()
-    except sqlite3.OperationalError:
+        return [tuple(r) for r in eng.sql(f"SELECT kind, answered_at FROM {OWN[eng.name]}")]
+    except (sqlite3.OperationalError, RuntimeError):
         return []
-    finally:
-        c.close()
 
 
 before = content(db)
@@ -104,7 +137,7 @@ for ext in ("zip", "tar.gz"):
           f"{ext}: one JSON file per table and summary.txt")
     for t in QUERIES:
         doc = json.loads(m.get(f"{t}.json", b"{}"))
-        got = doc.get("rows")
+        got = exported(doc.get("rows"))
         equal(got, want[t], f"{ext}: {t}.json holds exactly the subject's {len(want[t])} rows, every value")
     blob = b"".join(m.values())
     check(own_email.encode() in blob, f"{ext}: the subject's own e-mail is found (the search can see)")
@@ -160,4 +193,5 @@ equal(len(records()), nrec, "refused exports record nothing")
 equal(content(db), before, "the database's content is still identical")
 equal(len(requests()), 2, "two access requests registered, none for the refused exports")
 check(all(k == "access" and a for k, a in requests()), "both answered")
+eng.stop()
 finish()

@@ -1,30 +1,32 @@
-"""Legal holds: a held row survives `run` and `erase` (plan counts it held,
+# engines: sqlite postgresql mariadb
+"""Legal holds, on every engine (lethe_engines.py): a held row survives `run` and `erase` (plan counts it held,
 the erasure answer says "kept: legal hold"), and goes after release; holds
 and releases are signed evidence records that `lethe verify` accepts; a hold
 whose --until has passed no longer holds; bad holds are refused."""
 import json
 import os
-import sqlite3
 import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import lethe_engines
 from lethe_e2e import check, equal, finish, run, tmpdir
 
 AS_OF = "2026-11-01"
 d = tmpdir()
-rc, out, err = run("demo", os.path.join(d, "db"), "--customers", "200")
-db = os.path.join(d, "db", "shop.sqlite")
-rc, out, err = run("init", os.path.join(d, "site"), "--database", db)
+eng = lethe_engines.engine().start(d)
+eng.demo(os.path.join(d, "db"), customers=200)
+rc, out, err = run("init", os.path.join(d, "site"), "--database", eng.location())
 equal(rc, 0, "site")
 cfg = os.path.join(d, "site", "lethe.yaml")
-con = sqlite3.connect(db)
 # A customer with a chat that is due (ended long ago), and a due delivery of another.
-subject = con.execute("SELECT customer_id FROM chat_transcripts WHERE ended_at < '2024-01-01' "
-                      "AND customer_id IS NOT NULL ORDER BY customer_id LIMIT 1").fetchone()[0]
-chats = [r[0] for r in con.execute("SELECT id FROM chat_transcripts WHERE customer_id = ? "
-                                   "AND ended_at < '2024-01-01'", (subject,))]
-delivery = con.execute("SELECT d.id FROM deliveries d JOIN orders o ON o.id = d.order_id "
-                       "WHERE d.delivered_at < '2024-01-01' AND o.customer_id <> ? "
-                       "ORDER BY d.id LIMIT 1", (subject,)).fetchone()[0]
-con.close()
+subject = int(eng.sql("SELECT customer_id FROM chat_transcripts WHERE ended_at < '2024-01-01' "
+                      "AND customer_id IS NOT NULL ORDER BY customer_id LIMIT 1")[0][0])
+chats = [int(r[0]) for r in eng.sql(f"SELECT id FROM chat_transcripts WHERE customer_id = {subject} "
+                                    "AND ended_at < '2024-01-01'")]
+delivery = int(eng.sql("SELECT d.id FROM deliveries d JOIN orders o ON o.id = d.order_id "
+                       f"WHERE d.delivered_at < '2024-01-01' AND o.customer_id <> {subject} "
+                       "ORDER BY d.id LIMIT 1")[0][0])
 
 
 def lethe(*args):
@@ -37,10 +39,7 @@ def plan():
 
 
 def exists(table, rid):
-    con = sqlite3.connect(db)
-    n = con.execute(f"SELECT count(*) FROM {table} WHERE id = ?", (rid,)).fetchone()[0]
-    con.close()
-    return n == 1
+    return int(eng.sql(f"SELECT count(*) FROM {table} WHERE id = {int(rid)}")[0][0]) == 1
 
 
 before = plan()
@@ -92,4 +91,5 @@ kinds = subprocess.run(["git", "-C", repo, "log", "--format=%s"], capture_output
 check("hold" in kinds and "release" in kinds, "holds and releases are evidence commits")
 rc, out, err = run("verify", "--allowed-signers", os.path.join(d, "site", "keys", "allowed_signers"), repo)
 equal(rc, 0, f"lethe verify passes ({out.strip()} {err.strip()})")
+eng.stop()
 finish()

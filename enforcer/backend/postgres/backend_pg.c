@@ -242,6 +242,7 @@ static void pg_free(lethe_backend *base)
 	}
 	free(be->clocks);
 	lethe_strvec_clear(&be->changed);
+	lethe_pg_page_forget(be);
 	free(be->location);
 	free(be->label);
 	free(be->pinned);
@@ -533,4 +534,5 @@ static const struct lethe_backend_ops pg_ops = {
 	.change_triggers = lethe_pg_change_triggers,
 	.pin_schema = lethe_pg_pin_schema,
 	.check_clock = lethe_pg_check_clock,
+	.write_access = lethe_pg_write_access,
 };

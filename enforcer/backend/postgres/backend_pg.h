@@ -3,7 +3,9 @@
  * backend_pg.c (open, connection, errors, transactions, expression checks),
  * backend_pg_schema.c (tables, foreign keys, schema text),
  * backend_pg_scan.c (scan SQL, scans, counts), backend_pg_write.c (apply,
- * dispose), backend_pg_residue.c (levels R0-R2) and backend_pg_own.c (Lethe's own tables).
+ * dispose), backend_pg_residue.c (levels R0-R2), backend_pg_own.c (Lethe's own tables)
+ * backend_pg_grants.c (what the role may change) and backend_pg_page.c (the
+ * pages of due rows a run disposes of).
  *
  * Invariants:
  *  - Only the backend_pg*.c files include this header (it pulls in
@@ -53,6 +55,13 @@ typedef struct {
 	 * on the key added to the scan's rows, and the text array it binds. */
 	const char *keys_where, *keys_param;
 	lethe_strvec changed;   /* tables this session changed rows of (residue) */
+	/* The due rows of the rule being disposed of, read once for all its
+	 * batches (backend_pg_page.c): a WITH HOLD cursor's name, its rule, the
+	 * last key fetched (text), and whether the open transaction declared
+	 * it (a rollback removes it then). NULL name: none. */
+	char *page_cursor, *page_rule, *page_last;
+	int page_new;
+	unsigned page_seq;
 	char *pinned;           /* the checked schema (pin_schema), or NULL */
 	size_t npinned;
 } lethe_pg;
@@ -129,6 +138,17 @@ int lethe_pg_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
 		     const lethe_scan *scan);
 
+/* backend_pg_grants.c */
+int lethe_pg_write_access(lethe_warnings *found, lethe_backend *base, const char *const *tables,
+			  size_t ntables);
+/* backend_pg_page.c */
+/* The next page of scan's due rows (scan->limit of them, key first) in
+ * *page, from the rule's cursor, declared for the rows after scan->after_key
+ * when the last page fetched did not end there. */
+int lethe_pg_page(PGresult **page, lethe_pg *be, const lethe_scan *scan);
+/* The transaction ended: committed (the cursor lives on) or not. */
+void lethe_pg_page_txn_end(lethe_pg *be, int committed);
+void lethe_pg_page_forget(lethe_pg *be);
 /* backend_pg_residue.c */
 int lethe_pg_finalise(lethe_backend *base, lethe_warnings *warnings, unsigned flags);
 /* Remember that rows of `table` were changed (and, through foreign keys

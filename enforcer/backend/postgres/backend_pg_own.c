@@ -178,24 +178,42 @@ int lethe_pg_marker(int *found, lethe_backend *base, const char *run_id,
 	return rc;
 }
 
+/* How many digests one FETCH reads: a run's rule may have disposed of
+ * millions of rows, and a single result would hold all their digests. */
+#define DIGESTS_PER_FETCH 10000
+
 int lethe_pg_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
 			    int (*cb)(void *ctx, const char *digest), void *ctx)
 {
 	lethe_pg *be = (lethe_pg *)base;
 	const char *p[1] = { rule };
 	PGresult *res = NULL;
-	int rc;
+	char sql[160], name[32];
+	int rc, n;
 
 	(void)run_id; /* one run's digests at a time, as on SQLite */
 	if (!be->own_schema)
 		return 0;
-	if ((rc = lethe_pg_exec(&res, be, "read the run's digests", "SELECT digest FROM "
-				"lethe.lethe_run_digests WHERE rule = $1 ORDER BY digest COLLATE \"C\"",
-				1, p)) < 0)
+	/* a cursor, read a page at a time (WITH HOLD: also outside a
+	 * transaction); the name is never reused, as for the pages of due rows */
+	snprintf(name, sizeof(name), "lethe_digests%u", ++be->page_seq);
+	snprintf(sql, sizeof(sql), "DECLARE %s NO SCROLL CURSOR WITH HOLD FOR SELECT digest FROM "
+		 "lethe.lethe_run_digests WHERE rule = $1 ORDER BY digest COLLATE \"C\"", name);
+	if ((rc = lethe_pg_exec(NULL, be, "read the run's digests", sql, 1, p)) < 0)
 		return rc;
-	for (int i = 0; i < PQntuples(res) && rc == 0; i++)
-		rc = cb(ctx, PQgetvalue(res, i, 0));
-	PQclear(res);
+	snprintf(sql, sizeof(sql), "FETCH %d FROM %s", DIGESTS_PER_FETCH, name);
+	do {
+		if ((rc = lethe_pg_exec(&res, be, "read the run's digests", sql, 0, NULL)) < 0)
+			break;
+		n = PQntuples(res);
+		for (int i = 0; i < n && rc == 0; i++)
+			rc = cb(ctx, PQgetvalue(res, i, 0));
+		PQclear(res);
+	} while (rc == 0 && n == DIGESTS_PER_FETCH);
+	snprintf(sql, sizeof(sql), "CLOSE %s", name);
+	/* after a failed FETCH the transaction may be aborted: the caller's
+	 * error stands, and the server drops the cursor with it */
+	PQclear(PQexec(be->conn, sql));
 	return rc;
 }
 

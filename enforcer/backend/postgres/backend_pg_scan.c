@@ -150,7 +150,7 @@ int lethe_pg_scan_sql(char **out, lethe_pg *be, const lethe_scan *scan, int coun
 		.ident = lethe_pg_ident, .day = append_day, .ctx = be, .range_contains = 1,
 		.null_day = "NULL::numeric", .unlimited = "", .text_type = "text", .length = "length",
 		.regexp = "~", .done_table = be->own_schema ? "lethe.lethe_done" : NULL,
-		.done_key = "d.key", .keys_where = be->keys_where,
+		.done_key = "d.key", .done_probe = 1, .keys_where = be->keys_where,
 	};
 	lethe_strbuf s = LETHE_STRBUF_INIT;
 	const char *names[4], *sql;

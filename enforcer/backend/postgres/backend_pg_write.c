@@ -5,7 +5,8 @@
  *
  * A batch (lethe_pg_dispose), measured on PostgreSQL 15 (engines.md s. 2):
  *  1. page and lock: the scan's due rows after the last page, in key order
- *     (their keys read into the client), then SELECT key FROM T WHERE key =
+ *     (their keys read into the client, from the rule's cursor:
+ *     backend_pg_page.c), then SELECT key FROM T WHERE key =
  *     ANY(<the page's keys>) ORDER BY key FOR UPDATE OF T SKIP LOCKED. A row
  *     another transaction holds is skipped: counted (lethe_disposed.skipped,
  *     only rows that still exist), left for the next run, never lost; the
@@ -62,6 +63,8 @@ int lethe_pg_commit(lethe_backend *base)
 	rc = lethe_pg_exec(NULL, be, "commit", "COMMIT", 0, NULL);
 	if (rc < 0)
 		lethe_pg_rollback(base);
+	else
+		lethe_pg_page_txn_end(be, 1);
 	be->in_txn = 0;
 	return rc;
 }
@@ -72,6 +75,7 @@ void lethe_pg_rollback(lethe_backend *base)
 
 	if (PQtransactionStatus(be->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(be->conn, "ROLLBACK"));
+	lethe_pg_page_txn_end(be, 0);
 	be->in_txn = 0;
 }
 
@@ -469,14 +473,18 @@ out:
 	return rc;
 }
 
+/* One attempt at a batch whose page (step 1, backend_pg_page.c) was read:
+ * a retry after a rollback to the savepoint reuses it, as the cursor it came
+ * from does not move back. */
 static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c,
-			const lethe_scan *scan)
+			const lethe_scan *due, const PGresult *page)
 {
-	lethe_scan due = *scan, recheck;
+	lethe_scan recheck;
 	lethe_value params[4];
 	lethe_strbuf s = LETHE_STRBUF_INIT, keys = LETHE_STRBUF_INIT;
-	PGresult *page = NULL, *locked = NULL, *res = NULL;
+	PGresult *locked = NULL, *res = NULL;
 	char *rows = NULL, *type = NULL, *extra = NULL;
+	const lethe_scan *scan = due;
 	size_t nkeys, npage;
 	unsigned char *scratch = NULL;
 	lethe_value k;
@@ -485,12 +493,6 @@ static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c
 	if ((rc = refuse_triggers(be, c)) < 0 || (rc = column_type(&type, be, c->table, c->key)) < 0)
 		goto out;
 	/* 1. the page of due rows; the next batch starts after its last key */
-	due.classes = 1u << LETHE_ROW_DUE;
-	if ((rc = lethe_pg_scan_sql(&rows, be, &due, 0, params, &np)) < 0 ||
-	    (rc = lethe_pg_exec_values(&page, be, "read due rows", rows, np, params)) < 0)
-		goto out;
-	free(rows);
-	rows = NULL;
 	if ((out->paged = (size_t)PQntuples(page)) == 0)
 		goto out;
 	lethe_pg_value(&k, page, PQntuples(page) - 1, 0, &scratch);
@@ -517,7 +519,7 @@ static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	recheck = due;
+	recheck = *due;
 	recheck.after_key = NULL;
 	recheck.limit = 0;
 	be->keys_where = extra;
@@ -559,7 +561,6 @@ static int dispose_once(lethe_disposed *out, lethe_pg *be, const lethe_change *c
 		for (size_t i = 0; i < out->n && rc == 0; i++)
 			rc = record_done(be, c, &out->keys[i]);
 out:
-	PQclear(page);
 	PQclear(locked);
 	PQclear(res);
 	free(scratch);
@@ -575,12 +576,14 @@ out:
 
 /* A serialization failure or deadlock (40001, 40P01) undoes the batch to its
  * savepoint and tries it again after a random pause, a bounded number of
- * times; anything else,
- * or the last failure, is the caller's (its transaction rolls back). */
+ * times; anything else, or the last failure, is the caller's (its
+ * transaction rolls back). */
 int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,
 		     const lethe_scan *scan)
 {
 	lethe_pg *be = (lethe_pg *)base;
+	lethe_scan due = *scan;
+	PGresult *page = NULL;
 	int rc = 0;
 
 	if (!be->in_txn)
@@ -591,11 +594,14 @@ int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_chang
 	if ((rc = lethe_pg_exec(NULL, be, "lock the holds", "LOCK TABLE lethe.lethe_holds IN SHARE MODE",
 				0, NULL)) < 0)
 		return rc;
+	due.classes = 1u << LETHE_ROW_DUE;
+	if ((rc = lethe_pg_page(&page, be, &due)) < 0)
+		return rc;
 	for (int attempt = 1; attempt <= LETHE_BACKEND_DISPOSE_TRIES; attempt++) {
 		if ((rc = lethe_pg_exec(NULL, be, "mark the batch", "SAVEPOINT lethe_batch", 0, NULL)) < 0)
-			return rc;
+			break;
 		be->last_state[0] = '\0';
-		rc = dispose_once(out, be, c, scan);
+		rc = dispose_once(out, be, c, &due, page);
 		if (rc >= 0 || attempt == LETHE_BACKEND_DISPOSE_TRIES ||
 		    (strcmp(be->last_state, "40001") && strcmp(be->last_state, "40P01")))
 			break;
@@ -606,5 +612,6 @@ int lethe_pg_dispose(lethe_disposed *out, lethe_backend *base, const lethe_chang
 	}
 	if (rc >= 0)
 		lethe_pg_exec(NULL, be, "release the batch", "RELEASE SAVEPOINT lethe_batch", 0, NULL);
+	PQclear(page);
 	return rc;
 }
