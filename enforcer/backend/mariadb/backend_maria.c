@@ -231,22 +231,25 @@ done:
 	return rc;
 }
 
-int lethe_maria_exec(lethe_maria_result **res, lethe_maria *be, const char *what,
-		     const char *sql, size_t n, const lethe_value *params)
+/* Prepare sql, bind its n parameters and execute it: *out the executed
+ * statement (the caller's, mysql_stmt_close), or a LETHE_E* code with the
+ * statement closed. */
+static int prepare_execute(MYSQL_STMT **out, lethe_maria *be, const char *what, const char *sql,
+			   size_t n, const lethe_value *params)
 {
 	MYSQL_STMT *st = mysql_stmt_init(be->conn);
 	MYSQL_BIND *b = NULL;
-	MYSQL_RES *meta;
-	int rc;
 
 	if (!st)
 		return fail(be, what, mysql_errno(be->conn), mysql_error(be->conn));
 	if (mysql_stmt_prepare(st, sql, strlen(sql)))
 		return stmt_fail(be, what, st);
 	if (mysql_stmt_param_count(st) != n) {
+		unsigned long want = mysql_stmt_param_count(st);
+
 		mysql_stmt_close(st);
 		return lethe_error_set(LETHE_ESOFTWARE, "cannot %s: %lu parameters, %zu given", what,
-				       mysql_stmt_param_count(st), n);
+				       want, n);
 	}
 	if (n) {
 		if (!(b = calloc(n, sizeof(*b)))) {
@@ -267,6 +270,19 @@ int lethe_maria_exec(lethe_maria_result **res, lethe_maria *be, const char *what
 	be->last_errno = 0;
 	be->affected = mysql_stmt_affected_rows(st);
 	be->insert_id = mysql_stmt_insert_id(st);
+	*out = st;
+	return 0;
+}
+
+int lethe_maria_exec(lethe_maria_result **res, lethe_maria *be, const char *what,
+		     const char *sql, size_t n, const lethe_value *params)
+{
+	MYSQL_STMT *st;
+	MYSQL_RES *meta;
+	int rc;
+
+	if ((rc = prepare_execute(&st, be, what, sql, n, params)) < 0)
+		return rc;
 	if ((meta = mysql_stmt_result_metadata(st))) {
 		lethe_maria_result *r = NULL;
 
@@ -282,6 +298,62 @@ int lethe_maria_exec(lethe_maria_result **res, lethe_maria *be, const char *what
 	if (res && !(*res = calloc(1, sizeof(**res))))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	return 0;
+}
+
+int lethe_maria_each_text(lethe_maria *be, const char *what, const char *sql, size_t n,
+			  const lethe_value *params, int (*cb)(void *ctx, const char *text),
+			  void *ctx)
+{
+	MYSQL_STMT *st;
+	MYSQL_RES *meta;
+	MYSQL_BIND b;
+	unsigned long len = 0;
+	my_bool null = 0;
+	char *buf = NULL;
+	size_t cap;
+	int rc, f;
+
+	if ((rc = prepare_execute(&st, be, what, sql, n, params)) < 0)
+		return rc;
+	if (!(meta = mysql_stmt_result_metadata(st)) || mysql_num_fields(meta) != 1) {
+		mysql_free_result(meta);
+		mysql_stmt_close(st);
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot %s: not one column", what);
+	}
+	/* unbuffered: the rows come from the server as they are read, so the
+	 * longest value the column can hold is the buffer */
+	cap = (size_t)mysql_fetch_fields(meta)[0].length + 1;
+	mysql_free_result(meta);
+	if (!(buf = malloc(cap))) {
+		mysql_stmt_close(st);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	memset(&b, 0, sizeof(b));
+	b.buffer_type = MYSQL_TYPE_STRING;
+	b.buffer = buf;
+	b.buffer_length = cap;
+	b.length = &len;
+	b.is_null = &null;
+	if (mysql_stmt_bind_result(st, &b)) {
+		free(buf);
+		return stmt_fail(be, what, st);
+	}
+	while (rc == 0 && (f = mysql_stmt_fetch(st)) != MYSQL_NO_DATA) {
+		if (f == 1) {
+			free(buf);
+			return stmt_fail(be, what, st);
+		}
+		if (f == MYSQL_DATA_TRUNCATED || null || len >= cap)
+			rc = lethe_error_set(LETHE_EDATA, "cannot %s: a NULL or too long value", what);
+		else {
+			buf[len] = 0;
+			rc = cb(ctx, buf);
+		}
+	}
+	/* closing an unbuffered statement reads and drops the rest */
+	mysql_stmt_close(st);
+	free(buf);
+	return rc;
 }
 
 void lethe_maria_value(lethe_value *out, const lethe_maria_result *r, size_t row, size_t col)

@@ -83,6 +83,13 @@ void lethe_maria_ident(lethe_strbuf *s, const char *name);
  * (optional) receives the result rows on success. */
 int lethe_maria_exec(lethe_maria_result **res, lethe_maria *be, const char *what,
 		     const char *sql, size_t n, const lethe_value *params);
+/* As lethe_maria_exec for a query of one text column, but each row is
+ * passed to cb (the text borrowed until cb returns) as the server sends it,
+ * never the whole result in memory: cb must not use the connection. A
+ * negative return of cb stops the reading and is returned. */
+int lethe_maria_each_text(lethe_maria *be, const char *what, const char *sql, size_t n,
+			  const lethe_value *params, int (*cb)(void *ctx, const char *text),
+			  void *ctx);
 
 /* Replace Lethe's named parameters (:lethe_subject...) outside quotes and
  * comments by '?', one per occurrence: *out (malloc'd) and *values (malloc'd,

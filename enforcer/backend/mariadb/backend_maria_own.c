@@ -242,19 +242,13 @@ int lethe_maria_marker_digests(lethe_backend *base, const char *run_id, const ch
 {
 	lethe_maria *be = (lethe_maria *)base;
 	lethe_value v[1] = { text(rule) };
-	lethe_maria_result *r = NULL;
-	int rc;
 
 	(void)run_id; /* one run's digests at a time, as on SQLite */
 	if (!be->own_schema)
 		return 0;
-	if ((rc = lethe_maria_exec(&r, be, "read the run's digests", "SELECT digest FROM "
-				   "lethe_run_digests WHERE rule = ? ORDER BY digest", 1, v)) < 0)
-		return rc;
-	for (size_t i = 0; i < r->nrows && rc == 0; i++)
-		rc = cb(ctx, cell(r, i, 0));
-	lethe_maria_result_free(r);
-	return rc;
+	/* streamed: a rule of a million rows has a million digests */
+	return lethe_maria_each_text(be, "read the run's digests", "SELECT digest FROM "
+				     "lethe_run_digests WHERE rule = ? ORDER BY digest", 1, v, cb, ctx);
 }
 
 int lethe_maria_marker_clear(lethe_backend *base, const char *run_id)
