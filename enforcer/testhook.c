@@ -36,15 +36,3 @@ size_t lethe_test_batch_size(size_t dflt)
 	n = strtoull(spec, &end, 10);
 	return *end || n == 0 ? dflt : (size_t)n;
 }
-
-int64_t lethe_test_cut_span(int64_t dflt)
-{
-	const char *spec = getenv("LETHE_TEST_CUT_SPAN");
-	char *end;
-	long long n;
-
-	if (!spec || !*spec)
-		return dflt;
-	n = strtoll(spec, &end, 10);
-	return *end || n <= 0 ? dflt : (int64_t)n;
-}

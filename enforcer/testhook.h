@@ -17,7 +17,6 @@
 #define LETHE_TESTHOOK_H
 
 #include <stddef.h>
-#include <stdint.h>
 #include "lethe/evidence.h"
 
 #ifdef LETHE_TEST_HOOKS
@@ -49,15 +48,6 @@ void lethe_evidence_set_test_hook(lethe_evidence *ev, void (*fn)(void *ctx), voi
 size_t lethe_test_batch_size(size_t dflt);
 #else
 #define lethe_test_batch_size(dflt) (dflt)
-#endif
-
-/* The least key span at which planning cuts a table into parts: `dflt`, or
- * the positive number in the environment variable LETHE_TEST_CUT_SPAN, so
- * that the property test's small registers are counted in parts too. */
-#ifdef LETHE_TEST_HOOKS
-int64_t lethe_test_cut_span(int64_t dflt);
-#else
-#define lethe_test_cut_span(dflt) (dflt)
 #endif
 
 #endif

@@ -177,18 +177,6 @@ int lethe_backend_count(lethe_scan_counts *out, lethe_backend *be, const lethe_s
 	return be->ops->count(out, be, scan);
 }
 
-int lethe_backend_key_cuts(lethe_value **out, size_t *n, lethe_backend *be, const lethe_scan *scan,
-			   size_t parts)
-{
-	if (!out || !n || !be || !scan || !scan->table || !scan->key)
-		return lethe_error_set(LETHE_ESOFTWARE, "key cuts: missing argument");
-	*out = NULL;
-	*n = 0;
-	if (parts < 2 || !be->ops->key_cuts)
-		return 0;
-	return be->ops->key_cuts(out, n, be, scan, parts);
-}
-
 int lethe_backend_tables_read(char ***out, size_t *n, lethe_backend *be, const char *table,
 			      const char *expr)
 {

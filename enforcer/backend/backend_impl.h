@@ -69,9 +69,6 @@ struct lethe_backend_ops {
 	/* optional (NULL: nothing stands in the way of a level) */
 	int (*residue_check)(lethe_backend *be, const char *const *tables, size_t ntables,
 			     unsigned flags, lethe_warnings *warnings);
-	/* optional (NULL: tables are counted whole) */
-	int (*key_cuts)(lethe_value **out, size_t *n, lethe_backend *be, const lethe_scan *scan,
-			size_t parts);
 	/* optional (NULL: no roles, nothing to say) */
 	int (*write_access)(lethe_warnings *found, lethe_backend *be, const char *const *tables,
 			    size_t ntables);

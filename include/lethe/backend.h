@@ -227,11 +227,6 @@ typedef struct {
 	const lethe_value *after_key;
 	int64_t limit;
 
-	/* Counting a table in parts (lethe_backend_key_cuts): only the rows
-	 * whose key is at most *upto_key, with after_key the part's lower end.
-	 * Set only to a cut the same backend returned. */
-	const lethe_value *upto_key;
-
 	/* Leave out the rows due under any of these rules (earlier delete rules
 	 * of the same table: a row is disposed of once, by the first of them). */
 	const lethe_clock_rule *exclude;
@@ -327,16 +322,6 @@ typedef struct {
 } lethe_scan_counts;
 
 int lethe_backend_count(lethe_scan_counts *out, lethe_backend *be, const lethe_scan *scan);
-
-/* Up to parts - 1 keys, ascending, that cut the scan's table into key ranges
- * of about equal size, so that the ranges can be counted apart (on several
- * connections) and their counts added: the first range is the scan with
- * upto_key the first cut, the next has after_key the first cut and upto_key
- * the second, the last only after_key. *out is malloc'd (the caller frees
- * it; the values own no memory); *n 0 and *out NULL when the backend cannot
- * cut the table cheaply or it is too small to be worth it: count it whole. */
-int lethe_backend_key_cuts(lethe_value **out, size_t *n, lethe_backend *be, const lethe_scan *scan,
-			   size_t parts);
 
 /* Another read-only connection to the same register, with the same time
  * bound, for reading in another thread (free it with lethe_backend_free).

@@ -17,9 +17,6 @@
  * plan's counts, next_due and invalid examples, and the due keys a run's paged
  * scan selects, must be the oracle's.
  *
- * Every other case plans with its tables cut into key ranges counted apart
- * (plan_rules.c; LETHE_TEST_CUT_SPAN makes a test build cut even a few rows).
- *
  * Seeds: LETHE_THRESHOLD_CASES cases (default 600) from a fixed seed, then as
  * many from a random one; a failure names the case's seed, and
  * LETHE_THRESHOLD_SEED=<seed> replays that one case alone.
@@ -649,12 +646,6 @@ static void run_case(uint64_t seed)
 	describe(what, sizeof(what), g);
 
 	be = open_db(LETHE_BACKEND_READONLY);
-	/* every other case counts its tables in key ranges, on two connections
-	 * (a test build cuts even these few rows: LETHE_TEST_CUT_SPAN) */
-	if (seed % 2)
-		setenv("LETHE_TEST_CUT_SPAN", "1", 1);
-	else
-		unsetenv("LETHE_TEST_CUT_SPAN");
 	ck_assert_msg(lethe_plan_new(&plan, be, &g->policy, g->as_of) == 0, "seed %" PRIu64 ": plan: %s",
 		      seed, lethe_error_last());
 	ck_assert_int_eq(lethe_backend_foreign_keys(&fks, be), 0);

@@ -522,7 +522,6 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.scan = lethe_sqlite_scan,
 	.count = lethe_sqlite_count,
 	.reopen = sqlite_reopen,
-	.key_cuts = lethe_sqlite_key_cuts,
 	.tables_read = lethe_sqlite_tables_read,
 	.begin = lethe_sqlite_begin,
 	.commit = lethe_sqlite_commit,

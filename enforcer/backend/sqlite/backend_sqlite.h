@@ -168,8 +168,6 @@ int lethe_sqlite_change_triggers(lethe_backend *base, const lethe_change *c,
 int lethe_sqlite_register_functions(lethe_sqlite *be);
 int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan);
 int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan);
-int lethe_sqlite_key_cuts(lethe_value **out, size_t *n, lethe_backend *base,
-			  const lethe_scan *scan, size_t parts);
 /* What lethe_day() returns for a clock that is no day: after every day. */
 #define LETHE_SQLITE_DAY_INVALID 2147483647
 /* backend_sqlite_scan_sql.c: the scan's SQL (sqlite3_malloc'd) in *out:

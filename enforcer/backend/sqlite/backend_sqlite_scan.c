@@ -19,7 +19,6 @@
 #include <strings.h>
 #include "backend_sqlite.h"
 #include "lethe/error.h"
-#include "testhook.h"
 
 void lethe_sqlite_value(lethe_value *out, sqlite3_value *v)
 {
@@ -128,9 +127,6 @@ void lethe_sqlite_scan_bind(sqlite3_stmt *stmt, const lethe_scan *scan)
 	if (scan->after_key)
 		lethe_sqlite_bind_value(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_after"),
 					scan->after_key);
-	if (scan->upto_key)
-		lethe_sqlite_bind_value(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_upto_key"),
-					scan->upto_key);
 	if (scan->done_rule)
 		sqlite3_bind_text(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_rule"),
 				  scan->done_rule, -1, SQLITE_STATIC);
@@ -182,90 +178,6 @@ int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_
 out:
 	sqlite3_finalize(stmt);
 	sqlite3_free(sql);
-	return rc;
-}
-
-/* A table is cut in parts only from this many keys on: below, one count
- * costs less than preparing several. */
-#define CUT_MIN_SPAN 65536
-
-/* Whether the scan's key is the table's rowid (or its INTEGER PRIMARY KEY
- * alias): the B-tree's own order, whose ends min() and max() find by one
- * descent each and whose key ranges SQLite scans from the B-tree directly. */
-static int key_is_rowid(const lethe_table_info *t, const char *key)
-{
-	if (t->is_view || t->without_rowid)
-		return 0;
-	if (t->row_key && !strcasecmp(key, t->row_key))
-		return 1;
-	for (size_t i = 0; i < t->ncolumns; i++)
-		if (!strcasecmp(t->columns[i].name, key))
-			return t->columns[i].rowid_alias;
-	return 0;
-}
-
-/* Cuts at equal steps of the rowid between its least and greatest value:
- * parts of about equal size where the keys are dense, as row ids are. */
-int lethe_sqlite_key_cuts(lethe_value **out, size_t *n, lethe_backend *base,
-			  const lethe_scan *scan, size_t parts)
-{
-	lethe_sqlite *be = (lethe_sqlite *)base;
-	lethe_table_info *t = NULL;
-	sqlite3_stmt *stmt = NULL;
-	sqlite3_str *s = NULL;
-	char *sql = NULL;
-	lethe_value *cuts;
-	int64_t lo, hi;
-	uint64_t span;
-	int rc;
-
-	if ((rc = lethe_sqlite_table_info(&t, base, scan->table)) < 0)
-		return rc;
-	if (!key_is_rowid(t, scan->key))
-		goto out;
-	s = sqlite3_str_new(be->db);
-	/* the key by its own name: a column may shadow the name rowid */
-	sqlite3_str_appendall(s, "SELECT min(");
-	lethe_sqlite_append_ident(s, scan->key);
-	sqlite3_str_appendall(s, "), max(");
-	lethe_sqlite_append_ident(s, scan->key);
-	sqlite3_str_appendall(s, ") FROM ");
-	lethe_sqlite_append_ident(s, scan->table);
-	if (!(sql = sqlite3_str_finish(s))) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	if (sqlite3_prepare_v2(be->db, sql, -1, &stmt, NULL) != SQLITE_OK ||
-	    sqlite3_step(stmt) != SQLITE_ROW) {
-		rc = lethe_error_set(LETHE_EDATA, "cannot read the keys of '%s' in '%s': %s",
-				     scan->table, be->path, lethe_sqlite_errmsg(be));
-		goto out;
-	}
-	if (sqlite3_column_type(stmt, 0) != SQLITE_INTEGER)
-		goto out; /* an empty table */
-	lo = sqlite3_column_int64(stmt, 0);
-	hi = sqlite3_column_int64(stmt, 1);
-	span = (uint64_t)hi - (uint64_t)lo;
-	if (span < (uint64_t)lethe_test_cut_span(CUT_MIN_SPAN))
-		goto out;
-	if (!(cuts = calloc(parts - 1, sizeof(*cuts)))) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	/* lo <= cut_1 <= ... <= cut_{parts-1} < hi (strictly increasing once
-	 * the span passes the parts, as CUT_MIN_SPAN does): the ranges
-	 * (-inf, cut_1], (cut_1, cut_2], ..., (cut_{parts-1}, +inf) are
-	 * disjoint and cover the table, an empty one counting nothing */
-	for (size_t i = 0; i < parts - 1; i++) {
-		cuts[i].type = LETHE_VALUE_INTEGER;
-		cuts[i].i = (int64_t)((uint64_t)lo + span / parts * (i + 1));
-	}
-	*out = cuts;
-	*n = parts - 1;
-out:
-	sqlite3_finalize(stmt);
-	sqlite3_free(sql);
-	lethe_table_info_free(t);
 	return rc;
 }
 

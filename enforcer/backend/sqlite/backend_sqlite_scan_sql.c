@@ -355,11 +355,6 @@ static void append_row_filter(sqlite3_str *s, lethe_sqlite *be, const lethe_scan
 		append_column_ref(s, scan->table, scan->key);
 		sqlite3_str_appendall(s, " > :lethe_after");
 	}
-	if (scan->upto_key) {
-		sqlite3_str_appendall(s, " AND ");
-		append_column_ref(s, scan->table, scan->key);
-		sqlite3_str_appendall(s, " <= :lethe_upto_key");
-	}
 	/* run --plan: the rows the plan names, decided by the scan's callback */
 	if (scan->admit) {
 		sqlite3_str_appendall(s, " AND lethe_admit(");
