@@ -43,7 +43,7 @@
  * parent P) being
  *   EXISTS (SELECT 1 FROM "C" WHERE "C"."c1" = "P"."p1" AND ...
  *           AND (NOT (<due_any>) OR <nested>))
- * <due_any> = coalesce(<due_i> AND (where_i), 0) OR ... with each child
+ * <due_any> = coalesce((where_i) AND <due_i>, 0) OR ... with each child
  * rule's own threshold (0 without rules: a row under no delete rule always
  * blocks), <nested> the same construction for d->children with C as parent
  * (0 when none), and a cycle replaces the condition by 1 (any child row
@@ -106,14 +106,11 @@ static void append_due_any(sqlite3_str *s, const lethe_dependents *d)
 		sqlite3_str_appendall(s, "0");
 		return;
 	}
-	/* the clock first: a child row not due needs no where (which holds the
-	 * table's keep_while and holds, often a subquery); AND is commutative
-	 * in SQL's three-valued logic, so only the work changes */
 	for (i = 0; i < d->nrules; i++) {
 		sqlite3_str_appendall(s, i ? " OR coalesce(" : "coalesce(");
-		append_due(s, &d->rules[i].due, d->rules[i].from);
-		sqlite3_str_appendall(s, " AND ");
 		append_expr(s, d->rules[i].where, "1");
+		sqlite3_str_appendall(s, " AND ");
+		append_due(s, &d->rules[i].due, d->rules[i].from);
 		sqlite3_str_appendall(s, ", 0)");
 	}
 }
