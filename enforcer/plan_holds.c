@@ -21,6 +21,8 @@
 #include "lethe/error.h"
 #include "lethe/plan.h"
 #include "expr_lex.h"
+#include "strbuf.h"
+#include "strvec.h"
 #include "plan_impl.h"
 
 typedef struct {
@@ -83,29 +85,46 @@ void lethe_plan_holds_release(lethe_plan_holds *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* Append " OR (term)" (or the first term) to *out; 0 or -1 (out of memory,
- * *out freed). */
-static int or_term(char **out, const char *fmt, const char *a, const char *b)
+/* Add the term fmt(a, b) to terms unless an equal term is there already:
+ * X OR X is X, and each copy would cost the register one more evaluation
+ * per row (two rules of one table with the same keep_while, the reference
+ * shop's customers, made every customer's EXISTS run twice). 0 or -1 (out
+ * of memory). */
+static int or_term(lethe_strvec *terms, const char *fmt, const char *a, const char *b)
 {
-	char *term = NULL, *next = NULL;
+	char *term = NULL;
 
-	if (asprintf(&term, fmt, a, b) < 0) {
-		free(*out);
-		*out = NULL;
+	if (asprintf(&term, fmt, a, b) < 0)
 		return -1;
+	if (lethe_strvec_contains(terms, term)) {
+		free(term);
+		return 0;
 	}
-	if (asprintf(&next, "%s%s%s", *out ? *out : "", *out ? " OR " : "", term) < 0)
-		next = NULL;
-	free(term);
-	free(*out);
-	*out = next;
-	return next ? 0 : -1;
+	return lethe_strvec_push_owned(terms, term) < 0 ? -1 : 0;
+}
+
+/* The terms joined by " OR " in *out (malloc'd), NULL for none. 0 or -1. */
+static int or_join(char **out, const lethe_strvec *terms)
+{
+	lethe_strbuf b = LETHE_STRBUF_INIT;
+
+	*out = NULL;
+	if (terms->n == 0)
+		return 0;
+	for (size_t i = 0; i < terms->n; i++)
+		if ((i && lethe_strbuf_adds(&b, " OR ") < 0) || lethe_strbuf_adds(&b, terms->v[i]) < 0) {
+			lethe_strbuf_release(&b);
+			return -1;
+		}
+	*out = lethe_strbuf_detach(&b, NULL);
+	return *out ? 0 : -1;
 }
 
 /* See plan_impl.h. */
 int lethe_plan_held_expr(char **out, const lethe_plan_clock *c, size_t index)
 {
 	const lethe_rule *r = &c->policy->rules[index];
+	lethe_strvec terms = LETHE_STRVEC_INIT;
 	char day[11], *subject_sql = NULL;
 	int rc = 0;
 
@@ -118,37 +137,42 @@ int lethe_plan_held_expr(char **out, const lethe_plan_clock *c, size_t index)
 		const lethe_rule *b = &c->policy->rules[j];
 
 		if (b->keep_while && !strcasecmp(b->table, r->table))
-			rc = or_term(out, "coalesce((\n%s\n) AND (\n%s\n), FALSE)",
+			rc = or_term(&terms, "coalesce((\n%s\n) AND (\n%s\n), FALSE)",
 				     b->where ? b->where : "TRUE", b->keep_while);
 	}
-	if (rc < 0)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	if (!c->holds)
-		return 0;
+	if (rc < 0 || !c->holds)
+		goto out;
 	lethe_day_format(c->as_of, day);
 	/* SQL every engine shares: subjects compared as text (a server's
 	 * register keeps a hold's subject as text), made text by '' || x
 	 * (MariaDB has no CAST(x AS TEXT)), booleans TRUE and FALSE */
 	if (asprintf(&subject_sql, "IN (SELECT '' || subject FROM lethe_holds WHERE rule IS "
-		     "NULL AND released_at IS NULL AND (until IS NULL OR until >= '%s'))", day) < 0)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		     "NULL AND released_at IS NULL AND (until IS NULL OR until >= '%s'))", day) < 0) {
+		subject_sql = NULL;
+		rc = -1;
+		goto out;
+	}
 	for (size_t j = 0; j < c->policy->nrules && rc == 0; j++) {
 		const lethe_rule *b = &c->policy->rules[j];
 
 		if (strcasecmp(b->table, r->table))
 			continue;
 		if (c->holds->any_subject && b->subject)
-			rc = or_term(out, "coalesce(('' || (\n%s\n)) %s, FALSE)", b->subject,
+			rc = or_term(&terms, "coalesce(('' || (\n%s\n)) %s, FALSE)", b->subject,
 				     subject_sql);
 		for (size_t i = 0; i < c->holds->n && rc == 0; i++) {
 			if (strcmp(c->holds->rule[i], b->name))
 				continue;
-			rc = or_term(out, "coalesce((\n%s\n) AND (\n%s\n), FALSE)",
+			rc = or_term(&terms, "coalesce((\n%s\n) AND (\n%s\n), FALSE)",
 				     b->where ? b->where : "TRUE",
 				     c->holds->where[i] ? c->holds->where[i] : "TRUE");
 		}
 	}
+out:
 	free(subject_sql);
+	if (rc == 0)
+		rc = or_join(out, &terms);
+	lethe_strvec_clear(&terms);
 	return rc < 0 ? lethe_error_set(LETHE_ESOFTWARE, "out of memory") : 0;
 }
 

@@ -19,8 +19,11 @@
  *     LIMIT -1) [ORDER BY k] LIMIT -1
  * (k, d, s, h and c are lethe_k ... lethe_c in the SQL, so that no column of
  * the user's tables can be taken for them)
- * where <hb> is CASE WHEN <held> THEN held WHEN <due> AND <blocked> THEN
- * blocked ELSE due END and <class> is
+ * where <hb> is CASE WHEN <due> THEN CASE WHEN <held> THEN held WHEN
+ * <blocked> THEN blocked ELSE due END ELSE due END for a day threshold
+ * (<class> reads it only for a row before due_before), CASE WHEN <held>
+ * THEN held WHEN <due> AND <blocked> THEN blocked ELSE due END for a match,
+ * and <class> is
  *   CASE WHEN d IS NULL THEN not_started WHEN d >= invalid_from THEN invalid
  *        WHEN d >= due_before THEN not_due ELSE h END
  * (MATCH: h; NEVER: not_due). The LIMITs keep SQLite from flattening the
@@ -257,14 +260,23 @@ static int guard_scan(const lethe_scan *scan)
 	return rc ? rc : guard_deps(rule, scan->deps, scan->ndeps);
 }
 
-/* <hb>: held, blocked or due, for a row that is due. */
+/* <hb>: held, blocked or due, for a row that is due. <class> reads it only
+ * when the row's day is before due_before, so with a day threshold it is
+ * worked out only for a row whose <due> is true (0 else): a hold or a
+ * keep_while (often a subquery) costs nothing for the rows not due. */
 static int append_hb(sqlite3_str *s, const lethe_scan *scan)
 {
+	int by_day = scan->due.kind == LETHE_DUE_BEFORE;
 	int rc = 0;
 
 	if (!scan->held && !scan->ndeps) {
 		sqlite3_str_appendf(s, "%d", LETHE_ROW_DUE);
 		return 0;
+	}
+	if (by_day) {
+		sqlite3_str_appendall(s, "CASE WHEN ");
+		append_due(s, &scan->due, scan->from);
+		sqlite3_str_appendall(s, " THEN ");
 	}
 	sqlite3_str_appendall(s, "CASE");
 	if (scan->held) {
@@ -275,12 +287,16 @@ static int append_hb(sqlite3_str *s, const lethe_scan *scan)
 	if (scan->ndeps) {
 		/* the dependents only matter for a due row */
 		sqlite3_str_appendall(s, " WHEN ");
-		append_due(s, &scan->due, scan->from);
-		sqlite3_str_appendall(s, " AND ");
+		if (!by_day) {
+			append_due(s, &scan->due, scan->from);
+			sqlite3_str_appendall(s, " AND ");
+		}
 		rc = append_deps(s, scan->table, scan->deps, scan->ndeps, 0);
 		sqlite3_str_appendf(s, " THEN %d", LETHE_ROW_BLOCKED);
 	}
 	sqlite3_str_appendf(s, " ELSE %d END", LETHE_ROW_DUE);
+	if (by_day)
+		sqlite3_str_appendf(s, " ELSE %d END", LETHE_ROW_DUE);
 	return rc;
 }
 
