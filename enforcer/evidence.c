@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <git2/sys/odb_backend.h>
 #include "evidence_impl.h"
 #include "testhook.h"
 #include "lethe/error.h"
@@ -122,6 +123,38 @@ int lethe_evidence_create(const char *dir)
 	return rc;
 }
 
+/*
+ * Objects written at zlib level 1 instead of libgit2's default (6): a run's
+ * digest files are hex text of random bytes, which level 6 packs about 2 %
+ * smaller at a third of the speed, and they are most of what a run writes.
+ * Any level is a valid git object. This is a loose backend of our own at
+ * the packs' priority: libgit2 sorts its backends by priority with a stable
+ * sort, so reads still look in the packs first, then here (the same
+ * folder as its default loose backend, which stays behind ours), and a
+ * write goes to the first backend that can write: ours.
+ */
+#define LOOSE_LEVEL 1
+#define PACKED_PRIORITY 2 /* libgit2's GIT_ODB_DEFAULT_PACKED_PRIORITY */
+
+static int fast_loose_writes(git_repository *repo)
+{
+	git_buf dir = GIT_BUF_INIT;
+	git_odb *odb = NULL;
+	git_odb_backend *loose = NULL;
+	int rc = -1;
+
+	if (git_repository_item_path(&dir, repo, GIT_REPOSITORY_ITEM_OBJECTS) == 0 &&
+	    git_repository_odb(&odb, repo) == 0 &&
+	    git_odb_backend_loose(&loose, dir.ptr, LOOSE_LEVEL, 1, 0, 0) == 0) {
+		rc = git_odb_add_backend(odb, loose, PACKED_PRIORITY);
+		if (rc < 0)
+			loose->free(loose);
+	}
+	git_odb_free(odb);
+	git_buf_dispose(&dir);
+	return rc;
+}
+
 int lethe_evidence_open(lethe_evidence **out, const char *dir)
 {
 	lethe_evidence *ev = NULL;
@@ -145,6 +178,11 @@ int lethe_evidence_open(lethe_evidence **out, const char *dir)
 	}
 	if (rc < 0) {
 		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot open evidence repository '%s'", dir);
+		goto out;
+	}
+	if (fast_loose_writes(repo) < 0) {
+		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot open the objects of evidence repository '%s'",
+					     dir);
 		goto out;
 	}
 	ev = calloc(1, sizeof(*ev));
@@ -238,7 +276,8 @@ static int base_tree(git_tree **out, git_repository *repo, git_commit *parent)
 /* A blob written piece by piece (lethe_evidence_change.stream); size counts
  * what was written, for the reason of a failure (evidence_why.c). */
 typedef struct {
-	git_writestream *ws;
+	git_writestream *ws;    /* length not known */
+	git_odb_stream *odb_ws; /* length known */
 	size_t size;
 } stream_ctx;
 
@@ -250,12 +289,39 @@ static int stream_write(void *wctx, const void *buf, size_t len)
 	return s->ws->write(s->ws, buf, len) < 0 ? lethe_error_set(LETHE_EIO, "cannot write a blob") : 0;
 }
 
+/* A stream of known length goes straight into the object database, which
+ * compresses and hashes it as it comes; libgit2's blob stream (length not
+ * known) first keeps the whole stream in a temporary file, then reads it
+ * back to write the object. */
+static int odb_stream_write(void *wctx, const void *buf, size_t len)
+{
+	stream_ctx *s = wctx;
+
+	s->size += len;
+	return git_odb_stream_write(s->odb_ws, buf, len) < 0 ? lethe_error_set(LETHE_EIO, "cannot write a blob")
+							       : 0;
+}
+
 static int write_stream(git_oid *id, size_t *size, git_repository *repo,
 			const lethe_evidence_change *c)
 {
-	stream_ctx s = { NULL, 0 };
+	stream_ctx s = { NULL, NULL, 0 };
+	git_odb *odb = NULL;
 	int rc;
 
+	if (c->len) {
+		if (git_repository_odb(&odb, repo) < 0)
+			return -1;
+		rc = git_odb_open_wstream(&s.odb_ws, odb, c->len, GIT_OBJECT_BLOB);
+		if (rc == 0 && (rc = c->stream(c->stream_ctx, odb_stream_write, &s)) == 0)
+			rc = s.size != c->len ? lethe_error_set(LETHE_ESOFTWARE, "a blob of %zu bytes, not %zu",
+								 s.size, c->len)
+					      : git_odb_stream_finalize_write(id, s.odb_ws);
+		*size = s.size;
+		git_odb_stream_free(s.odb_ws);
+		git_odb_free(odb);
+		return rc < 0 ? -1 : 0;
+	}
 	if (git_blob_create_from_stream(&s.ws, repo, NULL) < 0)
 		return -1;
 	rc = c->stream(c->stream_ctx, stream_write, &s);
