@@ -30,7 +30,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <git2/sys/odb_backend.h>
 #include "evidence_impl.h"
 #include "testhook.h"
 #include "lethe/error.h"
@@ -123,38 +122,6 @@ int lethe_evidence_create(const char *dir)
 	return rc;
 }
 
-/*
- * Objects written at zlib level 1 instead of libgit2's default (6): a run's
- * digest files are hex text of random bytes, which level 6 packs about 2 %
- * smaller at a third of the speed, and they are most of what a run writes.
- * Any level is a valid git object. This is a loose backend of our own at
- * the packs' priority: libgit2 sorts its backends by priority with a stable
- * sort, so reads still look in the packs first, then here (the same
- * folder as its default loose backend, which stays behind ours), and a
- * write goes to the first backend that can write: ours.
- */
-#define LOOSE_LEVEL 1
-#define PACKED_PRIORITY 2 /* libgit2's GIT_ODB_DEFAULT_PACKED_PRIORITY */
-
-static int fast_loose_writes(git_repository *repo)
-{
-	git_buf dir = GIT_BUF_INIT;
-	git_odb *odb = NULL;
-	git_odb_backend *loose = NULL;
-	int rc = -1;
-
-	if (git_repository_item_path(&dir, repo, GIT_REPOSITORY_ITEM_OBJECTS) == 0 &&
-	    git_repository_odb(&odb, repo) == 0 &&
-	    git_odb_backend_loose(&loose, dir.ptr, LOOSE_LEVEL, 1, 0, 0) == 0) {
-		rc = git_odb_add_backend(odb, loose, PACKED_PRIORITY);
-		if (rc < 0)
-			loose->free(loose);
-	}
-	git_odb_free(odb);
-	git_buf_dispose(&dir);
-	return rc;
-}
-
 int lethe_evidence_open(lethe_evidence **out, const char *dir)
 {
 	lethe_evidence *ev = NULL;
@@ -178,11 +145,6 @@ int lethe_evidence_open(lethe_evidence **out, const char *dir)
 	}
 	if (rc < 0) {
 		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot open evidence repository '%s'", dir);
-		goto out;
-	}
-	if (fast_loose_writes(repo) < 0) {
-		rc = lethe_evidence_git_fail(LETHE_EIO, "cannot open the objects of evidence repository '%s'",
-					     dir);
 		goto out;
 	}
 	ev = calloc(1, sizeof(*ev));

@@ -207,9 +207,9 @@ START_TEST(commits_have_the_right_trees_and_verify_in_git)
 END_TEST
 
 /* A file streamed in pieces (a run's digest file): with its length known
- * it goes straight into the object database, at zlib level 1 (object header
- * 78 01), and a stream that writes another length than declared commits
- * nothing; with no length, the blob stream gives the same object. */
+ * it goes straight into the object database, and a stream that writes
+ * another length than declared commits nothing; with no length, the blob
+ * stream gives the same object. */
 static int stream_pieces(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx)
 {
 	const char *text = ctx;
@@ -235,11 +235,9 @@ START_TEST(streams_of_known_and_unknown_length)
 	ck_assert_uint_eq(len, sizeof(text) - 1);
 	ck_assert_str_eq(data, text);
 	free(data);
-	cmd = fmt("id=$(git -C '%s' rev-parse main:%s) && "
-		  "od -An -tx1 -N2 '%s/objects/'$(echo $id | cut -c1-2)/$(echo $id | cut -c3-) | tr -d ' \\n' && "
-		  "git -C '%s' fsck --strict 2>&1 >/dev/null | grep -c . || true", repo, c.path, repo, repo);
+	cmd = fmt("git -C '%s' fsck --strict 2>&1 >/dev/null | grep -c . || true", repo);
 	out = run_all(cmd);
-	ck_assert_str_eq(out, "78010\n");
+	ck_assert_str_eq(out, "0\n");
 	free(out);
 	free(cmd);
 
