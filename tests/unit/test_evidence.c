@@ -213,10 +213,11 @@ END_TEST
 static int stream_pieces(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx)
 {
 	const char *text = ctx;
+	size_t n = strlen(text);
 	int rc = 0;
 
-	for (size_t i = 0; text[i] && rc == 0; i += 7)
-		rc = write(wctx, text + i, strlen(text + i) < 7 ? strlen(text + i) : 7);
+	for (size_t i = 0; i < n && rc == 0; i += 7)
+		rc = write(wctx, text + i, n - i < 7 ? n - i : 7);
 	return rc;
 }
 
