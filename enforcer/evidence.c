@@ -238,7 +238,8 @@ static int base_tree(git_tree **out, git_repository *repo, git_commit *parent)
 /* A blob written piece by piece (lethe_evidence_change.stream); size counts
  * what was written, for the reason of a failure (evidence_why.c). */
 typedef struct {
-	git_writestream *ws;
+	git_writestream *ws;    /* length not known */
+	git_odb_stream *odb_ws; /* length known */
 	size_t size;
 } stream_ctx;
 
@@ -250,12 +251,39 @@ static int stream_write(void *wctx, const void *buf, size_t len)
 	return s->ws->write(s->ws, buf, len) < 0 ? lethe_error_set(LETHE_EIO, "cannot write a blob") : 0;
 }
 
+/* A stream of known length goes straight into the object database, which
+ * compresses and hashes it as it comes; libgit2's blob stream (length not
+ * known) first keeps the whole stream in a temporary file, then reads it
+ * back to write the object. */
+static int odb_stream_write(void *wctx, const void *buf, size_t len)
+{
+	stream_ctx *s = wctx;
+
+	s->size += len;
+	return git_odb_stream_write(s->odb_ws, buf, len) < 0 ? lethe_error_set(LETHE_EIO, "cannot write a blob")
+							       : 0;
+}
+
 static int write_stream(git_oid *id, size_t *size, git_repository *repo,
 			const lethe_evidence_change *c)
 {
-	stream_ctx s = { NULL, 0 };
+	stream_ctx s = { NULL, NULL, 0 };
+	git_odb *odb = NULL;
 	int rc;
 
+	if (c->len) {
+		if (git_repository_odb(&odb, repo) < 0)
+			return -1;
+		rc = git_odb_open_wstream(&s.odb_ws, odb, c->len, GIT_OBJECT_BLOB);
+		if (rc == 0 && (rc = c->stream(c->stream_ctx, odb_stream_write, &s)) == 0)
+			rc = s.size != c->len ? lethe_error_set(LETHE_ESOFTWARE, "a blob of %zu bytes, not %zu",
+								 s.size, c->len)
+					      : git_odb_stream_finalize_write(id, s.odb_ws);
+		*size = s.size;
+		git_odb_stream_free(s.odb_ws);
+		git_odb_free(odb);
+		return rc < 0 ? -1 : 0;
+	}
 	if (git_blob_create_from_stream(&s.ws, repo, NULL) < 0)
 		return -1;
 	rc = c->stream(c->stream_ctx, stream_write, &s);

@@ -62,7 +62,7 @@ int lethe_record_files_add(lethe_record_files *f, const char *path, char *data, 
 	return 0;
 }
 
-int lethe_record_files_add_stream(lethe_record_files *f, const char *path, const char *sha256,
+int lethe_record_files_add_stream(lethe_record_files *f, const char *path, const char *sha256, size_t len,
 				  int (*stream)(void *ctx, int (*write)(void *wctx, const void *buf,
 									size_t len),
 						void *wctx),
@@ -75,6 +75,7 @@ int lethe_record_files_add_stream(lethe_record_files *f, const char *path, const
 	snprintf(f->sha[f->n - 1], sizeof(f->sha[f->n - 1]), "%s", sha256);
 	f->items[f->n - 1].remove = 0;
 	f->items[f->n - 1].stream = stream;
+	f->items[f->n - 1].len = len;
 	f->items[f->n - 1].stream_ctx = ctx;
 	return 0;
 }

@@ -256,6 +256,7 @@ typedef struct {
 	void *wctx;
 	crypto_hash_sha256_state sha;
 	int64_t count;
+	size_t bytes;           /* of the file */
 } digest_file;
 
 static int hash_digest(void *ctx, const char *digest)
@@ -265,6 +266,7 @@ static int hash_digest(void *ctx, const char *digest)
 	crypto_hash_sha256_update(&f->sha, (const unsigned char *)digest, strlen(digest));
 	crypto_hash_sha256_update(&f->sha, (const unsigned char *)"\n", 1);
 	f->count++;
+	f->bytes += strlen(digest) + 1;
 	return 0;
 }
 
@@ -321,7 +323,7 @@ static int add_digest_file(lethe_record_files *files, int64_t *count, const leth
 	}
 	if ((rc = lethe_record_files_own(files, f)) < 0)
 		return rc;
-	return lethe_record_files_add_stream(files, path, hex, stream_digests, f);
+	return lethe_record_files_add_stream(files, path, hex, f->bytes, stream_digests, f);
 }
 
 /* Per rule: the marker's disposed count (absent: 0). */

@@ -66,7 +66,10 @@ typedef struct {
 	int remove;
 	/* Instead of data, optionally: the content written piece by piece
 	 * through write(), so a large file (a rule's digests) is never whole in
-	 * memory. Returns 0 or a LETHE_E* code. */
+	 * memory. Returns 0 or a LETHE_E* code. len is then the exact number
+	 * of bytes it writes, or 0 when not known beforehand (slower: the
+	 * stream is kept in a temporary file first); a stream that writes
+	 * another number of bytes than a nonzero len fails the commit. */
 	int (*stream)(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx);
 	void *stream_ctx;
 } lethe_evidence_change;

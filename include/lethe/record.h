@@ -180,9 +180,10 @@ void lethe_record_files_free(lethe_record_files *f);
 int lethe_record_files_own(lethe_record_files *f, void *p);
 /* Add a file (data taken over) or, with data NULL, remove path. */
 int lethe_record_files_add(lethe_record_files *f, const char *path, char *data, size_t len);
-/* Add a streamed file whose SHA-256 (hex) is known beforehand; ctx is
- * borrowed (own it with lethe_record_files_own). */
-int lethe_record_files_add_stream(lethe_record_files *f, const char *path, const char *sha256,
+/* Add a streamed file whose SHA-256 (hex) and length (len, or 0 when not
+ * known) are known beforehand; ctx is borrowed (own it with
+ * lethe_record_files_own). */
+int lethe_record_files_add_stream(lethe_record_files *f, const char *path, const char *sha256, size_t len,
 				  int (*stream)(void *ctx, int (*write)(void *wctx, const void *buf,
 									size_t len),
 						void *wctx),

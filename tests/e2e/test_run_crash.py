@@ -105,26 +105,39 @@ for point in points:
     con = sqlite3.connect(db)
     left = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                for (t,) in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND "
-                                       "name IN ('lethe_run_digests', 'lethe_run_digest_batches')")
+                                       "name IN ('lethe_run_digests', 'lethe_run_digest_batches', "
+                                       "'lethe_run_digest_pieces')")
                .fetchall())
     con.close()
     equal(left, 0, f"{point}: no run digests are left in the register")
 
-# A run an older Lethe left unfinished: its digests one row each in
-# lethe_run_digests (hex text). The recovery's evidence still names every
-# disposed row: the older rows are merged with any newer batches.
+# A run an older Lethe left unfinished: its digests in either older form,
+# one row each in lethe_run_digests (hex text) or a batch in one blob of
+# lethe_run_digest_batches. The recovery's evidence still names every
+# disposed row: the older rows are merged with the newer batches' pieces.
 cfg, db, sitedir = site("crash-older-marker")
 rc, out, err = run("-c", cfg, "run", "--as-of", AS_OF, env={"LETHE_TEST_CRASH": "after-batch:6"})
 equal(rc, -signal.SIGKILL, "older marker: the run was killed")
 con = sqlite3.connect(db)
-batches = con.execute("SELECT rule, digests FROM lethe_run_digest_batches ORDER BY id").fetchall()
-check(len(batches) >= 2, "older marker: the killed run left several batches")
+batches = {}
+for rid, rule, blob in con.execute("SELECT id, rule, digests FROM lethe_run_digest_pieces ORDER BY id"):
+    b = batches.setdefault(rid >> 24, [rule, b""])
+    b[1] += blob
+batches = [batches[k] for k in sorted(batches)]
+check(len(batches) >= 3, "older marker: the killed run left several batches")
+check(any(len(b) > 8192 for _, b in batches), "older marker: a batch spans several pieces")
 con.execute("CREATE TABLE lethe_run_digests (rule TEXT NOT NULL, digest TEXT NOT NULL)")
-# all but the last batch move to the older table: both forms are read at once
-for rule, blob in batches[:-1]:
-    con.executemany("INSERT INTO lethe_run_digests VALUES (?, ?)",
-                    [(rule, blob[i:i + 32].hex()) for i in range(0, len(blob), 32)])
-con.execute("DELETE FROM lethe_run_digest_batches WHERE id <> (SELECT max(id) FROM lethe_run_digest_batches)")
+con.execute("CREATE TABLE lethe_run_digest_batches (id INTEGER PRIMARY KEY, rule TEXT NOT NULL, "
+            "digests BLOB NOT NULL)")
+# all but the last batch move to the older tables: the three forms are read at once
+for i, (rule, blob) in enumerate(batches[:-1]):
+    if i % 2:
+        con.execute("INSERT INTO lethe_run_digest_batches (rule, digests) VALUES (?, ?)", (rule, blob))
+    else:
+        con.executemany("INSERT INTO lethe_run_digests VALUES (?, ?)",
+                        [(rule, blob[i:i + 32].hex()) for i in range(0, len(blob), 32)])
+con.execute("DELETE FROM lethe_run_digest_pieces WHERE id >> 24 <> (SELECT max(id) >> 24 "
+            "FROM lethe_run_digest_pieces)")
 con.commit()
 con.close()
 rc, out, err = run("-c", cfg, "run", "--as-of", AS_OF, "--json")
@@ -136,7 +149,8 @@ check(digest_ok, "older marker: digest files have one sorted line per disposed r
 rc, out, err = run("-c", cfg, "verify")
 equal(rc, 0, f"older marker: lethe verify passes ({out.strip()}{err.strip()})")
 con = sqlite3.connect(db)
-equal(con.execute("SELECT count(*) FROM lethe_run_digests").fetchone()[0], 0,
-      "older marker: the older table is emptied")
+equal(sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in
+          ("lethe_run_digests", "lethe_run_digest_batches", "lethe_run_digest_pieces")), 0,
+      "older marker: the older tables are emptied")
 con.close()
 finish()

@@ -206,6 +206,64 @@ START_TEST(commits_have_the_right_trees_and_verify_in_git)
 }
 END_TEST
 
+/* A file streamed in pieces (a run's digest file): with its length known
+ * it goes straight into the object database, and a stream that writes
+ * another length than declared commits nothing; with no length, the blob
+ * stream gives the same object. */
+static int stream_pieces(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx)
+{
+	const char *text = ctx;
+	size_t n = strlen(text);
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i += 7)
+		rc = write(wctx, text + i, n - i < 7 ? n - i : 7);
+	return rc;
+}
+
+START_TEST(streams_of_known_and_unknown_length)
+{
+	static const char text[] = "0123456789abcdef0123456789abcdef\nfedcba9876543210fedcba9876543210\n";
+	char *repo, c1[41], c2[41], head[41], *out, *cmd, *data = NULL;
+	lethe_sshkey *k = new_key();
+	lethe_evidence *ev = new_store(&repo);
+	lethe_evidence_change c = { "runs/01/digests/a.txt", NULL, sizeof(text) - 1, 0, stream_pieces,
+				    (void *)text };
+	size_t len;
+
+	commit_ok(c1, ev, k, &c, 1, "known length");
+	ck_assert_int_eq(lethe_evidence_read(&data, &len, ev, c1, c.path), 0);
+	ck_assert_uint_eq(len, sizeof(text) - 1);
+	ck_assert_str_eq(data, text);
+	free(data);
+	cmd = fmt("git -C '%s' fsck --strict 2>&1 >/dev/null | grep -c . || true", repo);
+	out = run_all(cmd);
+	ck_assert_str_eq(out, "0\n");
+	free(out);
+	free(cmd);
+
+	c.len = sizeof(text) - 2;
+	ck_assert_int_ne(lethe_evidence_commit(head, ev, k, &c, 1, "wrong length"), 0);
+	c.len = sizeof(text);
+	ck_assert_int_ne(lethe_evidence_commit(head, ev, k, &c, 1, "wrong length"), 0);
+	ck_assert_int_eq(lethe_evidence_head(head, ev), 0);
+	ck_assert_str_eq(head, c1);
+
+	c.path = "runs/01/digests/b.txt";
+	c.len = 0;
+	commit_ok(c2, ev, k, &c, 1, "unknown length");
+	cmd = fmt("git -C '%s' rev-parse main:runs/01/digests/a.txt main:runs/01/digests/b.txt | uniq | wc -l",
+		  repo);
+	out = run_all(cmd);
+	ck_assert_str_eq(out, "1\n");
+	free(out);
+	free(cmd);
+	lethe_evidence_free(ev);
+	lethe_sshkey_free(k);
+	free(repo);
+}
+END_TEST
+
 typedef struct {
 	char text[1024];
 	size_t n;
@@ -453,6 +511,7 @@ int main(void)
 	tcase_add_test(tc, walk_oldest_first_with_signatures);
 	tcase_add_test(tc, main_moved_meanwhile_is_a_temporary_failure);
 	tcase_add_test(tc, push_to_a_bare_repository);
+	tcase_add_test(tc, streams_of_known_and_unknown_length);
 	suite_add_tcase(s, tc);
 	r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);

@@ -163,7 +163,7 @@ START_TEST(every_builder_verifies)
 
 		crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
 		sodium_bin2hex(sha, sizeof(sha), h, sizeof(h));
-		ck_assert_int_eq(lethe_record_files_add_stream(&f, digest_path, sha, stream_text, text), 0);
+		ck_assert_int_eq(lethe_record_files_add_stream(&f, digest_path, sha, strlen(text), stream_text, text), 0);
 	}
 	rules = json_pack("[o]", lethe_record_end_rule(json_array_get(json_object_get(in, "rules"), 0),
 						       0, 3, digest_path, 3));

@@ -16,27 +16,41 @@
 #include "backend_sqlite.h"
 #include "lethe/error.h"
 #include "lethe/token.h"
+#include "vec.h"
 
-/* A batch's digests are stored as one row: its digests in binary (32 bytes
- * each, half the hex), sorted, concatenated in one blob. A row per digest
- * cost a B-tree insertion (and an index entry) per disposed row, then a sort
- * of all of them and a delete row by row, all journalled, and VACUUM copied
- * them in between. The completion merges the batches' sorted runs (a k-way
- * merge reading each blob incrementally through one blob handle: memory is
- * at most MERGE_BUFFER bytes of buffers and a few words per batch, never a
- * rule's digests). Only one run's digests exist at a time
- * (the lock, and every run clears them after its completion or recovery),
- * so they carry no run id. lethe_run_digests is the older one-row-per-
- * digest table: never written, read as one more sorted run (a run an older
- * Lethe left unfinished is completed with its digests), cleared with the
- * rest. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* A batch's digests are stored in binary (32 bytes each, half the hex),
+ * sorted, in pieces of PIECE_BYTES: lethe_run_digest_pieces row
+ * (batch << PIECE_SHIFT) | i holds bytes [i * PIECE_BYTES, (i + 1) *
+ * PIECE_BYTES) of batch `batch`'s sorted digests, and only a batch's last
+ * piece is shorter. A row per digest cost a B-tree insertion (and an index
+ * entry) per disposed row, then a sort of all of them and a delete row by
+ * row, all journalled, and VACUUM copied them in between. The completion
+ * merges the batches' sorted runs (a k-way merge reading each run
+ * incrementally through one blob handle: memory is at most MERGE_BUFFER
+ * bytes of buffers and a few words per batch, never a rule's digests). The
+ * pieces keep each read short: a blob handle moved to another row forgets
+ * where the row's overflow pages are, so a read at an offset into one long
+ * blob walks the page chain from its start, and reading a batch of 50,000
+ * digests 256 at a time walked it quadratically (most of the completion's
+ * page reads). Only one run's digests exist at a time (the lock, and every
+ * run clears them after its completion or recovery), so they carry no run
+ * id. Older Lethes left two other forms, never written now and read as
+ * more sorted runs (a run an older Lethe left unfinished is completed with
+ * its digests), cleared with the rest: lethe_run_digest_batches (a batch
+ * in one blob) and lethe_run_digests (a row per digest, hex). */
 static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS lethe_runs (run_id TEXT NOT NULL, rule TEXT NOT NULL, "
 	"disposed INTEGER NOT NULL, batches INTEGER NOT NULL, PRIMARY KEY (run_id, rule)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS lethe_run_digest_batches (id INTEGER PRIMARY KEY, "
+	"CREATE TABLE IF NOT EXISTS lethe_run_digest_pieces (id INTEGER PRIMARY KEY, "
 	"rule TEXT NOT NULL, digests BLOB NOT NULL);";
 
 #define BIN_DIGEST 32 /* LETHE_DIGEST_LEN hex digits */
+#define PIECE_DIGESTS 256 /* digests in a piece: 8 KiB, two or three pages */
+#define PIECE_BYTES (PIECE_DIGESTS * BIN_DIGEST)
+#define PIECE_SHIFT 24 /* row id bits of the piece number: pieces a batch can have */
 
 static int fail(lethe_sqlite *be, int rc, const char *what)
 {
@@ -102,6 +116,39 @@ static int sorted_blob(unsigned char **out, const char *const *digests, size_t n
 	return 0;
 }
 
+/* The batch's sorted digests as the pieces of a new batch number, one more
+ * than the last (ids grow in one run, and the table is emptied after it). */
+static int write_pieces(lethe_sqlite *be, sqlite3_stmt *dg, const char *rule, const unsigned char *bin,
+			size_t ndigests)
+{
+	size_t npieces = (ndigests + PIECE_DIGESTS - 1) / PIECE_DIGESTS;
+	sqlite3_stmt *last = NULL;
+	sqlite3_int64 batch;
+	int rc;
+
+	if (npieces >= (size_t)1 << PIECE_SHIFT)
+		return lethe_error_set(LETHE_ESOFTWARE, "too many digests in one batch");
+	rc = sqlite3_prepare_v2(be->db, "SELECT coalesce(max(id), 0) FROM lethe_run_digest_pieces", -1, &last,
+				NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(last)) == SQLITE_ROW)
+		rc = SQLITE_OK;
+	batch = rc == SQLITE_OK ? (sqlite3_column_int64(last, 0) >> PIECE_SHIFT) + 1 : 0;
+	sqlite3_finalize(last);
+	if (rc != SQLITE_OK)
+		return fail(be, rc, "write the run's digests");
+	for (size_t i = 0; i < npieces; i++) {
+		size_t n = i + 1 < npieces ? PIECE_DIGESTS : ndigests - i * PIECE_DIGESTS;
+
+		sqlite3_bind_int64(dg, 1, batch << PIECE_SHIFT | (sqlite3_int64)i);
+		sqlite3_bind_text(dg, 2, rule, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(dg, 3, bin + i * PIECE_BYTES, (int)(n * BIN_DIGEST), SQLITE_STATIC);
+		if (sqlite3_step(dg) != SQLITE_DONE)
+			return fail(be, sqlite3_errcode(be->db), "write the run's digests");
+		sqlite3_reset(dg);
+	}
+	return 0;
+}
+
 int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
 		      const char *const *digests, size_t ndigests)
 {
@@ -120,8 +167,8 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 				"VALUES (?1, ?2, ?3, 1) ON CONFLICT (run_id, rule) DO UPDATE SET "
 				"disposed = disposed + excluded.disposed, batches = batches + 1", -1, &up, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_run_digest_batches (rule, digests) "
-					"VALUES (?1, ?2)", -1, &dg, NULL);
+		rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_run_digest_pieces (id, rule, digests) "
+					"VALUES (?1, ?2, ?3)", -1, &dg, NULL);
 	if (rc != SQLITE_OK) {
 		rc = fail(be, rc, "write the run marker");
 		goto out;
@@ -138,9 +185,7 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 		goto out;
 	if ((rc = sorted_blob(&bin, digests, ndigests)) < 0)
 		goto out;
-	sqlite3_bind_text(dg, 1, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(dg, 2, bin, (int)(ndigests * BIN_DIGEST), SQLITE_STATIC);
-	rc = sqlite3_step(dg) == SQLITE_DONE ? 0 : fail(be, sqlite3_errcode(be->db), "write the run's digests");
+	rc = write_pieces(be, dg, rule, bin, ndigests);
 out:
 	free(bin);
 	sqlite3_finalize(up);
@@ -178,30 +223,39 @@ out:
 	return rc;
 }
 
-/* One sorted run in the merge: a batch's blob read a buffer at a time, or
- * (rows) the older table's digests of the rule, in order. Every batch's run
- * reads through one blob handle, moved to its row (sqlite3_blob_reopen) when
- * it needs a buffer, and the buffers share MERGE_BUFFER bytes: a handle per
- * batch cost a compiled statement and a cursor each, so the merge's memory
- * grew with the number of batches; now it is MERGE_BUFFER and a few words
- * per batch. */
+/* One sorted run in the merge: a batch read a buffer at a time from its
+ * pieces (or from an older Lethe's one blob), or (rows) the oldest table's
+ * digests of the rule, in order. Every run reads through one blob handle per
+ * table, moved to the row it needs (sqlite3_blob_reopen), and the buffers
+ * share MERGE_BUFFER bytes: a handle per batch cost a compiled statement and
+ * a cursor each, so the merge's memory grew with the number of batches; now
+ * it is MERGE_BUFFER and a few words per batch. */
 #define MERGE_BUFFER (1 << 20) /* bytes, all runs' buffers together */
-#define RUN_BUFFER_MAX 256      /* digests in one run's buffer */
+#define RUN_BUFFER_MAX PIECE_DIGESTS /* digests in one run's buffer */
+
+enum { FROM_PIECES, FROM_BATCHES, FROM_ROWS };
+static const char *const run_tables[] = { "lethe_run_digest_pieces", "lethe_run_digest_batches" };
 
 typedef struct {
-	sqlite3_int64 id;       /* the batch's row, or 0 for rows */
-	sqlite3_stmt *rows;
-	int size, offset;       /* bytes of the blob, bytes read into buf so far */
+	int from;               /* FROM_* */
+	sqlite3_int64 first;    /* pieces: the batch's first row id; batches: its row id */
+	sqlite3_stmt *rows;     /* FROM_ROWS */
+	sqlite3_int64 size, offset; /* bytes of the batch, bytes read into buf so far */
 	int have, at;           /* digests in buf, the current one */
 	int ended;              /* rows has returned SQLITE_DONE: never stepped again */
 	unsigned char *buf;     /* cap digests, in the merge's one buffer */
 } sorted_run;
 
 typedef struct {
-	sqlite3_blob *blob;     /* on the row of `on` */
-	sqlite3_int64 on;
+	sqlite3_blob *blob[2];  /* per table of run_tables: on the row on[] */
+	sqlite3_int64 on[2];
 	int cap;                /* digests per run's buffer */
 } merge_reader;
+
+static int damaged(lethe_sqlite *be)
+{
+	return lethe_error_set(LETHE_EDATA, "the run's digests in '%s' are damaged", be->path);
+}
 
 static int run_fill_rows(lethe_sqlite *be, sorted_run *r, int cap)
 {
@@ -218,7 +272,7 @@ static int run_fill_rows(lethe_sqlite *be, sorted_run *r, int cap)
 		const char *hex = (const char *)sqlite3_column_text(r->rows, 0);
 
 		if (!hex)
-			return lethe_error_set(LETHE_EDATA, "the run's digests in '%s' are damaged", be->path);
+			return damaged(be);
 		if ((rc = digest_to_bin(r->buf + (size_t)r->have * BIN_DIGEST, hex)) < 0)
 			return rc;
 		r->have++;
@@ -227,29 +281,39 @@ static int run_fill_rows(lethe_sqlite *be, sorted_run *r, int cap)
 }
 
 /* Read the run's next buffer: 1 with a current digest, 0 at its end, or an
- * error. */
+ * error. A read stays within one piece, whose length is checked against the
+ * one its place in the batch gives. */
 static int run_fill(lethe_sqlite *be, merge_reader *m, sorted_run *r)
 {
-	int n = r->size - r->offset, rc;
+	sqlite3_int64 n = r->size - r->offset, row = r->first, at = r->offset, len = r->size;
+	int rc;
 
-	if (r->rows)
+	if (r->from == FROM_ROWS)
 		return run_fill_rows(be, r, m->cap);
 	if (n <= 0)
 		return 0;
-	if (n > m->cap * BIN_DIGEST)
-		n = m->cap * BIN_DIGEST;
-	if (!m->blob || m->on != r->id) {
-		rc = m->blob ? sqlite3_blob_reopen(m->blob, r->id)
-			     : sqlite3_blob_open(be->db, "main", "lethe_run_digest_batches", "digests", r->id, 0,
-						 &m->blob);
+	if (r->from == FROM_PIECES) {
+		row = r->first + r->offset / PIECE_BYTES;
+		at = r->offset % PIECE_BYTES;
+		len = r->size - (r->offset - at) < PIECE_BYTES ? r->size - (r->offset - at) : PIECE_BYTES;
+		n = len - at;
+	}
+	if (n > (sqlite3_int64)m->cap * BIN_DIGEST)
+		n = (sqlite3_int64)m->cap * BIN_DIGEST;
+	if (!m->blob[r->from] || m->on[r->from] != row) {
+		rc = m->blob[r->from] ? sqlite3_blob_reopen(m->blob[r->from], row)
+				      : sqlite3_blob_open(be->db, "main", run_tables[r->from], "digests", row, 0,
+							  &m->blob[r->from]);
 		if (rc != SQLITE_OK)
 			return fail(be, rc, "read the run's digests");
-		m->on = r->id;
+		m->on[r->from] = row;
 	}
-	if ((rc = sqlite3_blob_read(m->blob, r->buf, n, r->offset)) != SQLITE_OK)
+	if (sqlite3_blob_bytes(m->blob[r->from]) != len)
+		return damaged(be);
+	if ((rc = sqlite3_blob_read(m->blob[r->from], r->buf, (int)n, (int)at)) != SQLITE_OK)
 		return fail(be, rc, "read the run's digests");
 	r->offset += n;
-	r->have = n / BIN_DIGEST;
+	r->have = (int)(n / BIN_DIGEST);
 	r->at = 0;
 	return r->have > 0;
 }
@@ -278,131 +342,106 @@ static void heap_down(sorted_run **h, size_t n, size_t i)
 	}
 }
 
-/* The batches' row ids of a rule: *out malloc'd. */
-static int batch_ids(sqlite3_int64 **out, size_t *n, lethe_sqlite *be, const char *rule)
+typedef struct {
+	sorted_run *items;
+	size_t n, cap;
+} run_list;
+
+/* Append the rule's batches read from table `from` (if it exists): each a
+ * first row id and a size in whole digests. */
+static int list_batches(run_list *l, lethe_sqlite *be, int from, const char *rule)
 {
+	static const char *const sql[] = {
+		"SELECT min(id), sum(length(digests)), count(*), max(id) FROM lethe_run_digest_pieces "
+		"WHERE rule = ?1 GROUP BY id >> " STR(PIECE_SHIFT) " ORDER BY 1",
+		"SELECT id, length(digests), 1, id FROM lethe_run_digest_batches WHERE rule = ?1 ORDER BY id",
+	};
 	sqlite3_stmt *stmt = NULL;
-	sqlite3_int64 *ids = NULL;
-	size_t count = 0, cap = 0;
 	int rc;
 
-	rc = sqlite3_prepare_v2(be->db, "SELECT id FROM lethe_run_digest_batches WHERE rule = ?1 ORDER BY id",
-				-1, &stmt, NULL);
-	if (rc != SQLITE_OK)
+	if (!lethe_sqlite_has_table(be, run_tables[from]))
+		return 0;
+	if ((rc = sqlite3_prepare_v2(be->db, sql[from], -1, &stmt, NULL)) != SQLITE_OK)
 		return fail(be, rc, "read the run's digests");
 	sqlite3_bind_text(stmt, 1, rule, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (count == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-			sqlite3_int64 *grown = realloc(ids, ncap * sizeof(*ids));
+		sorted_run r = { .from = from, .first = sqlite3_column_int64(stmt, 0),
+				 .size = sqlite3_column_int64(stmt, 1) };
+		sqlite3_int64 pieces = sqlite3_column_int64(stmt, 2);
 
-			if (!grown) {
-				free(ids);
-				sqlite3_finalize(stmt);
-				return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-			}
-			ids = grown;
-			cap = ncap;
+		/* pieces numbered from 0 without a gap, whole digests */
+		if (r.size % BIN_DIGEST || r.size <= 0 ||
+		    (from == FROM_PIECES && ((r.first & (((sqlite3_int64)1 << PIECE_SHIFT) - 1)) != 0 ||
+					     sqlite3_column_int64(stmt, 3) - r.first + 1 != pieces ||
+					     (r.size + PIECE_BYTES - 1) / PIECE_BYTES != pieces))) {
+			sqlite3_finalize(stmt);
+			return damaged(be);
 		}
-		ids[count++] = sqlite3_column_int64(stmt, 0);
+		if ((rc = LETHE_VEC_RESERVE(l->items, l->n + 1, l->cap)) < 0) {
+			sqlite3_finalize(stmt);
+			return rc;
+		}
+		l->items[l->n++] = r;
 	}
-	rc = rc == SQLITE_DONE ? 0 : fail(be, rc, "read the run's digests");
 	sqlite3_finalize(stmt);
-	if (rc < 0) {
-		free(ids);
-		return rc;
-	}
-	*out = ids;
-	*n = count;
-	return 0;
+	return rc == SQLITE_DONE ? 0 : fail(be, rc, "read the run's digests");
 }
 
-/* The older table's digests of the rule as one more sorted run (a register
- * whose run an older Lethe left unfinished): 1 added, 0 none, or an error. */
-static int legacy_run(lethe_sqlite *be, sorted_run *r, const char *rule)
+/* The oldest table's digests of the rule as one more sorted run (a register
+ * whose run an older Lethe left unfinished). */
+static int list_rows(run_list *l, lethe_sqlite *be, const char *rule)
 {
+	sorted_run r = { .from = FROM_ROWS };
 	int rc;
 
 	if (!lethe_sqlite_has_table(be, "lethe_run_digests"))
 		return 0;
 	rc = sqlite3_prepare_v2(be->db, "SELECT digest FROM lethe_run_digests WHERE rule = ?1 "
-				"ORDER BY digest", -1, &r->rows, NULL);
+				"ORDER BY digest", -1, &r.rows, NULL);
 	if (rc != SQLITE_OK)
 		return fail(be, rc, "read the run's digests");
-	sqlite3_bind_text(r->rows, 1, rule, -1, SQLITE_STATIC);
-	return 1;
-}
-
-/* Each batch's blob size into runs[i] (ids[i]), checked whole digests. */
-static int run_sizes(lethe_sqlite *be, sorted_run *runs, const sqlite3_int64 *ids, size_t n)
-{
-	sqlite3_stmt *stmt = NULL;
-	int rc;
-
-	if (!n)
-		return 0;
-	rc = sqlite3_prepare_v2(be->db, "SELECT length(digests) FROM lethe_run_digest_batches "
-				    "WHERE id = ?1", -1, &stmt, NULL);
-
-	if (rc != SQLITE_OK)
-		return fail(be, rc, "read the run's digests");
-	for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
-		sqlite3_bind_int64(stmt, 1, ids[i]);
-		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-			runs[i].id = ids[i];
-			runs[i].size = sqlite3_column_int(stmt, 0);
-			rc = runs[i].size % BIN_DIGEST ? SQLITE_CORRUPT : SQLITE_OK;
-		}
-		sqlite3_reset(stmt);
+	sqlite3_bind_text(r.rows, 1, rule, -1, SQLITE_STATIC);
+	if ((rc = LETHE_VEC_RESERVE(l->items, l->n + 1, l->cap)) < 0) {
+		sqlite3_finalize(r.rows);
+		return rc;
 	}
-	sqlite3_finalize(stmt);
-	if (rc == SQLITE_CORRUPT || rc == SQLITE_DONE)
-		return lethe_error_set(LETHE_EDATA, "the run's digests in '%s' are damaged", be->path);
-	return rc == SQLITE_OK ? 0 : fail(be, rc, "read the run's digests");
+	l->items[l->n++] = r;
+	return 0;
 }
 
 int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
 				int (*cb)(void *ctx, const char *digest), void *ctx)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
-	sqlite3_int64 *ids = NULL;
-	sorted_run *runs = NULL;
+	run_list runs = { 0 };
 	sorted_run **heap = NULL;
 	unsigned char *bufs = NULL;
-	merge_reader m = { NULL, 0, RUN_BUFFER_MAX };
-	size_t nids = 0, nruns = 0, n = 0;
+	merge_reader m = { { NULL, NULL }, { 0, 0 }, RUN_BUFFER_MAX };
+	size_t n = 0;
 	char hex[LETHE_DIGEST_SIZE];
 	int rc;
 
 	/* run_id is the only run with digests (see create_sql) */
 	(void)run_id;
-	if (lethe_sqlite_has_table(be, "lethe_run_digest_batches") &&
-	    (rc = batch_ids(&ids, &nids, be, rule)) < 0)
+	if ((rc = list_batches(&runs, be, FROM_PIECES, rule)) < 0 ||
+	    (rc = list_batches(&runs, be, FROM_BATCHES, rule)) < 0 || (rc = list_rows(&runs, be, rule)) < 0)
 		goto out;
-	if (MERGE_BUFFER / BIN_DIGEST / (nids + 1) < RUN_BUFFER_MAX)
-		m.cap = (int)(MERGE_BUFFER / BIN_DIGEST / (nids + 1));
+	if (MERGE_BUFFER / BIN_DIGEST / (runs.n + 1) < RUN_BUFFER_MAX)
+		m.cap = (int)(MERGE_BUFFER / BIN_DIGEST / (runs.n + 1));
 	if (m.cap < 1)
 		m.cap = 1;
-	runs = calloc(nids + 1, sizeof(*runs));
-	heap = calloc(nids + 1, sizeof(*heap));
-	bufs = malloc((nids + 1) * (size_t)m.cap * BIN_DIGEST);
-	if (!runs || !heap || !bufs) {
+	heap = calloc(runs.n + 1, sizeof(*heap));
+	bufs = malloc((runs.n + 1) * (size_t)m.cap * BIN_DIGEST);
+	if (!heap || !bufs) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i <= nids; i++)
-		runs[i].buf = bufs + i * (size_t)m.cap * BIN_DIGEST;
-	if ((rc = run_sizes(be, runs, ids, nids)) < 0)
-		goto out;
-	nruns = nids;
-	if ((rc = legacy_run(be, &runs[nruns], rule)) < 0)
-		goto out;
-	nruns += (size_t)rc;
-	for (size_t i = 0; i < nruns; i++) {
-		if ((rc = run_fill(be, &m, &runs[i])) < 0)
+	for (size_t i = 0; i < runs.n; i++) {
+		runs.items[i].buf = bufs + i * (size_t)m.cap * BIN_DIGEST;
+		if ((rc = run_fill(be, &m, &runs.items[i])) < 0)
 			goto out;
 		if (rc)
-			heap[n++] = &runs[i];
+			heap[n++] = &runs.items[i];
 	}
 	for (size_t i = n; i-- > 0;)
 		heap_down(heap, n, i);
@@ -422,13 +461,13 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 	}
 	rc = 0;
 out:
-	sqlite3_blob_close(m.blob);
-	for (size_t i = 0; runs && i <= nids; i++)
-		sqlite3_finalize(runs[i].rows);
-	free(runs);
+	sqlite3_blob_close(m.blob[0]);
+	sqlite3_blob_close(m.blob[1]);
+	for (size_t i = 0; i < runs.n; i++)
+		sqlite3_finalize(runs.items[i].rows);
+	free(runs.items);
 	free(heap);
 	free(bufs);
-	free(ids);
 	return rc;
 }
 
@@ -474,7 +513,9 @@ int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id)
 	 * without WHERE drops the table's pages at once instead of row by row.
 	 * It rewrites the table even when empty, hence the look first: a run
 	 * that disposed of nothing leaves the file byte-identical. */
-	rc = clear_table(be, "lethe_run_digest_batches");
+	rc = clear_table(be, "lethe_run_digest_pieces");
+	if (rc == SQLITE_OK)
+		rc = clear_table(be, "lethe_run_digest_batches");
 	if (rc == SQLITE_OK)
 		rc = clear_table(be, "lethe_run_digests");
 	if (rc == SQLITE_OK)
