@@ -1,5 +1,7 @@
 """bench/run --engine postgresql: the reference shop in a throwaway
 PostgreSQL server (tests/e2e/lethe_pg.py), per size:
+  - the shop written once per size (`lethe demo --database`, or restored
+    from --demo-cache DIR's pg_dump of an earlier run);
   - `lethe plan` time and peak memory;
   - `lethe run` (residue level R2: the changed tables rewritten, pg_statistic
     rewritten, WAL cycled) against the same disposals in plain SQL through
@@ -13,6 +15,7 @@ peak figures (lethe's and psql's process only)."""
 import os
 import re
 import statistics
+import subprocess
 import sys
 import time
 
@@ -29,6 +32,40 @@ REWRITE_TABLES = ["customers", "addresses", "orders", "order_lines", "invoices",
 def load():
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])
+
+
+def long_sql(srv, db, text):
+    """SQL that may take longer than lethe_pg's ten-minute psql timeout: a
+    copy of a 1,000,000-customer database (CREATE DATABASE ... TEMPLATE)."""
+    subprocess.run(srv.psql_cmd(db) + ["-c", text], check=True)
+
+
+def load_shop(args, srv, n, master, loc, log, sh):
+    """The reference shop of n customers into database master: `lethe demo
+    --database`, or with --demo-cache DIR a pg_restore of DIR/pg-shop-N.dump
+    (written by pg_dump after the first demo of that size). The demo's time,
+    or NaN when restored (the restore's time is logged)."""
+    cache = os.path.join(args.demo_cache, f"pg-shop-{n}.dump") if args.demo_cache else ""
+    conn = ["-h", srv.dir, "-p", str(srv.port), "-U", srv.user]
+    if cache and os.path.exists(cache):
+        log(f"{n}: pg_restore of {cache}")
+        t0 = time.perf_counter()
+        subprocess.run([os.path.join(srv.bindir, "pg_restore"), *conn, "-d", master, "-j", "2",
+                        "--no-owner", cache], check=True)
+        log(f"{n}: restored in {time.perf_counter() - t0:.1f} s")
+        return float("nan")
+    log(f"{n}: lethe demo --database")
+    t0 = time.perf_counter()
+    sh(args.lethe, "-q", "demo", os.path.join(args.work, f"pgdemo-{n}"), "--customers", str(n),
+       "--database", loc)
+    demo_s = time.perf_counter() - t0
+    if cache:
+        os.makedirs(args.demo_cache, exist_ok=True)
+        subprocess.run([os.path.join(srv.bindir, "pg_dump"), *conn, "-F", "c", "-Z", "1", "-f",
+                        cache + ".tmp", master], check=True)
+        os.replace(cache + ".tmp", cache)
+        log(f"{n}: kept as {cache}")
+    return demo_s
 
 
 def rewrite_sql(srv, db):
@@ -49,11 +86,7 @@ def run(args, timed, log, lethe_counts, baseline_counts, sh):
         for n in [int(x) for x in args.customers.split(",")]:
             master = f"shop{n}"
             loc = srv.create_database(master)
-            d = os.path.join(args.work, f"pgdemo-{n}")
-            log(f"{n}: lethe demo --database")
-            t0 = time.perf_counter()
-            sh(lethe, "-q", "demo", d, "--customers", str(n), "--database", loc)
-            demo_s = time.perf_counter() - t0
+            demo_s = load_shop(args, srv, n, master, loc, log, sh)
             mib = int(srv.value(master, "SELECT pg_database_size(current_database())")) / 2**20
             cfg = os.path.join(args.work, f"pgsite-{n}")
             sh(lethe, "-q", "init", cfg, "--database", loc,
@@ -68,8 +101,8 @@ def run(args, timed, log, lethe_counts, baseline_counts, sh):
                 plan_rss.append(rss)
             for i in range(args.repeat):
                 a, b = f"a{n}_{i}", f"b{n}_{i}"
-                srv.sql("postgres", f'CREATE DATABASE "{a}" TEMPLATE "{master}"')
-                srv.sql("postgres", f'CREATE DATABASE "{b}" TEMPLATE "{master}"')
+                long_sql(srv, "postgres", f'CREATE DATABASE "{a}" TEMPLATE "{master}"')
+                long_sql(srv, "postgres", f'CREATE DATABASE "{b}" TEMPLATE "{master}"')
                 site = os.path.join(args.work, f"pgrun-{n}-{i}")
                 sh(lethe, "-q", "init", site, "--database", srv.location(a),
                    "--policies", os.path.join(os.path.dirname(HERE), "policies"))
@@ -102,7 +135,7 @@ def run(args, timed, log, lethe_counts, baseline_counts, sh):
                 if args.compare_lethe:
                     # the same run by another build (--compare-build), on a third copy
                     c = f"c{n}_{i}"
-                    srv.sql("postgres", f'CREATE DATABASE "{c}" TEMPLATE "{master}"')
+                    long_sql(srv, "postgres", f'CREATE DATABASE "{c}" TEMPLATE "{master}"')
                     site = os.path.join(args.work, f"pgcmp-{n}-{i}")
                     sh(args.compare_lethe, "-q", "init", site, "--database", srv.location(c),
                        "--policies", os.path.join(os.path.dirname(HERE), "policies"))

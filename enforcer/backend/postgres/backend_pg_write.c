@@ -335,6 +335,15 @@ static int update_batch(lethe_pg *be, const lethe_change *c, PGresult *res, cons
 	lethe_strbuf_addch(&sql, '.');
 	lethe_pg_ident(&sql, c->key);
 	lethe_strbuf_addf(&sql, " = CAST(lethe_v.k AS %s)", key_type);
+	/* The keys again, as a condition on the table alone: without it the
+	 * planner may hash-join the whole table against the batch (a full scan
+	 * per batch, quadratic over a rule); with it the table's rows come from
+	 * its key index, as many as the batch has. */
+	lethe_strbuf_adds(&sql, " AND ");
+	lethe_pg_ident(&sql, c->table);
+	lethe_strbuf_addch(&sql, '.');
+	lethe_pg_ident(&sql, c->key);
+	lethe_strbuf_addf(&sql, " = ANY (CAST(CAST($1 AS text[]) AS %s[]))", key_type);
 	for (size_t i = 0; i < n; i++)
 		params[i] = lethe_strbuf_str(&arr[i]);
 	if ((rc = lethe_pg_exec(NULL, be, "change rows", lethe_strbuf_str(&sql), (int)n, params)) < 0) {
