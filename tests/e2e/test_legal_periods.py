@@ -50,7 +50,13 @@ INSERT INTO customers VALUES
  (2, 'A0000002', 'Eero Seitsemas', 'eero@example.org', '+358 40 222 2222', '{Y - 7}-01-01', '{active}', '{Y - 7}-03-10'),
  (3, 'A0000003', 'Lumi Paketti', 'lumi@example.org', '+358 40 333 3333', '{Y - 1}-01-01', '{active}', '{recent}'),
  (4, 'A0000004', 'Onni Avoin', 'onni@example.org', NULL, '2015-01-01', '{active}', NULL),
- (5, 'A0000005', 'Inka Passiivi', 'inka@example.org', NULL, '2020-01-01', '2021-03-01', '2021-03-01');
+ (5, 'A0000005', 'Inka Passiivi', 'inka@example.org', NULL, '2020-01-01', '2021-03-01', '2021-03-01'),
+ (6, 'A0000006', 'Ville Veto', 'ville@example.org', NULL, '2019-01-01', '2020-01-01', NULL);
+-- 5: a consent never withdrawn, a marketing profile and a ban linked to the
+-- account; 6: a consent withdrawn last year, whose proof outlives the account
+INSERT INTO consents VALUES (1, 5, 'email', '2020-01-01 10:00:00', NULL, 'signup'),
+ (2, 6, 'email', '2019-01-01 10:00:00', '{Y - 1}-06-01 10:00:00', 'signup');
+INSERT INTO marketing_profiles VALUES (1, 5, 'hats', '{recent} 10:00:00');
 INSERT INTO addresses VALUES (1, 3, 'billing', 'Pakettitie 3', '00100', 'Helsinki'),
  (2, 2, 'billing', 'Seiskatie 7', '33100', 'Tampere'), (3, 5, 'billing', 'Hiljainen 5', '90100', 'Oulu');
 INSERT INTO orders VALUES
@@ -80,7 +86,8 @@ INSERT INTO deliveries VALUES (1, 1, 'Posti', 'JJFI1', 'Aino Vouchers', 'Katu 1'
  (3, 3, 'Posti', 'JJFI3', 'Lumi Paketti', 'Pakettitie 3', '00100', NULL);
 INSERT INTO complaints VALUES (1, 3, 3, 'the colour is wrong', '{recent} 10:00:00', NULL),
  (2, 4, NULL, 'never answered', '2016-02-02 10:00:00', NULL);
-INSERT INTO marketing_bans VALUES (1, 3, 'email', '{recent} 11:00:00', 'abcd', NULL);
+INSERT INTO marketing_bans VALUES (1, 3, 'email', '{recent} 11:00:00', 'abcd', NULL),
+ (2, 5, 'sms', '2021-01-01 11:00:00', NULL, 'ef01');
 """)
 con.commit()
 con.close()
@@ -223,10 +230,21 @@ row = con.execute("SELECT email FROM customers WHERE id = 5").fetchone()
 check(row is not None and row[0].startswith("tok_"), f"the inactive account is pseudonymised: {row}")
 equal(con.execute("SELECT count(*) FROM addresses WHERE customer_id = 5").fetchone()[0], 0,
       "its address is gone")
+equal(con.execute("SELECT count(*) FROM consents WHERE customer_id = 5").fetchone()[0], 0,
+      "its consent, never withdrawn, ends with it (no indefinite consent)")
+equal(con.execute("SELECT count(*) FROM marketing_profiles WHERE customer_id = 5").fetchone()[0], 0,
+      "its marketing profile, updated lately, goes with it")
+equal(con.execute("SELECT customer_id, phone_token FROM marketing_bans WHERE id = 2").fetchone(),
+      (None, "ef01"), "its marketing ban stays as a token, the link to the account cut")
+row = con.execute("SELECT email FROM customers WHERE id = 6").fetchone()
+check(row is not None and row[0].startswith("tok_"),
+      f"the account whose withdrawn consent is still proof is pseudonymised, not deleted: {row}")
+equal(con.execute("SELECT count(*) FROM consents WHERE id = 2").fetchone()[0], 1,
+      "the withdrawn consent is kept as proof (3 years)")
 con.close()
 p = plan_at(cfg, today.isoformat())
-check(due(p, "unreferenced-inactive-accounts", "blocked") >= 1,
-      "the pseudonymised account is blocked while its voucher is kept")
+equal(due(p, "unreferenced-inactive-accounts", "blocked"), 2,
+      "the pseudonymised accounts are blocked while a voucher or a consent's proof is kept")
 rc, out, err = run("-c", cfg, "run", "--as-of", "2028-01-01", "--allow-future-as-of",
                    "--allow-clock-jump", "--json")
 equal(rc, 0, f"the run of 2028-01-01 exits 0 ({err.strip()[-300:]})")
@@ -237,6 +255,22 @@ equal(con.execute("SELECT count(*) FROM customers WHERE id = 5").fetchone()[0], 
       "and the pseudonymised account with it, nothing kept referring to it any more")
 equal(con.execute("SELECT count(*) FROM sales_journal WHERE id = 5").fetchone()[0], 1,
       "the books keep their entry (10 years) with the customer number")
+con.close()
+
+# customer 6's withdrawn consent is proof until {Y + 2}-06-01: the account
+# stays blocked until then and goes with the consent in the same run.
+last = f"{Y + 2}-06-01"
+p = plan_at(cfg, last)
+equal((due(p, "consents-after-withdrawal"), due(p, "unreferenced-inactive-accounts", "blocked")), (0, 1),
+      f"on {last} the consent is still proof and keeps its account (blocked)")
+gone = f"{Y + 2}-06-02"
+rc, out, err = run("-c", cfg, "run", "--as-of", max(gone, "2028-01-02"), "--allow-future-as-of",
+                   "--allow-clock-jump")
+equal(rc, 0, f"the run after the consent's proof exits 0 ({err.strip()[-300:]})")
+con = sqlite3.connect(db)
+equal([con.execute(f"SELECT count(*) FROM {t} WHERE {c} = 6").fetchone()[0]
+       for t, c in (("consents", "customer_id"), ("customers", "id"))], [0, 0],
+      "the consent's proof and then the account are deleted")
 con.close()
 
 rc, out, err = run("-c", cfg, "verify")
