@@ -10,7 +10,8 @@ other rules of docs/legal.md say, on real SQLite files, driving the CLI:
   keeps the sales journal entry with its basis and day;
 - an erasure with a paid, undelivered order keeps the name and address the
   delivery needs and says why; an open complaint is kept and says why;
-  the marketing ban keeps no link to the customer;
+  the marketing ban keeps no link to the customer; once delivered and
+  closed, `lethe replay` erases what was kept;
 - an inactive account is pseudonymised, stays (blocked) while a voucher
   refers to it, and is deleted by the run in which its last voucher goes;
 - `check` warns of a table linked to the subject that no rule covers; `plan`
@@ -218,6 +219,25 @@ equal(con.execute("SELECT count(*) FROM complaints WHERE id = 1").fetchone()[0],
       "the open complaint is kept")
 equal(con.execute("SELECT customer_id, email_token FROM marketing_bans WHERE id = 1").fetchone(),
       (None, "abcd"), "the marketing ban stays as a token, without a link to the customer")
+# once the parcel is delivered and the complaint closed, nothing keeps those
+# rows: `lethe replay` completes the erasure (the daily run does not)
+con.execute("UPDATE orders SET status = 'delivered' WHERE id = 3")
+con.execute(f"UPDATE deliveries SET delivered_at = '{recent} 12:00:00' WHERE id = 3")
+con.execute(f"UPDATE complaints SET closed_at = '{recent} 13:00:00' WHERE id = 1")
+con.commit()
+con.close()
+rc, out, err = run("-c", cfg, "replay")
+equal(rc, 0, f"replay after the conditions ended exits 0 ({err.strip()[-200:]})")
+con = sqlite3.connect(db)
+row = con.execute("SELECT name, email FROM customers WHERE id = 3").fetchone()
+check(row is not None and row[0].startswith("tok_") and row[1].startswith("tok_"),
+      f"replay pseudonymises the name and e-mail kept for the delivery: {row}")
+equal([con.execute(q).fetchone()[0] for q in (
+    "SELECT count(*) FROM addresses WHERE customer_id = 3",
+    "SELECT count(*) FROM deliveries WHERE id = 3",
+    "SELECT count(*) FROM complaints WHERE id = 1")], [0, 0, 0],
+      "and deletes the address, the delivered parcel's recipient and the closed complaint")
+equal(con.execute("SELECT count(*) FROM orders WHERE id = 3").fetchone()[0], 1, "the voucher stays")
 con.close()
 
 # --- an inactive account: pseudonymised, blocked by its voucher, then deleted --
