@@ -1,5 +1,5 @@
 """`lethe notice` on the reference policies: the Finnish privacy notice names
-every category, recipient, source, security measure, right and cookie of the
+every purpose, category, recipient, source, security measure, right and cookie of the
 seed notice (the list in data/seed_notice_terms.txt, taken from
 /work/shared/seed/rekisteriseloste.txt), brought up to date (GDPR, the
 Tietosuojavaltuutettu, no henkilötietolaki); Markdown and HTML say the same
