@@ -122,6 +122,9 @@ for m in re.finditer(r"^  - name: ([a-z0-9-]+)$", "".join(
     check(f"rule {m.group(1)}," in record, f"the record names rule {m.group(1)}")
 check("Technical and organisational security measures" in record, "the record names the security measures")
 check("10 years from the end of the financial year, then deleted" in record, "the record gives periods")
+record_html = html_text(notice("--record", "--lang", "fi", "--format", "html"))
+check("sales-journal" in record_html and "Kirjanpitolaki 1336/1997 2 luku 10 §" in record_html,
+      "the record in HTML (Finnish) names the rules and their statutes")
 
 # --output replaces a file; lethe.yaml's language is the default.
 out = os.path.join(d, "notice.html")
