@@ -103,6 +103,13 @@ equal(rc, 0, "erase with language: sv")
 check(out.startswith("Begäran om radering"), f"lethe.yaml's language is the default: {out[:40]!r}")
 rc, out, err = run("-c", cfg, "erase", "--subject", "1", "--dry-run", "--lang", "en")
 check(out.startswith("Erasure request"), "--lang overrides lethe.yaml")
+archive = os.path.join(d, "access-default.zip")
+rc, out, err = run("-c", cfg, "access", "--subject", "1", "--output", archive)
+equal(rc, 0, f"access with language: sv ({err.strip()})")
+if rc == 0:
+    with zipfile.ZipFile(archive) as z:
+        check(z.read("summary.txt").decode("utf-8").startswith("Personuppgifter som förvaras om dig"),
+              "the access summary follows lethe.yaml's language too")
 
 # A language the declarations lack: refused before anything is done.
 write(cfg, base_cfg)
