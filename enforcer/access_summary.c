@@ -117,16 +117,7 @@ static void contact_lines(FILE *f, const char *label, const lethe_party *c, cons
 {
 	if (*label)
 		fprintf(f, "%s: ", label);
-	fputs(name ? name : lethe_ltext_get(&c->role, lang), f);
-	if (c->email)
-		fprintf(f, ", %s", c->email);
-	if (c->phone)
-		fprintf(f, ", %s", c->phone);
-	if (c->address)
-		fprintf(f, ", %s", c->address);
-	if (c->web)
-		fprintf(f, ", %s", c->web);
-	fputc('\n', f);
+	lethe_party_write(f, c, name, lang);
 }
 
 /* The header's controller lines. */

@@ -61,6 +61,17 @@ const char *lethe_ltext_get(const lethe_ltext *t, lethe_lang l)
 	return (unsigned)l < LETHE_LANG_N ? t->text[l] : NULL;
 }
 
+void lethe_party_write(FILE *f, const lethe_party *c, const char *name, lethe_lang l)
+{
+	const char *more[] = { c->email, c->phone, c->address, c->web };
+
+	fputs(name ? name : lethe_ltext_get(&c->role, l), f);
+	for (size_t i = 0; i < sizeof(more) / sizeof(*more); i++)
+		if (more[i])
+			fprintf(f, ", %s", more[i]);
+	fputc('\n', f);
+}
+
 int lethe_declarations_speak(const lethe_declarations *d, lethe_lang l)
 {
 	return d && (unsigned)l < LETHE_LANG_N && (d->languages & (1u << l));

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "lethe/declarations.h"
 #include "lethe/error.h"
 #include "lethe/i18n.h"
 #include "lethe/site.h"
@@ -138,7 +139,7 @@ static void print_disposed(const lethe_rule_plan *d)
 static void print_kept(const lethe_rule_plan *d, const lethe_rule_plan *k, lethe_lang lang)
 {
 	long long stay = d->in_scope - d->due, law = stay - d->held - d->blocked;
-	long long held = d->held, blocked = d->blocked, ns = k->not_started;
+	long long held = d->held, blocked = d->blocked, ns = k ? k->not_started : 0;
 	char a[11], b[11];
 
 	if (held && d->rule->keep_while)
@@ -162,7 +163,7 @@ static void print_kept(const lethe_rule_plan *d, const lethe_rule_plan *k, lethe
 			  "  kept: %lld rows, because we must keep them (%s)", law), law, d->rule->basis);
 		putchar('\n');
 	}
-	if (k->has_next_due) {
+	if (k && k->has_next_due) {
 		lethe_day_format(k->next_due, a);
 		lethe_day_format(k->last_due, b);
 		if (k->next_due == k->last_due)
@@ -185,11 +186,35 @@ static void print_kept(const lethe_rule_plan *d, const lethe_rule_plan *k, lethe
  * rule that keeps on erasure the one before it, whose not-due rows are
  * exactly those kept (its due ones went) and which still finds rows the
  * erasure unlinked from the subject (a journal entry that names the customer
- * by a number of the deleted account). */
-static const lethe_rule_plan *kept_days(const lethe_plan *kept, const lethe_plan *before,
-					size_t i)
+ * by a number of the deleted account). NULL when the plan after the erasure
+ * holds other rows than those kept: a dry run changed nothing, so its days
+ * would be those of rows the erasure disposes of (a deleted complaint's day
+ * given for the open one kept), and a kept row's day is not known. */
+static const lethe_rule_plan *kept_days(const lethe_plan *done, const lethe_plan *kept,
+					const lethe_plan *before, size_t i)
 {
-	return lethe_rule_erasure_by_clock(kept->rules[i].rule) ? &before->rules[i] : &kept->rules[i];
+	const lethe_rule_plan *d = &done->rules[i];
+
+	if (lethe_rule_erasure_by_clock(d->rule))
+		return &before->rules[i];
+	return kept->rules[i].in_scope == d->in_scope - d->due ? &kept->rules[i] : NULL;
+}
+
+/* GDPR 12(4): who answers, and where to turn if the customer disagrees with
+ * what is kept (the supervisory authority, a court); from the declarations,
+ * in the answer's language. Without declarations there is nothing to name. */
+static void print_recourse(const lethe_declarations *d, lethe_lang lang)
+{
+	if (!d)
+		return;
+	printf("\n%s: ", _("Controller"));
+	lethe_party_write(stdout, &d->controller, d->controller.name, lang);
+	printf("%s: ", _("Contact"));
+	lethe_party_write(stdout, &d->contact, NULL, lang);
+	printf("\n%s\n", _("You have the right to lodge a complaint with the supervisory authority if "
+			   "you consider that the processing of your personal data breaks the law:"));
+	lethe_party_write(stdout, &d->authority, NULL, lang);
+	printf("%s\n", _("You may also take the matter to a court (GDPR art. 79)."));
 }
 
 static void answer_text(const lethe_plan *done, const lethe_plan *kept, const lethe_plan *before,
@@ -201,7 +226,7 @@ static void answer_text(const lethe_plan *done, const lethe_plan *kept, const le
 	printf(_("Erasure request for data subject %s, %s"), subject, today);
 	printf("%s\n\n", dry_run ? _(" (dry run: nothing was changed)") : "");
 	for (size_t i = 0; i < done->nrules; i++) {
-		const lethe_rule_plan *d = &done->rules[i], *k = kept_days(kept, before, i);
+		const lethe_rule_plan *d = &done->rules[i], *k = kept_days(done, kept, before, i);
 
 		if (!d->in_scope)
 			continue;
@@ -210,6 +235,7 @@ static void answer_text(const lethe_plan *done, const lethe_plan *kept, const le
 		if (d->in_scope - d->due > 0)
 			print_kept(d, k, lang);
 	}
+	print_recourse(p->declarations, lang);
 }
 
 /* The action the erasure applied to a rule's disposed rows, as the JSON's
@@ -236,10 +262,12 @@ static int answer_json(const lethe_plan *done, const lethe_plan *kept, const let
 
 	lethe_day_format(done->as_of, today);
 	for (size_t i = 0; i < done->nrules; i++) {
-		const lethe_rule_plan *d = &done->rules[i], *k = kept_days(kept, before, i);
+		const lethe_rule_plan *d = &done->rules[i], *k = kept_days(done, kept, before, i);
 		int64_t stay = d->in_scope - d->due;
 
-		if (k->has_next_due) {
+		int days = k && k->has_next_due;
+
+		if (days) {
 			lethe_day_format(k->next_due, a);
 			lethe_day_format(k->last_due, b);
 		}
@@ -254,9 +282,9 @@ static int answer_json(const lethe_plan *done, const lethe_plan *kept, const let
 			"kept_reason", stay > 0 ? kept_reason(d) : NULL,
 			"kept_while", d->held && d->rule->keep_while ? d->rule->kept_because : NULL,
 			"held", (json_int_t)d->held, "blocked", (json_int_t)d->blocked,
-			"disposal_from", k->has_next_due && stay > 0 ? json_string(a) : json_null(),
-			"disposal_until", k->has_next_due && stay > 0 ? json_string(b) : json_null(),
-			"kept_until_clock_starts", (json_int_t)(stay > 0 ? k->not_started : 0)));
+			"disposal_from", days && stay > 0 ? json_string(a) : json_null(),
+			"disposal_until", days && stay > 0 ? json_string(b) : json_null(),
+			"kept_until_clock_starts", (json_int_t)(stay > 0 && k ? k->not_started : 0)));
 	}
 	json_object_set_new(root, "subject", json_string(subject));
 	json_object_set_new(root, "date", json_string(today));

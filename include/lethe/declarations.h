@@ -25,6 +25,7 @@
 #define LETHE_DECLARATIONS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "diag.h"
 
 /* The languages Lethe speaks (message catalogs in po/; English is the
@@ -129,6 +130,11 @@ int lethe_declarations_speak(const lethe_declarations *d, lethe_lang l);
 /* The category that holds table (any case), or NULL. */
 const lethe_category *lethe_declarations_category_of(const lethe_declarations *d,
 						     const char *table);
+
+/* One line naming a party to f: name (NULL: its role in l), then its
+ * e-mail, phone, address and web, comma-separated (the access summary's
+ * contacts, the erasure answer's controller, contact and authority). */
+void lethe_party_write(FILE *f, const lethe_party *c, const char *name, lethe_lang l);
 
 /* A fault at m when language code is not one the declarations speak
  * (without declarations only en is spoken). 0 (fault or not) or

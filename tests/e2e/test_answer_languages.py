@@ -2,7 +2,10 @@
 compared line by line with the expected texts in data/answers/ (a small
 register: an account, its orders kept as vouchers, an open complaint kept
 while it is handled (kept_because in each language), its chats), where only the
-day of the request ({today}) varies; --lang picks the language, else
+day of the request ({today}) varies; the erasure answer names the controller,
+the contact, the supervisory authority and a court (GDPR 12(4)); the real
+erasure answers exactly what its dry run said (no day of a row the erasure
+disposes of given for a row it keeps); --lang picks the language, else
 lethe.yaml's `language`, else English; a language the declarations lack is
 refused (65) and one Lethe does not speak is a usage error (64), before
 anything is erased or exported.
@@ -61,9 +64,11 @@ def expected(name, got):
     equal(got, want, f"{name}: the text is the expected one")
 
 
+dry_answers = {}
 for lang in ("fi", "sv", "en"):
     rc, out, err = run("-c", cfg, "erase", "--subject", "1", "--dry-run", "--lang", lang)
     equal(rc, 0, f"erase --lang {lang} ({err.strip()})")
+    dry_answers[lang] = out
     expected(f"erase.{lang}.txt", out)
     archive = os.path.join(d, f"access-{lang}.zip")
     rc, out, err = run("-c", cfg, "access", "--subject", "1", "--output", archive, "--lang", lang)
@@ -75,12 +80,21 @@ for lang in ("fi", "sv", "en"):
 
 # The three answers differ only in words: the same days and counts.
 texts = {lang: open(os.path.join(DATA, f"erase.{lang}.txt"), encoding="utf-8").read() for lang in ("fi", "sv", "en")}
-digits = {lang: [w for w in t.replace(",", " ").replace("(", " ").split() if any(c.isdigit() for c in w)]
+digits = {lang: [w.strip("().:") for w in t.replace(",", " ").replace("(", " ").split() if any(c.isdigit() for c in w)]
           for lang, t in texts.items()}
 equal(digits["fi"], digits["en"], "fi and en give the same numbers and days")
 equal(digits["sv"], digits["en"], "sv and en give the same numbers and days")
 check("Ott" not in texts["fi"] and "erased" not in texts["fi"] and "kept" not in texts["sv"],
       "no English word in the Finnish or Swedish answer")
+for lang, words in (("fi", ("Rekisterinpitäjä: Testi Oy", "Tietosuojavaltuutetun toimisto, https://tietosuoja.fi",
+                            "tuomioistuimen")),
+                    ("sv", ("Personuppgiftsansvarig: Testi Oy", "Dataombudsmannens byrå", "domstol")),
+                    ("en", ("Controller: Testi Oy, info@testi.example", "Contact: Customer service, info@testi.example",
+                            "lodge a complaint with the supervisory authority", "court (GDPR art. 79)"))):
+    for w in words:
+        check(w in dry_answers[lang], f"the {lang} answer says where to turn: {w!r}")
+check("2033-02-02" not in dry_answers["en"],
+      "the open complaint kept is not given the day of the closed one the erasure deletes")
 
 # lethe.yaml's language is the default; --lang overrides it.
 write(cfg, base_cfg + "language: sv\n")
@@ -89,6 +103,13 @@ equal(rc, 0, "erase with language: sv")
 check(out.startswith("Begäran om radering"), f"lethe.yaml's language is the default: {out[:40]!r}")
 rc, out, err = run("-c", cfg, "erase", "--subject", "1", "--dry-run", "--lang", "en")
 check(out.startswith("Erasure request"), "--lang overrides lethe.yaml")
+archive = os.path.join(d, "access-default.zip")
+rc, out, err = run("-c", cfg, "access", "--subject", "1", "--output", archive)
+equal(rc, 0, f"access with language: sv ({err.strip()})")
+if rc == 0:
+    with zipfile.ZipFile(archive) as z:
+        check(z.read("summary.txt").decode("utf-8").startswith("Personuppgifter som förvaras om dig"),
+              "the access summary follows lethe.yaml's language too")
 
 # A language the declarations lack: refused before anything is done.
 write(cfg, base_cfg)
@@ -110,5 +131,18 @@ check("lethe.yaml:" in err and "no 'sv' texts" in err, f"at lethe.yaml's line: {
 con = sqlite3.connect(db)
 equal(con.execute("SELECT name FROM customers WHERE id = 1").fetchone()[0], "Maija Meikäläinen",
       "nothing was erased by the refused requests")
+con.close()
+
+# The erasure itself answers what its dry run said, but for "dry run".
+write(cfg, base_cfg)
+write(os.path.join(policies, "policies.yaml"), text)
+rc, out, err = run("-c", cfg, "erase", "--subject", "1", "--lang", "fi")
+equal(rc, 0, f"erase --lang fi ({err.strip()})")
+dry = dry_answers["fi"].split("\n")
+dry[0] = dry[0][:dry[0].index(today) + len(today)]
+equal(out, "\n".join(dry), "the erasure answers word for word what its dry run said")
+con = sqlite3.connect(db)
+equal(con.execute("SELECT id FROM complaints WHERE customer_id = 1").fetchall(), [(30,)],
+      "the open complaint is kept, the closed one deleted")
 con.close()
 finish()

@@ -10,7 +10,8 @@ other rules of docs/legal.md say, on real SQLite files, driving the CLI:
   keeps the sales journal entry with its basis and day;
 - an erasure with a paid, undelivered order keeps the name and address the
   delivery needs and says why; an open complaint is kept and says why;
-  the marketing ban keeps no link to the customer;
+  the marketing ban keeps no link to the customer; once delivered and
+  closed, `lethe replay` erases what was kept;
 - an inactive account is pseudonymised, stays (blocked) while a voucher
   refers to it, and is deleted by the run in which its last voucher goes;
 - `check` warns of a table linked to the subject that no rule covers; `plan`
@@ -50,7 +51,13 @@ INSERT INTO customers VALUES
  (2, 'A0000002', 'Eero Seitsemas', 'eero@example.org', '+358 40 222 2222', '{Y - 7}-01-01', '{active}', '{Y - 7}-03-10'),
  (3, 'A0000003', 'Lumi Paketti', 'lumi@example.org', '+358 40 333 3333', '{Y - 1}-01-01', '{active}', '{recent}'),
  (4, 'A0000004', 'Onni Avoin', 'onni@example.org', NULL, '2015-01-01', '{active}', NULL),
- (5, 'A0000005', 'Inka Passiivi', 'inka@example.org', NULL, '2020-01-01', '2021-03-01', '2021-03-01');
+ (5, 'A0000005', 'Inka Passiivi', 'inka@example.org', NULL, '2020-01-01', '2021-03-01', '2021-03-01'),
+ (6, 'A0000006', 'Ville Veto', 'ville@example.org', NULL, '2019-01-01', '2020-01-01', NULL);
+-- 5: a consent never withdrawn, a marketing profile and a ban linked to the
+-- account; 6: a consent withdrawn last year, whose proof outlives the account
+INSERT INTO consents VALUES (1, 5, 'email', '2020-01-01 10:00:00', NULL, 'signup'),
+ (2, 6, 'email', '2019-01-01 10:00:00', '{Y - 1}-06-01 10:00:00', 'signup');
+INSERT INTO marketing_profiles VALUES (1, 5, 'hats', '{recent} 10:00:00');
 INSERT INTO addresses VALUES (1, 3, 'billing', 'Pakettitie 3', '00100', 'Helsinki'),
  (2, 2, 'billing', 'Seiskatie 7', '33100', 'Tampere'), (3, 5, 'billing', 'Hiljainen 5', '90100', 'Oulu');
 INSERT INTO orders VALUES
@@ -80,7 +87,8 @@ INSERT INTO deliveries VALUES (1, 1, 'Posti', 'JJFI1', 'Aino Vouchers', 'Katu 1'
  (3, 3, 'Posti', 'JJFI3', 'Lumi Paketti', 'Pakettitie 3', '00100', NULL);
 INSERT INTO complaints VALUES (1, 3, 3, 'the colour is wrong', '{recent} 10:00:00', NULL),
  (2, 4, NULL, 'never answered', '2016-02-02 10:00:00', NULL);
-INSERT INTO marketing_bans VALUES (1, 3, 'email', '{recent} 11:00:00', 'abcd', NULL);
+INSERT INTO marketing_bans VALUES (1, 3, 'email', '{recent} 11:00:00', 'abcd', NULL),
+ (2, 5, 'sms', '2021-01-01 11:00:00', NULL, 'ef01');
 """)
 con.commit()
 con.close()
@@ -153,7 +161,8 @@ check("rule 'orders-vouchers': 1 row of 'orders' whose clock never started are o
 check("rule 'complaints': 1 row of 'complaints'" in err and "older than 1 year(s)" in err,
       "plan warns of the complaint open since 2016 (not of the recent one)")
 rc, out, err = run("-c", cfg, "status")
-check("rule 'complaints': 1 row" in out + err, "status warns of the stale complaint too")
+check("rule 'complaints': 1 row" in out + err and "rule 'orders-vouchers': 1 row" in out + err,
+      f"status warns of the stale complaint and open order too: {(out + err).strip()[-400:]}")
 
 rc, out, err = run("-c", cfg, "check")
 equal(rc, 0, "check passes the reference policies")
@@ -211,6 +220,25 @@ equal(con.execute("SELECT count(*) FROM complaints WHERE id = 1").fetchone()[0],
       "the open complaint is kept")
 equal(con.execute("SELECT customer_id, email_token FROM marketing_bans WHERE id = 1").fetchone(),
       (None, "abcd"), "the marketing ban stays as a token, without a link to the customer")
+# once the parcel is delivered and the complaint closed, nothing keeps those
+# rows: `lethe replay` completes the erasure (the daily run does not)
+con.execute("UPDATE orders SET status = 'delivered' WHERE id = 3")
+con.execute(f"UPDATE deliveries SET delivered_at = '{recent} 12:00:00' WHERE id = 3")
+con.execute(f"UPDATE complaints SET closed_at = '{recent} 13:00:00' WHERE id = 1")
+con.commit()
+con.close()
+rc, out, err = run("-c", cfg, "replay")
+equal(rc, 0, f"replay after the conditions ended exits 0 ({err.strip()[-200:]})")
+con = sqlite3.connect(db)
+row = con.execute("SELECT name, email FROM customers WHERE id = 3").fetchone()
+check(row is not None and row[0].startswith("tok_") and row[1].startswith("tok_"),
+      f"replay pseudonymises the name and e-mail kept for the delivery: {row}")
+equal([con.execute(q).fetchone()[0] for q in (
+    "SELECT count(*) FROM addresses WHERE customer_id = 3",
+    "SELECT count(*) FROM deliveries WHERE id = 3",
+    "SELECT count(*) FROM complaints WHERE id = 1")], [0, 0, 0],
+      "and deletes the address, the delivered parcel's recipient and the closed complaint")
+equal(con.execute("SELECT count(*) FROM orders WHERE id = 3").fetchone()[0], 1, "the voucher stays")
 con.close()
 
 # --- an inactive account: pseudonymised, blocked by its voucher, then deleted --
@@ -223,10 +251,21 @@ row = con.execute("SELECT email FROM customers WHERE id = 5").fetchone()
 check(row is not None and row[0].startswith("tok_"), f"the inactive account is pseudonymised: {row}")
 equal(con.execute("SELECT count(*) FROM addresses WHERE customer_id = 5").fetchone()[0], 0,
       "its address is gone")
+equal(con.execute("SELECT count(*) FROM consents WHERE customer_id = 5").fetchone()[0], 0,
+      "its consent, never withdrawn, ends with it (no indefinite consent)")
+equal(con.execute("SELECT count(*) FROM marketing_profiles WHERE customer_id = 5").fetchone()[0], 0,
+      "its marketing profile, updated lately, goes with it")
+equal(con.execute("SELECT customer_id, phone_token FROM marketing_bans WHERE id = 2").fetchone(),
+      (None, "ef01"), "its marketing ban stays as a token, the link to the account cut")
+row = con.execute("SELECT email FROM customers WHERE id = 6").fetchone()
+check(row is not None and row[0].startswith("tok_"),
+      f"the account whose withdrawn consent is still proof is pseudonymised, not deleted: {row}")
+equal(con.execute("SELECT count(*) FROM consents WHERE id = 2").fetchone()[0], 1,
+      "the withdrawn consent is kept as proof (3 years)")
 con.close()
 p = plan_at(cfg, today.isoformat())
-check(due(p, "unreferenced-inactive-accounts", "blocked") >= 1,
-      "the pseudonymised account is blocked while its voucher is kept")
+equal(due(p, "unreferenced-inactive-accounts", "blocked"), 2,
+      "the pseudonymised accounts are blocked while a voucher or a consent's proof is kept")
 rc, out, err = run("-c", cfg, "run", "--as-of", "2028-01-01", "--allow-future-as-of",
                    "--allow-clock-jump", "--json")
 equal(rc, 0, f"the run of 2028-01-01 exits 0 ({err.strip()[-300:]})")
@@ -237,6 +276,22 @@ equal(con.execute("SELECT count(*) FROM customers WHERE id = 5").fetchone()[0], 
       "and the pseudonymised account with it, nothing kept referring to it any more")
 equal(con.execute("SELECT count(*) FROM sales_journal WHERE id = 5").fetchone()[0], 1,
       "the books keep their entry (10 years) with the customer number")
+con.close()
+
+# customer 6's withdrawn consent is proof until {Y + 2}-06-01: the account
+# stays blocked until then and goes with the consent in the same run.
+last = f"{Y + 2}-06-01"
+p = plan_at(cfg, last)
+equal((due(p, "consents-after-withdrawal"), due(p, "unreferenced-inactive-accounts", "blocked")), (0, 1),
+      f"on {last} the consent is still proof and keeps its account (blocked)")
+gone = f"{Y + 2}-06-02"
+rc, out, err = run("-c", cfg, "run", "--as-of", max(gone, "2028-01-02"), "--allow-future-as-of",
+                   "--allow-clock-jump")
+equal(rc, 0, f"the run after the consent's proof exits 0 ({err.strip()[-300:]})")
+con = sqlite3.connect(db)
+equal([con.execute(f"SELECT count(*) FROM {t} WHERE {c} = 6").fetchone()[0]
+       for t, c in (("consents", "customer_id"), ("customers", "id"))], [0, 0],
+      "the consent's proof and then the account are deleted")
 con.close()
 
 rc, out, err = run("-c", cfg, "verify")

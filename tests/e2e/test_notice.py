@@ -1,5 +1,5 @@
 """`lethe notice` on the reference policies: the Finnish privacy notice names
-every category, recipient, source, security measure, right and cookie of the
+every purpose, category, recipient, source, security measure, right and cookie of the
 seed notice (the list in data/seed_notice_terms.txt, taken from
 /work/shared/seed/rekisteriseloste.txt), brought up to date (GDPR, the
 Tietosuojavaltuutettu, no henkilötietolaki); Markdown and HTML say the same
@@ -87,6 +87,22 @@ for form, text in (("md", fi_md), ("html", fi_html)):
                  "kirjanpitolaki 1336/1997 2 luku 10 §", "vakiosopimuslausekkeisiin"):
         check(must in low, f"fi {form}: the notice says {must!r}")
 
+# Every holding outside the register the review named is declared with its
+# purpose, legal basis and period; the cookie texts and the analytics rule
+# cite 917/2014 205 §.
+en_md = md_text(notice("--lang", "en"))
+outside = en_md.split("## Data not kept in this register\n", 1)[-1].split("\n## ", 1)[0]
+for name in ("Data required by partnership agreements", "Offers made to a customer",
+             "Names and addresses of free-magazine recipients", "Printouts", "Google Analytics data",
+             "Facebook Pixel data", "Chat messages on the chat service's servers", "Cookie consents"):
+    line = next((l for l in outside.split("\n") if l.startswith(f"- **{name}")), "")
+    check(re.search(r"Purpose: .+, [a-z ]+ \(GDPR art\. 6\(1\)\([a-f]\)\)\. How long: \S", line),
+          f"outside the register: {name!r} with purpose, basis and period ({line[:120]!r})")
+cookies = en_md.split("## Cookies\n", 1)[-1].split("\n## ", 1)[0]
+check("917/2014 205 §" in cookies, "the cookie section cites Laki sähköisen viestinnän palveluista 205 §")
+check(re.search(r"^- 14 months, then masked \(Laki sähköisen viestinnän palveluista 917/2014 205 §", en_md, re.M),
+      "the web analytics rule cites 205 §")
+
 # Every recipient in every language, with the language's own headings.
 for lang, heading in (("sv", "Register- och dataskyddsbeskrivning"), ("en", "Privacy notice")):
     for fmt in ("md", "html"):
@@ -106,6 +122,9 @@ for m in re.finditer(r"^  - name: ([a-z0-9-]+)$", "".join(
     check(f"rule {m.group(1)}," in record, f"the record names rule {m.group(1)}")
 check("Technical and organisational security measures" in record, "the record names the security measures")
 check("10 years from the end of the financial year, then deleted" in record, "the record gives periods")
+record_html = html_text(notice("--record", "--lang", "fi", "--format", "html"))
+check("sales-journal" in record_html and "Kirjanpitolaki 1336/1997 2 luku 10 §" in record_html,
+      "the record in HTML (Finnish) names the rules and their statutes")
 
 # --output replaces a file; lethe.yaml's language is the default.
 out = os.path.join(d, "notice.html")
@@ -135,6 +154,12 @@ text = text.replace("      basis: contract\n", "      basis: [contract, consent]
 text = text.replace("      purpose: analytics\n      criteria:", "      purpose: analysis\n      criteria:", 1)
 text = text.replace("tables: [chat_transcripts, feedback]", "tables: [chat_transcripts]")
 write(path, text)
+service = os.path.join(bad, "40-service.yaml")
+stext = open(service, encoding="utf-8").read()
+lines_s = stext.split("\n")
+start = lines_s.index("  - name: complaints")
+kb_line = start + lines_s[start:].index("    kept_because:") + 2  # its first text's line, 1-based
+write(service, stext.replace("      sv: din reklamation fortfarande behandlas (ett rättsligt anspråk kan följa)\n", "", 1))
 rc, out, err = run("notice", "--policies", bad, "--output", os.path.join(d, "never.md"))
 equal(rc, 65, f"notice refuses faulty declarations ({err.strip()})")
 check(not os.path.exists(os.path.join(d, "never.md")), "nothing is written")
@@ -148,6 +173,8 @@ rc, _, err = run("demo", shop, "--customers", "20", "--policies", bad)
 rc, _, err = run("-c", os.path.join(shop, "lethe.yaml"), "check")
 equal(rc, 65, "check reports the same faults")
 check("missing the 'sv' translation" in err and "one legal basis per purpose" in err, f"check: {err}")
+check(f"40-service.yaml:{kb_line}:7: rule 'complaints': 'kept_because' has no 'sv' text" in err,
+      f"check: a kept_because without its Swedish text is a fault at its line: {err}")
 
 # Declared text is text, never markup: escaped in HTML and in Markdown.
 odd = os.path.join(d, "odd")
