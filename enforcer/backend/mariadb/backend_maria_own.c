@@ -64,6 +64,9 @@ static const char *const create_sql[] = {
 	"kind VARCHAR(40) NOT NULL, subject_digest VARCHAR(255) NOT NULL, received VARCHAR(40) NOT "
 	"NULL, deadline VARCHAR(40) NOT NULL, answered_at VARCHAR(40), extended_until VARCHAR(40), "
 	"extension_reason TEXT)" OWN_TABLE,
+	"CREATE TABLE IF NOT EXISTS lethe_erasures_open (subject VARCHAR(500) NOT NULL, subject_type "
+	"INT NOT NULL, erasure BIGINT NOT NULL, contact VARCHAR(128), since VARCHAR(40) NOT NULL, "
+	"PRIMARY KEY (subject, subject_type))" OWN_TABLE,
 	NULL
 };
 

@@ -41,6 +41,9 @@ static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS lethe.lethe_requests (id bigserial PRIMARY KEY, kind text NOT NULL, "
 	"subject_digest text NOT NULL, received text NOT NULL, deadline text NOT NULL, "
 	"answered_at text, extended_until text, extension_reason text);"
+	"CREATE TABLE IF NOT EXISTS lethe.lethe_erasures_open (subject text NOT NULL, "
+	"subject_type int NOT NULL, erasure bigint NOT NULL, contact text, since text NOT NULL, "
+	"PRIMARY KEY (subject, subject_type));"
 	"INSERT INTO lethe.schema_version SELECT 1 WHERE NOT EXISTS "
 	"(SELECT 1 FROM lethe.schema_version);";
 
