@@ -17,7 +17,8 @@ engine (lethe_engines.py), on the reference shop:
   contact digests, no new request), and says so in its output; C is not
   touched and a warning says why, without the key; `lethe verify` passes.
 - The run after that finishes nothing again; erasing C again (an operator's
-  decision) disposes of its rows at once and closes it."""
+  decision) disposes of its rows at once and closes it. `lethe status`
+  counts the open erasures throughout."""
 import datetime
 import json
 import os
@@ -95,6 +96,14 @@ def state():
     }
 
 
+def open_erasures():
+    rc, out, err = lethe("status", "--json")
+    return json.loads(out)["open_erasures"]["count"] if out.strip() else f"status failed: {err}"
+
+
+equal(open_erasures(), 3, "status counts three open erasures")
+rc, out, err = lethe("status")
+check("erasures:  3 open since" in out, f"and says so: {out}")
 held = state()
 equal(held["names"], [names[A], names[B], names[C]], "the kept names are there after the erasures")
 equal((held["deliveries"], held["complaint"]), ("2", "1"), "the parcels on their way and the open complaint are kept")
@@ -154,6 +163,7 @@ subjects = subprocess.run(["git", "-C", evidence, "log", "--format=%s", "main"],
                           text=True, check=True).stdout.splitlines()
 check(sum(" finish " in s for s in subjects) == 4,
       f"their commits say 'finish' (intent and completion of each): {subjects[:6]}")
+equal(open_erasures(), 1, "one erasure is still open (C's)")
 rc, out, err = lethe("verify")
 equal(rc, 0, f"lethe verify passes {out.strip()[-200:]} {err.strip()[-200:]}")
 
@@ -169,4 +179,5 @@ equal((state()["deliveries"], state()["names"][2].startswith("tok_")), ("0", Tru
 rc, out, err = lethe("run", "--json")
 equal(json.loads(out)["erasures_finished"] if rc == 0 else None, [],
       "and nothing is left open after it")
+equal(open_erasures(), 0, "status counts none open")
 finish()
