@@ -76,11 +76,20 @@ int lethe_record_digest_path(char **out, const char *run_id, const char *rule)
 	return 0;
 }
 
-const char *lethe_record_run_label(const char *request, int64_t replay_of)
+const char *lethe_record_run_label(const char *request, int64_t replay_of, int64_t completes)
 {
 	if (!request)
 		return "run";
+	if (completes > 0)
+		return "finish";
 	return replay_of > 0 ? "replay" : request;
+}
+
+const char *lethe_record_intent_label(const json_t *intent)
+{
+	return lethe_record_run_label(json_string_value(json_object_get(intent, "request")),
+				      json_integer_value(json_object_get(intent, "replay_of")),
+				      json_integer_value(json_object_get(intent, "completes")));
 }
 
 int lethe_record_message(char **out, lethe_record_kind k, int64_t seq, const char *label,
@@ -230,6 +239,7 @@ json_t *lethe_record_intent(const lethe_record_intent_info *in)
 	    (in->received && (json_object_set_new(o, "received", json_string(in->received)) < 0 ||
 			      json_object_set_new(o, "answered", json_string(in->as_of)) < 0)) ||
 	    (in->replay_of > 0 && json_object_set_new(o, "replay_of", json_integer(in->replay_of)) < 0) ||
+	    (in->completes > 0 && json_object_set_new(o, "completes", json_integer(in->completes)) < 0) ||
 	    (in->by && json_object_set_new(o, "by", json_string(in->by)) < 0)) {
 		json_decref(o);
 		return NULL;

@@ -22,6 +22,7 @@
 #include "lethe/error.h"
 #include "lethe/plan.h"
 #include "lethe/proof.h"
+#include "lethe/record.h"
 #include "lethe/report.h"
 #include "lethe/verify.h"
 #include "util.h"
@@ -91,7 +92,7 @@ static const char *commit_state(int vrc, const lethe_verify_report *rep, const l
 	return "ok";
 }
 
-/* run_id -> "run", "erasure" or "replay", from the intents. */
+/* run_id -> "run", "erasure", "replay" or "finish", from the intents. */
 static json_t *run_labels(const lethe_evidence_findings *f)
 {
 	json_t *labels = json_object();
@@ -101,8 +102,7 @@ static json_t *run_labels(const lethe_evidence_findings *f)
 
 		if (lethe_found_is(&f->records[i], "intent") && str(r, "run_id"))
 			json_object_set_new(labels, str(r, "run_id"),
-					    json_string(json_object_get(r, "replay_of") ? "replay" :
-							str(r, "request") ? "erasure" : "run"));
+					    json_string(lethe_record_intent_label(r)));
 	}
 	return labels;
 }
@@ -270,7 +270,8 @@ typedef struct {
 } request_walk;
 
 /* Who answered each request the evidence names: an erasure's intent (not a
- * replay's) or an export, with `by`, by kind, full subject digest and day. */
+ * replay's, nor a run's finishing of it) or an export, with `by`, by kind,
+ * full subject digest and day. */
 static json_t *answers_by(const lethe_evidence_findings *f)
 {
 	json_t *map = json_object();
@@ -278,7 +279,7 @@ static json_t *answers_by(const lethe_evidence_findings *f)
 	for (size_t i = 0; map && i < f->nrecords; i++) {
 		const json_t *r = f->records[i].record;
 		int erasure = lethe_found_is(&f->records[i], "intent") && str(r, "request") &&
-			      !json_object_get(r, "replay_of");
+			      !json_object_get(r, "replay_of") && !json_object_get(r, "completes");
 		char *k = NULL;
 
 		if (!str(r, "by") || !str(r, "subject") || !str(r, "answered") ||

@@ -119,6 +119,11 @@ const char *lethe_runlog_id(const lethe_runlog *rl)
 	return rl->run_id;
 }
 
+int64_t lethe_runlog_intent_seq(const lethe_runlog *rl)
+{
+	return rl->intent_seq;
+}
+
 /* The action a rule applies in this run: an erasure applies each rule's
  * erasure action (lethe_plan_action, lethe_rule_erasure_action), a run its
  * normal one. The records
@@ -199,13 +204,15 @@ int lethe_runlog_intent(void *ctx, const lethe_plan *plan)
 					   .request = env->request, .subject = env->subject_digest,
 					   .contact = env->subject_contact,
 					   .received = env->received,
-					   .replay_of = env->replay_of, .policy = policy,
+					   .replay_of = env->replay_of,
+					   .completes = env->completes, .policy = policy,
 					   .by = env->by,
 					   .approval = env->approval_seq,
 					   .plan_sha256 = env->plan_sha256,
 					   .plan_as_of = env->plan_as_of,
 					   .rules = rules })),
-			   &f, lethe_record_run_label(env->request, env->replay_of), rl->run_id);
+			   &f, lethe_record_run_label(env->request, env->replay_of, env->completes),
+			   rl->run_id);
 	if (rc == 0)
 		rl->intent_seq = seq + 1;
 	lethe_test_crash_point("after-intent");
@@ -431,7 +438,8 @@ int lethe_runlog_complete(lethe_runlog *rl, const lethe_plan *result, const leth
 		first = strdup(lethe_error_last());
 	}
 	lethe_test_crash_point("before-completion");
-	rc = record_end(rl->env, lethe_record_run_label(rl->env->request, rl->env->replay_of),
+	rc = record_end(rl->env, lethe_record_run_label(rl->env->request, rl->env->replay_of,
+							rl->env->completes),
 			rl->run_id, rl->intent_seq, day, rl->started_at,
 			failed ? "failed" : "completed", rules, w);
 	json_decref(rules);
@@ -472,9 +480,7 @@ int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env)
 		    /* a run killed before its residue work: the record says so */
 		    (rc = lethe_dispose_owed_warning(&owed, env->be)) == 0) {
 			/* labelled as the interrupted run's intent, not as this one */
-			rc = record_end(env, lethe_record_run_label(
-						json_string_value(json_object_get(last, "request")),
-						json_integer_value(json_object_get(last, "replay_of"))),
+			rc = record_end(env, lethe_record_intent_label(last),
 					run_id, seq, as_of, at, found ? "recovered" : "aborted",
 					json_object_get(last, "rules"), &owed);
 			*what = found ? LETHE_RECOVER_COMPLETED : LETHE_RECOVER_ABORTED;

@@ -176,14 +176,42 @@ void lethe_site_push(lethe_site *s, lethe_warnings *warnings)
 	free(why);
 }
 
+/* The run log's hooks, and what the caller does once the intent is
+ * recorded and before the first batch (an erasure's open entry). */
+typedef struct {
+	lethe_runlog *rl;
+	int (*after_intent)(void *ctx, int64_t seq, const lethe_plan *plan);
+	void *ctx;
+} hooks;
+
+static int intent_hook(void *ctx, const lethe_plan *plan)
+{
+	hooks *h = ctx;
+	int rc = lethe_runlog_intent(h->rl, plan);
+
+	if (rc == 0 && h->after_intent)
+		rc = h->after_intent(h->ctx, lethe_runlog_intent_seq(h->rl), plan);
+	return rc;
+}
+
+static int batch_hook(void *ctx, const lethe_rule *rule, const lethe_value *keys,
+		      const unsigned char *applied, size_t n, int64_t changed)
+{
+	return lethe_runlog_batch(((hooks *)ctx)->rl, rule, keys, applied, n, changed);
+}
+
 /* The disposal under env (NULL: a dry run), recorded by a run log when
- * env is set: intent, batches, completion, push. */
+ * env is set: intent, batches, completion, push. h: after_intent, or NULL. */
 static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
 		   lethe_dispose_options *o, const lethe_runlog_env *env,
-		   void (*phase)(void *ctx, const char *phase))
+		   void (*phase)(void *ctx, const char *phase), hooks *h)
 {
+	hooks none = { 0 };
 	lethe_runlog *rl = NULL;
 	int rc;
+
+	if (!h)
+		h = &none;
 
 	*out = NULL;
 	o->dry_run = env == NULL;
@@ -193,9 +221,10 @@ static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
 		if ((rc = lethe_runlog_new(&rl, env, o->as_of)) < 0)
 			return rc;
 		o->pseudonym_key = s->pseudonym_key;
-		o->intent_hook = lethe_runlog_intent;
-		o->batch_hook = lethe_runlog_batch;
-		o->hook_ctx = rl;
+		h->rl = rl;
+		o->intent_hook = intent_hook;
+		o->batch_hook = batch_hook;
+		o->hook_ctx = h;
 	}
 	rc = lethe_dispose(out, warnings, s->be, s->policy, o);
 	if (rl && *out) {
@@ -255,7 +284,7 @@ int lethe_site_run(lethe_plan **result, lethe_warnings *warnings, lethe_site *s,
 		env.plan_as_of = plan_day;
 	}
 	return dispose(result, warnings, s, &o, s->flags & LETHE_SITE_WRITE ? &env : NULL,
-		       opts->phase);
+		       opts->phase, NULL);
 }
 
 /* The subject's contact values join the suppression list, in a transaction
@@ -278,18 +307,70 @@ static int suppress(lethe_site *s, const lethe_subject *subject)
 	return rc;
 }
 
+/* An erasure's entry in the register of open erasures (lethe/backend.h),
+ * written once its intent is recorded and before its first batch, from the
+ * plan the intent records: open while the plan holds rows of the subject
+ * (legal holds, keep_while), closed otherwise. A run finishing the erasure
+ * keeps the entry as the erasure wrote it until nothing is held. */
+typedef struct {
+	lethe_site *s;
+	const lethe_subject *subject;
+	const char *contact;     /* lethe_subject_identity, or NULL */
+	int64_t replay_of, completes;
+	lethe_day as_of;
+} open_entry;
+
+static int64_t held_rows(const lethe_plan *p)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		n += p->rules[i].held;
+	return n;
+}
+
+static int record_open(void *ctx, int64_t seq, const lethe_plan *plan)
+{
+	open_entry *e = ctx;
+	char since[11];
+	int held = held_rows(plan) > 0, rc;
+
+	if (held && e->completes > 0)
+		return 0;
+	lethe_day_format(e->as_of, since);
+	if ((rc = lethe_backend_begin(e->s->be)) < 0)
+		return rc;
+	rc = held ? lethe_backend_erasure_open(e->s->be, &(lethe_open_erasure){
+				.subject = e->subject->value, .contact = e->contact, .since = since,
+				.erasure = e->replay_of > 0 ? e->replay_of : seq })
+		  : lethe_backend_erasure_close(e->s->be, &e->subject->value);
+	if (rc == 0)
+		return lethe_backend_commit(e->s->be);
+	lethe_backend_rollback(e->s->be);
+	return rc;
+}
+
+int lethe_site_erase(lethe_plan **done, lethe_warnings *warnings, lethe_site *s,
+		     const lethe_subject *subject, lethe_day as_of, int64_t replay_of)
+{
+	return lethe_site_erase_as(done, warnings, s, subject, as_of, replay_of, 0);
+}
+
 /* The evidence's subject digest is lethe_subject_digest of the key's typed
  * value, so replay finds the subject again by the same digest; its contact
  * digest is lethe_subject_identity of the row before the erasure, so replay
  * can tell that person from another given the same key since. */
-int lethe_site_erase(lethe_plan **done, lethe_warnings *warnings, lethe_site *s,
-		     const lethe_subject *subject, lethe_day as_of, int64_t replay_of)
+int lethe_site_erase_as(lethe_plan **done, lethe_warnings *warnings, lethe_site *s,
+			const lethe_subject *subject, lethe_day as_of, int64_t replay_of,
+			int64_t completes)
 {
 	lethe_dispose_options o = { 0 };
 	lethe_plan_scope scope = { 0 };
 	lethe_runlog_env env = lethe_site_env(s);
 	char digest[LETHE_DIGEST_SIZE], contact[LETHE_DIGEST_SIZE], received[11];
 	int rc, identified = 0, write = (s->flags & LETHE_SITE_WRITE) != 0;
+	open_entry entry = { s, subject, NULL, replay_of, completes, as_of };
+	hooks h = { .after_intent = record_open, .ctx = &entry };
 
 	*done = NULL;
 	if ((rc = lethe_plan_scope_init(&scope, s->policy, &subject->value, 1)) < 0)
@@ -307,17 +388,20 @@ int lethe_site_erase(lethe_plan **done, lethe_warnings *warnings, lethe_site *s,
 		env.subject_digest = digest;
 		env.subject_contact = identified ? contact : NULL;
 		env.replay_of = replay_of;
+		env.completes = completes;
 		env.by = s->actor;
-		/* a replay answers no new request */
-		if (replay_of <= 0) {
+		entry.contact = env.subject_contact;
+		/* a replay, or a run finishing an erasure, answers no new request
+		 * and finds the contact values on the list already */
+		if (replay_of <= 0 && completes <= 0) {
 			if ((rc = lethe_site_request_received(s, "erasure", digest, as_of, received)) < 0)
 				goto out;
 			env.received = received;
 		}
-		if ((rc = suppress(s, subject)) < 0)
+		if (completes <= 0 && (rc = suppress(s, subject)) < 0)
 			goto out;
 	}
-	rc = dispose(done, warnings, s, &o, write ? &env : NULL, NULL);
+	rc = dispose(done, warnings, s, &o, write ? &env : NULL, NULL, write ? &h : NULL);
 	if (rc == 0 && env.received &&
 	    lethe_site_request_answer(s, "erasure", digest, received, as_of) < 0)
 		rc = lethe_warnings_add(warnings, "the request was not registered: %s",

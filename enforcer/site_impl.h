@@ -41,6 +41,12 @@ lethe_runlog_env lethe_site_env(const lethe_site *site);
 struct lethe_planfile;
 int lethe_site_plan_required(lethe_site *s, const struct lethe_planfile *pf, lethe_day as_of);
 
+/* lethe_site_erase, also for a run finishing the erasure whose intent has
+ * seq `completes` (> 0): recorded with completes, answering no request. */
+int lethe_site_erase_as(lethe_plan **done, lethe_warnings *warnings, lethe_site *s,
+			const lethe_subject *subject, lethe_day as_of, int64_t replay_of,
+			int64_t completes);
+
 /* Push to evidence.remote when configured; a failure is a warning. */
 void lethe_site_push(lethe_site *site, lethe_warnings *warnings);
 

@@ -344,6 +344,17 @@ static int request_warning(void *ctx, const lethe_request *r)
 				  (int)(d - st->as_of));
 }
 
+/* The erasures still open (lethe/backend.h), oldest first. */
+static int count_open(void *ctx, const lethe_open_erasure *e)
+{
+	lethe_status *st = ctx;
+
+	if (e->since && (!st->open_since[0] || strcmp(e->since, st->open_since) < 0))
+		snprintf(st->open_since, sizeof(st->open_since), "%s", e->since);
+	st->open_erasures++;
+	return 0;
+}
+
 static int read_history(lethe_status *st, lethe_evidence *ev, lethe_backend *be)
 {
 	walk_ctx w = { .ev = ev, .st = st };
@@ -355,6 +366,8 @@ static int read_history(lethe_status *st, lethe_evidence *ev, lethe_backend *be)
 		rc = read_holds(st, be, &w);
 	if (rc == 0)
 		rc = lethe_backend_requests(be, request_warning, st);
+	if (rc == 0)
+		rc = lethe_backend_erasures_open(be, count_open, st);
 	walk_free(&w);
 	return rc;
 }
@@ -551,12 +564,16 @@ int lethe_status_to_json(char **out, const lethe_status *st)
 		}
 	}
 	lethe_day_format(st->as_of, day);
-	root = json_pack("{s:s, s:o, s:I, s:I, s:I, s:o*, s:o, s:b, s:o, s:o*}", "as_of", day,
+	root = json_pack("{s:s, s:o, s:I, s:I, s:I, s:o*, s:o, s:b, s:o, s:{s:I, s:o}, s:o*}",
+			 "as_of", day,
 			 "last_run", last_json(&st->last), "due_now", (json_int_t)sum[0],
 			 "due_in_7_days", (json_int_t)sum[1], "due_in_30_days", (json_int_t)sum[2],
 			 "rules", rules, "unpushed",
 			 st->unpushed < 0 ? json_null() : json_integer(st->unpushed),
-			 "evidence_behind", st->evidence_behind, "holds", holds_json(st), "warnings", strings_json(&st->warnings));
+			 "evidence_behind", st->evidence_behind, "holds", holds_json(st),
+			 "open_erasures", "count", (json_int_t)st->open_erasures, "oldest_since",
+			 st->open_since[0] ? json_string(st->open_since) : json_null(),
+			 "warnings", strings_json(&st->warnings));
 	if (!root || !(text = json_dumps(root, JSON_INDENT(2)))) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lethe/error.h"
+#include "lethe/record.h"
 #include "verify_impl.h"
 
 typedef struct {
@@ -311,18 +312,13 @@ static int check_rules(record *r, json_t *rec, int completion, int aborted, cons
 	return 0;
 }
 
-/* What the run's commit subjects call it: "run" for lethe run, "erasure" or
- * "replay" (an erasure with replay_of) for lethe erase and lethe replay. */
+/* What the run's commit subjects call it (lethe_record_intent_label): "run"
+ * for lethe run, "erasure", "replay" (an erasure with replay_of) or "finish"
+ * (with completes) for lethe erase, lethe replay and a run finishing an
+ * erasure. */
 static void intent_label(char out[16], json_t *rec)
 {
-	const char *request = json_string_value(json_object_get(rec, "request"));
-
-	if (!request)
-		snprintf(out, 16, "run");
-	else if (!strcmp(request, "erasure") && json_object_get(rec, "replay_of"))
-		snprintf(out, 16, "replay");
-	else
-		snprintf(out, 16, "%s", request);
+	snprintf(out, 16, "%s", lethe_record_intent_label(rec));
 }
 
 /* A request's optional received and answered days (GDPR 12(3)), dates only. */
@@ -361,8 +357,12 @@ static int check_request(record *r, json_t *rec)
 	    shaped(r, NULL, rec, "", "subject", "hex64") < 0 ||
 	    (json_object_get(rec, "contact") && shaped(r, NULL, rec, "", "contact", "hex64") < 0) ||
 	    check_request_dates(r, rec) < 0 || check_by(r, rec) < 0 ||
-	    (json_object_get(rec, "replay_of") && count(r, NULL, rec, "", "replay_of") < 0))
+	    (json_object_get(rec, "replay_of") && count(r, NULL, rec, "", "replay_of") < 0) ||
+	    (json_object_get(rec, "completes") && count(r, NULL, rec, "", "completes") < 0))
 		return LETHE_EVERIFY;
+	if (json_object_get(rec, "replay_of") && json_object_get(rec, "completes"))
+		return verify_fail(r->s, "%s: an erasure is a replay or finishes another, not both",
+				   r->path);
 	return 0;
 }
 

@@ -497,6 +497,46 @@ int lethe_backend_holds(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold
 	return be->ops->holds(be, cb, ctx);
 }
 
+int lethe_backend_erasure_open(lethe_backend *be, const lethe_open_erasure *e)
+{
+	if (!be || !e || e->subject.type == LETHE_VALUE_NULL)
+		return lethe_error_set(LETHE_ESOFTWARE, "open erasure: missing argument");
+	return be->ops->erasure_open(be, e);
+}
+
+int lethe_backend_erasure_close(lethe_backend *be, const lethe_value *subject)
+{
+	if (!be || !subject)
+		return lethe_error_set(LETHE_ESOFTWARE, "close erasure: missing argument");
+	return be->ops->erasure_close(be, subject);
+}
+
+int lethe_backend_erasures_open(lethe_backend *be,
+				int (*cb)(void *ctx, const lethe_open_erasure *e), void *ctx)
+{
+	if (!be || !cb)
+		return lethe_error_set(LETHE_ESOFTWARE, "open erasures: missing argument");
+	return be->ops->erasures_open(be, cb, ctx);
+}
+
+void lethe_value_from_typed_text(lethe_value *out, const char *text, int type)
+{
+	*out = (lethe_value){ .type = LETHE_VALUE_NULL };
+	if (!text)
+		return;
+	if (type == LETHE_VALUE_INTEGER) {
+		out->type = LETHE_VALUE_INTEGER;
+		out->i = strtoll(text, NULL, 10);
+	} else if (type == LETHE_VALUE_REAL) {
+		out->type = LETHE_VALUE_REAL;
+		out->r = strtod(text, NULL);
+	} else {
+		out->type = LETHE_VALUE_TEXT;
+		out->s = text;
+		out->len = strlen(text);
+	}
+}
+
 int lethe_backend_request_put(int64_t *id, lethe_backend *be, const lethe_request *r)
 {
 	if (!be || !r || !id)

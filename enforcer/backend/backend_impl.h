@@ -60,6 +60,10 @@ struct lethe_backend_ops {
 	int (*holds)(lethe_backend *be, int (*cb)(void *ctx, const lethe_hold *h), void *ctx);
 	int (*request_put)(int64_t *id, lethe_backend *be, const lethe_request *r);
 	int (*requests)(lethe_backend *be, int (*cb)(void *ctx, const lethe_request *r), void *ctx);
+	int (*erasure_open)(lethe_backend *be, const lethe_open_erasure *e);
+	int (*erasure_close)(lethe_backend *be, const lethe_value *subject);
+	int (*erasures_open)(lethe_backend *be, int (*cb)(void *ctx, const lethe_open_erasure *e),
+			     void *ctx);
 	int (*time_limit)(lethe_backend *be, int64_t seconds);
 	int (*pin_schema)(lethe_backend *be);
 	int (*change_triggers)(lethe_backend *be, const lethe_change *c,

@@ -5,7 +5,10 @@
  * signed plan that are still due (lethe/planfile.h). Once the site is open,
  * every run ends with one summary line (run id, sequence, commit, totals,
  * result) and, with --prometheus, a metrics file (cli_run_report.c), whether
- * it succeeded or not.
+ * it succeeded or not. After its own disposal a run finishes the erasures
+ * that kept rows while a condition or a legal hold held, once those rows are
+ * due (lethe_site_finish_erasures): each is an erasure of its own in the
+ * evidence, and a line of the output ("erasures_finished" in JSON).
  *
  * Exit status: 0 done; 65 invalid clocks were found (the rest was disposed)
  * or a rule exceeded the cap (nothing was disposed); 75 another run holds the
@@ -161,8 +164,57 @@ static int open_site(lethe_site **site, const lethe_cli_opts *opts, const run_ar
 	return 0;
 }
 
-/* The result as JSON on stdout, with the run's record. 0 or the exit status. */
-static int print_json(const lethe_plan *result, const cli_run_record *rec, int dry_run, int status)
+/* The erasures the run finished (lethe_site_finish_erasures), for the
+ * output: [{erasure, since, disposed, rules, still_open, skipped}]. */
+typedef struct {
+	const lethe_cli_opts *opts;
+	json_t *list;
+} finish_ctx;
+
+static int finished(void *ctx, const lethe_site_finished *f, const lethe_warnings *w)
+{
+	finish_ctx *c = ctx;
+	json_t *rules = json_object();
+	int64_t n = 0;
+
+	cli_warnings(c->opts, w);
+	for (size_t i = 0; f->plan && i < f->plan->nrules; i++)
+		if (f->plan->rules[i].due) {
+			n += f->plan->rules[i].due;
+			json_object_set_new(rules, f->plan->rules[i].rule->name,
+					    json_integer(f->plan->rules[i].due));
+		}
+	json_array_append_new(c->list, json_pack("{s:I, s:s, s:I, s:o, s:b, s:b}", "erasure",
+						 (json_int_t)f->erasure, "since", f->since,
+						 "disposed", (json_int_t)n, "rules", rules,
+						 "still_open", f->open, "skipped", f->skipped));
+	return 0;
+}
+
+static void print_finished(const json_t *list, int dry_run)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(list, i, o) {
+		json_int_t n = json_integer_value(json_object_get(o, "disposed"));
+
+		printf("erasure %08" PRId64 " of %s: ", (int64_t)json_integer_value(
+			       json_object_get(o, "erasure")), json_string_value(json_object_get(o, "since")));
+		if (json_is_true(json_object_get(o, "skipped")))
+			printf("not finished: the subject is not the person erased\n");
+		else
+			printf("%s %" PRId64 " row%s kept while a condition held%s\n",
+			       dry_run ? "would dispose of" : "disposed of", (int64_t)n, n == 1 ? "" : "s",
+			       json_is_true(json_object_get(o, "still_open")) ?
+			       "; other rows are still held" : "; the erasure is finished");
+	}
+}
+
+/* The result as JSON on stdout, with the run's record and the erasures it
+ * finished. 0 or the exit status. */
+static int print_json(const lethe_plan *result, const cli_run_record *rec, int dry_run, int status,
+		      json_t *finished_list)
 {
 	char *text = NULL;
 	json_t *root;
@@ -172,7 +224,9 @@ static int print_json(const lethe_plan *result, const cli_run_record *rec, int d
 		return cli_fail(rc);
 	root = json_loads(text, 0, NULL);
 	free(text);
-	if (!root || cli_run_json_add(root, rec, dry_run, status) < 0) {
+	if (!root || cli_run_json_add(root, rec, dry_run, status) < 0 ||
+	    json_object_set(root, "erasures_finished", finished_list ? finished_list :
+			    json_array()) < 0) {
 		json_decref(root);
 		cli_error("run: out of memory");
 		return 70;
@@ -212,6 +266,8 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_site *site = NULL;
 	cli_register r = { 0 };
 	cli_run_record rec = { 0 };
+	finish_ctx fc = { opts, json_array() };
+	size_t still_open = 0;
 	int64_t seq_before = 0;
 	int status, rc;
 
@@ -252,17 +308,24 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 		cli_run_record_read(&rec, lethe_site_evidence(site), seq_before);
 	if (rc < 0) {
 		if (a.json && result)
-			print_json(result, &rec, a.dry_run, status);
+			print_json(result, &rec, a.dry_run, status, NULL);
 		goto report;
 	}
 	for (size_t i = 0; i < result->nrules; i++)
 		if (result->rules[i].invalid)
 			status = 65;
+	/* then the erasures whose kept rows are due now, each recorded on its own */
+	if ((rc = lethe_site_finish_erasures(&still_open, site, o.as_of, finished, &fc)) < 0)
+		status = cli_fail(rc);
+	else if (still_open)
+		cli_log(opts, CLI_INFO, "%zu erasure%s still keep%s rows while a condition or a legal "
+			"hold holds", still_open, still_open == 1 ? "" : "s", still_open == 1 ? "s" : "");
 	if (a.json) {
-		if ((rc = print_json(result, &rec, a.dry_run, status)))
+		if ((rc = print_json(result, &rec, a.dry_run, status, fc.list)))
 			status = rc;
 	} else {
 		cli_print_plan(result, a.dry_run ? "DUE" : "DISPOSED");
+		print_finished(fc.list, a.dry_run);
 	}
 	cli_warn_invalid(opts, result);
 report:
@@ -270,6 +333,7 @@ report:
 	if (a.prometheus && (rc = write_metrics(&a, &r, site, &rec, result, status)) && !status)
 		status = rc;
 out:
+	json_decref(fc.list);
 	lethe_plan_free(result);
 	lethe_warnings_free(&warnings);
 	lethe_site_free(site);

@@ -72,6 +72,11 @@ static void print_text(const lethe_status *st, const lethe_config *cfg)
 			printf(" (record %08" PRId64 ")", h->record);
 		printf("\n");
 	}
+	if (st->open_erasures)
+		printf("erasures:  %zu open since %s: rows kept while a condition or a legal hold "
+		       "holds; the daily run finishes them\n", st->open_erasures, st->open_since);
+	else
+		printf("erasures:  none open\n");
 	printf("warnings:  %s\n", st->warnings.count ? "" : "none");
 	for (size_t i = 0; i < st->warnings.count; i++)
 		printf("  - %s\n", st->warnings.items[i]);

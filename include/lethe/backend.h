@@ -490,6 +490,33 @@ int lethe_backend_request_put(int64_t *id, lethe_backend *be, const lethe_reques
 int lethe_backend_requests(lethe_backend *be, int (*cb)(void *ctx, const lethe_request *r),
 			   void *ctx);
 
+/* --- erasures kept open (lethe_erasures_open) -----------------------------------
+ * An erasure that kept some of its subject's rows under a legal hold or while
+ * a rule's keep_while held is open until those rows can go: each `lethe run`
+ * finishes the open erasures whose rows became due (lethe_site_finish_erasures).
+ * The register keeps the subject's key here, beside the rows of the subject
+ * it still holds, and forgets it once nothing is held any more. One entry per
+ * subject key. */
+
+typedef struct {
+	lethe_value subject;     /* the subject's key, typed as lethe_subject_find types it */
+	int64_t erasure;         /* the seq of the erasure's intent (the first one) */
+	const char *contact;     /* lethe_subject_identity at the erasure (hex), or NULL */
+	const char *since;       /* "YYYY-MM-DD": the erasure's as-of */
+} lethe_open_erasure;
+
+/* Inside the open transaction: record an open erasure, replacing the
+ * subject's earlier one. */
+int lethe_backend_erasure_open(lethe_backend *be, const lethe_open_erasure *e);
+/* Inside the open transaction: forget the subject's open erasure (none: 0). */
+int lethe_backend_erasure_close(lethe_backend *be, const lethe_value *subject);
+/* Every open erasure, oldest erasure first; the entry is valid during cb only. */
+int lethe_backend_erasures_open(lethe_backend *be,
+				int (*cb)(void *ctx, const lethe_open_erasure *e), void *ctx);
+/* A key stored as text with its lethe_value_type number beside it (the
+ * servers' own tables): *out points into text. */
+void lethe_value_from_typed_text(lethe_value *out, const char *text, int type);
+
 /* --- run markers: what a run committed, kept in the register itself ------------
  * Written in the same transaction as a batch, so the evidence can always be
  * brought in line with what really happened (docs/evidence-format.md). */

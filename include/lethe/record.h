@@ -67,9 +67,14 @@ int lethe_record_path_parse(const char *path, int64_t *seq, lethe_record_kind *k
 /* runs/XX/RUNID/digests/RULE.txt, malloc'd into *out (caller frees). */
 int lethe_record_digest_path(char **out, const char *run_id, const char *rule);
 
-/* What a run's commit messages call it: "run", "erasure" (request), or
- * "replay" for an erasure re-applying an earlier one (replay_of > 0). */
-const char *lethe_record_run_label(const char *request, int64_t replay_of);
+/* What a run's commit messages call it: "run", "erasure" (request),
+ * "replay" for an erasure re-applying an earlier one after a restore
+ * (replay_of > 0), or "finish" for the run's finishing of an erasure that
+ * kept rows while a condition or a legal hold held (completes > 0). */
+const char *lethe_record_run_label(const char *request, int64_t replay_of, int64_t completes);
+/* The same label read from an intent record (its request, replay_of and
+ * completes). */
+const char *lethe_record_intent_label(const struct json_t *intent);
 /* The commit message "lethe: KIND NNNNNNNN", for a run's records followed
  * by " LABEL RUNID", for others followed by " LABEL" when label is not NULL
  * (lethe_record_describe); malloc'd into *out (caller frees). */
@@ -118,6 +123,8 @@ typedef struct {
 	const char *received;         /* with request, optional: the day it was received
 					 (then `answered` is as_of) */
 	int64_t replay_of;            /* > 0: the intent seq a replay re-applies */
+	int64_t completes;            /* > 0: the intent seq of the erasure whose kept
+					 rows this one disposes of (lethe run) */
 	const char *by;               /* with request, optional: who erased or replayed
 					 (lethe_site_set_actor), a principal */
 	int64_t approval;             /* > 0: the approval record the run relies on */

@@ -42,6 +42,9 @@ typedef struct {
 	const char *received;                /* an erasure request's received day, or NULL */
 	int64_t replay_of;                   /* > 0: `lethe replay` re-applies the erasure
 						whose intent has this seq; 0 otherwise */
+	int64_t completes;                   /* > 0: the run finishes the erasure whose
+						intent has this seq (rows it kept while a
+						condition held); 0 otherwise */
 	const char *by;                      /* an erasure's or replay's principal, or NULL */
 	int64_t approval_seq;                /* > 0: the approval record the run relies on */
 	const char *plan_sha256;             /* run --plan: the plan file's SHA-256 ... */
@@ -64,6 +67,8 @@ int lethe_runlog_recover(lethe_recovery *what, const lethe_runlog_env *env);
 int lethe_runlog_new(lethe_runlog **out, const lethe_runlog_env *env, lethe_day as_of);
 void lethe_runlog_free(lethe_runlog *rl);
 const char *lethe_runlog_id(const lethe_runlog *rl);
+/* The seq of the run's intent once recorded, 0 before. */
+int64_t lethe_runlog_intent_seq(const lethe_runlog *rl);
 
 /* lethe_dispose_options.intent_hook and .batch_hook; ctx is the run log. */
 int lethe_runlog_intent(void *ctx, const lethe_plan *plan);

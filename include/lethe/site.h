@@ -150,6 +150,34 @@ int lethe_site_replay(size_t *erasures, size_t *found, lethe_site *site, lethe_d
 		      int (*each)(void *ctx, const lethe_site_replayed *r, const lethe_warnings *w),
 		      void *ctx);
 
+/* What a run did with one open erasure (lethe/backend.h). */
+typedef struct {
+	int64_t erasure;          /* the seq of the erasure's intent */
+	const char *since;        /* the day the erasure was made */
+	const lethe_plan *plan;   /* the rows disposed of now (due, on a dry run);
+				     NULL when skipped */
+	int skipped;              /* not the person erased: left for a person */
+	int open;                 /* rows are still held: the erasure stays open */
+} lethe_site_finished;
+
+/*
+ * Finish the erasures that kept rows under a legal hold or while a rule's
+ * keep_while held (lethe_site_erase keeps the register of them): for each,
+ * when rows of its subject became due under the erasure's scope, the erasure
+ * is applied to them as lethe_site_erase does, recorded with `completes`
+ * (the first erasure's intent seq), and `each` is called with what was
+ * disposed of and the warnings (borrowed for the call); when the subject's
+ * contact values are no longer those erased, `each` is called with skipped
+ * set and a warning; an erasure of which nothing is held any more is
+ * forgotten. Without LETHE_SITE_WRITE nothing is written and `plan` is what
+ * would be disposed of. *open gets the number of erasures still open. A
+ * negative return of `each` stops with that code.
+ */
+int lethe_site_finish_erasures(size_t *open, lethe_site *site, lethe_day as_of,
+			       int (*each)(void *ctx, const lethe_site_finished *f,
+					   const lethe_warnings *w),
+			       void *ctx);
+
 /* A legal hold to add: a subject (by its key as typed) or a rule, with an
  * optional --where filter of that rule's rows. Texts are borrowed. */
 typedef struct {

@@ -66,6 +66,9 @@ typedef struct {
 				   * problem; the reason is among the warnings */
 	lethe_status_hold *holds; /* holds in force at as-of, by id */
 	size_t nholds;
+	size_t open_erasures;     /* erasures keeping rows while a condition or a hold
+				   * holds (lethe_erasures_open); the run finishes them */
+	char open_since[11];      /* the oldest one's day, "" when none */
 	lethe_warnings warnings;  /* one line each: what needs attention */
 } lethe_status;
 

@@ -119,4 +119,16 @@ expect_fail("a subject naming someone the record does not",
 expect_fail("a by that is not a principal",
             build(GOOD + [erasure(5, f"lethe: intent 00000005 erasure {RUN3} by a b", by="a b"), end]),
             4, "is not a principal")
+# a run finishing an erasure (completes): its subject says finish, not erasure
+equal(verify(build(GOOD + [erasure(5, f"lethe: intent 00000005 finish {RUN3}", completes=1), end]))[0],
+      0, "a finishing erasure's intent verifies")
+expect_fail("a finishing erasure labelled as an erasure",
+            build(GOOD + [erasure(5, f"lethe: intent 00000005 erasure {RUN3}", completes=1), end]),
+            4, "does not name its record")
+expect_fail("an erasure both replayed and finishing",
+            build(GOOD + [erasure(5, f"lethe: intent 00000005 finish {RUN3}", completes=1, replay_of=1),
+                          end]), 4, "not both")
+expect_fail("a completes that is not a sequence number",
+            build(GOOD + [erasure(5, f"lethe: intent 00000005 finish {RUN3}", completes="1"), end]),
+            4, "completes")
 finish()

@@ -10,8 +10,10 @@ other rules of docs/legal.md say, on real SQLite files, driving the CLI:
   keeps the sales journal entry with its basis and day;
 - an erasure with a paid, undelivered order keeps the name and address the
   delivery needs and says why; an open complaint is kept and says why;
-  the marketing ban keeps no link to the customer; once delivered and
-  closed, `lethe replay` erases what was kept;
+  the marketing ban keeps no link to the customer; the daily `lethe run`
+  keeps those rows while the parcel is on its way and the complaint open,
+  and erases them in the first run after both ended, recorded as an erasure
+  that `completes` the first;
 - an inactive account is pseudonymised, stays (blocked) while a voucher
   refers to it, and is deleted by the run in which its last voucher goes;
 - `check` warns of a table linked to the subject that no rule covers; `plan`
@@ -26,7 +28,7 @@ import os
 import shutil
 import sqlite3
 from lethe_e2e import SOURCE, check, equal, finish, plan_json, run, tmpdir, write
-from lethe_subject_e2e import reference_site
+from lethe_subject_e2e import records, reference_site
 
 d = tmpdir()
 db, cfg, repo, _key = reference_site(d, 1)
@@ -220,19 +222,37 @@ equal(con.execute("SELECT count(*) FROM complaints WHERE id = 1").fetchone()[0],
       "the open complaint is kept")
 equal(con.execute("SELECT customer_id, email_token FROM marketing_bans WHERE id = 1").fetchone(),
       (None, "abcd"), "the marketing ban stays as a token, without a link to the customer")
+first = [r for r in records(repo) if r.get("kind") == "intent" and r.get("request")][-1]
+con.close()
+# the daily run while the parcel is on its way: the erasure stays open
+rc, out, err = run("-c", cfg, "run", "--json")
+equal(rc, 0, f"the run while the parcel is on its way exits 0 ({err.strip()[-200:]})")
+equal(json.loads(out).get("erasures_finished") if rc == 0 else None, [],
+      "the run finishes no erasure while its rows are held")
+con = sqlite3.connect(db)
+equal(con.execute("SELECT name FROM customers WHERE id = 3").fetchone(), ("Lumi Paketti",),
+      "the name the delivery needs is still kept")
 # once the parcel is delivered and the complaint closed, nothing keeps those
-# rows: `lethe replay` completes the erasure (the daily run does not)
+# rows: the next daily run finishes the erasure
 con.execute("UPDATE orders SET status = 'delivered' WHERE id = 3")
 con.execute(f"UPDATE deliveries SET delivered_at = '{recent} 12:00:00' WHERE id = 3")
 con.execute(f"UPDATE complaints SET closed_at = '{recent} 13:00:00' WHERE id = 1")
 con.commit()
 con.close()
-rc, out, err = run("-c", cfg, "replay")
-equal(rc, 0, f"replay after the conditions ended exits 0 ({err.strip()[-200:]})")
+rc, out, err = run("-c", cfg, "run", "--json")
+equal(rc, 0, f"the run after the conditions ended exits 0 ({err.strip()[-200:]})")
+fin = json.loads(out).get("erasures_finished", []) if rc == 0 else []
+equal([(f["still_open"], f["skipped"], f["disposed"] > 0) for f in fin], [(False, False, True)],
+      f"the run finishes the erasure: {fin}")
 con = sqlite3.connect(db)
 row = con.execute("SELECT name, email FROM customers WHERE id = 3").fetchone()
 check(row is not None and row[0].startswith("tok_") and row[1].startswith("tok_"),
-      f"replay pseudonymises the name and e-mail kept for the delivery: {row}")
+      f"the run pseudonymises the name and e-mail kept for the delivery: {row}")
+fins = [r for r in records(repo) if r.get("kind") == "intent" and "completes" in r]
+equal([(r.get("request"), r.get("completes"), r.get("subject"), r.get("contact"), "received" in r)
+       for r in fins], [("erasure", first["seq"], first["subject"], first["contact"], False)],
+      "the evidence records one erasure that completes the first, same subject, no new request")
+equal([f["erasure"] for f in fin], [first["seq"]], "the run's output names the erasure it finished")
 equal([con.execute(q).fetchone()[0] for q in (
     "SELECT count(*) FROM addresses WHERE customer_id = 3",
     "SELECT count(*) FROM deliveries WHERE id = 3",

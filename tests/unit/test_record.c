@@ -154,7 +154,7 @@ START_TEST(every_builder_verifies)
 
 	/* 1, 2: a run, its digest file streamed */
 	in = intent(&s, &f, &rule, 1, RUN1, NULL);
-	commit(&s, json_incref(in), &f, lethe_record_run_label(NULL, 0), RUN1);
+	commit(&s, json_incref(in), &f, lethe_record_run_label(NULL, 0, 0), RUN1);
 	ck_assert_int_eq(lethe_record_digest_path(&digest_path, RUN1, rule.name), 0);
 	ck_assert_str_eq(digest_path, "runs/01/" RUN1 "/digests/old-orders.txt");
 	{
@@ -178,7 +178,7 @@ START_TEST(every_builder_verifies)
 
 	/* 3, 4: an erasure that disposed of nothing: its abort */
 	in = intent(&s, &f, &rule, 3, RUN2, subject);
-	commit(&s, json_incref(in), &f, lethe_record_run_label("erasure", 0), RUN2);
+	commit(&s, json_incref(in), &f, lethe_record_run_label("erasure", 0, 0), RUN2);
 	rules = json_pack("[o]", lethe_record_end_rule(json_array_get(json_object_get(in, "rules"), 0),
 						       1, 0, NULL, 0));
 	ck_assert_int_eq(lethe_record_end_kind("aborted"), LETHE_RECORD_ABORT);
@@ -319,9 +319,10 @@ START_TEST(paths_and_messages_parse_back)
 	ck_assert_int_eq(lethe_record_message(&msg, LETHE_RECORD_HOLD, 43, NULL, NULL), 0);
 	ck_assert_str_eq(msg, "lethe: hold 00000043");
 	free(msg);
-	ck_assert_str_eq(lethe_record_run_label(NULL, 0), "run");
-	ck_assert_str_eq(lethe_record_run_label("erasure", 0), "erasure");
-	ck_assert_str_eq(lethe_record_run_label("erasure", 3), "replay");
+	ck_assert_str_eq(lethe_record_run_label(NULL, 0, 0), "run");
+	ck_assert_str_eq(lethe_record_run_label("erasure", 0, 0), "erasure");
+	ck_assert_str_eq(lethe_record_run_label("erasure", 3, 0), "replay");
+	ck_assert_str_eq(lethe_record_run_label("erasure", 0, 4), "finish");
 	ck_assert_int_eq(lethe_record_path_parse("records/00000/0000004-intent.json", &seq, &k),
 			 LETHE_ENOTFOUND);
 	ck_assert_int_eq(lethe_record_path_parse("records/00000/00000041-grant.json", &seq, &k),

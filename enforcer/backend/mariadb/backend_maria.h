@@ -181,4 +181,10 @@ int lethe_maria_request_put(int64_t *id, lethe_backend *base, const lethe_reques
 int lethe_maria_requests(lethe_backend *base, int (*cb)(void *ctx, const lethe_request *r),
 			 void *ctx);
 
+/* backend_maria_erasures.c */
+int lethe_maria_erasure_open(lethe_backend *base, const lethe_open_erasure *e);
+int lethe_maria_erasure_close(lethe_backend *base, const lethe_value *subject);
+int lethe_maria_erasures_open(lethe_backend *base,
+			      int (*cb)(void *ctx, const lethe_open_erasure *e), void *ctx);
+
 #endif

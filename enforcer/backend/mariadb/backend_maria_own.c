@@ -64,6 +64,9 @@ static const char *const create_sql[] = {
 	"kind VARCHAR(40) NOT NULL, subject_digest VARCHAR(255) NOT NULL, received VARCHAR(40) NOT "
 	"NULL, deadline VARCHAR(40) NOT NULL, answered_at VARCHAR(40), extended_until VARCHAR(40), "
 	"extension_reason TEXT)" OWN_TABLE,
+	"CREATE TABLE IF NOT EXISTS lethe_erasures_open (subject VARCHAR(500) NOT NULL, subject_type "
+	"INT NOT NULL, erasure BIGINT NOT NULL, contact VARCHAR(128), since VARCHAR(40) NOT NULL, "
+	"PRIMARY KEY (subject, subject_type))" OWN_TABLE,
 	NULL
 };
 
@@ -500,16 +503,7 @@ int lethe_maria_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold
 		const char *sv = cell(r, i, 1);
 		int type = cell(r, i, 2) ? atoi(cell(r, i, 2)) : LETHE_VALUE_NULL;
 
-		h.subject.type = sv ? (lethe_value_type)type : LETHE_VALUE_NULL;
-		if (h.subject.type == LETHE_VALUE_INTEGER)
-			h.subject.i = strtoll(sv, NULL, 10);
-		else if (h.subject.type == LETHE_VALUE_REAL)
-			h.subject.r = strtod(sv, NULL);
-		else if (sv) {
-			h.subject.type = LETHE_VALUE_TEXT;
-			h.subject.s = sv;
-			h.subject.len = strlen(sv);
-		}
+		lethe_value_from_typed_text(&h.subject, sv, type);
 		h.rule = cell(r, i, 3);
 		h.where = cell(r, i, 4);
 		h.until = cell(r, i, 5);

@@ -184,6 +184,11 @@ int lethe_pg_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h
 int lethe_pg_request_put(int64_t *id, lethe_backend *base, const lethe_request *r);
 int lethe_pg_requests(lethe_backend *base, int (*cb)(void *ctx, const lethe_request *r),
 		      void *ctx);
+/* backend_pg_erasures.c */
+int lethe_pg_erasure_open(lethe_backend *base, const lethe_open_erasure *e);
+int lethe_pg_erasure_close(lethe_backend *base, const lethe_value *subject);
+int lethe_pg_erasures_open(lethe_backend *base, int (*cb)(void *ctx, const lethe_open_erasure *e),
+			   void *ctx);
 
 /* Replace Lethe's named parameters (:lethe_subject, :lethe_after,
  * :lethe_rule) outside quotes and comments by $n: malloc'd in *out. */

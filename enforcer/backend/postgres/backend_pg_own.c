@@ -41,6 +41,9 @@ static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS lethe.lethe_requests (id bigserial PRIMARY KEY, kind text NOT NULL, "
 	"subject_digest text NOT NULL, received text NOT NULL, deadline text NOT NULL, "
 	"answered_at text, extended_until text, extension_reason text);"
+	"CREATE TABLE IF NOT EXISTS lethe.lethe_erasures_open (subject text NOT NULL, "
+	"subject_type int NOT NULL, erasure bigint NOT NULL, contact text, since text NOT NULL, "
+	"PRIMARY KEY (subject, subject_type));"
 	"INSERT INTO lethe.schema_version SELECT 1 WHERE NOT EXISTS "
 	"(SELECT 1 FROM lethe.schema_version);";
 
@@ -498,16 +501,7 @@ int lethe_pg_holds(lethe_backend *base, int (*cb)(void *ctx, const lethe_hold *h
 		const char *sv = opt(res, r, 1);
 		int type = opt(res, r, 2) ? atoi(PQgetvalue(res, r, 2)) : LETHE_VALUE_NULL;
 
-		h.subject.type = sv ? (lethe_value_type)type : LETHE_VALUE_NULL;
-		if (h.subject.type == LETHE_VALUE_INTEGER)
-			h.subject.i = strtoll(sv, NULL, 10);
-		else if (h.subject.type == LETHE_VALUE_REAL)
-			h.subject.r = strtod(sv, NULL);
-		else if (sv) {
-			h.subject.type = LETHE_VALUE_TEXT;
-			h.subject.s = sv;
-			h.subject.len = strlen(sv);
-		}
+		lethe_value_from_typed_text(&h.subject, sv, type);
 		h.rule = opt(res, r, 3);
 		h.where = opt(res, r, 4);
 		h.until = opt(res, r, 5);

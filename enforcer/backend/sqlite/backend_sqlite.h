@@ -135,6 +135,11 @@ int lethe_sqlite_suppressed(int *found, lethe_backend *base, const char *token);
 int lethe_sqlite_request_put(int64_t *id, lethe_backend *base, const lethe_request *r);
 int lethe_sqlite_requests(lethe_backend *base, int (*cb)(void *ctx, const lethe_request *r),
 			  void *ctx);
+/* backend_sqlite_erasures.c */
+int lethe_sqlite_erasure_open(lethe_backend *base, const lethe_open_erasure *e);
+int lethe_sqlite_erasure_close(lethe_backend *base, const lethe_value *subject);
+int lethe_sqlite_erasures_open(lethe_backend *base,
+			       int (*cb)(void *ctx, const lethe_open_erasure *e), void *ctx);
 /* backend_sqlite_holds.c */
 int lethe_sqlite_hold_add(int64_t *id, lethe_backend *base, const lethe_hold *h);
 int lethe_sqlite_hold_release(lethe_backend *base, int64_t id, const char *released_at,
