@@ -39,15 +39,16 @@
  * excluded rule are left out: `AND NOT coalesce((where) AND <due> AND NOT
  * <held>, 0)`; a held row stays in, so every rule that reaches it counts it
  * held (<held> is the same for every rule of a table: plan.c).
- * <blocked> is (dep OR ...), each dependent set d (child C referencing
- * parent P) being
- *   EXISTS (SELECT 1 FROM "C" WHERE "C"."c1" = "P"."p1" AND ...
- *           AND (NOT (<due_any>) OR <nested>))
+ * <blocked> is true when some dependent set d (child C referencing parent
+ * P) has a row
+ *   EXISTS (SELECT 1 FROM "C" WHERE (NOT (<due_any>) OR <nested>)
+ *           AND "C"."c1" = "P"."p1" AND ...)
  * <due_any> = coalesce((where_i) AND <due_i>, 0) OR ... with each child
  * rule's own threshold (0 without rules: a row under no delete rule always
  * blocks), <nested> the same construction for d->children with C as parent
  * (0 when none), and a cycle replaces the condition by 1 (any child row
- * blocks).
+ * blocks). It is written as one EXISTS per set for NOT (<due_any>), then one
+ * per set with children for <nested> (append_deps says why).
  *
  * Invariants:
  *  - Tables are never aliased: user expressions name their own table
