@@ -39,15 +39,16 @@
  * excluded rule are left out: `AND NOT coalesce((where) AND <due> AND NOT
  * <held>, 0)`; a held row stays in, so every rule that reaches it counts it
  * held (<held> is the same for every rule of a table: plan.c).
- * <blocked> is (dep OR ...), each dependent set d (child C referencing
- * parent P) being
- *   EXISTS (SELECT 1 FROM "C" WHERE "C"."c1" = "P"."p1" AND ...
- *           AND (NOT (<due_any>) OR <nested>))
+ * <blocked> is true when some dependent set d (child C referencing parent
+ * P) has a row
+ *   EXISTS (SELECT 1 FROM "C" WHERE (NOT (<due_any>) OR <nested>)
+ *           AND "C"."c1" = "P"."p1" AND ...)
  * <due_any> = coalesce((where_i) AND <due_i>, 0) OR ... with each child
  * rule's own threshold (0 without rules: a row under no delete rule always
  * blocks), <nested> the same construction for d->children with C as parent
  * (0 when none), and a cycle replaces the condition by 1 (any child row
- * blocks).
+ * blocks). It is written as one EXISTS per set for NOT (<due_any>), then one
+ * per set with children for <nested> (append_deps says why).
  *
  * Invariants:
  *  - Tables are never aliased: user expressions name their own table
@@ -58,6 +59,7 @@
  *  - Every expression is guarded (lethe_sqlite_expr_guard) before it is
  *    pasted, whoever composed it.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -118,7 +120,13 @@ static void append_due_any(sqlite3_str *s, const lethe_dependents *d)
 static int append_deps(sqlite3_str *s, const char *parent, const lethe_dependents *deps,
 		       size_t ndeps, int depth);
 
-static int append_dep(sqlite3_str *s, const char *parent, const lethe_dependents *d, int depth)
+/* Which part of a dependent set's condition an EXISTS tests: its own rows
+ * not due (or, in a cycle, any row), or its rows blocked through their own
+ * dependents. */
+enum dep_part { DEP_NOT_DUE, DEP_NESTED };
+
+static int append_dep(sqlite3_str *s, const char *parent, const lethe_dependents *d, int depth,
+		      enum dep_part part)
 {
 	const lethe_foreign_key *fk = d->fk;
 	const char *child;
@@ -137,15 +145,12 @@ static int append_dep(sqlite3_str *s, const char *parent, const lethe_dependents
 	sqlite3_str_appendall(s, " WHERE ");
 	if (d->cycle) {
 		sqlite3_str_appendall(s, "1");
-	} else {
-		sqlite3_str_appendall(s, "(NOT (");
+	} else if (part == DEP_NOT_DUE) {
+		sqlite3_str_appendall(s, "NOT (");
 		append_due_any(s, d);
-		sqlite3_str_appendall(s, ") OR ");
-		if (d->nchildren)
-			rc = append_deps(s, child, d->children, d->nchildren, depth + 1);
-		else
-			sqlite3_str_appendall(s, "0");
 		sqlite3_str_appendall(s, ")");
+	} else {
+		rc = append_deps(s, child, d->children, d->nchildren, depth + 1);
 	}
 	for (j = 0; j < fk->ncolumns; j++) {
 		sqlite3_str_appendall(s, " AND ");
@@ -168,17 +173,74 @@ static int append_dep(sqlite3_str *s, const char *parent, const lethe_dependents
 	return rc;
 }
 
+/* How soon a dependent set's rows stop being due, the order in which
+ * append_deps tests the sets: a set whose rows are never due (no rule, a
+ * cycle, only rules that never fall due) first, then by the latest
+ * due_before of its rules, so that the set most likely to hold a row not yet
+ * due, which blocks at once, is looked at before the others. */
+static long long dep_order(const lethe_dependents *d)
+{
+	long long latest = -1;
+
+	if (d->cycle)
+		return -1;
+	for (size_t i = 0; i < d->nrules; i++) {
+		long long t = d->rules[i].due.kind == LETHE_DUE_BEFORE ? d->rules[i].due.due_before
+			    : d->rules[i].due.kind == LETHE_DUE_MATCH ? LLONG_MAX : -1;
+
+		if (t > latest)
+			latest = t;
+	}
+	return latest;
+}
+
+/* The set after `prev` (ndeps: none yet) in dep_order, ties in foreign key
+ * order; ndeps after the last. */
+static size_t next_dep(const lethe_dependents *deps, size_t ndeps, size_t prev)
+{
+	long long po = prev < ndeps ? dep_order(&deps[prev]) : 0;
+	size_t best = ndeps;
+
+	for (size_t i = 0; i < ndeps; i++) {
+		long long o = dep_order(&deps[i]);
+
+		if (prev < ndeps && (o < po || (o == po && i <= prev)))
+			continue;
+		if (best == ndeps || o < dep_order(&deps[best]))
+			best = i;
+	}
+	return best;
+}
+
+/*
+ * <blocked> over deps: (dep OR ...), written as two passes whose OR equals
+ * the one EXISTS per set of the top of the file, since EXISTS (a OR b) is
+ * EXISTS (a) OR EXISTS (b):
+ *   1. per set, EXISTS a row of it not due (a cycle: any row), sets in
+ *      dep_order; cheap, as the row's own clock decides;
+ *   2. per set with dependents of its own, EXISTS a row of it blocked by
+ *      them (<nested>), only once no set had a row not due.
+ * SQLite stops an OR at its first true term, so a parent blocked by a row
+ * not due never pays for the nested sets' subqueries.
+ */
 static int append_deps(sqlite3_str *s, const char *parent, const lethe_dependents *deps,
 		       size_t ndeps, int depth)
 {
 	size_t i;
-	int rc = 0;
+	int rc = 0, first = 1;
 
 	sqlite3_str_appendall(s, "(");
-	for (i = 0; i < ndeps && rc == 0; i++) {
-		if (i)
+	for (i = next_dep(deps, ndeps, ndeps); i < ndeps && rc == 0; i = next_dep(deps, ndeps, i)) {
+		if (!first)
 			sqlite3_str_appendall(s, " OR ");
-		rc = append_dep(s, parent, &deps[i], depth);
+		first = 0;
+		rc = append_dep(s, parent, &deps[i], depth, DEP_NOT_DUE);
+	}
+	for (i = next_dep(deps, ndeps, ndeps); i < ndeps && rc == 0; i = next_dep(deps, ndeps, i)) {
+		if (deps[i].cycle || !deps[i].nchildren)
+			continue;
+		sqlite3_str_appendall(s, " OR ");
+		rc = append_dep(s, parent, &deps[i], depth, DEP_NESTED);
 	}
 	sqlite3_str_appendall(s, ")");
 	return rc;
