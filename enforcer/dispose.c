@@ -382,7 +382,8 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	}
 	if (rc == 0 && ctx.done > 0) {
 		lethe_test_crash_point("before-finalise");
-		rc = clean_up(be, warnings, opts);
+		if (!opts->seal_hook || (rc = opts->seal_hook(opts->hook_ctx, !opts->residue_fast)) == 0)
+			rc = clean_up(be, warnings, opts);
 		rc = rc > 0 ? 0 : rc;
 	}
 	{

@@ -195,6 +195,7 @@ static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
 		o->pseudonym_key = s->pseudonym_key;
 		o->intent_hook = lethe_runlog_intent;
 		o->batch_hook = lethe_runlog_batch;
+		o->seal_hook = lethe_runlog_seal;
 		o->hook_ctx = rl;
 	}
 	rc = lethe_dispose(out, warnings, s->be, s->policy, o);

@@ -189,6 +189,11 @@ int lethe_record_files_add_stream(lethe_record_files *f, const char *path, const
 						void *wctx),
 				  void *ctx);
 
+/* Add a file already written as blob `blob` (40 hex digits,
+ * lethe_evidence_write_blob) whose SHA-256 (hex) is sha256. */
+int lethe_record_files_add_blob(lethe_record_files *f, const char *path, const char *sha256,
+				const char *blob);
+
 /* Commit `record` (taken over, its kind and seq as lethe_record_new made
  * them) as its record file, with `files` added from f, and f's files, in
  * one signed commit with the record's message (label and run_id for a

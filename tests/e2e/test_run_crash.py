@@ -85,7 +85,7 @@ want_disposed = {r["name"]: r["disposed"] for r in json.loads(out)["rules"]}
 check(sum(want_disposed.values()) > 500, "the clean run disposes a fair amount")
 
 points = ["after-intent", "batch:1", "after-batch:1", "batch:4", "after-batch:6",
-          "before-completion", "after-completion"]
+          "before-finalise", "before-seal", "after-seal", "before-completion", "after-completion"]
 for point in points:
     cfg, db, sitedir = site("crash-" + point.replace(":", "-"))
     rc, out, err = run("-c", cfg, "run", "--as-of", AS_OF, env={"LETHE_TEST_CRASH": point})
@@ -106,7 +106,7 @@ for point in points:
     left = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                for (t,) in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND "
                                        "name IN ('lethe_run_digests', 'lethe_run_digest_batches', "
-                                       "'lethe_run_digest_pieces')")
+                                       "'lethe_run_digest_pieces', 'lethe_run_files')")
                .fetchall())
     con.close()
     equal(left, 0, f"{point}: no run digests are left in the register")

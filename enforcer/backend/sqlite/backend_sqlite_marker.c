@@ -499,6 +499,17 @@ static int clear_table(lethe_sqlite *be, const char *table)
 	return rc;
 }
 
+int lethe_sqlite_marker_drop_digests(lethe_sqlite *be)
+{
+	int rc = clear_table(be, "lethe_run_digest_pieces");
+
+	if (rc == SQLITE_OK)
+		rc = clear_table(be, "lethe_run_digest_batches");
+	if (rc == SQLITE_OK)
+		rc = clear_table(be, "lethe_run_digests");
+	return rc;
+}
+
 int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
@@ -513,11 +524,9 @@ int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id)
 	 * without WHERE drops the table's pages at once instead of row by row.
 	 * It rewrites the table even when empty, hence the look first: a run
 	 * that disposed of nothing leaves the file byte-identical. */
-	rc = clear_table(be, "lethe_run_digest_pieces");
+	rc = lethe_sqlite_marker_drop_digests(be);
 	if (rc == SQLITE_OK)
-		rc = clear_table(be, "lethe_run_digest_batches");
-	if (rc == SQLITE_OK)
-		rc = clear_table(be, "lethe_run_digests");
+		rc = lethe_sqlite_marker_forget_files(be);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(be->db, "DELETE FROM lethe_runs WHERE ?1 = '*' OR run_id = ?1",
 					-1, &stmt, NULL);
