@@ -225,6 +225,7 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 	lethe_runlog *rl = ctx;
 	char (*digests)[LETHE_DIGEST_SIZE] = calloc(n ? n : 1, LETHE_DIGEST_SIZE);
 	const char **list = calloc(n ? n : 1, sizeof(char *));
+	lethe_digest_ctx dc;
 	size_t count = 0;
 	int rc;
 
@@ -233,13 +234,15 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 		free(list);
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
+	lethe_digest_start(&dc, rl->env->digest_key, rule->name);
 	for (size_t i = 0; i < n; i++) {
 		if (applied && !applied[i])
 			continue;
-		lethe_record_row_digest(digests[count], rl->env->digest_key, rule->name, &keys[i]);
+		lethe_record_row_digest_in(digests[count], &dc, &keys[i]);
 		list[count] = digests[count];
 		count++;
 	}
+	lethe_digest_end(&dc);
 	rc = lethe_backend_mark(rl->env->be, rl->run_id, rule->name, changed, list, count);
 	free(list);
 	free(digests);

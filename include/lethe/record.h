@@ -102,6 +102,10 @@ void lethe_record_text_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key
 /* A line of a run's digest file: the keyed digest of a disposed row's key,
  * lethe_digest(key, domain = rule name, key as text: integers in decimal,
  * reals as %.17g, NULL as ""). */
+/* The same with the rule's digest context (lethe_digest_start with domain =
+ * the rule's name), for many rows. */
+void lethe_record_row_digest_in(char out[LETHE_DIGEST_SIZE], const lethe_digest_ctx *c,
+				const lethe_value *key);
 void lethe_record_row_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
 			     const char *rule, const lethe_value *key);
 
