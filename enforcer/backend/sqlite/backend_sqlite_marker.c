@@ -565,7 +565,15 @@ int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id)
 		lethe_sqlite_rollback(base);
 		return rc;
 	}
-	return lethe_sqlite_commit(base);
+	/* the deletes are small since the seal: a full disk shows at the commit */
+	if ((rc = lethe_sqlite_commit(base)) < 0) {
+		char *why = strdup(lethe_error_last());
+
+		rc = lethe_error_set(lethe_error_last_code(), "cannot clear the run marker: %s",
+				     why ? why : "out of memory");
+		free(why);
+	}
+	return rc;
 }
 
 int lethe_sqlite_schema_text(char **out, size_t *len, lethe_backend *base)
