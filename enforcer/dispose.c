@@ -381,9 +381,22 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 		}
 	}
 	if (rc == 0 && ctx.done > 0) {
+		int sealed;
+
 		lethe_test_crash_point("before-finalise");
-		rc = clean_up(be, warnings, opts);
-		rc = rc > 0 ? 0 : rc;
+		/* a seal that failed left the digests in the marker: the residue
+		 * work runs all the same, and the seal's error is the run's */
+		sealed = opts->seal_hook ? opts->seal_hook(opts->hook_ctx, !opts->residue_fast) : 0;
+		if (sealed < 0) {
+			char *why = strdup(lethe_error_last());
+
+			clean_up(be, warnings, opts);
+			rc = lethe_error_set(sealed, "%s", why ? why : "out of memory");
+			free(why);
+		} else {
+			rc = clean_up(be, warnings, opts);
+			rc = rc > 0 ? 0 : rc;
+		}
 	}
 	{
 		/* after a failure the error stays the run's; the warning is added if it can be */

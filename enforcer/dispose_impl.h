@@ -29,6 +29,9 @@ typedef struct {
 	/* Called once the plan is known to be within the cap, before the first
 	 * batch (for the evidence's intent). Non-zero return disposes nothing. */
 	int (*intent_hook)(void *ctx, const lethe_plan *plan);
+	/* Called after the last batch that changed rows, before the residue
+	 * work (for the evidence's digests). Non-zero return stops the run. */
+	int (*seal_hook)(void *ctx, int vacuum_follows);
 	void *hook_ctx;
 
 	/* run --plan: only rows admit(admit_ctx, rule, key) names are disposed of

@@ -296,6 +296,43 @@ static int write_stream(git_oid *id, size_t *size, git_repository *repo,
 	return git_blob_create_from_stream_commit(id, s.ws);
 }
 
+/* A blob written ahead (lethe_evidence_write_blob), which must be there. */
+static int existing_blob(git_oid *id, git_repository *repo, const char *hex, const char *path)
+{
+	git_odb *odb = NULL;
+	int there;
+
+	if (git_oid_fromstrn(id, hex, strlen(hex)) < 0 || strlen(hex) != GIT_OID_HEXSZ)
+		return lethe_error_set(LETHE_ESOFTWARE, "'%s': '%s' is not a blob id", path, hex);
+	if (git_repository_odb(&odb, repo) < 0)
+		return lethe_evidence_git_fail(LETHE_EIO, "cannot open the evidence's objects");
+	there = git_odb_exists(odb, id);
+	git_odb_free(odb);
+	return there ? 0 : lethe_error_set(LETHE_EDATA, "cannot write '%s' into the evidence: its blob %s "
+					   "is missing from the repository", path, hex);
+}
+
+int lethe_evidence_write_blob(char out_oid[41], lethe_evidence *ev, size_t len,
+			      int (*stream)(void *ctx, int (*write)(void *wctx, const void *buf,
+								    size_t len),
+					    void *wctx),
+			      void *ctx)
+{
+	lethe_evidence_change c = { .path = "", .len = len, .stream = stream, .stream_ctx = ctx };
+	size_t size = len;
+	git_oid id;
+	int rc;
+
+	if (!len)
+		return lethe_error_set(LETHE_ESOFTWARE, "a blob written ahead needs its length");
+	if ((rc = lethe_evidence_check_owner(ev->dir)) < 0)
+		return rc;
+	if (write_stream(&id, &size, ev->repo, &c) < 0)
+		return lethe_evidence_write_fail(ev->repo, size, "cannot write a blob into the evidence");
+	git_oid_tostr(out_oid, 41, &id);
+	return 0;
+}
+
 static int apply_changes(git_tree **out, git_repository *repo, git_tree *base,
 			 const lethe_evidence_change *changes, size_t n)
 {
@@ -312,7 +349,7 @@ static int apply_changes(git_tree **out, git_repository *repo, git_tree *base,
 
 		if ((rc = check_path(changes[i].path)) != 0)
 			goto out;
-		if (!changes[i].remove && !changes[i].data && !changes[i].stream) {
+		if (!changes[i].remove && !changes[i].data && !changes[i].stream && !changes[i].blob) {
 			rc = lethe_error_set(LETHE_EUSAGE, "evidence change '%s' has neither data nor remove",
 					     changes[i].path);
 			goto out;
@@ -334,7 +371,10 @@ static int apply_changes(git_tree **out, git_repository *repo, git_tree *base,
 
 		if (changes[i].remove)
 			continue;
-		if (changes[i].stream ? write_stream(&u[k].id, &size, repo, &changes[i]) < 0
+		if (changes[i].blob) {
+			if ((rc = existing_blob(&u[k].id, repo, changes[i].blob, changes[i].path)) < 0)
+				goto out;
+		} else if (changes[i].stream ? write_stream(&u[k].id, &size, repo, &changes[i]) < 0
 				      : git_blob_create_from_buffer(&u[k].id, repo, changes[i].data,
 								    changes[i].len) < 0) {
 			rc = lethe_evidence_write_fail(repo, size, "cannot write '%s' into the evidence",

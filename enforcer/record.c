@@ -169,16 +169,32 @@ void lethe_record_text_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key
 	lethe_digest(out, k, "hold-text", text, strlen(text));
 }
 
-void lethe_record_row_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
-			     const char *rule, const lethe_value *key)
+/* An integer in decimal, as %" PRId64 " writes it, into the end of buf:
+ * its first digit (or sign). */
+static const char *decimal(char buf[24], int64_t v)
+{
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char *p = buf + 24;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}
+
+void lethe_record_row_digest_in(char out[LETHE_DIGEST_SIZE], const lethe_digest_ctx *c,
+				const lethe_value *key)
 {
 	char buf[32];
 	const char *s = key->s;
 	size_t len = key->len;
 
 	if (key->type == LETHE_VALUE_INTEGER) {
-		len = (size_t)snprintf(buf, sizeof(buf), "%" PRId64, key->i);
-		s = buf;
+		s = decimal(buf, key->i);
+		len = (size_t)(buf + 24 - s);
 	} else if (key->type == LETHE_VALUE_REAL) {
 		len = (size_t)snprintf(buf, sizeof(buf), "%.17g", key->r);
 		s = buf;
@@ -186,7 +202,17 @@ void lethe_record_row_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key 
 		s = "";
 		len = 0;
 	}
-	lethe_digest(out, k, rule, s, len);
+	lethe_digest_value(out, c, s, len);
+}
+
+void lethe_record_row_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
+			     const char *rule, const lethe_value *key)
+{
+	lethe_digest_ctx c;
+
+	lethe_digest_start(&c, k, rule);
+	lethe_record_row_digest_in(out, &c, key);
+	lethe_digest_end(&c);
 }
 
 json_t *lethe_record_rule(const lethe_rule_plan *rp, lethe_action applied)

@@ -80,6 +80,22 @@ int lethe_record_files_add_stream(lethe_record_files *f, const char *path, const
 	return 0;
 }
 
+int lethe_record_files_add_blob(lethe_record_files *f, const char *path, const char *sha256,
+				const char *blob)
+{
+	char *id = strdup(blob);
+	int rc;
+
+	if (!id)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	if ((rc = lethe_record_files_own(f, id)) < 0 || (rc = lethe_record_files_add(f, path, NULL, 0)) < 0)
+		return rc;
+	snprintf(f->sha[f->n - 1], sizeof(f->sha[f->n - 1]), "%s", sha256);
+	f->items[f->n - 1].remove = 0;
+	f->items[f->n - 1].blob = id;
+	return 0;
+}
+
 int lethe_record_commit(char oid[41], lethe_evidence *ev, const lethe_sshkey *key, json_t *record,
 			lethe_record_files *f, const char *label, const char *run_id)
 {
@@ -106,7 +122,7 @@ int lethe_record_commit(char oid[41], lethe_evidence *ev, const lethe_sshkey *ke
 
 		if (ch->remove)
 			continue;
-		if (ch->stream)
+		if (ch->stream || ch->blob)
 			memcpy(hex, f->sha[i], sizeof(hex));
 		else
 			lethe_sha256_hex(hex, ch->data, ch->len);

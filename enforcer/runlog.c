@@ -23,17 +23,11 @@
 #include "lethe/evidence_tip.h"
 #include "lethe/record.h"
 #include "lethe/runlog.h"
+#include "runlog_impl.h"
 #include "strbuf.h"
 #include "testhook.h"
 #include "util.h"
 
-struct lethe_runlog {
-	const lethe_runlog_env *env;
-	lethe_day as_of;
-	char run_id[33];
-	char started_at[LETHE_ISO_TIME_SIZE];
-	int64_t intent_seq;     /* 0 until the intent is recorded */
-};
 
 /* The last record, after checking that main still reaches the last record
  * written as the register remembers it (lethe/evidence_tip.h): a main reset
@@ -230,6 +224,7 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 	lethe_runlog *rl = ctx;
 	char (*digests)[LETHE_DIGEST_SIZE] = calloc(n ? n : 1, LETHE_DIGEST_SIZE);
 	const char **list = calloc(n ? n : 1, sizeof(char *));
+	lethe_digest_ctx dc;
 	size_t count = 0;
 	int rc;
 
@@ -238,99 +233,20 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 		free(list);
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
+	lethe_digest_start(&dc, rl->env->digest_key, rule->name);
 	for (size_t i = 0; i < n; i++) {
 		if (applied && !applied[i])
 			continue;
-		lethe_record_row_digest(digests[count], rl->env->digest_key, rule->name, &keys[i]);
+		lethe_record_row_digest_in(digests[count], &dc, &keys[i]);
 		list[count] = digests[count];
 		count++;
 	}
+	lethe_digest_end(&dc);
 	rc = lethe_backend_mark(rl->env->be, rl->run_id, rule->name, changed, list, count);
 	free(list);
 	free(digests);
 	lethe_test_crash_point("batch");
 	return rc;
-}
-
-/* A rule's digest file, from the marker: sorted lines, one per disposed row.
- * It is read twice, never held whole: once for its SHA-256 and length (the
- * record lists them), once streamed into the evidence. */
-typedef struct {
-	lethe_backend *be;
-	char run_id[33];
-	char *rule;
-	int (*write)(void *wctx, const void *buf, size_t len);
-	void *wctx;
-	crypto_hash_sha256_state sha;
-	int64_t count;
-	size_t bytes;           /* of the file */
-} digest_file;
-
-static int hash_digest(void *ctx, const char *digest)
-{
-	digest_file *f = ctx;
-
-	crypto_hash_sha256_update(&f->sha, (const unsigned char *)digest, strlen(digest));
-	crypto_hash_sha256_update(&f->sha, (const unsigned char *)"\n", 1);
-	f->count++;
-	f->bytes += strlen(digest) + 1;
-	return 0;
-}
-
-static int write_digest(void *ctx, const char *digest)
-{
-	digest_file *f = ctx;
-	char line[LETHE_DIGEST_SIZE + 1];
-	size_t n = strlen(digest);
-
-	if (n > LETHE_DIGEST_LEN)
-		return lethe_error_set(LETHE_EDATA, "a run digest is too long");
-	memcpy(line, digest, n);
-	line[n] = '\n';
-	return f->write(f->wctx, line, n + 1);
-}
-
-static int stream_digests(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx)
-{
-	digest_file *f = ctx;
-
-	f->write = write;
-	f->wctx = wctx;
-	return lethe_backend_marker_digests(f->be, f->run_id, f->rule, write_digest, f);
-}
-
-/* Add the rule's digest file to f as a stream; *count its lines (0: none added). */
-static int add_digest_file(lethe_record_files *files, int64_t *count, const lethe_runlog_env *env,
-			   const char *run_id, const char *rule, const char *path)
-{
-	digest_file *f = calloc(1, sizeof(*f));
-	char hex[LETHE_SHA256_HEX_SIZE];
-	int rc;
-
-	*count = 0;
-	if (!f || !(f->rule = strdup(rule))) {
-		free(f);
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	}
-	f->be = env->be;
-	snprintf(f->run_id, sizeof(f->run_id), "%s", run_id);
-	crypto_hash_sha256_init(&f->sha);
-	rc = lethe_backend_marker_digests(env->be, run_id, rule, hash_digest, f);
-	if (rc < 0 || f->count == 0) {
-		free(f->rule);
-		free(f);
-		return rc;
-	}
-	lethe_sha256_final_hex(hex, &f->sha);
-	*count = f->count;
-	/* freed with the files: f->rule first, so f is still there to free */
-	if ((rc = lethe_record_files_own(files, f->rule)) < 0) {
-		free(f);
-		return rc;
-	}
-	if ((rc = lethe_record_files_own(files, f)) < 0)
-		return rc;
-	return lethe_record_files_add_stream(files, path, hex, f->bytes, stream_digests, f);
 }
 
 /* Per rule: the marker's disposed count (absent: 0). */
@@ -369,7 +285,7 @@ static int completion_rules(json_t *rules, lethe_record_files *f, const lethe_ru
 			return lethe_error_set(LETHE_EDATA, "evidence: a rule without a name");
 		if ((rc = lethe_backend_marker(&found, env->be, run_id, find_count, &count)) < 0 ||
 		    (rc = lethe_record_digest_path(&path, run_id, name)) < 0 ||
-		    (rc = add_digest_file(f, &lines, env, run_id, name, path)) < 0) {
+		    (rc = lethe_runlog_add_digest_file(f, &lines, env, run_id, name, path)) < 0) {
 			free(path);
 			return rc;
 		}

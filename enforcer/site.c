@@ -200,6 +200,11 @@ static int batch_hook(void *ctx, const lethe_rule *rule, const lethe_value *keys
 	return lethe_runlog_batch(((hooks *)ctx)->rl, rule, keys, applied, n, changed);
 }
 
+static int seal_hook(void *ctx, int vacuum_follows)
+{
+	return lethe_runlog_seal(((hooks *)ctx)->rl, vacuum_follows);
+}
+
 /* The disposal under env (NULL: a dry run), recorded by a run log when
  * env is set: intent, batches, completion, push. h: after_intent, or NULL. */
 static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
@@ -224,6 +229,7 @@ static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
 		h->rl = rl;
 		o->intent_hook = intent_hook;
 		o->batch_hook = batch_hook;
+		o->seal_hook = seal_hook;
 		o->hook_ctx = h;
 	}
 	rc = lethe_dispose(out, warnings, s->be, s->policy, o);

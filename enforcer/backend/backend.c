@@ -399,6 +399,28 @@ int lethe_backend_marker_digests(lethe_backend *be, const char *run_id, const ch
 	return be->ops->marker_digests(be, run_id, rule, cb, ctx);
 }
 
+int lethe_backend_marker_sealable(const lethe_backend *be)
+{
+	return be && be->ops->marker_seal && be->ops->marker_sealed;
+}
+
+int lethe_backend_marker_seal(lethe_backend *be, const char *run_id, const lethe_marker_file *files,
+			      size_t n, int vacuum_follows)
+{
+	if (!lethe_backend_marker_sealable(be) || !run_id || (n && !files))
+		return lethe_error_set(LETHE_ESOFTWARE, "marker seal: missing argument");
+	return be->ops->marker_seal(be, run_id, files, n, vacuum_follows);
+}
+
+int lethe_backend_marker_sealed(int *found, lethe_marker_file *out, lethe_backend *be,
+				const char *run_id, const char *rule)
+{
+	if (!found || !out || !be || !run_id || !rule)
+		return lethe_error_set(LETHE_ESOFTWARE, "marker sealed: missing argument");
+	*found = 0;
+	return lethe_backend_marker_sealable(be) ? be->ops->marker_sealed(found, out, be, run_id, rule) : 0;
+}
+
 int lethe_backend_evidence_head(int *found, int64_t *seq, char commit[41], lethe_backend *be,
 				const char *repository)
 {

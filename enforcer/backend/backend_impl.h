@@ -40,6 +40,11 @@ struct lethe_backend_ops {
 	int (*marker_digests)(lethe_backend *be, const char *run_id, const char *rule,
 			      int (*cb)(void *ctx, const char *digest), void *ctx);
 	int (*marker_clear)(lethe_backend *be, const char *run_id);
+	/* optional (NULL: digests stay in the marker until the completion) */
+	int (*marker_seal)(lethe_backend *be, const char *run_id, const lethe_marker_file *files,
+			   size_t n, int vacuum_follows);
+	int (*marker_sealed)(int *found, lethe_marker_file *out, lethe_backend *be,
+			     const char *run_id, const char *rule);
 	int (*cleanup_owe)(lethe_backend *be);
 	int (*cleanup_owed)(char **since, lethe_backend *be);
 	int (*cleanup_done)(lethe_backend *be);

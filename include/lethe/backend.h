@@ -535,6 +535,33 @@ int lethe_backend_marker(int *found, lethe_backend *be, const char *run_id,
 int lethe_backend_marker_digests(lethe_backend *be, const char *run_id, const char *rule,
 				 int (*cb)(void *ctx, const char *digest), void *ctx);
 
+/* A rule's digest file written ahead into the evidence (a blob no commit
+ * names yet, lethe_evidence_write_blob): what the completion lists. */
+typedef struct {
+	const char *rule;       /* borrowed */
+	char blob[41];          /* the blob's id, hex */
+	char sha256[65];        /* of the file, hex */
+	int64_t lines;          /* digests in it, one per line */
+} lethe_marker_file;
+
+/* Whether the backend can seal a run's digests (lethe_backend_marker_seal). */
+int lethe_backend_marker_sealable(const lethe_backend *be);
+
+/* In one transaction of its own: remember the files (their rules' digests
+ * are in them) and drop the run's digests from the marker, so the residue
+ * work that follows does not copy them. The counts stay. vacuum_follows:
+ * the caller's residue work rewrites the whole file next, so the dropped
+ * digests (the evidence's own lines, not disposed content) need not be
+ * overwritten where they lay first. */
+int lethe_backend_marker_seal(lethe_backend *be, const char *run_id, const lethe_marker_file *files,
+			      size_t n, int vacuum_follows);
+
+/* The file a seal remembered for (run_id, rule): *found 0 when none (the
+ * digests are then lethe_backend_marker_digests'). Fills all of *out but
+ * rule. */
+int lethe_backend_marker_sealed(int *found, lethe_marker_file *out, lethe_backend *be,
+				const char *run_id, const char *rule);
+
 /* Forget a run's digests and counts once its completion is recorded ("*":
  * every run's). Its own transaction. */
 int lethe_backend_marker_clear(lethe_backend *be, const char *run_id);

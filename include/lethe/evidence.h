@@ -72,7 +72,24 @@ typedef struct {
 	 * another number of bytes than a nonzero len fails the commit. */
 	int (*stream)(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx);
 	void *stream_ctx;
+	/* Instead of data or a stream, optionally: the id (40 hex digits) of a
+	 * blob already in the repository (lethe_evidence_write_blob); the
+	 * commit fails when the repository lacks it. */
+	const char *blob;
 } lethe_evidence_change;
+
+/*
+ * Write a blob of exactly len bytes (len > 0) from stream into the
+ * repository's object database, before any commit names it; out_oid: its
+ * id, for lethe_evidence_change.blob. A blob no commit names is harmless
+ * (git gc prunes it). LETHE_EIO for a git failure or a stream that wrote
+ * another number of bytes.
+ */
+int lethe_evidence_write_blob(char out_oid[41], lethe_evidence *ev, size_t len,
+			      int (*stream)(void *ctx, int (*write)(void *wctx, const void *buf,
+								    size_t len),
+					    void *wctx),
+			      void *ctx);
 
 /*
  * A new signed commit on main: its tree is main's tree (empty when main does

@@ -107,6 +107,10 @@ void lethe_record_text_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key
 /* A line of a run's digest file: the keyed digest of a disposed row's key,
  * lethe_digest(key, domain = rule name, key as text: integers in decimal,
  * reals as %.17g, NULL as ""). */
+/* The same with the rule's digest context (lethe_digest_start with domain =
+ * the rule's name), for many rows. */
+void lethe_record_row_digest_in(char out[LETHE_DIGEST_SIZE], const lethe_digest_ctx *c,
+				const lethe_value *key);
 void lethe_record_row_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
 			     const char *rule, const lethe_value *key);
 
@@ -195,6 +199,11 @@ int lethe_record_files_add_stream(lethe_record_files *f, const char *path, const
 									size_t len),
 						void *wctx),
 				  void *ctx);
+
+/* Add a file already written as blob `blob` (40 hex digits,
+ * lethe_evidence_write_blob) whose SHA-256 (hex) is sha256. */
+int lethe_record_files_add_blob(lethe_record_files *f, const char *path, const char *sha256,
+				const char *blob);
 
 /* Commit `record` (taken over, its kind and seq as lethe_record_new made
  * them) as its record file, with `files` added from f, and f's files, in

@@ -74,6 +74,13 @@ int64_t lethe_runlog_intent_seq(const lethe_runlog *rl);
 int lethe_runlog_intent(void *ctx, const lethe_plan *plan);
 int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *keys,
 		       const unsigned char *applied, size_t n, int64_t changed);
+/* lethe_dispose_options.seal_hook: once the batches are done, each rule's
+ * digest file is written into the evidence's objects ahead of the
+ * completion and the marker keeps only the files' ids
+ * (lethe_backend_marker_seal), so the residue work does not copy the
+ * digests (vacuum_follows: lethe_backend_marker_seal). Nothing to do on a
+ * backend that cannot seal. */
+int lethe_runlog_seal(void *ctx, int vacuum_follows);
 
 /* The completion: counts of the run, digest files, warnings; result
  * "failed" instead of "completed" when the run stopped at an error after its

@@ -77,6 +77,19 @@ int lethe_token_looks_like(const char *s, size_t len);
 void lethe_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
 		  const char *domain, const void *data, size_t len);
 
+/* lethe_digest of many values in one domain, the same digests: the key, the
+ * domain's length and the domain are hashed once (lethe_digest_start), then
+ * each value from a copy of that state (lethe_digest_value). The context
+ * holds key material: lethe_digest_end wipes it. Owner: the caller. */
+typedef struct {
+	_Alignas(64) unsigned char state[512]; /* libsodium's BLAKE2b state */
+} lethe_digest_ctx;
+
+void lethe_digest_start(lethe_digest_ctx *c, const lethe_token_key *k, const char *domain);
+void lethe_digest_value(char out[LETHE_DIGEST_SIZE], const lethe_digest_ctx *c, const void *data,
+			size_t len);
+void lethe_digest_end(lethe_digest_ctx *c);
+
 #ifdef __cplusplus
 }
 #endif

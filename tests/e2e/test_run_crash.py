@@ -3,7 +3,10 @@ then run again. Every time the database and the evidence agree: the
 evidence's disposed counts (completions and recoveries together) equal the
 rows a clean run disposes, the register ends exactly as after a clean run,
 every commit is signed and verifies with stock git, and the digest files
-have one line per disposed row."""
+have one line per disposed row. Then the seal of a run's digests before its
+residue work: no free page left, and a recovery after it names the sealed
+blobs."""
+import hashlib
 import json
 import os
 import shutil
@@ -85,7 +88,7 @@ want_disposed = {r["name"]: r["disposed"] for r in json.loads(out)["rules"]}
 check(sum(want_disposed.values()) > 500, "the clean run disposes a fair amount")
 
 points = ["after-intent", "batch:1", "after-batch:1", "batch:4", "after-batch:6",
-          "before-completion", "after-completion"]
+          "before-finalise", "before-seal", "after-seal", "before-completion", "after-completion"]
 for point in points:
     cfg, db, sitedir = site("crash-" + point.replace(":", "-"))
     rc, out, err = run("-c", cfg, "run", "--as-of", AS_OF, env={"LETHE_TEST_CRASH": point})
@@ -106,7 +109,7 @@ for point in points:
     left = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                for (t,) in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND "
                                        "name IN ('lethe_run_digests', 'lethe_run_digest_batches', "
-                                       "'lethe_run_digest_pieces')")
+                                       "'lethe_run_digest_pieces', 'lethe_run_files')")
                .fetchall())
     con.close()
     equal(left, 0, f"{point}: no run digests are left in the register")
@@ -153,4 +156,88 @@ equal(sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in
           ("lethe_run_digests", "lethe_run_digest_batches", "lethe_run_digest_pieces")), 0,
       "older marker: the older tables are emptied")
 con.close()
+
+def tables(db):
+    con = sqlite3.connect(db)
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    res = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+           for t in ("lethe_run_digest_pieces", "lethe_run_files") if t in names}
+    files = con.execute("SELECT rule, blob, sha256, lines FROM lethe_run_files").fetchall() \
+        if "lethe_run_files" in names else []
+    free = con.execute("PRAGMA freelist_count").fetchone()[0]
+    con.close()
+    return res, files, free
+
+
+def completion_files(repo):
+    """rule -> (blob id, sha256, count) of the last completion's digest files."""
+    rec_path = [p for p in git(repo, "ls-tree", "-r", "--name-only", "main").stdout.split()
+                if p.startswith("records/")][-1]
+    rec = json.loads(git(repo, "show", f"main:{rec_path}").stdout)
+    equal(rec["kind"], "completion", "the last record is a completion")
+    shas = {f["path"]: f["sha256"] for f in rec["files"]}
+    res = {}
+    for r in rec["rules"]:
+        if r["digests"]:
+            p = r["digests"]["path"]
+            res[r["name"]] = (git(repo, "rev-parse", f"main:{p}").stdout.strip(), shas[p],
+                              r["digests"]["count"])
+    return res
+
+
+# The seal (docs/evidence-format.md, run protocol step 4): once the batches
+# are done, each rule's digest file is written into the evidence's objects
+# and the register keeps only the blobs' ids, so VACUUM does not copy the
+# digests and nothing clears them after it. A clean run leaves no free page
+# in the register; a run killed after the seal is recovered with the very
+# blobs the seal wrote.
+cfg, db, sitedir = site("seal-clean")
+repo = os.path.join(sitedir, "evidence")
+rc, out, err = run("-c", cfg, "run", "--as-of", AS_OF, "--json")
+equal(rc, 0, "clean run")
+disposed = {k: v for k, v in want_disposed.items() if v}
+counts, files, free = tables(db)
+equal(free, 0, "a run leaves no free page in the register")
+equal(sum(counts.values()), 0, "no digests nor sealed files are left in the register")
+got = completion_files(repo)
+equal({k: v[2] for k, v in got.items()}, disposed, "a digest file per rule, a line per disposed row")
+rc, out, err = run("-c", cfg, "verify")
+equal(rc, 0, f"lethe verify passes ({out.strip()}{err.strip()})")
+
+# Killed right after the seal, before the residue work: the register has
+# the files, not the digests; the blobs are in the evidence's objects,
+# named by no commit yet; the next run's recovery names exactly them.
+cfg, db, sitedir = site("sealed")
+repo = os.path.join(sitedir, "evidence")
+rc, out, err = run("-c", cfg, "run", "--as-of", AS_OF, env={"LETHE_TEST_CRASH": "after-seal"})
+equal(rc, -signal.SIGKILL, "the run was killed after the seal")
+counts, files, free = tables(db)
+equal(counts.get("lethe_run_digest_pieces", 0), 0, "the seal dropped the digests from the register")
+equal({f[0]: f[3] for f in files}, disposed, "the seal kept a file per rule with its line count")
+for rule, blob, sha, lines in files:
+    equal(git(repo, "cat-file", "-t", blob).stdout.strip(), "blob", f"{rule}: the sealed blob exists")
+    data = git(repo, "cat-file", "blob", blob).stdout
+    equal(len(data.splitlines()), lines, f"{rule}: the sealed blob has its lines")
+    equal(hashlib.sha256(data.encode()).hexdigest(), sha, f"{rule}: its SHA-256 is the sealed one")
+rc, out, err = run("-c", cfg, "run", "--as-of", AS_OF, "--json")
+equal(rc, 0, f"the next run recovers ({err.strip()})")
+rc, out, err = run("-c", cfg, "verify")
+equal(rc, 0, f"lethe verify passes after the recovery ({out.strip()}{err.strip()})")
+# the completion that recovered the run (the one before the second run's)
+revs = git(repo, "rev-list", "main").stdout.split()
+found = None
+for rev in revs:
+    for p in git(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", rev).stdout.split():
+        if p.startswith("records/") and p.endswith("-completion.json"):
+            rec = json.loads(git(repo, "show", f"{rev}:{p}").stdout)
+            if rec.get("result") == "recovered":
+                found = (rev, rec)
+check(found is not None, "a completion recovered the killed run")
+rev, rec = found or (None, {"rules": []})
+named = {r["name"]: git(repo, "rev-parse", f"{rev}:{r['digests']['path']}").stdout.strip()
+         for r in rec["rules"] if r["digests"]}
+equal(named, {f[0]: f[1] for f in files}, "the recovery names the blobs the seal wrote")
+counts, files, free = tables(db)
+equal(sum(counts.values()), 0, "nothing of the runs is left in the register")
+
 finish()

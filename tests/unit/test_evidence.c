@@ -60,7 +60,7 @@ static void commit_ok(char oid[41], lethe_evidence *ev, const lethe_sshkey *k,
 	ck_assert_uint_eq(strlen(oid), 40);
 }
 
-#define FILE_CHANGE(p, s) { p, s, sizeof(s) - 1, 0, NULL, NULL }
+#define FILE_CHANGE(p, s) { p, s, sizeof(s) - 1, 0, NULL, NULL, NULL }
 
 /* Two commits: nested files, then the policies folder replaced. */
 static void two_commits(char c1[41], char c2[41], lethe_evidence *ev, const lethe_sshkey *k)
@@ -75,8 +75,8 @@ static void two_commits(char c1[41], char c2[41], lethe_evidence *ev, const leth
 		FILE_CHANGE("runs/000002/manifest.json", "{\"run\":2}\n"),
 		FILE_CHANGE("policies/c.yaml", "c: 1\n"),
 		FILE_CHANGE("README", "evidence v2\n"),
-		{ "policies", NULL, 0, 1, NULL, NULL },
-		{ "no/such/thing", NULL, 0, 1, NULL, NULL },
+		{ "policies", NULL, 0, 1, NULL, NULL, NULL },
+		{ "no/such/thing", NULL, 0, 1, NULL, NULL, NULL },
 	};
 
 	commit_ok(c1, ev, k, first, 4, "lethe run 1");
@@ -228,7 +228,7 @@ START_TEST(streams_of_known_and_unknown_length)
 	lethe_sshkey *k = new_key();
 	lethe_evidence *ev = new_store(&repo);
 	lethe_evidence_change c = { "runs/01/digests/a.txt", NULL, sizeof(text) - 1, 0, stream_pieces,
-				    (void *)text };
+				    (void *)text, NULL };
 	size_t len;
 
 	commit_ok(c1, ev, k, &c, 1, "known length");

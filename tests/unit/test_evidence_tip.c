@@ -45,7 +45,7 @@ static lethe_evidence *new_store(const char *name, char **repo)
 
 static void commit(char oid[41], lethe_evidence *ev, const lethe_sshkey *k, const char *path)
 {
-	lethe_evidence_change c = { path, "x\n", 2, 0, NULL, NULL };
+	lethe_evidence_change c = { path, "x\n", 2, 0, NULL, NULL, NULL };
 
 	ck_assert_msg(lethe_evidence_commit(oid, ev, k, &c, 1, "lethe: test") == 0, "%s",
 		      lethe_error_last());

@@ -48,7 +48,7 @@ static void store_close(store *s)
 static int64_t record(store *s, const char *kind, const char *body)
 {
 	char path[64], text[1024], oid[41];
-	lethe_evidence_change c = { path, text, 0, 0, NULL, NULL };
+	lethe_evidence_change c = { path, text, 0, 0, NULL, NULL, NULL };
 
 	s->seq++;
 	snprintf(path, sizeof(path), "records/%05" PRId64 "/%08" PRId64 "-%s.json", s->seq / 1000,

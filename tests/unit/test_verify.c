@@ -96,7 +96,7 @@ static void add_file(site *s, json_t *rec, const char *path, const char *data)
 	char *hex = sha_hex(data);
 
 	s->owned[s->n] = strdup(data);
-	s->ch[s->n] = (lethe_evidence_change){ path, s->owned[s->n], strlen(data), 0, NULL, NULL };
+	s->ch[s->n] = (lethe_evidence_change){ path, s->owned[s->n], strlen(data), 0, NULL, NULL, NULL };
 	s->n++;
 	json_array_append_new(json_object_get(rec, "files"),
 			      json_pack("{s:s, s:s}", "path", path, "sha256", hex));
@@ -110,7 +110,7 @@ static void commit_record(site *s, json_t *rec, const char *kind)
 				  (long long)s->seq, kind);
 	char *text = json_dumps(rec, JSON_INDENT(2) | JSON_SORT_KEYS), *msg;
 
-	s->ch[s->n++] = (lethe_evidence_change){ name, text, strlen(text), 0, NULL, NULL };
+	s->ch[s->n++] = (lethe_evidence_change){ name, text, strlen(text), 0, NULL, NULL, NULL };
 	msg = fmt("lethe: %s %08lld", kind, (long long)s->seq);
 	lethe_evidence_set_time(s->ev, s->t);
 	ck_assert_msg(lethe_evidence_commit(oid, s->ev, s->key, s->ch, s->n, msg) == 0, "%s",
@@ -438,8 +438,8 @@ START_TEST(records_never_change)
 	site s;
 	char oid[41];
 	lethe_evidence_change ch[2] = {
-		{ "records/00000/00000001-hold.json", "{}", 2, 0, NULL, NULL },
-		{ "records/00000/00000003-hold.json", "{}", 2, 0, NULL, NULL },
+		{ "records/00000/00000001-hold.json", "{}", 2, 0, NULL, NULL, NULL },
+		{ "records/00000/00000003-hold.json", "{}", 2, 0, NULL, NULL, NULL },
 	};
 
 	site_open(&s);

@@ -115,6 +115,15 @@ int lethe_sqlite_marker(int *found, lethe_backend *base, const char *run_id,
 int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
 				int (*cb)(void *ctx, const char *digest), void *ctx);
 int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id);
+/* Inside a transaction: delete every run digest (all their tables). */
+int lethe_sqlite_marker_drop_digests(lethe_sqlite *be);
+
+/* backend_sqlite_seal.c */
+int lethe_sqlite_marker_seal(lethe_backend *base, const char *run_id, const lethe_marker_file *files,
+			     size_t n, int vacuum_follows);
+int lethe_sqlite_marker_sealed(int *found, lethe_marker_file *out, lethe_backend *base,
+			       const char *run_id, const char *rule);
+int lethe_sqlite_marker_forget_files(lethe_sqlite *be);
 int lethe_sqlite_schema_text(char **out, size_t *len, lethe_backend *base);
 
 /* backend_sqlite_owed.c */

@@ -1,0 +1,274 @@
+/*
+ * runlog_digests.c - a run's digest files (docs/evidence-format.md): read
+ * from the marker in key-digest order, sealed into the evidence's objects
+ * before the residue work (lethe_runlog_seal), and added to the completion
+ * either as the sealed blobs or streamed from the marker.
+ *
+ * Invariants:
+ *  - A digest file is never held whole: it goes from the marker's merge to
+ *    the object database LINE_BUFFER bytes at a time.
+ *  - A sealed file's SHA-256 and line count are those of the bytes written
+ *    into its blob, computed as they were written.
+ *  - The seal moves every rule's digests at once (one register
+ *    transaction), after their blobs are in the object database.
+ */
+#include <stdint.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lethe/error.h"
+#include "lethe/evidence.h"
+#include "lethe/record.h"
+#include "lethe/runlog.h"
+#include "runlog_impl.h"
+#include "testhook.h"
+#include "util.h"
+#include "vec.h"
+
+/* A rule's digest file, from the marker: sorted lines, one per disposed row,
+ * never held whole. When a run is sealed (lethe_runlog_seal) it is read
+ * once: its length is known from the marker's count (a run's batches store
+ * one digest per disposed row), and the SHA-256 is computed while the blob
+ * is written; should the count be wrong (an older marker), it is read
+ * twice, as it is for a completion of digests not sealed: once for its
+ * SHA-256 and length (the record lists them), once streamed into the
+ * evidence. Lines go out LINE_BUFFER bytes at a time. */
+#define LINE_BUFFER (64 * 1024)
+typedef struct {
+	lethe_backend *be;
+	char run_id[33];
+	char *rule;
+	int (*write)(void *wctx, const void *buf, size_t len);
+	void *wctx;
+	crypto_hash_sha256_state sha;
+	int64_t count;
+	size_t bytes;           /* of the file */
+	size_t expect;          /* one read: the length announced */
+	int mismatch;           /* one read: the file is not `expect` bytes long */
+	size_t used;            /* bytes in buf */
+	char buf[LINE_BUFFER];
+} digest_file;
+
+static int hash_digest(void *ctx, const char *digest)
+{
+	digest_file *f = ctx;
+
+	crypto_hash_sha256_update(&f->sha, (const unsigned char *)digest, strlen(digest));
+	crypto_hash_sha256_update(&f->sha, (const unsigned char *)"\n", 1);
+	f->count++;
+	f->bytes += strlen(digest) + 1;
+	return 0;
+}
+
+/* Write out the buffered lines, hashing them first when reading once. */
+static int flush_lines(digest_file *f)
+{
+	size_t n = f->used;
+
+	f->used = 0;
+	if (f->expect)
+		crypto_hash_sha256_update(&f->sha, (const unsigned char *)f->buf, n);
+	return n ? f->write(f->wctx, f->buf, n) : 0;
+}
+
+static int write_digest(void *ctx, const char *digest)
+{
+	digest_file *f = ctx;
+	size_t n = strlen(digest);
+	int rc;
+
+	if (n > LETHE_DIGEST_LEN)
+		return lethe_error_set(LETHE_EDATA, "a run digest is too long");
+	if (f->expect && f->bytes + n + 1 > f->expect) {
+		f->mismatch = 1;
+		return lethe_error_set(LETHE_EDATA, "rule '%s' has more run digests than disposed rows",
+				       f->rule);
+	}
+	if (f->used + n + 1 > sizeof(f->buf) && (rc = flush_lines(f)) < 0)
+		return rc;
+	memcpy(f->buf + f->used, digest, n);
+	f->buf[f->used + n] = '\n';
+	f->used += n + 1;
+	f->count++;
+	f->bytes += n + 1;
+	return 0;
+}
+
+static int stream_digests(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx)
+{
+	digest_file *f = ctx;
+	int rc;
+
+	f->write = write;
+	f->wctx = wctx;
+	f->used = 0;
+	f->count = 0;
+	f->bytes = 0;
+	if ((rc = lethe_backend_marker_digests(f->be, f->run_id, f->rule, write_digest, f)) < 0)
+		return rc;
+	if (f->expect && f->bytes != f->expect) {
+		f->mismatch = 1;
+		return lethe_error_set(LETHE_EDATA, "rule '%s' has fewer run digests than disposed rows",
+				       f->rule);
+	}
+	return flush_lines(f);
+}
+
+/* The rule's digest file from the marker, its SHA-256 (hex), length and
+ * lines counted by a first read: *out NULL when it has no lines. */
+static int digest_file_open(digest_file **out, char hex[LETHE_SHA256_HEX_SIZE], lethe_backend *be,
+			    const char *run_id, const char *rule)
+{
+	digest_file *f = calloc(1, sizeof(*f));
+	int rc;
+
+	*out = NULL;
+	if (!f || !(f->rule = strdup(rule))) {
+		free(f);
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	}
+	f->be = be;
+	snprintf(f->run_id, sizeof(f->run_id), "%s", run_id);
+	crypto_hash_sha256_init(&f->sha);
+	rc = lethe_backend_marker_digests(be, run_id, rule, hash_digest, f);
+	if (rc < 0 || f->count == 0) {
+		free(f->rule);
+		free(f);
+		return rc;
+	}
+	lethe_sha256_final_hex(hex, &f->sha);
+	*out = f;
+	return 0;
+}
+
+/* Add the rule's digest file to f, sealed (written ahead, lethe_runlog_seal)
+ * or as a stream from the marker; *count its lines (0: none added). */
+int lethe_runlog_add_digest_file(lethe_record_files *files, int64_t *count, const lethe_runlog_env *env,
+				 const char *run_id, const char *rule, const char *path)
+{
+	lethe_marker_file sealed = { 0 };
+	digest_file *f = NULL;
+	char hex[LETHE_SHA256_HEX_SIZE];
+	int rc, found = 0;
+
+	*count = 0;
+	if ((rc = lethe_backend_marker_sealed(&found, &sealed, env->be, run_id, rule)) < 0)
+		return rc;
+	if (found) {
+		*count = sealed.lines;
+		return lethe_record_files_add_blob(files, path, sealed.sha256, sealed.blob);
+	}
+	if ((rc = digest_file_open(&f, hex, env->be, run_id, rule)) < 0 || !f)
+		return rc;
+	*count = f->count;
+	/* freed with the files: f->rule first, so f is still there to free */
+	if ((rc = lethe_record_files_own(files, f->rule)) < 0) {
+		free(f);
+		return rc;
+	}
+	if ((rc = lethe_record_files_own(files, f)) < 0)
+		return rc;
+	return lethe_record_files_add_stream(files, path, hex, f->bytes, stream_digests, f);
+}
+
+/* The rules of a run's marker, by name (strvec-like, owned here). */
+typedef struct {
+	char **names;
+	int64_t *disposed;
+	size_t n, cap, dcap;
+} rule_names;
+
+static int add_rule_name(void *ctx, const char *rule, int64_t disposed)
+{
+	rule_names *l = ctx;
+	char *p;
+	int rc;
+
+	if ((rc = LETHE_VEC_RESERVE(l->names, l->n + 1, l->cap)) < 0 ||
+	    (rc = LETHE_VEC_RESERVE(l->disposed, l->n + 1, l->dcap)) < 0)
+		return rc;
+	if (!(p = strdup(rule)))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	l->disposed[l->n] = disposed;
+	l->names[l->n++] = p;
+	return 0;
+}
+
+/* Write the rule's digest file into the evidence's objects and fill *mf:
+ * 1, or 0 when it has no lines. One read when the marker's count of
+ * disposed rows is the number of digests, else two. */
+static int seal_file(lethe_marker_file *mf, const lethe_runlog_env *env, const char *run_id,
+		     char *rule, int64_t disposed)
+{
+	digest_file *f = calloc(1, sizeof(*f));
+	int rc = 0;
+
+	if (!f)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	f->be = env->be;
+	f->rule = rule;
+	snprintf(f->run_id, sizeof(f->run_id), "%s", run_id);
+	mf->rule = rule;
+	if (disposed > 0 && (uint64_t)disposed < SIZE_MAX / (LETHE_DIGEST_LEN + 1)) {
+		f->expect = (size_t)disposed * (LETHE_DIGEST_LEN + 1);
+		crypto_hash_sha256_init(&f->sha);
+		rc = lethe_evidence_write_blob(mf->blob, env->ev, f->expect, stream_digests, f);
+		if (rc == 0) {
+			lethe_sha256_final_hex(mf->sha256, &f->sha);
+			mf->lines = f->count;
+			free(f);
+			return 1;
+		}
+		if (!f->mismatch) {
+			free(f);
+			return rc;
+		}
+	}
+	free(f);
+	/* the count is not the digests': hash first, then write */
+	if ((rc = digest_file_open(&f, mf->sha256, env->be, run_id, rule)) < 0 || !f)
+		return rc;
+	rc = lethe_evidence_write_blob(mf->blob, env->ev, f->bytes, stream_digests, f);
+	mf->lines = f->count;
+	free(f->rule);
+	free(f);
+	return rc < 0 ? rc : 1;
+}
+
+int lethe_runlog_seal(void *ctx, int vacuum_follows)
+{
+	lethe_runlog *rl = ctx;
+	const lethe_runlog_env *env = rl->env;
+	rule_names rules = { 0 };
+	lethe_marker_file *files = NULL;
+	size_t nfiles = 0;
+	int rc, found = 0;
+
+	if (!rl->intent_seq || !env->be || !lethe_backend_marker_sealable(env->be))
+		return 0;
+	if ((rc = lethe_backend_marker(&found, env->be, rl->run_id, add_rule_name, &rules)) < 0 || !found)
+		goto out;
+	if (rules.n && !(files = calloc(rules.n, sizeof(*files)))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < rules.n; i++) {
+		lethe_marker_file *mf = &files[nfiles];
+
+		if ((rc = seal_file(mf, env, rl->run_id, rules.names[i], rules.disposed[i])) < 0)
+			goto out;
+		if (rc > 0)
+			nfiles++;
+	}
+	lethe_test_crash_point("before-seal");
+	rc = lethe_backend_marker_seal(env->be, rl->run_id, files, nfiles, vacuum_follows);
+	lethe_test_crash_point("after-seal");
+out:
+	for (size_t i = 0; i < rules.n; i++)
+		free(rules.names[i]);
+	free(rules.names);
+	free(rules.disposed);
+	free(files);
+	return rc;
+}
