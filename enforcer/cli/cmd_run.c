@@ -225,8 +225,8 @@ static int print_json(const lethe_plan *result, const cli_run_record *rec, int d
 	root = json_loads(text, 0, NULL);
 	free(text);
 	if (!root || cli_run_json_add(root, rec, dry_run, status) < 0 ||
-	    json_object_set(root, "erasures_finished", finished_list ? finished_list :
-			    json_array()) < 0) {
+	    json_object_set_new(root, "erasures_finished", finished_list ?
+				json_incref(finished_list) : json_array()) < 0) {
 		json_decref(root);
 		cli_error("run: out of memory");
 		return 70;
@@ -266,7 +266,7 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 	lethe_site *site = NULL;
 	cli_register r = { 0 };
 	cli_run_record rec = { 0 };
-	finish_ctx fc = { opts, json_array() };
+	finish_ctx fc = { opts, NULL };
 	size_t still_open = 0;
 	int64_t seq_before = 0;
 	int status, rc;
@@ -315,7 +315,9 @@ int cmd_run(const lethe_cli_opts *opts, int argc, char **argv)
 		if (result->rules[i].invalid)
 			status = 65;
 	/* then the erasures whose kept rows are due now, each recorded on its own */
-	if ((rc = lethe_site_finish_erasures(&still_open, site, o.as_of, finished, &fc)) < 0)
+	if (!(fc.list = json_array()))
+		status = cli_fail(lethe_error_set(LETHE_ESOFTWARE, "out of memory"));
+	else if ((rc = lethe_site_finish_erasures(&still_open, site, o.as_of, finished, &fc)) < 0)
 		status = cli_fail(rc);
 	else if (still_open)
 		cli_log(opts, CLI_INFO, "%zu erasure%s still keep%s rows while a condition or a legal "
