@@ -313,46 +313,73 @@ static int suppress(lethe_site *s, const lethe_subject *subject)
 	return rc;
 }
 
-/* An erasure's entry in the register of open erasures (lethe/backend.h),
- * written once its intent is recorded and before its first batch, from the
- * plan the intent records: open while the plan holds rows of the subject
- * (legal holds, keep_while), closed otherwise. A run finishing the erasure
- * keeps the entry as the erasure wrote it until nothing is held. */
+/* An erasure's entry in the register of open erasures (lethe/backend.h).
+ * Written as soon as the intent is recorded when the plan the intent records
+ * holds rows of the subject (legal holds, keep_while), before the first
+ * batch, so a crash at any later point leaves it in line with the intent.
+ * Settled after the disposal by what the register then holds, not by that
+ * plan: a row another writer made held (a complaint re-opened) between the
+ * plan and its batch was kept by the batch's re-check, and keeps the erasure
+ * open; only an erasure of whose subject nothing is held or due any more is
+ * closed. A run finishing the erasure keeps the entry as the erasure wrote
+ * it (its first seq and day). */
 typedef struct {
 	lethe_site *s;
 	const lethe_subject *subject;
 	const char *contact;     /* lethe_subject_identity, or NULL */
 	int64_t replay_of, completes;
 	lethe_day as_of;
+	int64_t seq;             /* the intent's, once recorded */
 } open_entry;
 
-static int64_t held_rows(const lethe_plan *p)
+int64_t lethe_site_plan_rows(const lethe_plan *p, int held)
 {
 	int64_t n = 0;
 
 	for (size_t i = 0; i < p->nrules; i++)
-		n += p->rules[i].held;
+		n += held ? p->rules[i].held : p->rules[i].due;
 	return n;
+}
+
+/* Open (keep) or close the subject's entry, in a transaction of its own. */
+static int put_entry(open_entry *e, int open)
+{
+	char since[11];
+	int rc;
+
+	if (open && e->completes > 0)
+		return 0;
+	lethe_day_format(e->as_of, since);
+	if ((rc = lethe_backend_begin(e->s->be)) < 0)
+		return rc;
+	rc = open ? lethe_backend_erasure_open(e->s->be, &(lethe_open_erasure){
+				.subject = e->subject->value, .contact = e->contact, .since = since,
+				.erasure = e->replay_of > 0 ? e->replay_of : e->seq })
+		  : lethe_backend_erasure_close(e->s->be, &e->subject->value);
+	if (rc == 0)
+		return lethe_backend_commit(e->s->be);
+	lethe_backend_rollback(e->s->be);
+	return rc;
 }
 
 static int record_open(void *ctx, int64_t seq, const lethe_plan *plan)
 {
 	open_entry *e = ctx;
-	char since[11];
-	int held = held_rows(plan) > 0, rc;
 
-	if (held && e->completes > 0)
-		return 0;
-	lethe_day_format(e->as_of, since);
-	if ((rc = lethe_backend_begin(e->s->be)) < 0)
-		return rc;
-	rc = held ? lethe_backend_erasure_open(e->s->be, &(lethe_open_erasure){
-				.subject = e->subject->value, .contact = e->contact, .since = since,
-				.erasure = e->replay_of > 0 ? e->replay_of : seq })
-		  : lethe_backend_erasure_close(e->s->be, &e->subject->value);
-	if (rc == 0)
-		return lethe_backend_commit(e->s->be);
-	lethe_backend_rollback(e->s->be);
+	e->seq = seq;
+	return lethe_site_plan_rows(plan, 1) > 0 ? put_entry(e, 1) : 0;
+}
+
+/* After a disposal that completed: what is still held, or due (rows added
+ * or made held meanwhile), keeps the erasure open. */
+static int settle_entry(open_entry *e, const lethe_plan_scope *scope)
+{
+	lethe_plan *now = NULL;
+	int rc;
+
+	if ((rc = lethe_plan_new_scoped(&now, e->s->be, e->s->policy, e->as_of, scope)) == 0)
+		rc = put_entry(e, lethe_site_plan_rows(now, 1) > 0 || lethe_site_plan_rows(now, 0) > 0);
+	lethe_plan_free(now);
 	return rc;
 }
 
@@ -375,7 +402,7 @@ int lethe_site_erase_as(lethe_plan **done, lethe_warnings *warnings, lethe_site 
 	lethe_runlog_env env = lethe_site_env(s);
 	char digest[LETHE_DIGEST_SIZE], contact[LETHE_DIGEST_SIZE], received[11];
 	int rc, identified = 0, write = (s->flags & LETHE_SITE_WRITE) != 0;
-	open_entry entry = { s, subject, NULL, replay_of, completes, as_of };
+	open_entry entry = { s, subject, NULL, replay_of, completes, as_of, 0 };
 	hooks h = { .after_intent = record_open, .ctx = &entry };
 
 	*done = NULL;
@@ -408,6 +435,8 @@ int lethe_site_erase_as(lethe_plan **done, lethe_warnings *warnings, lethe_site 
 			goto out;
 	}
 	rc = dispose(done, warnings, s, &o, write ? &env : NULL, NULL, write ? &h : NULL);
+	if (rc == 0 && write && entry.seq)
+		rc = settle_entry(&entry, &scope);
 	if (rc == 0 && env.received &&
 	    lethe_site_request_answer(s, "erasure", digest, received, as_of) < 0)
 		rc = lethe_warnings_add(warnings, "the request was not registered: %s",

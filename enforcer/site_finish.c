@@ -86,15 +86,6 @@ static int add_entry(void *ctx, const lethe_open_erasure *o)
 	return 0;
 }
 
-static int64_t count(const lethe_plan *p, int held)
-{
-	int64_t n = 0;
-
-	for (size_t i = 0; i < p->nrules; i++)
-		n += held ? p->rules[i].held : p->rules[i].due;
-	return n;
-}
-
 /* Whether the subject is still the person the erasure erased. */
 static int same_person(int *same, lethe_site *s, const entry *e)
 {
@@ -151,9 +142,9 @@ static int finish_one(size_t *open, lethe_site *s, const entry *e, lethe_day as_
 	if ((rc = lethe_plan_scope_init(&scope, s->policy, &e->subject.value, 1)) < 0 ||
 	    (rc = lethe_plan_new_scoped(&due, s->be, s->policy, as_of, &scope)) < 0)
 		goto out;
-	if (count(due, 0) == 0) {
+	if (lethe_site_plan_rows(due, 0) == 0) {
 		/* nothing became due: still held, or every row gone its own way */
-		if (count(due, 1) > 0)
+		if (lethe_site_plan_rows(due, 1) > 0)
 			++*open;
 		else
 			rc = forget(s, e);
@@ -161,7 +152,7 @@ static int finish_one(size_t *open, lethe_site *s, const entry *e, lethe_day as_
 	}
 	if (!(s->flags & LETHE_SITE_WRITE)) {
 		f.plan = due;
-		f.open = count(due, 1) > 0;
+		f.open = lethe_site_plan_rows(due, 1) > 0;
 		*open += (size_t)f.open;
 		rc = each(ctx, &f, &w);
 		goto out;
@@ -171,7 +162,7 @@ static int finish_one(size_t *open, lethe_site *s, const entry *e, lethe_day as_
 		int erc;
 
 		f.plan = done;
-		f.open = count(done, 1) > 0;
+		f.open = lethe_site_plan_rows(done, 1) > 0;
 		*open += (size_t)f.open;
 		/* what was disposed of is reported also when the erasure stopped */
 		if ((erc = each(ctx, &f, &w)) < 0 && rc == 0)

@@ -47,6 +47,9 @@ int lethe_site_erase_as(lethe_plan **done, lethe_warnings *warnings, lethe_site 
 			const lethe_subject *subject, lethe_day as_of, int64_t replay_of,
 			int64_t completes);
 
+/* A plan's rows summed over its rules: held (held != 0) or due. */
+int64_t lethe_site_plan_rows(const lethe_plan *p, int held);
+
 /* Push to evidence.remote when configured; a failure is a warning. */
 void lethe_site_push(lethe_site *site, lethe_warnings *warnings);
 

@@ -15,15 +15,6 @@
 #include "lethe/error.h"
 #include "site_impl.h"
 
-static int64_t total_due(const lethe_plan *p)
-{
-	int64_t n = 0;
-
-	for (size_t i = 0; i < p->nrules; i++)
-		n += p->rules[i].due;
-	return n;
-}
-
 /* Re-erase one subject when any of its rows came back. */
 static int replay_one(lethe_site *s, const lethe_replay_match *m, lethe_day as_of,
 		      int (*each)(void *, const lethe_site_replayed *, const lethe_warnings *),
@@ -38,7 +29,7 @@ static int replay_one(lethe_site *s, const lethe_replay_match *m, lethe_day as_o
 	if ((rc = lethe_plan_scope_init(&scope, s->policy, &m->subject.value, 1)) < 0 ||
 	    (rc = lethe_plan_new_scoped(&due, s->be, s->policy, as_of, &scope)) < 0)
 		goto out;
-	if (total_due(due) == 0)
+	if (lethe_site_plan_rows(due, 0) == 0)
 		goto out;
 	if (m->other_person) {
 		r.skipped = 1;
