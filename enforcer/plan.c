@@ -163,6 +163,15 @@ void lethe_plan_dependents_free(lethe_dependents *deps, size_t n)
 	free(deps);
 }
 
+int lethe_plan_dependent_where(char **out, const char *where, const char *held)
+{
+	*out = NULL;
+	if (held)
+		return asprintf(out, "(\n%s\n) AND NOT (\n%s\n)", where ? where : "TRUE", held) < 0
+		       ? (*out = NULL, -1) : 0;
+	return where && !(*out = strdup(where)) ? -1 : 0;
+}
+
 static int on_path(const char **path, int depth, const char *table)
 {
 	for (int i = 0; i < depth; i++)
@@ -223,11 +232,8 @@ static int dependent_rules(lethe_clock_rule **out, size_t *n, const lethe_policy
 
 		if (lethe_plan_held_expr(&held, clock, i) < 0)
 			len = -1;
-		else if (held)
-			len = asprintf(&where, "(\n%s\n) AND NOT (\n%s\n)", r->where ? r->where : "TRUE",
-				       held);
 		else
-			len = r->where ? ((where = strdup(r->where)) ? 0 : -1) : 0;
+			len = lethe_plan_dependent_where(&where, r->where, held);
 		free(held);
 		if (len < 0) {
 			for (size_t k = 0; k < count; k++)

@@ -1,7 +1,8 @@
 /*
  * plan_impl.h - internal: what plan.c and plan_holds.c share.
  *
- * Invariant: only the planner's own files include this header.
+ * Invariant: only the planner's own files include this header (plan*.c,
+ * keyset.c).
  */
 #ifndef LETHE_PLAN_IMPL_H
 #define LETHE_PLAN_IMPL_H
@@ -17,6 +18,14 @@
  * to the subject. The expression is therefore the same for every rule of one
  * table. 0 or LETHE_ESOFTWARE (out of memory). */
 int lethe_plan_held_expr(char **out, const lethe_plan_clock *c, size_t index);
+
+/* The where of a dependent row under a rule with where `where` (NULL: every
+ * row) of a table whose held expression is `held` (NULL: none): a held row
+ * is not due, so it blocks its parent. *out malloc'd, NULL when both are.
+ * 0 or -1 (out of memory). The held expression is never NULL-valued (each
+ * of its terms is coalesce(..., FALSE)), so a row is held or it is not; the
+ * sets of keyset.h rely on it. */
+int lethe_plan_dependent_where(char **out, const char *where, const char *held);
 
 /* plan.c, shared with plan_rules.c: the day a not-due row of clock day
  * `day` becomes due (its end + 1); widen rp's next_due/last_due; add an

@@ -22,11 +22,17 @@
 #include "lethe/check.h"
 #include "lethe/error.h"
 #include "lethe/plan.h"
+#include "keyset.h"
 #include "plan_impl.h"
 
 /* At most this many threads (connections) plan at once: two cores here,
  * and each connection adds its page cache to the peak memory. */
 #define MAX_THREADS 2
+
+/* The bytes the sets of parent keys may take together (keyset.h): a bit
+ * per key, so 4 MiB hold sets over some 32 million keys; past it a set is
+ * dropped and its parents' counts search the child table instead. */
+#define LETHE_PLAN_KEYSET_BUDGET ((size_t)4 << 20)
 
 /* The examples of invalid clocks: the first keys, in key order. */
 static int invalid_row(void *vctx, const lethe_value *key, lethe_row_class cls, lethe_day day,
@@ -75,7 +81,7 @@ static int count_rule(lethe_backend *be, lethe_scan *scan, const lethe_plan_cloc
 }
 
 static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_foreign_keys *fks,
-		     size_t index, lethe_plan_clock *clock, lethe_rule_plan *rp)
+		     size_t index, lethe_plan_clock *clock, lethe_keysets *ks, lethe_rule_plan *rp)
 {
 	const lethe_rule *r = &p->rules[index];
 	lethe_table_info *t = NULL;
@@ -99,6 +105,7 @@ static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_forei
 		goto out;
 	if ((rc = lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, clock)) < 0)
 		goto out;
+	scan.keysets = ks;
 	rc = count_rule(be, &scan, clock, rp);
 	lethe_plan_scan_release(&scan);
 	if (rc > 0)
@@ -173,6 +180,8 @@ typedef struct {
 	const lethe_foreign_keys *fks;
 	lethe_plan_clock *clock;
 	lethe_plan *plan;
+	lethe_keysets *keysets; /* shared by the counts (keyset.h), or NULL */
+	size_t *order;          /* the rules in the order they are taken */
 	int *rcs;               /* per rule: its result */
 	char **messages;        /* per rule: its error message (malloc'd), or NULL */
 } shared;
@@ -197,11 +206,125 @@ static void *work(void *arg)
 		pthread_mutex_unlock(&sh->lock);
 		if (i >= sh->policy->nrules)
 			return NULL;
-		rc = plan_rule(w->be, sh->policy, sh->fks, i, sh->clock, &sh->plan->rules[i]);
+		i = sh->order[i];
+		rc = plan_rule(w->be, sh->policy, sh->fks, i, sh->clock, sh->keysets,
+			       &sh->plan->rules[i]);
 		sh->rcs[i] = rc;
 		if (rc < 0 && !(sh->messages[i] = strdup(lethe_error_last())))
 			sh->rcs[i] = LETHE_ESOFTWARE;
 	}
+}
+
+/* How deep a rule's dependents go: 0 without any, at most this. */
+#define MAX_DEPENDENT_HEIGHT 16
+static int dependents_height(const lethe_dependents *deps, size_t n)
+{
+	int h = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = 1 + dependents_height(deps[i].children, deps[i].nchildren);
+
+		if (c > h)
+			h = c;
+	}
+	return h;
+}
+
+/* 1 when table is the child table of some set in deps (recursively). */
+static int reads_table(const lethe_dependents *deps, size_t n, const char *table)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(deps[i].fk->child_table, table) ||
+		    reads_table(deps[i].children, deps[i].nchildren, table))
+			return 1;
+	return 0;
+}
+
+/*
+ * The order in which the rules are taken, and, for a plan of the whole
+ * policy, the sets their counts share (keyset.h): every dependent set of every
+ * rule registered. The rules are taken by rank, the rows that must be
+ * counted from the start of a rule's count to the end of the last count
+ * waiting for it (its table's, then those of the rules that read its table
+ * as a dependent set): so a child table's count, which produces the set its
+ * parents' counts read, comes before them, and the longest chain starts
+ * first. The order changes only how fast a plan is, never what it says.
+ */
+static int plan_order(size_t **order, lethe_keysets **ks, lethe_backend *be,
+		      const lethe_policy *p, const lethe_foreign_keys *fks, lethe_plan_clock *clock)
+{
+	size_t n = p->nrules, *o = calloc(n ? n : 1, sizeof(*o));
+	int *height = calloc(n ? n : 1, sizeof(*height));
+	int64_t *rows = calloc(n ? n : 1, sizeof(*rows)), *rank = calloc(n ? n : 1, sizeof(*rank));
+	char *reads = calloc(n ? n * n : 1, 1); /* reads[j * n + i]: rule j reads rule i's table */
+	lethe_keysets *sets = NULL;
+	int rc = 0;
+
+	if (!o || !height || !rows || !rank || !reads) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	/* a budget of its own beside the page caches of both connections */
+	if (!clock->scope && (rc = lethe_keysets_new(&sets, LETHE_PLAN_KEYSET_BUDGET)) < 0)
+		goto out;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		lethe_dependents *deps = NULL;
+		size_t ndeps = 0;
+
+		o[i] = i;
+		if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, &p->rules[i], clock)) < 0)
+			break;
+		height[i] = dependents_height(deps, ndeps);
+		if (lethe_backend_estimate_rows(&rows[i], be, p->rules[i].table) < 0 || rows[i] < 0)
+			rows[i] = 0;
+		if (sets)
+			rc = lethe_keysets_register(sets, deps, ndeps);
+		for (size_t j = 0; j < n && rc == 0; j++)
+			if (j != i && reads_table(deps, ndeps, p->rules[j].table))
+				reads[i * n + j] = 1;
+		lethe_plan_dependents_free(deps, ndeps);
+	}
+	/* a rule's rank: its table's rows and the greatest rank of the rules
+	 * that read its table, those with deeper dependents being worked out
+	 * first (a cycle is cut there) */
+	for (int h = MAX_DEPENDENT_HEIGHT; h >= 0 && rc == 0; h--)
+		for (size_t i = 0; i < n; i++) {
+			int64_t above = 0;
+
+			if (height[i] != h)
+				continue;
+			for (size_t j = 0; j < n; j++)
+				if (reads[j * n + i] && height[j] > height[i] && rank[j] > above)
+					above = rank[j];
+			/* bounded, so that the sum cannot overflow (a
+			 * table's greatest rowid may be near 2**63) */
+			rank[i] = (rows[i] < ((int64_t)1 << 40) ? rows[i] : (int64_t)1 << 40) + above;
+		}
+	/* insertion sort, highest rank first, then lower dependents (a reader
+	 * never before what it reads, even when the rows are unknown), then
+	 * policy order; policies have tens of rules */
+	for (size_t i = 1; i < n && rc == 0; i++)
+		for (size_t j = i; j > 0 && (rank[o[j]] > rank[o[j - 1]] ||
+					     (rank[o[j]] == rank[o[j - 1]] &&
+					      height[o[j]] < height[o[j - 1]])); j--) {
+			size_t t = o[j];
+
+			o[j] = o[j - 1];
+			o[j - 1] = t;
+		}
+out:
+	free(height);
+	free(rows);
+	free(rank);
+	free(reads);
+	if (rc < 0) {
+		free(o);
+		lethe_keysets_free(sets);
+		return rc;
+	}
+	*order = o;
+	*ks = sets;
+	return 0;
 }
 
 static int threads_wanted(const lethe_policy *p)
@@ -228,6 +351,11 @@ static int plan_rules(lethe_backend *be, const lethe_policy *p, const lethe_fore
 		free(sh.rcs);
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
+	if ((rc = plan_order(&sh.order, &sh.keysets, be, p, fks, clock)) < 0) {
+		free(sh.rcs);
+		free(sh.messages);
+		return rc;
+	}
 	pthread_mutex_init(&sh.lock, NULL);
 	/* no second connection, or no second thread: this thread alone */
 	if (threads_wanted(p) > 1 && lethe_backend_reopen(&other.be, be) == 0)
@@ -245,6 +373,8 @@ static int plan_rules(lethe_backend *be, const lethe_policy *p, const lethe_fore
 	}
 	free(sh.rcs);
 	free(sh.messages);
+	free(sh.order);
+	lethe_keysets_free(sh.keysets);
 	return rc;
 }
 

@@ -65,6 +65,14 @@ int lethe_backend_table_info(lethe_table_info **out, lethe_backend *be, const ch
 	return be->ops->table_info(out, be, table);
 }
 
+int lethe_backend_estimate_rows(int64_t *out, lethe_backend *be, const char *table)
+{
+	if (!out || !be || !table)
+		return lethe_error_set(LETHE_ESOFTWARE, "estimate rows: missing argument");
+	*out = -1;
+	return be->ops->estimate_rows ? be->ops->estimate_rows(out, be, table) : 0;
+}
+
 void lethe_table_info_free(lethe_table_info *t)
 {
 	size_t i;

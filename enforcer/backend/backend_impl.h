@@ -17,6 +17,8 @@ struct lethe_backend_ops {
 	const char *name;
 	void (*free)(lethe_backend *be);
 	int (*table_info)(lethe_table_info **out, lethe_backend *be, const char *table);
+	/* optional: NULL, and the estimate is unknown */
+	int (*estimate_rows)(int64_t *out, lethe_backend *be, const char *table);
 	int (*foreign_keys)(lethe_foreign_keys **out, lethe_backend *be);
 	int (*check_expr)(lethe_backend *be, const char *table, const char *expr,
 			  char **errmsg);

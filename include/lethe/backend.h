@@ -259,6 +259,11 @@ typedef struct {
 	 * the backend, and 0 is its answer to anything it cannot decide. */
 	int (*admit)(void *ctx, const char *rule, const lethe_value *key);
 	void *admit_ctx;
+
+	/* Non-NULL: a plan's counts may share what they learn about dependent
+	 * sets through it (enforcer/keyset.h); a backend may ignore it. Never
+	 * set for a run's disposal, which decides each row in the register. */
+	struct lethe_keysets *keysets;
 } lethe_scan;
 
 /* --- life cycle -------------------------------------------------------------- */
@@ -290,6 +295,10 @@ int lethe_backend_set_time_limit(lethe_backend *be, int64_t seconds);
 int lethe_backend_table_info(lethe_table_info **out, lethe_backend *be, const char *table);
 void lethe_table_info_free(lethe_table_info *t);
 const lethe_column_info *lethe_table_column(const lethe_table_info *t, const char *name);
+
+/* About how many rows the table has (*out; -1 when the backend cannot tell
+ * cheaply): for ordering work, never for a decision. 0 or a negative code. */
+int lethe_backend_estimate_rows(int64_t *out, lethe_backend *be, const char *table);
 
 /* Every foreign key of every table of the register. */
 int lethe_backend_foreign_keys(lethe_foreign_keys **out, lethe_backend *be);

@@ -98,7 +98,11 @@ with open(log, "w") as out:
 """
 stop = os.path.join(d, "stop")
 log = os.path.join(d, "writer.log")
-keys = ",".join(str(800000 + c) for c in ids)
+# the writer re-opens the rows of half of the customers: the other half can
+# be finished however slow the runs are next to it (a sanitizer build on a
+# busy machine let the writer re-open nearly every row first), while their
+# batches still write the same tables as the writer
+keys = ",".join(str(800000 + c) for c in ids[:len(ids) // 2])
 writer = subprocess.Popen([sys.executable, "-c", WRITER, db, stop, log, keys])
 time.sleep(0.3)
 # runs one after another while the writer writes: 75 (the writer kept the

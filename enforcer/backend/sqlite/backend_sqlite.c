@@ -521,6 +521,7 @@ static const struct lethe_backend_ops sqlite_ops = {
 	.check_expr = sqlite_check_expr,
 	.scan = lethe_sqlite_scan,
 	.count = lethe_sqlite_count,
+	.estimate_rows = lethe_sqlite_estimate_rows,
 	.reopen = sqlite_reopen,
 	.tables_read = lethe_sqlite_tables_read,
 	.begin = lethe_sqlite_begin,

@@ -33,6 +33,8 @@ typedef struct {
 	char auth_reason[128];
 	const lethe_change *cur_change; /* set only while apply steps an UPDATE */
 	const lethe_scan *admit_scan;   /* set while a scan with admit steps (lethe_admit) */
+	struct lethe_keysets *keysets;  /* set while a count steps (lethe_keyset_*, keyset.h) */
+	const struct lethe_sqlite_produce *producing; /* the sets it produces, then */
 	int transform_rc;       /* a transform callback's failure */
 	char ***reads;          /* non-NULL: collect tables read (tables_read) */
 	size_t *nreads;
@@ -70,6 +72,7 @@ void lethe_sqlite_append_ident(sqlite3_str *s, const char *name);
 
 /* backend_sqlite_schema.c */
 int lethe_sqlite_table_info(lethe_table_info **out, lethe_backend *base, const char *table);
+int lethe_sqlite_estimate_rows(int64_t *out, lethe_backend *base, const char *table);
 int lethe_sqlite_foreign_keys(lethe_foreign_keys **out, lethe_backend *base);
 
 /* backend_sqlite_write.c */
@@ -184,11 +187,29 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan);
 int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan);
 /* What lethe_day() returns for a clock that is no day: after every day. */
 #define LETHE_SQLITE_DAY_INVALID 2147483647
+/* backend_sqlite_deps_sql.c: pieces of a scan's SQL. "(\nexpr\n)" or dflt;
+ * "table"."column"; <due> of th over the clock `from`; <blocked> of a row
+ * of `table` over deps, asking ks's READY sets first when ks is not NULL
+ * (a plan's count); and the guard of every expression of deps. */
+void lethe_sqlite_append_expr(sqlite3_str *s, const char *expr, const char *dflt);
+void lethe_sqlite_append_column_ref(sqlite3_str *s, const char *table, const char *column);
+void lethe_sqlite_append_due(sqlite3_str *s, const lethe_threshold *th, const char *from);
+int lethe_sqlite_append_blocked(sqlite3_str *s, const char *table, const lethe_dependents *deps,
+				size_t ndeps, struct lethe_keysets *ks);
+int lethe_sqlite_guard_deps(const char *rule, const lethe_dependents *deps, size_t n);
+/* The sets a count produces (keyset.h): ids claimed in ks, each collected
+ * from its referencing column of the scan's table (NULL: none). */
+typedef struct lethe_sqlite_produce {
+	struct lethe_keysets *ks;
+	const int *ids;
+	size_t n;
+} lethe_sqlite_produce;
 /* backend_sqlite_scan_sql.c: the scan's SQL (sqlite3_malloc'd) in *out:
  * rows (key, day, subject, class), or with count its counts per class and
  * the first and last not-due day in one row. Refuses expressions that could
  * leave their parentheses. */
-int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count);
+int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count,
+			  const lethe_sqlite_produce *pr);
 /* The condition (what follows WHERE, sqlite3_malloc'd in *out) on a row of
  * scan's table that holds exactly when the row is one the scan would return
  * as due (not held, not blocked), after scan->after_key (:lethe_after) and,

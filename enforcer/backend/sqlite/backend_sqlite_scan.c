@@ -13,11 +13,16 @@
  *  - The whole query is prepared and stepped under the authorizer, so user
  *    expressions cannot write even from inside the generated query; the
  *    authorizer is off during the row callback.
+ *  - lethe_keyset_has() and lethe_keyset_add() (enforcer/keyset.h) act only
+ *    while a count steps, on the sets it read READY when it was composed
+ *    and on those it claimed; a count publishes what it claimed whether it
+ *    stepped to its end or not.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "backend_sqlite.h"
+#include "keyset.h"
 #include "lethe/error.h"
 
 void lethe_sqlite_value(lethe_value *out, sqlite3_value *v)
@@ -90,8 +95,56 @@ static void admit_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, scan->admit(scan->admit_ctx, scan->rule, &v) == 1);
 }
 
+/* lethe_keyset_has(set, v): 1 or 0 when the count stepping now reads READY
+ * set `set` and v is an integer, NULL (ask the register) otherwise. */
+static void keyset_has_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	lethe_sqlite *be = sqlite3_user_data(ctx);
+	int in = -1;
+
+	(void)argc;
+	if (be->keysets && sqlite3_value_type(argv[1]) == SQLITE_INTEGER)
+		in = lethe_keysets_has(be->keysets, sqlite3_value_int(argv[0]),
+				       sqlite3_value_int64(argv[1]));
+	if (in < 0)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_int(ctx, in);
+}
+
+/* lethe_keyset_add(set, v): v of a surviving row into the set the count
+ * stepping now produces; NULL matches no parent, any other non-integer
+ * spoils the set. Returns NULL. */
+static void keyset_add_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	lethe_sqlite *be = sqlite3_user_data(ctx);
+	int type = sqlite3_value_type(argv[1]);
+	const lethe_sqlite_produce *pr = be->producing;
+	int id = sqlite3_value_int(argv[0]);
+	size_t i;
+
+	(void)argc;
+	sqlite3_result_null(ctx);
+	/* only the sets this count claimed (an expression could name others) */
+	for (i = 0; pr && i < pr->n && pr->ids[i] != id; i++)
+		;
+	if (!pr || i == pr->n || type == SQLITE_NULL)
+		return;
+	if (type == SQLITE_INTEGER)
+		lethe_keysets_add_int(pr->ks, id, sqlite3_value_int64(argv[1]));
+	else
+		lethe_keysets_spoil(pr->ks, id);
+}
+
 int lethe_sqlite_register_functions(lethe_sqlite *be)
 {
+	/* Not deterministic: their answers are the stepping count's sets. */
+	if (sqlite3_create_function_v2(be->db, "lethe_keyset_has", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+				       be, keyset_has_func, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(be->db, "lethe_keyset_add", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+				       be, keyset_add_func, NULL, NULL, NULL) != SQLITE_OK)
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_keyset_*: %s",
+				       sqlite3_errmsg(be->db));
 	/* Not deterministic: its answer is the scan's that steps (run --plan). */
 	if (sqlite3_create_function_v2(be->db, "lethe_admit", 1, SQLITE_UTF8, be, admit_func,
 				       NULL, NULL, NULL) != SQLITE_OK)
@@ -158,16 +211,28 @@ static void counts_from_row(lethe_scan_counts *out, const lethe_threshold *th, s
 int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
+	lethe_sqlite_produce pr = { scan->keysets, NULL, 0 };
 	sqlite3_stmt *stmt = NULL;
 	char *sql = NULL;
-	int rc, step;
+	int *ids = NULL;
+	int rc, step = SQLITE_ERROR;
 
-	if ((rc = lethe_sqlite_scan_sql(&sql, be, scan, 1)) ||
+	/* sets this count reads are finished first; those it can produce are
+	 * claimed, and published when it stepped to its end (keyset.h) */
+	lethe_keysets_wait(scan->keysets, scan->deps, scan->ndeps);
+	if ((rc = lethe_keysets_claim(&ids, &pr.n, scan->keysets, scan)) < 0)
+		return rc;
+	pr.ids = ids;
+	if ((rc = lethe_sqlite_scan_sql(&sql, be, scan, 1, &pr)) ||
 	    (rc = prepare_scan(&stmt, be, scan, sql)))
 		goto out;
 	be->auth_on = 1;
 	be->admit_scan = scan;
+	be->keysets = scan->keysets;
+	be->producing = &pr;
 	step = sqlite3_step(stmt);
+	be->keysets = NULL;
+	be->producing = NULL;
 	be->admit_scan = NULL;
 	be->auth_on = 0;
 	if (step != SQLITE_ROW) {
@@ -176,6 +241,8 @@ int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_
 	}
 	counts_from_row(out, &scan->due, stmt);
 out:
+	lethe_keysets_publish(scan->keysets, ids, pr.n, rc == 0 && step == SQLITE_ROW);
+	free(ids);
 	sqlite3_finalize(stmt);
 	sqlite3_free(sql);
 	return rc;
@@ -189,7 +256,7 @@ int lethe_sqlite_scan(lethe_backend *base, const lethe_scan *scan)
 	lethe_value key, subject;
 	int rc, step, cb = 0;
 
-	if ((rc = lethe_sqlite_scan_sql(&sql, be, scan, 0)) ||
+	if ((rc = lethe_sqlite_scan_sql(&sql, be, scan, 0, NULL)) ||
 	    (rc = prepare_scan(&stmt, be, scan, sql)))
 		goto out;
 	/* The authorizer stays on while stepping (SQLite may re-prepare the

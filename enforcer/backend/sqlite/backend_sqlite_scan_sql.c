@@ -49,6 +49,14 @@
  * (0 when none), and a cycle replaces the condition by 1 (any child row
  * blocks). It is written as one EXISTS per set for NOT (<due_any>), then one
  * per set with children for <nested> (append_deps says why).
+ * In a count of a plan (scan.keysets), a set whose parent keys an earlier
+ * count collected (enforcer/keyset.h) is asked first:
+ *   coalesce(lethe_keyset_has(ID, "P"."p1"), EXISTS ...)
+ * which is the EXISTS's answer for an integer key and NULL otherwise; and a
+ * count that can produce a set adds, per set, the referencing column of its
+ * rows (lethe_pN) and one more aggregate that collects it for every row that
+ * survives (not due, held or blocked). A run's rows and its re-check never
+ * read a set: only the register decides what is disposed of.
  *
  * Invariants:
  *  - Tables are never aliased: user expressions name their own table
@@ -64,187 +72,8 @@
 #include <string.h>
 #include <strings.h>
 #include "backend_sqlite.h"
+#include "keyset.h"
 #include "lethe/error.h"
-
-/* "(\nexpr\n)" or `dflt`; the newlines end a trailing `--` comment. */
-static void append_expr(sqlite3_str *s, const char *expr, const char *dflt)
-{
-	if (expr)
-		sqlite3_str_appendf(s, "(\n%s\n)", expr);
-	else
-		sqlite3_str_appendall(s, dflt);
-}
-
-static void append_column_ref(sqlite3_str *s, const char *table, const char *column)
-{
-	lethe_sqlite_append_ident(s, table);
-	sqlite3_str_appendchar(s, 1, '.');
-	lethe_sqlite_append_ident(s, column);
-}
-
-/* <due>: true when the clock `from` is due under th, NULL or false else. */
-static void append_due(sqlite3_str *s, const lethe_threshold *th, const char *from)
-{
-	switch (th->kind) {
-	case LETHE_DUE_BEFORE:
-		sqlite3_str_appendall(s, "lethe_day(");
-		append_expr(s, from, "NULL");
-		sqlite3_str_appendf(s, ") < %d", (int)th->due_before);
-		break;
-	case LETHE_DUE_MATCH:
-		append_expr(s, from, "NULL");
-		sqlite3_str_appendall(s, " = 1");
-		break;
-	default:
-		sqlite3_str_appendall(s, "0");
-	}
-}
-
-static void append_due_any(sqlite3_str *s, const lethe_dependents *d)
-{
-	size_t i;
-
-	if (d->nrules == 0) {
-		sqlite3_str_appendall(s, "0");
-		return;
-	}
-	for (i = 0; i < d->nrules; i++) {
-		sqlite3_str_appendall(s, i ? " OR coalesce(" : "coalesce(");
-		append_expr(s, d->rules[i].where, "1");
-		sqlite3_str_appendall(s, " AND ");
-		append_due(s, &d->rules[i].due, d->rules[i].from);
-		sqlite3_str_appendall(s, ", 0)");
-	}
-}
-
-static int append_deps(sqlite3_str *s, const char *parent, const lethe_dependents *deps,
-		       size_t ndeps, int depth);
-
-/* Which part of a dependent set's condition an EXISTS tests: its own rows
- * not due (or, in a cycle, any row), or its rows blocked through their own
- * dependents. */
-enum dep_part { DEP_NOT_DUE, DEP_NESTED };
-
-static int append_dep(sqlite3_str *s, const char *parent, const lethe_dependents *d, int depth,
-		      enum dep_part part)
-{
-	const lethe_foreign_key *fk = d->fk;
-	const char *child;
-	size_t j;
-	int rc = 0, self;
-
-	if (!fk || fk->ncolumns == 0)
-		return lethe_error_set(LETHE_ESOFTWARE, "scan: dependents without a foreign key");
-	child = fk->child_table;
-	self = strcasecmp(child, parent) == 0;
-	sqlite3_str_appendall(s, self ? "(SELECT EXISTS (SELECT 1 FROM " : "EXISTS (SELECT 1 FROM ");
-	lethe_sqlite_append_ident(s, child);
-	/* the condition before the key equalities: SQLite's parser keeps every
-	 * operand left pending on its stack (at most 100 entries), so a nested
-	 * level costs fewer entries when its own terms are already reduced */
-	sqlite3_str_appendall(s, " WHERE ");
-	if (d->cycle) {
-		sqlite3_str_appendall(s, "1");
-	} else if (part == DEP_NOT_DUE) {
-		sqlite3_str_appendall(s, "NOT (");
-		append_due_any(s, d);
-		sqlite3_str_appendall(s, ")");
-	} else {
-		rc = append_deps(s, child, d->children, d->nchildren, depth + 1);
-	}
-	for (j = 0; j < fk->ncolumns; j++) {
-		sqlite3_str_appendall(s, " AND ");
-		append_column_ref(s, child, fk->child_columns[j]);
-		sqlite3_str_appendall(s, " = ");
-		if (self)
-			sqlite3_str_appendf(s, "lethe_k%d.k%d", depth, (int)j);
-		else
-			append_column_ref(s, parent, fk->parent_columns[j]);
-	}
-	sqlite3_str_appendall(s, ")");
-	if (self) {
-		sqlite3_str_appendall(s, " FROM (SELECT ");
-		for (j = 0; j < fk->ncolumns; j++) {
-			append_column_ref(s, parent, fk->parent_columns[j]);
-			sqlite3_str_appendf(s, " AS k%d%s", (int)j, j + 1 < fk->ncolumns ? ", " : "");
-		}
-		sqlite3_str_appendf(s, ") AS lethe_k%d)", depth);
-	}
-	return rc;
-}
-
-/* How soon a dependent set's rows stop being due, the order in which
- * append_deps tests the sets: a set whose rows are never due (no rule, a
- * cycle, only rules that never fall due) first, then by the latest
- * due_before of its rules, so that the set most likely to hold a row not yet
- * due, which blocks at once, is looked at before the others. */
-static long long dep_order(const lethe_dependents *d)
-{
-	long long latest = -1;
-
-	if (d->cycle)
-		return -1;
-	for (size_t i = 0; i < d->nrules; i++) {
-		long long t = d->rules[i].due.kind == LETHE_DUE_BEFORE ? d->rules[i].due.due_before
-			    : d->rules[i].due.kind == LETHE_DUE_MATCH ? LLONG_MAX : -1;
-
-		if (t > latest)
-			latest = t;
-	}
-	return latest;
-}
-
-/* The set after `prev` (ndeps: none yet) in dep_order, ties in foreign key
- * order; ndeps after the last. */
-static size_t next_dep(const lethe_dependents *deps, size_t ndeps, size_t prev)
-{
-	long long po = prev < ndeps ? dep_order(&deps[prev]) : 0;
-	size_t best = ndeps;
-
-	for (size_t i = 0; i < ndeps; i++) {
-		long long o = dep_order(&deps[i]);
-
-		if (prev < ndeps && (o < po || (o == po && i <= prev)))
-			continue;
-		if (best == ndeps || o < dep_order(&deps[best]))
-			best = i;
-	}
-	return best;
-}
-
-/*
- * <blocked> over deps: (dep OR ...), written as two passes whose OR equals
- * the one EXISTS per set of the top of the file, since EXISTS (a OR b) is
- * EXISTS (a) OR EXISTS (b):
- *   1. per set, EXISTS a row of it not due (a cycle: any row), sets in
- *      dep_order; cheap, as the row's own clock decides;
- *   2. per set with dependents of its own, EXISTS a row of it blocked by
- *      them (<nested>), only once no set had a row not due.
- * SQLite stops an OR at its first true term, so a parent blocked by a row
- * not due never pays for the nested sets' subqueries.
- */
-static int append_deps(sqlite3_str *s, const char *parent, const lethe_dependents *deps,
-		       size_t ndeps, int depth)
-{
-	size_t i;
-	int rc = 0, first = 1;
-
-	sqlite3_str_appendall(s, "(");
-	for (i = next_dep(deps, ndeps, ndeps); i < ndeps && rc == 0; i = next_dep(deps, ndeps, i)) {
-		if (!first)
-			sqlite3_str_appendall(s, " OR ");
-		first = 0;
-		rc = append_dep(s, parent, &deps[i], depth, DEP_NOT_DUE);
-	}
-	for (i = next_dep(deps, ndeps, ndeps); i < ndeps && rc == 0; i = next_dep(deps, ndeps, i)) {
-		if (deps[i].cycle || !deps[i].nchildren)
-			continue;
-		sqlite3_str_appendall(s, " OR ");
-		rc = append_dep(s, parent, &deps[i], depth, DEP_NESTED);
-	}
-	sqlite3_str_appendall(s, ")");
-	return rc;
-}
 
 /* " AND (column still in its disposed form)" */
 static void append_done_form(sqlite3_str *s, const char *table, const lethe_done_column *d)
@@ -252,7 +81,7 @@ static void append_done_form(sqlite3_str *s, const char *table, const lethe_done
 	sqlite3_str *c = sqlite3_str_new(NULL);
 	char *col;
 
-	append_column_ref(c, table, d->column);
+	lethe_sqlite_append_column_ref(c, table, d->column);
 	col = sqlite3_str_finish(c);
 	if (!col) {
 		sqlite3_str_appendall(s, " AND 0");
@@ -288,20 +117,6 @@ static void append_done_form(sqlite3_str *s, const char *table, const lethe_done
 	sqlite3_free(col);
 }
 
-static int guard_deps(const char *rule, const lethe_dependents *deps, size_t n)
-{
-	int rc = 0;
-
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		for (size_t k = 0; k < deps[i].nrules && rc == 0; k++)
-			if ((rc = lethe_sqlite_expr_guard(rule, "where", deps[i].rules[k].where)) == 0)
-				rc = lethe_sqlite_expr_guard(rule, "from", deps[i].rules[k].from);
-		if (rc == 0)
-			rc = guard_deps(rule, deps[i].children, deps[i].nchildren);
-	}
-	return rc;
-}
-
 /* Every expression of the scan stays within the parentheses append_expr
  * puts around it, whoever composed it (check refuses the policy's own, this
  * refuses anything that reached the backend another way, e.g. a hold's
@@ -319,14 +134,14 @@ static int guard_scan(const lethe_scan *scan)
 	for (size_t i = 0; i < scan->nexclude && rc == 0; i++)
 		if ((rc = lethe_sqlite_expr_guard(rule, "where", scan->exclude[i].where)) == 0)
 			rc = lethe_sqlite_expr_guard(rule, "from", scan->exclude[i].from);
-	return rc ? rc : guard_deps(rule, scan->deps, scan->ndeps);
+	return rc ? rc : lethe_sqlite_guard_deps(rule, scan->deps, scan->ndeps);
 }
 
 /* <hb>: held, blocked or due, for a row that is due. <class> reads it only
  * when the row's day is before due_before, so with a day threshold it is
  * worked out only for a row whose <due> is true (0 else): a hold or a
  * keep_while (often a subquery) costs nothing for the rows not due. */
-static int append_hb(sqlite3_str *s, const lethe_scan *scan)
+static int append_hb(sqlite3_str *s, const lethe_scan *scan, lethe_keysets *ks)
 {
 	int by_day = scan->due.kind == LETHE_DUE_BEFORE;
 	int rc = 0;
@@ -337,23 +152,23 @@ static int append_hb(sqlite3_str *s, const lethe_scan *scan)
 	}
 	if (by_day) {
 		sqlite3_str_appendall(s, "CASE WHEN ");
-		append_due(s, &scan->due, scan->from);
+		lethe_sqlite_append_due(s, &scan->due, scan->from);
 		sqlite3_str_appendall(s, " THEN ");
 	}
 	sqlite3_str_appendall(s, "CASE");
 	if (scan->held) {
 		sqlite3_str_appendall(s, " WHEN ");
-		append_expr(s, scan->held, "0");
+		lethe_sqlite_append_expr(s, scan->held, "0");
 		sqlite3_str_appendf(s, " THEN %d", LETHE_ROW_HELD);
 	}
 	if (scan->ndeps) {
 		/* the dependents only matter for a due row */
 		sqlite3_str_appendall(s, " WHEN ");
 		if (!by_day) {
-			append_due(s, &scan->due, scan->from);
+			lethe_sqlite_append_due(s, &scan->due, scan->from);
 			sqlite3_str_appendall(s, " AND ");
 		}
-		rc = append_deps(s, scan->table, scan->deps, scan->ndeps, 0);
+		rc = lethe_sqlite_append_blocked(s, scan->table, scan->deps, scan->ndeps, ks);
 		sqlite3_str_appendf(s, " THEN %d", LETHE_ROW_BLOCKED);
 	}
 	sqlite3_str_appendf(s, " ELSE %d END", LETHE_ROW_DUE);
@@ -383,17 +198,17 @@ static void append_class(sqlite3_str *s, const lethe_threshold *th)
 /* The condition on a scan's rows (what follows WHERE), without paging. */
 static void append_row_filter(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan)
 {
-	append_expr(s, scan->where, "1");
+	lethe_sqlite_append_expr(s, scan->where, "1");
 	for (size_t i = 0; i < scan->nexclude; i++) {
 		sqlite3_str_appendall(s, " AND NOT coalesce(");
-		append_expr(s, scan->exclude[i].where, "1");
+		lethe_sqlite_append_expr(s, scan->exclude[i].where, "1");
 		sqlite3_str_appendall(s, " AND ");
-		append_due(s, &scan->exclude[i].due, scan->exclude[i].from);
+		lethe_sqlite_append_due(s, &scan->exclude[i].due, scan->exclude[i].from);
 		/* a held row is no earlier rule's to dispose of: every rule that
 		 * reaches it counts it held (the held expression is the table's) */
 		if (scan->held) {
 			sqlite3_str_appendall(s, " AND NOT coalesce(");
-			append_expr(s, scan->held, "0");
+			lethe_sqlite_append_expr(s, scan->held, "0");
 			sqlite3_str_appendall(s, ", 0)");
 		}
 		sqlite3_str_appendall(s, ", 0)");
@@ -403,7 +218,7 @@ static void append_row_filter(sqlite3_str *s, lethe_sqlite *be, const lethe_scan
 				      " WHERE d.rule = :lethe_rule AND d.key = +");
 		/* unary + drops the column's affinity, so lethe_done's primary
 		 * key (no affinity) can be searched on both columns */
-		append_column_ref(s, scan->table, scan->key);
+		lethe_sqlite_append_column_ref(s, scan->table, scan->key);
 		sqlite3_str_appendall(s, ")");
 		for (size_t i = 0; i < scan->ndone_columns; i++)
 			append_done_form(s, scan->table, &scan->done_columns[i]);
@@ -411,13 +226,13 @@ static void append_row_filter(sqlite3_str *s, lethe_sqlite *be, const lethe_scan
 	}
 	if (scan->after_key) {
 		sqlite3_str_appendall(s, " AND ");
-		append_column_ref(s, scan->table, scan->key);
+		lethe_sqlite_append_column_ref(s, scan->table, scan->key);
 		sqlite3_str_appendall(s, " > :lethe_after");
 	}
 	/* run --plan: the rows the plan names, decided by the scan's callback */
 	if (scan->admit) {
 		sqlite3_str_appendall(s, " AND lethe_admit(");
-		append_column_ref(s, scan->table, scan->key);
+		lethe_sqlite_append_column_ref(s, scan->table, scan->key);
 		sqlite3_str_appendall(s, ")");
 	}
 }
@@ -432,7 +247,8 @@ static void append_rows(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 }
 
 /* The inner level: the table's rows with their day and <hb>. */
-static int append_inner(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan, int count)
+static int append_inner(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan, int count,
+			const lethe_sqlite_produce *pr)
 {
 	/* a class filter takes the limit outside; counts take none */
 	int inner_limit = !count && !scan->classes && scan->limit > 0;
@@ -440,25 +256,31 @@ static int append_inner(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 
 	sqlite3_str_appendall(s, "(SELECT ");
 	if (!count) {
-		append_column_ref(s, scan->table, scan->key);
+		lethe_sqlite_append_column_ref(s, scan->table, scan->key);
 		sqlite3_str_appendall(s, " AS lethe_k, ");
-		append_expr(s, scan->subject, "NULL");
+		lethe_sqlite_append_expr(s, scan->subject, "NULL");
 		sqlite3_str_appendall(s, " AS lethe_s, ");
 	}
 	if (scan->due.kind == LETHE_DUE_BEFORE && scan->from) {
 		sqlite3_str_appendall(s, "lethe_day(");
-		append_expr(s, scan->from, "NULL");
+		lethe_sqlite_append_expr(s, scan->from, "NULL");
 		sqlite3_str_appendall(s, ")");
 	} else {
 		sqlite3_str_appendall(s, "NULL");
 	}
 	sqlite3_str_appendall(s, " AS lethe_d, ");
-	rc = append_hb(s, scan);
+	/* only a count reads the sets: a run's rows are decided by the register */
+	rc = append_hb(s, scan, count ? scan->keysets : NULL);
 	sqlite3_str_appendall(s, " AS lethe_h");
+	for (size_t i = 0; pr && i < pr->n; i++) {
+		sqlite3_str_appendall(s, ", ");
+		lethe_sqlite_append_column_ref(s, scan->table, lethe_keysets_column(pr->ks, pr->ids[i]));
+		sqlite3_str_appendf(s, " AS lethe_p%d", (int)i);
+	}
 	append_rows(s, be, scan);
 	if (inner_limit || scan->classes) {
 		sqlite3_str_appendall(s, " ORDER BY ");
-		append_column_ref(s, scan->table, scan->key);
+		lethe_sqlite_append_column_ref(s, scan->table, scan->key);
 	}
 	if (inner_limit)
 		sqlite3_str_appendf(s, " LIMIT %lld)", (long long)scan->limit);
@@ -475,7 +297,7 @@ static int append_query(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 	sqlite3_str_appendall(s, "SELECT lethe_k, lethe_d, lethe_s, ");
 	append_class(s, &scan->due);
 	sqlite3_str_appendall(s, " AS lethe_c FROM ");
-	rc = append_inner(s, be, scan, 0);
+	rc = append_inner(s, be, scan, 0, NULL);
 	if (scan->classes) {
 		sqlite3_str_appendall(s, " WHERE lethe_c IN (");
 		for (int c = 0, first = 1; c < LETHE_ROW_NCLASSES; c++)
@@ -506,7 +328,8 @@ static int append_query(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
  *   count(due and held), count(due and blocked),
  *   min(d) FILTER (WHERE d >= due_before), max(d) FILTER (WHERE d < invalid_from)
  * from which lethe_sqlite_count derives the classes. */
-static int append_count(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan)
+static int append_count(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan,
+			const lethe_sqlite_produce *pr)
 {
 	const lethe_threshold *th = &scan->due;
 	char due[64] = "1 AND ";
@@ -525,8 +348,15 @@ static int append_count(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 	else
 		sqlite3_str_appendall(s, "0, ");
 	sqlite3_str_appendf(s, "min(lethe_d) FILTER (WHERE lethe_d >= %d), max(lethe_d) FILTER "
-			    "(WHERE lethe_d < %d) FROM ", (int)th->due_before, (int)th->invalid_from);
-	return append_inner(s, be, scan, 1);
+			    "(WHERE lethe_d < %d)", (int)th->due_before, (int)th->invalid_from);
+	/* the sets this count produces (keyset.h): the referencing value of
+	 * every row that survives, i.e. is not due, or is held or blocked */
+	for (size_t i = 0; pr && i < pr->n; i++)
+		sqlite3_str_appendf(s, ", count(lethe_keyset_add(%d, lethe_p%d)) FILTER (WHERE NOT "
+				    "coalesce(lethe_d < %d, 0) OR lethe_h <> %d)", pr->ids[i], (int)i,
+				    (int)th->due_before, LETHE_ROW_DUE);
+	sqlite3_str_appendall(s, " FROM ");
+	return append_inner(s, be, scan, 1, pr);
 }
 
 /* The SQL that s composed into *out, unless composing it failed (rc). */
@@ -558,7 +388,7 @@ static int append_due_row(sqlite3_str *s, const lethe_scan *scan)
 
 	if (th->kind == LETHE_DUE_MATCH) {
 		sqlite3_str_appendall(s, "(");
-		rc = append_hb(s, scan);
+		rc = append_hb(s, scan, NULL);
 		sqlite3_str_appendf(s, ") = %d", LETHE_ROW_DUE);
 		return rc;
 	}
@@ -567,17 +397,17 @@ static int append_due_row(sqlite3_str *s, const lethe_scan *scan)
 		return 0;
 	}
 	sqlite3_str_appendall(s, "lethe_day(");
-	append_expr(s, scan->from, "NULL");
+	lethe_sqlite_append_expr(s, scan->from, "NULL");
 	sqlite3_str_appendf(s, ") < %d", (int)(th->due_before < th->invalid_from ? th->due_before
 								     : th->invalid_from));
 	if (scan->held) {
 		sqlite3_str_appendall(s, " AND NOT coalesce(");
-		append_expr(s, scan->held, "0");
+		lethe_sqlite_append_expr(s, scan->held, "0");
 		sqlite3_str_appendall(s, ", 0)");
 	}
 	if (scan->ndeps) {
 		sqlite3_str_appendall(s, " AND NOT ");
-		rc = append_deps(s, scan->table, scan->deps, scan->ndeps, 0);
+		rc = lethe_sqlite_append_blocked(s, scan->table, scan->deps, scan->ndeps, NULL);
 	}
 	return rc;
 }
@@ -593,14 +423,15 @@ int lethe_sqlite_due_row_sql(char **out, lethe_sqlite *be, const lethe_scan *sca
 	append_row_filter(s, be, scan);
 	if (upto) {
 		sqlite3_str_appendall(s, " AND ");
-		append_column_ref(s, scan->table, scan->key);
+		lethe_sqlite_append_column_ref(s, scan->table, scan->key);
 		sqlite3_str_appendall(s, " <= :lethe_upto");
 	}
 	sqlite3_str_appendall(s, " AND ");
 	return finish_sql(out, s, append_due_row(s, scan));
 }
 
-int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count)
+int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, int count,
+			  const lethe_sqlite_produce *pr)
 {
 	sqlite3_str *s;
 	int rc;
@@ -608,5 +439,5 @@ int lethe_sqlite_scan_sql(char **out, lethe_sqlite *be, const lethe_scan *scan, 
 	if ((rc = guard_scan(scan)) < 0)
 		return rc;
 	s = sqlite3_str_new(be->db);
-	return finish_sql(out, s, count ? append_count(s, be, scan) : append_query(s, be, scan));
+	return finish_sql(out, s, count ? append_count(s, be, scan, pr) : append_query(s, be, scan));
 }

@@ -335,6 +335,29 @@ out:
 	return rc;
 }
 
+/* The greatest rowid: the row count of a table that was filled and rarely
+ * emptied, in a few page reads; -1 for a table without rowid or any error
+ * (an estimate only orders work). */
+int lethe_sqlite_estimate_rows(int64_t *out, lethe_backend *base, const char *table)
+{
+	lethe_sqlite *be = (lethe_sqlite *)base;
+	sqlite3_str *s = sqlite3_str_new(be->db);
+	sqlite3_stmt *stmt = NULL;
+	char *sql;
+
+	*out = -1;
+	sqlite3_str_appendall(s, "SELECT max(rowid) FROM ");
+	lethe_sqlite_append_ident(s, table);
+	if (!(sql = sqlite3_str_finish(s)))
+		return 0;
+	if (sqlite3_prepare_v2(be->db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_INTEGER)
+		*out = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_free(sql);
+	return 0;
+}
+
 int lethe_sqlite_foreign_keys(lethe_foreign_keys **out, lethe_backend *base)
 {
 	static const char sql[] =

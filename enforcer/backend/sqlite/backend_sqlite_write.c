@@ -502,7 +502,7 @@ static int failed(lethe_sqlite *be, const lethe_change *c, const lethe_scan *sca
 	int rc;
 
 	due.classes = 1u << LETHE_ROW_DUE;
-	if ((rc = lethe_sqlite_scan_sql(&sql, be, &due, 0)) == 0 &&
+	if ((rc = lethe_sqlite_scan_sql(&sql, be, &due, 0, NULL)) == 0 &&
 	    (rc = lethe_sqlite_prepare_user(be, sql, &stmt, &why)) == 0) {
 		lethe_sqlite_scan_bind(stmt, &due);
 		be->admit_scan = scan;
