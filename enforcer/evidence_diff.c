@@ -21,6 +21,11 @@
  *    links, submodule links): a change of its id or its mode is 'M'; a
  *    file that becomes a folder is 'D' of the file and 'A' of everything
  *    under the folder, as git diff reports it.
+ *  - The trees a diff reads on its new side stay referenced in the handle
+ *    (ev->kept, at most KEEP_MAX) until the next diff, which finds there,
+ *    by tree id, the trees it reads on its old side: comparing each commit
+ *    with its parent reads each folder of the history once, whatever
+ *    libgit2's object cache holds.
  */
 #include <git2.h>
 #include <stdio.h>
@@ -28,12 +33,29 @@
 #include <string.h>
 #include "evidence_impl.h"
 #include "lethe/error.h"
+#include "vec.h"
 
 typedef struct {
 	lethe_evidence *ev;
 	int (*cb)(void *ctx, char status, const char *path, const char *blob_oid);
 	void *ctx;
+	git_tree **next;     /* the new side's trees: ev->kept once the diff is done */
+	size_t nnext, capnext;
 } diff_walk;
+
+/* At most this many trees are kept from one diff to the next: a commit of
+ * the evidence changes a few folders (records/, records/SSSSS/, runs/...);
+ * a diff across many commits keeps no more than this, the rest is read
+ * again when needed. A bound on memory, not on what can be compared. */
+#define KEEP_MAX 256
+
+/* A tree's entries in git's order: entry i of t, or of the sorted copy
+ * (malloc'd) when t is stored out of order. */
+typedef struct {
+	const git_tree *t;
+	const git_tree_entry **sorted;  /* NULL: t is in order */
+	size_t n;
+} tree_entries;
 
 static int cmp_entries(const void *a, const void *b)
 {
@@ -41,21 +63,24 @@ static int cmp_entries(const void *a, const void *b)
 				  *(const git_tree_entry *const *)b);
 }
 
-/* A tree's entries in git's order: *v (malloc'd, NULL when none) points
- * into t. */
-static int entries(const git_tree_entry ***v, size_t *n, const git_tree *t)
+static const git_tree_entry *entry_at(const tree_entries *v, size_t i)
 {
-	*v = NULL;
-	*n = t ? git_tree_entrycount(t) : 0;
-	if (*n == 0)
-		return 0;
-	if (!(*v = malloc(*n * sizeof(**v))))
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	for (size_t i = 0; i < *n; i++)
-		(*v)[i] = git_tree_entry_byindex(t, i);
-	for (size_t i = 1; i < *n; i++)
-		if (git_tree_entry_cmp((*v)[i - 1], (*v)[i]) > 0) {
-			qsort(*v, *n, sizeof(**v), cmp_entries);
+	return v->sorted ? v->sorted[i] : git_tree_entry_byindex(v->t, i);
+}
+
+static int entries(tree_entries *v, const git_tree *t)
+{
+	v->t = t;
+	v->sorted = NULL;
+	v->n = t ? git_tree_entrycount(t) : 0;
+	for (size_t i = 1; i < v->n; i++)
+		if (git_tree_entry_cmp(git_tree_entry_byindex(t, i - 1),
+				       git_tree_entry_byindex(t, i)) > 0) {
+			if (!(v->sorted = malloc(v->n * sizeof(*v->sorted))))
+				return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+			for (size_t j = 0; j < v->n; j++)
+				v->sorted[j] = git_tree_entry_byindex(t, j);
+			qsort(v->sorted, v->n, sizeof(*v->sorted), cmp_entries);
 			break;
 		}
 	return 0;
@@ -92,11 +117,45 @@ static int one(diff_walk *w, const git_tree_entry *a, const git_tree_entry *b, c
 	return rc;
 }
 
-static int tree(git_tree **out, diff_walk *w, const git_oid *id)
+/* The tree kept from the previous diff with this id, or NULL. */
+static git_tree *kept_tree(const lethe_evidence *ev, const git_oid *id)
 {
+	for (size_t i = 0; i < ev->nkept; i++)
+		if (git_oid_equal(git_tree_id(ev->kept[i]), id))
+			return ev->kept[i];
+	return NULL;
+}
+
+/* The tree id (NULL: none) on the old or the new side. *out is the kept
+ * one (old side) or one the walk keeps for the next diff (new side), valid
+ * until the next diff; else the caller's, *owned set. */
+static int tree(git_tree **out, int *owned, diff_walk *w, const git_oid *id, int new_side)
+{
+	git_tree *t = NULL, *k;
+
 	*out = NULL;
-	if (id && git_tree_lookup(out, w->ev->repo, id) < 0)
+	*owned = 0;
+	if (!id)
+		return 0;
+	k = kept_tree(w->ev, id);
+	if (k && !new_side) {
+		*out = k;
+		return 0;
+	}
+	if (k ? git_tree_dup(&t, k) < 0 : git_tree_lookup(&t, w->ev->repo, id) < 0)
 		return lethe_evidence_git_fail(LETHE_EDATA, "cannot read a tree of '%s'", w->ev->dir);
+	if (new_side && w->nnext < KEEP_MAX) {
+		int rc = LETHE_VEC_RESERVE(w->next, w->nnext + 1, w->capnext);
+
+		if (rc < 0) {
+			git_tree_free(t);
+			return rc;
+		}
+		w->next[w->nnext++] = t;
+	} else {
+		*owned = 1;
+	}
+	*out = t;
 	return 0;
 }
 
@@ -104,31 +163,42 @@ static int tree(git_tree **out, diff_walk *w, const git_oid *id)
 static int compare(diff_walk *w, const git_oid *a, const git_oid *b, const char *prefix)
 {
 	git_tree *ta = NULL, *tb = NULL;
-	const git_tree_entry **va = NULL, **vb = NULL;
-	size_t na, nb, i = 0, j = 0;
-	int rc;
+	tree_entries va = { 0 }, vb = { 0 };
+	size_t i = 0, j = 0;
+	int own_a = 0, own_b = 0, rc;
 
 	if (a && b && git_oid_equal(a, b))
 		return 0;
-	if ((rc = tree(&ta, w, a)) < 0 || (rc = tree(&tb, w, b)) < 0 ||
-	    (rc = entries(&va, &na, ta)) < 0 || (rc = entries(&vb, &nb, tb)) < 0)
+	if ((rc = tree(&ta, &own_a, w, a, 0)) < 0 || (rc = tree(&tb, &own_b, w, b, 1)) < 0 ||
+	    (rc = entries(&va, ta)) < 0 || (rc = entries(&vb, tb)) < 0)
 		goto out;
-	while (rc == 0 && (i < na || j < nb)) {
-		int c = i == na ? 1 : j == nb ? -1 : git_tree_entry_cmp(va[i], vb[j]);
+	while (rc == 0 && (i < va.n || j < vb.n)) {
+		const git_tree_entry *ea = i < va.n ? entry_at(&va, i) : NULL;
+		const git_tree_entry *eb = j < vb.n ? entry_at(&vb, j) : NULL;
+		int c = !ea ? 1 : !eb ? -1 : git_tree_entry_cmp(ea, eb);
 
-		if (c < 0)
-			rc = one(w, va[i++], NULL, prefix);
-		else if (c > 0)
-			rc = one(w, NULL, vb[j++], prefix);
-		else
-			rc = one(w, va[i++], vb[j++], prefix);
+		/* c < 0: only in a; c > 0: only in b; 0: in both */
+		rc = one(w, c <= 0 ? ea : NULL, c >= 0 ? eb : NULL, prefix);
+		i += c <= 0;
+		j += c >= 0;
 	}
 out:
-	free(va);
-	free(vb);
-	git_tree_free(ta);
-	git_tree_free(tb);
+	free(va.sorted);
+	free(vb.sorted);
+	if (own_a)
+		git_tree_free(ta);
+	if (own_b)
+		git_tree_free(tb);
 	return rc;
+}
+
+void lethe_evidence_forget_trees(lethe_evidence *ev)
+{
+	for (size_t i = 0; i < ev->nkept; i++)
+		git_tree_free(ev->kept[i]);
+	free(ev->kept);
+	ev->kept = NULL;
+	ev->nkept = 0;
 }
 
 static int commit_tree_id(git_oid *out, lethe_evidence *ev, const char *oid)
@@ -147,7 +217,7 @@ int lethe_evidence_diff(lethe_evidence *ev, const char *old_oid, const char *new
 			int (*cb)(void *ctx, char status, const char *path, const char *blob_oid),
 			void *ctx)
 {
-	diff_walk w = { ev, cb, ctx };
+	diff_walk w = { ev, cb, ctx, NULL, 0, 0 };
 	git_oid a, b;
 	int have_a = old_oid && *old_oid, rc;
 
@@ -156,5 +226,10 @@ int lethe_evidence_diff(lethe_evidence *ev, const char *old_oid, const char *new
 	if ((have_a && (rc = commit_tree_id(&a, ev, old_oid)) != 0) ||
 	    (rc = commit_tree_id(&b, ev, new_oid)) != 0)
 		return rc;
-	return compare(&w, have_a ? &a : NULL, &b, "");
+	rc = compare(&w, have_a ? &a : NULL, &b, "");
+	/* what was read as new is the next commit's old side */
+	lethe_evidence_forget_trees(ev);
+	ev->kept = w.next;
+	ev->nkept = w.nnext;
+	return rc;
 }

@@ -19,7 +19,15 @@ struct lethe_evidence {
 	void (*hook)(void *ctx);     /* tests: before main moves */
 	void *hook_ctx;
 	char *scratch;               /* lethe_evidence_open_memory's folder, removed by _free */
+	/* The trees the last lethe_evidence_diff read on its new side (one
+	 * reference each, released by the next diff and by _free): the next
+	 * commit's diff reads them again as its old side (evidence_diff.c). */
+	git_tree **kept;
+	size_t nkept;
 };
+
+/* Release ev->kept (lethe_evidence_free). */
+void lethe_evidence_forget_trees(lethe_evidence *ev);
 
 /* Remove the folder at path and everything in it (a scratch repository). */
 void lethe_evidence_remove_scratch(const char *path);

@@ -9,23 +9,31 @@
  * Invariants:
  *  - Each worker has its own repository handle (libgit2 objects are not
  *    shared between threads) and prepares runs of CHUNK consecutive
- *    commits, so a commit's parent tree is usually in its own cache.
+ *    commits, so a commit's parent trees are the ones its handle kept from
+ *    the commit before (evidence_diff.c).
  *  - Workers stay at most WINDOW commits ahead of the commit verify.c is
  *    checking: memory is bounded whatever the history's length.
- *  - A slot is written by one worker, then handed over under the lock with
- *    ready = 1; from then on only verify.c reads it, until verify_pool_done.
+ *  - A worker writes the slots of its chunk without the lock and hands the
+ *    whole chunk over under it (ready = 1): one wake-up of verify.c per
+ *    chunk, not per commit. From then on only verify.c reads a slot, until
+ *    it releases it (verify_pool_done); the worker that prepared it frees it
+ *    when it takes its next chunk, so memory goes back to the allocator's
+ *    arena of the thread that took it (a free from another thread contends
+ *    for that arena's lock); verify_pool_free frees the rest.
  *  - Whatever fails while preparing (a read, memory) is kept as a code and
  *    message in the slot and reported by verify.c when it reaches that
  *    commit; verification failures are left to verify.c's checks.
  */
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "lethe/error.h"
 #include "lethe/sshsig.h"
+#include "vec.h"
 #include "verify_impl.h"
 
 #define CHUNK 32
@@ -38,10 +46,12 @@ struct verify_pool {
 	size_t n;
 	verify_prepared *slots;   /* n */
 	pthread_mutex_t lock;
-	pthread_cond_t changed;
+	pthread_cond_t handed;    /* a chunk is ready: for verify.c */
+	pthread_cond_t room;      /* commits released, or stop: for the workers */
 	size_t next_chunk;        /* the first commit no worker has taken */
 	size_t taken;             /* commits verify.c has released */
-	int stop;
+	size_t waiting;           /* workers waiting for room */
+	atomic_int stop;          /* also read while preparing, without the lock */
 	pthread_t workers[MAX_WORKERS];
 	size_t nworkers;
 };
@@ -167,43 +177,78 @@ void verify_prepared_free(verify_prepared *v)
 	memset(v, 0, sizeof(*v));
 }
 
+/* The first commits of the chunks a worker prepared and has not freed. */
+typedef struct {
+	size_t *from;
+	size_t n, cap;
+} chunk_list;
+
+/* Free the worker's chunks verify.c has released (all below taken). */
+static void free_released(verify_pool *p, chunk_list *mine, size_t taken)
+{
+	size_t kept = 0;
+
+	for (size_t c = 0; c < mine->n; c++) {
+		size_t from = mine->from[c], to = from + CHUNK < p->n ? from + CHUNK : p->n;
+
+		if (to > taken) {
+			mine->from[kept++] = from;
+			continue;
+		}
+		for (size_t i = from; i < to; i++)
+			verify_prepared_free(&p->slots[i]);
+	}
+	mine->n = kept;
+}
+
+/* Remember a chunk to free later; when memory is short it stays for
+ * verify_pool_free. */
+static void remember_chunk(chunk_list *mine, size_t from)
+{
+	if (LETHE_VEC_RESERVE(mine->from, mine->n + 1, mine->cap) == 0)
+		mine->from[mine->n++] = from;
+}
+
 static void *work(void *arg)
 {
 	verify_pool *p = arg;
 	lethe_evidence *ev = NULL;
+	chunk_list mine = { NULL, 0, 0 };
 	int rc = lethe_evidence_open(&ev, p->repository);
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		size_t from, to;
+		size_t from, to, taken;
 
-		while (!p->stop && p->next_chunk < p->n && p->next_chunk >= p->taken + WINDOW)
-			pthread_cond_wait(&p->changed, &p->lock);
-		if (p->stop || p->next_chunk >= p->n)
+		while (!atomic_load(&p->stop) && p->next_chunk < p->n &&
+		       p->next_chunk >= p->taken + WINDOW) {
+			p->waiting++;
+			pthread_cond_wait(&p->room, &p->lock);
+			p->waiting--;
+		}
+		if (atomic_load(&p->stop) || p->next_chunk >= p->n)
 			break;
 		from = p->next_chunk;
 		to = from + CHUNK < p->n ? from + CHUNK : p->n;
 		p->next_chunk = to;
+		taken = p->taken;
 		pthread_mutex_unlock(&p->lock);
-		for (size_t i = from; i < to; i++) {
-			verify_prepared v;
-
-			memset(&v, 0, sizeof(v));
+		free_released(p, &mine, taken);
+		remember_chunk(&mine, from);
+		for (size_t i = from; i < to && !atomic_load(&p->stop); i++) {
 			if (rc < 0)
-				keep_error(&v, rc);
+				keep_error(&p->slots[i], rc);
 			else
-				verify_prepare(ev, i ? id_at(p, i - 1) : NULL, id_at(p, i), &v);
-			pthread_mutex_lock(&p->lock);
-			p->slots[i] = v;
-			p->slots[i].ready = 1;
-			pthread_cond_broadcast(&p->changed);
-			/* the lock stays held for the loop's test */
-			if (p->stop || i + 1 == to)
-				break;
-			pthread_mutex_unlock(&p->lock);
+				verify_prepare(ev, i ? id_at(p, i - 1) : NULL, id_at(p, i),
+					       &p->slots[i]);
 		}
+		pthread_mutex_lock(&p->lock);
+		for (size_t i = from; i < to; i++)
+			p->slots[i].ready = 1;
+		pthread_cond_signal(&p->handed);
 	}
 	pthread_mutex_unlock(&p->lock);
+	free(mine.from);
 	lethe_evidence_free(ev);
 	return NULL;
 }
@@ -223,7 +268,9 @@ int verify_pool_start(verify_pool **out, const char *repository, const char *ids
 	p->ids = ids;
 	p->n = n;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->changed, NULL);
+	pthread_cond_init(&p->handed, NULL);
+	pthread_cond_init(&p->room, NULL);
+	atomic_init(&p->stop, 0);
 	/* no worker at all (threads refused) leaves verify_pool_get to
 	 * prepare each commit on the calling thread */
 	while (p->nworkers < want && p->nworkers < n &&
@@ -243,17 +290,22 @@ verify_prepared *verify_pool_get(verify_pool *p, lethe_evidence *ev, size_t i)
 	}
 	pthread_mutex_lock(&p->lock);
 	while (!v->ready)
-		pthread_cond_wait(&p->changed, &p->lock);
+		pthread_cond_wait(&p->handed, &p->lock);
 	pthread_mutex_unlock(&p->lock);
 	return v;
 }
 
 void verify_pool_done(verify_pool *p, size_t i)
 {
-	verify_prepared_free(&p->slots[i]);
+	if (!p->nworkers) {
+		verify_prepared_free(&p->slots[i]);
+		return;
+	}
+	/* the worker that prepared it frees it (see the invariants) */
 	pthread_mutex_lock(&p->lock);
 	p->taken = i + 1;
-	pthread_cond_broadcast(&p->changed);
+	if (p->waiting && p->next_chunk < p->taken + WINDOW)
+		pthread_cond_broadcast(&p->room);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -262,8 +314,8 @@ void verify_pool_free(verify_pool *p)
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->changed);
+	atomic_store(&p->stop, 1);
+	pthread_cond_broadcast(&p->room);
 	pthread_mutex_unlock(&p->lock);
 	for (size_t i = 0; i < p->nworkers; i++)
 		pthread_join(p->workers[i], NULL);
@@ -271,6 +323,7 @@ void verify_pool_free(verify_pool *p)
 		verify_prepared_free(&p->slots[i]);
 	free(p->slots);
 	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->changed);
+	pthread_cond_destroy(&p->handed);
+	pthread_cond_destroy(&p->room);
 	free(p);
 }
