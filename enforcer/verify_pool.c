@@ -54,6 +54,7 @@ struct verify_pool {
 	atomic_int stop;          /* also read while preparing, without the lock */
 	pthread_t workers[MAX_WORKERS];
 	size_t nworkers;
+	verify_hashes hashes;     /* verify_pool_get's, when no worker runs */
 };
 
 static const char *id_at(const verify_pool *p, size_t i)
@@ -145,7 +146,43 @@ static void parse_record(lethe_evidence *ev, verify_prepared *v)
 	v->record_parsed = 1;
 }
 
-void verify_prepare(lethe_evidence *ev, const char *prev, const char *oid, verify_prepared *v)
+/* The blob id of path in commit oid as verify_cache.c's file_id finds it:
+ * outside records/ from the commit's changes, else from its tree. */
+static int listed_blob(char blob[41], lethe_evidence *ev, const verify_prepared *v,
+		       const char *path)
+{
+	for (size_t i = 0; strncmp(path, "records/", 8) && i < v->nchanges; i++)
+		if (v->changes[i].status != 'D' && !strcmp(v->changes[i].path, path)) {
+			memcpy(blob, v->changes[i].blob, 41);
+			return 0;
+		}
+	return lethe_evidence_tree_file_id(blob, ev, v->info.tree, path);
+}
+
+/* Find and hash the files the record lists, here rather than on the thread
+ * that checks: the commit's trees are in this thread's handle already. A
+ * file not found (or not read) is left out: verify.c looks for it again and
+ * reports it where its checks meet it. */
+static void hash_listed(lethe_evidence *ev, verify_hashes *hashes, verify_prepared *v)
+{
+	json_t *files = json_object_get(v->record, "files"), *e;
+	size_t i;
+
+	json_array_foreach(files, i, e) {
+		const char *path = json_string_value(json_object_get(e, "path"));
+		verify_listed l;
+
+		if (!path || listed_blob(l.blob, ev, v, path) < 0 ||
+		    verify_blob_sha256(l.sha256, hashes, ev, l.blob) < 0 ||
+		    LETHE_VEC_RESERVE(v->listed, v->nlisted + 1, v->caplisted) < 0 ||
+		    !(l.path = strdup(path)))
+			continue;
+		v->listed[v->nlisted++] = l;
+	}
+}
+
+void verify_prepare(lethe_evidence *ev, verify_hashes *hashes, const char *prev,
+		    const char *prev_tree, const char *oid, verify_prepared *v)
 {
 	int rc;
 
@@ -154,12 +191,16 @@ void verify_prepare(lethe_evidence *ev, const char *prev, const char *oid, verif
 		return;
 	}
 	/* reported where verify.c compared the trees, after the signature */
-	if ((rc = lethe_evidence_diff(ev, prev, oid, take_change, v)) < 0) {
+	rc = prev_tree ? lethe_evidence_diff_trees(ev, prev_tree, v->info.tree, take_change, v)
+		       : lethe_evidence_diff(ev, prev, oid, take_change, v);
+	if (rc < 0) {
 		v->diff_rc = rc;
 		v->diff_why = strdup(lethe_error_last());
 		return;
 	}
 	parse_record(ev, v);
+	if (v->record)
+		hash_listed(ev, hashes, v);
 }
 
 void verify_prepared_free(verify_prepared *v)
@@ -173,6 +214,9 @@ void verify_prepared_free(verify_prepared *v)
 	free(v->message);
 	free(v->sig_why);
 	free(v->record_error);
+	for (size_t i = 0; i < v->nlisted; i++)
+		free(v->listed[i].path);
+	free(v->listed);
 	json_decref(v->record);
 	memset(v, 0, sizeof(*v));
 }
@@ -214,6 +258,7 @@ static void *work(void *arg)
 	verify_pool *p = arg;
 	lethe_evidence *ev = NULL;
 	chunk_list mine = { NULL, 0, 0 };
+	verify_hashes hashes = { NULL, 0, 0 };
 	int rc = lethe_evidence_open(&ev, p->repository);
 
 	pthread_mutex_lock(&p->lock);
@@ -236,11 +281,15 @@ static void *work(void *arg)
 		free_released(p, &mine, taken);
 		remember_chunk(&mine, from);
 		for (size_t i = from; i < to && !atomic_load(&p->stop); i++) {
+			/* the previous commit's tree, when this worker read it */
+			const verify_prepared *prev = i > from ? &p->slots[i - 1] : NULL;
+
 			if (rc < 0)
 				keep_error(&p->slots[i], rc);
 			else
-				verify_prepare(ev, i ? id_at(p, i - 1) : NULL, id_at(p, i),
-					       &p->slots[i]);
+				verify_prepare(ev, &hashes, i ? id_at(p, i - 1) : NULL,
+					       prev && !prev->rc ? prev->info.tree : NULL,
+					       id_at(p, i), &p->slots[i]);
 		}
 		pthread_mutex_lock(&p->lock);
 		for (size_t i = from; i < to; i++)
@@ -249,6 +298,7 @@ static void *work(void *arg)
 	}
 	pthread_mutex_unlock(&p->lock);
 	free(mine.from);
+	verify_hash_free(&hashes);
 	lethe_evidence_free(ev);
 	return NULL;
 }
@@ -285,7 +335,8 @@ verify_prepared *verify_pool_get(verify_pool *p, lethe_evidence *ev, size_t i)
 	verify_prepared *v = &p->slots[i];
 
 	if (!p->nworkers) {
-		verify_prepare(ev, i ? id_at(p, i - 1) : NULL, id_at(p, i), v);
+		/* the previous slot is freed already: its tree is read again */
+		verify_prepare(ev, &p->hashes, i ? id_at(p, i - 1) : NULL, NULL, id_at(p, i), v);
 		return v;
 	}
 	pthread_mutex_lock(&p->lock);
@@ -322,6 +373,7 @@ void verify_pool_free(verify_pool *p)
 	for (size_t i = 0; i < p->n; i++)
 		verify_prepared_free(&p->slots[i]);
 	free(p->slots);
+	verify_hash_free(&p->hashes);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->handed);
 	pthread_cond_destroy(&p->room);
