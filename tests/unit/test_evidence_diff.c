@@ -10,6 +10,7 @@
  * tree id (lethe_evidence_tree_file_id) equal to lethe_evidence_file_id.
  */
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,16 +163,36 @@ START_TEST(callback_stops_the_walk)
 END_TEST
 
 
-/* The tree id of commit c. */
-static char *tree_of(const char *repo, const char *c)
+/* The object id a command prints (cmd malloc'd, freed here). */
+static char *id_from(char *cmd)
 {
-	char *cmd = NULL, *out;
+	char *out;
 
-	ck_assert_int_ne(asprintf(&cmd, "git -C '%s' rev-parse %s^{tree}", repo, c), -1);
+	ck_assert_ptr_nonnull(cmd);
 	out = run_all(cmd);
 	free(cmd);
 	out[40] = '\0';
 	return out;
+}
+
+/* An asprintf'd string, or NULL. */
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	char *s = NULL;
+	va_list ap;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+/* The tree id of commit c. */
+static char *tree_of(const char *repo, const char *c)
+{
+	return id_from(fmt("git -C '%s' rev-parse %s^{tree}", repo, c));
 }
 
 static void git_init(const char *repo)
@@ -247,40 +268,23 @@ static void octal_id(char out[81], const char *hex)
  * one; hash-object --literally does), of blobs ba and bb: its id. */
 static char *unsorted_tree(const char *repo, const char *ba, const char *bb)
 {
-	char *cmd = NULL, *out, oa[81], ob[81];
+	char oa[81], ob[81];
 
 	octal_id(oa, ba);
 	octal_id(ob, bb);
-	ck_assert_int_ne(asprintf(&cmd, "cd '%s' && printf '100644 b\\000%s100644 a\\000%s' | "
-				  "git hash-object -t tree -w --literally --stdin", repo, ob, oa), -1);
-	out = run_all(cmd);
-	free(cmd);
-	out[40] = '\0';
-	return out;
+	return id_from(fmt("cd '%s' && printf '100644 b\\000%s100644 a\\000%s' | "
+			   "git hash-object -t tree -w --literally --stdin", repo, ob, oa));
 }
 
 static char *blob_of(const char *repo, const char *text)
 {
-	char *cmd = NULL, *out;
-
-	ck_assert_int_ne(asprintf(&cmd, "printf '%s' | git -C '%s' hash-object -w --stdin", text,
-				  repo), -1);
-	out = run_all(cmd);
-	free(cmd);
-	out[40] = '\0';
-	return out;
+	return id_from(fmt("printf '%s' | git -C '%s' hash-object -w --stdin", text, repo));
 }
 
 /* A sorted tree of the lines "MODE TYPE ID\tNAME" (git mktree sorts). */
 static char *sorted_tree(const char *repo, const char *entries)
 {
-	char *cmd = NULL, *out;
-
-	ck_assert_int_ne(asprintf(&cmd, "printf '%s' | git -C '%s' mktree", entries, repo), -1);
-	out = run_all(cmd);
-	free(cmd);
-	out[40] = '\0';
-	return out;
+	return id_from(fmt("printf '%s' | git -C '%s' mktree", entries, repo));
 }
 
 START_TEST(unsorted_tree_is_compared_in_order_when_kept)
