@@ -10,6 +10,10 @@
  *    at most half full (it doubles before that); entries are never removed.
  *  - The stored SHA-256 was computed by the verifier from the blob's bytes
  *    (verify_record.c), never taken from a record.
+ *  - The worker that prepared the commit (verify_pool.c) has usually found
+ *    and hashed the listed files already, each thread with its own table;
+ *    a file it did not find is looked up here again, so a missing file is
+ *    reported where the checks meet it, in the same words.
  */
 #include <sodium.h>
 #include <stdlib.h>
