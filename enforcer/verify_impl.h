@@ -62,6 +62,7 @@ typedef struct {
 /* One commit as a worker prepared it (verify_pool.c); everything owned. */
 typedef struct {
 	int ready;                   /* handed over to verify.c */
+	int visited;                 /* the commit's fields and signature are in */
 	int rc;                      /* non-zero: preparing failed with why */
 	char *why;
 	lethe_evidence_commit_info info;  /* no signature or author fields */
@@ -83,9 +84,17 @@ typedef struct {
 
 typedef struct verify_pool verify_pool;
 
-/* Prepare the n commits of ids (41 bytes each, oldest first; the caller's,
- * kept until verify_pool_free) of repository on worker threads. */
-int verify_pool_start(verify_pool **out, const char *repository, const char *ids, size_t n);
+/* Start the workers on repository. While the walk from main runs, each
+ * commit it finds (verify_pool_found, newest first) is visited ahead: its
+ * fields and its signature check. Once the walk is over
+ * (verify_pool_walked: *n commits) the workers prepare the commits oldest
+ * first, the rest of the work. */
+int verify_pool_start(verify_pool **out, const char *repository);
+
+/* lethe_evidence_first_parents's callback, ctx the pool. */
+int verify_pool_found(void *ctx, const char *oid);
+
+int verify_pool_walked(verify_pool *p, size_t *n);
 
 /* Commit i, once prepared (on this thread with ev when no worker could be
  * started); valid until verify_pool_done(p, i). */

@@ -42,7 +42,17 @@
 
 struct verify_pool {
 	const char *repository;
-	const char *ids;          /* n ids of 41 bytes, oldest first (the caller's) */
+	/* while the walk runs: */
+	char *found;              /* the ids it found, newest first (41 bytes each) */
+	size_t nfound, capfound;
+	verify_prepared **early;  /* early[k]: found commit k, visited ahead when done */
+	size_t capearly;
+	size_t next_early;        /* the first found commit no worker has taken */
+	size_t visiting;          /* early visits under way */
+	int walked;               /* the walk is over: no more early visits */
+	int started;              /* slots are set up: preparing in history order */
+	/* then: */
+	char *ids;                /* n ids of 41 bytes, oldest first */
 	size_t n;
 	verify_prepared *slots;   /* n */
 	pthread_mutex_t lock;
@@ -66,6 +76,7 @@ static const char *id_at(const verify_pool *p, size_t i)
 static int keep_error(verify_prepared *v, int rc)
 {
 	v->rc = rc;
+	free(v->why);
 	v->why = strdup(lethe_error_last());
 	return rc;
 }
@@ -181,15 +192,26 @@ static void hash_listed(lethe_evidence *ev, verify_hashes *hashes, verify_prepar
 	}
 }
 
+/* The commit's fields and signature check into v (once). */
+static void visit(lethe_evidence *ev, const char *oid, verify_prepared *v)
+{
+	int rc = lethe_evidence_visit(ev, oid, take_commit, v);
+
+	if (rc < 0)
+		keep_error(v, rc);
+	v->visited = 1;
+}
+
 void verify_prepare(lethe_evidence *ev, verify_hashes *hashes, const char *prev,
 		    const char *prev_tree, const char *oid, verify_prepared *v)
 {
 	int rc;
 
-	if ((rc = lethe_evidence_visit(ev, oid, take_commit, v)) < 0) {
-		keep_error(v, rc);
+	/* visited already while the walk ran, or now */
+	if (!v->visited)
+		visit(ev, oid, v);
+	if (v->rc)
 		return;
-	}
 	/* reported where verify.c compared the trees, after the signature */
 	rc = prev_tree ? lethe_evidence_diff_trees(ev, prev_tree, v->info.tree, take_change, v)
 		       : lethe_evidence_diff(ev, prev, oid, take_change, v);
@@ -253,6 +275,31 @@ static void remember_chunk(chunk_list *mine, size_t from)
 		mine->from[mine->n++] = from;
 }
 
+/* While the walk runs (lock held): visit the commits it found, newest
+ * first, fields and signature, as verify_prepare would. */
+static void visit_early(verify_pool *p, lethe_evidence *ev, int open_rc)
+{
+	while (!atomic_load(&p->stop) && !p->walked) {
+		verify_prepared *v;
+		char id[41];
+
+		if (open_rc < 0 || p->next_early == p->nfound) {
+			p->waiting++;
+			pthread_cond_wait(&p->room, &p->lock);
+			p->waiting--;
+			continue;
+		}
+		v = p->early[p->next_early];
+		memcpy(id, p->found + 41 * p->next_early++, 41);
+		p->visiting++;
+		pthread_mutex_unlock(&p->lock);
+		visit(ev, id, v);
+		pthread_mutex_lock(&p->lock);
+		if (--p->visiting == 0 && p->walked)
+			pthread_cond_signal(&p->handed);
+	}
+}
+
 static void *work(void *arg)
 {
 	verify_pool *p = arg;
@@ -262,6 +309,12 @@ static void *work(void *arg)
 	int rc = lethe_evidence_open(&ev, p->repository);
 
 	pthread_mutex_lock(&p->lock);
+	visit_early(p, ev, rc);
+	while (!atomic_load(&p->stop) && !p->started) {
+		p->waiting++;
+		pthread_cond_wait(&p->room, &p->lock);
+		p->waiting--;
+	}
 	for (;;) {
 		size_t from, to, taken;
 
@@ -303,31 +356,81 @@ static void *work(void *arg)
 	return NULL;
 }
 
-int verify_pool_start(verify_pool **out, const char *repository, const char *ids, size_t n)
+int verify_pool_start(verify_pool **out, const char *repository)
 {
 	verify_pool *p = calloc(1, sizeof(*p));
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t want = cpus < 1 ? 1 : cpus > MAX_WORKERS ? MAX_WORKERS : (size_t)cpus;
 
 	*out = NULL;
-	if (!p || (n && !(p->slots = calloc(n, sizeof(*p->slots))))) {
-		free(p);
+	if (!p)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	}
 	p->repository = repository;
-	p->ids = ids;
-	p->n = n;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->handed, NULL);
 	pthread_cond_init(&p->room, NULL);
 	atomic_init(&p->stop, 0);
 	/* no worker at all (threads refused) leaves verify_pool_get to
 	 * prepare each commit on the calling thread */
-	while (p->nworkers < want && p->nworkers < n &&
-	       pthread_create(&p->workers[p->nworkers], NULL, work, p) == 0)
+	while (p->nworkers < want && pthread_create(&p->workers[p->nworkers], NULL, work, p) == 0)
 		p->nworkers++;
 	*out = p;
 	return 0;
+}
+
+int verify_pool_found(void *ctx, const char *oid)
+{
+	verify_pool *p = ctx;
+	verify_prepared *v = calloc(1, sizeof(*v));
+	int rc;
+
+	if (!v)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	pthread_mutex_lock(&p->lock);
+	if ((rc = LETHE_VEC_RESERVE(p->found, 41 * (p->nfound + 1), p->capfound)) < 0 ||
+	    (rc = LETHE_VEC_RESERVE(p->early, p->nfound + 1, p->capearly)) < 0) {
+		pthread_mutex_unlock(&p->lock);
+		free(v);
+		return rc;
+	}
+	memcpy(p->found + 41 * p->nfound, oid, 41);
+	p->early[p->nfound++] = v;
+	if (p->waiting)
+		pthread_cond_signal(&p->room);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int verify_pool_walked(verify_pool *p, size_t *n)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&p->lock);
+	p->walked = 1;
+	pthread_cond_broadcast(&p->room);
+	while (p->visiting)
+		pthread_cond_wait(&p->handed, &p->lock);
+	/* no worker touches early[] or found[] any more */
+	if (p->nfound && (!(p->ids = malloc(41 * p->nfound)) ||
+			  !(p->slots = calloc(p->nfound, sizeof(*p->slots))))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	} else {
+		p->n = p->nfound;
+		for (size_t i = 0; i < p->n; i++) {
+			size_t k = p->n - 1 - i;
+
+			memcpy(p->ids + 41 * i, p->found + 41 * k, 41);
+			/* a commit visited ahead moves into its slot */
+			p->slots[i] = *p->early[k];
+			free(p->early[k]);
+			p->early[k] = NULL;
+		}
+		p->started = 1;
+		pthread_cond_broadcast(&p->room);
+	}
+	pthread_mutex_unlock(&p->lock);
+	*n = p->n;
+	return rc;
 }
 
 verify_prepared *verify_pool_get(verify_pool *p, lethe_evidence *ev, size_t i)
@@ -372,6 +475,14 @@ void verify_pool_free(verify_pool *p)
 		pthread_join(p->workers[i], NULL);
 	for (size_t i = 0; i < p->n; i++)
 		verify_prepared_free(&p->slots[i]);
+	for (size_t k = 0; k < p->nfound; k++)
+		if (p->early[k]) {
+			verify_prepared_free(p->early[k]);
+			free(p->early[k]);
+		}
+	free(p->early);
+	free(p->found);
+	free(p->ids);
 	free(p->slots);
 	verify_hash_free(&p->hashes);
 	pthread_mutex_destroy(&p->lock);

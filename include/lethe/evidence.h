@@ -153,6 +153,12 @@ int lethe_evidence_walk(lethe_evidence *ev,
  */
 int lethe_evidence_history(char **ids, size_t *count, lethe_evidence *ev);
 
+/* The same commits newest first, as the walk from main finds them:
+ * found(ctx, oid) for each (a non-zero return stops the walk and is
+ * returned), so a caller can start on them before the walk is over. */
+int lethe_evidence_first_parents(lethe_evidence *ev, int (*found)(void *ctx, const char *oid),
+				 void *ctx);
+
 /* cb for the one commit commit_oid, as lethe_evidence_walk calls it. */
 int lethe_evidence_visit(lethe_evidence *ev, const char *commit_oid,
 			 int (*cb)(void *ctx, const lethe_evidence_commit_info *c), void *ctx);
