@@ -11,8 +11,14 @@
  *    shared between threads) and prepares runs of CHUNK consecutive
  *    commits, so a commit's parent trees are the ones its handle kept from
  *    the commit before (evidence_diff.c).
+ *  - The walk from main (verify.c, newest first) is serial: while it runs,
+ *    the workers visit each commit it found (fields and signature check,
+ *    a few hundred bytes kept per commit) instead of waiting for it. Only
+ *    when no early visit is under way are they moved into the slots
+ *    (verify_pool_walked); verify_prepare skips the visit of such a slot.
  *  - Workers stay at most WINDOW commits ahead of the commit verify.c is
- *    checking: memory is bounded whatever the history's length.
+ *    checking: beyond the early visits' fields, memory is bounded whatever
+ *    the history's length.
  *  - A worker writes the slots of its chunk without the lock and hands the
  *    whole chunk over under it (ready = 1): one wake-up of verify.c per
  *    chunk, not per commit. From then on only verify.c reads a slot, until
