@@ -56,10 +56,17 @@ static int git_start(void)
 		git_libgit2_shutdown();
 		return lethe_evidence_git_fail(LETHE_ESOFTWARE, "cannot turn on fsync");
 	}
-	/* libgit2 caches trees only up to 4 KiB by default. The records/ tree
-	 * grows with the history and is read again by every commit's check
-	 * (verify compares each commit with its parent): keep large trees. */
+	/* libgit2 caches trees only up to 4 KiB by default. A records/SSSSS/
+	 * folder grows to 1,000 records (some 50 KiB) and readers that look
+	 * records up by path (find, access, proofs) read it again for each:
+	 * keep large trees. */
 	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, (int)GIT_OBJECT_TREE, (size_t)(4 << 20));
+	/* ... but hold at most 16 MiB of objects (libgit2's default is 256 MiB,
+	 * shared by every handle): verify reads every tree of the history once
+	 * and keeps what the next commit needs itself (evidence_diff.c), so a
+	 * large cache only grew its memory to some 400 MB, and the page faults
+	 * of that growth cost more CPU than the cache saved. */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(16 << 20));
 	/* the owner check, documented in git2/common.h: see the invariants */
 	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 	return 0;
@@ -171,6 +178,7 @@ void lethe_evidence_free(lethe_evidence *ev)
 {
 	if (!ev)
 		return;
+	lethe_evidence_forget_trees(ev);
 	git_repository_free(ev->repo);
 	if (ev->scratch)
 		lethe_evidence_remove_scratch(ev->scratch);

@@ -19,7 +19,24 @@ struct lethe_evidence {
 	void (*hook)(void *ctx);     /* tests: before main moves */
 	void *hook_ctx;
 	char *scratch;               /* lethe_evidence_open_memory's folder, removed by _free */
+	/* The trees the last lethe_evidence_diff read on its new side (one
+	 * reference each, released by the next diff and by _free): the next
+	 * commit's diff reads them again as its old side (evidence_diff.c). */
+	struct lethe_kept_tree *kept;
+	size_t nkept;
 };
+
+/* A tree kept from one diff to the next, and whether its entries are
+ * stored in git's order (checked when it was read); looked: read by a path
+ * lookup (lethe_evidence_tree_file_id), kept across diffs, a few at most. */
+struct lethe_kept_tree {
+	git_tree *tree;
+	int in_order;
+	int looked;
+};
+
+/* Release ev->kept (lethe_evidence_free). */
+void lethe_evidence_forget_trees(lethe_evidence *ev);
 
 /* Remove the folder at path and everything in it (a scratch repository). */
 void lethe_evidence_remove_scratch(const char *path);

@@ -91,8 +91,10 @@ int lethe_evidence_reaches(int *yes, lethe_evidence *ev, const char *commit)
 	return 0;
 }
 
-/* The ids of main's first-parent chain, newest first. */
-static int first_parents(git_oid **out, size_t *count, lethe_evidence *ev)
+/* The ids of main's first-parent chain, newest first; found (NULL: none)
+ * is told each one as the walk finds it. */
+static int first_parents_told(git_oid **out, size_t *count, lethe_evidence *ev,
+			      int (*found)(void *ctx, const char *oid), void *ctx)
 {
 	git_oid *ids = NULL, cur;
 	size_t n = 0, cap = 0;
@@ -111,6 +113,13 @@ static int first_parents(git_oid **out, size_t *count, lethe_evidence *ev)
 		if ((rc = LETHE_VEC_RESERVE(ids, n + 1, cap)) < 0)
 			goto out;
 		ids[n++] = cur;
+		if (found) {
+			char hex[41];
+
+			git_oid_tostr(hex, sizeof(hex), &cur);
+			if ((rc = found(ctx, hex)) != 0)
+				goto out;
+		}
 		if (git_commit_lookup(&c, ev->repo, &cur) < 0) {
 			rc = lethe_evidence_git_fail(LETHE_EDATA, "cannot read a commit of '%s'",
 						     ev->dir);
@@ -127,6 +136,22 @@ static int first_parents(git_oid **out, size_t *count, lethe_evidence *ev)
 	*count = n;
 	ids = NULL;
 out:
+	free(ids);
+	return rc;
+}
+
+static int first_parents(git_oid **out, size_t *count, lethe_evidence *ev)
+{
+	return first_parents_told(out, count, ev, NULL, NULL);
+}
+
+int lethe_evidence_first_parents(lethe_evidence *ev, int (*found)(void *ctx, const char *oid),
+				 void *ctx)
+{
+	git_oid *ids = NULL;
+	size_t n = 0;
+	int rc = first_parents_told(&ids, &n, ev, found, ctx);
+
 	free(ids);
 	return rc;
 }

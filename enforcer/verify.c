@@ -243,12 +243,13 @@ static int check_commit(verify_state *s, const verify_prepared *p)
 static int walk(verify_state *s, const char *repository)
 {
 	verify_pool *pool = NULL;
-	char *ids = NULL;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = lethe_evidence_history(&ids, &n, s->ev)) < 0 ||
-	    (rc = verify_pool_start(&pool, repository, ids, n)) < 0)
+	/* the workers visit commits as the walk finds them */
+	if ((rc = verify_pool_start(&pool, repository)) < 0 ||
+	    (rc = lethe_evidence_first_parents(s->ev, verify_pool_found, pool)) < 0 ||
+	    (rc = verify_pool_walked(pool, &n)) < 0)
 		goto out;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = check_commit(s, verify_pool_get(pool, s->ev, i));
@@ -259,7 +260,6 @@ static int walk(verify_state *s, const char *repository)
 	}
 out:
 	verify_pool_free(pool);
-	free(ids);
 	return rc;
 }
 

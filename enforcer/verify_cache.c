@@ -10,6 +10,10 @@
  *    at most half full (it doubles before that); entries are never removed.
  *  - The stored SHA-256 was computed by the verifier from the blob's bytes
  *    (verify_record.c), never taken from a record.
+ *  - The worker that prepared the commit (verify_pool.c) has usually found
+ *    and hashed the listed files already, each thread with its own table;
+ *    a file it did not find is looked up here again, so a missing file is
+ *    reported where the checks meet it, in the same words.
  */
 #include <sodium.h>
 #include <stdlib.h>
@@ -82,12 +86,26 @@ void verify_hash_free(verify_hashes *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The file at path in the commit: its blob id, from the commit's diff when
- * the commit changed it, else from its tree. */
+/* What the worker found for path (verify_pool.c), or NULL. */
+static const verify_listed *prepared(const verify_state *s, const char *path)
+{
+	for (size_t i = 0; s->p && i < s->p->nlisted; i++)
+		if (!strcmp(s->p->listed[i].path, path))
+			return &s->p->listed[i];
+	return NULL;
+}
+
+/* The file at path in the commit: its blob id, as the worker found it, from
+ * the commit's diff when the commit changed it, else from its tree. */
 static int file_id(verify_state *s, const char *rec, char blob[41], const char *path)
 {
+	const verify_listed *l = prepared(s, path);
 	int rc;
 
+	if (l) {
+		memcpy(blob, l->blob, 41);
+		return 0;
+	}
 	for (size_t i = 0; i < s->nchanged; i++)
 		if (s->changed[i].status != 'D' && !strcmp(s->changed[i].path, path)) {
 			memcpy(blob, s->changed[i].blob, 41);
@@ -126,15 +144,38 @@ static void sha256_hex(char hex[65], const char *data, size_t len)
 	sodium_bin2hex(hex, 65, h, sizeof(h));
 }
 
-/* The SHA-256 of the file at path in the commit, computed from its bytes
- * once per distinct blob id (verify_cache.c). */
-int verify_file_sha256(verify_state *s, const char *rec, char hex[65], const char *path)
+int verify_blob_sha256(char hex[65], verify_hashes *t, lethe_evidence *ev, const char *blob_oid)
 {
-	char blob[41], *data = NULL;
-	const char *known;
+	const char *known = verify_hash_get(t, blob_oid);
+	char *data = NULL;
 	size_t len;
 	int rc;
 
+	if (known) {
+		memcpy(hex, known, 65);
+		return 0;
+	}
+	if ((rc = lethe_evidence_read_blob(&data, &len, ev, blob_oid)) < 0)
+		return rc;
+	sha256_hex(hex, data, len);
+	free(data);
+	return verify_hash_put(t, blob_oid, hex);
+}
+
+/* The SHA-256 of the file at path in the commit, computed from its bytes
+ * once per distinct blob id (verify_cache.c), on a worker thread when it
+ * could (verify_pool.c). */
+int verify_file_sha256(verify_state *s, const char *rec, char hex[65], const char *path)
+{
+	const verify_listed *l = prepared(s, path);
+	char blob[41], *data = NULL;
+	size_t len;
+	int rc;
+
+	if (l) {
+		memcpy(hex, l->sha256, 65);
+		return 0;
+	}
 	if (s->read) {
 		if ((rc = verify_file_read(s, rec, &data, &len, path)) < 0)
 			return rc;
@@ -144,13 +185,5 @@ int verify_file_sha256(verify_state *s, const char *rec, char hex[65], const cha
 	}
 	if ((rc = file_id(s, rec, blob, path)) < 0)
 		return rc;
-	if ((known = verify_hash_get(&s->hashes, blob))) {
-		memcpy(hex, known, 65);
-		return 0;
-	}
-	if ((rc = lethe_evidence_read_blob(&data, &len, s->ev, blob)) < 0)
-		return rc;
-	sha256_hex(hex, data, len);
-	free(data);
-	return verify_hash_put(&s->hashes, blob, hex);
+	return verify_blob_sha256(hex, &s->hashes, s->ev, blob);
 }

@@ -51,9 +51,18 @@ typedef struct {
 
 struct json_t;
 
+/* A file the record lists in `files`, found in the commit by the worker:
+ * its blob id and the SHA-256 of its bytes (verify_pool.c). */
+typedef struct {
+	char *path;         /* owned */
+	char blob[41];
+	char sha256[65];
+} verify_listed;
+
 /* One commit as a worker prepared it (verify_pool.c); everything owned. */
 typedef struct {
 	int ready;                   /* handed over to verify.c */
+	int visited;                 /* the commit's fields and signature are in */
 	int rc;                      /* non-zero: preparing failed with why */
 	char *why;
 	lethe_evidence_commit_info info;  /* no signature or author fields */
@@ -69,13 +78,23 @@ typedef struct {
 	int record_parsed;           /* the one record added was parsed: */
 	struct json_t *record;       /* its JSON, or NULL with ... */
 	char *record_error;          /* ... the parser's reason */
+	verify_listed *listed;       /* the files it lists that were found in the commit */
+	size_t nlisted, caplisted;
 } verify_prepared;
 
 typedef struct verify_pool verify_pool;
 
-/* Prepare the n commits of ids (41 bytes each, oldest first; the caller's,
- * kept until verify_pool_free) of repository on worker threads. */
-int verify_pool_start(verify_pool **out, const char *repository, const char *ids, size_t n);
+/* Start the workers on repository. While the walk from main runs, each
+ * commit it finds (verify_pool_found, newest first) is visited ahead: its
+ * fields and its signature check. Once the walk is over
+ * (verify_pool_walked: *n commits) the workers prepare the commits oldest
+ * first, the rest of the work. */
+int verify_pool_start(verify_pool **out, const char *repository);
+
+/* lethe_evidence_first_parents's callback, ctx the pool. */
+int verify_pool_found(void *ctx, const char *oid);
+
+int verify_pool_walked(verify_pool *p, size_t *n);
 
 /* Commit i, once prepared (on this thread with ev when no worker could be
  * started); valid until verify_pool_done(p, i). */
@@ -87,8 +106,11 @@ void verify_pool_done(verify_pool *p, size_t i);
 /* Stop and join the workers, free what is left. NULL is a no-op. */
 void verify_pool_free(verify_pool *p);
 
-/* Fill v for commit oid whose previous commit is prev (NULL: none). */
-void verify_prepare(lethe_evidence *ev, const char *prev, const char *oid, verify_prepared *v);
+/* Fill v for commit oid whose previous commit is prev (NULL: none), of
+ * tree prev_tree when known (else it is read); hashes: the SHA-256 of
+ * blobs this thread hashed before. */
+void verify_prepare(lethe_evidence *ev, verify_hashes *hashes, const char *prev,
+		    const char *prev_tree, const char *oid, verify_prepared *v);
 void verify_prepared_free(verify_prepared *v);
 
 typedef struct {
@@ -128,6 +150,10 @@ const char *verify_hash_get(const verify_hashes *t, const char *blob_oid);
 int verify_hash_put(verify_hashes *t, const char *blob_oid, const char *sha256);
 
 void verify_hash_free(verify_hashes *t);
+
+/* The SHA-256 (64 hex digits) of blob blob_oid of ev: from t, or computed
+ * from its bytes and remembered in t. */
+int verify_blob_sha256(char hex[65], verify_hashes *t, lethe_evidence *ev, const char *blob_oid);
 
 /* The file at path in the current commit (s->read's when set): its bytes
  * (malloc'd, NUL-terminated); rec names the record in reasons. */

@@ -153,6 +153,12 @@ int lethe_evidence_walk(lethe_evidence *ev,
  */
 int lethe_evidence_history(char **ids, size_t *count, lethe_evidence *ev);
 
+/* The same commits newest first, as the walk from main finds them:
+ * found(ctx, oid) for each (a non-zero return stops the walk and is
+ * returned), so a caller can start on them before the walk is over. */
+int lethe_evidence_first_parents(lethe_evidence *ev, int (*found)(void *ctx, const char *oid),
+				 void *ctx);
+
 /* cb for the one commit commit_oid, as lethe_evidence_walk calls it. */
 int lethe_evidence_visit(lethe_evidence *ev, const char *commit_oid,
 			 int (*cb)(void *ctx, const lethe_evidence_commit_info *c), void *ctx);
@@ -210,6 +216,21 @@ int lethe_evidence_list(lethe_evidence *ev, const char *commit_oid,
 int lethe_evidence_diff(lethe_evidence *ev, const char *old_oid, const char *new_oid,
 			int (*cb)(void *ctx, char status, const char *path, const char *blob_oid),
 			void *ctx);
+
+/* The same between two trees (old_tree NULL or "": the empty tree), for a
+ * caller that has the commits' tree ids already. A diff keeps the trees it
+ * read on its new side until the next diff on ev, which reads them from
+ * there (comparing each commit with its parent reads each folder once). */
+int lethe_evidence_diff_trees(lethe_evidence *ev, const char *old_tree, const char *new_tree,
+			      int (*cb)(void *ctx, char status, const char *path,
+					const char *blob_oid),
+			      void *ctx);
+
+/* lethe_evidence_file_id for the tree tree_oid (a commit's tree): the blob
+ * id of the file at path, LETHE_ENOTFOUND when there is none, found through
+ * the trees the last diff kept where it can. */
+int lethe_evidence_tree_file_id(char blob_oid[41], lethe_evidence *ev, const char *tree_oid,
+				const char *path);
 
 /*
  * Push refs/heads/main to remote_url (a path or URL, without a configured
