@@ -5,8 +5,8 @@
  *
  * Invariants:
  *  - The rules are independent: each writes only its own lethe_rule_plan,
- *    reads the policy, the foreign keys and the holds, which nobody writes
- *    meanwhile, and uses its thread's own connection. A plan is the same
+ *    reads the policy, its dependent sets (built once, before any count)
+ *    and the holds, which nobody writes meanwhile, and uses its thread's own connection. A plan is the same
  *    whichever thread counted which rule.
  *  - A worker thread's error (the per-thread last error) is carried back
  *    and set again in the calling thread; the first rule in policy order
@@ -80,13 +80,18 @@ static int count_rule(lethe_backend *be, lethe_scan *scan, const lethe_plan_cloc
 	return rc;
 }
 
-static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_foreign_keys *fks,
+/* A rule's dependent sets, built once per plan (plan_order) for its rank and
+ * its sets, then used by its count. */
+typedef struct {
+	lethe_dependents *v;
+	size_t n;
+} rule_deps;
+
+static int plan_rule(lethe_backend *be, const lethe_policy *p, const rule_deps *deps,
 		     size_t index, lethe_plan_clock *clock, lethe_keysets *ks, lethe_rule_plan *rp)
 {
 	const lethe_rule *r = &p->rules[index];
 	lethe_table_info *t = NULL;
-	lethe_dependents *deps = NULL;
-	size_t ndeps = 0;
 	lethe_scan scan;
 	const char *key;
 	int rc;
@@ -101,9 +106,7 @@ static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_forei
 				     r->name, r->table);
 		goto out;
 	}
-	if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, r, clock)) < 0)
-		goto out;
-	if ((rc = lethe_plan_scan_init(&scan, p, index, key, deps, ndeps, clock)) < 0)
+	if ((rc = lethe_plan_scan_init(&scan, p, index, key, deps->v, deps->n, clock)) < 0)
 		goto out;
 	scan.keysets = ks;
 	rc = count_rule(be, &scan, clock, rp);
@@ -111,7 +114,6 @@ static int plan_rule(lethe_backend *be, const lethe_policy *p, const lethe_forei
 	if (rc > 0)
 		rc = lethe_error_set(LETHE_ESOFTWARE, "rule '%s': scan stopped (%d)", r->name, rc);
 out:
-	lethe_plan_dependents_free(deps, ndeps);
 	lethe_table_info_free(t);
 	return rc;
 }
@@ -177,7 +179,7 @@ typedef struct {
 	pthread_mutex_t lock;
 	size_t next;            /* the next rule to plan */
 	const lethe_policy *policy;
-	const lethe_foreign_keys *fks;
+	rule_deps *deps;        /* per rule */
 	lethe_plan_clock *clock;
 	lethe_plan *plan;
 	lethe_keysets *keysets; /* shared by the counts (keyset.h), or NULL */
@@ -207,7 +209,7 @@ static void *work(void *arg)
 		if (i >= sh->policy->nrules)
 			return NULL;
 		i = sh->order[i];
-		rc = plan_rule(w->be, sh->policy, sh->fks, i, sh->clock, sh->keysets,
+		rc = plan_rule(w->be, sh->policy, &sh->deps[i], i, sh->clock, sh->keysets,
 			       &sh->plan->rules[i]);
 		sh->rcs[i] = rc;
 		if (rc < 0 && !(sh->messages[i] = strdup(lethe_error_last())))
@@ -250,7 +252,7 @@ static int reads_table(const lethe_dependents *deps, size_t n, const char *table
  * parents' counts read, comes before them, and the longest chain starts
  * first. The order changes only how fast a plan is, never what it says.
  */
-static int plan_order(size_t **order, lethe_keysets **ks, lethe_backend *be,
+static int plan_order(size_t **order, lethe_keysets **ks, rule_deps *deps, lethe_backend *be,
 		      const lethe_policy *p, const lethe_foreign_keys *fks, lethe_plan_clock *clock)
 {
 	size_t n = p->nrules, *o = calloc(n ? n : 1, sizeof(*o));
@@ -268,21 +270,17 @@ static int plan_order(size_t **order, lethe_keysets **ks, lethe_backend *be,
 	if (!clock->scope && (rc = lethe_keysets_new(&sets, LETHE_PLAN_KEYSET_BUDGET)) < 0)
 		goto out;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		lethe_dependents *deps = NULL;
-		size_t ndeps = 0;
-
 		o[i] = i;
-		if ((rc = lethe_plan_dependents(&deps, &ndeps, p, fks, &p->rules[i], clock)) < 0)
+		if ((rc = lethe_plan_dependents(&deps[i].v, &deps[i].n, p, fks, &p->rules[i], clock)) < 0)
 			break;
-		height[i] = dependents_height(deps, ndeps);
+		height[i] = dependents_height(deps[i].v, deps[i].n);
 		if (lethe_backend_estimate_rows(&rows[i], be, p->rules[i].table) < 0 || rows[i] < 0)
 			rows[i] = 0;
 		if (sets)
-			rc = lethe_keysets_register(sets, deps, ndeps);
+			rc = lethe_keysets_register(sets, deps[i].v, deps[i].n);
 		for (size_t j = 0; j < n && rc == 0; j++)
-			if (j != i && reads_table(deps, ndeps, p->rules[j].table))
+			if (j != i && reads_table(deps[i].v, deps[i].n, p->rules[j].table))
 				reads[i * n + j] = 1;
-		lethe_plan_dependents_free(deps, ndeps);
 	}
 	/* a rule's rank: its table's rows and the greatest rank of the rules
 	 * that read its table, those with deeper dependents being worked out
@@ -341,21 +339,20 @@ static int threads_wanted(const lethe_policy *p)
 static int plan_rules(lethe_backend *be, const lethe_policy *p, const lethe_foreign_keys *fks,
 		      lethe_plan_clock *clock, lethe_plan *plan)
 {
-	shared sh = { .policy = p, .fks = fks, .clock = clock, .plan = plan };
+	shared sh = { .policy = p, .clock = clock, .plan = plan };
 	worker main_w = { &sh, be }, other = { &sh, NULL };
 	pthread_t thread;
 	int started = 0, rc = 0;
 
 	if (!(sh.rcs = calloc(p->nrules ? p->nrules : 1, sizeof(int))) ||
-	    !(sh.messages = calloc(p->nrules ? p->nrules : 1, sizeof(char *)))) {
-		free(sh.rcs);
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	}
-	if ((rc = plan_order(&sh.order, &sh.keysets, be, p, fks, clock)) < 0) {
+	    !(sh.messages = calloc(p->nrules ? p->nrules : 1, sizeof(char *))) ||
+	    !(sh.deps = calloc(p->nrules ? p->nrules : 1, sizeof(*sh.deps)))) {
 		free(sh.rcs);
 		free(sh.messages);
-		return rc;
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
+	if ((rc = plan_order(&sh.order, &sh.keysets, sh.deps, be, p, fks, clock)) < 0)
+		goto out;
 	pthread_mutex_init(&sh.lock, NULL);
 	/* no second connection, or no second thread: this thread alone */
 	if (threads_wanted(p) > 1 && lethe_backend_reopen(&other.be, be) == 0)
@@ -371,6 +368,10 @@ static int plan_rules(lethe_backend *be, const lethe_policy *p, const lethe_fore
 									     : "out of memory");
 		free(sh.messages[i]);
 	}
+out:
+	for (size_t i = 0; i < p->nrules; i++)
+		lethe_plan_dependents_free(sh.deps[i].v, sh.deps[i].n);
+	free(sh.deps);
 	free(sh.rcs);
 	free(sh.messages);
 	free(sh.order);

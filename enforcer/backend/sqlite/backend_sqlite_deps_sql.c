@@ -210,7 +210,6 @@ static int append_deps(sqlite3_str *s, const char *parent, const lethe_dependent
 	return rc;
 }
 
-
 int lethe_sqlite_guard_deps(const char *rule, const lethe_dependents *deps, size_t n)
 {
 	int rc = 0;
