@@ -12,6 +12,7 @@
  *  - The seal moves every rule's digests at once (one register
  *    transaction), after their blobs are in the object database.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -236,6 +237,112 @@ static int seal_file(lethe_marker_file *mf, const lethe_runlog_env *env, const c
 	return rc < 0 ? rc : 1;
 }
 
+/* The seal's files are written by two threads (the second one with its own
+ * register connection and evidence handle), rules taken largest first: a
+ * rule's file is compressed and hashed as it is written, which is the
+ * seal's cost, and each file is one stream. Each rule's outcome is kept in
+ * its own slot, so the error reported is the first rule's in marker order,
+ * whichever thread met it, and the files go to the register in that order. */
+typedef struct {
+	pthread_mutex_t lock;
+	const char *run_id;
+	const rule_names *rules;
+	size_t *order;          /* rule indices, most digests first */
+	size_t next;            /* in order; under lock */
+	lethe_marker_file *files;
+	int *rcs;               /* seal_file's result per rule */
+	char **messages;        /* a failed rule's error */
+} seal_work;
+
+typedef struct {
+	seal_work *w;
+	lethe_runlog_env env;
+} sealer;
+
+static void *seal_rules(void *arg)
+{
+	sealer *t = arg;
+	seal_work *w = t->w;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&w->lock);
+		i = w->next >= w->rules->n ? SIZE_MAX : w->order[w->next++];
+		pthread_mutex_unlock(&w->lock);
+		if (i == SIZE_MAX)
+			return NULL;
+		w->rcs[i] = seal_file(&w->files[i], &t->env, w->run_id, w->rules->names[i],
+				      w->rules->disposed[i]);
+		if (w->rcs[i] < 0) {
+			if (!(w->messages[i] = strdup(lethe_error_last())))
+				w->rcs[i] = LETHE_ESOFTWARE;
+			pthread_mutex_lock(&w->lock);
+			w->next = SIZE_MAX;   /* no rule is started after a failure */
+			pthread_mutex_unlock(&w->lock);
+		}
+	}
+}
+
+static int by_digests(const void *a, const void *b, void *ctx)
+{
+	const int64_t *d = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return d[x] < d[y] ? 1 : d[x] > d[y] ? -1 : (x > y) - (x < y);
+}
+
+/* Write every rule's file into files[i] (rules->names[i]); files[i].rule is
+ * NULL for a rule without digests. The first failure in rule order. */
+static int seal_files(lethe_marker_file *files, const lethe_runlog_env *env, const char *run_id,
+		      const rule_names *rules)
+{
+	seal_work w = { .run_id = run_id, .rules = rules, .files = files };
+	sealer main_t = { &w, *env }, other = { &w, *env };
+	lethe_evidence *ev = NULL;
+	pthread_t thread;
+	int rc = 0, started = 0;
+
+	w.order = calloc(rules->n, sizeof(*w.order));
+	w.rcs = calloc(rules->n, sizeof(*w.rcs));
+	w.messages = calloc(rules->n, sizeof(*w.messages));
+	if (!w.order || !w.rcs || !w.messages) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < rules->n; i++)
+		w.order[i] = i;
+	qsort_r(w.order, rules->n, sizeof(*w.order), by_digests, rules->disposed);
+	pthread_mutex_init(&w.lock, NULL);
+	/* a second thread when the register and the evidence can be opened
+	 * again; else this thread writes every file */
+	other.env.be = NULL;
+	if (rules->n > 1 && lethe_backend_reopen(&other.env.be, env->be) == 0 && other.env.be &&
+	    lethe_evidence_open(&ev, lethe_evidence_path(env->ev)) == 0) {
+		other.env.ev = ev;
+		started = pthread_create(&thread, NULL, seal_rules, &other) == 0;
+	}
+	seal_rules(&main_t);
+	if (started)
+		pthread_join(thread, NULL);
+	pthread_mutex_destroy(&w.lock);
+	for (size_t i = 0; i < rules->n; i++) {
+		if (rc == 0 && w.rcs[i] < 0)
+			rc = lethe_error_set(w.rcs[i], "%s", w.messages[i] ? w.messages[i] : "out of memory");
+		if (w.rcs[i] <= 0)
+			files[i].rule = NULL;   /* no file (yet) */
+	}
+out:
+	lethe_evidence_free(ev);
+	lethe_backend_free(other.env.be);
+	for (size_t i = 0; w.messages && i < rules->n; i++)
+		free(w.messages[i]);
+	free(w.messages);
+	free(w.order);
+	free(w.rcs);
+	return rc;
+}
+
 int lethe_runlog_seal(void *ctx, int vacuum_follows)
 {
 	lethe_runlog *rl = ctx;
@@ -253,14 +360,12 @@ int lethe_runlog_seal(void *ctx, int vacuum_follows)
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < rules.n; i++) {
-		lethe_marker_file *mf = &files[nfiles];
-
-		if ((rc = seal_file(mf, env, rl->run_id, rules.names[i], rules.disposed[i])) < 0)
-			goto out;
-		if (rc > 0)
-			nfiles++;
-	}
+	if ((rc = seal_files(files, env, rl->run_id, &rules)) < 0)
+		goto out;
+	/* the rules with a file, in marker order */
+	for (size_t i = 0; i < rules.n; i++)
+		if (files[i].rule)
+			files[nfiles++] = files[i];
 	lethe_test_crash_point("before-seal");
 	rc = lethe_backend_marker_seal(env->be, rl->run_id, files, nfiles, vacuum_follows);
 	lethe_test_crash_point("after-seal");

@@ -11,6 +11,7 @@
  *    creating them does not look like a schema change.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "backend_sqlite.h"
@@ -255,7 +256,30 @@ out:
  * a cursor each, so the merge's memory grew with the number of batches; now
  * it is MERGE_BUFFER and a few words per batch. */
 #define MERGE_BUFFER (1 << 20) /* bytes, all runs' buffers together */
+#define MERGE_CACHE_KIB "256"  /* the connection's page cache while merging */
 #define RUN_BUFFER_MAX PIECE_DIGESTS /* digests in one run's buffer */
+
+/* The connection's PRAGMA cache_size (pages when positive, KiB when
+ * negative), to be set again with set_cache_size. */
+static int64_t cache_size(lethe_sqlite *be)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t v = -2000;      /* SQLite's default */
+
+	if (sqlite3_prepare_v2(be->db, "PRAGMA cache_size", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+static void set_cache_size(lethe_sqlite *be, int64_t v)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = %lld", (long long)v);
+	sqlite3_exec(be->db, sql, NULL, NULL, NULL);
+}
 
 enum { FROM_PIECES, FROM_BATCHES, FROM_ROWS };
 static const char *const run_tables[] = { "lethe_run_digest_pieces", "lethe_run_digest_batches" };
@@ -443,10 +467,17 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 	merge_reader m = { { NULL, NULL }, { 0, 0 }, RUN_BUFFER_MAX };
 	size_t n = 0;
 	char hex[LETHE_DIGEST_SIZE];
+	int64_t cache;
 	int rc;
 
 	/* run_id is the only run with digests (see create_sql) */
 	(void)run_id;
+	/* The merge reads each page once: a page cache would only hold pages
+	 * already read. While it runs the connection keeps MERGE_CACHE_KIB KiB
+	 * of them (the seal merges on two connections at once), then its own
+	 * size again. */
+	cache = cache_size(be);
+	sqlite3_exec(be->db, "PRAGMA cache_size = -" MERGE_CACHE_KIB, NULL, NULL, NULL);
 	if ((rc = list_batches(&runs, be, FROM_PIECES, rule)) < 0 ||
 	    (rc = list_batches(&runs, be, FROM_BATCHES, rule)) < 0 || (rc = list_rows(&runs, be, rule)) < 0)
 		goto out;
@@ -492,6 +523,7 @@ out:
 	free(runs.items);
 	free(heap);
 	free(bufs);
+	set_cache_size(be, cache);
 	return rc;
 }
 
