@@ -115,11 +115,13 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 		      const char *const *digests, size_t ndigests);
 int lethe_sqlite_marker(int *found, lethe_backend *base, const char *run_id,
 			int (*cb)(void *ctx, const char *rule, int64_t disposed), void *ctx);
-int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
-				int (*cb)(void *ctx, const char *digest), void *ctx);
 int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id);
 /* Inside a transaction: delete every run digest (all their tables). */
 int lethe_sqlite_marker_drop_digests(lethe_sqlite *be);
+
+/* backend_sqlite_merge.c */
+int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
+				int (*cb)(void *ctx, const char *digest), void *ctx);
 
 /* backend_sqlite_seal.c */
 int lethe_sqlite_marker_seal(lethe_backend *base, const char *run_id, const lethe_marker_file *files,

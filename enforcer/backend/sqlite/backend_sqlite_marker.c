@@ -14,46 +14,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "backend_sqlite.h"
+#include "backend_sqlite_marker.h"
 #include "lethe/error.h"
 #include "lethe/token.h"
 #include "vec.h"
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 /* A batch's digests are stored in binary (32 bytes each, half the hex),
- * sorted, in pieces of PIECE_BYTES: lethe_run_digest_pieces row
- * (batch << PIECE_SHIFT) | i holds bytes [i * PIECE_BYTES, (i + 1) *
- * PIECE_BYTES) of batch `batch`'s sorted digests, and only a batch's last
- * piece is shorter. A row per digest cost a B-tree insertion (and an index
- * entry) per disposed row, then a sort of all of them and a delete row by
- * row, all journalled, and VACUUM copied them in between. The completion
- * merges the batches' sorted runs (a k-way merge reading each run
- * incrementally through one blob handle: memory is at most MERGE_BUFFER
- * bytes of buffers and a few words per batch, never a rule's digests). The
- * pieces keep each read short: a blob handle moved to another row forgets
- * where the row's overflow pages are, so a read at an offset into one long
- * blob walks the page chain from its start, and reading a batch of 50,000
- * digests 256 at a time walked it quadratically (most of the completion's
- * page reads). Only one run's digests exist at a time (the lock, and every
- * run clears them after its completion or recovery), so they carry no run
- * id. Older Lethes left two other forms, never written now and read as
- * more sorted runs (a run an older Lethe left unfinished is completed with
- * its digests), cleared with the rest: lethe_run_digest_batches (a batch
- * in one blob) and lethe_run_digests (a row per digest, hex). */
+ * sorted, in pieces of PIECE_BYTES: lethe_run_digest_pieces row (batch <<
+ * PIECE_SHIFT) | i holds bytes [i * PIECE_BYTES, (i + 1) * PIECE_BYTES) of
+ * batch `batch`'s sorted digests, and only a batch's last piece is
+ * shorter. A row per digest cost a B-tree insertion (and an index entry)
+ * per disposed row, then a sort of all of them and a delete row by row,
+ * all journalled, and VACUUM copied them in between. The completion merges
+ * the batches' sorted runs in backend_sqlite_merge.c (a k-way merge
+ * reading each run incrementally through one blob handle: memory is at
+ * most MERGE_BUFFER bytes of buffers and a few words per batch, never a
+ * rule's digests). The pieces keep each read short: a blob handle moved to
+ * another row forgets where the row's overflow pages are, so a read at an
+ * offset into one long blob walks the page chain from its start, and
+ * reading a batch of 50,000 digests 256 at a time walked it quadratically
+ * (most of the completion's page reads). Only one run's digests exist at a
+ * time (the lock, and every run clears them after its completion or
+ * recovery), so they carry no run id. Older Lethes left two other forms,
+ * never written now and read as more sorted runs (a run an older Lethe
+ * left unfinished is completed with its digests), cleared with the rest:
+ * lethe_run_digest_batches (a batch in one blob) and lethe_run_digests (a
+ * row per digest, hex). */
 static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS lethe_runs (run_id TEXT NOT NULL, rule TEXT NOT NULL, "
 	"disposed INTEGER NOT NULL, batches INTEGER NOT NULL, PRIMARY KEY (run_id, rule)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS lethe_run_digest_pieces (id INTEGER PRIMARY KEY, "
 	"rule TEXT NOT NULL, digests BLOB NOT NULL);";
 
-#define BIN_DIGEST 32 /* LETHE_DIGEST_LEN hex digits */
-#define PIECE_DIGESTS 256 /* digests in a piece: 8 KiB, two or three pages */
-#define PIECE_BYTES (PIECE_DIGESTS * BIN_DIGEST)
-#define PIECE_SHIFT 24 /* row id bits of the piece number: pieces a batch can have */
 
-static int fail(lethe_sqlite *be, int rc, const char *what)
+int lethe_sqlite_marker_fail(lethe_sqlite *be, int rc, const char *what)
 {
 	char why[256];
 
@@ -85,7 +79,7 @@ static const unsigned char hex_value[256] = {
 
 /* Lowercase hex (what lethe_digest writes) to binary: byte order is the
  * order of the hex text, so sorting either sorts both. */
-static int digest_to_bin(unsigned char out[BIN_DIGEST], const char *hex)
+int lethe_sqlite_digest_to_bin(unsigned char out[BIN_DIGEST], const char *hex)
 {
 	unsigned bad = 0;
 
@@ -107,7 +101,7 @@ static int digest_to_bin(unsigned char out[BIN_DIGEST], const char *hex)
 	return 0;
 }
 
-static void digest_to_hex(char out[LETHE_DIGEST_SIZE], const unsigned char *bin)
+void lethe_sqlite_digest_to_hex(char out[LETHE_DIGEST_SIZE], const unsigned char *bin)
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -132,7 +126,7 @@ static int sorted_blob(unsigned char **out, const char *const *digests, size_t n
 	if (!bin)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	for (size_t i = 0; i < n; i++)
-		if ((rc = digest_to_bin(bin + i * BIN_DIGEST, digests[i])) < 0) {
+		if ((rc = lethe_sqlite_digest_to_bin(bin + i * BIN_DIGEST, digests[i])) < 0) {
 			free(bin);
 			return rc;
 		}
@@ -160,7 +154,7 @@ static int write_pieces(lethe_sqlite *be, sqlite3_stmt *dg, const char *rule, co
 	batch = rc == SQLITE_OK ? (sqlite3_column_int64(last, 0) >> PIECE_SHIFT) + 1 : 0;
 	sqlite3_finalize(last);
 	if (rc != SQLITE_OK)
-		return fail(be, rc, "write the run's digests");
+		return lethe_sqlite_marker_fail(be, rc, "write the run's digests");
 	for (size_t i = 0; i < npieces; i++) {
 		size_t n = i + 1 < npieces ? PIECE_DIGESTS : ndigests - i * PIECE_DIGESTS;
 
@@ -168,7 +162,7 @@ static int write_pieces(lethe_sqlite *be, sqlite3_stmt *dg, const char *rule, co
 		sqlite3_bind_text(dg, 2, rule, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(dg, 3, bin + i * PIECE_BYTES, (int)(n * BIN_DIGEST), SQLITE_STATIC);
 		if (sqlite3_step(dg) != SQLITE_DONE)
-			return fail(be, sqlite3_errcode(be->db), "write the run's digests");
+			return lethe_sqlite_marker_fail(be, sqlite3_errcode(be->db), "write the run's digests");
 		sqlite3_reset(dg);
 	}
 	return 0;
@@ -187,7 +181,7 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 	if ((size_t)ndigests > (size_t)INT32_MAX / BIN_DIGEST)
 		return lethe_error_set(LETHE_ESOFTWARE, "too many digests in one batch");
 	if ((rc = sqlite3_exec(be->db, create_sql, NULL, NULL, NULL)) != SQLITE_OK)
-		return fail(be, rc, "create the run marker");
+		return lethe_sqlite_marker_fail(be, rc, "create the run marker");
 	rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_runs (run_id, rule, disposed, batches) "
 				"VALUES (?1, ?2, ?3, 1) ON CONFLICT (run_id, rule) DO UPDATE SET "
 				"disposed = disposed + excluded.disposed, batches = batches + 1", -1, &up, NULL);
@@ -195,14 +189,14 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 		rc = sqlite3_prepare_v2(be->db, "INSERT INTO lethe_run_digest_pieces (id, rule, digests) "
 					"VALUES (?1, ?2, ?3)", -1, &dg, NULL);
 	if (rc != SQLITE_OK) {
-		rc = fail(be, rc, "write the run marker");
+		rc = lethe_sqlite_marker_fail(be, rc, "write the run marker");
 		goto out;
 	}
 	sqlite3_bind_text(up, 1, run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(up, 2, rule, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(up, 3, disposed);
 	if ((rc = sqlite3_step(up)) != SQLITE_DONE) {
-		rc = fail(be, rc, "write the run marker");
+		rc = lethe_sqlite_marker_fail(be, rc, "write the run marker");
 		goto out;
 	}
 	rc = 0;
@@ -232,7 +226,7 @@ int lethe_sqlite_marker(int *found, lethe_backend *base, const char *run_id,
 	rc = sqlite3_prepare_v2(be->db, "SELECT rule, disposed FROM lethe_runs WHERE run_id = ?1 "
 				"ORDER BY rule", -1, &stmt, NULL);
 	if (rc != SQLITE_OK)
-		return fail(be, rc, "read the run marker");
+		return lethe_sqlite_marker_fail(be, rc, "read the run marker");
 	sqlite3_bind_text(stmt, 1, run_id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		any = 1;
@@ -240,290 +234,11 @@ int lethe_sqlite_marker(int *found, lethe_backend *base, const char *run_id,
 				   sqlite3_column_int64(stmt, 1))) != 0)
 			goto out;
 	}
-	rc = rc == SQLITE_DONE ? 0 : fail(be, rc, "read the run marker");
+	rc = rc == SQLITE_DONE ? 0 : lethe_sqlite_marker_fail(be, rc, "read the run marker");
 	if (rc == 0)
 		*found = any;
 out:
 	sqlite3_finalize(stmt);
-	return rc;
-}
-
-/* One sorted run in the merge: a batch read a buffer at a time from its
- * pieces (or from an older Lethe's one blob), or (rows) the oldest table's
- * digests of the rule, in order. Every run reads through one blob handle per
- * table, moved to the row it needs (sqlite3_blob_reopen), and the buffers
- * share MERGE_BUFFER bytes: a handle per batch cost a compiled statement and
- * a cursor each, so the merge's memory grew with the number of batches; now
- * it is MERGE_BUFFER and a few words per batch. */
-#define MERGE_BUFFER (1 << 20) /* bytes, all runs' buffers together */
-#define MERGE_CACHE_KIB "256"  /* the connection's page cache while merging */
-#define RUN_BUFFER_MAX PIECE_DIGESTS /* digests in one run's buffer */
-
-/* The connection's PRAGMA cache_size (pages when positive, KiB when
- * negative), to be set again with set_cache_size. */
-static int64_t cache_size(lethe_sqlite *be)
-{
-	sqlite3_stmt *stmt = NULL;
-	int64_t v = -2000;      /* SQLite's default */
-
-	if (sqlite3_prepare_v2(be->db, "PRAGMA cache_size", -1, &stmt, NULL) == SQLITE_OK &&
-	    sqlite3_step(stmt) == SQLITE_ROW)
-		v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	return v;
-}
-
-static void set_cache_size(lethe_sqlite *be, int64_t v)
-{
-	char sql[64];
-
-	snprintf(sql, sizeof(sql), "PRAGMA cache_size = %lld", (long long)v);
-	sqlite3_exec(be->db, sql, NULL, NULL, NULL);
-}
-
-enum { FROM_PIECES, FROM_BATCHES, FROM_ROWS };
-static const char *const run_tables[] = { "lethe_run_digest_pieces", "lethe_run_digest_batches" };
-
-typedef struct {
-	int from;               /* FROM_* */
-	sqlite3_int64 first;    /* pieces: the batch's first row id; batches: its row id */
-	sqlite3_stmt *rows;     /* FROM_ROWS */
-	sqlite3_int64 size, offset; /* bytes of the batch, bytes read into buf so far */
-	int have, at;           /* digests in buf, the current one */
-	int ended;              /* rows has returned SQLITE_DONE: never stepped again */
-	unsigned char *buf;     /* cap digests, in the merge's one buffer */
-} sorted_run;
-
-typedef struct {
-	sqlite3_blob *blob[2];  /* per table of run_tables: on the row on[] */
-	sqlite3_int64 on[2];
-	int cap;                /* digests per run's buffer */
-} merge_reader;
-
-static int damaged(lethe_sqlite *be)
-{
-	return lethe_error_set(LETHE_EDATA, "the run's digests in '%s' are damaged", be->path);
-}
-
-static int run_fill_rows(lethe_sqlite *be, sorted_run *r, int cap)
-{
-	int rc;
-
-	r->have = r->at = 0;
-	while (!r->ended && r->have < cap) {
-		if ((rc = sqlite3_step(r->rows)) == SQLITE_DONE) {
-			r->ended = 1;
-			break;
-		}
-		if (rc != SQLITE_ROW)
-			return fail(be, rc, "read the run's digests");
-		const char *hex = (const char *)sqlite3_column_text(r->rows, 0);
-
-		if (!hex)
-			return damaged(be);
-		if ((rc = digest_to_bin(r->buf + (size_t)r->have * BIN_DIGEST, hex)) < 0)
-			return rc;
-		r->have++;
-	}
-	return r->have > 0;
-}
-
-/* Read the run's next buffer: 1 with a current digest, 0 at its end, or an
- * error. A read stays within one piece, whose length is checked against the
- * one its place in the batch gives. */
-static int run_fill(lethe_sqlite *be, merge_reader *m, sorted_run *r)
-{
-	sqlite3_int64 n = r->size - r->offset, row = r->first, at = r->offset, len = r->size;
-	int rc;
-
-	if (r->from == FROM_ROWS)
-		return run_fill_rows(be, r, m->cap);
-	if (n <= 0)
-		return 0;
-	if (r->from == FROM_PIECES) {
-		row = r->first + r->offset / PIECE_BYTES;
-		at = r->offset % PIECE_BYTES;
-		len = r->size - (r->offset - at) < PIECE_BYTES ? r->size - (r->offset - at) : PIECE_BYTES;
-		n = len - at;
-	}
-	if (n > (sqlite3_int64)m->cap * BIN_DIGEST)
-		n = (sqlite3_int64)m->cap * BIN_DIGEST;
-	if (!m->blob[r->from] || m->on[r->from] != row) {
-		rc = m->blob[r->from] ? sqlite3_blob_reopen(m->blob[r->from], row)
-				      : sqlite3_blob_open(be->db, "main", run_tables[r->from], "digests", row, 0,
-							  &m->blob[r->from]);
-		if (rc != SQLITE_OK)
-			return fail(be, rc, "read the run's digests");
-		m->on[r->from] = row;
-	}
-	if (sqlite3_blob_bytes(m->blob[r->from]) != len)
-		return damaged(be);
-	if ((rc = sqlite3_blob_read(m->blob[r->from], r->buf, (int)n, (int)at)) != SQLITE_OK)
-		return fail(be, rc, "read the run's digests");
-	r->offset += n;
-	r->have = (int)(n / BIN_DIGEST);
-	r->at = 0;
-	return r->have > 0;
-}
-
-static const unsigned char *run_head(const sorted_run *r)
-{
-	return r->buf + (size_t)r->at * BIN_DIGEST;
-}
-
-/* Binary min-heap of run pointers ordered by their current digest. */
-static void heap_down(sorted_run **h, size_t n, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, m = i;
-
-		if (l < n && memcmp(run_head(h[l]), run_head(h[m]), BIN_DIGEST) < 0)
-			m = l;
-		if (l + 1 < n && memcmp(run_head(h[l + 1]), run_head(h[m]), BIN_DIGEST) < 0)
-			m = l + 1;
-		if (m == i)
-			return;
-		sorted_run *t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
-	}
-}
-
-typedef struct {
-	sorted_run *items;
-	size_t n, cap;
-} run_list;
-
-/* Append the rule's batches read from table `from` (if it exists): each a
- * first row id and a size in whole digests. */
-static int list_batches(run_list *l, lethe_sqlite *be, int from, const char *rule)
-{
-	static const char *const sql[] = {
-		"SELECT min(id), sum(length(digests)), count(*), max(id) FROM lethe_run_digest_pieces "
-		"WHERE rule = ?1 GROUP BY id >> " STR(PIECE_SHIFT) " ORDER BY 1",
-		"SELECT id, length(digests), 1, id FROM lethe_run_digest_batches WHERE rule = ?1 ORDER BY id",
-	};
-	sqlite3_stmt *stmt = NULL;
-	int rc;
-
-	if (!lethe_sqlite_has_table(be, run_tables[from]))
-		return 0;
-	if ((rc = sqlite3_prepare_v2(be->db, sql[from], -1, &stmt, NULL)) != SQLITE_OK)
-		return fail(be, rc, "read the run's digests");
-	sqlite3_bind_text(stmt, 1, rule, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		sorted_run r = { .from = from, .first = sqlite3_column_int64(stmt, 0),
-				 .size = sqlite3_column_int64(stmt, 1) };
-		sqlite3_int64 pieces = sqlite3_column_int64(stmt, 2);
-
-		/* pieces numbered from 0 without a gap, whole digests */
-		if (r.size % BIN_DIGEST || r.size <= 0 ||
-		    (from == FROM_PIECES && ((r.first & (((sqlite3_int64)1 << PIECE_SHIFT) - 1)) != 0 ||
-					     sqlite3_column_int64(stmt, 3) - r.first + 1 != pieces ||
-					     (r.size + PIECE_BYTES - 1) / PIECE_BYTES != pieces))) {
-			sqlite3_finalize(stmt);
-			return damaged(be);
-		}
-		if ((rc = LETHE_VEC_RESERVE(l->items, l->n + 1, l->cap)) < 0) {
-			sqlite3_finalize(stmt);
-			return rc;
-		}
-		l->items[l->n++] = r;
-	}
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? 0 : fail(be, rc, "read the run's digests");
-}
-
-/* The oldest table's digests of the rule as one more sorted run (a register
- * whose run an older Lethe left unfinished). */
-static int list_rows(run_list *l, lethe_sqlite *be, const char *rule)
-{
-	sorted_run r = { .from = FROM_ROWS };
-	int rc;
-
-	if (!lethe_sqlite_has_table(be, "lethe_run_digests"))
-		return 0;
-	rc = sqlite3_prepare_v2(be->db, "SELECT digest FROM lethe_run_digests WHERE rule = ?1 "
-				"ORDER BY digest", -1, &r.rows, NULL);
-	if (rc != SQLITE_OK)
-		return fail(be, rc, "read the run's digests");
-	sqlite3_bind_text(r.rows, 1, rule, -1, SQLITE_STATIC);
-	if ((rc = LETHE_VEC_RESERVE(l->items, l->n + 1, l->cap)) < 0) {
-		sqlite3_finalize(r.rows);
-		return rc;
-	}
-	l->items[l->n++] = r;
-	return 0;
-}
-
-int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const char *rule,
-				int (*cb)(void *ctx, const char *digest), void *ctx)
-{
-	lethe_sqlite *be = (lethe_sqlite *)base;
-	run_list runs = { 0 };
-	sorted_run **heap = NULL;
-	unsigned char *bufs = NULL;
-	merge_reader m = { { NULL, NULL }, { 0, 0 }, RUN_BUFFER_MAX };
-	size_t n = 0;
-	char hex[LETHE_DIGEST_SIZE];
-	int64_t cache;
-	int rc;
-
-	/* run_id is the only run with digests (see create_sql) */
-	(void)run_id;
-	/* The merge reads each page once: a page cache would only hold pages
-	 * already read. While it runs the connection keeps MERGE_CACHE_KIB KiB
-	 * of them (the seal merges on two connections at once), then its own
-	 * size again. */
-	cache = cache_size(be);
-	sqlite3_exec(be->db, "PRAGMA cache_size = -" MERGE_CACHE_KIB, NULL, NULL, NULL);
-	if ((rc = list_batches(&runs, be, FROM_PIECES, rule)) < 0 ||
-	    (rc = list_batches(&runs, be, FROM_BATCHES, rule)) < 0 || (rc = list_rows(&runs, be, rule)) < 0)
-		goto out;
-	if (MERGE_BUFFER / BIN_DIGEST / (runs.n + 1) < RUN_BUFFER_MAX)
-		m.cap = (int)(MERGE_BUFFER / BIN_DIGEST / (runs.n + 1));
-	if (m.cap < 1)
-		m.cap = 1;
-	heap = calloc(runs.n + 1, sizeof(*heap));
-	bufs = malloc((runs.n + 1) * (size_t)m.cap * BIN_DIGEST);
-	if (!heap || !bufs) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < runs.n; i++) {
-		runs.items[i].buf = bufs + i * (size_t)m.cap * BIN_DIGEST;
-		if ((rc = run_fill(be, &m, &runs.items[i])) < 0)
-			goto out;
-		if (rc)
-			heap[n++] = &runs.items[i];
-	}
-	for (size_t i = n; i-- > 0;)
-		heap_down(heap, n, i);
-	while (n) {
-		sorted_run *r = heap[0];
-
-		digest_to_hex(hex, run_head(r));
-		if ((rc = cb(ctx, hex)) != 0)
-			goto out;
-		if (++r->at == r->have) {
-			if ((rc = run_fill(be, &m, r)) < 0)
-				goto out;
-			if (!rc)
-				heap[0] = heap[--n];
-		}
-		heap_down(heap, n, 0);
-	}
-	rc = 0;
-out:
-	sqlite3_blob_close(m.blob[0]);
-	sqlite3_blob_close(m.blob[1]);
-	for (size_t i = 0; i < runs.n; i++)
-		sqlite3_finalize(runs.items[i].rows);
-	free(runs.items);
-	free(heap);
-	free(bufs);
-	set_cache_size(be, cache);
 	return rc;
 }
 
@@ -591,7 +306,7 @@ int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id)
 		rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(be->db);
 	}
 	if (rc != SQLITE_OK)
-		rc = fail(be, rc, "clear the run marker");
+		rc = lethe_sqlite_marker_fail(be, rc, "clear the run marker");
 	sqlite3_finalize(stmt);
 	if (rc != 0) {
 		lethe_sqlite_rollback(base);
@@ -629,7 +344,7 @@ int lethe_sqlite_schema_text(char **out, size_t *len, lethe_backend *base)
 	text = sqlite3_str_finish(s);
 	if (rc != SQLITE_DONE) {
 		sqlite3_free(text);
-		return fail(be, rc, "read the schema");
+		return lethe_sqlite_marker_fail(be, rc, "read the schema");
 	}
 	*out = malloc((size_t)n + 1);
 	if (!*out) {
