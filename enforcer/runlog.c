@@ -220,8 +220,8 @@ out:
 }
 
 /* A batch's row digests are computed on two threads once it has this many
- * rows: a keyed BLAKE2b per row is a tenth of a run's CPU, and the second
- * core is otherwise idle while the batch's transaction is open. */
+ * rows: a keyed BLAKE2b per row is about a twentieth of a run's CPU, and
+ * the second core is otherwise idle while the batch's transaction is open. */
 #define DIGEST_SPLIT_ROWS 4096
 
 typedef struct {
