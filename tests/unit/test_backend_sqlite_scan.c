@@ -175,6 +175,76 @@ START_TEST(scan_value_types)
 }
 END_TEST
 
+/* A count (lethe_tally inside the register) says what the rows of the same
+ * scan say one by one: every class, the first and last day not yet due. */
+static void assert_count_is_scan(lethe_backend *be, lethe_scan scan, int64_t total)
+{
+	probe p = {0};
+	lethe_scan_counts counts;
+	int64_t per_class[LETHE_ROW_NCLASSES] = {0}, sum = 0;
+
+	scan.row = probe_row;
+	scan.row_ctx = &p;
+	ck_assert_int_eq(lethe_backend_scan(be, &scan), 0);
+	for (int i = 0; i < p.nrows; i++)
+		per_class[p.cls[i]]++;
+	ck_assert_int_eq(lethe_backend_count(&counts, be, &scan), 0);
+	for (int c = 0; c < LETHE_ROW_NCLASSES; c++) {
+		ck_assert_msg(counts.n[c] == per_class[c], "class %d: count %lld, scan %lld", c,
+			      (long long)counts.n[c], (long long)per_class[c]);
+		sum += counts.n[c];
+	}
+	ck_assert_int_eq(sum, total);
+}
+
+START_TEST(count_every_class)
+{
+	lethe_backend *be;
+	lethe_threshold th = {LETHE_DUE_BEFORE, 100, 1000};
+	lethe_scan scan = {.table = "t", .key = "k", .from = "v", .held = "open = 1", .due = th};
+	lethe_scan_counts counts;
+
+	/* days 10, 99 (the last due day), 10 (held), 50 (not held: a NULL hold
+	 * is no hold), 100 (the first not due), 150 (held, but not due), 999
+	 * (the last valid), 1000 and 5000 (from invalid_from on), text that is
+	 * no day, a real, NULL */
+	make_db("CREATE TABLE t(k INTEGER PRIMARY KEY, v, open);"
+		"INSERT INTO t VALUES (1, 10, 0), (2, 10, 1), (3, 50, NULL), (4, 150, 1),"
+		" (5, 999, 0), (6, 5000, 0), (7, 'never', 0), (8, NULL, 1), (9, 2.5, 0),"
+		" (10, 1000, 0), (11, 99, 0), (12, 100, 0);"
+		"UPDATE t SET v = v * 86400 WHERE typeof(v) = 'integer';");
+	be = open_db(LETHE_BACKEND_READONLY);
+	assert_count_is_scan(be, scan, 12);
+	ck_assert_int_eq(lethe_backend_count(&counts, be, &scan), 0);
+	ck_assert_int_eq(counts.n[LETHE_ROW_DUE], 3);
+	ck_assert_int_eq(counts.n[LETHE_ROW_HELD], 1);
+	ck_assert_int_eq(counts.n[LETHE_ROW_NOT_DUE], 3);
+	ck_assert_int_eq(counts.n[LETHE_ROW_INVALID], 4);
+	ck_assert_int_eq(counts.n[LETHE_ROW_NOT_STARTED], 1);
+	ck_assert_int_eq(counts.min_not_due, 100);
+	ck_assert_int_eq(counts.max_not_due, 999);
+	/* no hold: the same rows, without the inner level */
+	scan.held = NULL;
+	assert_count_is_scan(be, scan, 12);
+	ck_assert_int_eq(lethe_backend_count(&counts, be, &scan), 0);
+	ck_assert_int_eq(counts.n[LETHE_ROW_DUE], 4);
+	ck_assert_int_eq(counts.min_not_due, 100);
+	ck_assert_int_eq(counts.max_not_due, 999);
+	/* nothing due */
+	scan.due.kind = LETHE_DUE_NEVER;
+	assert_count_is_scan(be, scan, 12);
+	scan.held = "open = 1";
+	assert_count_is_scan(be, scan, 12);
+	/* no row at all: every count 0 */
+	scan.due = th;
+	scan.where = "k > 100";
+	assert_count_is_scan(be, scan, 0);
+	scan.held = NULL;
+	assert_count_is_scan(be, scan, 0);
+	lethe_backend_free(be);
+}
+END_TEST
+
 /*
  * customers <- orders (ON DELETE CASCADE) <- items (ON DELETE CASCADE);
  * clocks are unix seconds of day 10, 50 or 500, due when the day is <= 100.
@@ -366,6 +436,7 @@ static Suite *backend_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, scan_values);
 	tcase_add_test(tc, scan_value_types);
+	tcase_add_test(tc, count_every_class);
 	tcase_add_test(tc, scan_blocked_by_dependents);
 	tcase_add_test(tc, scan_self_reference);
 	tcase_add_test(tc, scan_callback_uses_backend);

@@ -206,6 +206,11 @@ typedef struct lethe_sqlite_produce {
 	const int *ids;
 	size_t n;
 } lethe_sqlite_produce;
+/* What a count's lethe_tally(flags, ...) counts (backend_sqlite_scan.c): a
+ * row is due by its day (else every row is), held rows, blocked rows. */
+#define LETHE_SQLITE_TALLY_BY_DAY 1
+#define LETHE_SQLITE_TALLY_HELD 2
+#define LETHE_SQLITE_TALLY_BLOCKED 4
 /* backend_sqlite_scan_sql.c: the scan's SQL (sqlite3_malloc'd) in *out:
  * rows (key, day, subject, class), or with count its counts per class and
  * the first and last not-due day in one row. Refuses expressions that could

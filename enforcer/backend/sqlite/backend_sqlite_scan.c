@@ -13,7 +13,7 @@
  *  - The whole query is prepared and stepped under the authorizer, so user
  *    expressions cannot write even from inside the generated query; the
  *    authorizer is off during the row callback.
- *  - lethe_keyset_has() and lethe_keyset_add() (enforcer/keyset.h) act only
+ *  - lethe_keyset_has() and lethe_tally() (enforcer/keyset.h) act only
  *    while a count steps, on the sets it read READY when it was composed
  *    and on those it claimed; a count publishes what it claimed whether it
  *    stepped to its end or not.
@@ -112,38 +112,102 @@ static void keyset_has_func(sqlite3_context *ctx, int argc, sqlite3_value **argv
 		sqlite3_result_int(ctx, in);
 }
 
-/* lethe_keyset_add(set, v): v of a surviving row into the set the count
- * stepping now produces; NULL matches no parent, any other non-integer
- * spoils the set. Returns NULL. */
-static void keyset_add_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+/* lethe_tally's running counts, and what it returns (a BLOB of this
+ * struct, read back by counts_from_row in the same process). */
+typedef struct {
+	int64_t total, days, invalid, before, held, blocked;
+	int64_t min, max; /* of days >= due_before, < invalid_from; 0 for none */
+	int have_min, have_max;
+} tally;
+
+/* lethe_tally(flags, due_before, invalid_from, d, h, p0, p1, ...): a count's
+ * classes in one aggregate step per row (backend_sqlite_scan_sql.c,
+ * append_count), where FILTERed count(*)s cost a comparison each:
+ *   total, days (d not NULL), invalid (d >= invalid_from), before
+ *   (d < due_before), held and blocked (h = HELD or BLOCKED, each only with
+ *   its flag, for a row that is due: d < due_before with
+ *   LETHE_SQLITE_TALLY_BY_DAY, any row without), the least day >= due_before
+ *   and the greatest < invalid_from;
+ * and the sets the count produces (keyset.h): p_i of a row that survives
+ * (not d < due_before, or h not DUE) goes into the i-th set the stepping
+ * count claimed; NULL matches no parent, any other non-integer spoils the
+ * set. */
+static void tally_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	lethe_sqlite *be = sqlite3_user_data(ctx);
-	int type = sqlite3_value_type(argv[1]);
 	const lethe_sqlite_produce *pr = be->producing;
-	int id = sqlite3_value_int(argv[0]);
-	size_t i;
+	tally *t = sqlite3_aggregate_context(ctx, sizeof(*t));
+	int flags, has_d, has_h, due, survives;
+	int64_t due_before, invalid_from, d = 0, h = 0;
 
-	(void)argc;
-	sqlite3_result_null(ctx);
-	/* only the sets this count claimed (an expression could name others) */
-	for (i = 0; pr && i < pr->n && pr->ids[i] != id; i++)
-		;
-	if (!pr || i == pr->n || type == SQLITE_NULL)
+	if (!t) {
+		sqlite3_result_error_nomem(ctx);
 		return;
-	if (type == SQLITE_INTEGER)
-		lethe_keysets_add_int(pr->ks, id, sqlite3_value_int64(argv[1]));
-	else
-		lethe_keysets_spoil(pr->ks, id);
+	}
+	if (argc < 5) {
+		sqlite3_result_error(ctx, "lethe_tally: too few arguments", -1);
+		return;
+	}
+	flags = sqlite3_value_int(argv[0]);
+	due_before = sqlite3_value_int64(argv[1]);
+	invalid_from = sqlite3_value_int64(argv[2]);
+	if ((has_d = sqlite3_value_type(argv[3]) != SQLITE_NULL))
+		d = sqlite3_value_int64(argv[3]);
+	if ((has_h = sqlite3_value_type(argv[4]) != SQLITE_NULL))
+		h = sqlite3_value_int64(argv[4]);
+	t->total++;
+	if (has_d) {
+		t->days++;
+		if (d >= invalid_from)
+			t->invalid++;
+		if (d < due_before)
+			t->before++;
+		if (d >= due_before && (!t->have_min || d < t->min)) {
+			t->min = d;
+			t->have_min = 1;
+		}
+		if (d < invalid_from && (!t->have_max || d > t->max)) {
+			t->max = d;
+			t->have_max = 1;
+		}
+	}
+	due = (flags & LETHE_SQLITE_TALLY_BY_DAY) ? has_d && d < due_before : 1;
+	if (due && has_h && (flags & LETHE_SQLITE_TALLY_HELD) && h == LETHE_ROW_HELD)
+		t->held++;
+	if (due && has_h && (flags & LETHE_SQLITE_TALLY_BLOCKED) && h == LETHE_ROW_BLOCKED)
+		t->blocked++;
+	if (!pr)
+		return;
+	survives = !(has_d && d < due_before) || (has_h && h != LETHE_ROW_DUE);
+	for (int i = 5; survives && i < argc && (size_t)(i - 5) < pr->n; i++) {
+		int type = sqlite3_value_type(argv[i]);
+
+		/* NULL matches no parent; any other non-integer spoils the set */
+		if (type == SQLITE_INTEGER)
+			lethe_keysets_add_int(pr->ks, pr->ids[i - 5], sqlite3_value_int64(argv[i]));
+		else if (type != SQLITE_NULL)
+			lethe_keysets_spoil(pr->ks, pr->ids[i - 5]);
+	}
+}
+
+static void tally_final(sqlite3_context *ctx)
+{
+	tally *t = sqlite3_aggregate_context(ctx, 0), none = { 0 };
+
+	sqlite3_result_blob(ctx, t ? t : &none, sizeof(none), SQLITE_TRANSIENT);
 }
 
 int lethe_sqlite_register_functions(lethe_sqlite *be)
 {
 	/* Not deterministic: their answers are the stepping count's sets. */
 	if (sqlite3_create_function_v2(be->db, "lethe_keyset_has", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-				       be, keyset_has_func, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_create_function_v2(be->db, "lethe_keyset_add", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
-				       be, keyset_add_func, NULL, NULL, NULL) != SQLITE_OK)
-		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_keyset_*: %s",
+				       be, keyset_has_func, NULL, NULL, NULL) != SQLITE_OK)
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_keyset_has: %s",
+				       sqlite3_errmsg(be->db));
+	/* Not deterministic: it fills the stepping count's sets. */
+	if (sqlite3_create_function_v2(be->db, "lethe_tally", -1, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+				       be, NULL, tally_step, tally_final, NULL) != SQLITE_OK)
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_tally: %s",
 				       sqlite3_errmsg(be->db));
 	/* Not deterministic: its answer is the scan's that steps (run --plan). */
 	if (sqlite3_create_function_v2(be->db, "lethe_admit", 1, SQLITE_UTF8, be, admit_func,
@@ -197,15 +261,19 @@ static int step_failed(lethe_sqlite *be, const lethe_scan *scan, int step)
 			       be->path, lethe_sqlite_errmsg(be));
 }
 
-/* The classes from the count's row (backend_sqlite_scan_sql.c, append_count):
- * total, clock days, invalid, due or held or blocked, held, blocked, the
- * least day not yet due and the greatest valid day. */
-static void counts_from_row(lethe_scan_counts *out, const lethe_threshold *th, sqlite3_stmt *stmt)
+/* The classes from the count's row, lethe_tally's (append_count): total,
+ * clock days, invalid, due or held or blocked, held, blocked, the least day
+ * not yet due and the greatest valid day. */
+static int counts_from_row(lethe_scan_counts *out, const lethe_threshold *th, sqlite3_stmt *stmt)
 {
-	lethe_backend_counts_derive(out, th, sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
-				    sqlite3_column_int64(stmt, 2), sqlite3_column_int64(stmt, 3),
-				    sqlite3_column_int64(stmt, 4), sqlite3_column_int64(stmt, 5),
-				    sqlite3_column_int(stmt, 6), sqlite3_column_int(stmt, 7));
+	tally t;
+
+	if (sqlite3_column_type(stmt, 0) != SQLITE_BLOB || sqlite3_column_bytes(stmt, 0) != sizeof(t))
+		return lethe_error_set(LETHE_ESOFTWARE, "count: lethe_tally returned no counts");
+	memcpy(&t, sqlite3_column_blob(stmt, 0), sizeof(t));
+	lethe_backend_counts_derive(out, th, t.total, t.days, t.invalid, t.before, t.held, t.blocked,
+				    (lethe_day)t.min, (lethe_day)t.max);
+	return 0;
 }
 
 int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_scan *scan)
@@ -239,7 +307,7 @@ int lethe_sqlite_count(lethe_scan_counts *out, lethe_backend *base, const lethe_
 		rc = step_failed(be, scan, step);
 		goto out;
 	}
-	counts_from_row(out, &scan->due, stmt);
+	rc = counts_from_row(out, &scan->due, stmt);
 out:
 	lethe_keysets_publish(scan->keysets, ids, pr.n, rc == 0 && step == SQLITE_ROW);
 	free(ids);

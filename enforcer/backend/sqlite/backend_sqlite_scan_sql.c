@@ -246,6 +246,18 @@ static void append_rows(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 	append_row_filter(s, be, scan);
 }
 
+/* A row's day (lethe_d): the clock's, when the rule has a day threshold. */
+static void append_day(sqlite3_str *s, const lethe_scan *scan)
+{
+	if (scan->due.kind == LETHE_DUE_BEFORE && scan->from) {
+		sqlite3_str_appendall(s, "lethe_day(");
+		lethe_sqlite_append_expr(s, scan->from, "NULL");
+		sqlite3_str_appendall(s, ")");
+	} else {
+		sqlite3_str_appendall(s, "NULL");
+	}
+}
+
 /* The inner level: the table's rows with their day and <hb>. */
 static int append_inner(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan, int count,
 			const lethe_sqlite_produce *pr)
@@ -261,13 +273,7 @@ static int append_inner(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 		lethe_sqlite_append_expr(s, scan->subject, "NULL");
 		sqlite3_str_appendall(s, " AS lethe_s, ");
 	}
-	if (scan->due.kind == LETHE_DUE_BEFORE && scan->from) {
-		sqlite3_str_appendall(s, "lethe_day(");
-		lethe_sqlite_append_expr(s, scan->from, "NULL");
-		sqlite3_str_appendall(s, ")");
-	} else {
-		sqlite3_str_appendall(s, "NULL");
-	}
+	append_day(s, scan);
 	sqlite3_str_appendall(s, " AS lethe_d, ");
 	/* only a count reads the sets: a run's rows are decided by the register */
 	rc = append_hb(s, scan, count ? scan->keysets : NULL);
@@ -322,41 +328,45 @@ static int append_query(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan
 	return rc;
 }
 
-/* The counts: one aggregate over the inner level, with as few FILTERs as
- * the classes need (each costs a comparison per row):
- *   count(*), count(d), count(d >= invalid_from), count(d < due_before),
- *   count(due and held), count(due and blocked),
- *   min(d) FILTER (WHERE d >= due_before), max(d) FILTER (WHERE d < invalid_from)
- * from which lethe_sqlite_count derives the classes. */
+/* The counts: one lethe_tally (backend_sqlite_scan.c) over the inner level,
+ * given what it counts (LETHE_SQLITE_TALLY_*), the rule's two days, each row's day
+ * and <hb>, and the referencing values of the sets the count produces
+ * (keyset.h: the parent of every row that survives); lethe_sqlite_count
+ * derives the classes from it. One C step per row: count(*) FILTERs cost a
+ * comparison each, about a third of a count over a large table. */
 static int append_count(sqlite3_str *s, lethe_sqlite *be, const lethe_scan *scan,
 			const lethe_sqlite_produce *pr)
 {
 	const lethe_threshold *th = &scan->due;
-	char due[64] = "1 AND ";
+	int flags = 0;
 
 	if (th->kind == LETHE_DUE_BEFORE)
-		snprintf(due, sizeof(due), "lethe_d < %d AND ", (int)th->due_before);
-	sqlite3_str_appendf(s, "SELECT count(*), count(lethe_d), count(*) FILTER (WHERE lethe_d >= %d), "
-			    "count(*) FILTER (WHERE lethe_d < %d), ", (int)th->invalid_from,
-			    (int)th->due_before);
+		flags |= LETHE_SQLITE_TALLY_BY_DAY;
 	if (scan->held && th->kind != LETHE_DUE_NEVER)
-		sqlite3_str_appendf(s, "count(*) FILTER (WHERE %slethe_h = %d), ", due, LETHE_ROW_HELD);
-	else
-		sqlite3_str_appendall(s, "0, ");
+		flags |= LETHE_SQLITE_TALLY_HELD;
 	if (scan->ndeps && th->kind != LETHE_DUE_NEVER)
-		sqlite3_str_appendf(s, "count(*) FILTER (WHERE %slethe_h = %d), ", due, LETHE_ROW_BLOCKED);
-	else
-		sqlite3_str_appendall(s, "0, ");
-	sqlite3_str_appendf(s, "min(lethe_d) FILTER (WHERE lethe_d >= %d), max(lethe_d) FILTER "
-			    "(WHERE lethe_d < %d)", (int)th->due_before, (int)th->invalid_from);
-	/* the sets this count produces (keyset.h): the referencing value of
-	 * every row that survives, i.e. is not due, or is held or blocked */
-	for (size_t i = 0; pr && i < pr->n; i++)
-		sqlite3_str_appendf(s, ", count(lethe_keyset_add(%d, lethe_p%d)) FILTER (WHERE NOT "
-				    "coalesce(lethe_d < %d, 0) OR lethe_h <> %d)", pr->ids[i], (int)i,
-				    (int)th->due_before, LETHE_ROW_DUE);
-	sqlite3_str_appendall(s, " FROM ");
-	return append_inner(s, be, scan, 1, pr);
+		flags |= LETHE_SQLITE_TALLY_BLOCKED;
+	sqlite3_str_appendf(s, "SELECT lethe_tally(%d, %d, %d, ", flags, (int)th->due_before,
+			    (int)th->invalid_from);
+	if (scan->held || scan->ndeps) {
+		/* <hb> reads the day again: the inner level works out both once */
+		sqlite3_str_appendall(s, "lethe_d, lethe_h");
+		for (size_t i = 0; pr && i < pr->n; i++)
+			sqlite3_str_appendf(s, ", lethe_p%d", (int)i);
+		sqlite3_str_appendall(s, ") FROM ");
+		return append_inner(s, be, scan, 1, pr);
+	}
+	/* every expression once per row: the table itself, without the inner
+	 * level's co-routine */
+	append_day(s, scan);
+	sqlite3_str_appendf(s, ", %d", LETHE_ROW_DUE);
+	for (size_t i = 0; pr && i < pr->n; i++) {
+		sqlite3_str_appendall(s, ", ");
+		lethe_sqlite_append_column_ref(s, scan->table, lethe_keysets_column(pr->ks, pr->ids[i]));
+	}
+	sqlite3_str_appendall(s, ")");
+	append_rows(s, be, scan);
+	return 0;
 }
 
 /* The SQL that s composed into *out, unless composing it failed (rc). */
