@@ -35,4 +35,11 @@ int lethe_plan_becomes_due(lethe_day *out, const lethe_plan_clock *c, const leth
 void lethe_plan_note_not_due(lethe_rule_plan *rp, lethe_day next, lethe_day last);
 int lethe_plan_add_example(lethe_rule_plan *rp, const lethe_value *key);
 
+/* plan_stale.c: whether rule r has a stale count (stale_since with
+ * stale_after, and a clock); its count at as_of on be (0 when the table has
+ * no usable key, which plan reports); its warning into out when n > 0. */
+int lethe_plan_has_stale(const lethe_rule *r);
+int lethe_plan_stale_count(int64_t *out, lethe_backend *be, const lethe_rule *r, lethe_day as_of);
+int lethe_plan_stale_warn(lethe_warnings *out, const lethe_rule *r, int64_t n);
+
 #endif

@@ -1,7 +1,9 @@
 /*
  * plan_rules.c - planning every rule of a policy: one count per rule in the
  * register (plan.c decides what is counted), the rules shared out between
- * this thread and, when the register allows a second connection, one more.
+ * this thread and, when the register allows a second connection, one more;
+ * for plan, the rules' stale counts (plan_stale.c) after them, so that a
+ * thread that would wait for the other's last rule takes them meanwhile.
  *
  * Invariants:
  *  - The rules are independent: each writes only its own lethe_rule_plan,
@@ -177,15 +179,18 @@ out:
 
 typedef struct {
 	pthread_mutex_t lock;
-	size_t next;            /* the next rule to plan */
+	size_t next;            /* the next job: a rule (order), then a stale count */
+	size_t njobs;           /* the rules and the stale counts */
 	const lethe_policy *policy;
 	rule_deps *deps;        /* per rule */
 	lethe_plan_clock *clock;
 	lethe_plan *plan;
 	lethe_keysets *keysets; /* shared by the counts (keyset.h), or NULL */
 	size_t *order;          /* the rules in the order they are taken */
-	int *rcs;               /* per rule: its result */
-	char **messages;        /* per rule: its error message (malloc'd), or NULL */
+	size_t *stale_rule;     /* job nrules + k: the stale count of rule stale_rule[k] */
+	int64_t *stale;         /* per rule: its stale count, or NULL for none */
+	int *rcs;               /* per job (a rule's at its index): its result */
+	char **messages;        /* per job: its error message (malloc'd), or NULL */
 } shared;
 
 typedef struct {
@@ -206,11 +211,18 @@ static void *work(void *arg)
 		pthread_mutex_lock(&sh->lock);
 		i = sh->next++;
 		pthread_mutex_unlock(&sh->lock);
-		if (i >= sh->policy->nrules)
+		if (i >= sh->njobs)
 			return NULL;
-		i = sh->order[i];
-		rc = plan_rule(w->be, sh->policy, &sh->deps[i], i, sh->clock, sh->keysets,
-			       &sh->plan->rules[i]);
+		if (i < sh->policy->nrules) {
+			i = sh->order[i];
+			rc = plan_rule(w->be, sh->policy, &sh->deps[i], i, sh->clock, sh->keysets,
+				       &sh->plan->rules[i]);
+		} else {
+			size_t r = sh->stale_rule[i - sh->policy->nrules];
+
+			rc = lethe_plan_stale_count(&sh->stale[r], w->be, &sh->policy->rules[r],
+						    sh->clock->as_of);
+		}
 		sh->rcs[i] = rc;
 		if (rc < 0 && !(sh->messages[i] = strdup(lethe_error_last())))
 			sh->rcs[i] = LETHE_ESOFTWARE;
@@ -325,44 +337,52 @@ out:
 	return 0;
 }
 
-static int threads_wanted(const lethe_policy *p)
+static int threads_wanted(size_t njobs)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t n = cpus < 1 ? 1 : (size_t)cpus;
 
 	if (n > MAX_THREADS)
 		n = MAX_THREADS;
-	return (int)(n < p->nrules ? n : p->nrules);
+	return (int)(n < njobs ? n : njobs);
 }
 
-/* Every rule of the plan, on be and, when it can, a second connection. */
+/* Every rule of the plan, on be and, when it can, a second connection; with
+ * stale (per rule), the stale counts too. */
 static int plan_rules(lethe_backend *be, const lethe_policy *p, const lethe_foreign_keys *fks,
-		      lethe_plan_clock *clock, lethe_plan *plan)
+		      lethe_plan_clock *clock, lethe_plan *plan, int64_t *stale)
 {
-	shared sh = { .policy = p, .clock = clock, .plan = plan };
+	shared sh = { .policy = p, .clock = clock, .plan = plan, .stale = stale };
 	worker main_w = { &sh, be }, other = { &sh, NULL };
+	size_t n = p->nrules ? 2 * p->nrules : 1; /* the most jobs there can be */
 	pthread_t thread;
 	int started = 0, rc = 0;
 
-	if (!(sh.rcs = calloc(p->nrules ? p->nrules : 1, sizeof(int))) ||
-	    !(sh.messages = calloc(p->nrules ? p->nrules : 1, sizeof(char *))) ||
-	    !(sh.deps = calloc(p->nrules ? p->nrules : 1, sizeof(*sh.deps)))) {
+	if (!(sh.rcs = calloc(n, sizeof(int))) || !(sh.messages = calloc(n, sizeof(char *))) ||
+	    !(sh.deps = calloc(p->nrules ? p->nrules : 1, sizeof(*sh.deps))) ||
+	    !(sh.stale_rule = calloc(p->nrules ? p->nrules : 1, sizeof(size_t)))) {
 		free(sh.rcs);
 		free(sh.messages);
+		free(sh.deps);
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	}
+	sh.njobs = p->nrules;
+	for (size_t i = 0; stale && i < p->nrules; i++)
+		if (lethe_plan_has_stale(&p->rules[i]))
+			sh.stale_rule[sh.njobs++ - p->nrules] = i;
 	if ((rc = plan_order(&sh.order, &sh.keysets, sh.deps, be, p, fks, clock)) < 0)
 		goto out;
 	pthread_mutex_init(&sh.lock, NULL);
 	/* no second connection, or no second thread: this thread alone */
-	if (threads_wanted(p) > 1 && lethe_backend_reopen(&other.be, be) == 0)
+	if (threads_wanted(sh.njobs) > 1 && lethe_backend_reopen(&other.be, be) == 0)
 		started = pthread_create(&thread, NULL, work, &other) == 0;
 	work(&main_w);
 	if (started)
 		pthread_join(thread, NULL);
 	lethe_backend_free(other.be);
 	pthread_mutex_destroy(&sh.lock);
-	for (size_t i = 0; i < p->nrules; i++) {
+	/* the rules' errors in policy order, then the stale counts' */
+	for (size_t i = 0; i < sh.njobs; i++) {
 		if (rc == 0 && sh.rcs[i] < 0)
 			rc = lethe_error_set(sh.rcs[i], "%s", sh.messages[i] ? sh.messages[i]
 									     : "out of memory");
@@ -375,18 +395,14 @@ out:
 	free(sh.rcs);
 	free(sh.messages);
 	free(sh.order);
+	free(sh.stale_rule);
 	lethe_keysets_free(sh.keysets);
 	return rc;
 }
 
-int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
-		   lethe_day as_of)
-{
-	return lethe_plan_new_scoped(out, be, policy, as_of, NULL);
-}
-
-int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
-			  lethe_day as_of, const lethe_plan_scope *scope)
+/* A plan, and with stale (per rule) the stale counts. */
+static int plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
+		    lethe_day as_of, const lethe_plan_scope *scope, int64_t *stale)
 {
 	lethe_plan *plan = NULL;
 	lethe_foreign_keys *fks = NULL;
@@ -399,7 +415,7 @@ int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_polic
 		goto out;
 	if ((rc = lethe_backend_foreign_keys(&fks, be)) < 0)
 		goto out;
-	if ((rc = plan_rules(be, policy, fks, &clock, plan)) < 0)
+	if ((rc = plan_rules(be, policy, fks, &clock, plan, stale)) < 0)
 		goto out;
 	*out = plan;
 	plan = NULL;
@@ -408,5 +424,43 @@ out:
 	lethe_foreign_keys_free(fks);
 	lethe_plan_free(plan);
 	return rc;
+}
+
+int lethe_plan_new(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
+		   lethe_day as_of)
+{
+	return plan_new(out, be, policy, as_of, NULL, NULL);
+}
+
+int lethe_plan_new_scoped(lethe_plan **out, lethe_backend *be, const lethe_policy *policy,
+			  lethe_day as_of, const lethe_plan_scope *scope)
+{
+	return plan_new(out, be, policy, as_of, scope, NULL);
+}
+
+int lethe_plan_new_stale(lethe_plan **out, lethe_warnings *stale, lethe_backend *be,
+			 const lethe_policy *policy, lethe_day as_of)
+{
+	int64_t *n = calloc(policy->nrules ? policy->nrules : 1, sizeof(*n));
+	lethe_warnings w = { 0 };
+	lethe_plan *plan = NULL;
+	int rc;
+
+	if (!n)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	rc = plan_new(&plan, be, policy, as_of, NULL, n);
+	for (size_t i = 0; rc == 0 && i < policy->nrules; i++)
+		rc = lethe_plan_stale_warn(&w, &policy->rules[i], n[i]);
+	/* the warnings join *stale only once all of them are known */
+	for (size_t i = 0; rc == 0 && i < w.count; i++)
+		rc = lethe_warnings_add(stale, "%s", w.items[i]);
+	free(n);
+	lethe_warnings_free(&w);
+	if (rc < 0) {
+		lethe_plan_free(plan);
+		return rc;
+	}
+	*out = plan;
+	return 0;
 }
 

@@ -113,7 +113,7 @@ int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv)
 		status = cli_plan_write(opts, &r, a.out, a.key, as_of);
 		goto out;
 	}
-	rc = lethe_plan_new(&plan, r.be, r.policy, as_of);
+	rc = lethe_plan_new_stale(&plan, &stale, r.be, r.policy, as_of);
 	if (rc < 0) {
 		status = cli_fail(rc);
 		goto out;
@@ -129,10 +129,7 @@ int cmd_plan(const lethe_cli_opts *opts, int argc, char **argv)
 	}
 	if (!opts->quiet)
 		cli_warn_invalid(opts, plan);
-	if ((rc = lethe_plan_stale(&stale, r.be, r.policy, as_of)) < 0)
-		status = cli_fail(rc);
-	else
-		cli_warnings(opts, &stale);
+	cli_warnings(opts, &stale);
 out:
 	lethe_warnings_free(&stale);
 	free(text);

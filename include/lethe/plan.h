@@ -135,6 +135,12 @@ void lethe_plan_scan_release(lethe_scan *scan);
 int lethe_plan_stale(lethe_warnings *out, lethe_backend *be, const lethe_policy *p,
 		     lethe_day as_of);
 
+/* lethe_plan_new and lethe_plan_stale at once: the stale counts are taken by
+ * the plan's threads, in the time one of them would wait for the other's
+ * last rule. *out and the warnings in *stale are set only on success. */
+int lethe_plan_new_stale(lethe_plan **out, lethe_warnings *stale, lethe_backend *be,
+			 const lethe_policy *policy, lethe_day as_of);
+
 /* The plan as the contract's JSON object, a malloc'd NUL-terminated string.
  * due_name is "due" for plan and "disposed" for run. */
 int lethe_plan_to_json(char **out, const lethe_plan *plan, const char *due_name);
