@@ -6,13 +6,15 @@
  * thread that would wait for the other's last rule takes them meanwhile.
  *
  * Invariants:
- *  - The rules are independent: each writes only its own lethe_rule_plan,
- *    reads the policy, its dependent sets (built once, before any count)
- *    and the holds, which nobody writes meanwhile, and uses its thread's own connection. A plan is the same
+ *  - The rules are independent: each writes only its own lethe_rule_plan
+ *    (a stale count only its own slot), reads the policy, its dependent sets
+ *    (built once, before any count) and the holds, which nobody writes
+ *    meanwhile, and uses its thread's own connection. A plan is the same
  *    whichever thread counted which rule.
  *  - A worker thread's error (the per-thread last error) is carried back
  *    and set again in the calling thread; the first rule in policy order
- *    that failed decides, as it would one rule after the other.
+ *    that failed decides, as it would one rule after the other, then the
+ *    first stale count that failed.
  *  - Each rule is one statement, on either connection: no less consistent
  *    than one connection running them one after the other, which never
  *    read the rules in one snapshot either.
