@@ -74,6 +74,10 @@ typedef struct {
 } lethe_maria_result;
 
 void lethe_maria_result_free(lethe_maria_result *r);
+/* backend_maria_stmt.c: set the last error "cannot WHAT in 'LABEL': msg"
+ * (the server's message on one line), remember err in be->last_errno, and
+ * return its LETHE_E* code (as lethe_maria_exec's). */
+int lethe_maria_fail(lethe_maria *be, const char *what, unsigned err, const char *msg);
 /* Append `name` as a backquoted identifier (`` doubling). */
 void lethe_maria_ident(lethe_strbuf *s, const char *name);
 /* Prepare and run sql with n parameters (? placeholders). On failure the
