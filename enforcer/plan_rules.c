@@ -444,7 +444,6 @@ int lethe_plan_new_stale(lethe_plan **out, lethe_warnings *stale, lethe_backend 
 			 const lethe_policy *policy, lethe_day as_of)
 {
 	int64_t *n = calloc(policy->nrules ? policy->nrules : 1, sizeof(*n));
-	lethe_warnings w = { 0 };
 	lethe_plan *plan = NULL;
 	int rc;
 
@@ -452,12 +451,8 @@ int lethe_plan_new_stale(lethe_plan **out, lethe_warnings *stale, lethe_backend 
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	rc = plan_new(&plan, be, policy, as_of, NULL, n);
 	for (size_t i = 0; rc == 0 && i < policy->nrules; i++)
-		rc = lethe_plan_stale_warn(&w, &policy->rules[i], n[i]);
-	/* the warnings join *stale only once all of them are known */
-	for (size_t i = 0; rc == 0 && i < w.count; i++)
-		rc = lethe_warnings_add(stale, "%s", w.items[i]);
+		rc = lethe_plan_stale_warn(stale, &policy->rules[i], n[i]);
 	free(n);
-	lethe_warnings_free(&w);
 	if (rc < 0) {
 		lethe_plan_free(plan);
 		return rc;

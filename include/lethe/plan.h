@@ -137,7 +137,8 @@ int lethe_plan_stale(lethe_warnings *out, lethe_backend *be, const lethe_policy 
 
 /* lethe_plan_new and lethe_plan_stale at once: the stale counts are taken by
  * the plan's threads, in the time one of them would wait for the other's
- * last rule. *out and the warnings in *stale are set only on success. */
+ * last rule. *out is set only on success; like lethe_plan_stale, a failure
+ * may leave some warnings in *stale (the caller frees them either way). */
 int lethe_plan_new_stale(lethe_plan **out, lethe_warnings *stale, lethe_backend *be,
 			 const lethe_policy *policy, lethe_day as_of);
 

@@ -25,7 +25,7 @@
  * a cursor each, so the merge's memory grew with the number of batches; now
  * it is MERGE_BUFFER and a few words per batch. */
 #define MERGE_BUFFER (1 << 20) /* bytes, all runs' buffers together */
-#define MERGE_CACHE_KIB "256"  /* the connection's page cache while merging */
+#define MERGE_CACHE_KIB 256    /* the connection's page cache while merging */
 #define RUN_BUFFER_MAX PIECE_DIGESTS /* digests in one run's buffer */
 
 /* The connection's PRAGMA cache_size (pages when positive, KiB when
@@ -246,7 +246,7 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 	 * of them (the seal merges on two connections at once), then its own
 	 * size again. */
 	cache = cache_size(be);
-	sqlite3_exec(be->db, "PRAGMA cache_size = -" MERGE_CACHE_KIB, NULL, NULL, NULL);
+	set_cache_size(be, -MERGE_CACHE_KIB);
 	if ((rc = list_batches(&runs, be, FROM_PIECES, rule)) < 0 ||
 	    (rc = list_batches(&runs, be, FROM_BATCHES, rule)) < 0 || (rc = list_rows(&runs, be, rule)) < 0)
 		goto out;
