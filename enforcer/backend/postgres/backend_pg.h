@@ -192,6 +192,12 @@ int lethe_pg_erasures_open(lethe_backend *base, int (*cb)(void *ctx, const lethe
 
 /* Replace Lethe's named parameters (:lethe_subject, :lethe_after,
  * :lethe_rule) outside quotes and comments by $n: malloc'd in *out. */
+/* A column's type as SQL (format_type), "text" when it is not found;
+ * *out is malloc'd. */
+int lethe_pg_column_type(char **out, lethe_pg *be, const char *table, const char *column);
+/* A pseudonymise or mask batch: res holds the locked rows (key, then c's
+ * columns), written back transformed (backend_pg_update.c). */
+int lethe_pg_update_batch(lethe_pg *be, const lethe_change *c, PGresult *res, const char *key_type);
 int lethe_pg_number_params(char **out, const char *sql, const char *const *names, size_t nnames);
 
 #endif
