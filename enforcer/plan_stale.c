@@ -78,19 +78,3 @@ int lethe_plan_stale_warn(lethe_warnings *out, const lethe_rule *r, int64_t n)
 				  "started are older than %s (stale_since): kept without a period "
 				  "until someone closes them", r->name, n, n == 1 ? "" : "s", r->table, d);
 }
-
-int lethe_plan_stale(lethe_warnings *out, lethe_backend *be, const lethe_policy *p,
-		     lethe_day as_of)
-{
-	for (size_t i = 0; i < p->nrules; i++) {
-		int64_t n = 0;
-		int rc;
-
-		if (!lethe_plan_has_stale(&p->rules[i]))
-			continue;
-		if ((rc = lethe_plan_stale_count(&n, be, &p->rules[i], as_of)) < 0 ||
-		    (rc = lethe_plan_stale_warn(out, &p->rules[i], n)) < 0)
-			return rc;
-	}
-	return 0;
-}

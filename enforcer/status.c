@@ -372,7 +372,9 @@ static int read_history(lethe_status *st, lethe_evidence *ev, lethe_backend *be)
 	return rc;
 }
 
-/* Due counts at as-of, +7 and +30 days: three read-only plans. */
+/* Due counts at as-of, +7 and +30 days: three read-only plans; the first
+ * also counts the stale rows as of today (lethe_plan_new_stale: on the
+ * plan's threads) into the status's warnings. */
 static int plan_ahead(lethe_status *st, lethe_backend *be, const lethe_policy *policy)
 {
 	static const int ahead[] = { 0, LETHE_STATUS_SOON, LETHE_STATUS_LATER };
@@ -380,7 +382,9 @@ static int plan_ahead(lethe_status *st, lethe_backend *be, const lethe_policy *p
 	int rc = 0;
 
 	for (size_t k = 0; k < 3 && rc == 0; k++) {
-		if ((rc = lethe_plan_new(&plan, be, policy, st->as_of + ahead[k])) < 0)
+		rc = k == 0 ? lethe_plan_new_stale(&plan, &st->warnings, be, policy, st->as_of)
+			    : lethe_plan_new(&plan, be, policy, st->as_of + ahead[k]);
+		if (rc < 0)
 			break;
 		if (!st->rules) {
 			st->rules = calloc(plan->nrules ? plan->nrules : 1, sizeof(*st->rules));
@@ -467,8 +471,7 @@ int lethe_status_new(lethe_status **out, const lethe_status_input *in)
 	if (!st)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	st->as_of = in->as_of;
-	if ((rc = plan_ahead(st, in->be, in->policy)) < 0 ||
-	    (rc = lethe_plan_stale(&st->warnings, in->be, in->policy, in->as_of)) < 0)
+	if ((rc = plan_ahead(st, in->be, in->policy)) < 0)
 		goto out;
 	if ((rc = tip_status(st, in->ev, in->be, in->remote)) < 0 || (rc = read_history(st, in->ev, in->be)) < 0)
 		goto out;

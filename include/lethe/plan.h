@@ -129,16 +129,12 @@ int lethe_plan_scan_init(lethe_scan *scan, const lethe_policy *p, size_t index, 
 			 const lethe_dependents *deps, size_t ndeps, lethe_plan_clock *clock);
 void lethe_plan_scan_release(lethe_scan *scan);
 
-/* Warn (into out) of every rule with stale_since whose rows have had no
- * clock for longer than its stale_after at as_of: the rule, the count and
- * the age, never a row. 0 or a LETHE_E* code. */
-int lethe_plan_stale(lethe_warnings *out, lethe_backend *be, const lethe_policy *p,
-		     lethe_day as_of);
-
-/* lethe_plan_new and lethe_plan_stale at once: the stale counts are taken by
- * the plan's threads, in the time one of them would wait for the other's
- * last rule. *out is set only on success; like lethe_plan_stale, a failure
- * may leave some warnings in *stale (the caller frees them either way). */
+/* lethe_plan_new, and a warning (into stale) of every rule with
+ * stale_since whose rows have had no clock for longer than its stale_after
+ * at as_of: the rule, the count and the age, never a row. The stale counts
+ * are taken by the plan's threads, in the time one of them would wait for
+ * the other's last rule. *out is set only on success; a failure may leave
+ * some warnings in *stale (the caller frees them either way). */
 int lethe_plan_new_stale(lethe_plan **out, lethe_warnings *stale, lethe_backend *be,
 			 const lethe_policy *policy, lethe_day as_of);
 
