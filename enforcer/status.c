@@ -373,8 +373,8 @@ static int read_history(lethe_status *st, lethe_evidence *ev, lethe_backend *be)
 }
 
 /* Due counts at as-of, +7 and +30 days: three read-only plans; the first
- * also counts the stale rows as of today (lethe_plan_new_stale: on the
- * plan's threads) into the status's warnings. */
+ * also counts the rows stale at as-of into the status's warnings
+ * (lethe_plan_new_stale, on that plan's threads). */
 static int plan_ahead(lethe_status *st, lethe_backend *be, const lethe_policy *policy)
 {
 	static const int ahead[] = { 0, LETHE_STATUS_SOON, LETHE_STATUS_LATER };
