@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backend_sqlite_marker.h"
+#include "digest_bin.h"
 #include "lethe/error.h"
 #include "lethe/token.h"
 #include "vec.h"
@@ -53,146 +54,6 @@ int lethe_sqlite_marker_fail(lethe_sqlite *be, int rc, const char *what)
 
 	return lethe_error_set(lethe_sqlite_code(rc), "cannot %s in '%s': %s", what, be->path,
 			       lethe_sqlite_why(why, sizeof(why), be->db));
-}
-
-/* The value of a lowercase hex digit, 16 for any other byte: a table,
- * because this runs for every disposed row (a branch per digit cost 2% of
- * a run). */
-static const unsigned char hex_value[256] = {
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-};
-
-/* Lowercase hex (what lethe_digest writes) to binary: byte order is the
- * order of the hex text, so sorting either sorts both. */
-int lethe_sqlite_digest_to_bin(unsigned char out[BIN_DIGEST], const char *hex)
-{
-	unsigned bad = 0;
-
-	for (size_t i = 0; i < BIN_DIGEST; i++) {
-		unsigned hi = hex_value[(unsigned char)hex[2 * i]], lo = hex_value[(unsigned char)hex[2 * i + 1]];
-
-		/* a NUL is not a digit: the string's end is never read past */
-		if ((hi | lo) & 16) {
-			bad = 1;
-			break;
-		}
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	if (bad)
-		return lethe_error_set(LETHE_ESOFTWARE, "a run digest is not %d lowercase hex digits",
-				       LETHE_DIGEST_LEN);
-	if (hex[2 * BIN_DIGEST])
-		return lethe_error_set(LETHE_ESOFTWARE, "a run digest is too long");
-	return 0;
-}
-
-void lethe_sqlite_digest_to_hex(char out[LETHE_DIGEST_SIZE], const unsigned char *bin)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < BIN_DIGEST; i++) {
-		out[2 * i] = digits[bin[i] >> 4];
-		out[2 * i + 1] = digits[bin[i] & 15];
-	}
-	out[LETHE_DIGEST_LEN] = '\0';
-}
-
-static int cmp_digest(const void *a, const void *b)
-{
-	return memcmp(a, b, BIN_DIGEST);
-}
-
-/* Sorting a batch's digests was a tenth of a large run (qsort calls memcmp
- * through a pointer some 16 times per digest). Digests are keyed hashes, so
- * their first bytes are uniform: one counting pass over the first `bits`
- * bits (about one digest per bucket, at most 2^16 buckets) puts each digest
- * in its bucket of `sorted`, and each bucket is sorted on its own, by
- * insertion when small, by qsort when not (a batch of more digests than
- * buckets, or an unlucky bucket). The order is memcmp's either way. */
-#define SORT_MAX_BITS 16
-#define SORT_INSERTION 16
-
-static void sort_bucket(unsigned char *b, size_t n)
-{
-	unsigned char tmp[BIN_DIGEST];
-
-	if (n > SORT_INSERTION) {
-		qsort(b, n, BIN_DIGEST, cmp_digest);
-		return;
-	}
-	for (size_t i = 1; i < n; i++) {
-		size_t j = i;
-
-		memcpy(tmp, b + i * BIN_DIGEST, BIN_DIGEST);
-		for (; j > 0 && memcmp(b + (j - 1) * BIN_DIGEST, tmp, BIN_DIGEST) > 0; j--)
-			memcpy(b + j * BIN_DIGEST, b + (j - 1) * BIN_DIGEST, BIN_DIGEST);
-		memcpy(b + j * BIN_DIGEST, tmp, BIN_DIGEST);
-	}
-}
-
-static size_t bucket_of(const unsigned char *d, unsigned bits)
-{
-	return ((size_t)d[0] << 8 | d[1]) >> (16 - bits);
-}
-
-/* The batch's digests as one sorted blob: *out is malloc'd. */
-static int sorted_blob(unsigned char **out, const char *const *digests, size_t n)
-{
-	unsigned bits = 8;
-	unsigned char *bin, *sorted;
-	size_t *end = NULL;
-	int rc = 0;
-
-	while (bits < SORT_MAX_BITS && ((size_t)1 << bits) < n)
-		bits++;
-	bin = malloc(n ? n * BIN_DIGEST : 1);
-	sorted = malloc(n ? n * BIN_DIGEST : 1);
-	end = calloc(((size_t)1 << bits) + 1, sizeof(*end));
-	if (!bin || !sorted || !end) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	/* end[b + 1] counts bucket b; then end[b] is where bucket b starts */
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		unsigned char *d = bin + i * BIN_DIGEST;
-
-		if ((rc = lethe_sqlite_digest_to_bin(d, digests[i])) == 0)
-			end[bucket_of(d, bits) + 1]++;
-	}
-	if (rc < 0)
-		goto out;
-	for (size_t b = 1; b <= (size_t)1 << bits; b++)
-		end[b] += end[b - 1];
-	/* each digest goes to its bucket's next place: end[b] then ends bucket b */
-	for (size_t i = 0; i < n; i++) {
-		const unsigned char *d = bin + i * BIN_DIGEST;
-
-		memcpy(sorted + end[bucket_of(d, bits)]++ * BIN_DIGEST, d, BIN_DIGEST);
-	}
-	for (size_t b = 0, from = 0; b < (size_t)1 << bits; from = end[b++])
-		sort_bucket(sorted + from * BIN_DIGEST, end[b] - from);
-	*out = sorted;
-	sorted = NULL;
-out:
-	free(bin);
-	free(sorted);
-	free(end);
-	return rc;
 }
 
 /* The batch's sorted digests as the pieces of a new batch number, one more
@@ -262,7 +123,7 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 	rc = 0;
 	if (!ndigests)
 		goto out;
-	if ((rc = sorted_blob(&bin, digests, ndigests)) < 0)
+	if ((rc = lethe_digests_sort(&bin, digests, ndigests)) < 0)
 		goto out;
 	rc = write_pieces(be, dg, rule, bin, ndigests);
 out:
