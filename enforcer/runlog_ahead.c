@@ -349,9 +349,12 @@ void lethe_ahead_batch(lethe_ahead *a, const char *rule, const char *const *dige
 
 	if (!a || a->off || !n || !(r = batch_rule(a, rule)))
 		return;
-	if ((int64_t)n != changed || !r->usable || lethe_digests_sort(&bin, digests, n) < 0 ||
-	    spool_run(a, r, bin, n) < 0) {
-		/* the spool may hold part of this batch: nothing more goes in */
+	if ((int64_t)n != changed)
+		r->usable = 0;
+	if (!r->usable)
+		return;
+	if (lethe_digests_sort(&bin, digests, n) < 0 || spool_run(a, r, bin, n) < 0) {
+		/* out of memory or of disk: nothing more goes in */
 		r->usable = 0;
 		a->off = 1;
 	}
