@@ -102,50 +102,54 @@ static void sort_bucket(unsigned char *b, size_t n)
 	}
 }
 
-static size_t bucket_of(const unsigned char *d, unsigned bits)
+/* A digest's bucket from its first four hex digits (16 for a bad digit:
+ * the conversion that follows refuses the digest). */
+static size_t hex_bucket(const char *hex, unsigned bits)
 {
-	return ((size_t)d[0] << 8 | d[1]) >> (16 - bits);
+	size_t v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned d = hex_value[(unsigned char)hex[i]];
+
+		if (d & 16)
+			return 0;
+		v = v << 4 | d;
+	}
+	return v >> (16 - bits);
 }
 
 int lethe_digests_sort(unsigned char **out, const char *const *digests, size_t n)
 {
 	unsigned bits = 8;
-	unsigned char *bin, *sorted;
+	unsigned char *sorted;
 	size_t *end = NULL;
 	int rc = 0;
 
 	while (bits < SORT_MAX_BITS && ((size_t)1 << bits) < n)
 		bits++;
-	bin = malloc(n ? n * LETHE_DIGEST_BIN : 1);
 	sorted = malloc(n ? n * LETHE_DIGEST_BIN : 1);
 	end = calloc(((size_t)1 << bits) + 1, sizeof(*end));
-	if (!bin || !sorted || !end) {
+	if (!sorted || !end) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
 	/* end[b + 1] counts bucket b; then end[b] is where bucket b starts */
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		unsigned char *d = bin + i * LETHE_DIGEST_BIN;
-
-		if ((rc = lethe_digest_to_bin(d, digests[i])) == 0)
-			end[bucket_of(d, bits) + 1]++;
-	}
-	if (rc < 0)
-		goto out;
+	for (size_t i = 0; i < n; i++)
+		end[hex_bucket(digests[i], bits) + 1]++;
 	for (size_t b = 1; b <= (size_t)1 << bits; b++)
 		end[b] += end[b - 1];
-	/* each digest goes to its bucket's next place: end[b] then ends bucket b */
-	for (size_t i = 0; i < n; i++) {
-		const unsigned char *d = bin + i * LETHE_DIGEST_BIN;
-
-		memcpy(sorted + end[bucket_of(d, bits)]++ * LETHE_DIGEST_BIN, d, LETHE_DIGEST_BIN);
-	}
+	/* each digest goes in binary to its bucket's next place (no copy of
+	 * all of them in between): end[b] then ends bucket b */
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = lethe_digest_to_bin(sorted + end[hex_bucket(digests[i], bits)]++ * LETHE_DIGEST_BIN,
+					 digests[i]);
+	if (rc < 0)
+		goto out;
 	for (size_t b = 0, from = 0; b < (size_t)1 << bits; from = end[b++])
 		sort_bucket(sorted + from * LETHE_DIGEST_BIN, end[b] - from);
 	*out = sorted;
 	sorted = NULL;
 out:
-	free(bin);
 	free(sorted);
 	free(end);
 	return rc;

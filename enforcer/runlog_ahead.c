@@ -41,7 +41,7 @@
 #include "vec.h"
 
 #define LINE_LEN (LETHE_DIGEST_LEN + 1)
-#define CHUNK 128                 /* digests a run reads at a time: 4 KiB */
+#define CHUNK 32                  /* digests a run reads at a time: 1 KiB */
 #define LINE_BUFFER (64 * 1024)   /* bytes of lines handed to the object database at a time */
 
 typedef enum { SPOOLING, QUEUED, WRITTEN, FAILED, DROPPED } ahead_state;
