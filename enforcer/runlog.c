@@ -106,6 +106,8 @@ int lethe_runlog_new(lethe_runlog **out, const lethe_runlog_env *env, lethe_day 
 
 void lethe_runlog_free(lethe_runlog *rl)
 {
+	if (rl)
+		lethe_ahead_free(rl->ahead);
 	free(rl);
 }
 
@@ -279,6 +281,13 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 		if (!applied || applied[i])
 			list[count++] = digests[i];
 	rc = lethe_backend_mark(rl->env->be, rl->run_id, rule->name, changed, list, count);
+	/* the seal's file, written ahead from a spool of what was marked: only
+	 * where the register can seal, and never failing the batch */
+	if (rc == 0 && !rl->ahead && !rl->ahead_off)
+		rl->ahead_off = !lethe_backend_marker_sealable(rl->env->be) || !rl->env->ev ||
+				lethe_ahead_new(&rl->ahead, rl->env->ev) < 0;
+	if (rc == 0)
+		lethe_ahead_batch(rl->ahead, rule->name, list, count, changed);
 	free(list);
 	free(digests);
 	lethe_test_crash_point("batch");

@@ -248,6 +248,7 @@ typedef struct {
 	const char *run_id;
 	const rule_names *rules;
 	size_t *order;          /* rule indices, most digests first */
+	size_t norder;          /* the rules not written ahead */
 	size_t next;            /* in order; under lock */
 	lethe_marker_file *files;
 	int *rcs;               /* seal_file's result per rule */
@@ -268,7 +269,7 @@ static void *seal_rules(void *arg)
 		size_t i;
 
 		pthread_mutex_lock(&w->lock);
-		i = w->next >= w->rules->n ? SIZE_MAX : w->order[w->next++];
+		i = w->next >= w->norder ? SIZE_MAX : w->order[w->next++];
 		pthread_mutex_unlock(&w->lock);
 		if (i == SIZE_MAX)
 			return NULL;
@@ -293,10 +294,13 @@ static int by_digests(const void *a, const void *b, void *ctx)
 }
 
 /* Write every rule's file into files[i] (rules->names[i]); files[i].rule is
- * NULL for a rule without digests. The first failure in rule order. */
+ * NULL for a rule without digests. The first failure in rule order. The
+ * files written ahead (runlog_ahead.c) are taken as they are when their
+ * lines are the marker's count, else written here after all. */
 static int seal_files(lethe_marker_file *files, const lethe_runlog_env *env, const char *run_id,
-		      const rule_names *rules)
+		      const rule_names *rules, lethe_ahead *ahead)
 {
+	unsigned char *queued = calloc(rules->n ? rules->n : 1, 1);
 	seal_work w = { .run_id = run_id, .rules = rules, .files = files };
 	sealer main_t = { &w, *env }, other = { &w, *env };
 	lethe_evidence *ev = NULL;
@@ -306,18 +310,20 @@ static int seal_files(lethe_marker_file *files, const lethe_runlog_env *env, con
 	w.order = calloc(rules->n, sizeof(*w.order));
 	w.rcs = calloc(rules->n, sizeof(*w.rcs));
 	w.messages = calloc(rules->n, sizeof(*w.messages));
-	if (!w.order || !w.rcs || !w.messages) {
+	if (!w.order || !w.rcs || !w.messages || !queued) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
+	lethe_ahead_close(ahead);
 	for (size_t i = 0; i < rules->n; i++)
-		w.order[i] = i;
-	qsort_r(w.order, rules->n, sizeof(*w.order), by_digests, rules->disposed);
+		if (!(queued[i] = (unsigned char)lethe_ahead_queued(ahead, rules->names[i])))
+			w.order[w.norder++] = i;
+	qsort_r(w.order, w.norder, sizeof(*w.order), by_digests, rules->disposed);
 	pthread_mutex_init(&w.lock, NULL);
 	/* a second thread when the register and the evidence can be opened
 	 * again; else this thread writes every file */
 	other.env.be = NULL;
-	if (rules->n > 1 && lethe_backend_reopen(&other.env.be, env->be) == 0 && other.env.be &&
+	if (w.norder > 1 && lethe_backend_reopen(&other.env.be, env->be) == 0 && other.env.be &&
 	    lethe_evidence_open(&ev, lethe_evidence_path(env->ev)) == 0) {
 		other.env.ev = ev;
 		started = pthread_create(&thread, NULL, seal_rules, &other) == 0;
@@ -326,6 +332,18 @@ static int seal_files(lethe_marker_file *files, const lethe_runlog_env *env, con
 	if (started)
 		pthread_join(thread, NULL);
 	pthread_mutex_destroy(&w.lock);
+	lethe_ahead_wait(ahead);
+	for (size_t i = 0; i < rules->n; i++) {
+		if (!queued[i])
+			continue;
+		files[i].rule = rules->names[i];
+		if (lethe_ahead_take(&files[i], ahead, rules->names[i], rules->disposed[i]))
+			w.rcs[i] = 1;
+		else if ((w.rcs[i] = seal_file(&files[i], env, run_id, rules->names[i],
+					       rules->disposed[i])) < 0 &&
+			 !(w.messages[i] = strdup(lethe_error_last())))
+			w.rcs[i] = LETHE_ESOFTWARE;
+	}
 	for (size_t i = 0; i < rules->n; i++) {
 		if (rc == 0 && w.rcs[i] < 0)
 			rc = lethe_error_set(w.rcs[i], "%s", w.messages[i] ? w.messages[i] : "out of memory");
@@ -340,6 +358,7 @@ out:
 	free(w.messages);
 	free(w.order);
 	free(w.rcs);
+	free(queued);
 	return rc;
 }
 
@@ -360,7 +379,7 @@ int lethe_runlog_seal(void *ctx, int vacuum_follows)
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 		goto out;
 	}
-	if ((rc = seal_files(files, env, rl->run_id, &rules)) < 0)
+	if ((rc = seal_files(files, env, rl->run_id, &rules, rl->ahead)) < 0)
 		goto out;
 	/* the rules with a file, in marker order */
 	for (size_t i = 0; i < rules.n; i++)

@@ -6,9 +6,35 @@
 #define LETHE_RUNLOG_IMPL_H
 
 #include <stdint.h>
+#include "lethe/backend.h"
+#include "lethe/evidence.h"
 #include "lethe/record.h"
 #include "lethe/runlog.h"
 #include "util.h"
+
+/* --- digest files written ahead (runlog_ahead.c) --------------------------
+ * While a run's batches go on, each rule's digest file is written into the
+ * evidence's objects by a thread once the next rule's batches begin; the
+ * seal then records it instead of writing it. Nothing here fails a run. */
+typedef struct lethe_ahead lethe_ahead;
+
+/* A spool in the evidence's folder; no thread yet. */
+int lethe_ahead_new(lethe_ahead **out, const lethe_evidence *ev);
+/* After a batch of `rule` was marked with these n digests (changed: its
+ * disposed rows): spool them; a batch of a new rule queues the last one. */
+void lethe_ahead_batch(lethe_ahead *a, const char *rule, const char *const *digests, size_t n,
+		       int64_t changed);
+/* At the seal: no rule is queued any more (the last rule never is). */
+void lethe_ahead_close(lethe_ahead *a);
+/* After close: whether the thread writes (or wrote) the rule's file. */
+int lethe_ahead_queued(lethe_ahead *a, const char *rule);
+/* Wait until the thread wrote every queued file. */
+void lethe_ahead_wait(lethe_ahead *a);
+/* After wait: 1 and out's blob, sha256 and lines when the rule's file was
+ * written ahead with exactly `disposed` lines (the marker's count), else 0. */
+int lethe_ahead_take(lethe_marker_file *out, lethe_ahead *a, const char *rule, int64_t disposed);
+/* Waits for the thread; NULL is fine. */
+void lethe_ahead_free(lethe_ahead *a);
 
 struct lethe_runlog {
 	const lethe_runlog_env *env;
@@ -16,6 +42,8 @@ struct lethe_runlog {
 	char run_id[33];
 	char started_at[LETHE_ISO_TIME_SIZE];
 	int64_t intent_seq;     /* 0 until the intent is recorded */
+	lethe_ahead *ahead;     /* digest files written ahead; NULL until the first batch */
+	int ahead_off;          /* none are: the register cannot seal, or no spool */
 };
 
 /* Add the rule's digest file to files, sealed (written ahead,

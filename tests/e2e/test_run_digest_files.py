@@ -1,9 +1,10 @@
 """A run's digest files hold exactly the keyed digests of the keys each rule
 disposed of, sorted, one per line (docs/evidence-format.md, "Digest files"),
 whichever thread computed a batch's digests or wrote a rule's file: a batch
-of at least 4,096 rows is digested by two threads, and the seal writes the
-files on two threads, largest rule first (enforcer/runlog.c,
-enforcer/runlog_digests.c).
+of at least 4,096 rows is digested by two threads, a rule's file is written
+ahead from the spool of its marked batches while later rules' batches run
+(enforcer/runlog_ahead.c), and the seal writes the others on two threads,
+largest rule first (enforcer/runlog.c, enforcer/runlog_digests.c).
 
 The oracle is independent of lethe: the keys of every table are read before
 and after the run on the reference shop, each disposed key's digest is

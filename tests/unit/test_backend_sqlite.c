@@ -380,6 +380,78 @@ START_TEST(foreign_keys_all)
 }
 END_TEST
 
+/* --- run markers: a batch's digests come back sorted ------------------------ */
+
+typedef struct {
+	char (*got)[65];
+	size_t n, cap;
+} digest_list;
+
+static int collect_digest(void *ctx, const char *digest)
+{
+	digest_list *l = ctx;
+
+	ck_assert_uint_lt(l->n, l->cap);
+	ck_assert_uint_eq(strlen(digest), 64);
+	memcpy(l->got[l->n++], digest, 65);
+	return 0;
+}
+
+static int cmp_hex(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Batches of 70,000 (more digests than the sort's 65,536 buckets, so buckets
+ * hold several), 300 and 1 digests, with repeats and digests sharing their
+ * first bytes: the marker hands each rule's digests back in ascending order,
+ * every one of them, as the completion's merge needs. */
+START_TEST(marker_digests_sorted)
+{
+	static const size_t sizes[] = { 70000, 300, 1 };
+	size_t total = 70301, k = 0;
+	char (*want)[65] = calloc(total, 65);
+	const char **list = calloc(total, sizeof(*list));
+	digest_list l = { calloc(total, 65), 0, total };
+	uint64_t x = 88172645463325252ULL;
+	lethe_backend *be;
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(list);
+	ck_assert_ptr_nonnull(l.got);
+	for (size_t i = 0; i < total; i++) {
+		for (int j = 0; j < 64; j++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			want[i][j] = "0123456789abcdef"[x & 15];
+		}
+		if (i % 1000 == 7)      /* the same digest twice */
+			memcpy(want[i], want[i - 1], 64);
+		else if (i % 1000 == 9) /* the same first bytes */
+			memcpy(want[i], want[i - 1], 8);
+		list[i] = want[i];
+	}
+	make_db("CREATE TABLE t(id INTEGER PRIMARY KEY);");
+	be = open_db(0);
+	ck_assert_int_eq(lethe_backend_begin(be), 0);
+	for (size_t b = 0; b < 3; k += sizes[b++])
+		ck_assert_msg(lethe_backend_mark(be, "r1", "rule", (int64_t)sizes[b], list + k, sizes[b]) == 0,
+			      "mark: %s", lethe_error_last());
+	ck_assert_int_eq(lethe_backend_commit(be), 0);
+	ck_assert_msg(lethe_backend_marker_digests(be, "r1", "rule", collect_digest, &l) == 0, "digests: %s",
+		      lethe_error_last());
+	ck_assert_uint_eq(l.n, total);
+	qsort(want, total, 65, cmp_hex);
+	for (size_t i = 0; i < total; i++)
+		ck_assert_msg(strcmp(l.got[i], want[i]) == 0, "digest %zu: %s, not %s", i, l.got[i], want[i]);
+	lethe_backend_free(be);
+	free(want);
+	free(list);
+	free(l.got);
+}
+END_TEST
+
 static Suite *backend_suite(void)
 {
 	Suite *s = suite_create("backend_sqlite");
@@ -395,6 +467,7 @@ static Suite *backend_suite(void)
 	tcase_add_test(tc, check_expr_accepted);
 	tcase_add_test(tc, table_info_shapes);
 	tcase_add_test(tc, foreign_keys_all);
+	tcase_add_test(tc, marker_digests_sorted);
 	suite_add_tcase(s, tc);
 	return s;
 }

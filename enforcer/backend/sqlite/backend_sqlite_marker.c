@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backend_sqlite_marker.h"
+#include "digest_bin.h"
 #include "lethe/error.h"
 #include "lethe/token.h"
 #include "vec.h"
@@ -53,86 +54,6 @@ int lethe_sqlite_marker_fail(lethe_sqlite *be, int rc, const char *what)
 
 	return lethe_error_set(lethe_sqlite_code(rc), "cannot %s in '%s': %s", what, be->path,
 			       lethe_sqlite_why(why, sizeof(why), be->db));
-}
-
-/* The value of a lowercase hex digit, 16 for any other byte: a table,
- * because this runs for every disposed row (a branch per digit cost 2% of
- * a run). */
-static const unsigned char hex_value[256] = {
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-	16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-};
-
-/* Lowercase hex (what lethe_digest writes) to binary: byte order is the
- * order of the hex text, so sorting either sorts both. */
-int lethe_sqlite_digest_to_bin(unsigned char out[BIN_DIGEST], const char *hex)
-{
-	unsigned bad = 0;
-
-	for (size_t i = 0; i < BIN_DIGEST; i++) {
-		unsigned hi = hex_value[(unsigned char)hex[2 * i]], lo = hex_value[(unsigned char)hex[2 * i + 1]];
-
-		/* a NUL is not a digit: the string's end is never read past */
-		if ((hi | lo) & 16) {
-			bad = 1;
-			break;
-		}
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	if (bad)
-		return lethe_error_set(LETHE_ESOFTWARE, "a run digest is not %d lowercase hex digits",
-				       LETHE_DIGEST_LEN);
-	if (hex[2 * BIN_DIGEST])
-		return lethe_error_set(LETHE_ESOFTWARE, "a run digest is too long");
-	return 0;
-}
-
-void lethe_sqlite_digest_to_hex(char out[LETHE_DIGEST_SIZE], const unsigned char *bin)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < BIN_DIGEST; i++) {
-		out[2 * i] = digits[bin[i] >> 4];
-		out[2 * i + 1] = digits[bin[i] & 15];
-	}
-	out[LETHE_DIGEST_LEN] = '\0';
-}
-
-static int cmp_digest(const void *a, const void *b)
-{
-	return memcmp(a, b, BIN_DIGEST);
-}
-
-/* The batch's digests as one sorted blob: *out is malloc'd. */
-static int sorted_blob(unsigned char **out, const char *const *digests, size_t n)
-{
-	unsigned char *bin = malloc(n ? n * BIN_DIGEST : 1);
-	int rc;
-
-	if (!bin)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		if ((rc = lethe_sqlite_digest_to_bin(bin + i * BIN_DIGEST, digests[i])) < 0) {
-			free(bin);
-			return rc;
-		}
-	qsort(bin, n, BIN_DIGEST, cmp_digest);
-	*out = bin;
-	return 0;
 }
 
 /* The batch's sorted digests as the pieces of a new batch number, one more
@@ -202,7 +123,7 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 	rc = 0;
 	if (!ndigests)
 		goto out;
-	if ((rc = sorted_blob(&bin, digests, ndigests)) < 0)
+	if ((rc = lethe_digests_sort(&bin, digests, ndigests)) < 0)
 		goto out;
 	rc = write_pieces(be, dg, rule, bin, ndigests);
 out:

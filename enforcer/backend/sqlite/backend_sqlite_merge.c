@@ -90,7 +90,7 @@ static int run_fill_rows(lethe_sqlite *be, sorted_run *r, int cap)
 
 		if (!hex)
 			return damaged(be);
-		if ((rc = lethe_sqlite_digest_to_bin(r->buf + (size_t)r->have * BIN_DIGEST, hex)) < 0)
+		if ((rc = lethe_digest_to_bin(r->buf + (size_t)r->have * BIN_DIGEST, hex)) < 0)
 			return rc;
 		r->have++;
 	}
@@ -272,7 +272,7 @@ int lethe_sqlite_marker_digests(lethe_backend *base, const char *run_id, const c
 	while (n) {
 		sorted_run *r = heap[0];
 
-		lethe_sqlite_digest_to_hex(hex, run_head(r));
+		lethe_digest_to_hex(hex, run_head(r));
 		if ((rc = cb(ctx, hex)) != 0)
 			goto out;
 		if (++r->at == r->have) {

@@ -214,15 +214,20 @@ static void append_row_filter(sqlite3_str *s, lethe_sqlite *be, const lethe_scan
 		sqlite3_str_appendall(s, ", 0)");
 	}
 	if (scan->done_rule && lethe_sqlite_has_table(be, LETHE_DONE_TABLE)) {
-		sqlite3_str_appendall(s, " AND NOT (EXISTS (SELECT 1 FROM " LETHE_DONE_TABLE " AS d"
+		/* the columns' forms first: a row not yet in its disposed form
+		 * (most rows a batch changes) fails them and is not looked up
+		 * in lethe_done, whose search comes last; every term is TRUE or
+		 * FALSE (or NULL) whatever the order, so the order changes only
+		 * what is evaluated */
+		sqlite3_str_appendall(s, " AND NOT (1");
+		for (size_t i = 0; i < scan->ndone_columns; i++)
+			append_done_form(s, scan->table, &scan->done_columns[i]);
+		sqlite3_str_appendall(s, " AND EXISTS (SELECT 1 FROM " LETHE_DONE_TABLE " AS d"
 				      " WHERE d.rule = :lethe_rule AND d.key = +");
 		/* unary + drops the column's affinity, so lethe_done's primary
 		 * key (no affinity) can be searched on both columns */
 		lethe_sqlite_append_column_ref(s, scan->table, scan->key);
-		sqlite3_str_appendall(s, ")");
-		for (size_t i = 0; i < scan->ndone_columns; i++)
-			append_done_form(s, scan->table, &scan->done_columns[i]);
-		sqlite3_str_appendall(s, ")");
+		sqlite3_str_appendall(s, "))");
 	}
 	if (scan->after_key) {
 		sqlite3_str_appendall(s, " AND ");
