@@ -19,103 +19,10 @@
 #include <string.h>
 #include "lethe/error.h"
 #include "lethe/record.h"
+#include "verify_fields.h"
 #include "verify_impl.h"
 
-typedef struct {
-	verify_state *s;
-	const char *path;   /* the record's path, for messages */
-	json_t *files;      /* its `files` array */
-} record;
-
-static const char *type_name(json_type t)
-{
-	switch (t) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	default: return "a value";
-	}
-}
-
-/* obj[name] of type t into *out; where prefixes the name in messages. */
-static int field(record *r, json_t **out, json_t *obj, const char *where, const char *name,
-		 json_type t)
-{
-	json_t *v = json_object_get(obj, name);
-
-	if (!v || json_typeof(v) != t)
-		return verify_fail(r->s, "%s: '%s%s' is missing or not %s", r->path, where, name,
-				   type_name(t));
-	*out = v;
-	return 0;
-}
-
-static int is_hex(const char *s, size_t n)
-{
-	if (strlen(s) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-/* s against a pattern where '9' is a digit and everything else literal. */
-static int is_shaped(const char *s, const char *pattern)
-{
-	size_t n = strlen(pattern);
-
-	if (strlen(s) != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (pattern[i] == '9' ? (s[i] < '0' || s[i] > '9') : s[i] != pattern[i])
-			return 0;
-	return 1;
-}
-
-/* A string field that must match a shape: "hex32", "hex64", "date", "time". */
-static int shaped(record *r, const char **out, json_t *obj, const char *where, const char *name,
-		  const char *shape)
-{
-	json_t *v = NULL;
-	const char *s;
-	int ok;
-
-	if (field(r, &v, obj, where, name, JSON_STRING) < 0)
-		return LETHE_EVERIFY;
-	s = json_string_value(v);
-	if (!strcmp(shape, "hex32"))
-		ok = is_hex(s, 32);
-	else if (!strcmp(shape, "hex64"))
-		ok = is_hex(s, 64);
-	else if (!strcmp(shape, "date"))
-		ok = is_shaped(s, "9999-99-99");
-	else
-		ok = is_shaped(s, "9999-99-99T99:99:99Z");
-	if (!ok)
-		return verify_fail(r->s, "%s: '%s%s' is not %s", r->path, where, name,
-				   !strcmp(shape, "date") ? "YYYY-MM-DD" :
-				   !strcmp(shape, "time") ? "YYYY-MM-DDTHH:MM:SSZ" :
-				   !strcmp(shape, "hex32") ? "32 hex digits" : "64 hex digits");
-	if (out)
-		*out = s;
-	return 0;
-}
-
-/* A non-negative integer field. */
-static int count(record *r, int64_t *out, json_t *obj, const char *where, const char *name)
-{
-	json_t *v = NULL;
-
-	if (field(r, &v, obj, where, name, JSON_INTEGER) < 0)
-		return LETHE_EVERIFY;
-	if (json_integer_value(v) < 0)
-		return verify_fail(r->s, "%s: '%s%s' is negative", r->path, where, name);
-	if (out)
-		*out = (int64_t)json_integer_value(v);
-	return 0;
-}
+typedef verify_rec record;
 
 /* A {"path", "sha256"} entry: the file is in the tree with that hash. */
 static int check_file_entry(record *r, const char **path_out, json_t *e, const char *where)
@@ -127,8 +34,8 @@ static int check_file_entry(record *r, const char **path_out, json_t *e, const c
 
 	if (!json_is_object(e))
 		return verify_fail(r->s, "%s: '%s' is not an object", r->path, where);
-	if (field(r, &p, e, where, "path", JSON_STRING) < 0 ||
-	    shaped(r, &want, e, where, "sha256", "hex64") < 0)
+	if (verify_field(r, &p, e, where, "path", JSON_STRING) < 0 ||
+	    verify_shaped(r, &want, e, where, "sha256", "hex64") < 0)
 		return LETHE_EVERIFY;
 	path = json_string_value(p);
 	if ((rc = verify_file_sha256(r->s, r->path, hex, path)) < 0)
@@ -238,26 +145,26 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 	if (!json_is_object(rule))
 		return verify_fail(r->s, "%s: 'rules[%zu]' is not an object", r->path, i);
 	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		if (field(r, &v, rule, where, names[k], JSON_STRING) < 0)
+		if (verify_field(r, &v, rule, where, names[k], JSON_STRING) < 0)
 			return LETHE_EVERIFY;
 	action = json_string_value(json_object_get(rule, "action"));
 	if (!is_action(action))
 		return verify_fail(r->s, "%s: '%saction' is '%s', not delete, pseudonymise, mask or keep",
 				   r->path, where, action);
 	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
-		if (count(r, &n, rule, where, counts[k]) < 0)
+		if (verify_count(r, &n, rule, where, counts[k]) < 0)
 			return LETHE_EVERIFY;
 		total += n;
 	}
 	/* run --plan: due rows the plan did not name (docs/evidence-format.md) */
-	if (json_object_get(rule, "unplanned") && count(r, NULL, rule, where, "unplanned") < 0)
+	if (json_object_get(rule, "unplanned") && verify_count(r, NULL, rule, where, "unplanned") < 0)
 		return LETHE_EVERIFY;
 	/* due rows locked by another transaction, skipped (docs/evidence-format.md) */
-	if (json_object_get(rule, "skipped") && count(r, NULL, rule, where, "skipped") < 0)
+	if (json_object_get(rule, "skipped") && verify_count(r, NULL, rule, where, "skipped") < 0)
 		return LETHE_EVERIFY;
 	if (!completion)
-		return count(r, NULL, rule, where, "due");
-	if (count(r, &disposed, rule, where, "disposed") < 0)
+		return verify_count(r, NULL, rule, where, "due");
+	if (verify_count(r, &disposed, rule, where, "disposed") < 0)
 		return LETHE_EVERIFY;
 	/* the action is the one the run applied (an erasure's on_erasure): a
 	 * rule that kept its rows disposed of none */
@@ -280,7 +187,7 @@ static int check_rule(record *r, json_t *rule, size_t i, int completion, int abo
 		return verify_fail(r->s, "%s: 'rules[%zu]' disposed of nothing but has digests",
 				   r->path, i);
 	snprintf(where, sizeof(where), "rules[%zu].digests.", i);
-	if (field(r, &v, d, where, "path", JSON_STRING) < 0 || count(r, &n, d, where, "count") < 0)
+	if (verify_field(r, &v, d, where, "path", JSON_STRING) < 0 || verify_count(r, &n, d, where, "count") < 0)
 		return LETHE_EVERIFY;
 	if (n != disposed)
 		return verify_fail(r->s, "%s: 'rules[%zu]' digests count %lld is not disposed %lld",
@@ -304,7 +211,7 @@ static int check_rules(record *r, json_t *rec, int completion, int aborted, cons
 	size_t i;
 	int rc;
 
-	if (field(r, &rules, rec, "", "rules", JSON_ARRAY) < 0)
+	if (verify_field(r, &rules, rec, "", "rules", JSON_ARRAY) < 0)
 		return LETHE_EVERIFY;
 	json_array_foreach(rules, i, rule)
 		if ((rc = check_rule(r, rule, i, completion, aborted, run_id)) < 0)
@@ -324,8 +231,8 @@ static void intent_label(char out[16], json_t *rec)
 /* A request's optional received and answered days (GDPR 12(3)), dates only. */
 static int check_request_dates(record *r, json_t *rec)
 {
-	if ((json_object_get(rec, "received") && shaped(r, NULL, rec, "", "received", "date") < 0) ||
-	    (json_object_get(rec, "answered") && shaped(r, NULL, rec, "", "answered", "date") < 0))
+	if ((json_object_get(rec, "received") && verify_shaped(r, NULL, rec, "", "received", "date") < 0) ||
+	    (json_object_get(rec, "answered") && verify_shaped(r, NULL, rec, "", "answered", "date") < 0))
 		return LETHE_EVERIFY;
 	return 0;
 }
@@ -353,12 +260,12 @@ static int check_request(record *r, json_t *rec)
 
 	if (!json_object_get(rec, "request"))
 		return check_by(r, rec);
-	if (field(r, &v, rec, "", "request", JSON_STRING) < 0 ||
-	    shaped(r, NULL, rec, "", "subject", "hex64") < 0 ||
-	    (json_object_get(rec, "contact") && shaped(r, NULL, rec, "", "contact", "hex64") < 0) ||
+	if (verify_field(r, &v, rec, "", "request", JSON_STRING) < 0 ||
+	    verify_shaped(r, NULL, rec, "", "subject", "hex64") < 0 ||
+	    (json_object_get(rec, "contact") && verify_shaped(r, NULL, rec, "", "contact", "hex64") < 0) ||
 	    check_request_dates(r, rec) < 0 || check_by(r, rec) < 0 ||
-	    (json_object_get(rec, "replay_of") && count(r, NULL, rec, "", "replay_of") < 0) ||
-	    (json_object_get(rec, "completes") && count(r, NULL, rec, "", "completes") < 0))
+	    (json_object_get(rec, "replay_of") && verify_count(r, NULL, rec, "", "replay_of") < 0) ||
+	    (json_object_get(rec, "completes") && verify_count(r, NULL, rec, "", "completes") < 0))
 		return LETHE_EVERIFY;
 	if (json_object_get(rec, "replay_of") && json_object_get(rec, "completes"))
 		return verify_fail(r->s, "%s: an erasure is a replay or finishes another, not both",
@@ -375,12 +282,12 @@ static int check_intent(record *r, json_t *rec, int64_t seq)
 	size_t i;
 	int rc;
 
-	if (shaped(r, &run_id, rec, "", "run_id", "hex32") < 0 ||
-	    shaped(r, NULL, rec, "", "as_of", "date") < 0 ||
-	    field(r, &db, rec, "", "database", JSON_OBJECT) < 0 ||
-	    field(r, &e, db, "database.", "path", JSON_STRING) < 0 ||
-	    shaped(r, NULL, db, "database.", "schema_sha256", "hex64") < 0 ||
-	    field(r, &policy, rec, "", "policy", JSON_ARRAY) < 0)
+	if (verify_shaped(r, &run_id, rec, "", "run_id", "hex32") < 0 ||
+	    verify_shaped(r, NULL, rec, "", "as_of", "date") < 0 ||
+	    verify_field(r, &db, rec, "", "database", JSON_OBJECT) < 0 ||
+	    verify_field(r, &e, db, "database.", "path", JSON_STRING) < 0 ||
+	    verify_shaped(r, NULL, db, "database.", "schema_sha256", "hex64") < 0 ||
+	    verify_field(r, &policy, rec, "", "policy", JSON_ARRAY) < 0)
 		return LETHE_EVERIFY;
 	/* A policy file must be listed in `files` with the same hash; check_files
 	 * has hashed every listed file against the tree already, so the file is
@@ -392,8 +299,8 @@ static int check_intent(record *r, json_t *rec, int64_t seq)
 		snprintf(where, sizeof(where), "policy[%zu].", i);
 		if (!json_is_object(e))
 			return verify_fail(s, "%s: '%s' is not an object", r->path, where);
-		if (field(r, &p, e, where, "path", JSON_STRING) < 0 ||
-		    shaped(r, &want, e, where, "sha256", "hex64") < 0)
+		if (verify_field(r, &p, e, where, "path", JSON_STRING) < 0 ||
+		    verify_shaped(r, &want, e, where, "sha256", "hex64") < 0)
 			return LETHE_EVERIFY;
 		path = json_string_value(p);
 		if (!(f = listed(r, path)))
@@ -453,13 +360,13 @@ static int check_completion(record *r, json_t *rec, int64_t seq, int aborted)
 	size_t i;
 	int rc;
 
-	if (shaped(r, &run_id, rec, "", "run_id", "hex32") < 0 ||
-	    count(r, &intent_seq, rec, "", "intent_seq") < 0 ||
-	    shaped(r, NULL, rec, "", "as_of", "date") < 0 ||
-	    shaped(r, NULL, rec, "", "started_at", "time") < 0 ||
-	    shaped(r, NULL, rec, "", "ended_at", "time") < 0 ||
-	    field(r, &v, rec, "", "result", JSON_STRING) < 0 ||
-	    field(r, &v, rec, "", "warnings", JSON_ARRAY) < 0)
+	if (verify_shaped(r, &run_id, rec, "", "run_id", "hex32") < 0 ||
+	    verify_count(r, &intent_seq, rec, "", "intent_seq") < 0 ||
+	    verify_shaped(r, NULL, rec, "", "as_of", "date") < 0 ||
+	    verify_shaped(r, NULL, rec, "", "started_at", "time") < 0 ||
+	    verify_shaped(r, NULL, rec, "", "ended_at", "time") < 0 ||
+	    verify_field(r, &v, rec, "", "result", JSON_STRING) < 0 ||
+	    verify_field(r, &v, rec, "", "warnings", JSON_ARRAY) < 0)
 		return LETHE_EVERIFY;
 	json_array_foreach(v, i, w)
 		if (!json_is_string(w))
@@ -526,9 +433,9 @@ static int text_or_digest(record *r, json_t *rec, const char *digest_name, const
 	json_t *v = NULL;
 
 	if (json_object_get(rec, digest_name))
-		return shaped(r, NULL, rec, "", digest_name, "hex64");
+		return verify_shaped(r, NULL, rec, "", digest_name, "hex64");
 	if (json_object_get(rec, text_name))
-		return field(r, &v, rec, "", text_name, JSON_STRING);
+		return verify_field(r, &v, rec, "", text_name, JSON_STRING);
 	if (!required)
 		return 0;
 	return verify_fail(r->s, "%s: '%s' is missing", r->path, digest_name);
@@ -541,27 +448,27 @@ static int check_hold(record *r, json_t *rec)
 	json_t *v = NULL, *subject = json_object_get(rec, "subject");
 	json_t *rule = json_object_get(rec, "rule"), *until = json_object_get(rec, "until");
 
-	if (count(r, NULL, rec, "", "hold_id") < 0 ||
+	if (verify_count(r, NULL, rec, "", "hold_id") < 0 ||
 	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0 || check_by(r, rec) < 0)
 		return LETHE_EVERIFY;
 	if (!subject == !rule)
 		return verify_fail(r->s, "%s: a hold names either a 'subject' or a 'rule'", r->path);
-	if (subject && shaped(r, NULL, rec, "", "subject", "hex64") < 0)
+	if (subject && verify_shaped(r, NULL, rec, "", "subject", "hex64") < 0)
 		return LETHE_EVERIFY;
-	if (rule && field(r, &v, rec, "", "rule", JSON_STRING) < 0)
+	if (rule && verify_field(r, &v, rec, "", "rule", JSON_STRING) < 0)
 		return LETHE_EVERIFY;
 	if (subject && (json_object_get(rec, "where_digest") || json_object_get(rec, "where")))
 		return verify_fail(r->s, "%s: a subject hold has no 'where'", r->path);
 	if (text_or_digest(r, rec, "where_digest", "where", 0) < 0)
 		return LETHE_EVERIFY;
-	if (until && !json_is_null(until) && shaped(r, NULL, rec, "", "until", "date") < 0)
+	if (until && !json_is_null(until) && verify_shaped(r, NULL, rec, "", "until", "date") < 0)
 		return LETHE_EVERIFY;
 	return 0;
 }
 
 static int check_release(record *r, json_t *rec)
 {
-	if (count(r, NULL, rec, "", "hold_id") < 0 ||
+	if (verify_count(r, NULL, rec, "", "hold_id") < 0 ||
 	    text_or_digest(r, rec, "reason_digest", "reason", 1) < 0 || check_by(r, rec) < 0)
 		return LETHE_EVERIFY;
 	return 0;
@@ -576,12 +483,12 @@ static int check_export(record *r, json_t *rec)
 	char where[48];
 	size_t i;
 
-	if (field(r, &v, rec, "", "request", JSON_STRING) < 0 ||
-	    shaped(r, NULL, rec, "", "subject", "hex64") < 0 ||
-	    field(r, &tables, rec, "", "tables", JSON_ARRAY) < 0 ||
-	    field(r, &archive, rec, "", "archive", JSON_OBJECT) < 0 ||
-	    field(r, &v, archive, "archive.", "format", JSON_STRING) < 0 ||
-	    shaped(r, NULL, archive, "archive.", "sha256", "hex64") < 0 ||
+	if (verify_field(r, &v, rec, "", "request", JSON_STRING) < 0 ||
+	    verify_shaped(r, NULL, rec, "", "subject", "hex64") < 0 ||
+	    verify_field(r, &tables, rec, "", "tables", JSON_ARRAY) < 0 ||
+	    verify_field(r, &archive, rec, "", "archive", JSON_OBJECT) < 0 ||
+	    verify_field(r, &v, archive, "archive.", "format", JSON_STRING) < 0 ||
+	    verify_shaped(r, NULL, archive, "archive.", "sha256", "hex64") < 0 ||
 	    check_request_dates(r, rec) < 0 || check_by(r, rec) < 0)
 		return LETHE_EVERIFY;
 	if (strcmp(json_string_value(json_object_get(rec, "request")), "access"))
@@ -593,8 +500,8 @@ static int check_export(record *r, json_t *rec)
 		snprintf(where, sizeof(where), "tables[%zu].", i);
 		if (!json_is_object(t))
 			return verify_fail(r->s, "%s: 'tables[%zu]' is not an object", r->path, i);
-		if (field(r, &v, t, where, "table", JSON_STRING) < 0 ||
-		    count(r, NULL, t, where, "rows") < 0)
+		if (verify_field(r, &v, t, where, "table", JSON_STRING) < 0 ||
+		    verify_count(r, NULL, t, where, "rows") < 0)
 			return LETHE_EVERIFY;
 	}
 	return 0;
@@ -614,31 +521,31 @@ static int check_parsed(verify_state *s, const char *path, int64_t seq, const ch
 				 rec ? "" : parse_error ? parse_error : "");
 		goto out;
 	}
-	if (field(&r, &v, rec, "", "lethe_evidence", JSON_INTEGER) < 0)
+	if (verify_field(&r, &v, rec, "", "lethe_evidence", JSON_INTEGER) < 0)
 		goto fail;
 	if (json_integer_value(v) != 1) {
 		rc = verify_fail(s, "%s: format version %lld is not 1", path,
 				 (long long)json_integer_value(v));
 		goto out;
 	}
-	if (field(&r, &v, rec, "", "kind", JSON_STRING) < 0)
+	if (verify_field(&r, &v, rec, "", "kind", JSON_STRING) < 0)
 		goto fail;
 	if (strcmp(json_string_value(v), kind) != 0) {
 		rc = verify_fail(s, "%s: kind '%s' does not match its name", path,
 				 json_string_value(v));
 		goto out;
 	}
-	if (field(&r, &v, rec, "", "seq", JSON_INTEGER) < 0)
+	if (verify_field(&r, &v, rec, "", "seq", JSON_INTEGER) < 0)
 		goto fail;
 	if (json_integer_value(v) != seq) {
 		rc = verify_fail(s, "%s: seq %lld does not match its name", path,
 				 (long long)json_integer_value(v));
 		goto out;
 	}
-	if (field(&r, &v, rec, "", "tool", JSON_STRING) < 0 ||
-	    field(&r, &v, rec, "", "host", JSON_STRING) < 0 ||
-	    shaped(&r, NULL, rec, "", "at", "time") < 0 ||
-	    field(&r, &r.files, rec, "", "files", JSON_ARRAY) < 0)
+	if (verify_field(&r, &v, rec, "", "tool", JSON_STRING) < 0 ||
+	    verify_field(&r, &v, rec, "", "host", JSON_STRING) < 0 ||
+	    verify_shaped(&r, NULL, rec, "", "at", "time") < 0 ||
+	    verify_field(&r, &r.files, rec, "", "files", JSON_ARRAY) < 0)
 		goto fail;
 	if ((rc = check_files(&r)) < 0)
 		goto out;
