@@ -3,9 +3,12 @@
  * evidence repository: the file of a rule whose batches ended is its
  * digests' sorted lines, read back with git; the seal gets it only when its
  * lines are the marker's count, and never for the last rule, a rule seen
- * again or a batch with other than one digest per disposed row.
+ * again, a batch with other than one digest per disposed row, or a rule
+ * whose spool could not be written.
  */
 #include <check.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +186,38 @@ START_TEST(free_without_seal)
 }
 END_TEST
 
+/* A disk that fills while spooling (a file size limit, SIGXFSZ ignored, so
+ * the spool's write fails with EFBIG): the rule whose batch could not be
+ * spooled gets no file, nothing after it is spooled, and what was written
+ * ahead before is still taken. */
+START_TEST(spool_full)
+{
+	static digests small, big, after;
+	struct rlimit lim = { 64 * 1024, 64 * 1024 };
+	char repo[256];
+	lethe_marker_file f = { 0 };
+	lethe_ahead *a = new_ahead(repo, sizeof(repo));
+
+	random_digests(&small, 10);
+	random_digests(&big, MAXD);
+	random_digests(&after, 1);
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	lethe_ahead_batch(a, "small", small.list, small.n, 10);
+	/* 400 digests a batch, 12,800 bytes: the sixth batch passes 64 KiB */
+	for (int i = 0; i < 6; i++)
+		lethe_ahead_batch(a, "big", big.list, big.n, MAXD);
+	lethe_ahead_batch(a, "after", after.list, after.n, 1);
+	lethe_ahead_close(a);
+	lethe_ahead_wait(a);
+	ck_assert_int_eq(lethe_ahead_take(&f, a, "small", 10), 1);
+	ck_assert_int_eq(lethe_ahead_take(&f, a, "big", 6 * MAXD), 0);
+	ck_assert_int_eq(lethe_ahead_take(&f, a, "big", 5 * MAXD), 0);
+	ck_assert_int_eq(lethe_ahead_take(&f, a, "after", 1), 0);
+	lethe_ahead_free(a);
+}
+END_TEST
+
 static Suite *ahead_suite(void)
 {
 	Suite *s = suite_create("runlog_ahead");
@@ -193,6 +228,7 @@ static Suite *ahead_suite(void)
 	tcase_add_test(tc, files_written_ahead);
 	tcase_add_test(tc, files_not_taken);
 	tcase_add_test(tc, free_without_seal);
+	tcase_add_test(tc, spool_full);
 	suite_add_tcase(s, tc);
 	return s;
 }
