@@ -42,15 +42,19 @@
 
 #define LINE_LEN (LETHE_DIGEST_LEN + 1)
 #define CHUNK 32                  /* digests a run reads at a time: 1 KiB */
-#define LINE_BUFFER (64 * 1024)   /* bytes of lines handed to the object database at a time */
 
 typedef enum { SPOOLING, QUEUED, WRITTEN, FAILED, DROPPED } ahead_state;
 
+/* A batch's sorted digests in the spool. */
+typedef struct {
+	uint64_t start;         /* its first digest */
+	size_t len;             /* its digests */
+} spool_run;
+
 typedef struct {
 	char *name;
-	uint64_t *start;        /* each run's first digest in the spool */
-	size_t *len;            /* each run's digests */
-	size_t nruns, cap_start, cap_len;
+	spool_run *runs;        /* in the order they were spooled */
+	size_t nruns, cap;
 	int64_t count;          /* digests spooled */
 	int usable;             /* every batch: one digest per disposed row, all spooled */
 	ahead_state state;      /* under lock */
@@ -85,10 +89,7 @@ typedef struct {
 	int fd;
 	run_reader *runs;
 	size_t *heap, nheap;
-	crypto_hash_sha256_state sha;
-	int64_t lines;
-	size_t used;
-	char out[LINE_BUFFER];
+	lethe_digest_file lines; /* counted, hashed, buffered (runlog_digests.c) */
 } rule_writer;
 
 static int run_fill(run_reader *rr)
@@ -140,24 +141,18 @@ static void heap_down(rule_writer *w, size_t i)
 	}
 }
 
-static int flush_out(rule_writer *w, int (*write)(void *, const void *, size_t), void *wctx)
-{
-	size_t n = w->used;
-
-	w->used = 0;
-	crypto_hash_sha256_update(&w->sha, (const unsigned char *)w->out, n);
-	return n ? write(wctx, w->out, n) : 0;
-}
-
 /* The file's lines, smallest first, into the object database's stream. */
 static int stream_rule(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx)
 {
 	rule_writer *w = ctx;
+	char hex[LETHE_DIGEST_SIZE];
 	int rc = 0;
 
+	w->lines.write = write;
+	w->lines.wctx = wctx;
 	w->nheap = 0;
 	for (size_t i = 0; i < w->r->nruns && rc == 0; i++) {
-		w->runs[i] = (run_reader){ .fd = w->fd, .pos = w->r->start[i], .left = w->r->len[i] };
+		w->runs[i] = (run_reader){ .fd = w->fd, .pos = w->r->runs[i].start, .left = w->r->runs[i].len };
 		if (w->runs[i].left && (rc = run_fill(&w->runs[i])) == 0)
 			w->heap[w->nheap++] = i;
 	}
@@ -166,12 +161,9 @@ static int stream_rule(void *ctx, int (*write)(void *wctx, const void *buf, size
 	while (rc == 0 && w->nheap) {
 		run_reader *rr = &w->runs[w->heap[0]];
 
-		if (w->used + LINE_LEN > sizeof(w->out) && (rc = flush_out(w, write, wctx)) < 0)
+		lethe_digest_to_hex(hex, rr->buf + rr->at * LETHE_DIGEST_BIN);
+		if ((rc = lethe_digest_file_line(&w->lines, hex)) < 0)
 			break;
-		lethe_digest_to_hex(w->out + w->used, rr->buf + rr->at * LETHE_DIGEST_BIN);
-		w->out[w->used + LETHE_DIGEST_LEN] = '\n';
-		w->used += LINE_LEN;
-		w->lines++;
 		if (++rr->at == rr->have) {
 			if (rr->left)
 				rc = run_fill(rr);
@@ -180,7 +172,7 @@ static int stream_rule(void *ctx, int (*write)(void *wctx, const void *buf, size
 		}
 		heap_down(w, 0);
 	}
-	return rc < 0 ? rc : flush_out(w, write, wctx);
+	return rc < 0 ? rc : lethe_digest_file_flush(&w->lines);
 }
 
 static int write_rule(lethe_evidence *ev, int fd, ahead_rule *r)
@@ -195,14 +187,16 @@ static int write_rule(lethe_evidence *ev, int fd, ahead_rule *r)
 	}
 	w->r = r;
 	w->fd = fd;
-	crypto_hash_sha256_init(&w->sha);
-	rc = lethe_evidence_write_blob(r->file.blob, ev, (size_t)r->count * LINE_LEN, stream_rule, w);
-	if (rc == 0 && w->lines != r->count)
+	w->lines.rule = r->name;
+	w->lines.expect = (size_t)r->count * LINE_LEN;
+	crypto_hash_sha256_init(&w->lines.sha);
+	rc = lethe_evidence_write_blob(r->file.blob, ev, w->lines.expect, stream_rule, w);
+	if (rc == 0 && w->lines.count != r->count)
 		rc = lethe_error_set(LETHE_ESOFTWARE, "the spool's runs hold %lld digests, not %lld",
-				     (long long)w->lines, (long long)r->count);
+				     (long long)w->lines.count, (long long)r->count);
 	if (rc == 0) {
-		lethe_sha256_final_hex(r->file.sha256, &w->sha);
-		r->file.lines = w->lines;
+		lethe_sha256_final_hex(r->file.sha256, &w->lines.sha);
+		r->file.lines = w->lines.count;
 	}
 out:
 	if (w) {
@@ -317,12 +311,11 @@ static ahead_rule *batch_rule(lethe_ahead *a, const char *rule)
 	return r;
 }
 
-static int spool_run(lethe_ahead *a, ahead_rule *r, const unsigned char *bin, size_t n)
+static int spool_batch(lethe_ahead *a, ahead_rule *r, const unsigned char *bin, size_t n)
 {
 	size_t done = 0;
 
-	if (LETHE_VEC_RESERVE(r->start, r->nruns + 1, r->cap_start) < 0 ||
-	    LETHE_VEC_RESERVE(r->len, r->nruns + 1, r->cap_len) < 0)
+	if (LETHE_VEC_RESERVE(r->runs, r->nruns + 1, r->cap) < 0)
 		return -1;
 	while (done < n * LETHE_DIGEST_BIN) {
 		ssize_t k = pwrite(a->fd, bin + done, n * LETHE_DIGEST_BIN - done,
@@ -334,8 +327,7 @@ static int spool_run(lethe_ahead *a, ahead_rule *r, const unsigned char *bin, si
 			return -1;
 		done += (size_t)k;
 	}
-	r->start[r->nruns] = a->end;
-	r->len[r->nruns++] = n;
+	r->runs[r->nruns++] = (spool_run){ a->end, n };
 	a->end += n;
 	r->count += (int64_t)n;
 	return 0;
@@ -353,7 +345,7 @@ void lethe_ahead_batch(lethe_ahead *a, const char *rule, const char *const *dige
 		r->usable = 0;
 	if (!r->usable)
 		return;
-	if (lethe_digests_sort(&bin, digests, n) < 0 || spool_run(a, r, bin, n) < 0) {
+	if (lethe_digests_sort(&bin, digests, n) < 0 || spool_batch(a, r, bin, n) < 0) {
 		/* out of memory or of disk: nothing more goes in */
 		r->usable = 0;
 		a->off = 1;
@@ -419,8 +411,7 @@ void lethe_ahead_free(lethe_ahead *a)
 	lethe_ahead_wait(a);
 	for (size_t i = 0; i < a->n; i++) {
 		free(a->rules[i]->name);
-		free(a->rules[i]->start);
-		free(a->rules[i]->len);
+		free(a->rules[i]->runs);
 		free(a->rules[i]);
 	}
 	free(a->rules);

@@ -6,7 +6,7 @@
  *
  * Invariants:
  *  - A digest file is never held whole: it goes from the marker's merge to
- *    the object database LINE_BUFFER bytes at a time.
+ *    the object database LETHE_DIGEST_LINES bytes at a time.
  *  - A sealed file's SHA-256 and line count are those of the bytes written
  *    into its blob, computed as they were written.
  *  - The seal moves every rule's digests at once (one register
@@ -34,22 +34,9 @@
  * is written; should the count be wrong (an older marker), it is read
  * twice, as it is for a completion of digests not sealed: once for its
  * SHA-256 and length (the record lists them), once streamed into the
- * evidence. Lines go out LINE_BUFFER bytes at a time. */
-#define LINE_BUFFER (64 * 1024)
-typedef struct {
-	lethe_backend *be;
-	char run_id[33];
-	char *rule;
-	int (*write)(void *wctx, const void *buf, size_t len);
-	void *wctx;
-	crypto_hash_sha256_state sha;
-	int64_t count;
-	size_t bytes;           /* of the file */
-	size_t expect;          /* one read: the length announced */
-	int mismatch;           /* one read: the file is not `expect` bytes long */
-	size_t used;            /* bytes in buf */
-	char buf[LINE_BUFFER];
-} digest_file;
+ * evidence. Lines go out through lethe_digest_file_line, LETHE_DIGEST_LINES
+ * bytes at a time. */
+typedef lethe_digest_file digest_file;
 
 static int hash_digest(void *ctx, const char *digest)
 {
@@ -63,7 +50,7 @@ static int hash_digest(void *ctx, const char *digest)
 }
 
 /* Write out the buffered lines, hashing them first when reading once. */
-static int flush_lines(digest_file *f)
+int lethe_digest_file_flush(lethe_digest_file *f)
 {
 	size_t n = f->used;
 
@@ -73,7 +60,7 @@ static int flush_lines(digest_file *f)
 	return n ? f->write(f->wctx, f->buf, n) : 0;
 }
 
-static int write_digest(void *ctx, const char *digest)
+int lethe_digest_file_line(void *ctx, const char *digest)
 {
 	digest_file *f = ctx;
 	size_t n = strlen(digest);
@@ -86,7 +73,7 @@ static int write_digest(void *ctx, const char *digest)
 		return lethe_error_set(LETHE_EDATA, "rule '%s' has more run digests than disposed rows",
 				       f->rule);
 	}
-	if (f->used + n + 1 > sizeof(f->buf) && (rc = flush_lines(f)) < 0)
+	if (f->used + n + 1 > sizeof(f->buf) && (rc = lethe_digest_file_flush(f)) < 0)
 		return rc;
 	memcpy(f->buf + f->used, digest, n);
 	f->buf[f->used + n] = '\n';
@@ -106,14 +93,14 @@ static int stream_digests(void *ctx, int (*write)(void *wctx, const void *buf, s
 	f->used = 0;
 	f->count = 0;
 	f->bytes = 0;
-	if ((rc = lethe_backend_marker_digests(f->be, f->run_id, f->rule, write_digest, f)) < 0)
+	if ((rc = lethe_backend_marker_digests(f->be, f->run_id, f->rule, lethe_digest_file_line, f)) < 0)
 		return rc;
 	if (f->expect && f->bytes != f->expect) {
 		f->mismatch = 1;
 		return lethe_error_set(LETHE_EDATA, "rule '%s' has fewer run digests than disposed rows",
 				       f->rule);
 	}
-	return flush_lines(f);
+	return lethe_digest_file_flush(f);
 }
 
 /* The rule's digest file from the marker, its SHA-256 (hex), length and

@@ -5,12 +5,39 @@
 #ifndef LETHE_RUNLOG_IMPL_H
 #define LETHE_RUNLOG_IMPL_H
 
+#include <sodium.h>
 #include <stdint.h>
 #include "lethe/backend.h"
 #include "lethe/evidence.h"
 #include "lethe/record.h"
 #include "lethe/runlog.h"
 #include "util.h"
+
+/* --- a digest file's lines (runlog_digests.c) -----------------------------
+ * On their way into the object database: buffered LETHE_DIGEST_LINES bytes
+ * at a time, counted, and when `expect` is set hashed (the SHA-256 of
+ * exactly the bytes written) and held to that length. `write` and `wctx`
+ * are the object database's stream; `rule` names the file in messages. */
+#define LETHE_DIGEST_LINES (64 * 1024)
+typedef struct {
+	lethe_backend *be;      /* the marker read from, when it is */
+	char run_id[33];
+	char *rule;
+	int (*write)(void *wctx, const void *buf, size_t len);
+	void *wctx;
+	crypto_hash_sha256_state sha;
+	int64_t count;
+	size_t bytes;           /* of the file */
+	size_t expect;          /* one read: the length announced */
+	int mismatch;           /* one read: the file is not `expect` bytes long */
+	size_t used;            /* bytes in buf */
+	char buf[LETHE_DIGEST_LINES];
+} lethe_digest_file;
+
+/* One line: the digest (hex) and a newline; ctx is the lethe_digest_file. */
+int lethe_digest_file_line(void *ctx, const char *digest);
+/* Write out the buffered lines. */
+int lethe_digest_file_flush(lethe_digest_file *f);
 
 /* --- digest files written ahead (runlog_ahead.c) --------------------------
  * While a run's batches go on, each rule's digest file is written into the
