@@ -1,7 +1,8 @@
 /*
  * backend_maria.c - the MariaDB/MySQL backend (libmariadb): the location
  * (mariadb:// or mysql:// URI, or an option file), the connection and its
- * session settings, the run lock, and the ops table. Statements and their
+ * session settings, the run lock, transactions (READ COMMITTED, the schema
+ * checked unchanged at the start of each), and the ops table. Statements and their
  * parameters: backend_maria_stmt.c; tables and foreign keys:
  * backend_maria_schema.c.
  *
@@ -442,4 +443,69 @@ int lethe_backend_maria_open(lethe_backend **out, const char *location, unsigned
 	}
 	*out = &be->base;
 	return 0;
+}
+
+/* --- transactions ------------------------------------------------------------------ */
+
+int lethe_maria_begin(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	char *text = NULL;
+	size_t len = 0;
+	int rc, same;
+
+	if (be->in_txn)
+		return lethe_error_set(LETHE_ESOFTWARE, "a transaction is already open on '%s'", be->label);
+	if (be->flags & LETHE_BACKEND_READONLY) {
+		if ((rc = lethe_maria_exec(NULL, be, "begin a transaction",
+					   "START TRANSACTION READ ONLY", 0, NULL)) < 0)
+			return rc;
+		be->in_txn = 1;
+		return 0;
+	}
+	/* DDL commits implicitly: Lethe's tables before the transaction */
+	if ((rc = lethe_maria_own_schema(be)) < 0)
+		return rc;
+	if ((rc = lethe_maria_exec(NULL, be, "begin a transaction",
+				   "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", 0, NULL)) < 0 ||
+	    (rc = lethe_maria_exec(NULL, be, "begin a transaction", "START TRANSACTION", 0, NULL)) < 0)
+		return rc;
+	be->in_txn = 1;
+	if (!be->pinned)
+		return 0;
+	if ((rc = lethe_maria_schema_text(&text, &len, base)) < 0) {
+		lethe_maria_rollback(base);
+		return rc;
+	}
+	same = len == be->npinned && memcmp(text, be->pinned, len) == 0;
+	free(text);
+	if (!same) {
+		lethe_maria_rollback(base);
+		return lethe_error_set(LETHE_ETEMPFAIL, "the schema of '%s' changed since it was "
+				       "checked; nothing was changed, run again", be->label);
+	}
+	return 0;
+}
+
+int lethe_maria_commit(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+	int rc;
+
+	if (!be->in_txn)
+		return 0;
+	rc = lethe_maria_exec(NULL, be, "commit", "COMMIT", 0, NULL);
+	if (rc < 0)
+		lethe_maria_rollback(base);
+	be->in_txn = 0;
+	return rc;
+}
+
+void lethe_maria_rollback(lethe_backend *base)
+{
+	lethe_maria *be = (lethe_maria *)base;
+
+	if (be->in_txn)
+		mysql_rollback(be->conn);
+	be->in_txn = 0;
 }

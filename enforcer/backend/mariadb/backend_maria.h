@@ -131,10 +131,13 @@ int lethe_maria_check_clock(lethe_backend *base, const char *table, const char *
 int lethe_maria_scan_sql(char **out, lethe_value **params, size_t *nparams, lethe_maria *be,
 			 const lethe_scan *scan, int count);
 
-/* backend_maria_write.c */
+/* backend_maria.c: transactions (READ COMMITTED; begin checks the pinned
+ * schema unchanged) */
 int lethe_maria_begin(lethe_backend *base);
 int lethe_maria_commit(lethe_backend *base);
 void lethe_maria_rollback(lethe_backend *base);
+
+/* backend_maria_write.c */
 int lethe_maria_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 		      const lethe_value *keys, size_t nkeys);
 int lethe_maria_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,

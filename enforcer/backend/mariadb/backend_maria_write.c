@@ -1,7 +1,8 @@
 /*
- * backend_maria_write.c - the MariaDB backend's writing side: transactions
- * (READ COMMITTED), batches that re-check every row at the instant they
- * dispose of it, and key-by-key changes.
+ * backend_maria_write.c - the MariaDB backend's writing side: batches that
+ * re-check every row at the instant they dispose of it, and key-by-key
+ * changes. The transactions they run in (READ COMMITTED) are begun and
+ * ended in backend_maria.c.
  *
  * A batch (lethe_maria_dispose), as on PostgreSQL (backend_pg_write.c):
  *  1. lock: SELECT key FROM T WHERE key IN (SELECT lethe_k FROM (<the
@@ -25,8 +26,8 @@
  * number of times.
  *
  * Invariants:
- *  - Every write runs inside a transaction of ours (READ COMMITTED) whose
- *    schema is checked unchanged at its start.
+ *  - Every write runs inside a transaction of ours (READ COMMITTED,
+ *    lethe_maria_begin) whose schema is checked unchanged at its start.
  *  - Values (keys, new column values, rule names) are parameters of
  *    prepared statements only.
  *  - be->keys_where and be->keys are set only while a batch's re-check is
@@ -44,69 +45,6 @@
  * changed, new values written and changed rows recorded CHUNK values at a
  * time, all in the batch's transaction. */
 #define CHUNK 2000
-
-int lethe_maria_begin(lethe_backend *base)
-{
-	lethe_maria *be = (lethe_maria *)base;
-	char *text = NULL;
-	size_t len = 0;
-	int rc, same;
-
-	if (be->in_txn)
-		return lethe_error_set(LETHE_ESOFTWARE, "a transaction is already open on '%s'", be->label);
-	if (be->flags & LETHE_BACKEND_READONLY) {
-		if ((rc = lethe_maria_exec(NULL, be, "begin a transaction",
-					   "START TRANSACTION READ ONLY", 0, NULL)) < 0)
-			return rc;
-		be->in_txn = 1;
-		return 0;
-	}
-	/* DDL commits implicitly: Lethe's tables before the transaction */
-	if ((rc = lethe_maria_own_schema(be)) < 0)
-		return rc;
-	if ((rc = lethe_maria_exec(NULL, be, "begin a transaction",
-				   "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", 0, NULL)) < 0 ||
-	    (rc = lethe_maria_exec(NULL, be, "begin a transaction", "START TRANSACTION", 0, NULL)) < 0)
-		return rc;
-	be->in_txn = 1;
-	if (!be->pinned)
-		return 0;
-	if ((rc = lethe_maria_schema_text(&text, &len, base)) < 0) {
-		lethe_maria_rollback(base);
-		return rc;
-	}
-	same = len == be->npinned && memcmp(text, be->pinned, len) == 0;
-	free(text);
-	if (!same) {
-		lethe_maria_rollback(base);
-		return lethe_error_set(LETHE_ETEMPFAIL, "the schema of '%s' changed since it was "
-				       "checked; nothing was changed, run again", be->label);
-	}
-	return 0;
-}
-
-int lethe_maria_commit(lethe_backend *base)
-{
-	lethe_maria *be = (lethe_maria *)base;
-	int rc;
-
-	if (!be->in_txn)
-		return 0;
-	rc = lethe_maria_exec(NULL, be, "commit", "COMMIT", 0, NULL);
-	if (rc < 0)
-		lethe_maria_rollback(base);
-	be->in_txn = 0;
-	return rc;
-}
-
-void lethe_maria_rollback(lethe_backend *base)
-{
-	lethe_maria *be = (lethe_maria *)base;
-
-	if (be->in_txn)
-		mysql_rollback(be->conn);
-	be->in_txn = 0;
-}
 
 static int refuse_triggers(lethe_maria *be, const lethe_change *c)
 {
