@@ -10,6 +10,7 @@ tests need it) and InnoDB small, so start-up takes about a second.
 
 In CI (CI=true) a missing server is a failure, never a skip: require() exits
 1 there and 77 (ctest: skipped) elsewhere."""
+import atexit
 import os
 import shutil
 import signal
@@ -115,6 +116,10 @@ class MariadbServer:
         self._run(args)
         cmd = [server, f"--defaults-file={cnf}"] + (["--user=root"] if user else [])
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # stopped when the test exits, whether it calls stop() or not (a failed
+        # check exits early); registered after lethe_e2e.tmpdir()'s removal,
+        # so it runs before it (test_servers_stop.py)
+        atexit.register(self.stop)
         # wait for the socket to accept a query (poll the process, no fixed sleep)
         deadline = time.monotonic() + 60
         while True:

@@ -9,6 +9,7 @@ Recipe and measured times: /work/shared/design/engines.md section 4
 
 In CI (CI=true) a missing server is a failure, never a skip: require() exits
 1 there and 77 (ctest: skipped) elsewhere."""
+import atexit
 import os
 import pwd
 import shutil
@@ -85,6 +86,10 @@ class PostgresServer:
                    "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions",
                    *(initdb_args or ["--wal-segsize=1"])])
         o = " ".join(f"-c {k}={v}" for k, v in opts.items())
+        # stopped when the test exits, whether it calls stop() or not (a failed
+        # check exits early); registered after lethe_e2e.tmpdir()'s removal,
+        # so it runs before it (test_servers_stop.py)
+        atexit.register(self.stop)
         self._run([os.path.join(self.bindir, "pg_ctl"), "-D", self.data_dir, "-l",
                    os.path.join(self.dir, "log"), "-w", "-s", "-o", o, "start"])
         return self
