@@ -51,10 +51,13 @@ def alive(pid):
 
 available = {"mariadb": lethe_mariadb.binaries() is not None,
              "postgresql": lethe_pg.pg_bindir() is not None}
+# as lethe_mariadb.require and lethe_pg.require: a missing server fails in
+# CI and is skipped elsewhere
+CI = os.environ.get("CI") == "true"
 ran = 0
 for engine, code in CHILDREN.items():
     if not available[engine]:
-        print(f"SKIP {engine}: no server binaries")
+        check(not CI, f"{engine}: server binaries present (scripts/deps installs them)")
         continue
     for end in ENDS:
         p = subprocess.run([sys.executable, "-c", textwrap.dedent(code.format(end=end))], cwd=HERE,
@@ -73,5 +76,7 @@ for engine, code in CHILDREN.items():
             os.kill(pid, 9)
         check(not running, f"{engine}: the server (pid {pid}) stopped when its test ended with `{end}`")
         ran += 1
-check(ran > 0, "at least one kind of server was available")
+if not ran and not CI:
+    print("SKIP servers stop with their test: no PostgreSQL or MariaDB server binaries")
+    sys.exit(77)
 finish()
