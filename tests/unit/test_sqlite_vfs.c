@@ -286,6 +286,24 @@ START_TEST(killed_at_any_instant_not_syncing)
 }
 END_TEST
 
+/* A register opened through the VFS with `pragmas`, whose journal's next
+ * write after 512 KiB fails; `sql` is run and must fail with SQLITE_FULL
+ * having met that write. */
+static sqlite3 *fail_journal(const char *pragmas, const char *sql)
+{
+	sqlite3 *db;
+
+	install_under();
+	make_register();
+	db = open_with("lethe");
+	exec_ok(db, pragmas);
+	db_writes = 0;
+	journal_budget = 512 * 1024;
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL) & 0xff, SQLITE_FULL);
+	ck_assert_int_eq(journal_failed, 1);
+	return db;
+}
+
 /* One write of the journal fails once it has taken 512 KiB, as on a disk
  * that fills (and is freed again just after). The transaction fails with
  * SQLITE_FULL; nothing more reaches the journal, whose file now lacks bytes
@@ -293,20 +311,10 @@ END_TEST
  * with the default VFS, and the database is as it was. */
 START_TEST(full_disk)
 {
-	sqlite3 *db;
+	sqlite3 *db = fail_journal("PRAGMA synchronous = FULL; PRAGMA cache_size = -64;",
+				   "BEGIN; UPDATE t SET v = 1, pad = randomblob(600); COMMIT;");
 	char journal[220];
-	int rc;
 
-	install_under();
-	make_register();
-	db = open_with("lethe");
-	exec_ok(db, "PRAGMA synchronous = FULL; PRAGMA cache_size = -64;");
-	db_writes = 0;
-	journal_budget = 512 * 1024;
-	rc = sqlite3_exec(db, "BEGIN; UPDATE t SET v = 1, pad = randomblob(600); COMMIT;", NULL, NULL,
-			  NULL);
-	ck_assert_int_eq(rc & 0xff, SQLITE_FULL);
-	ck_assert_int_eq(journal_failed, 1);
 	/* the failure came in the middle: the cache had spilled into the database */
 	ck_assert_int_gt(db_writes - db_writes_after_failure, 50);
 	/* rolled back by ROLLBACK, or (a failure that came from a sync leaves the
@@ -335,18 +343,9 @@ END_TEST
  * would stop the commit if it did not.) */
 START_TEST(full_disk_transaction_goes_on)
 {
-	sqlite3 *db;
-	int rc;
+	sqlite3 *db = fail_journal("PRAGMA synchronous = FULL; PRAGMA cache_size = -1024; BEGIN;",
+				   "UPDATE t SET v = v + 1, pad = randomblob(600)");
 
-	install_under();
-	make_register();
-	db = open_with("lethe");
-	exec_ok(db, "PRAGMA synchronous = FULL; PRAGMA cache_size = -1024; BEGIN;");
-	db_writes = 0;
-	journal_budget = 512 * 1024;
-	rc = sqlite3_exec(db, "UPDATE t SET v = v + 1, pad = randomblob(600)", NULL, NULL, NULL);
-	ck_assert_int_eq(rc & 0xff, SQLITE_FULL);
-	ck_assert_int_eq(journal_failed, 1);
 	ck_assert_int_eq(db_writes, 0);
 	ck_assert_int_ne(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
 	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
