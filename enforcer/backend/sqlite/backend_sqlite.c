@@ -33,6 +33,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include "backend_sqlite.h"
+#include "backend_sqlite_vfs.h"
 #include "expr_lex.h"
 #include "lethe/error.h"
 #include "vec.h"
@@ -325,6 +326,31 @@ static void sqlite_free(lethe_backend *base)
 
 /* Settings and a first read: the read is what tells a database from any
  * other file (SQLite opens lazily). */
+/* Every commit synced: synchronous FULL, or EXTRA where the connection
+ * already has it (SQLite's default is FULL, but a build may lower it). Said
+ * out loud even when it is already so: the VFS gathers the journal's writes
+ * across database writes only once it has seen the connection say it syncs
+ * (backend_sqlite_vfs.h). */
+static int sync_fully(lethe_sqlite *be)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, extra = 0;
+
+	rc = sqlite3_prepare_v2(be->db, "PRAGMA synchronous", -1, &stmt, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		extra = sqlite3_column_int(stmt, 0) >= 3;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(be->db, extra ? "PRAGMA synchronous = EXTRA" : "PRAGMA synchronous = FULL",
+				  NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return lethe_error_set(lethe_sqlite_code(rc), "cannot configure database '%s': %s",
+				       be->path, sqlite3_errmsg(be->db));
+	return 0;
+}
+
 static int setup(lethe_sqlite *be)
 {
 	static const char pragmas[] =
@@ -351,7 +377,9 @@ static int setup(lethe_sqlite *be)
 	if (rc != SQLITE_OK)
 		return lethe_error_set(lethe_sqlite_code(rc), "cannot configure database '%s': %s",
 				       be->path, sqlite3_errmsg(be->db));
-	rc = load_functions(be);
+	rc = sync_fully(be);
+	if (rc == 0)
+		rc = load_functions(be);
 	if (rc == 0)
 		rc = lethe_sqlite_register_functions(be);
 	if (rc == 0 && !(be->flags & LETHE_BACKEND_READONLY))
@@ -395,7 +423,8 @@ int lethe_backend_sqlite_open(lethe_backend **out, const char *path, unsigned fl
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	/* No SQLITE_OPEN_CREATE, no SQLITE_OPEN_URI: the path is taken literally. */
 	oflags = (flags & LETHE_BACKEND_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-	rc = sqlite3_open_v2(path, &be->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+	/* the VFS gathers the rollback journal's writes (backend_sqlite_vfs.h) */
+	rc = sqlite3_open_v2(path, &be->db, oflags | SQLITE_OPEN_NOMUTEX, lethe_sqlite_vfs());
 	if (rc != SQLITE_OK) {
 		rc = lethe_error_set(lethe_sqlite_code(rc), "cannot open database '%s': %s", path,
 				     be->db ? sqlite3_errmsg(be->db) : "out of memory");

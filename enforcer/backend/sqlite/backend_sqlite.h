@@ -81,6 +81,12 @@ int lethe_sqlite_tables_read(char ***out, size_t *n, lethe_backend *base, const 
 int lethe_sqlite_begin(lethe_backend *base);
 int lethe_sqlite_commit(lethe_backend *base);
 void lethe_sqlite_rollback(lethe_backend *base);
+/* After a write that failed, outside a transaction: read once, so that a
+ * journal SQLite could not roll back in place (the failure came from a sync,
+ * as a full disk's can through backend_sqlite_vfs.c) is rolled back now,
+ * freeing its space for what follows (the evidence of the failure), rather
+ * than at the next read. A failure here leaves it to that read. */
+void lethe_sqlite_recover(lethe_sqlite *be);
 int lethe_sqlite_apply(int64_t *changed, lethe_backend *base, const lethe_change *c,
 		       const lethe_value *keys, size_t nkeys);
 int lethe_sqlite_dispose(lethe_disposed *out, lethe_backend *base, const lethe_change *c,

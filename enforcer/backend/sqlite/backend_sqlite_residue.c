@@ -172,9 +172,11 @@ static int vacuum(lethe_sqlite *be, lethe_warnings *w)
 		return still_owed(lethe_warnings_add(w, "'%s' was not vacuumed: another connection is using it; "
 					  "fragments of disposed content may remain in unused space of its "
 					  "pages until the next VACUUM", be->path));
-	if (rc != SQLITE_OK)
-		return lethe_error_set(lethe_sqlite_code(rc), "cannot vacuum '%s': %s", be->path,
-				       lethe_sqlite_why(why, sizeof(why), be->db));
+	if (rc != SQLITE_OK) {
+		lethe_sqlite_why(why, sizeof(why), be->db);
+		lethe_sqlite_recover(be);
+		return lethe_error_set(lethe_sqlite_code(rc), "cannot vacuum '%s': %s", be->path, why);
+	}
 	return 0;
 }
 

@@ -233,6 +233,19 @@ void lethe_sqlite_rollback(lethe_backend *base)
 	if (!sqlite3_get_autocommit(be->db))
 		sqlite3_exec(be->db, "ROLLBACK", NULL, NULL, NULL);
 	be->in_txn = 0;
+	lethe_sqlite_recover(be);
+}
+
+void lethe_sqlite_recover(lethe_sqlite *be)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	if (!sqlite3_get_autocommit(be->db))
+		return;
+	if (sqlite3_prepare_v2(be->db, "SELECT 1 FROM sqlite_schema LIMIT 1", -1, &stmt, NULL) ==
+	    SQLITE_OK)
+		(void)sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
 }
 
 /* --- batches ------------------------------------------------------------------------ */
