@@ -77,7 +77,7 @@ __attribute__((unused)) static char *rf_text(const char *sql)
 }
 
 /* Write the policy file (text after the "lethe: 1" line) and load it. */
-static lethe_policy *rf_policy(const char *text)
+__attribute__((unused)) static lethe_policy *rf_policy(const char *text)
 {
 	char dir[256], path[300];
 	lethe_diags d = LETHE_DIAGS_INIT;

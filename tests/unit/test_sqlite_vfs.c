@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include "backend/sqlite/backend_sqlite_vfs.h"
-#include "unit_tmpdir.h"
+#include "register_fixture.h"
 
 #define ROWS 2000
 
@@ -355,29 +355,15 @@ START_TEST(full_disk_transaction_goes_on)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-	Suite *s = suite_create("sqlite_vfs");
-	TCase *tc = tcase_create("vfs");
-
-	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
-	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
-	tcase_add_test(tc, journal_writes_gathered);
-	tcase_add_test(tc, killed_at_any_instant_syncing);
-	tcase_add_test(tc, killed_at_any_instant_not_syncing);
-	tcase_add_test(tc, full_disk);
-	tcase_add_test(tc, full_disk_transaction_goes_on);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
+	const TTest *const tests[] = {
+		journal_writes_gathered,
+		killed_at_any_instant_syncing,
+		killed_at_any_instant_not_syncing,
+		full_disk,
+		full_disk_transaction_goes_on,
+	};
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rf_main("sqlite_vfs", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -324,8 +324,6 @@ static void sqlite_free(lethe_backend *base)
 	free(be);
 }
 
-/* Settings and a first read: the read is what tells a database from any
- * other file (SQLite opens lazily). */
 /* Every commit synced: synchronous FULL, or EXTRA where the connection
  * already has it (SQLite's default is FULL, but a build may lower it). Said
  * out loud even when it is already so: the VFS gathers the journal's writes
@@ -351,6 +349,8 @@ static int sync_fully(lethe_sqlite *be)
 	return 0;
 }
 
+/* Settings and a first read: the read is what tells a database from any
+ * other file (SQLite opens lazily). */
 static int setup(lethe_sqlite *be)
 {
 	static const char pragmas[] =
