@@ -333,11 +333,10 @@ static int spool_batch(lethe_ahead *a, ahead_rule *r, const unsigned char *bin, 
 	return 0;
 }
 
-void lethe_ahead_batch(lethe_ahead *a, const char *rule, const char *const *digests, size_t n,
+void lethe_ahead_batch(lethe_ahead *a, const char *rule, const unsigned char *digests, size_t n,
 		       int64_t changed)
 {
 	ahead_rule *r;
-	unsigned char *bin = NULL;
 
 	if (!a || a->off || !n || !(r = batch_rule(a, rule)))
 		return;
@@ -345,12 +344,11 @@ void lethe_ahead_batch(lethe_ahead *a, const char *rule, const char *const *dige
 		r->usable = 0;
 	if (!r->usable)
 		return;
-	if (lethe_digests_sort(&bin, digests, n) < 0 || spool_batch(a, r, bin, n) < 0) {
+	if (spool_batch(a, r, digests, n) < 0) {
 		/* out of memory or of disk: nothing more goes in */
 		r->usable = 0;
 		a->off = 1;
 	}
-	free(bin);
 }
 
 void lethe_ahead_close(lethe_ahead *a)

@@ -47,9 +47,10 @@ typedef struct lethe_ahead lethe_ahead;
 
 /* A spool in the evidence's folder; no thread yet. */
 int lethe_ahead_new(lethe_ahead **out, const lethe_evidence *ev);
-/* After a batch of `rule` was marked with these n digests (changed: its
- * disposed rows): spool them; a batch of a new rule queues the last one. */
-void lethe_ahead_batch(lethe_ahead *a, const char *rule, const char *const *digests, size_t n,
+/* After a batch of `rule` was marked with these n digests (binary and
+ * sorted, as lethe_backend_mark takes them; changed: its disposed rows):
+ * spool them; a batch of a new rule queues the last one. */
+void lethe_ahead_batch(lethe_ahead *a, const char *rule, const unsigned char *digests, size_t n,
 		       int64_t changed);
 /* At the seal: no rule is queued any more (the last rule never is). */
 void lethe_ahead_close(lethe_ahead *a);
