@@ -38,6 +38,7 @@
 #include "lethe/evidence.h"
 #include "runlog_impl.h"
 #include "util.h"
+#include "write_pipe.h"
 #include "vec.h"
 
 #define LINE_LEN (LETHE_DIGEST_LEN + 1)
@@ -146,10 +147,9 @@ static int stream_rule(void *ctx, int (*write)(void *wctx, const void *buf, size
 {
 	rule_writer *w = ctx;
 	char hex[LETHE_DIGEST_SIZE];
+	lethe_write_pipe *pipe = lethe_digest_file_output(&w->lines, write, wctx, w->lines.expect);
 	int rc = 0;
 
-	w->lines.write = write;
-	w->lines.wctx = wctx;
 	w->nheap = 0;
 	for (size_t i = 0; i < w->r->nruns && rc == 0; i++) {
 		w->runs[i] = (run_reader){ .fd = w->fd, .pos = w->r->runs[i].start, .left = w->r->runs[i].len };
@@ -172,7 +172,9 @@ static int stream_rule(void *ctx, int (*write)(void *wctx, const void *buf, size
 		}
 		heap_down(w, 0);
 	}
-	return rc < 0 ? rc : lethe_digest_file_flush(&w->lines);
+	if (rc == 0)
+		rc = lethe_digest_file_flush(&w->lines);
+	return lethe_write_pipe_finish(pipe, rc);
 }
 
 static int write_rule(lethe_evidence *ev, int fd, ahead_rule *r)

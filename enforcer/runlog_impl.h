@@ -12,6 +12,7 @@
 #include "lethe/record.h"
 #include "lethe/runlog.h"
 #include "util.h"
+#include "write_pipe.h"
 
 /* --- a digest file's lines (runlog_digests.c) -----------------------------
  * On their way into the object database: buffered LETHE_DIGEST_LINES bytes
@@ -38,6 +39,15 @@ typedef struct {
 int lethe_digest_file_line(void *ctx, const char *digest);
 /* Write out the buffered lines. */
 int lethe_digest_file_flush(lethe_digest_file *f);
+/* Send f's output to write(wctx): through a write pipe (write_pipe.h), whose
+ * thread then deflates and hashes the object while this one merges and
+ * hashes the lines, when the file is to be `bytes` long and that is large
+ * enough to pay for a thread; else directly. Returns the pipe (NULL:
+ * none), which the caller ends with lethe_write_pipe_finish after the last
+ * flush, failed or not. */
+lethe_write_pipe *lethe_digest_file_output(lethe_digest_file *f,
+					   int (*write)(void *wctx, const void *buf, size_t len),
+					   void *wctx, size_t bytes);
 
 /* --- digest files written ahead (runlog_ahead.c) --------------------------
  * While a run's batches go on, each rule's digest file is written into the
