@@ -102,23 +102,13 @@ static void sort_bucket(unsigned char *b, size_t n)
 	}
 }
 
-/* A digest's bucket from its first four hex digits (16 for a bad digit:
- * the conversion that follows refuses the digest). */
-static size_t hex_bucket(const char *hex, unsigned bits)
+/* A digest's bucket: its first `bits` bits. */
+static size_t bin_bucket(const unsigned char *d, unsigned bits)
 {
-	size_t v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		unsigned d = hex_value[(unsigned char)hex[i]];
-
-		if (d & 16)
-			return 0;
-		v = v << 4 | d;
-	}
-	return v >> (16 - bits);
+	return ((size_t)d[0] << 8 | d[1]) >> (16 - bits);
 }
 
-int lethe_digests_sort(unsigned char **out, const char *const *digests, size_t n)
+int lethe_digests_sort(unsigned char **out, const unsigned char *digests, size_t n)
 {
 	unsigned bits = 8;
 	unsigned char *sorted;
@@ -135,16 +125,15 @@ int lethe_digests_sort(unsigned char **out, const char *const *digests, size_t n
 	}
 	/* end[b + 1] counts bucket b; then end[b] is where bucket b starts */
 	for (size_t i = 0; i < n; i++)
-		end[hex_bucket(digests[i], bits) + 1]++;
+		end[bin_bucket(digests + i * LETHE_DIGEST_BIN, bits) + 1]++;
 	for (size_t b = 1; b <= (size_t)1 << bits; b++)
 		end[b] += end[b - 1];
-	/* each digest goes in binary to its bucket's next place (no copy of
-	 * all of them in between): end[b] then ends bucket b */
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = lethe_digest_to_bin(sorted + end[hex_bucket(digests[i], bits)]++ * LETHE_DIGEST_BIN,
-					 digests[i]);
-	if (rc < 0)
-		goto out;
+	/* each digest to its bucket's next place: end[b] then ends bucket b */
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *d = digests + i * LETHE_DIGEST_BIN;
+
+		memcpy(sorted + end[bin_bucket(d, bits)]++ * LETHE_DIGEST_BIN, d, LETHE_DIGEST_BIN);
+	}
 	for (size_t b = 0, from = 0; b < (size_t)1 << bits; from = end[b++])
 		sort_bucket(sorted + from * LETHE_DIGEST_BIN, end[b] - from);
 	*out = sorted;

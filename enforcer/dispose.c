@@ -325,6 +325,7 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	lethe_foreign_keys *fks = NULL;
 	size_t *order = NULL;
 	lethe_plan_holds holds = { 0 };
+	int64_t *due = NULL;
 	run_ctx ctx = { be, policy, opts, NULL, &holds, 0, 0, 0 };
 	int rc, cycle = 0;
 
@@ -345,8 +346,16 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 		goto out;
 	if ((rc = clean_up_owed(be, warnings, opts)) < 0)
 		goto out;
+	/* the larger rules first, where the order is free: the digest file of
+	 * a rule is written on another core while the rules after it run */
+	if (!(due = calloc(policy->nrules ? policy->nrules : 1, sizeof(*due)))) {
+		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < plan->nrules && i < policy->nrules; i++)
+		due[i] = plan->rules[i].due;
 	if ((rc = lethe_plan_holds_load(&holds, be, opts->as_of)) < 0 ||
-	    (rc = lethe_dispose_order(&order, &cycle, be, policy)) < 0 ||
+	    (rc = lethe_dispose_order(&order, &cycle, be, policy, due)) < 0 ||
 	    (rc = lethe_backend_foreign_keys(&fks, be)) < 0 ||
 	    (rc = lethe_plan_alloc(&run, policy, opts->as_of)) < 0)
 		goto out;
@@ -408,6 +417,7 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	run = NULL;
 out:
 	lethe_plan_holds_release(&holds);
+	free(due);
 	free(order);
 	lethe_foreign_keys_free(fks);
 	lethe_plan_free(plan);

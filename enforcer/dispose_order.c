@@ -8,8 +8,12 @@
  *    through foreign keys, transitively (cascades, SET NULL, and RESTRICT
  *    children that must go first);
  *  - on the same table, mask and pseudonymise run before delete.
- * Ties keep policy order. The graph is tiny (rules x rules), so a simple
- * O(n^2) topological sort is plenty.
+ * Of the rules free to run, the one with the most rows due goes first, ties
+ * in policy order: a rule's digest file is written into the evidence on
+ * another core once its batches are over (runlog_ahead.c), so the largest
+ * files are written while the rules after them run instead of holding up
+ * the end of the run. The graph is tiny (rules x rules), so a simple O(n^2)
+ * topological sort is plenty.
  *
  * Invariant: reads nothing but the schema; never writes.
  */
@@ -105,7 +109,8 @@ static int before(const lethe_rule *a, const lethe_rule *b, const name_set *read
 	return intersects(reads_a, changes_b);
 }
 
-int lethe_dispose_order(size_t **out, int *cycle, lethe_backend *be, const lethe_policy *policy)
+int lethe_dispose_order(size_t **out, int *cycle, lethe_backend *be, const lethe_policy *policy,
+			const int64_t *due)
 {
 	size_t n = policy->nrules, placed = 0;
 	name_set *reads = calloc(n ? n : 1, sizeof(*reads));
@@ -135,14 +140,15 @@ int lethe_dispose_order(size_t **out, int *cycle, lethe_backend *be, const lethe
 	while (placed < n) {
 		size_t pick = n;
 
-		/* The first rule, in policy order, that waits for no unplaced rule. */
-		for (size_t b = 0; b < n && pick == n; b++) {
+		/* Of the rules that wait for no unplaced rule, the one with the
+		 * most rows due, the first in policy order of those */
+		for (size_t b = 0; b < n; b++) {
 			int ready = !done[b];
 
 			for (size_t a = 0; a < n && ready; a++)
 				if (!done[a] && a != b && edge[a * n + b])
 					ready = 0;
-			if (ready)
+			if (ready && (pick == n || (due && due[b] > due[pick])))
 				pick = b;
 		}
 		if (pick == n) { /* a cycle: take the first unplaced rule */

@@ -268,8 +268,9 @@ static int odb_stream_write(void *wctx, const void *buf, size_t len)
 	stream_ctx *s = wctx;
 
 	s->size += len;
-	return git_odb_stream_write(s->odb_ws, buf, len) < 0 ? lethe_error_set(LETHE_EIO, "cannot write a blob")
-							       : 0;
+	if (git_odb_stream_write(s->odb_ws, buf, len) < 0)
+		return lethe_evidence_git_fail(LETHE_EIO, "cannot write a blob");
+	return 0;
 }
 
 static int write_stream(git_oid *id, size_t *size, git_repository *repo,
@@ -280,6 +281,9 @@ static int write_stream(git_oid *id, size_t *size, git_repository *repo,
 	int rc;
 
 	if (c->len) {
+		/* the stream may write on a thread of its own (write_pipe.h), whose
+		 * git error this thread does not see: no older one may stand for it */
+		git_error_clear();
 		if (git_repository_odb(&odb, repo) < 0)
 			return -1;
 		rc = git_odb_open_wstream(&s.odb_ws, odb, c->len, GIT_OBJECT_BLOB);

@@ -185,24 +185,44 @@ static const char *decimal(char buf[24], int64_t v)
 	return p;
 }
 
+/* The text a row's key is digested as (lethe/record.h); *s points into buf
+ * or the key. */
+static size_t key_text(const char **s, char buf[32], const lethe_value *key)
+{
+	if (key->type == LETHE_VALUE_INTEGER) {
+		*s = decimal(buf, key->i);
+		return (size_t)(buf + 24 - *s);
+	}
+	if (key->type == LETHE_VALUE_REAL) {
+		*s = buf;
+		return (size_t)snprintf(buf, 32, "%.17g", key->r);
+	}
+	if (key->type == LETHE_VALUE_NULL) {
+		*s = "";
+		return 0;
+	}
+	*s = key->s;
+	return key->len;
+}
+
 void lethe_record_row_digest_in(char out[LETHE_DIGEST_SIZE], const lethe_digest_ctx *c,
 				const lethe_value *key)
 {
 	char buf[32];
-	const char *s = key->s;
-	size_t len = key->len;
+	const char *s;
+	size_t len = key_text(&s, buf, key);
 
-	if (key->type == LETHE_VALUE_INTEGER) {
-		s = decimal(buf, key->i);
-		len = (size_t)(buf + 24 - s);
-	} else if (key->type == LETHE_VALUE_REAL) {
-		len = (size_t)snprintf(buf, sizeof(buf), "%.17g", key->r);
-		s = buf;
-	} else if (key->type == LETHE_VALUE_NULL) {
-		s = "";
-		len = 0;
-	}
 	lethe_digest_value(out, c, s, len);
+}
+
+void lethe_record_row_digest_bin(unsigned char out[LETHE_DIGEST_BIN], const lethe_digest_ctx *c,
+				 const lethe_value *key)
+{
+	char buf[32];
+	const char *s;
+	size_t len = key_text(&s, buf, key);
+
+	lethe_digest_value_bin(out, c, s, len);
 }
 
 void lethe_record_row_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,

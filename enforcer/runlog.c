@@ -24,6 +24,7 @@
 #include "lethe/evidence_tip.h"
 #include "lethe/record.h"
 #include "lethe/runlog.h"
+#include "digest_bin.h"
 #include "runlog_impl.h"
 #include "strbuf.h"
 #include "testhook.h"
@@ -227,14 +228,14 @@ out:
 #define DIGEST_SPLIT_ROWS 4096
 
 typedef struct {
-	char (*digests)[LETHE_DIGEST_SIZE];
+	unsigned char *digests; /* LETHE_DIGEST_BIN bytes per row */
 	const lethe_digest_ctx *dc;
 	const lethe_value *keys;
 	const unsigned char *applied;
 	size_t from, to;
 } digest_span;
 
-/* Digest i of the span's rows into digests[i] (rows not applied skipped).
+/* Digest i of the span's rows into digest i (rows not applied skipped).
  * The context is only read (each value hashes from a copy of its state). */
 static void *digest_rows(void *arg)
 {
@@ -242,16 +243,18 @@ static void *digest_rows(void *arg)
 
 	for (size_t i = s->from; i < s->to; i++)
 		if (!s->applied || s->applied[i])
-			lethe_record_row_digest_in(s->digests[i], s->dc, &s->keys[i]);
+			lethe_record_row_digest_bin(s->digests + i * LETHE_DIGEST_BIN, s->dc, &s->keys[i]);
 	return NULL;
 }
 
+/* The batch's digests, computed in binary and sorted once: the marker and
+ * the spool of the files written ahead take the same array (digest_bin.h),
+ * and the hex text is only written where a digest file is. */
 int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *keys,
 		       const unsigned char *applied, size_t n, int64_t changed)
 {
 	lethe_runlog *rl = ctx;
-	char (*digests)[LETHE_DIGEST_SIZE] = calloc(n ? n : 1, LETHE_DIGEST_SIZE);
-	const char **list = calloc(n ? n : 1, sizeof(char *));
+	unsigned char *digests = malloc(n ? n * LETHE_DIGEST_BIN : 1), *sorted = NULL;
 	lethe_digest_ctx dc;
 	digest_span all = { digests, &dc, keys, applied, 0, n }, half = all;
 	pthread_t thread;
@@ -259,11 +262,8 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 	size_t count = 0;
 	int rc;
 
-	if (!digests || !list) {
-		free(digests);
-		free(list);
+	if (!digests)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	}
 	lethe_digest_start(&dc, rl->env->digest_key, rule->name);
 	/* the second half on another thread when one can be started; else
 	 * all of it here (the digests are the same either way) */
@@ -277,19 +277,26 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 	if (threaded)
 		pthread_join(thread, NULL);
 	lethe_digest_end(&dc);
+	/* the rows applied, in place */
 	for (size_t i = 0; i < n; i++)
-		if (!applied || applied[i])
-			list[count++] = digests[i];
-	rc = lethe_backend_mark(rl->env->be, rl->run_id, rule->name, changed, list, count);
+		if (!applied || applied[i]) {
+			if (count != i)
+				memcpy(digests + count * LETHE_DIGEST_BIN, digests + i * LETHE_DIGEST_BIN,
+				       LETHE_DIGEST_BIN);
+			count++;
+		}
+	rc = lethe_digests_sort(&sorted, digests, count);
+	free(digests);
+	if (rc == 0)
+		rc = lethe_backend_mark(rl->env->be, rl->run_id, rule->name, changed, sorted, count);
 	/* the seal's file, written ahead from a spool of what was marked: only
 	 * where the register can seal, and never failing the batch */
 	if (rc == 0 && !rl->ahead && !rl->ahead_off)
 		rl->ahead_off = !lethe_backend_marker_sealable(rl->env->be) || !rl->env->ev ||
 				lethe_ahead_new(&rl->ahead, rl->env->ev) < 0;
 	if (rc == 0)
-		lethe_ahead_batch(rl->ahead, rule->name, list, count, changed);
-	free(list);
-	free(digests);
+		lethe_ahead_batch(rl->ahead, rule->name, sorted, count, changed);
+	free(sorted);
 	lethe_test_crash_point("batch");
 	return rc;
 }

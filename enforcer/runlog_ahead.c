@@ -38,6 +38,7 @@
 #include "lethe/evidence.h"
 #include "runlog_impl.h"
 #include "util.h"
+#include "write_pipe.h"
 #include "vec.h"
 
 #define LINE_LEN (LETHE_DIGEST_LEN + 1)
@@ -146,10 +147,9 @@ static int stream_rule(void *ctx, int (*write)(void *wctx, const void *buf, size
 {
 	rule_writer *w = ctx;
 	char hex[LETHE_DIGEST_SIZE];
+	lethe_write_pipe *pipe = lethe_digest_file_output(&w->lines, write, wctx, w->lines.expect);
 	int rc = 0;
 
-	w->lines.write = write;
-	w->lines.wctx = wctx;
 	w->nheap = 0;
 	for (size_t i = 0; i < w->r->nruns && rc == 0; i++) {
 		w->runs[i] = (run_reader){ .fd = w->fd, .pos = w->r->runs[i].start, .left = w->r->runs[i].len };
@@ -172,7 +172,9 @@ static int stream_rule(void *ctx, int (*write)(void *wctx, const void *buf, size
 		}
 		heap_down(w, 0);
 	}
-	return rc < 0 ? rc : lethe_digest_file_flush(&w->lines);
+	if (rc == 0)
+		rc = lethe_digest_file_flush(&w->lines);
+	return lethe_write_pipe_finish(pipe, rc);
 }
 
 static int write_rule(lethe_evidence *ev, int fd, ahead_rule *r)
@@ -333,11 +335,10 @@ static int spool_batch(lethe_ahead *a, ahead_rule *r, const unsigned char *bin, 
 	return 0;
 }
 
-void lethe_ahead_batch(lethe_ahead *a, const char *rule, const char *const *digests, size_t n,
+void lethe_ahead_batch(lethe_ahead *a, const char *rule, const unsigned char *digests, size_t n,
 		       int64_t changed)
 {
 	ahead_rule *r;
-	unsigned char *bin = NULL;
 
 	if (!a || a->off || !n || !(r = batch_rule(a, rule)))
 		return;
@@ -345,12 +346,11 @@ void lethe_ahead_batch(lethe_ahead *a, const char *rule, const char *const *dige
 		r->usable = 0;
 	if (!r->usable)
 		return;
-	if (lethe_digests_sort(&bin, digests, n) < 0 || spool_batch(a, r, bin, n) < 0) {
+	if (spool_batch(a, r, digests, n) < 0) {
 		/* out of memory or of disk: nothing more goes in */
 		r->usable = 0;
 		a->off = 1;
 	}
-	free(bin);
 }
 
 void lethe_ahead_close(lethe_ahead *a)

@@ -24,6 +24,7 @@
 #include "lethe/runlog.h"
 #include "runlog_impl.h"
 #include "testhook.h"
+#include "write_pipe.h"
 #include "util.h"
 #include "vec.h"
 
@@ -83,24 +84,41 @@ int lethe_digest_file_line(void *ctx, const char *digest)
 	return 0;
 }
 
+/* A second thread pays for itself once the object database has
+ * milliseconds of deflating to do: starting one costs tens of microseconds. */
+#define PIPE_MIN_BYTES (1024 * 1024)
+
+lethe_write_pipe *lethe_digest_file_output(lethe_digest_file *f,
+					   int (*write)(void *wctx, const void *buf, size_t len),
+					   void *wctx, size_t bytes)
+{
+	lethe_write_pipe *pipe = NULL;
+
+	if (bytes >= PIPE_MIN_BYTES)
+		(void)lethe_write_pipe_start(&pipe, write, wctx); /* none: written here */
+	f->write = pipe ? lethe_write_pipe_write : write;
+	f->wctx = pipe ? (void *)pipe : wctx;
+	return pipe;
+}
+
 static int stream_digests(void *ctx, int (*write)(void *wctx, const void *buf, size_t len), void *wctx)
 {
 	digest_file *f = ctx;
+	lethe_write_pipe *pipe = lethe_digest_file_output(f, write, wctx, f->expect ? f->expect : f->bytes);
 	int rc;
 
-	f->write = write;
-	f->wctx = wctx;
 	f->used = 0;
 	f->count = 0;
 	f->bytes = 0;
-	if ((rc = lethe_backend_marker_digests(f->be, f->run_id, f->rule, lethe_digest_file_line, f)) < 0)
-		return rc;
-	if (f->expect && f->bytes != f->expect) {
+	rc = lethe_backend_marker_digests(f->be, f->run_id, f->rule, lethe_digest_file_line, f);
+	if (rc == 0 && f->expect && f->bytes != f->expect) {
 		f->mismatch = 1;
-		return lethe_error_set(LETHE_EDATA, "rule '%s' has fewer run digests than disposed rows",
-				       f->rule);
+		rc = lethe_error_set(LETHE_EDATA, "rule '%s' has fewer run digests than disposed rows",
+				     f->rule);
 	}
-	return lethe_digest_file_flush(f);
+	if (rc == 0)
+		rc = lethe_digest_file_flush(f);
+	return lethe_write_pipe_finish(pipe, rc);
 }
 
 /* The rule's digest file from the marker, its SHA-256 (hex), length and

@@ -12,6 +12,7 @@
 #include "lethe/record.h"
 #include "lethe/runlog.h"
 #include "util.h"
+#include "write_pipe.h"
 
 /* --- a digest file's lines (runlog_digests.c) -----------------------------
  * On their way into the object database: buffered LETHE_DIGEST_LINES bytes
@@ -38,6 +39,15 @@ typedef struct {
 int lethe_digest_file_line(void *ctx, const char *digest);
 /* Write out the buffered lines. */
 int lethe_digest_file_flush(lethe_digest_file *f);
+/* Send f's output to write(wctx): through a write pipe (write_pipe.h), whose
+ * thread then deflates and hashes the object while this one merges and
+ * hashes the lines, when the file is to be `bytes` long and that is large
+ * enough to pay for a thread; else directly. Returns the pipe (NULL:
+ * none), which the caller ends with lethe_write_pipe_finish after the last
+ * flush, failed or not. */
+lethe_write_pipe *lethe_digest_file_output(lethe_digest_file *f,
+					   int (*write)(void *wctx, const void *buf, size_t len),
+					   void *wctx, size_t bytes);
 
 /* --- digest files written ahead (runlog_ahead.c) --------------------------
  * While a run's batches go on, each rule's digest file is written into the
@@ -47,9 +57,10 @@ typedef struct lethe_ahead lethe_ahead;
 
 /* A spool in the evidence's folder; no thread yet. */
 int lethe_ahead_new(lethe_ahead **out, const lethe_evidence *ev);
-/* After a batch of `rule` was marked with these n digests (changed: its
- * disposed rows): spool them; a batch of a new rule queues the last one. */
-void lethe_ahead_batch(lethe_ahead *a, const char *rule, const char *const *digests, size_t n,
+/* After a batch of `rule` was marked with these n digests (binary and
+ * sorted, as lethe_backend_mark takes them; changed: its disposed rows):
+ * spool them; a batch of a new rule queues the last one. */
+void lethe_ahead_batch(lethe_ahead *a, const char *rule, const unsigned char *digests, size_t n,
 		       int64_t changed);
 /* At the seal: no rule is queued any more (the last rule never is). */
 void lethe_ahead_close(lethe_ahead *a);

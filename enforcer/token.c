@@ -32,7 +32,7 @@
 #include "util.h"
 
 #define TOKEN_HASH_BYTES 16
-#define DIGEST_HASH_BYTES 32
+#define DIGEST_HASH_BYTES LETHE_DIGEST_BIN
 #define KEY_HEX_LEN (2 * LETHE_TOKEN_KEY_BYTES)
 /* Longest valid key file (hex + "\n") plus one byte to detect longer ones. */
 #define KEY_FILE_MAX (KEY_HEX_LEN + 2)
@@ -284,17 +284,24 @@ void lethe_digest_start(lethe_digest_ctx *c, const lethe_token_key *k, const cha
 	crypto_generichash_blake2b_update(st, (const unsigned char *)domain, dlen);
 }
 
+void lethe_digest_value_bin(unsigned char out[LETHE_DIGEST_BIN], const lethe_digest_ctx *c,
+			    const void *data, size_t len)
+{
+	crypto_generichash_blake2b_state st;
+
+	memcpy(&st, c->state, sizeof(st));
+	crypto_generichash_blake2b_update(&st, data, len);
+	crypto_generichash_blake2b_final(&st, out, LETHE_DIGEST_BIN);
+	sodium_memzero(&st, sizeof(st));
+}
+
 void lethe_digest_value(char out[LETHE_DIGEST_SIZE], const lethe_digest_ctx *c, const void *data,
 			size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
-	crypto_generichash_blake2b_state st;
-	unsigned char h[DIGEST_HASH_BYTES];
+	unsigned char h[LETHE_DIGEST_BIN];
 
-	memcpy(&st, c->state, sizeof(st));
-	crypto_generichash_blake2b_update(&st, data, len);
-	crypto_generichash_blake2b_final(&st, h, sizeof(h));
-	sodium_memzero(&st, sizeof(st));
+	lethe_digest_value_bin(h, c, data, len);
 	/* the digest is public (it goes into the evidence): no need for
 	 * sodium_bin2hex's constant time */
 	for (size_t i = 0; i < sizeof(h); i++) {

@@ -36,7 +36,7 @@ struct lethe_backend_ops {
 		       const lethe_scan *scan);
 	int (*finalise)(lethe_backend *be, lethe_warnings *warnings, unsigned flags);
 	int (*mark)(lethe_backend *be, const char *run_id, const char *rule, int64_t disposed,
-		    const char *const *digests, size_t ndigests);
+		    const unsigned char *digests, size_t ndigests);
 	int (*marker)(int *found, lethe_backend *be, const char *run_id,
 		      int (*cb)(void *ctx, const char *rule, int64_t disposed), void *ctx);
 	int (*marker_digests)(lethe_backend *be, const char *run_id, const char *rule,

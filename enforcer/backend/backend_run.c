@@ -15,7 +15,7 @@
 #include "lethe/error.h"
 
 int lethe_backend_mark(lethe_backend *be, const char *run_id, const char *rule,
-		       int64_t disposed, const char *const *digests, size_t ndigests)
+		       int64_t disposed, const unsigned char *digests, size_t ndigests)
 {
 	if (!be || !run_id || !rule || (ndigests && !digests))
 		return lethe_error_set(LETHE_ESOFTWARE, "mark: missing argument");

@@ -24,9 +24,12 @@
  * brought in line with what really happened (docs/evidence-format.md). */
 
 /* Inside the open transaction: add `disposed` to (run_id, rule)'s count, one
- * to the run's batches, and store the batch's key digests. */
+ * to the run's batches, and store the batch's key digests: ndigests of
+ * LETHE_DIGEST_BIN bytes each (lethe_record_row_digest_bin), sorted
+ * ascending (memcmp's order), borrowed. Each engine keeps them in its own
+ * form; lethe_backend_marker_digests gives them back as hex. */
 int lethe_backend_mark(lethe_backend *be, const char *run_id, const char *rule,
-		       int64_t disposed, const char *const *digests, size_t ndigests);
+		       int64_t disposed, const unsigned char *digests, size_t ndigests);
 
 /* Whether a run left a marker, and its per-rule counts through cb. 0 with
  * *found set; cb may be NULL. */

@@ -38,7 +38,10 @@
 int lethe_dispose_owed_warning(lethe_warnings *warnings, lethe_backend *be);
 
 /* The order in which rules run (see the invariants): a malloc'd array of
- * rule indexes. A cycle is broken in policy order and reported in *cycle. */
-int lethe_dispose_order(size_t **out, int *cycle, lethe_backend *be, const lethe_policy *policy);
+ * rule indexes. Of the rules free to run, the one with the most rows due
+ * (due[i], per rule; NULL: none has more) goes first, ties in policy order.
+ * A cycle is broken in policy order and reported in *cycle. */
+int lethe_dispose_order(size_t **out, int *cycle, lethe_backend *be, const lethe_policy *policy,
+			const int64_t *due);
 
 #endif

@@ -111,6 +111,9 @@ void lethe_record_text_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key
  * the rule's name), for many rows. */
 void lethe_record_row_digest_in(char out[LETHE_DIGEST_SIZE], const lethe_digest_ctx *c,
 				const lethe_value *key);
+/* The same digest in binary (lethe_digest_value_bin). */
+void lethe_record_row_digest_bin(unsigned char out[LETHE_DIGEST_BIN], const lethe_digest_ctx *c,
+				 const lethe_value *key);
 void lethe_record_row_digest(char out[LETHE_DIGEST_SIZE], const lethe_token_key *k,
 			     const char *rule, const lethe_value *key);
 

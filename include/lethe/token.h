@@ -35,6 +35,7 @@ extern "C" {
 #define LETHE_TOKEN_SIZE 37     /* with the terminating NUL */
 #define LETHE_DIGEST_LEN 64     /* 64 hex digits */
 #define LETHE_DIGEST_SIZE 65    /* with the terminating NUL */
+#define LETHE_DIGEST_BIN 32     /* bytes: the digest before it is written in hex */
 
 typedef struct lethe_token_key lethe_token_key;
 
@@ -88,6 +89,11 @@ typedef struct {
 void lethe_digest_start(lethe_digest_ctx *c, const lethe_token_key *k, const char *domain);
 void lethe_digest_value(char out[LETHE_DIGEST_SIZE], const lethe_digest_ctx *c, const void *data,
 			size_t len);
+/* The same digest in binary: LETHE_DIGEST_BIN bytes, whose hex (lowercase,
+ * byte by byte) is lethe_digest_value's text; their memcmp order is the
+ * text's order. */
+void lethe_digest_value_bin(unsigned char out[LETHE_DIGEST_BIN], const lethe_digest_ctx *c,
+			    const void *data, size_t len);
 void lethe_digest_end(lethe_digest_ctx *c);
 
 #ifdef __cplusplus

@@ -10,13 +10,13 @@
 #include "lethe/error.h"
 #include "register_fixture.h"
 
-/* The order as "2,1,0" and the cycle flag. */
-static void order_is(const lethe_policy *p, const char *want, int want_cycle)
+/* The order as "2,1,0" and the cycle flag, given the rows due per rule. */
+static void order_due_is(const lethe_policy *p, const int64_t *due, const char *want, int want_cycle)
 {
 	lethe_backend *be = rf_open(LETHE_BACKEND_READONLY);
 	size_t *order = NULL;
 	char got[128] = "";
-	int cycle = -1, rc = lethe_dispose_order(&order, &cycle, be, p);
+	int cycle = -1, rc = lethe_dispose_order(&order, &cycle, be, p, due);
 
 	ck_assert_msg(rc == 0, "order: %d %s", rc, lethe_error_last());
 	for (size_t i = 0; i < p->nrules; i++)
@@ -27,6 +27,11 @@ static void order_is(const lethe_policy *p, const char *want, int want_cycle)
 	lethe_backend_free(be);
 }
 
+static void order_is(const lethe_policy *p, const char *want, int want_cycle)
+{
+	order_due_is(p, NULL, want, want_cycle);
+}
+
 static const char family_db[] =
 	"CREATE TABLE customers (id INTEGER PRIMARY KEY, d TEXT);"
 	"CREATE TABLE orders (id INTEGER PRIMARY KEY, "
@@ -35,16 +40,19 @@ static const char family_db[] =
 	"order_id INTEGER REFERENCES orders(id) ON DELETE CASCADE, d TEXT);"
 	"CREATE TABLE logs (id INTEGER PRIMARY KEY, d TEXT);";
 
+/* A deletion on each table of family_db, in this order: c, l, o, i. */
+#define FAMILY_RULES \
+	"  - {name: c, basis: b, table: customers, from: d, retain: 1 day, action: delete}\n" \
+	"  - {name: l, basis: b, table: logs, from: d, retain: 1 day, action: delete}\n" \
+	"  - {name: o, basis: b, table: orders, from: d, retain: 1 day, action: delete}\n" \
+	"  - {name: i, basis: b, table: items, from: d, retain: 1 day, action: delete}\n"
+
 START_TEST(test_order_children_before_parents)
 {
 	lethe_policy *p;
 
 	rf_db(family_db);
-	p = rf_policy("rules:\n"
-		      "  - {name: c, basis: b, table: customers, from: d, retain: 1 day, action: delete}\n"
-		      "  - {name: l, basis: b, table: logs, from: d, retain: 1 day, action: delete}\n"
-		      "  - {name: o, basis: b, table: orders, from: d, retain: 1 day, action: delete}\n"
-		      "  - {name: i, basis: b, table: items, from: d, retain: 1 day, action: delete}\n");
+	p = rf_policy("rules:\n" FAMILY_RULES);
 	/* logs is free first; items before orders before customers */
 	order_is(p, "1,3,2,0", 0);
 	lethe_policy_free(p);
@@ -79,6 +87,30 @@ START_TEST(test_order_policy_order_otherwise)
 		      "  - {name: o, basis: b, table: orders, from: d, retain: 1 day, action: delete}\n"
 		      "  - {name: k, basis: b, table: customers, action: keep}\n");
 	order_is(p, "0,1,2,3", 0);
+	lethe_policy_free(p);
+}
+END_TEST
+
+/* Of the rules free to run, the one with the most rows due first, ties in
+ * policy order; a rule that must wait still waits, however many rows it
+ * has: items (5 due) before orders (9) before customers (1,000), logs (7)
+ * before orders as soon as items is done. */
+START_TEST(test_order_most_due_first_where_free)
+{
+	static const int64_t due[] = { 1000, 7, 9, 5, 7 };
+	static const int64_t even[] = { 3, 3, 3, 3, 3 };
+	lethe_policy *p;
+
+	rf_db(family_db);
+	p = rf_policy("rules:\n" FAMILY_RULES
+		      "  - {name: m, basis: b, table: logs, from: d, retain: 2 days, action: mask, "
+		      "columns: {d: null}}\n");
+	/* free at first: l (7), i (5), m (7), and m must precede l (mask before
+	 * delete): m, then l (7) over i (5), then i, o, c */
+	order_due_is(p, due, "4,1,3,2,0", 0);
+	/* equal counts: policy order among the free ones, as with none */
+	order_due_is(p, even, "3,2,0,4,1", 0);
+	order_is(p, "3,2,0,4,1", 0);
 	lethe_policy_free(p);
 }
 END_TEST
@@ -143,6 +175,7 @@ int main(void)
 		test_order_grandchild_before_grandparent,
 		test_order_policy_order_otherwise,
 		test_order_mask_before_delete,
+		test_order_most_due_first_where_free,
 		test_order_clock_reads,
 		test_order_cycle,
 	};

@@ -15,6 +15,7 @@
 #include <string.h>
 #include "lethe/error.h"
 #include "lethe/evidence.h"
+#include "digest_bin.h"
 #include "runlog_impl.h"
 #include "unit_tmpdir.h"
 #include "util.h"
@@ -24,6 +25,7 @@
 typedef struct {
 	char hex[MAXD][65];
 	const char *list[MAXD];
+	unsigned char bin[MAXD][LETHE_DIGEST_BIN]; /* sorted, as a batch spools them */
 	size_t n;
 } digests;
 
@@ -44,6 +46,15 @@ static void random_digests(digests *d, size_t n)
 		d->list[i] = d->hex[i];
 	}
 	d->n = n;
+	{
+		unsigned char raw[MAXD][LETHE_DIGEST_BIN], *sorted = NULL;
+
+		for (size_t i = 0; i < n; i++)
+			ck_assert_int_eq(lethe_digest_to_bin(raw[i], d->hex[i]), 0);
+		ck_assert_int_eq(lethe_digests_sort(&sorted, raw[0], n), 0);
+		memcpy(d->bin, sorted, n * LETHE_DIGEST_BIN);
+		free(sorted);
+	}
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -97,10 +108,10 @@ START_TEST(files_written_ahead)
 	random_digests(&a2, 7);
 	random_digests(&b1, 3);
 	random_digests(&c1, 2);
-	lethe_ahead_batch(a, "a", a1.list, a1.n, 300);
-	lethe_ahead_batch(a, "a", a2.list, a2.n, 7);
-	lethe_ahead_batch(a, "b", b1.list, b1.n, 3);
-	lethe_ahead_batch(a, "c", c1.list, c1.n, 2);
+	lethe_ahead_batch(a, "a", a1.bin[0], a1.n, 300);
+	lethe_ahead_batch(a, "a", a2.bin[0], a2.n, 7);
+	lethe_ahead_batch(a, "b", b1.bin[0], b1.n, 3);
+	lethe_ahead_batch(a, "c", c1.bin[0], c1.n, 2);
 	lethe_ahead_close(a);
 	ck_assert_int_eq(lethe_ahead_queued(a, "a"), 1);
 	ck_assert_int_eq(lethe_ahead_queued(a, "b"), 1);
@@ -153,11 +164,11 @@ START_TEST(files_not_taken)
 	random_digests(&z, 6);
 	random_digests(&y2, 2);
 	random_digests(&w, 1);
-	lethe_ahead_batch(a, "x", x.list, x.n, 9);
-	lethe_ahead_batch(a, "y", y1.list, y1.n, 4);
-	lethe_ahead_batch(a, "z", z.list, z.n, 6);
-	lethe_ahead_batch(a, "y", y2.list, y2.n, 2);
-	lethe_ahead_batch(a, "w", w.list, w.n, 1);
+	lethe_ahead_batch(a, "x", x.bin[0], x.n, 9);
+	lethe_ahead_batch(a, "y", y1.bin[0], y1.n, 4);
+	lethe_ahead_batch(a, "z", z.bin[0], z.n, 6);
+	lethe_ahead_batch(a, "y", y2.bin[0], y2.n, 2);
+	lethe_ahead_batch(a, "w", w.bin[0], w.n, 1);
 	lethe_ahead_close(a);
 	ck_assert_int_eq(lethe_ahead_queued(a, "x"), 0); /* never queued: its batch was not usable */
 	lethe_ahead_wait(a);
@@ -179,8 +190,8 @@ START_TEST(free_without_seal)
 
 	random_digests(&p, 200);
 	random_digests(&q, 1);
-	lethe_ahead_batch(a, "p", p.list, p.n, 200);
-	lethe_ahead_batch(a, "q", q.list, q.n, 1);
+	lethe_ahead_batch(a, "p", p.bin[0], p.n, 200);
+	lethe_ahead_batch(a, "q", q.bin[0], q.n, 1);
 	lethe_ahead_free(a);
 	lethe_ahead_free(NULL);
 }
@@ -203,11 +214,11 @@ START_TEST(spool_full)
 	random_digests(&after, 1);
 	signal(SIGXFSZ, SIG_IGN);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	lethe_ahead_batch(a, "small", small.list, small.n, 10);
+	lethe_ahead_batch(a, "small", small.bin[0], small.n, 10);
 	/* 400 digests a batch, 12,800 bytes: the sixth batch passes 64 KiB */
 	for (int i = 0; i < 6; i++)
-		lethe_ahead_batch(a, "big", big.list, big.n, MAXD);
-	lethe_ahead_batch(a, "after", after.list, after.n, 1);
+		lethe_ahead_batch(a, "big", big.bin[0], big.n, MAXD);
+	lethe_ahead_batch(a, "after", after.bin[0], after.n, 1);
 	lethe_ahead_close(a);
 	lethe_ahead_wait(a);
 	ck_assert_int_eq(lethe_ahead_take(&f, a, "small", 10), 1);

@@ -238,6 +238,31 @@ START_TEST(test_digest_domains)
 }
 END_TEST
 
+/* The binary digest a run's batches sort and mark is the text digest's
+ * bytes: written in hex it is lethe_digest_value's text, for values of
+ * every length. */
+START_TEST(test_digest_binary_is_text)
+{
+	lethe_token_key *k = kat_key();
+	lethe_digest_ctx c;
+	unsigned char bin[LETHE_DIGEST_BIN];
+	char text[LETHE_DIGEST_SIZE], hex[LETHE_DIGEST_SIZE];
+	char value[300];
+
+	lethe_digest_start(&c, k, "a-rule");
+	for (size_t n = 0; n < sizeof(value); n += 7) {
+		memset(value, 'a' + (int)(n % 26), n);
+		lethe_digest_value(text, &c, value, n);
+		lethe_digest_value_bin(bin, &c, value, n);
+		for (size_t i = 0; i < LETHE_DIGEST_BIN; i++)
+			snprintf(hex + 2 * i, 3, "%02x", bin[i]);
+		ck_assert_str_eq(hex, text);
+	}
+	lethe_digest_end(&c);
+	lethe_token_key_free(k);
+}
+END_TEST
+
 START_TEST(test_load_wrong_content)
 {
 	static const char *bad[] = {
@@ -393,6 +418,7 @@ static Suite *token_suite(void)
 	tcase_add_test(tc, test_same_and_different);
 	tcase_add_test(tc, test_token_shape);
 	tcase_add_test(tc, test_digest_domains);
+	tcase_add_test(tc, test_digest_binary_is_text);
 	tcase_add_test(tc, test_load_wrong_content);
 	tcase_add_test(tc, test_load_mode_refused);
 	tcase_add_test(tc, test_load_symlink_missing_special);

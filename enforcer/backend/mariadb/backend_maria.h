@@ -160,7 +160,7 @@ int lethe_maria_has_own(lethe_maria *be);
 /* Create them if missing (never inside a transaction: DDL commits). */
 int lethe_maria_own_schema(lethe_maria *be);
 int lethe_maria_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
-		     const char *const *digests, size_t ndigests);
+		     const unsigned char *digests, size_t ndigests);
 int lethe_maria_marker(int *found, lethe_backend *base, const char *run_id,
 		       int (*cb)(void *ctx, const char *rule, int64_t disposed), void *ctx);
 int lethe_maria_marker_digests(lethe_backend *base, const char *run_id, const char *rule,

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backend_maria.h"
+#include "digest_bin.h"
 #include "lethe/error.h"
 
 #define DIGESTS_PER_INSERT 1000
@@ -182,7 +183,7 @@ static int own_end(lethe_maria *be, int mine, int rc)
 /* --- run markers ----------------------------------------------------------------- */
 
 int lethe_maria_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
-		     const char *const *digests, size_t ndigests)
+		     const unsigned char *digests, size_t ndigests)
 {
 	lethe_maria *be = (lethe_maria *)base;
 	lethe_value v[3] = { text(run_id), text(rule), integer(disposed) };
@@ -200,19 +201,25 @@ int lethe_maria_mark(lethe_backend *base, const char *run_id, const char *rule, 
 		size_t n = ndigests - from < DIGESTS_PER_INSERT ? ndigests - from : DIGESTS_PER_INSERT;
 		lethe_strbuf s = LETHE_STRBUF_INIT;
 		lethe_value *d = calloc(2 * n, sizeof(*d));
+		char (*hex)[LETHE_DIGEST_SIZE] = calloc(n, sizeof(*hex));
 
-		if (!d)
+		if (!d || !hex) {
+			free(d);
+			free(hex);
 			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+		}
 		lethe_strbuf_adds(&s, "INSERT INTO lethe_run_digests (rule, digest) VALUES ");
 		for (size_t i = 0; i < n; i++) {
 			lethe_strbuf_adds(&s, i ? ", (?, ?)" : "(?, ?)");
+			lethe_digest_to_hex(hex[i], digests + (from + i) * LETHE_DIGEST_BIN);
 			d[2 * i] = text(rule);
-			d[2 * i + 1] = text(digests[from + i]);
+			d[2 * i + 1] = text(hex[i]);
 		}
 		rc = lethe_maria_exec(NULL, be, "write the run's digests", lethe_strbuf_str(&s),
 				      2 * n, d);
 		lethe_strbuf_release(&s);
 		free(d);
+		free(hex);
 	}
 	return rc;
 }

@@ -157,7 +157,7 @@ int lethe_pg_note_changed(lethe_pg *be, const char *table);
 
 /* backend_pg_own.c: Lethe's own tables */
 int lethe_pg_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
-		  const char *const *digests, size_t ndigests);
+		  const unsigned char *digests, size_t ndigests);
 int lethe_pg_marker(int *found, lethe_backend *base, const char *run_id,
 		    int (*cb)(void *ctx, const char *rule, int64_t disposed), void *ctx);
 int lethe_pg_marker_digests(lethe_backend *base, const char *run_id, const char *rule,

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backend_pg.h"
+#include "digest_bin.h"
 #include "lethe/error.h"
 
 static const char create_sql[] =
@@ -120,7 +121,7 @@ static int own_end(lethe_pg *be, int mine, int rc)
 /* --- run markers ----------------------------------------------------------------- */
 
 int lethe_pg_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
-		  const char *const *digests, size_t ndigests)
+		  const unsigned char *digests, size_t ndigests)
 {
 	lethe_pg *be = (lethe_pg *)base;
 	char n[32];
@@ -136,18 +137,18 @@ int lethe_pg_mark(lethe_backend *base, const char *run_id, const char *rule, int
 			   "lethe_runs.disposed + excluded.disposed, batches = lethe_runs.batches + 1",
 			   3, p);
 	if (rc == 0 && ndigests) {
-		/* one statement per batch: the digests as one text array (hex
-		 * digits, quoted all the same) */
+		/* one statement per batch: the digests as one text array of
+		 * hex digits (nothing in them to quote) */
 		lethe_strbuf arr = LETHE_STRBUF_INIT;
 		const char *d[2] = { rule, NULL };
+		char hex[LETHE_DIGEST_SIZE];
 
 		lethe_strbuf_addch(&arr, '{');
 		for (size_t i = 0; i < ndigests; i++) {
-			lethe_strbuf_adds(&arr, i ? ",\"" : "\"");
-			for (const char *c = digests[i]; *c; c++)
-				if (*c != '"' && *c != '\\')
-					lethe_strbuf_addch(&arr, *c);
-			lethe_strbuf_addch(&arr, '"');
+			lethe_digest_to_hex(hex, digests + i * LETHE_DIGEST_BIN);
+			if (i)
+				lethe_strbuf_addch(&arr, ',');
+			lethe_strbuf_adds(&arr, hex);
 		}
 		lethe_strbuf_addch(&arr, '}');
 		d[1] = lethe_strbuf_str(&arr);

@@ -118,7 +118,7 @@ int lethe_sqlite_evidence_head_set(lethe_backend *base, const char *repository, 
 
 /* backend_sqlite_marker.c */
 int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
-		      const char *const *digests, size_t ndigests);
+		      const unsigned char *digests, size_t ndigests);
 int lethe_sqlite_marker(int *found, lethe_backend *base, const char *run_id,
 			int (*cb)(void *ctx, const char *rule, int64_t disposed), void *ctx);
 int lethe_sqlite_marker_clear(lethe_backend *base, const char *run_id);

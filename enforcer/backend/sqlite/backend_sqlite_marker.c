@@ -90,11 +90,10 @@ static int write_pieces(lethe_sqlite *be, sqlite3_stmt *dg, const char *rule, co
 }
 
 int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule, int64_t disposed,
-		      const char *const *digests, size_t ndigests)
+		      const unsigned char *digests, size_t ndigests)
 {
 	lethe_sqlite *be = (lethe_sqlite *)base;
 	sqlite3_stmt *up = NULL, *dg = NULL;
-	unsigned char *bin = NULL;
 	int rc;
 
 	if (!be->in_txn)
@@ -120,14 +119,8 @@ int lethe_sqlite_mark(lethe_backend *base, const char *run_id, const char *rule,
 		rc = lethe_sqlite_marker_fail(be, rc, "write the run marker");
 		goto out;
 	}
-	rc = 0;
-	if (!ndigests)
-		goto out;
-	if ((rc = lethe_digests_sort(&bin, digests, ndigests)) < 0)
-		goto out;
-	rc = write_pieces(be, dg, rule, bin, ndigests);
+	rc = ndigests ? write_pieces(be, dg, rule, digests, ndigests) : 0;
 out:
-	free(bin);
 	sqlite3_finalize(up);
 	sqlite3_finalize(dg);
 	return rc;
