@@ -117,7 +117,7 @@ int lethe_digests_sort(unsigned char **out, const unsigned char *digests, size_t
 
 	while (bits < SORT_MAX_BITS && ((size_t)1 << bits) < n)
 		bits++;
-	sorted = malloc(n ? n * LETHE_DIGEST_BIN : 1);
+	sorted = calloc(n ? n : 1, LETHE_DIGEST_BIN);
 	end = calloc(((size_t)1 << bits) + 1, sizeof(*end));
 	if (!sorted || !end) {
 		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");

@@ -254,7 +254,7 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 		       const unsigned char *applied, size_t n, int64_t changed)
 {
 	lethe_runlog *rl = ctx;
-	unsigned char *digests = malloc(n ? n * LETHE_DIGEST_BIN : 1), *sorted = NULL;
+	unsigned char *digests = calloc(n ? n : 1, LETHE_DIGEST_BIN), *sorted = NULL;
 	lethe_digest_ctx dc;
 	digest_span all = { digests, &dc, keys, applied, 0, n }, half = all;
 	pthread_t thread;

@@ -87,6 +87,8 @@ int lethe_write_pipe_write(void *ctx, const void *buf, size_t len)
 	lethe_write_pipe *p = ctx;
 	size_t s;
 
+	if (!len)      /* nothing to write: a byte stream is the same without it */
+		return 0;
 	pthread_mutex_lock(&p->lock);
 	while (p->head - p->tail == LETHE_WRITE_PIPE_SLOTS && !p->failed)
 		pthread_cond_wait(&p->cond, &p->lock);
@@ -105,8 +107,7 @@ int lethe_write_pipe_write(void *ctx, const void *buf, size_t len)
 		p->slot[s] = b;
 		p->cap[s] = len;
 	}
-	if (len)
-		memcpy(p->slot[s], buf, len);
+	memcpy(p->slot[s], buf, len);
 	p->len[s] = len;
 	pthread_mutex_lock(&p->lock);
 	p->head++;

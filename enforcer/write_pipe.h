@@ -6,9 +6,10 @@
  * cores.
  *
  * Invariants:
- *  - `write` sees every buffer, in the order lethe_write_pipe_write took
- *    them, one call at a time, and only until its first failure; it is
- *    never called again once lethe_write_pipe_finish has returned.
+ *  - `write` sees every non-empty buffer, in the order
+ *    lethe_write_pipe_write took them, one call at a time, and only until its
+ *    first failure; it is never called again once lethe_write_pipe_finish
+ *    has returned.
  *  - The producer never waits for more than LETHE_WRITE_PIPE_SLOTS buffers
  *    to be written: memory is those slots, each as large as the largest
  *    buffer handed over.

@@ -1,7 +1,7 @@
 /*
  * test_write_pipe.c - the writer on a thread of its own (write_pipe.c): every
- * buffer reaches `write` in order, whatever their sizes and however slowly
- * it writes; a failed write stops the writing, fails the producer's next
+ * non-empty buffer reaches `write` in order, whatever their sizes and
+ * however slowly it writes; a failed write stops the writing, fails the producer's next
  * hand-over and is reported with its own message; a producer that fails
  * has nothing more written; NULL is finished like a pipe.
  */
@@ -38,6 +38,7 @@ static int sink_write(void *ctx, const void *buf, size_t len)
 		s->cap = 2 * (s->len + len);
 		ck_assert_ptr_nonnull(s->got = realloc(s->got, s->cap));
 	}
+	ck_assert_uint_gt(len, 0);      /* empty buffers are not handed on */
 	memcpy(s->got + s->len, buf, len);
 	s->len += len;
 	return 0;
@@ -102,6 +103,7 @@ START_TEST(writer_failure_reported)
 	ck_assert_str_eq(lethe_error_last(), "the sink is full at call 5");
 	ck_assert_uint_eq(s.calls, 5);
 	ck_assert_uint_eq(s.len, 4 * sizeof(buf));
+	free(s.got);
 }
 END_TEST
 
