@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include "lethe/error.h"
 #include "lethe/token.h"
+#include "digest_bin.h"
 #include "util.h"
 
 #define TOKEN_HASH_BYTES 16
@@ -298,17 +299,12 @@ void lethe_digest_value_bin(unsigned char out[LETHE_DIGEST_BIN], const lethe_dig
 void lethe_digest_value(char out[LETHE_DIGEST_SIZE], const lethe_digest_ctx *c, const void *data,
 			size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char h[LETHE_DIGEST_BIN];
 
 	lethe_digest_value_bin(h, c, data, len);
 	/* the digest is public (it goes into the evidence): no need for
 	 * sodium_bin2hex's constant time */
-	for (size_t i = 0; i < sizeof(h); i++) {
-		out[2 * i] = digits[h[i] >> 4];
-		out[2 * i + 1] = digits[h[i] & 15];
-	}
-	out[2 * sizeof(h)] = '\0';
+	lethe_digest_to_hex(out, h);
 }
 
 void lethe_digest_end(lethe_digest_ctx *c)

@@ -44,21 +44,30 @@ static int sink_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+/* A pipe to s, started. */
+static lethe_write_pipe *start_pipe(sink *s)
+{
+	lethe_write_pipe *p = NULL;
+
+	ck_assert_int_eq(lethe_write_pipe_start(&p, sink_write, s), 0);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
 /* Buffers of 0 to 70,000 bytes of a counting pattern, produced faster than
  * a slow writer takes them and then slower: the bytes arrive whole and in
  * order. */
 START_TEST(buffers_in_order)
 {
 	sink s = { .slow = 1 };
-	lethe_write_pipe *p = NULL;
 	unsigned char *buf = malloc(70000);
 	uint32_t x = 2463534242u;
 	size_t total = 0, bad;
 	unsigned char next = 0;
+	lethe_write_pipe *p;
 
 	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(lethe_write_pipe_start(&p, sink_write, &s), 0);
-	ck_assert_ptr_nonnull(p);
+	p = start_pipe(&s);
 	for (int i = 0; i < 300; i++) {
 		size_t n;
 
@@ -89,12 +98,10 @@ END_TEST
 START_TEST(writer_failure_reported)
 {
 	sink s = { .fail_at = 5 };
-	lethe_write_pipe *p = NULL;
+	lethe_write_pipe *p = start_pipe(&s);
 	char buf[100] = { 0 };
 	int rc = 0, i;
 
-	ck_assert_int_eq(lethe_write_pipe_start(&p, sink_write, &s), 0);
-	ck_assert_ptr_nonnull(p);
 	for (i = 0; i < 10000 && rc == 0; i++)
 		rc = lethe_write_pipe_write(p, buf, sizeof(buf));
 	ck_assert_int_eq(rc, LETHE_EIO);
@@ -112,10 +119,9 @@ END_TEST
 START_TEST(producer_failure_stops)
 {
 	sink s = { .slow = 1 };
-	lethe_write_pipe *p = NULL;
+	lethe_write_pipe *p = start_pipe(&s);
 	char buf[10] = { 0 };
 
-	ck_assert_int_eq(lethe_write_pipe_start(&p, sink_write, &s), 0);
 	for (int i = 0; i < LETHE_WRITE_PIPE_SLOTS; i++)
 		ck_assert_int_eq(lethe_write_pipe_write(p, buf, sizeof(buf)), 0);
 	ck_assert_int_eq(lethe_write_pipe_finish(p, LETHE_EDATA), LETHE_EDATA);
