@@ -60,4 +60,10 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 /* The size of the next batch after one of `rows` rows that took took_ns. */
 size_t lethe_dispose_next_batch(size_t rows, int64_t took_ns);
 
+/* The size of a rule's first batch when the run's latest timed batch (of
+ * any rule) had `rows` rows and took took_ns: LETHE_DISPOSE_BATCH when there
+ * is none (rows 0), else the rows that speed fits in an eighth of the time a
+ * batch grows under, within LETHE_DISPOSE_BATCH and the ceiling. */
+size_t lethe_dispose_first_batch(size_t rows, int64_t took_ns);
+
 #endif
