@@ -2,7 +2,9 @@
  * digest_bin.c - run digests in binary and sorted (digest_bin.h).
  *
  * Invariants:
- *  - Pure: no I/O, no state; the only allocations are the sort's.
+ *  - Pure: no I/O, no state; the only allocation is the sort's bucket
+ *    bounds (2^15 + 1 words at most, never a copy of the
+ *    digests).
  *  - The binary form's byte order is the hex text's, so the sorted binary
  *    digests are the sorted lines of a digest file.
  */
@@ -77,11 +79,12 @@ static int cmp_digest(const void *a, const void *b)
 /* Sorting a batch's digests was a tenth of a large run (qsort calls memcmp
  * through a pointer some 16 times per digest). Digests are keyed hashes, so
  * their first bytes are uniform: one counting pass over the first `bits`
- * bits (about one digest per bucket, at most 2^16 buckets) puts each digest
- * in its bucket of `sorted`, and each bucket is sorted on its own, by
- * insertion when small, by qsort when not (a batch of more digests than
- * buckets, or an unlucky bucket). The order is memcmp's either way. */
-#define SORT_MAX_BITS 16
+ * bits (a few digests per bucket, at most 2^14 buckets) and one pass of
+ * swaps put each digest in its bucket, in place, and each bucket is sorted
+ * on its own, by insertion when small, by qsort when not (an unlucky
+ * bucket). The order is memcmp's either way. In place, because a batch's
+ * digests are its largest allocation but for its keys. */
+#define SORT_MAX_BITS 14
 #define SORT_INSERTION 16
 
 static void sort_bucket(unsigned char *b, size_t n)
@@ -108,38 +111,53 @@ static size_t bin_bucket(const unsigned char *d, unsigned bits)
 	return ((size_t)d[0] << 8 | d[1]) >> (16 - bits);
 }
 
-int lethe_digests_sort(unsigned char **out, const unsigned char *digests, size_t n)
+/* Digest i to the place its bucket's next one goes, in place (an American
+ * flag sort's pass): next[b] is where bucket b's next digest goes and
+ * end[b] where the bucket ends; a digest already in its bucket's part stays,
+ * any other is swapped with what sits where it goes, so each swap puts at
+ * least one digest where it belongs. */
+static void place_in_buckets(unsigned char *digests, size_t *next, const size_t *end, unsigned bits)
+{
+	unsigned char tmp[LETHE_DIGEST_BIN];
+
+	for (size_t b = 0; b < (size_t)1 << bits; b++) {
+		while (next[b] < end[b]) {
+			unsigned char *d = digests + next[b] * LETHE_DIGEST_BIN;
+			size_t to = bin_bucket(d, bits);
+
+			if (to == b) {
+				next[b]++;
+				continue;
+			}
+			memcpy(tmp, d, LETHE_DIGEST_BIN);
+			memcpy(d, digests + next[to] * LETHE_DIGEST_BIN, LETHE_DIGEST_BIN);
+			memcpy(digests + next[to]++ * LETHE_DIGEST_BIN, tmp, LETHE_DIGEST_BIN);
+		}
+	}
+}
+
+int lethe_digests_sort(unsigned char *digests, size_t n)
 {
 	unsigned bits = 8;
-	unsigned char *sorted;
-	size_t *end = NULL;
-	int rc = 0;
+	size_t *next, *end;
 
 	while (bits < SORT_MAX_BITS && ((size_t)1 << bits) < n)
 		bits++;
-	sorted = calloc(n ? n : 1, LETHE_DIGEST_BIN);
-	end = calloc(((size_t)1 << bits) + 1, sizeof(*end));
-	if (!sorted || !end) {
-		rc = lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		goto out;
-	}
-	/* end[b + 1] counts bucket b; then end[b] is where bucket b starts */
+	next = calloc(((size_t)2 << bits) + 1, sizeof(*next));
+	if (!next)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	end = next + ((size_t)1 << bits);
+	/* end[b + 1] counts bucket b; then end[b] is where bucket b ends and
+	 * next[b] where it starts */
 	for (size_t i = 0; i < n; i++)
 		end[bin_bucket(digests + i * LETHE_DIGEST_BIN, bits) + 1]++;
 	for (size_t b = 1; b <= (size_t)1 << bits; b++)
 		end[b] += end[b - 1];
-	/* each digest to its bucket's next place: end[b] then ends bucket b */
-	for (size_t i = 0; i < n; i++) {
-		const unsigned char *d = digests + i * LETHE_DIGEST_BIN;
-
-		memcpy(sorted + end[bin_bucket(d, bits)]++ * LETHE_DIGEST_BIN, d, LETHE_DIGEST_BIN);
-	}
+	memcpy(next, end, ((size_t)1 << bits) * sizeof(*next));
+	end++;
+	place_in_buckets(digests, next, end, bits);
 	for (size_t b = 0, from = 0; b < (size_t)1 << bits; from = end[b++])
-		sort_bucket(sorted + from * LETHE_DIGEST_BIN, end[b] - from);
-	*out = sorted;
-	sorted = NULL;
-out:
-	free(sorted);
-	free(end);
-	return rc;
+		sort_bucket(digests + from * LETHE_DIGEST_BIN, end[b] - from);
+	free(next);
+	return 0;
 }

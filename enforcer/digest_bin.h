@@ -21,8 +21,9 @@ int lethe_digest_to_bin(unsigned char out[LETHE_DIGEST_BIN], const char *hex);
 void lethe_digest_to_hex(char out[LETHE_DIGEST_SIZE], const unsigned char *bin);
 
 /* n binary digests (n * LETHE_DIGEST_BIN bytes, lethe_digest_value_bin)
- * sorted ascending (memcmp's order, repeats kept) into a copy: *out is
- * malloc'd, n * LETHE_DIGEST_BIN bytes, set only on success. */
-int lethe_digests_sort(unsigned char **out, const unsigned char *digests, size_t n);
+ * sorted ascending in place (memcmp's order, repeats kept); on failure (out
+ * of memory) they are as they were. No copy of them is made: a batch's
+ * digests are its largest allocation. */
+int lethe_digests_sort(unsigned char *digests, size_t n);
 
 #endif

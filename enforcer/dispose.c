@@ -38,9 +38,18 @@
  * batch takes under BATCH_GROW_NS and halves when one takes over
  * BATCH_SHRINK_NS, between LETHE_DISPOSE_BATCH and
  * LETHE_DISPOSE_BATCH_CEILING rows (the ceiling bounds the keys a batch
- * holds in memory). */
+ * holds in memory). A rule's first batch is sized by the batch before it
+ * (lethe_dispose_first_batch). */
 #define BATCH_GROW_NS 250000000LL
 #define BATCH_SHRINK_NS 1000000000LL
+
+/* A rule's first batch is sized by the run's latest timed batch, for a
+ * BATCH_START_SHARE of BATCH_GROW_NS: rules differ in cost per row (a
+ * cascade, full-text triggers), and a rule that is that many times slower
+ * than the one before still has a short first transaction; a rule that is
+ * not starts near the size it grows to, in a few batches where starting
+ * from LETHE_DISPOSE_BATCH took up to seven, each a commit with its syncs. */
+#define BATCH_START_SHARE 8
 
 static int64_t now_ns(void)
 {
@@ -61,6 +70,18 @@ size_t lethe_dispose_next_batch(size_t rows, int64_t took_ns)
 	return rows;
 }
 
+size_t lethe_dispose_first_batch(size_t rows, int64_t took_ns)
+{
+	double fit;
+
+	if (!rows || took_ns <= 0)
+		return LETHE_DISPOSE_BATCH;
+	fit = (double)rows * (double)(BATCH_GROW_NS / BATCH_START_SHARE) / (double)took_ns;
+	if (fit >= LETHE_DISPOSE_BATCH_CEILING)
+		return LETHE_DISPOSE_BATCH_CEILING;
+	return fit > LETHE_DISPOSE_BATCH ? (size_t)fit : LETHE_DISPOSE_BATCH;
+}
+
 typedef struct {
 	lethe_backend *be;
 	const lethe_policy *policy;
@@ -69,6 +90,8 @@ typedef struct {
 	const lethe_plan_holds *holds;
 	int64_t done, total;
 	int owed;               /* clean-up owed is recorded in a committed batch */
+	size_t timed_rows;      /* the run's latest timed batch: its rows and time */
+	int64_t timed_ns;
 } run_ctx;
 
 /* One batch, one transaction: the statement that selects the due, unheld,
@@ -125,7 +148,7 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 	const lethe_rule *r = &ctx->policy->rules[index];
 	/* the test override fixes the size (tests/e2e/test_run_live_writer.py) */
 	size_t fixed = lethe_test_batch_size(ctx->opts->batch_size);
-	size_t limit = fixed ? fixed : LETHE_DISPOSE_BATCH;
+	size_t limit = fixed ? fixed : lethe_dispose_first_batch(ctx->timed_rows, ctx->timed_ns);
 	lethe_table_info *t = NULL;
 	lethe_dependents *deps = NULL;
 	size_t ndeps = 0;
@@ -207,6 +230,10 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 		 * (SQLite) would take as many small transactions over the rows
 		 * it keeps as over those it disposes of; the ceiling still
 		 * bounds the keys one batch can hold */
+		if (!fixed && !sparse) {
+			ctx->timed_rows = limit;
+			ctx->timed_ns = now_ns() - t0;
+		}
 		if (!fixed)
 			limit = lethe_dispose_next_batch(limit, sparse ? 0 : now_ns() - t0);
 	}
@@ -326,7 +353,7 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 	size_t *order = NULL;
 	lethe_plan_holds holds = { 0 };
 	int64_t *due = NULL;
-	run_ctx ctx = { be, policy, opts, NULL, &holds, 0, 0, 0 };
+	run_ctx ctx = { be, policy, opts, NULL, &holds, 0, 0, 0, 0, 0 };
 	int rc, cycle = 0;
 
 	if ((rc = lethe_plan_new_scoped(&plan, be, policy, opts->as_of, opts->scope)) < 0)

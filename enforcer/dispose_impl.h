@@ -52,10 +52,18 @@ int lethe_dispose(lethe_plan **out, lethe_warnings *warnings, lethe_backend *be,
 		  const lethe_policy *policy, const lethe_dispose_options *opts);
 
 /* The greatest batch: it bounds the keys and digests a batch holds in
- * memory (50,000 keys and their digests are about 5 MiB). */
-#define LETHE_DISPOSE_BATCH_CEILING 50000
+ * memory (100,000 integer keys and their binary digests are 6.9 MiB: 40
+ * and 32 bytes each, the keys' array reserved once, the digests sorted in
+ * place). */
+#define LETHE_DISPOSE_BATCH_CEILING 100000
 
 /* The size of the next batch after one of `rows` rows that took took_ns. */
 size_t lethe_dispose_next_batch(size_t rows, int64_t took_ns);
+
+/* The size of a rule's first batch when the run's latest timed batch (of
+ * any rule) had `rows` rows and took took_ns: LETHE_DISPOSE_BATCH when there
+ * is none (rows 0), else the rows that speed fits in an eighth of the time a
+ * batch grows under, within LETHE_DISPOSE_BATCH and the ceiling. */
+size_t lethe_dispose_first_batch(size_t rows, int64_t took_ns);
 
 #endif

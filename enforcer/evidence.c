@@ -12,7 +12,8 @@
  *    was built on (for the first commit: main must not exist).
  *  - fsync of the git directory is on for every handle (libgit2's default is
  *    off): evidence must survive a crash right after a run.
- *  - Every git_libgit2_init is paired with one git_libgit2_shutdown.
+ *  - Every git_libgit2_init (lethe_evidence_git_init) is paired with one
+ *    git_libgit2_shutdown.
  *  - libgit2's repository owner check is off (git_start): reading is safe
  *    whoever owns the repository (libgit2 runs no hooks or configured
  *    programs, and every record is verified by its signature), so root's
@@ -20,7 +21,9 @@
  *    by our own check instead (lethe_evidence_check_owner): a write by
  *    another user would leave objects the owner cannot change.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,9 +51,35 @@ int lethe_evidence_git_fail(int code, const char *fmt, ...)
 			       e && e->message ? e->message : "unknown git error");
 }
 
+/* libssh2's flag for libssh2_init: leave the crypto library's set-up to it. */
+#define SSH2_INIT_NO_CRYPTO 0x0001
+
+/* git_libgit2_init starts libssh2 (libgit2's ssh transport), which loads
+ * OpenSSL's built-in engines: 1.5 MiB of resident memory in every run,
+ * a twentieth of its budget, for an ssh remote it rarely has and OpenSSL 3
+ * does not need (it sets itself up on first use). Where libgit2 came with
+ * libssh2, libssh2 is started first without that; libgit2's own start then
+ * only counts. Found by name in what is already loaded, so Lethe neither
+ * links libssh2 nor needs it. */
+static void start_ssh_without_engines(void)
+{
+	int (*ssh2_init)(int) = (int (*)(int))dlsym(RTLD_DEFAULT, "libssh2_init");
+
+	if (ssh2_init)
+		(void)ssh2_init(SSH2_INIT_NO_CRYPTO);
+}
+
+int lethe_evidence_git_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, start_ssh_without_engines);
+	return git_libgit2_init();
+}
+
 static int git_start(void)
 {
-	if (git_libgit2_init() < 0)
+	if (lethe_evidence_git_init() < 0)
 		return lethe_evidence_git_fail(LETHE_ESOFTWARE, "cannot initialise libgit2");
 	if (git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1) < 0) {
 		git_libgit2_shutdown();

@@ -41,6 +41,10 @@ void lethe_evidence_forget_trees(lethe_evidence *ev);
 /* Remove the folder at path and everything in it (a scratch repository). */
 void lethe_evidence_remove_scratch(const char *path);
 
+/* git_libgit2_init, with libssh2 started first without OpenSSL's engines
+ * (evidence.c says why); paired with git_libgit2_shutdown as it is. */
+int lethe_evidence_git_init(void);
+
 /* Set the last error to "WHAT: <libgit2's message>" and return code. */
 int lethe_evidence_git_fail(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

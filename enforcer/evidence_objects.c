@@ -44,7 +44,7 @@ int lethe_evidence_open_memory(lethe_evidence **out)
 	char *dir = NULL;
 	int rc = 0;
 
-	if (git_libgit2_init() < 0)
+	if (lethe_evidence_git_init() < 0)
 		return lethe_evidence_git_fail(LETHE_ESOFTWARE, "cannot initialise libgit2");
 	if (asprintf(&dir, "%s/lethe-proof-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0) {
 		dir = NULL;

@@ -254,7 +254,7 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 		       const unsigned char *applied, size_t n, int64_t changed)
 {
 	lethe_runlog *rl = ctx;
-	unsigned char *digests = calloc(n ? n : 1, LETHE_DIGEST_BIN), *sorted = NULL;
+	unsigned char *digests = calloc(n ? n : 1, LETHE_DIGEST_BIN);
 	lethe_digest_ctx dc;
 	digest_span all = { digests, &dc, keys, applied, 0, n }, half = all;
 	pthread_t thread;
@@ -285,18 +285,17 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 				       LETHE_DIGEST_BIN);
 			count++;
 		}
-	rc = lethe_digests_sort(&sorted, digests, count);
-	free(digests);
+	rc = lethe_digests_sort(digests, count);
 	if (rc == 0)
-		rc = lethe_backend_mark(rl->env->be, rl->run_id, rule->name, changed, sorted, count);
+		rc = lethe_backend_mark(rl->env->be, rl->run_id, rule->name, changed, digests, count);
 	/* the seal's file, written ahead from a spool of what was marked: only
 	 * where the register can seal, and never failing the batch */
 	if (rc == 0 && !rl->ahead && !rl->ahead_off)
 		rl->ahead_off = !lethe_backend_marker_sealable(rl->env->be) || !rl->env->ev ||
 				lethe_ahead_new(&rl->ahead, rl->env->ev) < 0;
 	if (rc == 0)
-		lethe_ahead_batch(rl->ahead, rule->name, sorted, count, changed);
-	free(sorted);
+		lethe_ahead_batch(rl->ahead, rule->name, digests, count, changed);
+	free(digests);
 	lethe_test_crash_point("batch");
 	return rc;
 }

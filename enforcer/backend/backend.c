@@ -12,6 +12,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -266,6 +267,19 @@ static int disposed_value_copy(lethe_value *out, const lethe_value *in)
 		s[in->len] = '\0';
 		out->s = s;
 	}
+	return 0;
+}
+
+int lethe_disposed_reserve(lethe_disposed *d, size_t n)
+{
+	lethe_value *grown;
+
+	if (n <= d->cap)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*grown) || !(grown = realloc(d->keys, n * sizeof(*grown))))
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	d->keys = grown;
+	d->cap = n;
 	return 0;
 }
 

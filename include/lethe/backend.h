@@ -416,6 +416,11 @@ typedef struct {
 } lethe_disposed;
 
 void lethe_disposed_release(lethe_disposed *d);
+/* Room for n keys in all (a batch's most): adding up to n keys then
+ * allocates nothing more for the array, which a batch would otherwise grow
+ * by doubling, holding up to twice its keys' room, and three times while it
+ * is copied. */
+int lethe_disposed_reserve(lethe_disposed *d, size_t n);
 /* Append a copy of key to d (and make it d->last when `greater`). */
 int lethe_disposed_add(lethe_disposed *d, const lethe_value *key, int greater);
 /* Make a copy of key d->last (the greatest key of a page, see paged). */

@@ -13,8 +13,9 @@
  *  - Nothing is disposed when any rule's due count exceeds the cap.
  *  - Each batch (one statement that selects and disposes of due rows of one
  *    rule) is one transaction: applied whole or not at all. Batches are
- *    sized by time, from LETHE_DISPOSE_BATCH rows up to a ceiling; memory is
- *    bounded by the ceiling.
+ *    sized by time, from LETHE_DISPOSE_BATCH rows (or, after a rule's first
+ *    batch, what the run's speed so far suggests) up to a ceiling; memory
+ *    is bounded by the ceiling.
  *  - Rules run in dependency order: rules of child tables before deletions
  *    in their parents, mask and pseudonymise before delete on one table, and
  *    a rule whose clock reads another table before rules that change it, so
@@ -29,7 +30,7 @@
 #include "policy.h"
 #include "token.h"
 
-/* The first batch of a rule, and the least one. */
+/* The first batch of a run, and the least one. */
 #define LETHE_DISPOSE_BATCH 1000
 
 /* Append the warning a run's completion carries while the register says

@@ -427,6 +427,29 @@ START_TEST(test_dispose_batch_size_follows_time)
 }
 END_TEST
 
+/* A rule's first batch follows the run's latest timed batch: the rows that
+ * speed fits in an eighth of the quarter second a batch grows under, never
+ * below LETHE_DISPOSE_BATCH or above the ceiling; with nothing timed yet,
+ * LETHE_DISPOSE_BATCH. */
+START_TEST(test_dispose_first_batch_follows_the_run)
+{
+	const int64_t ms = 1000000;
+
+	ck_assert_uint_eq(lethe_dispose_first_batch(0, 0), LETHE_DISPOSE_BATCH);
+	ck_assert_uint_eq(lethe_dispose_first_batch(50000, 0), LETHE_DISPOSE_BATCH);
+	/* 100,000 rows in 250 ms: 12,500 in 31.25 ms */
+	ck_assert_uint_eq(lethe_dispose_first_batch(100000, 250 * ms), 12500);
+	/* twice as fast, twice as many */
+	ck_assert_uint_eq(lethe_dispose_first_batch(100000, 125 * ms), 25000);
+	/* a slow rule before: not below the first size */
+	ck_assert_uint_eq(lethe_dispose_first_batch(1000, 900 * ms), LETHE_DISPOSE_BATCH);
+	/* a very fast one: not above the ceiling */
+	ck_assert_uint_eq(lethe_dispose_first_batch(LETHE_DISPOSE_BATCH_CEILING, 1 * ms),
+			  LETHE_DISPOSE_BATCH_CEILING);
+	ck_assert_uint_eq(lethe_dispose_first_batch(SIZE_MAX, 1), LETHE_DISPOSE_BATCH_CEILING);
+}
+END_TEST
+
 int main(void)
 {
 	const TTest *const tests[] = {
@@ -437,6 +460,7 @@ int main(void)
 		test_dispose_batch_hooks_see_disposed_keys,
 		test_dispose_failing_batch_hook,
 		test_dispose_batch_size_follows_time,
+		test_dispose_first_batch_follows_the_run,
 	};
 
 	return rf_main("dispose", tests, sizeof(tests) / sizeof(tests[0]));

@@ -13,6 +13,7 @@
  */
 #include <check.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 #include "lethe/error.h"
 #include "lethe/token.h"
+#include "digest_bin.h"
 #include "unit_tmpdir.h"
 
 #define KAT_ALICE "tok_76ea3a8a74f5f54651412556b63dcecd"
@@ -263,6 +265,48 @@ START_TEST(test_digest_binary_is_text)
 }
 END_TEST
 
+static int cmp_bin(const void *a, const void *b)
+{
+	return memcmp(a, b, LETHE_DIGEST_BIN);
+}
+
+/* The in-place sort a batch's digests go through gives qsort's order, for
+ * batch sizes around its bucket counts, for digests all in one bucket (its
+ * qsort path), and with repeats. */
+START_TEST(test_digests_sort_in_place)
+{
+	static const size_t sizes[] = { 0, 1, 2, 17, 255, 256, 257, 4097, 70000 };
+	uint64_t seed = 88172645463325252ULL;
+
+	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++)
+		for (int shape = 0; shape < 3; shape++) {
+			size_t n = sizes[z];
+			unsigned char *d = calloc(n ? n : 1, LETHE_DIGEST_BIN), *want = calloc(n ? n : 1, LETHE_DIGEST_BIN);
+
+			ck_assert_ptr_nonnull(d);
+			ck_assert_ptr_nonnull(want);
+			for (size_t i = 0; i < n * LETHE_DIGEST_BIN; i++) {
+				seed ^= seed << 13;
+				seed ^= seed >> 7;
+				seed ^= seed << 17;
+				d[i] = (unsigned char)seed;
+			}
+			for (size_t i = 0; i < n; i++) {
+				if (shape == 1)         /* one bucket */
+					d[i * LETHE_DIGEST_BIN] = d[i * LETHE_DIGEST_BIN + 1] = 0x5a;
+				if (shape == 2 && i % 3) /* repeats */
+					memcpy(d + i * LETHE_DIGEST_BIN, d + (i - 1) * LETHE_DIGEST_BIN, LETHE_DIGEST_BIN);
+			}
+			memcpy(want, d, n * LETHE_DIGEST_BIN);
+			qsort(want, n, LETHE_DIGEST_BIN, cmp_bin);
+			ck_assert_int_eq(lethe_digests_sort(d, n), 0);
+			ck_assert_msg(!memcmp(d, want, n * LETHE_DIGEST_BIN), "%zu digests, shape %d", n, shape);
+			free(d);
+			free(want);
+		}
+}
+END_TEST
+
 START_TEST(test_load_wrong_content)
 {
 	static const char *bad[] = {
@@ -419,6 +463,7 @@ static Suite *token_suite(void)
 	tcase_add_test(tc, test_token_shape);
 	tcase_add_test(tc, test_digest_domains);
 	tcase_add_test(tc, test_digest_binary_is_text);
+	tcase_add_test(tc, test_digests_sort_in_place);
 	tcase_add_test(tc, test_load_wrong_content);
 	tcase_add_test(tc, test_load_mode_refused);
 	tcase_add_test(tc, test_load_symlink_missing_special);

@@ -564,6 +564,9 @@ int lethe_sqlite_dispose(lethe_disposed *out, lethe_backend *base, const lethe_c
 		goto out;
 	}
 	lethe_sqlite_scan_bind(stmt, scan);
+	/* a range of scan->limit rows changes at most that many */
+	if (upto && (rc = lethe_disposed_reserve(out, (size_t)scan->limit)) < 0)
+		goto out;
 	if (upto)
 		lethe_sqlite_bind_value(stmt, sqlite3_bind_parameter_index(stmt, ":lethe_upto"), &out->last);
 	/* SQLite makes every change on the first step and keeps the returned
