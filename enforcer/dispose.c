@@ -43,8 +43,8 @@
 #define BATCH_GROW_NS 250000000LL
 #define BATCH_SHRINK_NS 1000000000LL
 
-/* A rule's first batch is sized by the run's latest timed batch, for a
- * BATCH_START_SHARE of BATCH_GROW_NS: rules differ in cost per row (a
+/* A rule's first batch is sized by the run's latest timed batch (a full
+ * one that was not sparse), for a BATCH_START_SHARE of BATCH_GROW_NS: rules differ in cost per row (a
  * cascade, full-text triggers), and a rule that is that many times slower
  * than the one before still has a short first transaction; a rule that is
  * not starts near the size it grows to, in a few batches where starting

@@ -427,6 +427,70 @@ START_TEST(test_dispose_batch_size_follows_time)
 }
 END_TEST
 
+typedef struct {
+	int64_t rows[2];        /* keys handed over, per rule */
+	size_t batches[2];
+	int64_t first[2];       /* keys in each rule's first batch */
+} per_rule;
+
+static int count_per_rule(void *ctx, const lethe_rule *rule, const lethe_value *keys,
+			  const unsigned char *applied, size_t n, int64_t changed)
+{
+	per_rule *c = ctx;
+	int i = rule->name[0] == 'b';
+
+	(void)keys;
+	(void)applied;
+	(void)changed;
+	if (!c->batches[i]++)
+		c->first[i] = (int64_t)n;
+	c->rows[i] += (int64_t)n;
+	return 0;
+}
+
+/* Two rules of 150,000 rows each. b has more rows due, so it runs first and
+ * starts at 1,000 rows; a starts from b's speed, at a size that is not a
+ * power of two times 1,000, and goes on in ranges of that size and more.
+ * Both still dispose of exactly the due rows (every odd id of a, two ids in
+ * three of b), nothing kept, nothing twice. */
+START_TEST(test_dispose_later_rule_ranges_exact)
+{
+	lethe_policy *p;
+	lethe_plan *run;
+	lethe_dispose_options o = { 0 };
+	per_rule c;
+	char *left;
+
+	memset(&c, 0, sizeof(c));
+	rf_db("CREATE TABLE a (id INTEGER PRIMARY KEY, d TEXT);"
+	      "CREATE TABLE b (id INTEGER PRIMARY KEY, d TEXT);"
+	      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150000) "
+	      "INSERT INTO a SELECT i, CASE WHEN i % 2 THEN '2020-01-01' ELSE '2024-03-01' END FROM n;"
+	      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150000) "
+	      "INSERT INTO b SELECT i, CASE WHEN i % 3 THEN '2020-01-01' ELSE '2024-03-01' END FROM n;");
+	p = rf_policy("rules:\n"
+		      "  - {name: a, basis: x, table: a, from: d, retain: 1 day, action: delete}\n"
+		      "  - {name: b, basis: x, table: b, from: d, retain: 1 day, action: delete}\n");
+	o.as_of = rf_day("2024-03-02");
+	o.residue_fast = 1;
+	o.batch_hook = count_per_rule;
+	o.hook_ctx = &c;
+	ck_assert_msg(dispose(&run, p, &o) == 0, "%s", lethe_error_last());
+	ck_assert_int_eq(c.rows[0], 75000);
+	ck_assert_int_eq(c.rows[1], 100000);
+	ck_assert_int_eq(run->rules[0].due, 75000);
+	ck_assert_int_eq(run->rules[1].due, 100000);
+	/* b's first batch is the run's first: 1,000 rows, two in three due */
+	ck_assert_int_eq(c.first[1], 667);
+	left = rf_text("SELECT (SELECT count(*) FROM a WHERE id % 2 = 0) || ',' || (SELECT count(*) FROM a) "
+		       "|| ',' || (SELECT count(*) FROM b WHERE id % 3 = 0) || ',' || (SELECT count(*) FROM b)");
+	ck_assert_str_eq(left, "75000,75000,50000,50000");
+	free(left);
+	lethe_plan_free(run);
+	lethe_policy_free(p);
+}
+END_TEST
+
 /* A rule's first batch follows the run's latest timed batch: the rows that
  * speed fits in an eighth of the quarter second a batch grows under, never
  * below LETHE_DISPOSE_BATCH or above the ceiling; with nothing timed yet,
@@ -461,6 +525,7 @@ int main(void)
 		test_dispose_failing_batch_hook,
 		test_dispose_batch_size_follows_time,
 		test_dispose_first_batch_follows_the_run,
+		test_dispose_later_rule_ranges_exact,
 	};
 
 	return rf_main("dispose", tests, sizeof(tests) / sizeof(tests[0]));
