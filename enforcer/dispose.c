@@ -40,7 +40,7 @@
  * LETHE_DISPOSE_BATCH_CEILING rows (the ceiling bounds the keys a batch
  * holds in memory). A rule's first batch is sized by the batch before it
  * (lethe_dispose_first_batch). */
-#define BATCH_GROW_NS 250000000LL
+#define BATCH_GROW_NS 500000000LL
 #define BATCH_SHRINK_NS 1000000000LL
 
 /* A rule's first batch is sized by the run's latest timed batch (a full

@@ -492,7 +492,7 @@ START_TEST(test_dispose_later_rule_ranges_exact)
 END_TEST
 
 /* A rule's first batch follows the run's latest timed batch: the rows that
- * speed fits in an eighth of the quarter second a batch grows under, never
+ * speed fits in an eighth of the half second a batch grows under, never
  * below LETHE_DISPOSE_BATCH or above the ceiling; with nothing timed yet,
  * LETHE_DISPOSE_BATCH. */
 START_TEST(test_dispose_first_batch_follows_the_run)
@@ -501,10 +501,10 @@ START_TEST(test_dispose_first_batch_follows_the_run)
 
 	ck_assert_uint_eq(lethe_dispose_first_batch(0, 0), LETHE_DISPOSE_BATCH);
 	ck_assert_uint_eq(lethe_dispose_first_batch(50000, 0), LETHE_DISPOSE_BATCH);
-	/* 100,000 rows in 250 ms: 12,500 in 31.25 ms */
-	ck_assert_uint_eq(lethe_dispose_first_batch(100000, 250 * ms), 12500);
+	/* 100,000 rows in 250 ms: 25,000 in 62.5 ms */
+	ck_assert_uint_eq(lethe_dispose_first_batch(100000, 250 * ms), 25000);
 	/* twice as fast, twice as many */
-	ck_assert_uint_eq(lethe_dispose_first_batch(100000, 125 * ms), 25000);
+	ck_assert_uint_eq(lethe_dispose_first_batch(100000, 125 * ms), 50000);
 	/* a slow rule before: not below the first size */
 	ck_assert_uint_eq(lethe_dispose_first_batch(1000, 900 * ms), LETHE_DISPOSE_BATCH);
 	/* a very fast one: not above the ceiling */
