@@ -235,7 +235,7 @@ static int dispose_rule(run_ctx *ctx, size_t index, lethe_rule_plan *rp)
 			ctx->timed_ns = now_ns() - t0;
 		}
 		if (!fixed)
-			limit = lethe_dispose_next_batch(limit, sparse ? 0 : now_ns() - t0);
+			limit = lethe_dispose_next_batch(limit, sparse ? 0 : ctx->timed_ns);
 	}
 out:
 	lethe_plan_scan_release(&scan);

@@ -287,15 +287,8 @@ int lethe_disposed_add(lethe_disposed *d, const lethe_value *key, int greater)
 {
 	int rc;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		lethe_value *grown = realloc(d->keys, cap * sizeof(*grown));
-
-		if (!grown)
-			return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-		d->keys = grown;
-		d->cap = cap;
-	}
+	if (d->n == d->cap && (rc = lethe_disposed_reserve(d, d->cap ? d->cap * 2 : 64)) < 0)
+		return rc;
 	if ((rc = disposed_value_copy(&d->keys[d->n], key)) < 0)
 		return rc;
 	d->n++;
