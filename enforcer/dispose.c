@@ -112,6 +112,10 @@ static int dispose_batch(run_ctx *rc_, const lethe_rule *r, lethe_change *c, let
 
 	if ((rc = lethe_backend_begin(rc_->be)) < 0)
 		return rc;
+	c->on_key = NULL;
+	c->on_key_ctx = NULL;
+	if (o->key_hook && scan->limit > 0)
+		o->key_hook(o->hook_ctx, r, (size_t)scan->limit, &c->on_key, &c->on_key_ctx);
 	rc = lethe_backend_dispose(d, rc_->be, c, scan);
 	if (rc == 0)
 		rp->skipped += (int64_t)d->skipped;

@@ -26,6 +26,12 @@ typedef struct {
 	int (*batch_hook)(void *ctx, const lethe_rule *rule, const lethe_value *keys,
 			  const unsigned char *applied, size_t n, int64_t changed);
 
+	/* Optional: called before each batch's statement with the most rows it
+	 * can change, to set what the statement hands each changed key to as
+	 * it runs (lethe_change.on_key; left NULL: nothing). */
+	void (*key_hook)(void *ctx, const lethe_rule *rule, size_t most,
+			 void (**on_key)(void *ctx, const lethe_value *key), void **on_key_ctx);
+
 	/* Called once the plan is known to be within the cap, before the first
 	 * batch (for the evidence's intent). Non-zero return disposes nothing. */
 	int (*intent_hook)(void *ctx, const lethe_plan *plan);

@@ -107,8 +107,10 @@ int lethe_runlog_new(lethe_runlog **out, const lethe_runlog_env *env, lethe_day 
 
 void lethe_runlog_free(lethe_runlog *rl)
 {
-	if (rl)
+	if (rl) {
 		lethe_ahead_free(rl->ahead);
+		lethe_digest_stream_free(rl->stream);
+	}
 	free(rl);
 }
 
@@ -250,20 +252,41 @@ static void *digest_rows(void *arg)
 /* The batch's digests, computed in binary and sorted once: the marker and
  * the spool of the files written ahead take the same array (digest_bin.h),
  * and the hex text is only written where a digest file is. */
-int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *keys,
-		       const unsigned char *applied, size_t n, int64_t changed)
+void lethe_runlog_batch_keys(void *ctx, const lethe_rule *rule, size_t most,
+			     void (**on_key)(void *ctx, const lethe_value *key), void **on_key_ctx)
 {
 	lethe_runlog *rl = ctx;
-	unsigned char *digests = calloc(n ? n : 1, LETHE_DIGEST_BIN);
+
+	lethe_digest_stream_free(rl->stream);
+	rl->stream = NULL;
+	/* a batch too small to pay for a thread is digested after it */
+	if (most < DIGEST_SPLIT_ROWS ||
+	    lethe_digest_stream_start(&rl->stream, rl->env->digest_key, rule->name, most) < 0)
+		return;
+	*on_key = lethe_digest_stream_key;
+	*on_key_ctx = rl->stream;
+}
+
+/* The batch's digests, in the keys' order: those computed while its
+ * statement ran when they are for exactly these keys, else computed here
+ * (on two threads when there are enough). */
+static unsigned char *batch_digests(lethe_runlog *rl, const lethe_rule *rule, const lethe_value *keys,
+				    const unsigned char *applied, size_t n)
+{
+	unsigned char *digests = rl->stream ? lethe_digest_stream_take(rl->stream, keys, n) : NULL;
 	lethe_digest_ctx dc;
-	digest_span all = { digests, &dc, keys, applied, 0, n }, half = all;
+	digest_span all = { NULL, &dc, keys, applied, 0, n }, half;
 	pthread_t thread;
 	int threaded = 0;
-	size_t count = 0;
-	int rc;
 
-	if (!digests)
-		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
+	lethe_digest_stream_free(rl->stream);
+	rl->stream = NULL;
+	if (digests)
+		return digests;
+	if (!(digests = calloc(n ? n : 1, LETHE_DIGEST_BIN)))
+		return NULL;
+	all.digests = digests;
+	half = all;
 	lethe_digest_start(&dc, rl->env->digest_key, rule->name);
 	/* the second half on another thread when one can be started; else
 	 * all of it here (the digests are the same either way) */
@@ -277,6 +300,19 @@ int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *key
 	if (threaded)
 		pthread_join(thread, NULL);
 	lethe_digest_end(&dc);
+	return digests;
+}
+
+int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *keys,
+		       const unsigned char *applied, size_t n, int64_t changed)
+{
+	lethe_runlog *rl = ctx;
+	unsigned char *digests = batch_digests(rl, rule, keys, applied, n);
+	size_t count = 0;
+	int rc;
+
+	if (!digests)
+		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
 	/* the rows applied, in place */
 	for (size_t i = 0; i < n; i++)
 		if (!applied || applied[i]) {

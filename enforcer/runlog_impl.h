@@ -74,6 +74,23 @@ int lethe_ahead_take(lethe_marker_file *out, lethe_ahead *a, const char *rule, i
 /* Waits for the thread; NULL is fine. */
 void lethe_ahead_free(lethe_ahead *a);
 
+/* --- a batch's digests computed while its statement runs (runlog_stream.c)
+ * The statement hands each changed integer key to lethe_digest_stream_key
+ * (lethe_change.on_key) and a thread digests them as they come. */
+typedef struct lethe_digest_stream lethe_digest_stream;
+
+/* For a batch of `rule` that changes at most `most` rows; no thread yet. */
+int lethe_digest_stream_start(lethe_digest_stream **out, const lethe_token_key *key, const char *rule,
+			      size_t most);
+/* lethe_change.on_key; ctx is the stream. */
+void lethe_digest_stream_key(void *ctx, const lethe_value *key);
+/* Ends the thread. When the stream saw exactly keys[0..n), in this order:
+ * their digests (LETHE_DIGEST_BIN bytes each, in the keys' order; the
+ * caller frees them); else NULL, and the caller digests the keys. */
+unsigned char *lethe_digest_stream_take(lethe_digest_stream *s, const lethe_value *keys, size_t n);
+/* Ends the thread; NULL is fine. */
+void lethe_digest_stream_free(lethe_digest_stream *s);
+
 struct lethe_runlog {
 	const lethe_runlog_env *env;
 	lethe_day as_of;
@@ -81,6 +98,7 @@ struct lethe_runlog {
 	char started_at[LETHE_ISO_TIME_SIZE];
 	int64_t intent_seq;     /* 0 until the intent is recorded */
 	lethe_ahead *ahead;     /* digest files written ahead; NULL until the first batch */
+	lethe_digest_stream *stream; /* the current batch's digests, while its statement runs */
 	int ahead_off;          /* none are: the register cannot seal, or no spool */
 };
 

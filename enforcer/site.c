@@ -200,6 +200,12 @@ static int batch_hook(void *ctx, const lethe_rule *rule, const lethe_value *keys
 	return lethe_runlog_batch(((hooks *)ctx)->rl, rule, keys, applied, n, changed);
 }
 
+static void key_hook(void *ctx, const lethe_rule *rule, size_t most,
+		     void (**on_key)(void *ctx, const lethe_value *key), void **on_key_ctx)
+{
+	lethe_runlog_batch_keys(((hooks *)ctx)->rl, rule, most, on_key, on_key_ctx);
+}
+
 static int seal_hook(void *ctx, int vacuum_follows)
 {
 	return lethe_runlog_seal(((hooks *)ctx)->rl, vacuum_follows);
@@ -229,6 +235,7 @@ static int dispose(lethe_plan **out, lethe_warnings *warnings, lethe_site *s,
 		h->rl = rl;
 		o->intent_hook = intent_hook;
 		o->batch_hook = batch_hook;
+		o->key_hook = key_hook;
 		o->seal_hook = seal_hook;
 		o->hook_ctx = h;
 	}

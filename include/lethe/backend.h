@@ -373,6 +373,14 @@ typedef struct {
 	 * LETHE_EDATA before changing anything. */
 	const char *const *triggers;
 	size_t ntriggers;
+	/* Optional: called with the key of each row the statement changes while
+	 * lethe_backend_dispose runs (the SQLite backend calls it from inside the
+	 * statement, as each row changes), so that work on the keys can begin
+	 * before the statement ends. A hint only: the keys lethe_backend_dispose
+	 * returns are the batch's, and a statement that fails passes keys it
+	 * then undoes. A backend may never call it. */
+	void (*on_key)(void *ctx, const lethe_value *key);
+	void *on_key_ctx;
 } lethe_change;
 
 /* Every trigger that applying c would run (on c->table and, nested or through

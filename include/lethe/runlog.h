@@ -74,6 +74,11 @@ int64_t lethe_runlog_intent_seq(const lethe_runlog *rl);
 int lethe_runlog_intent(void *ctx, const lethe_plan *plan);
 int lethe_runlog_batch(void *ctx, const lethe_rule *rule, const lethe_value *keys,
 		       const unsigned char *applied, size_t n, int64_t changed);
+/* lethe_dispose_options.key_hook: the batch's keys are digested on another
+ * thread as its statement changes their rows; lethe_runlog_batch then takes
+ * those digests when they are for exactly the keys it is given. */
+void lethe_runlog_batch_keys(void *ctx, const lethe_rule *rule, size_t most,
+			     void (**on_key)(void *ctx, const lethe_value *key), void **on_key_ctx);
 /* lethe_dispose_options.seal_hook: once the batches are done, each rule's
  * digest file is written into the evidence's objects ahead of the
  * completion and the marker keeps only the files' ids

@@ -1,7 +1,9 @@
 """A run's digest files hold exactly the keyed digests of the keys each rule
 disposed of, sorted, one per line (docs/evidence-format.md, "Digest files"),
 whichever thread computed a batch's digests or wrote a rule's file: a batch
-of at least 4,096 rows is digested by two threads, a rule's file is written
+that can change at least 4,096 rows is digested by a thread while its
+statement runs (from the keys the statement hands out as it changes each
+row, enforcer/runlog_stream.c), a smaller one after it, a rule's file is written
 ahead from the spool of its marked batches while later rules' batches run
 (enforcer/runlog_ahead.c), and the seal writes the others on two threads,
 largest rule first (enforcer/runlog.c, enforcer/runlog_digests.c).
@@ -12,8 +14,8 @@ computed here (hashlib), and
   - a delete rule's keys are those gone from its table: with several delete
     rules on one table, each gone key is in exactly one of their files;
   - a pseudonymise or mask rule's keys are its rows of lethe_done.
-Run with batches fixed below 4,096 rows (one thread) and above (two), and
-with batches sized by time."""
+Run with batches fixed below 4,096 rows (digested after the statement) and
+above (while it runs), and with batches sized by time."""
 import hashlib
 import os
 import sqlite3

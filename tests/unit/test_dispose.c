@@ -491,6 +491,103 @@ START_TEST(test_dispose_later_rule_ranges_exact)
 }
 END_TEST
 
+/* What the statement handed to on_key while it ran, against what the batch
+ * returned. */
+typedef struct {
+	int64_t *seen;
+	size_t nseen, cap;
+	int batches, streamed, matched;
+	int64_t total;
+} key_stream;
+
+static void on_key(void *ctx, const lethe_value *key)
+{
+	key_stream *k = ctx;
+
+	ck_assert_int_eq(key->type, LETHE_VALUE_INTEGER);
+	if (k->nseen == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 1024;
+		k->seen = realloc(k->seen, k->cap * sizeof(*k->seen));
+		ck_assert_ptr_nonnull(k->seen);
+	}
+	k->seen[k->nseen++] = key->i;
+}
+
+static void on_batch_keys(void *ctx, const lethe_rule *rule, size_t most,
+			  void (**fn)(void *ctx, const lethe_value *key), void **fn_ctx)
+{
+	key_stream *k = ctx;
+
+	(void)rule;
+	ck_assert_uint_gt(most, 0);
+	k->nseen = 0;
+	*fn = on_key;
+	*fn_ctx = k;
+}
+
+static int on_batch_streamed(void *ctx, const lethe_rule *rule, const lethe_value *keys,
+			     const unsigned char *applied, size_t n, int64_t changed)
+{
+	key_stream *k = ctx;
+	int same = k->nseen == n;
+
+	(void)rule;
+	ck_assert_ptr_null(applied);
+	ck_assert_int_eq(changed, (int64_t)n);
+	for (size_t i = 0; same && i < n; i++)
+		same = keys[i].type == LETHE_VALUE_INTEGER && keys[i].i == k->seen[i];
+	k->batches++;
+	k->streamed += k->nseen > 0;
+	k->matched += same;
+	k->total += (int64_t)n;
+	return 0;
+}
+
+/* The SQLite backend hands each changed key to lethe_change.on_key from
+ * inside the batch's statement (its RETURNING clause): for a delete and a
+ * mask rule, over batches that grow from 1,000 rows, every batch's keys are
+ * exactly those on_key saw, in the same order, and the rows are disposed
+ * of as without it. */
+START_TEST(test_dispose_key_hook_sees_each_batch_keys)
+{
+	lethe_policy *p;
+	lethe_plan *run;
+	lethe_dispose_options o = { 0 };
+	key_stream k = { 0 };
+	char *left;
+
+	rf_db("CREATE TABLE a (id INTEGER PRIMARY KEY, d TEXT);"
+	      "CREATE TABLE m (id INTEGER PRIMARY KEY, d TEXT, ip TEXT);"
+	      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) "
+	      "INSERT INTO a SELECT i, CASE WHEN i % 3 THEN '2020-01-01' ELSE '2024-03-01' END FROM n;"
+	      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+	      "INSERT INTO m SELECT i * 7, CASE WHEN i % 2 THEN '2020-01-01' ELSE '2024-03-01' END, "
+	      "'10.0.0.' || (i % 250) FROM n;");
+	p = rf_policy("rules:\n"
+		      "  - {name: a, basis: x, table: a, from: d, retain: 1 day, action: delete}\n"
+		      "  - {name: m, basis: x, table: m, from: d, retain: 1 day, action: mask, "
+		      "columns: {ip: null}}\n");
+	o.as_of = rf_day("2024-03-02");
+	o.residue_fast = 1;
+	o.key_hook = on_batch_keys;
+	o.batch_hook = on_batch_streamed;
+	o.hook_ctx = &k;
+	ck_assert_msg(dispose(&run, p, &o) == 0, "%s", lethe_error_last());
+	ck_assert_int_eq(k.total, 20000 + 10000);
+	ck_assert_int_ge(k.batches, 4);
+	ck_assert_int_eq(k.streamed, k.batches);
+	ck_assert_int_eq(k.matched, k.batches);
+	left = rf_text("SELECT (SELECT count(*) FROM a) || ',' || (SELECT count(*) FROM a WHERE id % 3) "
+		       "|| ',' || (SELECT count(*) FROM m WHERE ip IS NULL) || ',' || "
+		       "(SELECT count(*) FROM m WHERE ip IS NULL AND d = '2020-01-01')");
+	ck_assert_str_eq(left, "10000,0,10000,10000");
+	free(left);
+	free(k.seen);
+	lethe_plan_free(run);
+	lethe_policy_free(p);
+}
+END_TEST
+
 /* A rule's first batch follows the run's latest timed batch: the rows that
  * speed fits in an eighth of the half second a batch grows under, never
  * below LETHE_DISPOSE_BATCH or above the ceiling; with nothing timed yet,
@@ -526,6 +623,7 @@ int main(void)
 		test_dispose_batch_size_follows_time,
 		test_dispose_first_batch_follows_the_run,
 		test_dispose_later_rule_ranges_exact,
+		test_dispose_key_hook_sees_each_batch_keys,
 	};
 
 	return rf_main("dispose", tests, sizeof(tests) / sizeof(tests[0]));

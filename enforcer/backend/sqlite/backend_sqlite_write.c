@@ -104,6 +104,25 @@ static void transform_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	result_value(ctx, &out);
 }
 
+/* lethe_key_seen(key) -> key, after handing it to the current change's
+ * on_key: the dispose statement returns its keys through it, and SQLite
+ * evaluates a RETURNING expression as each row changes, not when the rows
+ * are returned after the last. */
+static void key_seen_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	lethe_sqlite *be = sqlite3_user_data(ctx);
+	const lethe_change *c = be->cur_change;
+
+	(void)argc;
+	if (c && c->on_key) {
+		lethe_value key;
+
+		lethe_sqlite_value(&key, argv[0]);
+		c->on_key(c->on_key_ctx, &key);
+	}
+	sqlite3_result_value(ctx, argv[0]);
+}
+
 int lethe_sqlite_register_write_functions(lethe_sqlite *be)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -112,6 +131,10 @@ int lethe_sqlite_register_write_functions(lethe_sqlite *be)
 	if (sqlite3_create_function_v2(be->db, "lethe_transform", 3, SQLITE_UTF8 | SQLITE_DIRECTONLY,
 				       be, transform_func, NULL, NULL, NULL) != SQLITE_OK)
 		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_transform: %s",
+				       sqlite3_errmsg(be->db));
+	if (sqlite3_create_function_v2(be->db, "lethe_key_seen", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+				       be, key_seen_func, NULL, NULL, NULL) != SQLITE_OK)
+		return lethe_error_set(LETHE_ESOFTWARE, "cannot register lethe_key_seen: %s",
 				       sqlite3_errmsg(be->db));
 	/* The register's own triggers must run when we delete or update: they
 	 * keep its FTS5 indexes in step (an index left behind would keep the
@@ -444,7 +467,11 @@ static int dispose_sql(char **out, lethe_sqlite *be, const lethe_change *c, cons
 	s = sqlite3_str_new(be->db);
 	change_head(s, c, 1);
 	sqlite3_str_appendf(s, " WHERE %s RETURNING ", rows);
+	if (c->on_key)
+		sqlite3_str_appendall(s, "lethe_key_seen(");
 	lethe_sqlite_append_ident(s, c->key);
+	if (c->on_key)
+		sqlite3_str_appendall(s, ")");
 	sqlite3_free(rows);
 	if (!(*out = sqlite3_str_finish(s)))
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");

@@ -1,0 +1,205 @@
+/*
+ * test_runlog_stream.c - a batch's digests computed while its statement runs
+ * (runlog_stream.c): the digests taken are byte for byte those of
+ * lethe_record_row_digest_bin for each key, in the keys' order, whether a
+ * thread digested them or (fewer than a chunk) the taking thread did; and
+ * the stream gives nothing (the caller digests the keys itself) when the
+ * keys it saw are not exactly the batch's: another key, another order, one
+ * more or one fewer, a key that is not an integer, more keys than the batch
+ * can change.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lethe/error.h"
+#include "lethe/record.h"
+#include "lethe/token.h"
+#include "runlog_impl.h"
+#include "unit_tmpdir.h"
+
+static lethe_token_key *tk;
+
+static void key_setup(void)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/pseudonym.key", unit_tmpdir);
+	ck_assert_int_eq(lethe_token_key_create(path), 0);
+	ck_assert_int_eq(lethe_token_key_load(&tk, path), 0);
+}
+
+static void key_teardown(void)
+{
+	lethe_token_key_free(tk);
+	tk = NULL;
+}
+
+/* n integer keys: negative, zero, large and ordinary ones, not sorted. */
+static lethe_value *int_keys(size_t n)
+{
+	lethe_value *k = calloc(n ? n : 1, sizeof(*k));
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	ck_assert_ptr_nonnull(k);
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		k[i].type = LETHE_VALUE_INTEGER;
+		k[i].i = i % 97 == 0 ? -(int64_t)i : i % 89 == 0 ? INT64_MAX - (int64_t)i : (int64_t)(x % 1000000);
+	}
+	return k;
+}
+
+static void feed(lethe_digest_stream *s, const lethe_value *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		lethe_digest_stream_key(s, &keys[i]);
+}
+
+/* The stream's digests against the keys' digests computed one by one. */
+static void digests_are_direct(const unsigned char *got, const lethe_value *keys, size_t n, const char *rule)
+{
+	lethe_digest_ctx dc;
+	unsigned char want[LETHE_DIGEST_BIN];
+
+	lethe_digest_start(&dc, tk, rule);
+	for (size_t i = 0; i < n; i++) {
+		lethe_record_row_digest_bin(want, &dc, &keys[i]);
+		ck_assert_msg(memcmp(got + i * LETHE_DIGEST_BIN, want, LETHE_DIGEST_BIN) == 0,
+			      "digest %zu of %zu differs", i, n);
+	}
+	lethe_digest_end(&dc);
+}
+
+static void round_trip(size_t n, size_t most)
+{
+	lethe_value *keys = int_keys(n);
+	lethe_digest_stream *s = NULL;
+	unsigned char *d;
+
+	ck_assert_int_eq(lethe_digest_stream_start(&s, tk, "web-analytics", most), 0);
+	feed(s, keys, n);
+	d = lethe_digest_stream_take(s, keys, n);
+	ck_assert_msg(d != NULL, "no digests for %zu keys", n);
+	digests_are_direct(d, keys, n, "web-analytics");
+	free(d);
+	lethe_digest_stream_free(s);
+	free(keys);
+}
+
+START_TEST(stream_digests_are_the_keys_digests)
+{
+	round_trip(1, 1);         /* no thread: fewer than a chunk */
+	round_trip(2047, 4096);
+	round_trip(2048, 2048);   /* exactly one chunk */
+	round_trip(4097, 5000);
+	round_trip(100000, 100000);
+}
+END_TEST
+
+/* Each way the keys seen can differ from the batch's keys: no digests. */
+START_TEST(stream_gives_nothing_for_other_keys)
+{
+	const size_t n = 9000;
+	lethe_value *keys = int_keys(n), *other = int_keys(n);
+	lethe_value text = { .type = LETHE_VALUE_TEXT, .s = "a@example.com", .len = 13 };
+	lethe_digest_stream *s;
+	int64_t swap;
+
+	/* one key changed, late in the batch */
+	other[n - 3].i += 1;
+	ck_assert_int_eq(lethe_digest_stream_start(&s, tk, "r", n), 0);
+	feed(s, keys, n);
+	ck_assert_ptr_null(lethe_digest_stream_take(s, other, n));
+	lethe_digest_stream_free(s);
+	/* two keys in another order */
+	other[n - 3].i -= 1;
+	swap = other[10].i;
+	other[10].i = other[11].i;
+	other[11].i = swap;
+	ck_assert_int_eq(lethe_digest_stream_start(&s, tk, "r", n), 0);
+	feed(s, keys, n);
+	ck_assert_ptr_null(lethe_digest_stream_take(s, other, n));
+	lethe_digest_stream_free(s);
+	/* one key fewer, one more */
+	ck_assert_int_eq(lethe_digest_stream_start(&s, tk, "r", n), 0);
+	feed(s, keys, n);
+	ck_assert_ptr_null(lethe_digest_stream_take(s, keys, n - 1));
+	lethe_digest_stream_free(s);
+	ck_assert_int_eq(lethe_digest_stream_start(&s, tk, "r", n), 0);
+	feed(s, keys, n - 1);
+	ck_assert_ptr_null(lethe_digest_stream_take(s, keys, n));
+	lethe_digest_stream_free(s);
+	/* a text key among them */
+	ck_assert_int_eq(lethe_digest_stream_start(&s, tk, "r", n), 0);
+	feed(s, keys, 5000);
+	lethe_digest_stream_key(s, &text);
+	feed(s, keys + 5000, n - 5000);
+	ck_assert_ptr_null(lethe_digest_stream_take(s, keys, n));
+	lethe_digest_stream_free(s);
+	/* more keys than the batch can change */
+	ck_assert_int_eq(lethe_digest_stream_start(&s, tk, "r", n - 1), 0);
+	feed(s, keys, n);
+	ck_assert_ptr_null(lethe_digest_stream_take(s, keys, n));
+	lethe_digest_stream_free(s);
+	/* no keys: nothing to take; freeing a stream never taken */
+	ck_assert_int_eq(lethe_digest_stream_start(&s, tk, "r", n), 0);
+	ck_assert_ptr_null(lethe_digest_stream_take(s, keys, 0));
+	lethe_digest_stream_free(s);
+	ck_assert_int_eq(lethe_digest_stream_start(&s, tk, "r", n), 0);
+	feed(s, keys, n);
+	lethe_digest_stream_free(s);
+	lethe_digest_stream_free(NULL);
+	free(keys);
+	free(other);
+}
+END_TEST
+
+/* A rule's name is part of the digest: another rule, other digests. */
+START_TEST(stream_digests_follow_the_rule)
+{
+	const size_t n = 3000;
+	lethe_value *keys = int_keys(n);
+	lethe_digest_stream *a, *b;
+	unsigned char *da, *db;
+
+	ck_assert_int_eq(lethe_digest_stream_start(&a, tk, "a", n), 0);
+	ck_assert_int_eq(lethe_digest_stream_start(&b, tk, "b", n), 0);
+	feed(a, keys, n);
+	feed(b, keys, n);
+	da = lethe_digest_stream_take(a, keys, n);
+	db = lethe_digest_stream_take(b, keys, n);
+	ck_assert_ptr_nonnull(da);
+	ck_assert_ptr_nonnull(db);
+	digests_are_direct(db, keys, n, "b");
+	ck_assert_int_ne(memcmp(da, db, LETHE_DIGEST_BIN), 0);
+	free(da);
+	free(db);
+	lethe_digest_stream_free(a);
+	lethe_digest_stream_free(b);
+	free(keys);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("runlog_stream");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
+	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
+	tcase_add_checked_fixture(tc, key_setup, key_teardown);
+	tcase_add_test(tc, stream_digests_are_the_keys_digests);
+	tcase_add_test(tc, stream_gives_nothing_for_other_keys);
+	tcase_add_test(tc, stream_digests_follow_the_rule);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
