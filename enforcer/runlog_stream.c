@@ -15,12 +15,18 @@
  *    the batch can change turn it off.
  *  - Digest i is lethe_record_row_digest_bin of key i, the function the
  *    caller would use: the same bytes either way.
- *  - Only the calling thread writes keys[] and n; the thread reads keys
- *    [0, published) and writes digests of that range; `published` and
- *    `finished` are under `lock`. After finished is set, published no
- *    longer changes, so the thread's last range is final.
+ *  - The keys are kept as the differences between consecutive keys, each
+ *    zigzag-encoded as a varint of one to ten bytes: a range's keys mostly
+ *    follow one another, so a key mostly takes one byte, not eight, while
+ *    the batch's returned rows and digests are also in memory.
+ *  - Only the calling thread writes keys[] and n; the thread reads the first
+ *    `published` keys (keys[0, published_len)) and writes their digests;
+ *    `published`, `published_len` and `finished` are under `lock`. After
+ *    finished is set they no longer change, so the thread's last range is
+ *    final.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lethe/error.h"
@@ -29,10 +35,14 @@
 
 /* Keys handed to the thread at a time: a wake-up per this many rows. */
 #define STREAM_CHUNK 2048
+/* The longest varint of a 64-bit difference. */
+#define KEY_MAX_BYTES 10
 
 struct lethe_digest_stream {
 	lethe_digest_ctx dc;
-	int64_t *keys;           /* the integer keys seen, at most `most` */
+	unsigned char *keys;     /* the keys seen, as varints of their differences */
+	size_t keys_len;         /* bytes of keys[] written; room for `most` keys */
+	uint64_t last;           /* the last key seen, as its bits (0 before the first) */
 	unsigned char *digests;  /* LETHE_DIGEST_BIN bytes per key */
 	size_t most, n;
 	int usable;              /* every key so far an integer, at most `most` */
@@ -41,13 +51,53 @@ struct lethe_digest_stream {
 	pthread_mutex_t lock;
 	pthread_cond_t more;
 	size_t published;        /* keys the thread may digest */
+	size_t published_len;    /* their bytes in keys[] */
 	int finished;            /* no more keys come */
 };
+
+/* Append key (after the key whose bits are prev): its bytes. */
+static size_t put_key(unsigned char *p, uint64_t prev, uint64_t key)
+{
+	uint64_t d = key - prev;
+	uint64_t z = (d << 1) ^ (0 - (d >> 63));
+	size_t n = 0;
+
+	while (z >= 0x80) {
+		p[n++] = (unsigned char)(z | 0x80);
+		z >>= 7;
+	}
+	p[n++] = (unsigned char)z;
+	return n;
+}
+
+/* The key after *prev, read at p: its bytes; *prev becomes the key. */
+static size_t get_key(const unsigned char *p, uint64_t *prev)
+{
+	uint64_t z = 0;
+	size_t n = 0;
+	int shift = 0;
+
+	do {
+		z |= (uint64_t)(p[n] & 0x7f) << shift;
+		shift += 7;
+	} while (p[n++] & 0x80);
+	*prev += (z >> 1) ^ (0 - (z & 1));
+	return n;
+}
+
+static int64_t key_value(uint64_t bits)
+{
+	int64_t v;
+
+	memcpy(&v, &bits, sizeof(v));
+	return v;
+}
 
 static void *digest_published(void *arg)
 {
 	lethe_digest_stream *s = arg;
-	size_t done = 0;
+	size_t done = 0, pos = 0;
+	uint64_t key = 0;
 
 	for (;;) {
 		size_t to;
@@ -60,9 +110,11 @@ static void *digest_published(void *arg)
 		finished = s->finished;
 		pthread_mutex_unlock(&s->lock);
 		for (; done < to; done++) {
-			lethe_value key = { .type = LETHE_VALUE_INTEGER, .i = s->keys[done] };
+			lethe_value v = { .type = LETHE_VALUE_INTEGER };
 
-			lethe_record_row_digest_bin(s->digests + done * LETHE_DIGEST_BIN, &s->dc, &key);
+			pos += get_key(s->keys + pos, &key);
+			v.i = key_value(key);
+			lethe_record_row_digest_bin(s->digests + done * LETHE_DIGEST_BIN, &s->dc, &v);
 		}
 		if (finished)
 			return NULL;
@@ -74,7 +126,7 @@ int lethe_digest_stream_start(lethe_digest_stream **out, const lethe_token_key *
 {
 	lethe_digest_stream *s = calloc(1, sizeof(*s));
 
-	if (!s || !(s->keys = malloc(most * sizeof(*s->keys))) ||
+	if (!s || most > SIZE_MAX / KEY_MAX_BYTES || !(s->keys = malloc(most * KEY_MAX_BYTES)) ||
 	    !(s->digests = malloc(most * LETHE_DIGEST_BIN))) {
 		if (s)
 			free(s->keys);
@@ -95,6 +147,7 @@ static void publish(lethe_digest_stream *s)
 {
 	if (!s->started) {
 		s->published = s->n;
+		s->published_len = s->keys_len;
 		if (pthread_create(&s->thread, NULL, digest_published, s) != 0) {
 			s->usable = 0;
 			return;
@@ -104,6 +157,7 @@ static void publish(lethe_digest_stream *s)
 	}
 	pthread_mutex_lock(&s->lock);
 	s->published = s->n;
+	s->published_len = s->keys_len;
 	pthread_cond_signal(&s->more);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -111,6 +165,7 @@ static void publish(lethe_digest_stream *s)
 void lethe_digest_stream_key(void *ctx, const lethe_value *key)
 {
 	lethe_digest_stream *s = ctx;
+	uint64_t bits;
 
 	if (!s->usable)
 		return;
@@ -118,7 +173,10 @@ void lethe_digest_stream_key(void *ctx, const lethe_value *key)
 		s->usable = 0;
 		return;
 	}
-	s->keys[s->n++] = key->i;
+	memcpy(&bits, &key->i, sizeof(bits));
+	s->keys_len += put_key(s->keys + s->keys_len, s->last, bits);
+	s->last = bits;
+	s->n++;
 	if (s->n % STREAM_CHUNK == 0)
 		publish(s);
 }
@@ -129,8 +187,10 @@ static void finish(lethe_digest_stream *s)
 	if (!s->started)
 		return;
 	pthread_mutex_lock(&s->lock);
-	if (s->usable)
+	if (s->usable) {
 		s->published = s->n;
+		s->published_len = s->keys_len;
+	}
 	s->finished = 1;
 	pthread_cond_signal(&s->more);
 	pthread_mutex_unlock(&s->lock);
@@ -141,13 +201,17 @@ static void finish(lethe_digest_stream *s)
 unsigned char *lethe_digest_stream_take(lethe_digest_stream *s, const lethe_value *keys, size_t n)
 {
 	unsigned char *digests;
+	uint64_t key = 0;
+	size_t pos = 0;
 
 	finish(s);
 	if (!s->usable || n != s->n || n == 0)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (keys[i].type != LETHE_VALUE_INTEGER || keys[i].i != s->keys[i])
+	for (size_t i = 0; i < n; i++) {
+		pos += get_key(s->keys + pos, &key);
+		if (keys[i].type != LETHE_VALUE_INTEGER || keys[i].i != key_value(key))
 			return NULL;
+	}
 	/* the keys never handed to the thread (fewer than a chunk: no thread) */
 	for (size_t i = s->published; i < n; i++)
 		lethe_record_row_digest_bin(s->digests + i * LETHE_DIGEST_BIN, &s->dc, &keys[i]);

@@ -35,7 +35,9 @@ static void key_teardown(void)
 	tk = NULL;
 }
 
-/* n integer keys: negative, zero, large and ordinary ones, not sorted. */
+/* n integer keys: mostly runs of consecutive ones, as a key range gives
+ * them, among negative, zero, random and extreme ones (the differences
+ * between them span the whole 64 bits, both ways). */
 static lethe_value *int_keys(size_t n)
 {
 	lethe_value *k = calloc(n ? n : 1, sizeof(*k));
@@ -47,7 +49,16 @@ static lethe_value *int_keys(size_t n)
 		x ^= x >> 7;
 		x ^= x << 17;
 		k[i].type = LETHE_VALUE_INTEGER;
-		k[i].i = i % 97 == 0 ? -(int64_t)i : i % 89 == 0 ? INT64_MAX - (int64_t)i : (int64_t)(x % 1000000);
+		if (i % 97 == 0)
+			k[i].i = -(int64_t)i;
+		else if (i % 89 == 0)
+			k[i].i = INT64_MAX - (int64_t)i;
+		else if (i % 83 == 0)
+			k[i].i = INT64_MIN + (int64_t)i;
+		else if (i % 4 && k[i - 1].i < INT64_MAX)
+			k[i].i = k[i - 1].i + 1;
+		else
+			k[i].i = (int64_t)(x % 1000000);
 	}
 	return k;
 }
