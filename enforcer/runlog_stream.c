@@ -19,11 +19,10 @@
  *    zigzag-encoded as a varint of one to ten bytes: a range's keys mostly
  *    follow one another, so a key mostly takes one byte, not eight, while
  *    the batch's returned rows and digests are also in memory.
- *  - Only the calling thread writes keys[] and n; the thread reads the first
- *    `published` keys (keys[0, published_len)) and writes their digests;
- *    `published`, `published_len` and `finished` are under `lock`. After
- *    finished is set they no longer change, so the thread's last range is
- *    final.
+ *  - Only the calling thread writes keys[] and n; the thread decodes the
+ *    first `published` keys, in order, and writes their digests;
+ *    `published` and `finished` are under `lock`. After finished is set,
+ *    published no longer changes, so the thread's last range is final.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -51,7 +50,6 @@ struct lethe_digest_stream {
 	pthread_mutex_t lock;
 	pthread_cond_t more;
 	size_t published;        /* keys the thread may digest */
-	size_t published_len;    /* their bytes in keys[] */
 	int finished;            /* no more keys come */
 };
 
@@ -147,7 +145,6 @@ static void publish(lethe_digest_stream *s)
 {
 	if (!s->started) {
 		s->published = s->n;
-		s->published_len = s->keys_len;
 		if (pthread_create(&s->thread, NULL, digest_published, s) != 0) {
 			s->usable = 0;
 			return;
@@ -157,7 +154,6 @@ static void publish(lethe_digest_stream *s)
 	}
 	pthread_mutex_lock(&s->lock);
 	s->published = s->n;
-	s->published_len = s->keys_len;
 	pthread_cond_signal(&s->more);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -187,10 +183,8 @@ static void finish(lethe_digest_stream *s)
 	if (!s->started)
 		return;
 	pthread_mutex_lock(&s->lock);
-	if (s->usable) {
+	if (s->usable)
 		s->published = s->n;
-		s->published_len = s->keys_len;
-	}
 	s->finished = 1;
 	pthread_cond_signal(&s->more);
 	pthread_mutex_unlock(&s->lock);
