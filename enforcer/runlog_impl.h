@@ -79,7 +79,9 @@ void lethe_ahead_free(lethe_ahead *a);
  * (lethe_change.on_key) and a thread digests them as they come. */
 typedef struct lethe_digest_stream lethe_digest_stream;
 
-/* For a batch of `rule` that changes at most `most` rows; no thread yet. */
+/* For a batch of `rule` that changes at most `most` rows. The room for its
+ * keys and digests comes with the first key, the thread with the first
+ * chunk of keys. */
 int lethe_digest_stream_start(lethe_digest_stream **out, const lethe_token_key *key, const char *rule,
 			      size_t most);
 /* lethe_change.on_key; ctx is the stream. */

@@ -44,7 +44,7 @@ struct lethe_digest_stream {
 	uint64_t last;           /* the last key seen, as its bits (0 before the first) */
 	unsigned char *digests;  /* LETHE_DIGEST_BIN bytes per key */
 	size_t most, n;
-	int usable;              /* every key so far an integer, at most `most` */
+	int usable;              /* every key so far an integer, at most `most`, with room */
 	int started;             /* the thread runs */
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -124,15 +124,10 @@ int lethe_digest_stream_start(lethe_digest_stream **out, const lethe_token_key *
 {
 	lethe_digest_stream *s = calloc(1, sizeof(*s));
 
-	if (!s || most > SIZE_MAX / KEY_MAX_BYTES || !(s->keys = malloc(most * KEY_MAX_BYTES)) ||
-	    !(s->digests = malloc(most * LETHE_DIGEST_BIN))) {
-		if (s)
-			free(s->keys);
-		free(s);
+	if (!s)
 		return lethe_error_set(LETHE_ESOFTWARE, "out of memory");
-	}
 	s->most = most;
-	s->usable = 1;
+	s->usable = most <= SIZE_MAX / KEY_MAX_BYTES;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->more, NULL);
 	lethe_digest_start(&s->dc, key, rule);
@@ -166,6 +161,13 @@ void lethe_digest_stream_key(void *ctx, const lethe_value *key)
 	if (!s->usable)
 		return;
 	if (key->type != LETHE_VALUE_INTEGER || s->n == s->most) {
+		s->usable = 0;
+		return;
+	}
+	/* the room for a batch's keys and digests only once it has a key: a
+	 * backend that hands none over (PostgreSQL, MariaDB) costs nothing */
+	if (!s->keys && (!(s->keys = malloc(s->most * KEY_MAX_BYTES)) ||
+			 !(s->digests = malloc(s->most * LETHE_DIGEST_BIN)))) {
 		s->usable = 0;
 		return;
 	}

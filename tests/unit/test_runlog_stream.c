@@ -15,25 +15,10 @@
 #include "lethe/error.h"
 #include "lethe/record.h"
 #include "lethe/token.h"
+#include "register_fixture.h"
 #include "runlog_impl.h"
-#include "unit_tmpdir.h"
 
 static lethe_token_key *tk;
-
-static void key_setup(void)
-{
-	char path[192];
-
-	snprintf(path, sizeof(path), "%s/pseudonym.key", unit_tmpdir);
-	ck_assert_int_eq(lethe_token_key_create(path), 0);
-	ck_assert_int_eq(lethe_token_key_load(&tk, path), 0);
-}
-
-static void key_teardown(void)
-{
-	lethe_token_key_free(tk);
-	tk = NULL;
-}
 
 /* n integer keys: mostly runs of consecutive ones, as a key range gives
  * them, among negative, zero, random and extreme ones (the differences
@@ -102,11 +87,13 @@ static void round_trip(size_t n, size_t most)
 
 START_TEST(stream_digests_are_the_keys_digests)
 {
+	tk = rf_kat_key();
 	round_trip(1, 1);         /* no thread: fewer than a chunk */
 	round_trip(2047, 4096);
 	round_trip(2048, 2048);   /* exactly one chunk */
 	round_trip(4097, 5000);
 	round_trip(100000, 100000);
+	lethe_token_key_free(tk);
 }
 END_TEST
 
@@ -118,6 +105,8 @@ START_TEST(stream_gives_nothing_for_other_keys)
 	lethe_value text = { .type = LETHE_VALUE_TEXT, .s = "a@example.com", .len = 13 };
 	lethe_digest_stream *s;
 	int64_t swap;
+
+	tk = rf_kat_key();
 
 	/* one key changed, late in the batch */
 	other[n - 3].i += 1;
@@ -165,6 +154,7 @@ START_TEST(stream_gives_nothing_for_other_keys)
 	lethe_digest_stream_free(NULL);
 	free(keys);
 	free(other);
+	lethe_token_key_free(tk);
 }
 END_TEST
 
@@ -175,6 +165,8 @@ START_TEST(stream_digests_follow_the_rule)
 	lethe_value *keys = int_keys(n);
 	lethe_digest_stream *a, *b;
 	unsigned char *da, *db;
+
+	tk = rf_kat_key();
 
 	ck_assert_int_eq(lethe_digest_stream_start(&a, tk, "a", n), 0);
 	ck_assert_int_eq(lethe_digest_stream_start(&b, tk, "b", n), 0);
@@ -191,26 +183,17 @@ START_TEST(stream_digests_follow_the_rule)
 	lethe_digest_stream_free(a);
 	lethe_digest_stream_free(b);
 	free(keys);
+	lethe_token_key_free(tk);
 }
 END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("runlog_stream");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		stream_digests_are_the_keys_digests,
+		stream_gives_nothing_for_other_keys,
+		stream_digests_follow_the_rule,
+	};
 
-	tcase_add_unchecked_fixture(tc, unit_tmpdir_base_setup, unit_tmpdir_base_teardown);
-	tcase_add_checked_fixture(tc, unit_tmpdir_setup, NULL);
-	tcase_add_checked_fixture(tc, key_setup, key_teardown);
-	tcase_add_test(tc, stream_digests_are_the_keys_digests);
-	tcase_add_test(tc, stream_gives_nothing_for_other_keys);
-	tcase_add_test(tc, stream_digests_follow_the_rule);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rf_main("runlog_stream", tests, sizeof(tests) / sizeof(tests[0]));
 }
